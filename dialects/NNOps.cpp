@@ -1,0 +1,427 @@
+//===- NNOps.cpp - matmul, convolution, pooling, normalization, attention -===//
+#include "catfish/Dialect/Catfish.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+using namespace mlir::catfish;
+
+static constexpr int64_t kDyn = ShapedType::kDynamic;
+
+static RankedTensorType rankedType(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// Two dims that must agree: the static one wins; a conflict is reported.
+static FailureOr<int64_t> unifyDims(std::optional<Location> loc, int64_t a, int64_t b,
+                                    const Twine &what) {
+  if (ShapedType::isDynamic(a))
+    return b;
+  if (ShapedType::isDynamic(b) || a == b)
+    return a;
+  return emitOptionalError(loc, what, ": ", a, " vs ", b);
+}
+
+//===----------------------------------------------------------------------===//
+// matmul, einsum
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  RankedTensorType lhs = rankedType(adaptor.getLhs()), rhs = rankedType(adaptor.getRhs());
+  if (lhs.getRank() == 0 || rhs.getRank() == 0)
+    return emitOptionalError(loc, "matmul operands must not be scalars");
+  if (lhs.getElementType() != rhs.getElementType())
+    return emitOptionalError(loc, "matmul operand element types differ: ",
+                             lhs.getElementType(), " vs ", rhs.getElementType());
+  SmallVector<int64_t> l(lhs.getShape()), r(rhs.getShape());
+  bool lhsVector = l.size() == 1, rhsVector = r.size() == 1;
+  if (lhsVector)
+    l.insert(l.begin(), 1);
+  if (rhsVector)
+    r.push_back(1);
+  if (failed(unifyDims(loc, l.back(), r[r.size() - 2],
+                       Twine("matmul contraction dims differ for ") + std::to_string(lhs.getRank()) +
+                           "-D x " + std::to_string(rhs.getRank()) + "-D operands")))
+    return failure();
+  FailureOr<SmallVector<int64_t>> batch =
+      broadcastShapes(loc, ArrayRef<int64_t>(l).drop_back(2), ArrayRef<int64_t>(r).drop_back(2));
+  if (failed(batch))
+    return failure();
+  SmallVector<int64_t> dims(*batch);
+  if (!lhsVector)
+    dims.push_back(l[l.size() - 2]);
+  if (!rhsVector)
+    dims.push_back(r.back());
+  inferred.push_back(RankedTensorType::get(dims, lhs.getElementType()));
+  return success();
+}
+
+LogicalResult EinsumOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  std::string equation;
+  for (char c : adaptor.getEquation())
+    if (c != ' ')
+      equation.push_back(c);
+  StringRef eq(equation);
+  auto [lhsText, rhsText] = eq.split("->");
+  bool explicitOutput = eq.contains("->");
+  SmallVector<StringRef> terms;
+  lhsText.split(terms, ',');
+  ValueRange inputs = adaptor.getInputs();
+  if (terms.size() != inputs.size())
+    return emitOptionalError(loc, "einsum equation '", adaptor.getEquation(), "' has ",
+                             terms.size(), " inputs but the op has ", inputs.size());
+  llvm::StringMap<int64_t> dimOf;
+  llvm::StringMap<int> count;
+  SmallVector<int64_t> ellipsisDims;
+  for (auto [term, value] : llvm::zip(terms, inputs)) {
+    RankedTensorType type = rankedType(value);
+    size_t letters = llvm::count_if(term, llvm::isAlpha);
+    bool hasEllipsis = term.contains("...");
+    int64_t ellipsisRank = type.getRank() - static_cast<int64_t>(letters);
+    if ((!hasEllipsis && ellipsisRank != 0) || ellipsisRank < 0)
+      return emitOptionalError(loc, "einsum term '", term, "' does not match operand ", type);
+    int64_t d = 0;
+    for (size_t i = 0; i < term.size(); ++i) {
+      if (term[i] == '.') {
+        SmallVector<int64_t> ell(type.getShape().slice(d, ellipsisRank));
+        FailureOr<SmallVector<int64_t>> b = broadcastShapes(loc, ellipsisDims, ell);
+        if (failed(b))
+          return failure();
+        ellipsisDims = *b;
+        d += ellipsisRank;
+        i += 2;
+        continue;
+      }
+      if (!llvm::isAlpha(term[i]))
+        return emitOptionalError(loc, "einsum equation has an invalid character '", term[i],
+                                 "'");
+      StringRef key = term.substr(i, 1);
+      int64_t size = type.getDimSize(d++);
+      auto it = dimOf.find(key);
+      if (it == dimOf.end()) {
+        dimOf[key] = size;
+      } else if (it->second == 1 || ShapedType::isDynamic(it->second)) {
+        it->second = size;
+      } else if (size != 1 && !ShapedType::isDynamic(size) && size != it->second) {
+        return emitOptionalError(loc, "einsum label '", key, "' has sizes ", it->second,
+                                 " and ", size);
+      }
+      ++count[key];
+    }
+  }
+  SmallVector<int64_t> dims;
+  if (explicitOutput) {
+    for (size_t i = 0; i < rhsText.size(); ++i) {
+      if (rhsText[i] == '.') {
+        llvm::append_range(dims, ellipsisDims);
+        i += 2;
+        continue;
+      }
+      auto it = dimOf.find(rhsText.substr(i, 1));
+      if (it == dimOf.end())
+        return emitOptionalError(loc, "einsum output label '", rhsText[i],
+                                 "' is not in any input");
+      dims.push_back(it->second);
+    }
+  } else {
+    llvm::append_range(dims, ellipsisDims);
+    SmallVector<std::string> once;
+    for (auto &entry : count)
+      if (entry.second == 1)
+        once.push_back(entry.getKey().str());
+    llvm::sort(once);
+    for (const std::string &key : once)
+      dims.push_back(dimOf[key]);
+  }
+  inferred.push_back(RankedTensorType::get(dims, rankedType(inputs.front()).getElementType()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// convolution and pooling
+//===----------------------------------------------------------------------===//
+
+/// Output size of one spatial dim of a sliding window.
+static int64_t windowOutput(int64_t in, int64_t kernel, int64_t stride, int64_t padBegin,
+                            int64_t padEnd, int64_t dilation, bool ceilMode) {
+  if (ShapedType::isDynamic(in) || ShapedType::isDynamic(kernel))
+    return kDyn;
+  int64_t span = in + padBegin + padEnd - dilation * (kernel - 1) - 1;
+  if (span < 0)
+    return 0;
+  int64_t out = (ceilMode ? llvm::divideCeil(span, stride) : span / stride) + 1;
+  // A window that starts inside the end padding is dropped (ONNX, PyTorch).
+  if (ceilMode && (out - 1) * stride >= in + padBegin)
+    --out;
+  return out;
+}
+
+static LogicalResult verifyWindowAttrs(std::optional<Location> loc, int64_t spatial,
+                                       ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
+                                       ArrayRef<int64_t> dilations) {
+  if (static_cast<int64_t>(strides.size()) != spatial ||
+      static_cast<int64_t>(dilations.size()) != spatial ||
+      static_cast<int64_t>(pads.size()) != 2 * spatial)
+    return emitOptionalError(loc, "expected ", spatial, " strides and dilations and ",
+                             2 * spatial, " pads for ", spatial, " spatial dims");
+  if (llvm::any_of(strides, [](int64_t s) { return s <= 0; }) ||
+      llvm::any_of(dilations, [](int64_t d) { return d <= 0; }))
+    return emitOptionalError(loc, "strides and dilations must be positive");
+  if (llvm::any_of(pads, [](int64_t p) { return p < 0; }))
+    return emitOptionalError(loc, "pads must be non-negative");
+  return success();
+}
+
+LogicalResult ConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                       Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  RankedTensorType input = rankedType(adaptor.getInput());
+  RankedTensorType weight = rankedType(adaptor.getWeight());
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || weight.getRank() != input.getRank())
+    return emitOptionalError(loc, "conv input ", input, " and weight ", weight,
+                             " must both be [N, C, spatial...]");
+  if (failed(verifyWindowAttrs(loc, spatial, adaptor.getStrides(), adaptor.getPads(),
+                               adaptor.getDilations())))
+    return failure();
+  int64_t groups = adaptor.getGroups();
+  if (groups <= 0)
+    return emitOptionalError(loc, "conv groups must be positive");
+  int64_t c = input.getDimSize(1), wc = weight.getDimSize(1), m = weight.getDimSize(0);
+  if (!ShapedType::isDynamic(c) && !ShapedType::isDynamic(wc) && c != wc * groups)
+    return emitOptionalError(loc, "conv input has ", c, " channels but the weight expects ",
+                             wc, " x ", groups, " groups");
+  if (!ShapedType::isDynamic(m) && m % groups != 0)
+    return emitOptionalError(loc, "conv output channels ", m, " are not divisible by ",
+                             groups, " groups");
+  if (Value bias = adaptor.getBias()) {
+    RankedTensorType b = rankedType(bias);
+    if (b.getRank() != 1 || failed(unifyDims(loc, b.getDimSize(0), m, "conv bias length")))
+      return emitOptionalError(loc, "conv bias must be 1-D with ", m, " entries, got ", b);
+  }
+  SmallVector<int64_t> dims = {input.getDimSize(0), m};
+  for (int64_t i = 0; i < spatial; ++i)
+    dims.push_back(windowOutput(input.getDimSize(i + 2), weight.getDimSize(i + 2),
+                                adaptor.getStrides()[i], adaptor.getPads()[i],
+                                adaptor.getPads()[i + spatial], adaptor.getDilations()[i],
+                                false));
+  inferred.push_back(RankedTensorType::get(dims, input.getElementType()));
+  return success();
+}
+
+LogicalResult ConvTransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &inferred) {
+  RankedTensorType input = rankedType(adaptor.getInput());
+  RankedTensorType weight = rankedType(adaptor.getWeight());
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || weight.getRank() != input.getRank())
+    return emitOptionalError(loc, "conv_transpose input ", input, " and weight ", weight,
+                             " must both be [N, C, spatial...]");
+  if (failed(verifyWindowAttrs(loc, spatial, adaptor.getStrides(), adaptor.getPads(),
+                               adaptor.getDilations())))
+    return failure();
+  ArrayRef<int64_t> outPad = adaptor.getOutputPadding();
+  if (static_cast<int64_t>(outPad.size()) != spatial)
+    return emitOptionalError(loc, "expected ", spatial, " output_padding entries");
+  int64_t groups = adaptor.getGroups();
+  if (groups <= 0)
+    return emitOptionalError(loc, "conv_transpose groups must be positive");
+  if (failed(unifyDims(loc, input.getDimSize(1), weight.getDimSize(0),
+                       "conv_transpose input channels vs weight dim 0")))
+    return failure();
+  int64_t m = ShapedType::isDynamic(weight.getDimSize(1)) ? kDyn
+                                                          : weight.getDimSize(1) * groups;
+  SmallVector<int64_t> dims = {input.getDimSize(0), m};
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t in = input.getDimSize(i + 2), k = weight.getDimSize(i + 2);
+    if (ShapedType::isDynamic(in) || ShapedType::isDynamic(k)) {
+      dims.push_back(kDyn);
+      continue;
+    }
+    dims.push_back(adaptor.getStrides()[i] * (in - 1) + outPad[i] +
+                   (k - 1) * adaptor.getDilations()[i] + 1 - adaptor.getPads()[i] -
+                   adaptor.getPads()[i + spatial]);
+  }
+  inferred.push_back(RankedTensorType::get(dims, input.getElementType()));
+  return success();
+}
+
+static LogicalResult inferPool(std::optional<Location> loc, Value inputValue,
+                               ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                               ArrayRef<int64_t> pads, ArrayRef<int64_t> dilations,
+                               bool ceilMode, SmallVectorImpl<Type> &inferred) {
+  RankedTensorType input = rankedType(inputValue);
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1)
+    return emitOptionalError(loc, "pooling input must be [N, C, spatial...], got ", input);
+  if (static_cast<int64_t>(kernel.size()) != spatial)
+    return emitOptionalError(loc, "expected ", spatial, " kernel dims, got ", kernel.size());
+  if (llvm::any_of(kernel, [](int64_t k) { return k <= 0; }))
+    return emitOptionalError(loc, "kernel dims must be positive");
+  if (failed(verifyWindowAttrs(loc, spatial, strides, pads, dilations)))
+    return failure();
+  SmallVector<int64_t> dims(input.getShape().take_front(2));
+  for (int64_t i = 0; i < spatial; ++i)
+    dims.push_back(windowOutput(input.getDimSize(i + 2), kernel[i], strides[i], pads[i],
+                                pads[i + spatial], dilations[i], ceilMode));
+  inferred.push_back(RankedTensorType::get(dims, input.getElementType()));
+  return success();
+}
+
+LogicalResult MaxPoolOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                          Adaptor a, SmallVectorImpl<Type> &inferred) {
+  return inferPool(loc, a.getInput(), a.getKernel(), a.getStrides(), a.getPads(),
+                   a.getDilations(), a.getCeilMode(), inferred);
+}
+
+LogicalResult AvgPoolOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                          Adaptor a, SmallVectorImpl<Type> &inferred) {
+  return inferPool(loc, a.getInput(), a.getKernel(), a.getStrides(), a.getPads(),
+                   a.getDilations(), a.getCeilMode(), inferred);
+}
+
+LogicalResult LpPoolOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor a, SmallVectorImpl<Type> &inferred) {
+  return inferPool(loc, a.getInput(), a.getKernel(), a.getStrides(), a.getPads(),
+                   a.getDilations(), a.getCeilMode(), inferred);
+}
+
+//===----------------------------------------------------------------------===//
+// softmax and normalization
+//===----------------------------------------------------------------------===//
+
+LogicalResult SoftmaxOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                          Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  RankedTensorType input = rankedType(adaptor.getInput());
+  if (failed(normalizeAxis(loc, adaptor.getAxis(), input.getRank())))
+    return failure();
+  inferred.push_back(input);
+  return success();
+}
+
+LogicalResult LogSoftmaxOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                             Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  RankedTensorType input = rankedType(adaptor.getInput());
+  if (failed(normalizeAxis(loc, adaptor.getAxis(), input.getRank())))
+    return failure();
+  inferred.push_back(input);
+  return success();
+}
+
+/// `param` must broadcast onto the normalized dims [axis, rank) of `input`.
+static LogicalResult checkNormParam(std::optional<Location> loc, RankedTensorType input,
+                                    int64_t axis, Value param, StringRef what) {
+  if (!param)
+    return success();
+  RankedTensorType p = rankedType(param);
+  FailureOr<SmallVector<int64_t>> b = broadcastShapes(loc, input.getShape(), p.getShape());
+  if (failed(b) || failed(verifyCompatibleShape(*b, input.getShape())))
+    return emitOptionalError(loc, what, " of shape [", p.getShape(),
+                             "] does not broadcast to the input ", input);
+  if (p.getRank() > input.getRank() - axis &&
+      llvm::any_of(p.getShape().drop_back(input.getRank() - axis),
+                   [](int64_t d) { return d != 1; }))
+    return emitOptionalError(loc, what, " spans dims before the normalized axis ", axis);
+  return success();
+}
+
+LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                            Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  RankedTensorType input = rankedType(adaptor.getInput());
+  FailureOr<int64_t> axis = normalizeAxis(loc, adaptor.getAxis(), input.getRank());
+  if (failed(axis) || failed(checkNormParam(loc, input, *axis, adaptor.getScale(), "scale")) ||
+      failed(checkNormParam(loc, input, *axis, adaptor.getBias(), "bias")))
+    return failure();
+  inferred.push_back(input);
+  return success();
+}
+
+LogicalResult RmsNormOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                          Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  RankedTensorType input = rankedType(adaptor.getInput());
+  FailureOr<int64_t> axis = normalizeAxis(loc, adaptor.getAxis(), input.getRank());
+  if (failed(axis) || failed(checkNormParam(loc, input, *axis, adaptor.getScale(), "scale")))
+    return failure();
+  inferred.push_back(input);
+  return success();
+}
+
+/// Channel parameters (dim 1 of [N, C, ...]) must be 1-D with C entries.
+static LogicalResult checkChannelParams(std::optional<Location> loc, RankedTensorType input,
+                                        ValueRange params, StringRef op) {
+  if (input.getRank() < 2)
+    return emitOptionalError(loc, op, " input must be [N, C, ...], got ", input);
+  for (Value p : params) {
+    RankedTensorType t = rankedType(p);
+    if (t.getRank() != 1 || failed(unifyDims(loc, t.getDimSize(0), input.getDimSize(1),
+                                             Twine(op) + " parameter length vs channels")))
+      return emitOptionalError(loc, op, " parameters must be 1-D with one entry per channel (",
+                               input.getDimSize(1), "), got ", t);
+  }
+  return success();
+}
+
+LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                            Adaptor a, SmallVectorImpl<Type> &inferred) {
+  RankedTensorType input = rankedType(a.getInput());
+  if (failed(checkChannelParams(loc, input,
+                                {a.getScale(), a.getBias(), a.getMean(), a.getVariance()},
+                                "batch_norm")))
+    return failure();
+  inferred.push_back(input);
+  return success();
+}
+
+LogicalResult GroupNormOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                            Adaptor a, SmallVectorImpl<Type> &inferred) {
+  RankedTensorType input = rankedType(a.getInput());
+  if (failed(checkChannelParams(loc, input, {a.getScale(), a.getBias()}, "group_norm")))
+    return failure();
+  int64_t c = input.getDimSize(1), g = a.getNumGroups();
+  if (g <= 0 || (!ShapedType::isDynamic(c) && c % g != 0))
+    return emitOptionalError(loc, "group_norm: ", c, " channels do not split into ", g,
+                             " groups");
+  inferred.push_back(input);
+  return success();
+}
+
+LogicalResult LrnOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor a,
+                                      SmallVectorImpl<Type> &inferred) {
+  RankedTensorType input = rankedType(a.getInput());
+  if (input.getRank() < 3 || static_cast<int64_t>(a.getSize()) <= 0)
+    return emitOptionalError(loc, "lrn needs an [N, C, spatial...] input and a positive size");
+  inferred.push_back(input);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// attention
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                            Adaptor a, SmallVectorImpl<Type> &inferred) {
+  RankedTensorType q = rankedType(a.getQuery()), k = rankedType(a.getKey()),
+                   v = rankedType(a.getValue());
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
+    return emitOptionalError(loc, "attention expects [batch, heads, seq, head_dim] operands");
+  if (failed(unifyDims(loc, q.getDimSize(3), k.getDimSize(3), "query/key head_dim")) ||
+      failed(unifyDims(loc, k.getDimSize(2), v.getDimSize(2), "key/value sequence length")) ||
+      failed(unifyDims(loc, k.getDimSize(1), v.getDimSize(1), "key/value heads")))
+    return failure();
+  int64_t qh = q.getDimSize(1), kh = k.getDimSize(1);
+  if (!ShapedType::isDynamic(qh) && !ShapedType::isDynamic(kh) && (kh == 0 || qh % kh != 0))
+    return emitOptionalError(loc, "query heads (", qh, ") must be a multiple of key heads (", kh,
+                             ")");
+  inferred.push_back(RankedTensorType::get(
+      {q.getDimSize(0), qh, q.getDimSize(2), v.getDimSize(3)}, q.getElementType()));
+  return success();
+}
+
+LogicalResult RotaryEmbeddingOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                                  Adaptor a, SmallVectorImpl<Type> &inferred) {
+  RankedTensorType input = rankedType(a.getInput());
+  if (input.getRank() != 3 && input.getRank() != 4)
+    return emitOptionalError(loc, "rotary_embedding input must be rank 3 or 4, got ", input);
+  inferred.push_back(input);
+  return success();
+}

@@ -1,0 +1,124 @@
+//===- TypeInference.cpp - shape helpers shared by the ops' inference ----===//
+#include "catfish/Dialect/Catfish.h"
+
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace mlir::catfish;
+
+bool catfish::areCompatibleResultTypes(TypeRange inferred, TypeRange actual) {
+  if (inferred.size() != actual.size())
+    return false;
+  for (auto [a, b] : llvm::zip(inferred, actual)) {
+    auto ta = dyn_cast<ShapedType>(a);
+    auto tb = dyn_cast<ShapedType>(b);
+    if (!ta || !tb) {
+      if (a != b)
+        return false;
+      continue;
+    }
+    if (ta.getElementType() != tb.getElementType() || failed(verifyCompatibleShape(ta, tb)))
+      return false;
+  }
+  return true;
+}
+
+std::optional<SmallVector<int64_t>> catfish::getConstantIntValues(Value value) {
+  DenseIntElementsAttr attr;
+  if (!value || !matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  SmallVector<int64_t> values;
+  values.reserve(attr.getNumElements());
+  bool isUnsigned = attr.getElementType().isUnsignedInteger();
+  for (const APInt &v : attr.getValues<APInt>())
+    values.push_back(isUnsigned ? static_cast<int64_t>(v.getZExtValue()) : v.getSExtValue());
+  return values;
+}
+
+FailureOr<SmallVector<int64_t>> catfish::broadcastShapes(std::optional<Location> loc,
+                                                         ArrayRef<int64_t> lhs,
+                                                         ArrayRef<int64_t> rhs) {
+  size_t rank = std::max(lhs.size(), rhs.size());
+  SmallVector<int64_t> result(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t l = i < rank - lhs.size() ? 1 : lhs[i - (rank - lhs.size())];
+    int64_t r = i < rank - rhs.size() ? 1 : rhs[i - (rank - rhs.size())];
+    if (l == 1) {
+      result[i] = r;
+    } else if (r == 1 || l == r) {
+      result[i] = l;
+    } else if (ShapedType::isDynamic(l) || ShapedType::isDynamic(r)) {
+      result[i] = ShapedType::isDynamic(l) ? r : l;
+    } else {
+      return emitOptionalError(loc, "shapes [", lhs, "] and [", rhs,
+                               "] are not broadcast-compatible (dim ", i, ": ", l, " vs ", r,
+                               ")");
+    }
+  }
+  return result;
+}
+
+FailureOr<int64_t> catfish::normalizeAxis(std::optional<Location> loc, int64_t axis,
+                                          int64_t rank, StringRef what) {
+  int64_t normalized = axis < 0 ? axis + rank : axis;
+  if (normalized < 0 || normalized >= rank)
+    return emitOptionalError(loc, what, " ", axis, " is out of range for rank ", rank);
+  return normalized;
+}
+
+LogicalResult catfish::inferSameType(std::optional<Location>, Value input,
+                                     SmallVectorImpl<Type> &inferred) {
+  inferred.push_back(input.getType());
+  return success();
+}
+
+LogicalResult catfish::inferPredicateType(std::optional<Location>, Value input,
+                                          SmallVectorImpl<Type> &inferred) {
+  auto type = cast<ShapedType>(input.getType());
+  inferred.push_back(type.clone(IntegerType::get(input.getContext(), 1)));
+  return success();
+}
+
+static LogicalResult inferBroadcast(std::optional<Location> loc, Value lhs, Value rhs,
+                                    Type elementType, bool requireSameElement,
+                                    SmallVectorImpl<Type> &inferred) {
+  auto lt = cast<RankedTensorType>(lhs.getType());
+  auto rt = cast<RankedTensorType>(rhs.getType());
+  if (requireSameElement && lt.getElementType() != rt.getElementType())
+    return emitOptionalError(loc, "operand element types differ: ", lt.getElementType(),
+                             " vs ", rt.getElementType());
+  FailureOr<SmallVector<int64_t>> shape = broadcastShapes(loc, lt.getShape(), rt.getShape());
+  if (failed(shape))
+    return failure();
+  inferred.push_back(RankedTensorType::get(*shape, elementType));
+  return success();
+}
+
+LogicalResult catfish::inferBroadcastSameElement(std::optional<Location> loc, Value lhs,
+                                                 Value rhs, SmallVectorImpl<Type> &inferred) {
+  return inferBroadcast(loc, lhs, rhs, getElementTypeOrSelf(lhs), true, inferred);
+}
+
+LogicalResult catfish::inferBroadcastLhsElement(std::optional<Location> loc, Value lhs,
+                                                Value rhs, SmallVectorImpl<Type> &inferred) {
+  return inferBroadcast(loc, lhs, rhs, getElementTypeOrSelf(lhs), false, inferred);
+}
+
+LogicalResult catfish::inferBroadcastPredicate(std::optional<Location> loc, Value lhs,
+                                               Value rhs, SmallVectorImpl<Type> &inferred) {
+  return inferBroadcast(loc, lhs, rhs, IntegerType::get(lhs.getContext(), 1), true, inferred);
+}
+
+LogicalResult catfish::inferBroadcastLhsShape(std::optional<Location> loc, Value lhs, Value rhs,
+                                              SmallVectorImpl<Type> &inferred) {
+  SmallVector<Type> broadcast;
+  if (failed(inferBroadcast(loc, lhs, rhs, getElementTypeOrSelf(lhs), true, broadcast)))
+    return failure();
+  auto lt = cast<RankedTensorType>(lhs.getType());
+  if (failed(verifyCompatibleShape(lt, cast<ShapedType>(broadcast.front()))))
+    return emitOptionalError(loc, "rhs of shape [",
+                             cast<ShapedType>(rhs.getType()).getShape(),
+                             "] must broadcast to the lhs shape [", lt.getShape(), "]");
+  inferred.push_back(lt);
+  return success();
+}

@@ -1,0 +1,62 @@
+//===- Catfish.h - the catfish dialect --------------------------*- C++ -*-===//
+//
+// The catfish dialect: ops, enums, and the shape helpers their type inference shares.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CATFISH_DIALECT_CATFISH_H
+#define CATFISH_DIALECT_CATFISH_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "catfish/Dialect/CatfishDialect.h.inc"
+#include "catfish/Dialect/CatfishEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "catfish/Dialect/CatfishAttrs.h.inc"
+
+namespace mlir::catfish {
+
+/// Result types are compatible when element types match and every dim agrees or one side is
+/// dynamic: a result may be more static than inference found, never contradict it.
+bool areCompatibleResultTypes(TypeRange inferred, TypeRange actual);
+
+/// The values of a constant integer tensor (any integer width), or nullopt.
+std::optional<SmallVector<int64_t>> getConstantIntValues(Value value);
+
+/// Numpy broadcast of two shapes; fails with a diagnostic at `loc` when incompatible.
+FailureOr<SmallVector<int64_t>> broadcastShapes(std::optional<Location> loc,
+                                                ArrayRef<int64_t> lhs, ArrayRef<int64_t> rhs);
+
+/// Normalizes `axis` into [0, rank) or fails with a diagnostic naming `what`.
+FailureOr<int64_t> normalizeAxis(std::optional<Location> loc, int64_t axis, int64_t rank,
+                                 StringRef what = "axis");
+
+LogicalResult inferSameType(std::optional<Location> loc, Value input,
+                            SmallVectorImpl<Type> &inferred);
+LogicalResult inferPredicateType(std::optional<Location> loc, Value input,
+                                 SmallVectorImpl<Type> &inferred);
+LogicalResult inferBroadcastSameElement(std::optional<Location> loc, Value lhs, Value rhs,
+                                        SmallVectorImpl<Type> &inferred);
+LogicalResult inferBroadcastLhsElement(std::optional<Location> loc, Value lhs, Value rhs,
+                                       SmallVectorImpl<Type> &inferred);
+LogicalResult inferBroadcastLhsShape(std::optional<Location> loc, Value lhs, Value rhs,
+                                     SmallVectorImpl<Type> &inferred);
+LogicalResult inferBroadcastPredicate(std::optional<Location> loc, Value lhs, Value rhs,
+                                      SmallVectorImpl<Type> &inferred);
+
+} // namespace mlir::catfish
+
+#define GET_OP_CLASSES
+#include "catfish/Dialect/CatfishOps.h.inc"
+
+#endif // CATFISH_DIALECT_CATFISH_H
