@@ -1,0 +1,34 @@
+//===- OnnxImporter.h - ONNX protobuf -> catfish dialect --------*- C++ -*-===//
+#ifndef CATFISH_IMPORT_ONNXIMPORTER_H
+#define CATFISH_IMPORT_ONNXIMPORTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+
+namespace mlir::catfish {
+
+struct ImportOptions {
+  /// Fixed dims for graph inputs, by input name (`--shape NAME=1x128`); they replace the
+  /// input's declared dims, symbolic or not.
+  llvm::StringMap<SmallVector<int64_t>> inputShapes;
+};
+
+/// Opsets of the default ONNX domain that the importer accepts.
+inline constexpr int64_t kMinOnnxOpset = 7;
+inline constexpr int64_t kMaxOnnxOpset = 23;
+
+/// Imports the ONNX model at `path` into a module holding one `func.func @main`. Initializers
+/// become constants; large ones are dense resource blobs that point into the model's memory
+/// (external data files stay memory-mapped while the module lives). Errors name the file, the
+/// node and its op type.
+llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModel(MLIRContext &context, StringRef path,
+                                                      const ImportOptions &options);
+
+/// Parses "1x128" into {1, 128}; "" is a scalar.
+llvm::Expected<SmallVector<int64_t>> parseShape(StringRef text);
+
+} // namespace mlir::catfish
+
+#endif // CATFISH_IMPORT_ONNXIMPORTER_H

@@ -1,0 +1,157 @@
+//===- ImporterImpl.h - internals shared by the ONNX importer ---*- C++ -*-===//
+#ifndef CATFISH_LIB_IMPORT_IMPORTERIMPL_H
+#define CATFISH_LIB_IMPORT_IMPORTERIMPL_H
+
+#include "catfish/Dialect/Catfish.h"
+#include "catfish/Import/OnnxImporter.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FileSystem.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <memory>
+
+namespace mlir::catfish::onnx_import {
+
+/// External data files of one model, each mapped once and kept mapped while any weight that
+/// points into it is alive. Refuses absolute paths and paths that leave the model's directory.
+class ExternalData {
+public:
+  explicit ExternalData(std::string modelDir) : modelDir(std::move(modelDir)) {}
+  /// The bytes [offset, offset + length) of `location`; length -1 means "to the end".
+  llvm::Expected<ArrayRef<char>> read(StringRef location, int64_t offset, int64_t length,
+                                      std::shared_ptr<void> &keepAlive);
+
+private:
+  std::string modelDir;
+  llvm::StringMap<std::shared_ptr<llvm::sys::fs::mapped_file_region>> files;
+};
+
+/// The catfish element type of an ONNX TensorProto.DataType, or null if unsupported.
+Type onnxElementType(MLIRContext *ctx, int32_t dataType);
+StringRef onnxDataTypeName(int32_t dataType);
+
+/// Converts a tensor (initializer or Constant value) into an ElementsAttr. Large tensors become
+/// dense resource blobs that own or map their bytes without copying. `tensor` may be consumed
+/// (its raw bytes moved into the blob).
+llvm::Expected<ElementsAttr> importTensor(MLIRContext *ctx, onnx::TensorProto &tensor,
+                                          ExternalData &external);
+
+class GraphImporter;
+
+/// What a converter sees of the node it converts.
+class NodeContext {
+public:
+  NodeContext(GraphImporter &graph, const onnx::NodeProto &node, Location loc);
+
+  const onnx::NodeProto &node() const { return nodeProto; }
+  Location loc() const { return location; }
+  MLIRContext *ctx() const;
+  OpBuilder &builder();
+  int64_t opset() const;
+
+  size_t numInputs() const { return inputs.size(); }
+  /// The i-th input, or a null Value when absent or given as "".
+  Value input(size_t i) const { return i < inputs.size() ? inputs[i] : Value(); }
+  /// Fails with a clear message when the i-th input is missing.
+  FailureOr<Value> requiredInput(size_t i);
+  size_t numOutputs() const { return nodeProto.output_size(); }
+  bool hasOutput(size_t i) const {
+    return static_cast<int>(i) < nodeProto.output_size() && !nodeProto.output(i).empty();
+  }
+  LogicalResult setOutput(size_t i, Value value);
+  /// Fails when any output from `first` on is requested: the converter cannot produce it.
+  LogicalResult rejectOutputsFrom(size_t first, StringRef why);
+
+  const onnx::AttributeProto *attr(StringRef name) const;
+  int64_t attrInt(StringRef name, int64_t defaultValue) const;
+  float attrFloat(StringRef name, float defaultValue) const;
+  std::string attrString(StringRef name, StringRef defaultValue) const;
+  SmallVector<int64_t> attrInts(StringRef name) const;
+  SmallVector<float> attrFloats(StringRef name) const;
+  FailureOr<int64_t> requiredAttrInt(StringRef name);
+
+  /// Records the failure reason for this node; returns failure() for convenience.
+  LogicalResult fail(const Twine &reason);
+
+  /// Creates a catfish op with inferred result types, verifies it and folds it when its operands
+  /// are constant. Inference or verification errors become this node's failure.
+  FailureOr<SmallVector<Value>> create(StringRef opName, ValueRange operands,
+                                       ArrayRef<NamedAttribute> attrs = {},
+                                       TypeRange explicitTypes = {});
+  template <typename OpTy>
+  FailureOr<Value> create(ValueRange operands, ArrayRef<NamedAttribute> attrs = {},
+                          TypeRange explicitTypes = {}) {
+    auto results = create(OpTy::getOperationName(), operands, attrs, explicitTypes);
+    if (failed(results))
+      return failure();
+    return results->front();
+  }
+
+  Value constI64(ArrayRef<int64_t> values, bool scalar = false);
+  /// A rank-0 constant of `elementType` holding `value`.
+  Value constScalar(Type elementType, double value);
+  NamedAttribute named(StringRef name, Attribute value) { return builder().getNamedAttr(name, value); }
+
+  GraphImporter &graph;
+
+private:
+  const onnx::NodeProto &nodeProto;
+  Location location;
+  SmallVector<Value> inputs;
+};
+
+using Converter = LogicalResult (*)(NodeContext &);
+using ConverterMap = llvm::StringMap<Converter>;
+
+void registerElementwiseConverters(ConverterMap &map);
+void registerTensorConverters(ConverterMap &map);
+void registerNNConverters(ConverterMap &map);
+void registerReductionConverters(ConverterMap &map);
+void registerQuantConverters(ConverterMap &map);
+void registerControlFlowConverters(ConverterMap &map);
+
+/// Imports one ONNX graph (the main graph or a subgraph) into the current insertion block.
+class GraphImporter {
+public:
+  GraphImporter(MLIRContext *ctx, OpBuilder &builder, ExternalData &external,
+                const ConverterMap &converters, int64_t opset, GraphImporter *parent);
+
+  /// Imports the nodes of `graph`; graph inputs must already be bound with `bind`. On failure
+  /// `error()` holds the message.
+  LogicalResult importNodes(onnx::GraphProto &graph);
+  /// Imports the initializers of `graph` as constants.
+  LogicalResult importInitializers(onnx::GraphProto &graph);
+
+  /// Imports `graph` as a subgraph region body: binds its inputs to `arguments`, imports its
+  /// nodes, and returns its outputs. Outer-scope values are visible.
+  FailureOr<SmallVector<Value>> importSubgraph(onnx::GraphProto &graph, ValueRange arguments);
+
+  void bind(StringRef name, Value value) { values[name] = value; }
+  Value lookup(StringRef name) const;
+  bool isDefined(StringRef name) const { return static_cast<bool>(lookup(name)); }
+
+  OpBuilder &builder;
+  MLIRContext *ctx;
+  ExternalData &external;
+  const ConverterMap &converters;
+  int64_t opset;
+
+  /// The first error, already formatted as "node 'NAME' (OP): reason".
+  std::string errorMessage;
+  LogicalResult setError(const Twine &message);
+
+private:
+  LogicalResult importNode(const onnx::NodeProto &node);
+  GraphImporter *parent;
+  llvm::StringMap<Value> values;
+};
+
+/// "node 'NAME' (OP)" for messages; unnamed nodes are named by their first output.
+std::string describeNode(const onnx::NodeProto &node);
+
+} // namespace mlir::catfish::onnx_import
+
+#endif // CATFISH_LIB_IMPORT_IMPORTERIMPL_H

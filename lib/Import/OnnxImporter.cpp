@@ -1,0 +1,199 @@
+//===- OnnxImporter.cpp - model file -> module with func.func @main ------===//
+#include "ImporterImpl.h"
+
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <google/protobuf/io/coded_stream.h>
+
+using namespace mlir;
+using namespace mlir::catfish;
+using namespace mlir::catfish::onnx_import;
+using llvm::createStringError;
+
+llvm::Expected<SmallVector<int64_t>> mlir::catfish::parseShape(StringRef text) {
+  SmallVector<int64_t> dims;
+  if (text.empty())
+    return dims;
+  SmallVector<StringRef> parts;
+  text.split(parts, 'x');
+  for (StringRef part : parts) {
+    int64_t d;
+    if (part.getAsInteger(10, d) || d < 0)
+      return createStringError("invalid shape '" + text + "': expected dims like 1x128");
+    dims.push_back(d);
+  }
+  return dims;
+}
+
+static const ConverterMap &converters() {
+  static const ConverterMap map = [] {
+    ConverterMap m;
+    registerElementwiseConverters(m);
+    registerTensorConverters(m);
+    registerNNConverters(m);
+    registerReductionConverters(m);
+    registerQuantConverters(m);
+    registerControlFlowConverters(m);
+    return m;
+  }();
+  return map;
+}
+
+static llvm::Expected<onnx::ModelProto> parseModel(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return createStringError("cannot read: " + buffer.getError().message());
+  if ((*buffer)->getBufferSize() == 0)
+    return createStringError("the file is empty");
+  google::protobuf::io::CodedInputStream stream(
+      reinterpret_cast<const uint8_t *>((*buffer)->getBufferStart()),
+      static_cast<int>((*buffer)->getBufferSize()));
+  stream.SetRecursionLimit(256);
+  onnx::ModelProto model;
+  if (!model.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage())
+    return createStringError("not a valid ONNX model (protobuf parse failed; truncated or not "
+                             "an .onnx file)");
+  if (!model.has_graph() || model.ir_version() <= 0)
+    return createStringError("not a valid ONNX model (no graph or ir_version)");
+  return model;
+}
+
+static llvm::Expected<int64_t> defaultOpset(const onnx::ModelProto &model) {
+  for (const auto &entry : model.opset_import()) {
+    if (!entry.domain().empty() && entry.domain() != "ai.onnx")
+      continue;
+    int64_t v = entry.version();
+    if (v < kMinOnnxOpset || v > kMaxOnnxOpset)
+      return createStringError("unsupported opset " + Twine(v) + " of the default domain "
+                               "(supported: " + Twine(kMinOnnxOpset) + " to " +
+                               Twine(kMaxOnnxOpset) + ")");
+    return v;
+  }
+  return createStringError("the model does not import the default ONNX domain");
+}
+
+/// The type of a graph input, with `--shape` overrides applied.
+static llvm::Expected<RankedTensorType> inputType(MLIRContext *ctx,
+                                                  const onnx::ValueInfoProto &info,
+                                                  const ImportOptions &options) {
+  if (!info.type().has_tensor_type())
+    return createStringError("graph input '" + info.name() +
+                             "' is not a tensor (sequences, maps and optionals are not "
+                             "supported)");
+  const auto &tensor = info.type().tensor_type();
+  Type et = onnxElementType(ctx, tensor.elem_type());
+  if (!et)
+    return createStringError("graph input '" + info.name() + "' has unsupported element type " +
+                             onnxDataTypeName(tensor.elem_type()));
+  auto fixed = options.inputShapes.find(info.name());
+  if (fixed != options.inputShapes.end()) {
+    if (tensor.has_shape() &&
+        tensor.shape().dim_size() != static_cast<int>(fixed->second.size()))
+      return createStringError("--shape " + info.name() + " gives rank " +
+                               Twine(fixed->second.size()) + " but the input has rank " +
+                               Twine(tensor.shape().dim_size()));
+    return RankedTensorType::get(fixed->second, et);
+  }
+  if (!tensor.has_shape())
+    return createStringError("graph input '" + info.name() +
+                             "' has no shape; give one with --shape " + info.name() + "=DIMS");
+  SmallVector<int64_t> dims;
+  for (const auto &dim : tensor.shape().dim())
+    dims.push_back(dim.has_dim_value() && dim.dim_value() >= 0 ? dim.dim_value()
+                                                               : ShapedType::kDynamic);
+  return RankedTensorType::get(dims, et);
+}
+
+static llvm::Expected<OwningOpRef<ModuleOp>>
+importGraph(MLIRContext &context, onnx::ModelProto &model, ExternalData &external,
+            int64_t opset, const ImportOptions &options) {
+  MLIRContext *ctx = &context;
+  onnx::GraphProto &graph = *model.mutable_graph();
+  OpBuilder builder(ctx);
+  auto loc = NameLoc::get(builder.getStringAttr(graph.name().empty() ? "main" : graph.name()));
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+
+  llvm::StringSet<> initializerNames;
+  for (const auto &init : graph.initializer())
+    initializerNames.insert(init.name());
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> argNames;
+  llvm::StringSet<> seen;
+  for (const auto &in : graph.input()) {
+    if (initializerNames.contains(in.name()))
+      continue;
+    if (!seen.insert(in.name()).second)
+      return createStringError("graph input '" + in.name() + "' is declared twice");
+    auto type = inputType(ctx, in, options);
+    if (!type)
+      return type.takeError();
+    argTypes.push_back(*type);
+    argNames.push_back(in.name());
+  }
+  for (const auto &entry : options.inputShapes)
+    if (!llvm::is_contained(argNames, entry.getKey()))
+      return createStringError("--shape names '" + entry.getKey() +
+                               "', which is not a graph input");
+
+  builder.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(builder, loc, "main", builder.getFunctionType(argTypes, {}));
+  Block *entry = func.addEntryBlock();
+  builder.setInsertionPointToEnd(entry);
+  GraphImporter importer(ctx, builder, external, converters(), opset, nullptr);
+  for (auto [i, name] : llvm::enumerate(argNames)) {
+    importer.bind(name, entry->getArgument(i));
+    func.setArgAttr(i, "catfish.name", builder.getStringAttr(name));
+  }
+  if (failed(importer.importInitializers(graph)) || failed(importer.importNodes(graph)))
+    return createStringError(importer.errorMessage);
+
+  SmallVector<Value> results;
+  for (const auto &out : graph.output()) {
+    Value v = importer.lookup(out.name());
+    if (!v)
+      return createStringError("graph output '" + out.name() + "' is never produced");
+    results.push_back(v);
+  }
+  func::ReturnOp::create(builder, loc, results);
+  func.setType(builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  for (auto [i, out] : llvm::enumerate(graph.output()))
+    func.setResultAttr(i, "catfish.name", builder.getStringAttr(out.name()));
+
+  std::string diagnostic;
+  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {
+    if (diagnostic.empty())
+      diagnostic = diag.str();
+    return success();
+  });
+  if (failed(verify(*module)))
+    return createStringError("the imported module does not verify: " + diagnostic);
+  return module;
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::catfish::importOnnxModel(MLIRContext &context, StringRef path,
+                               const ImportOptions &options) {
+  context.loadDialect<CatfishDialect, func::FuncDialect>();
+  auto prefix = [&](llvm::Error err) {
+    return createStringError(path + ": " + llvm::toString(std::move(err)));
+  };
+  auto model = parseModel(path);
+  if (!model)
+    return prefix(model.takeError());
+  auto opset = defaultOpset(*model);
+  if (!opset)
+    return prefix(opset.takeError());
+  SmallString<256> dir(path);
+  llvm::sys::path::remove_filename(dir);
+  if (dir.empty())
+    dir = ".";
+  ExternalData external{std::string(dir)};
+  auto module = importGraph(context, *model, external, *opset, options);
+  if (!module)
+    return prefix(module.takeError());
+  return module;
+}

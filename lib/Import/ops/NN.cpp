@@ -1,0 +1,343 @@
+//===- NN.cpp - ONNX matmul, convolution, pooling, normalization ---------===//
+#include "../ImporterImpl.h"
+
+using namespace mlir;
+using namespace mlir::catfish;
+using namespace mlir::catfish::onnx_import;
+
+static RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+static LogicalResult setResult(NodeContext &node, FailureOr<Value> r) {
+  return failed(r) ? failure() : node.setOutput(0, *r);
+}
+
+static LogicalResult convertMatMul(NodeContext &node) {
+  return setResult(node, node.create<MatMulOp>({node.input(0), node.input(1)}));
+}
+
+/// Gemm = alpha * op(A) . op(B) + beta * C.
+static LogicalResult convertGemm(NodeContext &node) {
+  OpBuilder &b = node.builder();
+  auto transpose = [&](Value v) {
+    return node.create<TransposeOp>({v}, {node.named("perm", b.getDenseI64ArrayAttr({1, 0}))});
+  };
+  FailureOr<Value> a = node.requiredInput(0), bm = node.requiredInput(1);
+  if (failed(a) || failed(bm))
+    return failure();
+  if (typeOf(*a).getRank() != 2 || typeOf(*bm).getRank() != 2)
+    return node.fail("Gemm operands must be 2-D");
+  if (node.attrInt("transA", 0))
+    a = transpose(*a);
+  if (succeeded(a) && node.attrInt("transB", 0))
+    bm = transpose(*bm);
+  if (failed(a) || failed(bm))
+    return failure();
+  FailureOr<Value> y = node.create<MatMulOp>({*a, *bm});
+  Type et = getElementTypeOrSelf(*a);
+  float alpha = node.attrFloat("alpha", 1.0f), beta = node.attrFloat("beta", 1.0f);
+  if (succeeded(y) && alpha != 1.0f)
+    y = node.create<MulOp>({*y, node.constScalar(et, alpha)});
+  if (Value c = node.input(2); succeeded(y) && c) {
+    FailureOr<Value> scaled = c;
+    if (beta != 1.0f)
+      scaled = node.create<MulOp>({c, node.constScalar(et, beta)});
+    y = succeeded(scaled) ? node.create<AddOp>({*y, *scaled}) : FailureOr<Value>(failure());
+  }
+  return setResult(node, y);
+}
+
+/// Explicit pads for a conv/pool node: `pads` or the resolved `auto_pad`.
+static FailureOr<SmallVector<int64_t>> resolvePads(NodeContext &node, RankedTensorType input,
+                                                   ArrayRef<int64_t> kernel,
+                                                   ArrayRef<int64_t> strides,
+                                                   ArrayRef<int64_t> dilations) {
+  size_t spatial = kernel.size();
+  std::string autoPad = node.attrString("auto_pad", "NOTSET");
+  if (autoPad == "NOTSET") {
+    SmallVector<int64_t> pads = node.attrInts("pads");
+    if (pads.empty())
+      pads.assign(2 * spatial, 0);
+    return pads;
+  }
+  SmallVector<int64_t> pads(2 * spatial, 0);
+  if (autoPad == "VALID")
+    return pads;
+  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
+    return node.fail("unsupported auto_pad '" + autoPad + "'");
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t in = input.getDimSize(i + 2);
+    if (ShapedType::isDynamic(in))
+      return node.fail("auto_pad " + autoPad + " needs static spatial dims");
+    int64_t out = (in + strides[i] - 1) / strides[i];
+    int64_t total =
+        std::max<int64_t>(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - in);
+    int64_t small = total / 2, large = total - small;
+    pads[i] = autoPad == "SAME_UPPER" ? small : large;
+    pads[i + spatial] = autoPad == "SAME_UPPER" ? large : small;
+  }
+  return pads;
+}
+
+static SmallVector<int64_t> intsOr(NodeContext &node, StringRef name, size_t n, int64_t value) {
+  SmallVector<int64_t> v = node.attrInts(name);
+  if (v.empty())
+    v.assign(n, value);
+  return v;
+}
+
+static LogicalResult convertConv(NodeContext &node) {
+  FailureOr<Value> x = node.requiredInput(0), w = node.requiredInput(1);
+  if (failed(x) || failed(w))
+    return failure();
+  RankedTensorType wt = typeOf(*w), xt = typeOf(*x);
+  if (wt.getRank() < 3 || xt.getRank() != wt.getRank())
+    return node.fail("Conv input and weight must be [N, C, spatial...] of one rank");
+  size_t spatial = wt.getRank() - 2;
+  SmallVector<int64_t> kernel = node.attrInts("kernel_shape");
+  if (kernel.empty())
+    for (int64_t d : wt.getShape().drop_front(2))
+      kernel.push_back(d);
+  SmallVector<int64_t> strides = intsOr(node, "strides", spatial, 1);
+  SmallVector<int64_t> dilations = intsOr(node, "dilations", spatial, 1);
+  auto pads = resolvePads(node, xt, kernel, strides, dilations);
+  if (failed(pads))
+    return failure();
+  OpBuilder &b = node.builder();
+  SmallVector<Value> operands = {*x, *w};
+  if (Value bias = node.input(2))
+    operands.push_back(bias);
+  SmallVector<NamedAttribute> attrs = {
+      node.named("strides", b.getDenseI64ArrayAttr(strides)),
+      node.named("pads", b.getDenseI64ArrayAttr(*pads)),
+      node.named("dilations", b.getDenseI64ArrayAttr(dilations)),
+      node.named("groups", b.getI64IntegerAttr(node.attrInt("group", 1)))};
+  if (node.node().op_type() == "Conv")
+    return setResult(node, node.create<ConvOp>(operands, attrs));
+  SmallVector<int64_t> outPad = intsOr(node, "output_padding", spatial, 0);
+  if (node.attr("output_shape"))
+    return node.fail("ConvTranspose with output_shape is not supported; give pads");
+  attrs.push_back(node.named("output_padding", b.getDenseI64ArrayAttr(outPad)));
+  return setResult(node, node.create<ConvTransposeOp>(operands, attrs));
+}
+
+static LogicalResult convertPool(NodeContext &node) {
+  FailureOr<Value> x = node.requiredInput(0);
+  if (failed(x))
+    return failure();
+  StringRef type = node.node().op_type();
+  if (type == "MaxPool" && failed(node.rejectOutputsFrom(1, "MaxPool indices")))
+    return failure();
+  SmallVector<int64_t> kernel = node.attrInts("kernel_shape");
+  if (kernel.empty())
+    return node.fail("required attribute 'kernel_shape' is missing");
+  size_t spatial = kernel.size();
+  SmallVector<int64_t> strides = intsOr(node, "strides", spatial, 1);
+  SmallVector<int64_t> dilations = intsOr(node, "dilations", spatial, 1);
+  auto pads = resolvePads(node, typeOf(*x), kernel, strides, dilations);
+  if (failed(pads))
+    return failure();
+  OpBuilder &b = node.builder();
+  SmallVector<NamedAttribute> attrs = {
+      node.named("kernel", b.getDenseI64ArrayAttr(kernel)),
+      node.named("strides", b.getDenseI64ArrayAttr(strides)),
+      node.named("pads", b.getDenseI64ArrayAttr(*pads)),
+      node.named("dilations", b.getDenseI64ArrayAttr(dilations)),
+      node.named("ceil_mode", b.getBoolAttr(node.attrInt("ceil_mode", 0)))};
+  if (type == "MaxPool")
+    return setResult(node, node.create<MaxPoolOp>({*x}, attrs));
+  if (type == "LpPool") {
+    attrs.push_back(node.named("p", b.getI64IntegerAttr(node.attrInt("p", 2))));
+    return setResult(node, node.create<LpPoolOp>({*x}, attrs));
+  }
+  attrs.push_back(
+      node.named("count_include_pad", b.getBoolAttr(node.attrInt("count_include_pad", 0))));
+  return setResult(node, node.create<AvgPoolOp>({*x}, attrs));
+}
+
+/// GlobalAveragePool / GlobalMaxPool: a keepdims reduction over the spatial dims.
+static LogicalResult convertGlobalPool(NodeContext &node) {
+  FailureOr<Value> x = node.requiredInput(0);
+  if (failed(x))
+    return failure();
+  int64_t rank = typeOf(*x).getRank();
+  if (rank < 3)
+    return node.fail("global pooling needs an [N, C, spatial...] input");
+  ReduceKind kind =
+      node.node().op_type() == "GlobalMaxPool" ? ReduceKind::max : ReduceKind::mean;
+  OpBuilder &b = node.builder();
+  return setResult(node, node.create<ReduceOp>(
+                             {*x}, {node.named("kind", ReduceKindAttr::get(node.ctx(), kind)),
+                                    node.named("axes", b.getDenseI64ArrayAttr(llvm::to_vector(
+                                                           llvm::seq<int64_t>(2, rank)))),
+                                    node.named("keepdims", b.getBoolAttr(true))}));
+}
+
+/// Softmax-like ops; before opset 13 they flatten to 2-D at `axis` (default 1).
+static LogicalResult convertSoftmax(NodeContext &node) {
+  FailureOr<Value> x = node.requiredInput(0);
+  if (failed(x))
+    return failure();
+  StringRef op = node.node().op_type() == "LogSoftmax" ? LogSoftmaxOp::getOperationName()
+                                                       : SoftmaxOp::getOperationName();
+  OpBuilder &b = node.builder();
+  RankedTensorType type = typeOf(*x);
+  int64_t axis = node.attrInt("axis", node.opset() < 13 ? 1 : -1);
+  if (node.opset() >= 13 || axis == type.getRank() - 1 || axis == -1) {
+    auto r = node.create(op, {*x}, {node.named("axis", b.getI64IntegerAttr(axis))});
+    return failed(r) ? failure() : node.setOutput(0, r->front());
+  }
+  if (!type.hasStaticShape())
+    return node.fail("opset < 13 softmax over several dims needs a static shape");
+  int64_t a = axis < 0 ? axis + type.getRank() : axis;
+  int64_t outer = 1;
+  for (int64_t d : type.getShape().take_front(a))
+    outer *= d;
+  auto flat = node.create<ReshapeOp>({*x, node.constI64({outer, -1})});
+  if (failed(flat))
+    return failure();
+  auto r = node.create(op, {*flat}, {node.named("axis", b.getI64IntegerAttr(1))});
+  if (failed(r))
+    return failure();
+  return setResult(node, node.create<ReshapeOp>(
+                             {r->front(), node.constI64(llvm::to_vector(type.getShape()))}));
+}
+
+static LogicalResult convertBatchNorm(NodeContext &node) {
+  if (failed(node.rejectOutputsFrom(1, "training-mode statistics")))
+    return failure();
+  if (node.attrInt("training_mode", 0))
+    return node.fail("training_mode is not supported");
+  return setResult(node, node.create<BatchNormOp>(
+                             {node.input(0), node.input(1), node.input(2), node.input(3),
+                              node.input(4)},
+                             {node.named("epsilon", node.builder().getF32FloatAttr(
+                                                        node.attrFloat("epsilon", 1e-5f)))}));
+}
+
+static LogicalResult convertLayerNorm(NodeContext &node) {
+  if (failed(node.rejectOutputsFrom(1, "mean and inverse std-dev outputs")))
+    return failure();
+  OpBuilder &b = node.builder();
+  SmallVector<Value> operands = {node.input(0), node.input(1)};
+  if (Value bias = node.input(2))
+    operands.push_back(bias);
+  return setResult(node, node.create<LayerNormOp>(
+                             operands,
+                             {node.named("axis", b.getI64IntegerAttr(node.attrInt("axis", -1))),
+                              node.named("epsilon",
+                                         b.getF32FloatAttr(node.attrFloat("epsilon", 1e-5f)))}));
+}
+
+static LogicalResult convertRmsNorm(NodeContext &node) {
+  OpBuilder &b = node.builder();
+  return setResult(node, node.create<RmsNormOp>(
+                             {node.input(0), node.input(1)},
+                             {node.named("axis", b.getI64IntegerAttr(node.attrInt("axis", -1))),
+                              node.named("epsilon",
+                                         b.getF32FloatAttr(node.attrFloat("epsilon", 1e-5f)))}));
+}
+
+static LogicalResult convertGroupNorm(NodeContext &node) {
+  FailureOr<Value> x = node.requiredInput(0);
+  if (failed(x))
+    return failure();
+  OpBuilder &b = node.builder();
+  bool instance = node.node().op_type() == "InstanceNormalization";
+  int64_t channels = typeOf(*x).getRank() >= 2 ? typeOf(*x).getDimSize(1) : -1;
+  int64_t groups = instance ? channels : node.attrInt("num_groups", 0);
+  if (instance && ShapedType::isDynamic(channels))
+    return node.fail("InstanceNormalization needs a static channel dim");
+  if (!instance && node.opset() < 21)
+    return node.fail("GroupNormalization before opset 21 (per-group scale) is not supported");
+  return setResult(node, node.create<GroupNormOp>(
+                             {*x, node.input(1), node.input(2)},
+                             {node.named("num_groups", b.getI64IntegerAttr(groups)),
+                              node.named("epsilon",
+                                         b.getF32FloatAttr(node.attrFloat("epsilon", 1e-5f)))}));
+}
+
+static LogicalResult convertLrn(NodeContext &node) {
+  OpBuilder &b = node.builder();
+  FailureOr<int64_t> size = node.requiredAttrInt("size");
+  if (failed(size))
+    return failure();
+  return setResult(node, node.create<LrnOp>(
+                             {node.input(0)},
+                             {node.named("alpha", b.getF32FloatAttr(node.attrFloat("alpha", 1e-4f))),
+                              node.named("beta", b.getF32FloatAttr(node.attrFloat("beta", 0.75f))),
+                              node.named("bias", b.getF32FloatAttr(node.attrFloat("bias", 1.0f))),
+                              node.named("size", b.getI64IntegerAttr(*size))}));
+}
+
+static LogicalResult convertEinsum(NodeContext &node) {
+  SmallVector<Value> inputs;
+  for (size_t i = 0; i < node.numInputs(); ++i)
+    inputs.push_back(node.input(i));
+  return setResult(node, node.create<EinsumOp>(
+                             inputs, {node.named("equation", node.builder().getStringAttr(
+                                                                 node.attrString("equation", "")))}));
+}
+
+/// ONNX Attention (opset 23) on 4-D [batch, heads, seq, head_dim] inputs without KV cache.
+static LogicalResult convertAttention(NodeContext &node) {
+  if (failed(node.rejectOutputsFrom(1, "KV-cache and score outputs")))
+    return failure();
+  if (node.input(4) || node.input(5))
+    return node.fail("Attention with past key/value inputs is not supported");
+  FailureOr<Value> q = node.requiredInput(0);
+  if (failed(q))
+    return failure();
+  if (typeOf(*q).getRank() != 4)
+    return node.fail("Attention with 3-D inputs is not supported");
+  int64_t headDim = typeOf(*q).getDimSize(3);
+  if (!node.attr("scale") && ShapedType::isDynamic(headDim))
+    return node.fail("Attention without scale needs a static head dim");
+  float scale = node.attr("scale") ? node.attrFloat("scale", 1.0f)
+                                   : 1.0f / std::sqrt(static_cast<float>(headDim));
+  if (node.attrInt("qk_matmul_output_mode", 0) != 0)
+    return node.fail("qk_matmul_output_mode is not supported");
+  OpBuilder &b = node.builder();
+  SmallVector<Value> operands = {*q, node.input(1), node.input(2)};
+  if (Value mask = node.input(3))
+    operands.push_back(mask);
+  return setResult(node, node.create<AttentionOp>(
+                             operands,
+                             {node.named("scale", b.getF32FloatAttr(scale)),
+                              node.named("is_causal", b.getBoolAttr(node.attrInt("is_causal", 0))),
+                              node.named("softcap", b.getF32FloatAttr(node.attrFloat("softcap", 0)))}));
+}
+
+static LogicalResult convertRotaryEmbedding(NodeContext &node) {
+  OpBuilder &b = node.builder();
+  SmallVector<Value> operands = {node.input(0), node.input(1), node.input(2)};
+  if (Value positions = node.input(3))
+    operands.push_back(positions);
+  return setResult(node, node.create<RotaryEmbeddingOp>(
+                             operands,
+                             {node.named("interleaved", b.getBoolAttr(node.attrInt("interleaved", 0))),
+                              node.named("rotary_dim",
+                                         b.getI64IntegerAttr(node.attrInt("rotary_embedding_dim", 0))),
+                              node.named("num_heads", b.getI64IntegerAttr(node.attrInt("num_heads", 0)))}));
+}
+
+void mlir::catfish::onnx_import::registerNNConverters(ConverterMap &map) {
+  map["MatMul"] = convertMatMul;
+  map["Gemm"] = convertGemm;
+  map["Conv"] = convertConv;
+  map["ConvTranspose"] = convertConv;
+  for (StringRef name : {"MaxPool", "AveragePool", "LpPool"})
+    map[name] = convertPool;
+  map["GlobalAveragePool"] = convertGlobalPool;
+  map["GlobalMaxPool"] = convertGlobalPool;
+  map["Softmax"] = convertSoftmax;
+  map["LogSoftmax"] = convertSoftmax;
+  map["BatchNormalization"] = convertBatchNorm;
+  map["LayerNormalization"] = convertLayerNorm;
+  map["RMSNormalization"] = convertRmsNorm;
+  map["GroupNormalization"] = convertGroupNorm;
+  map["InstanceNormalization"] = convertGroupNorm;
+  map["LRN"] = convertLrn;
+  map["Einsum"] = convertEinsum;
+  map["Attention"] = convertAttention;
+  map["RotaryEmbedding"] = convertRotaryEmbedding;
+}

@@ -1,0 +1,588 @@
+//===- Tensor.cpp - ONNX shape, indexing and data movement ops -----------===//
+#include "../ImporterImpl.h"
+
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace mlir::catfish;
+using namespace mlir::catfish::onnx_import;
+
+static RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+static LogicalResult setResult(NodeContext &node, FailureOr<Value> r, size_t i = 0) {
+  return failed(r) ? failure() : node.setOutput(i, *r);
+}
+
+/// A shape-like operand as i64 (ONNX allows int32 in a few places).
+static FailureOr<Value> asI64(NodeContext &node, Value v) {
+  if (getElementTypeOrSelf(v).isInteger(64))
+    return v;
+  auto r = node.create(CastOp::getOperationName(), {v}, {},
+                       {typeOf(v).clone(node.builder().getI64Type())});
+  if (failed(r))
+    return failure();
+  return r->front();
+}
+
+/// Axes given by attribute (older opsets) or by a constant input (newer ones).
+static FailureOr<std::optional<SmallVector<int64_t>>> axesOf(NodeContext &node,
+                                                             size_t inputIndex) {
+  if (node.attr("axes"))
+    return std::optional<SmallVector<int64_t>>(node.attrInts("axes"));
+  Value axes = node.input(inputIndex);
+  if (!axes)
+    return std::optional<SmallVector<int64_t>>();
+  auto values = getConstantIntValues(axes);
+  if (!values)
+    return node.fail("axes must be a constant");
+  return std::optional<SmallVector<int64_t>>(*values);
+}
+
+/// The shape of `x` with `dims` as a 1-D i64 value; static dims fold to a constant.
+static FailureOr<Value> reshapeTo(NodeContext &node, Value x, ArrayRef<Value> shapePieces) {
+  FailureOr<Value> shape = shapePieces.size() == 1
+                               ? FailureOr<Value>(shapePieces.front())
+                               : node.create<ConcatOp>(shapePieces,
+                                                       {node.named("axis", node.builder().getI64IntegerAttr(0))});
+  if (failed(shape))
+    return failure();
+  return node.create<ReshapeOp>({x, *shape});
+}
+
+static FailureOr<Value> shapeSlice(NodeContext &node, Value x, int64_t start, int64_t end) {
+  OpBuilder &b = node.builder();
+  return node.create<ShapeOp>({x}, {node.named("start", b.getI64IntegerAttr(start)),
+                                    node.named("end", b.getI64IntegerAttr(end))});
+}
+
+static LogicalResult convertConstant(NodeContext &node) {
+  const onnx::AttributeProto *attr = nullptr;
+  for (const onnx::AttributeProto &a : node.node().attribute())
+    attr = &a;
+  if (!attr || node.node().attribute_size() != 1)
+    return node.fail("Constant needs exactly one value attribute");
+  OpBuilder &b = node.builder();
+  RankedTensorType scalarF32 = RankedTensorType::get({}, b.getF32Type());
+  ElementsAttr value;
+  StringRef kind = attr->name();
+  if (kind == "value") {
+    onnx::TensorProto tensor = attr->t();
+    auto imported = importTensor(node.ctx(), tensor, node.graph.external);
+    if (!imported)
+      return node.fail(llvm::toString(imported.takeError()));
+    value = *imported;
+  } else if (kind == "value_float") {
+    value = DenseElementsAttr::get(scalarF32, attr->f());
+  } else if (kind == "value_floats") {
+    auto floats = node.attrFloats("value_floats");
+    value = DenseElementsAttr::get(
+        RankedTensorType::get({(int64_t)floats.size()}, b.getF32Type()), ArrayRef<float>(floats));
+  } else if (kind == "value_int") {
+    return node.setOutput(0, node.constI64({attr->i()}, /*scalar=*/true));
+  } else if (kind == "value_ints") {
+    return node.setOutput(0, node.constI64(node.attrInts("value_ints")));
+  } else {
+    return node.fail("Constant attribute '" + kind + "' is not supported");
+  }
+  return node.setOutput(0, ConstantOp::create(b, node.loc(), value));
+}
+
+static LogicalResult convertShape(NodeContext &node) {
+  OpBuilder &b = node.builder();
+  SmallVector<NamedAttribute> attrs = {
+      node.named("start", b.getI64IntegerAttr(node.attrInt("start", 0)))};
+  if (node.attr("end"))
+    attrs.push_back(node.named("end", b.getI64IntegerAttr(node.attrInt("end", 0))));
+  return setResult(node, node.create<ShapeOp>({node.input(0)}, attrs));
+}
+
+static LogicalResult convertSize(NodeContext &node) {
+  return setResult(node, node.create<SizeOp>({node.input(0)}));
+}
+
+static LogicalResult convertReshape(NodeContext &node) {
+  if (!node.input(1))
+    return node.fail("Reshape needs a shape input");
+  return setResult(node, node.create<ReshapeOp>(
+                             {node.input(0), node.input(1)},
+                             {node.named("allowzero", node.builder().getBoolAttr(
+                                                          node.attrInt("allowzero", 0)))}));
+}
+
+static LogicalResult convertFlatten(NodeContext &node) {
+  Value x = node.input(0);
+  int64_t rank = typeOf(x).getRank();
+  int64_t axis = node.attrInt("axis", 1);
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis > rank)
+    return node.fail("axis " + Twine(node.attrInt("axis", 1)) + " is out of range for rank " +
+                     Twine(rank));
+  ArrayRef<int64_t> dims = typeOf(x).getShape();
+  auto product = [](ArrayRef<int64_t> ds) -> std::optional<int64_t> {
+    int64_t p = 1;
+    for (int64_t d : ds) {
+      if (ShapedType::isDynamic(d))
+        return std::nullopt;
+      p *= d;
+    }
+    return p;
+  };
+  auto outer = product(dims.take_front(axis)), inner = product(dims.drop_front(axis));
+  if (!outer && !inner)
+    return node.fail("Flatten needs static dims on one side of the axis");
+  return setResult(node, reshapeTo(node, x, {node.constI64({outer ? *outer : -1,
+                                                           inner ? *inner : -1})}));
+}
+
+static LogicalResult convertSqueeze(NodeContext &node) {
+  Value x = node.input(0);
+  RankedTensorType type = typeOf(x);
+  auto axes = axesOf(node, 1);
+  if (failed(axes))
+    return failure();
+  SmallVector<bool> drop(type.getRank(), false);
+  if (*axes) {
+    for (int64_t a : **axes) {
+      int64_t n = a < 0 ? a + type.getRank() : a;
+      if (n < 0 || n >= type.getRank())
+        return node.fail("axis " + Twine(a) + " is out of range for " + Twine(type.getRank()) +
+                         "-D input");
+      if (!type.isDynamicDim(n) && type.getDimSize(n) != 1)
+        return node.fail("cannot squeeze dim " + Twine(n) + " of size " +
+                         Twine(type.getDimSize(n)));
+      drop[n] = true;
+    }
+  } else {
+    for (int64_t i = 0; i < type.getRank(); ++i) {
+      if (type.isDynamicDim(i))
+        return node.fail("Squeeze without axes needs a static input shape");
+      drop[i] = type.getDimSize(i) == 1;
+    }
+  }
+  SmallVector<Value> pieces;
+  for (int64_t i = 0; i < type.getRank(); ++i) {
+    if (drop[i])
+      continue;
+    auto dim = shapeSlice(node, x, i, i + 1);
+    if (failed(dim))
+      return failure();
+    pieces.push_back(*dim);
+  }
+  if (pieces.empty())
+    pieces.push_back(node.constI64({}));
+  return setResult(node, reshapeTo(node, x, pieces));
+}
+
+static LogicalResult convertUnsqueeze(NodeContext &node) {
+  Value x = node.input(0);
+  int64_t rank = typeOf(x).getRank();
+  auto axes = axesOf(node, 1);
+  if (failed(axes))
+    return failure();
+  if (!*axes)
+    return node.fail("Unsqueeze needs axes");
+  int64_t outRank = rank + (*axes)->size();
+  SmallVector<bool> inserted(outRank, false);
+  for (int64_t a : **axes) {
+    int64_t n = a < 0 ? a + outRank : a;
+    if (n < 0 || n >= outRank || inserted[n])
+      return node.fail("axis " + Twine(a) + " is out of range or repeated for output rank " +
+                       Twine(outRank));
+    inserted[n] = true;
+  }
+  SmallVector<Value> pieces;
+  int64_t src = 0;
+  for (int64_t i = 0; i < outRank; ++i) {
+    if (inserted[i]) {
+      pieces.push_back(node.constI64({1}));
+      continue;
+    }
+    auto dim = shapeSlice(node, x, src, src + 1);
+    ++src;
+    if (failed(dim))
+      return failure();
+    pieces.push_back(*dim);
+  }
+  return setResult(node, reshapeTo(node, x, pieces));
+}
+
+static LogicalResult convertTranspose(NodeContext &node) {
+  Value x = node.input(0);
+  SmallVector<int64_t> perm = node.attrInts("perm");
+  if (!node.attr("perm"))
+    for (int64_t i = typeOf(x).getRank() - 1; i >= 0; --i)
+      perm.push_back(i);
+  return setResult(node, node.create<TransposeOp>(
+                             {x}, {node.named("perm", node.builder().getDenseI64ArrayAttr(perm))}));
+}
+
+static LogicalResult convertConcat(NodeContext &node) {
+  FailureOr<int64_t> axis = node.requiredAttrInt("axis");
+  if (failed(axis))
+    return failure();
+  SmallVector<Value> inputs;
+  for (size_t i = 0; i < node.numInputs(); ++i)
+    if (Value v = node.input(i))
+      inputs.push_back(v);
+  return setResult(node, node.create<ConcatOp>(
+                             inputs, {node.named("axis", node.builder().getI64IntegerAttr(*axis))}));
+}
+
+static LogicalResult convertSplit(NodeContext &node) {
+  Value x = node.input(0);
+  RankedTensorType type = typeOf(x);
+  int64_t axis = node.attrInt("axis", 0);
+  int64_t n = axis < 0 ? axis + type.getRank() : axis;
+  if (n < 0 || n >= type.getRank())
+    return node.fail("axis " + Twine(axis) + " is out of range");
+  SmallVector<int64_t> sizes = node.attrInts("split");
+  if (Value split = node.input(1)) {
+    auto values = getConstantIntValues(split);
+    if (!values)
+      return node.fail("split sizes must be constant");
+    sizes = *values;
+  }
+  if (sizes.empty()) {
+    if (type.isDynamicDim(n))
+      return node.fail("splitting a dynamic dim needs explicit split sizes");
+    int64_t parts = node.attr("num_outputs") ? node.attrInt("num_outputs", 1) : node.numOutputs();
+    int64_t dim = type.getDimSize(n);
+    int64_t chunk = (dim + parts - 1) / parts;
+    for (int64_t i = 0; i < parts; ++i)
+      sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - i * chunk)));
+  }
+  if (sizes.size() != node.numOutputs())
+    return node.fail("split produces " + Twine(sizes.size()) + " pieces but the node has " +
+                     Twine(node.numOutputs()) + " outputs");
+  OpBuilder &b = node.builder();
+  auto r = node.create(SplitOp::getOperationName(), {x},
+                       {node.named("axis", b.getI64IntegerAttr(n)),
+                        node.named("sizes", b.getDenseI64ArrayAttr(sizes))});
+  if (failed(r))
+    return failure();
+  for (auto [i, v] : llvm::enumerate(*r))
+    (void)node.setOutput(i, v);
+  return success();
+}
+
+static LogicalResult convertSlice(NodeContext &node) {
+  Value x = node.input(0);
+  SmallVector<Value> operands = {x};
+  if (node.opset() < 10) {
+    operands.push_back(node.constI64(node.attrInts("starts")));
+    operands.push_back(node.constI64(node.attrInts("ends")));
+    if (node.attr("axes"))
+      operands.push_back(node.constI64(node.attrInts("axes")));
+  } else {
+    for (size_t i = 1; i < 5; ++i)
+      operands.push_back(node.input(i));
+  }
+  while (operands.size() < 5)
+    operands.push_back(Value());
+  if (!operands[1] || !operands[2])
+    return node.fail("Slice needs starts and ends");
+  SmallVector<Value> present;
+  SmallVector<int32_t> segments = {1, 1, 1, operands[3] ? 1 : 0, operands[4] ? 1 : 0};
+  for (Value v : operands)
+    if (v)
+      present.push_back(v);
+  return setResult(node, node.create<SliceOp>(
+                             present, {node.named("operandSegmentSizes",
+                                                  node.builder().getDenseI32ArrayAttr(segments))}));
+}
+
+static LogicalResult convertGatherLike(NodeContext &node) {
+  StringRef type = node.node().op_type();
+  OpBuilder &b = node.builder();
+  if (type == "GatherND")
+    return setResult(node, node.create<GatherNdOp>(
+                               {node.input(0), node.input(1)},
+                               {node.named("batch_dims",
+                                           b.getI64IntegerAttr(node.attrInt("batch_dims", 0)))}));
+  auto axis = node.named("axis", b.getI64IntegerAttr(node.attrInt("axis", 0)));
+  if (type == "Gather")
+    return setResult(node, node.create<GatherOp>({node.input(0), node.input(1)}, {axis}));
+  return setResult(node,
+                   node.create<GatherElementsOp>({node.input(0), node.input(1)}, {axis}));
+}
+
+static FailureOr<ScatterReduction> scatterReduction(NodeContext &node) {
+  std::string reduction = node.attrString("reduction", "none");
+  auto kind = symbolizeScatterReduction(reduction);
+  if (!kind)
+    return node.fail("unsupported reduction '" + reduction + "'");
+  return *kind;
+}
+
+static LogicalResult convertScatter(NodeContext &node) {
+  auto kind = scatterReduction(node);
+  if (failed(kind))
+    return failure();
+  OpBuilder &b = node.builder();
+  auto reduction = node.named("reduction", ScatterReductionAttr::get(node.ctx(), *kind));
+  SmallVector<Value> operands = {node.input(0), node.input(1), node.input(2)};
+  if (node.node().op_type() == "ScatterND")
+    return setResult(node, node.create<ScatterNdOp>(operands, {reduction}));
+  return setResult(node, node.create<ScatterElementsOp>(
+                             operands, {node.named("axis", b.getI64IntegerAttr(
+                                                               node.attrInt("axis", 0))),
+                                        reduction}));
+}
+
+static LogicalResult convertExpand(NodeContext &node) {
+  auto shape = asI64(node, node.input(1));
+  if (failed(shape))
+    return failure();
+  return setResult(node, node.create<BroadcastOp>({node.input(0), *shape}));
+}
+
+static LogicalResult convertTile(NodeContext &node) {
+  auto repeats = asI64(node, node.input(1));
+  if (failed(repeats))
+    return failure();
+  return setResult(node, node.create<TileOp>({node.input(0), *repeats}));
+}
+
+static LogicalResult convertPad(NodeContext &node) {
+  Value x = node.input(0);
+  int64_t rank = typeOf(x).getRank();
+  std::string modeName = node.attrString("mode", "constant");
+  auto mode = symbolizePadMode(modeName);
+  if (!mode)
+    return node.fail("unsupported pad mode '" + modeName + "'");
+  Value pads, value;
+  if (node.opset() < 11) {
+    pads = node.constI64(node.attrInts("pads"));
+    value = node.constScalar(getElementTypeOrSelf(x), node.attrFloat("value", 0));
+  } else {
+    pads = node.input(1);
+    value = node.input(2);
+    if (Value axesValue = node.input(3)) {
+      auto axes = getConstantIntValues(axesValue);
+      auto given = getConstantIntValues(pads);
+      if (!axes || !given)
+        return node.fail("Pad with axes needs constant pads and axes");
+      if (given->size() != 2 * axes->size())
+        return node.fail("pads must have two entries per axis");
+      SmallVector<int64_t> full(2 * rank, 0);
+      for (auto [i, a] : llvm::enumerate(*axes)) {
+        int64_t n = a < 0 ? a + rank : a;
+        if (n < 0 || n >= rank)
+          return node.fail("pad axis " + Twine(a) + " is out of range");
+        full[n] = (*given)[i];
+        full[n + rank] = (*given)[i + axes->size()];
+      }
+      pads = node.constI64(full);
+    }
+  }
+  if (!pads)
+    return node.fail("Pad needs pads");
+  SmallVector<Value> operands = {x, pads};
+  if (value)
+    operands.push_back(value);
+  return setResult(node, node.create<PadOp>(
+                             operands, {node.named("mode", PadModeAttr::get(node.ctx(), *mode))}));
+}
+
+static LogicalResult convertConstantOfShape(NodeContext &node) {
+  OpBuilder &b = node.builder();
+  TypedAttr value = b.getZeroAttr(b.getF32Type());
+  if (const onnx::AttributeProto *attr = node.attr("value")) {
+    onnx::TensorProto tensor = attr->t();
+    auto imported = importTensor(node.ctx(), tensor, node.graph.external);
+    if (!imported)
+      return node.fail(llvm::toString(imported.takeError()));
+    auto dense = dyn_cast<DenseElementsAttr>(*imported);
+    if (!dense || dense.getNumElements() != 1)
+      return node.fail("attribute 'value' must hold one element");
+    value = cast<TypedAttr>(*dense.value_begin<Attribute>());
+  }
+  auto shape = asI64(node, node.input(0));
+  if (failed(shape))
+    return failure();
+  return setResult(node, node.create<FillOp>({*shape}, {node.named("value", value)}));
+}
+
+static LogicalResult convertRange(NodeContext &node) {
+  return setResult(node, node.create<RangeOp>({node.input(0), node.input(1), node.input(2)}));
+}
+
+static LogicalResult convertNonZero(NodeContext &node) {
+  return setResult(node, node.create<NonZeroOp>({node.input(0)}));
+}
+
+static LogicalResult convertOneHot(NodeContext &node) {
+  return setResult(node, node.create<OneHotOp>(
+                             {node.input(0), node.input(1), node.input(2)},
+                             {node.named("axis", node.builder().getI64IntegerAttr(
+                                                     node.attrInt("axis", -1)))}));
+}
+
+static LogicalResult convertTrilu(NodeContext &node) {
+  int64_t k = 0;
+  if (Value kValue = node.input(1)) {
+    auto values = getConstantIntValues(kValue);
+    if (!values || values->size() != 1)
+      return node.fail("Trilu k must be a constant scalar");
+    k = values->front();
+  }
+  OpBuilder &b = node.builder();
+  return setResult(node, node.create<TriluOp>(
+                             {node.input(0)},
+                             {node.named("k", b.getI64IntegerAttr(k)),
+                              node.named("upper", b.getBoolAttr(node.attrInt("upper", 1)))}));
+}
+
+static LogicalResult convertCumSum(NodeContext &node) {
+  auto axis = getConstantIntValues(node.input(1));
+  if (!axis || axis->size() != 1)
+    return node.fail("CumSum axis must be a constant scalar");
+  OpBuilder &b = node.builder();
+  return setResult(node, node.create<CumSumOp>(
+                             {node.input(0)},
+                             {node.named("axis", b.getI64IntegerAttr(axis->front())),
+                              node.named("exclusive", b.getBoolAttr(node.attrInt("exclusive", 0))),
+                              node.named("reverse", b.getBoolAttr(node.attrInt("reverse", 0)))}));
+}
+
+/// DepthToSpace / SpaceToDepth as reshape -> transpose -> reshape on a static NCHW input.
+static LogicalResult convertDepthSpace(NodeContext &node) {
+  Value x = node.input(0);
+  RankedTensorType type = typeOf(x);
+  if (type.getRank() != 4 || !type.hasStaticShape())
+    return node.fail("needs a static NCHW input, got " + Twine(type.getRank()) + "-D");
+  int64_t bs = node.attrInt("blocksize", 0);
+  if (bs <= 0)
+    return node.fail("attribute 'blocksize' must be positive");
+  int64_t n = type.getDimSize(0), c = type.getDimSize(1), h = type.getDimSize(2),
+          w = type.getDimSize(3);
+  SmallVector<int64_t> first, perm, last;
+  if (node.node().op_type() == "DepthToSpace") {
+    if (c % (bs * bs) != 0)
+      return node.fail("channels are not divisible by blocksize^2");
+    bool crd = node.attrString("mode", "DCR") == "CRD";
+    first = crd ? SmallVector<int64_t>{n, c / (bs * bs), bs, bs, h, w}
+                : SmallVector<int64_t>{n, bs, bs, c / (bs * bs), h, w};
+    perm = crd ? SmallVector<int64_t>{0, 1, 4, 2, 5, 3} : SmallVector<int64_t>{0, 3, 4, 1, 5, 2};
+    last = {n, c / (bs * bs), h * bs, w * bs};
+  } else {
+    if (h % bs != 0 || w % bs != 0)
+      return node.fail("spatial dims are not divisible by blocksize");
+    first = {n, c, h / bs, bs, w / bs, bs};
+    perm = {0, 3, 5, 1, 2, 4};
+    last = {n, c * bs * bs, h / bs, w / bs};
+  }
+  auto r1 = node.create<ReshapeOp>({x, node.constI64(first)});
+  if (failed(r1))
+    return failure();
+  auto t = node.create<TransposeOp>(
+      {*r1}, {node.named("perm", node.builder().getDenseI64ArrayAttr(perm))});
+  if (failed(t))
+    return failure();
+  return setResult(node, node.create<ReshapeOp>({*t, node.constI64(last)}));
+}
+
+static LogicalResult convertEyeLike(NodeContext &node) {
+  RankedTensorType type = typeOf(node.input(0));
+  if (type.getRank() != 2 || !type.hasStaticShape())
+    return node.fail("EyeLike needs a static 2-D input");
+  Type et = type.getElementType();
+  if (node.attr("dtype")) {
+    et = onnxElementType(node.ctx(), node.attrInt("dtype", 1));
+    if (!et)
+      return node.fail("unsupported dtype");
+  }
+  int64_t k = node.attrInt("k", 0);
+  auto outType = type.clone(et);
+  SmallVector<Attribute> values;
+  OpBuilder &b = node.builder();
+  for (int64_t i = 0; i < type.getDimSize(0); ++i)
+    for (int64_t j = 0; j < type.getDimSize(1); ++j)
+      values.push_back(isa<FloatType>(et) ? Attribute(b.getFloatAttr(et, j - i == k))
+                                          : Attribute(b.getIntegerAttr(et, j - i == k)));
+  return node.setOutput(0, ConstantOp::create(b, node.loc(),
+                                              DenseElementsAttr::get(outType, values)));
+}
+
+/// Resize (and the older Upsample) with output sizes known at compile time.
+static LogicalResult convertResize(NodeContext &node) {
+  Value x = node.input(0);
+  RankedTensorType type = typeOf(x);
+  bool upsample = node.node().op_type() == "Upsample";
+  Value scalesValue = upsample ? node.input(1) : node.input(2);
+  Value sizesValue = upsample ? Value() : node.input(3);
+  if (node.opset() < 11 && !upsample)
+    scalesValue = node.input(1);
+  SmallVector<int64_t> sizes;
+  SmallVector<float> scales;
+  DenseFPElementsAttr scalesAttr;
+  if (sizesValue) {
+    auto values = getConstantIntValues(sizesValue);
+    if (!values)
+      return node.fail("Resize sizes must be constant");
+    sizes = *values;
+  } else if (scalesValue && matchPattern(scalesValue, m_Constant(&scalesAttr)) &&
+             scalesAttr.getNumElements() > 0) {
+    for (const APFloat &s : scalesAttr.getValues<APFloat>())
+      scales.push_back(s.convertToFloat());
+    if (!type.hasStaticShape())
+      return node.fail("Resize with scales needs a static input shape");
+    if (static_cast<int64_t>(scales.size()) != type.getRank())
+      return node.fail("Resize scales must have one entry per dim");
+    for (auto [d, s] : llvm::zip(type.getShape(), scales))
+      sizes.push_back(static_cast<int64_t>(std::floor(d * s)));
+  } else {
+    return node.fail("Resize needs constant scales or sizes");
+  }
+  if (node.attr("axes"))
+    return node.fail("Resize with axes is not supported");
+  OpBuilder &b = node.builder();
+  SmallVector<NamedAttribute> attrs = {
+      node.named("mode", b.getStringAttr(node.attrString("mode", "nearest"))),
+      node.named("coordinate_transformation_mode",
+                 b.getStringAttr(node.attrString("coordinate_transformation_mode",
+                                                 upsample ? "asymmetric" : "half_pixel"))),
+      node.named("nearest_mode",
+                 b.getStringAttr(node.attrString("nearest_mode",
+                                                 upsample ? "floor" : "round_prefer_floor"))),
+      node.named("cubic_coeff_a", b.getF32FloatAttr(node.attrFloat("cubic_coeff_a", -0.75f))),
+      node.named("exclude_outside", b.getBoolAttr(node.attrInt("exclude_outside", 0))),
+      node.named("extrapolation_value",
+                 b.getF32FloatAttr(node.attrFloat("extrapolation_value", 0)))};
+  if (!scales.empty())
+    attrs.push_back(node.named("scales", b.getDenseF32ArrayAttr(scales)));
+  return setResult(node, node.create<ResizeOp>({x, node.constI64(sizes)}, attrs));
+}
+
+void mlir::catfish::onnx_import::registerTensorConverters(ConverterMap &map) {
+  map["Constant"] = convertConstant;
+  map["Shape"] = convertShape;
+  map["Size"] = convertSize;
+  map["Reshape"] = convertReshape;
+  map["Flatten"] = convertFlatten;
+  map["Squeeze"] = convertSqueeze;
+  map["Unsqueeze"] = convertUnsqueeze;
+  map["Transpose"] = convertTranspose;
+  map["Concat"] = convertConcat;
+  map["Split"] = convertSplit;
+  map["Slice"] = convertSlice;
+  for (StringRef name : {"Gather", "GatherElements", "GatherND"})
+    map[name] = convertGatherLike;
+  for (StringRef name : {"Scatter", "ScatterElements", "ScatterND"})
+    map[name] = convertScatter;
+  map["Expand"] = convertExpand;
+  map["Tile"] = convertTile;
+  map["Pad"] = convertPad;
+  map["ConstantOfShape"] = convertConstantOfShape;
+  map["Range"] = convertRange;
+  map["NonZero"] = convertNonZero;
+  map["OneHot"] = convertOneHot;
+  map["Trilu"] = convertTrilu;
+  map["CumSum"] = convertCumSum;
+  map["DepthToSpace"] = convertDepthSpace;
+  map["SpaceToDepth"] = convertDepthSpace;
+  map["EyeLike"] = convertEyeLike;
+  map["Resize"] = convertResize;
+  map["Upsample"] = convertResize;
+}

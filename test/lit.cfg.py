@@ -1,0 +1,21 @@
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "CATFISH"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.catfish_obj_root, "test")
+
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%make_model", config.python_executable + " " +
+                             os.path.join(config.test_source_root, "Import", "Inputs",
+                                          "make_model.py")))
+llvm_config.with_system_environment(["HOME", "TMPDIR"])
+llvm_config.use_default_substitutions()
+tool_dirs = [config.catfish_tools_dir, config.llvm_tools_dir]
+llvm_config.add_tool_substitutions(["catfish-opt", "catfish-compile"], tool_dirs)
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

@@ -1,0 +1,78 @@
+//===- catfish-compile.cpp - ONNX model -> catfish IR --------------------===//
+#include "catfish/Driver/Compile.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace llvm;
+
+namespace {
+enum class Emit { Mlir };
+
+cl::OptionCategory category("catfish-compile options");
+cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"), cl::Required,
+                               cl::cat(category));
+cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
+                                cl::value_desc("path"), cl::init("-"), cl::cat(category));
+cl::opt<Emit> emit("emit", cl::desc("What to produce"), cl::init(Emit::Mlir),
+                   cl::values(clEnumValN(Emit::Mlir, "mlir",
+                                         "catfish dialect IR after import and cleanup")),
+                   cl::cat(category));
+cl::list<std::string> shapes("shape",
+                             cl::desc("Fix the dims of a graph input, e.g. --shape ids=1x128"),
+                             cl::value_desc("NAME=DIMS"), cl::cat(category));
+cl::opt<bool> noCleanup("no-cleanup",
+                        cl::desc("Print the IR as imported, before shape specialization and "
+                                 "canonicalization"),
+                        cl::init(false), cl::cat(category));
+
+int fail(const Twine &message) {
+  WithColor::error(errs(), "") << message << "\n";
+  return 1;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  cl::HideUnrelatedOptions({&category, &getColorCategory()});
+  cl::ParseCommandLineOptions(argc, argv,
+                              "catfish-compile: compile an ONNX model ahead of time\n\n"
+                              "  catfish-compile model.onnx --emit=mlir -o model.mlir\n");
+
+  mlir::catfish::CompileOptions options;
+  options.cleanup = !noCleanup;
+  for (StringRef spec : shapes) {
+    auto [name, dims] = spec.split('=');
+    if (name.empty() || !spec.contains('='))
+      return fail("--shape expects NAME=DIMS (e.g. x=1x128), got '" + spec + "'");
+    auto parsed = mlir::catfish::parseShape(dims);
+    if (!parsed)
+      return fail("--shape " + spec + ": " + toString(parsed.takeError()));
+    options.import.inputShapes[name] = *parsed;
+  }
+
+  mlir::MLIRContext context;
+  auto module = mlir::catfish::compileToCatfish(context, inputPath, options);
+  if (!module)
+    return fail(toString(module.takeError()));
+
+  // The output file is only kept once everything succeeded.
+  std::error_code ec;
+  ToolOutputFile output(outputPath, ec, sys::fs::OF_None);
+  if (ec)
+    return fail("cannot write " + outputPath + ": " + ec.message());
+  mlir::OpPrintingFlags flags;
+  (*module)->print(output.os(), flags);
+  output.os().flush();
+  if (output.os().has_error())
+    return fail("cannot write " + outputPath);
+  output.keep();
+  return 0;
+}
