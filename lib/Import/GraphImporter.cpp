@@ -122,16 +122,21 @@ FailureOr<SmallVector<Value>> NodeContext::create(StringRef opName, ValueRange o
     auto *iface = info->getInterface<InferTypeOpInterface>();
     assert(iface && "ops without explicit result types must infer them");
     // Inference reads attributes through the op's properties.
+    bool hasProps = info->getOpPropertyByteSize() > 0;
     SmallVector<uint64_t> storage((info->getOpPropertyByteSize() + 7) / 8 + 1);
-    OpaqueProperties props(storage.data());
-    info->initOpProperties(props, nullptr);
+    OpaqueProperties props(hasProps ? storage.data() : nullptr);
     DictionaryAttr dict = state.attributes.getDictionary(ctx());
     auto emitErr = [&]() { return emitError(location); };
     SmallVector<Type> types;
-    LogicalResult ok = info->setOpPropertiesFromAttribute(name, props, dict, emitErr);
+    LogicalResult ok = success();
+    if (hasProps) {
+      info->initOpProperties(props, nullptr);
+      ok = info->setOpPropertiesFromAttribute(name, props, dict, emitErr);
+    }
     if (succeeded(ok))
       ok = iface->inferReturnTypes(ctx(), location, state.operands, dict, props, {}, types);
-    info->destroyOpProperties(props);
+    if (hasProps)
+      info->destroyOpProperties(props);
     if (failed(ok))
       return fail(diagnostic.empty() ? "cannot infer the result type" : diagnostic);
     state.addTypes(types);

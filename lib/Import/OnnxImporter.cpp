@@ -62,6 +62,20 @@ static llvm::Expected<onnx::ModelProto> parseModel(StringRef path) {
   return model;
 }
 
+/// A constant from a serialized ONNX TensorProto file (the backend tests' input_N.pb).
+static llvm::Expected<ElementsAttr> readTensorFile(MLIRContext *ctx, StringRef path,
+                                                   ExternalData &external) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return createStringError("cannot read " + path + ": " + buffer.getError().message());
+  onnx::TensorProto tensor;
+  if (!tensor.ParseFromArray((*buffer)->getBufferStart(),
+                             static_cast<int>((*buffer)->getBufferSize())))
+    return createStringError(path + " is not an ONNX TensorProto");
+  return importTensor(ctx, tensor, external);
+}
+
 static llvm::Expected<int64_t> defaultOpset(const onnx::ModelProto &model) {
   for (const auto &entry : model.opset_import()) {
     if (!entry.domain().empty() && entry.domain() != "ai.onnx")
@@ -123,9 +137,19 @@ importGraph(MLIRContext &context, onnx::ModelProto &model, ExternalData &externa
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
   llvm::StringSet<> seen;
+  SmallVector<std::pair<std::string, ElementsAttr>> frozen;
   for (const auto &in : graph.input()) {
     if (initializerNames.contains(in.name()))
       continue;
+    auto frozenPath = options.frozenInputs.find(in.name());
+    if (frozenPath != options.frozenInputs.end()) {
+      auto value = readTensorFile(ctx, frozenPath->second, external);
+      if (!value)
+        return createStringError("--freeze-input " + in.name() + ": " +
+                                 llvm::toString(value.takeError()));
+      frozen.emplace_back(in.name(), *value);
+      continue;
+    }
     if (!seen.insert(in.name()).second)
       return createStringError("graph input '" + in.name() + "' is declared twice");
     auto type = inputType(ctx, in, options);
@@ -134,6 +158,10 @@ importGraph(MLIRContext &context, onnx::ModelProto &model, ExternalData &externa
     argTypes.push_back(*type);
     argNames.push_back(in.name());
   }
+  for (const auto &entry : options.frozenInputs)
+    if (!llvm::any_of(frozen, [&](auto &f) { return f.first == entry.getKey(); }))
+      return createStringError("--freeze-input names '" + entry.getKey() +
+                               "', which is not a graph input");
   for (const auto &entry : options.inputShapes)
     if (!llvm::is_contained(argNames, entry.getKey()))
       return createStringError("--shape names '" + entry.getKey() +
@@ -148,6 +176,9 @@ importGraph(MLIRContext &context, onnx::ModelProto &model, ExternalData &externa
     importer.bind(name, entry->getArgument(i));
     func.setArgAttr(i, "catfish.name", builder.getStringAttr(name));
   }
+  for (auto &[name, value] : frozen)
+    importer.bind(name, ConstantOp::create(builder, NameLoc::get(builder.getStringAttr(name)),
+                                           value));
   if (failed(importer.importInitializers(graph)) || failed(importer.importNodes(graph)))
     return createStringError(importer.errorMessage);
 

@@ -26,6 +26,10 @@ cl::opt<Emit> emit("emit", cl::desc("What to produce"), cl::init(Emit::Mlir),
 cl::list<std::string> shapes("shape",
                              cl::desc("Fix the dims of a graph input, e.g. --shape ids=1x128"),
                              cl::value_desc("NAME=DIMS"), cl::cat(category));
+cl::list<std::string> frozen("freeze-input",
+                             cl::desc("Replace a graph input by the constant in an ONNX "
+                                      "TensorProto file (for axes, k or shape inputs)"),
+                             cl::value_desc("NAME=FILE.pb"), cl::cat(category));
 cl::opt<bool> noCleanup("no-cleanup",
                         cl::desc("Print the IR as imported, before shape specialization and "
                                  "canonicalization"),
@@ -56,6 +60,13 @@ int main(int argc, char **argv) {
     if (!parsed)
       return fail("--shape " + spec + ": " + toString(parsed.takeError()));
     options.import.inputShapes[name] = *parsed;
+  }
+
+  for (StringRef spec : frozen) {
+    auto [name, path] = spec.split('=');
+    if (name.empty() || path.empty())
+      return fail("--freeze-input expects NAME=FILE.pb, got '" + spec + "'");
+    options.import.frozenInputs[name] = path.str();
   }
 
   mlir::MLIRContext context;

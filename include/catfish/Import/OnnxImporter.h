@@ -13,6 +13,10 @@ struct ImportOptions {
   /// Fixed dims for graph inputs, by input name (`--shape NAME=1x128`); they replace the
   /// input's declared dims, symbolic or not.
   llvm::StringMap<SmallVector<int64_t>> inputShapes;
+  /// Graph inputs replaced by constants read from ONNX TensorProto files
+  /// (`--freeze-input NAME=FILE.pb`): for inputs that ops need at compile time (axes, k,
+  /// shapes), as TensorRT needs shape tensors at build time.
+  llvm::StringMap<std::string> frozenInputs;
 };
 
 /// Opsets of the default ONNX domain that the importer accepts.
