@@ -6,29 +6,9 @@
 using namespace mlir;
 using namespace mlir::catfish;
 
-/// Folding is for shape arithmetic and small constants, never for weights.
-static constexpr int64_t kMaxFoldElements = 1 << 14;
-
 namespace {
 using IntFn = function_ref<std::optional<APInt>(const APInt &, const APInt &)>;
 } // namespace
-
-/// Index of the element of `operandShape` that broadcasts to `index` of `resultShape`.
-static int64_t broadcastIndex(ArrayRef<int64_t> resultShape, ArrayRef<int64_t> operandShape,
-                              int64_t flat) {
-  int64_t offset = 0, stride = 1;
-  size_t lead = resultShape.size() - operandShape.size();
-  for (int64_t i = resultShape.size() - 1; i >= 0; --i) {
-    int64_t coord = flat % resultShape[i];
-    flat /= resultShape[i];
-    if (i < static_cast<int64_t>(lead))
-      continue;
-    int64_t dim = operandShape[i - lead];
-    offset += (dim == 1 ? 0 : coord) * stride;
-    stride *= dim;
-  }
-  return offset;
-}
 
 /// Folds an integer binary op over constants with numpy broadcasting.
 static Attribute foldIntBinary(ArrayRef<Attribute> operands, Type resultType, IntFn fn) {
@@ -45,8 +25,8 @@ static Attribute foldIntBinary(ArrayRef<Attribute> operands, Type resultType, In
   values.reserve(type.getNumElements());
   for (int64_t i = 0, e = type.getNumElements(); i < e; ++i) {
     std::optional<APInt> v =
-        fn(lv[broadcastIndex(type.getShape(), lhs.getType().getShape(), i)],
-           rv[broadcastIndex(type.getShape(), rhs.getType().getShape(), i)]);
+        fn(lv[broadcastSourceIndex(type.getShape(), lhs.getType().getShape(), i)],
+           rv[broadcastSourceIndex(type.getShape(), rhs.getType().getShape(), i)]);
     if (!v)
       return {};
     values.push_back(predicate ? v->trunc(1) : *v);

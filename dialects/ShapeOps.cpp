@@ -6,7 +6,6 @@
 using namespace mlir;
 using namespace mlir::catfish;
 
-static constexpr int64_t kMaxFoldElements = 1 << 14;
 static constexpr int64_t kDyn = ShapedType::kDynamic;
 
 static RankedTensorType rankedType(Value v) { return cast<RankedTensorType>(v.getType()); }
@@ -416,18 +415,7 @@ OpFoldResult BroadcastOp::fold(FoldAdaptor adaptor) {
   ArrayRef<int64_t> outShape = type.getShape();
   ArrayRef<int64_t> inShape = getInput().getType().getShape();
   return remapElements(input, type, [&](int64_t flat) {
-    int64_t src = 0, stride = 1;
-    size_t lead = outShape.size() - inShape.size();
-    for (int64_t i = outShape.size() - 1; i >= 0; --i) {
-      int64_t coord = flat % outShape[i];
-      flat /= outShape[i];
-      if (i < static_cast<int64_t>(lead))
-        continue;
-      int64_t d = inShape[i - lead];
-      src += (d == 1 ? 0 : coord) * stride;
-      stride *= d;
-    }
-    return src;
+    return broadcastSourceIndex(outShape, inShape, flat);
   });
 }
 

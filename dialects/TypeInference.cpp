@@ -35,6 +35,22 @@ std::optional<SmallVector<int64_t>> catfish::getConstantIntValues(Value value) {
   return values;
 }
 
+int64_t catfish::broadcastSourceIndex(ArrayRef<int64_t> resultShape,
+                                      ArrayRef<int64_t> operandShape, int64_t flat) {
+  int64_t offset = 0, stride = 1;
+  size_t lead = resultShape.size() - operandShape.size();
+  for (int64_t i = resultShape.size() - 1; i >= 0; --i) {
+    int64_t coord = flat % resultShape[i];
+    flat /= resultShape[i];
+    if (i < static_cast<int64_t>(lead))
+      continue;
+    int64_t dim = operandShape[i - lead];
+    offset += (dim == 1 ? 0 : coord) * stride;
+    stride *= dim;
+  }
+  return offset;
+}
+
 FailureOr<SmallVector<int64_t>> catfish::broadcastShapes(std::optional<Location> loc,
                                                          ArrayRef<int64_t> lhs,
                                                          ArrayRef<int64_t> rhs) {

@@ -103,6 +103,13 @@ private:
   SmallVector<Value> inputs;
 };
 
+inline RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// Binds output `i` of the node to `result` when it was created.
+inline LogicalResult setResult(NodeContext &node, FailureOr<Value> result, size_t i = 0) {
+  return failed(result) ? failure() : node.setOutput(i, *result);
+}
+
 using Converter = LogicalResult (*)(NodeContext &);
 using ConverterMap = llvm::StringMap<Converter>;
 

@@ -33,6 +33,14 @@ bool areCompatibleResultTypes(TypeRange inferred, TypeRange actual);
 /// The values of a constant integer tensor (any integer width), or nullopt.
 std::optional<SmallVector<int64_t>> getConstantIntValues(Value value);
 
+/// Folders only materialize small constants (shape arithmetic), never weights.
+inline constexpr int64_t kMaxFoldElements = 1 << 14;
+
+/// Row-major index into `operandShape` of the element that broadcasts to the row-major
+/// index `flat` of `resultShape`.
+int64_t broadcastSourceIndex(ArrayRef<int64_t> resultShape, ArrayRef<int64_t> operandShape,
+                             int64_t flat);
+
 /// Numpy broadcast of two shapes; fails with a diagnostic at `loc` when incompatible.
 FailureOr<SmallVector<int64_t>> broadcastShapes(std::optional<Location> loc,
                                                 ArrayRef<int64_t> lhs, ArrayRef<int64_t> rhs);

@@ -5,12 +5,6 @@ using namespace mlir;
 using namespace mlir::catfish;
 using namespace mlir::catfish::onnx_import;
 
-static RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-static LogicalResult setResult(NodeContext &node, FailureOr<Value> r) {
-  return failed(r) ? failure() : node.setOutput(0, *r);
-}
-
 static LogicalResult convertMatMul(NodeContext &node) {
   return setResult(node, node.create<MatMulOp>({node.input(0), node.input(1)}));
 }

@@ -5,8 +5,6 @@ using namespace mlir;
 using namespace mlir::catfish;
 using namespace mlir::catfish::onnx_import;
 
-static RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
 static SmallVector<NamedAttribute> quantAttrs(NodeContext &node, bool withSaturate) {
   OpBuilder &b = node.builder();
   SmallVector<NamedAttribute> attrs = {

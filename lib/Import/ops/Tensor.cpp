@@ -7,12 +7,6 @@ using namespace mlir;
 using namespace mlir::catfish;
 using namespace mlir::catfish::onnx_import;
 
-static RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-static LogicalResult setResult(NodeContext &node, FailureOr<Value> r, size_t i = 0) {
-  return failed(r) ? failure() : node.setOutput(i, *r);
-}
-
 /// A shape-like operand as i64 (ONNX allows int32 in a few places).
 static FailureOr<Value> asI64(NodeContext &node, Value v) {
   if (getElementTypeOrSelf(v).isInteger(64))
