@@ -285,9 +285,6 @@ LogicalResult SplitOp::inferReturnTypes(MLIRContext *, std::optional<Location> l
 
 namespace {
 /// One sliced dim, resolved with ONNX clamping rules.
-struct SliceDim {
-  int64_t start, step, size;
-};
 } // namespace
 
 static SliceDim resolveSliceDim(int64_t dim, int64_t start, int64_t end, int64_t step) {
@@ -351,6 +348,14 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *, std::optional<Location> l
       dims[i] = d.size;
   inferred.push_back(RankedTensorType::get(dims, input.getElementType()));
   return success();
+}
+
+std::optional<SmallVector<SliceDim>> SliceOp::getResolvedDims() {
+  auto resolved = resolveSlice(std::nullopt, getInput().getType(), getStarts(), getEnds(),
+                               getAxes(), getSteps());
+  if (failed(resolved))
+    return std::nullopt;
+  return *resolved;
 }
 
 OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {

@@ -8,6 +8,7 @@ cd "$root"
 apt_packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libfmt-dev libonnx-dev libprotobuf-dev protobuf-compiler
+  libflatbuffers-dev flatbuffers-compiler libxxhash-dev
   cmake ninja-build ccache g++ python3-venv
 )
 missing=()

@@ -12,17 +12,30 @@
 using namespace llvm;
 
 namespace {
-enum class Emit { Mlir };
+enum class Emit { Artifact, Mlir, Fused, Linalg };
 
 cl::OptionCategory category("catfish-compile options");
 cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"), cl::Required,
                                cl::cat(category));
-cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
+cl::opt<std::string> outputPath("o",
+                                cl::desc("Output file (IR: default stdout; artifact: required)"),
                                 cl::value_desc("path"), cl::init("-"), cl::cat(category));
-cl::opt<Emit> emit("emit", cl::desc("What to produce"), cl::init(Emit::Mlir),
-                   cl::values(clEnumValN(Emit::Mlir, "mlir",
-                                         "catfish dialect IR after import and cleanup")),
-                   cl::cat(category));
+cl::opt<Emit> emit(
+    "emit", cl::desc("What to produce"), cl::init(Emit::Artifact),
+    cl::values(clEnumValN(Emit::Artifact, "artifact", "a .catfish artifact (default)"),
+               clEnumValN(Emit::Mlir, "mlir", "catfish dialect IR after import and cleanup"),
+               clEnumValN(Emit::Fused, "fused", "catfish IR grouped into fusion regions"),
+               clEnumValN(Emit::Linalg, "linalg",
+                          "the kernels outlined from the fusion regions, lowered to linalg")),
+    cl::cat(category));
+cl::opt<std::string> target("target", cl::desc("Code generation target"), cl::init("cpu"),
+                            cl::value_desc("cpu"), cl::cat(category));
+cl::opt<std::string> arch("arch",
+                          cl::desc("Target architecture (cpu: an x86-64 level or CPU name; "
+                                   "default x86-64-v3, any AVX2 machine)"),
+                          cl::value_desc("name"), cl::cat(category));
+cl::opt<bool> noFusion("no-fusion", cl::desc("Give every op a kernel of its own"),
+                       cl::init(false), cl::cat(category));
 cl::list<std::string> shapes("shape",
                              cl::desc("Fix the dims of a graph input, e.g. --shape ids=1x128"),
                              cl::value_desc("NAME=DIMS"), cl::cat(category));
@@ -48,10 +61,14 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions({&category, &getColorCategory()});
   cl::ParseCommandLineOptions(argc, argv,
                               "catfish-compile: compile an ONNX model ahead of time\n\n"
+                              "  catfish-compile model.onnx -o model.catfish\n"
                               "  catfish-compile model.onnx --emit=mlir -o model.mlir\n");
 
   mlir::catfish::CompileOptions options;
   options.cleanup = !noCleanup;
+  options.fuse = !noFusion;
+  options.target = target;
+  options.arch = arch;
   for (StringRef spec : shapes) {
     auto [name, dims] = spec.split('=');
     if (name.empty() || !spec.contains('='))
@@ -69,10 +86,36 @@ int main(int argc, char **argv) {
     options.import.frozenInputs[name] = path.str();
   }
 
-  mlir::MLIRContext context;
+  mlir::DialectRegistry registry;
+  mlir::catfish::registerCompilerDialects(registry);
+  mlir::MLIRContext context(registry);
+
+  if (emit == Emit::Artifact) {
+    if (outputPath == "-")
+      return fail("an artifact needs an output file: -o MODEL.catfish");
+    auto summary = mlir::catfish::compileToArtifact(context, inputPath, outputPath, options);
+    if (!summary)
+      return fail(toString(summary.takeError()));
+    outs() << "wrote " << outputPath << ": " << summary->steps << " kernels, arena "
+           << summary->arenaSize << " bytes, weights " << summary->weightsSize << " bytes\n";
+    return 0;
+  }
+
   auto module = mlir::catfish::compileToCatfish(context, inputPath, options);
   if (!module)
     return fail(toString(module.takeError()));
+  mlir::OwningOpRef<mlir::ModuleOp> printed = std::move(*module);
+  if (emit == Emit::Fused || emit == Emit::Linalg) {
+    if (auto error = mlir::catfish::formFusions(*printed, inputPath, options))
+      return fail(toString(std::move(error)));
+  }
+  if (emit == Emit::Linalg) {
+    SmallVector<mlir::catfish::KernelInfo> kernels;
+    auto lowered = mlir::catfish::lowerKernelsToLinalg(*printed, inputPath, kernels);
+    if (!lowered)
+      return fail(toString(lowered.takeError()));
+    printed = std::move(*lowered);
+  }
 
   // The output file is only kept once everything succeeded.
   std::error_code ec;
@@ -80,7 +123,7 @@ int main(int argc, char **argv) {
   if (ec)
     return fail("cannot write " + outputPath + ": " + ec.message());
   mlir::OpPrintingFlags flags;
-  (*module)->print(output.os(), flags);
+  printed->print(output.os(), flags);
   output.os().flush();
   if (output.os().has_error())
     return fail("cannot write " + outputPath);

@@ -24,6 +24,13 @@
 #define GET_ATTRDEF_CLASSES
 #include "catfish/Dialect/CatfishAttrs.h.inc"
 
+namespace mlir::OpTrait::catfish {
+/// Marks ops computed element by element with numpy broadcasting (catfish.add, catfish.exp,
+/// catfish.select, catfish.cast, ...): the fusion pass groups them.
+template <typename ConcreteType>
+class BroadcastElementwise : public TraitBase<ConcreteType, BroadcastElementwise> {};
+} // namespace mlir::OpTrait::catfish
+
 namespace mlir::catfish {
 
 /// Result types are compatible when element types match and every dim agrees or one side is
@@ -32,6 +39,11 @@ bool areCompatibleResultTypes(TypeRange inferred, TypeRange actual);
 
 /// The values of a constant integer tensor (any integer width), or nullopt.
 std::optional<SmallVector<int64_t>> getConstantIntValues(Value value);
+
+/// One dim of a resolved slice: elements start, start + step, ... (size of them).
+struct SliceDim {
+  int64_t start, step, size;
+};
 
 /// Folders only materialize small constants (shape arithmetic), never weights.
 inline constexpr int64_t kMaxFoldElements = 1 << 14;

@@ -15,6 +15,11 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 // Base classes
 //===----------------------------------------------------------------------===//
 
+// Computed element by element with numpy broadcasting; such ops fuse with each other.
+def Catfish_BroadcastElementwise : NativeOpTrait<"BroadcastElementwise"> {
+  let cppNamespace = "::mlir::OpTrait::catfish";
+}
+
 class Catfish_Op<string mnemonic, list<Trait> traits = []>
     : Op<Catfish_Dialect, mnemonic, traits> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
@@ -33,7 +38,8 @@ class Catfish_InferOp<string mnemonic, list<Trait> traits = [], code inferDef = 
 }
 
 class Catfish_UnaryOp<string mnemonic, string helper = "inferSameType", list<Trait> traits = []>
-    : Catfish_InferOp<mnemonic, !listconcat(traits, [SameOperandsAndResultShape]), [{
+    : Catfish_InferOp<mnemonic, !listconcat(traits, [SameOperandsAndResultShape,
+                                                     Catfish_BroadcastElementwise]), [{
     ::llvm::LogicalResult $cppClass::inferReturnTypes(::mlir::MLIRContext *context,
         std::optional<::mlir::Location> location, Adaptor adaptor,
         ::llvm::SmallVectorImpl<::mlir::Type> &inferred) {
@@ -60,7 +66,7 @@ class Catfish_ParamUnaryOp<string mnemonic, string summaryText, dag params>
 // Numpy-broadcasting binary op; `helper` picks the result element type.
 class Catfish_BinaryOp<string mnemonic, string summaryText,
                        string helper = "inferBroadcastSameElement", list<Trait> traits = []>
-    : Catfish_InferOp<mnemonic, traits, [{
+    : Catfish_InferOp<mnemonic, !listconcat(traits, [Catfish_BroadcastElementwise]), [{
     ::llvm::LogicalResult $cppClass::inferReturnTypes(::mlir::MLIRContext *context,
         std::optional<::mlir::Location> location, Adaptor adaptor,
         ::llvm::SmallVectorImpl<::mlir::Type> &inferred) {
@@ -94,7 +100,8 @@ def Catfish_ConstantOp : Catfish_InferOp<"constant", [ConstantLike]> {
   let hasFolder = 1;
 }
 
-def Catfish_CastOp : Catfish_TypedOp<"cast", [SameOperandsAndResultShape]> {
+def Catfish_CastOp : Catfish_TypedOp<"cast", [SameOperandsAndResultShape,
+                                              Catfish_BroadcastElementwise]> {
   let summary = "Element type conversion (ONNX Cast semantics, saturating for float8)";
   let arguments = (ins AnyRankedTensor:$input, DefaultValuedAttr<BoolAttr, "true">:$saturate);
   let results = (outs AnyRankedTensor:$output);
@@ -220,7 +227,7 @@ def Catfish_GreaterOp : Catfish_BinaryOp<"greater", "lhs > rhs", "inferBroadcast
 def Catfish_GreaterEqualOp : Catfish_BinaryOp<"greater_equal", "lhs >= rhs",
                                               "inferBroadcastPredicate">;
 
-def Catfish_SelectOp : Catfish_InferOp<"select"> {
+def Catfish_SelectOp : Catfish_InferOp<"select", [Catfish_BroadcastElementwise]> {
   let summary = "condition ? on_true : on_false, with numpy broadcasting (ONNX Where)";
   let arguments = (ins TensorOf<[I1]>:$condition, AnyRankedTensor:$on_true,
                        AnyRankedTensor:$on_false);
@@ -280,6 +287,10 @@ def Catfish_SliceOp : Catfish_InferOp<"slice", [AttrSizedOperandSegments]> {
   let arguments = (ins AnyRankedTensor:$input, Catfish_IndexTensor:$starts, Catfish_IndexTensor:$ends,
                        Optional<Catfish_IndexTensor>:$axes, Optional<Catfish_IndexTensor>:$steps);
   let results = (outs AnyRankedTensor:$output);
+  let extraClassDeclaration = [{
+    /// Start, step and size per input dim once starts/ends/axes/steps are constant.
+    std::optional<::llvm::SmallVector<::mlir::catfish::SliceDim>> getResolvedDims();
+  }];
   let hasFolder = 1;
 }
 

@@ -20,4 +20,59 @@ def CatfishSpecializeShapes : Pass<"catfish-specialize-shapes", "mlir::ModuleOp"
   let dependentDialects = ["::mlir::catfish::CatfishDialect"];
 }
 
+def CatfishFormFusions : Pass<"catfish-form-fusions", "mlir::func::FuncOp"> {
+  let summary = "Group ops into catfish.fusion regions, one per kernel";
+  let description = [{
+    Every catfish op of the function body (constants aside) ends up in exactly one
+    `catfish.fusion` region; each region later becomes one kernel or one library call.
+
+    Elementwise ops (the `BroadcastElementwise` trait) fuse with their elementwise producers
+    and consumers, and into a following reduction or normalization (reduce, softmax,
+    log_softmax, layer_norm, rms_norm, group_norm, batch_norm). Broadcasts and transposes fuse
+    into the elementwise, reduction or normalization op they feed. A producer joins its
+    consumer's region only when every use of it is in that region, so no value is computed
+    twice and regions never form cycles. Every other op gets a region of its own; matmul,
+    conv and attention regions get the kinds `gemm`, `conv` and `attention`.
+
+    Constants of at most 64 elements are copied into the regions that use them; larger ones
+    (weights) become region inputs. With `fuse=false` every op is wrapped alone.
+
+    ```mlir
+    %s = catfish.add %a, %b : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %r = catfish.relu %s : (tensor<4xf32>) -> tensor<4xf32>
+    ```
+    becomes
+    ```mlir
+    %r = catfish.fusion generated(%a, %b) : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32> {
+    ^bb0(%x: tensor<4xf32>, %y: tensor<4xf32>):
+      %s = catfish.add %x, %y : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+      %0 = catfish.relu %s : (tensor<4xf32>) -> tensor<4xf32>
+      catfish.yield %0 : tensor<4xf32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"fuse", "fuse", "bool", /*default=*/"true",
+           "Fuse ops; false wraps every op in a region of its own">,
+  ];
+  let dependentDialects = ["::mlir::catfish::CatfishDialect"];
+}
+
+def CatfishConvertToLinalg : Pass<"catfish-convert-to-linalg", "mlir::func::FuncOp"> {
+  let summary = "Lower catfish ops to linalg, tensor, arith, math and scf on tensors";
+  let description = [{
+    Elementwise ops become parallel `linalg.generic` ops with the broadcasting in their
+    indexing maps; matmul, conv and pooling become generics with reduction iterators;
+    softmax and the norms decompose into reductions and elementwise generics; reshapes become
+    `tensor.collapse_shape` + `tensor.expand_shape`; gather reads with `tensor.extract` in a
+    generic body; scatter and topk become `scf.for` loops carrying tensors. An op the code
+    generators cannot handle yet is reported at its ONNX node and the pass fails.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // CATFISH_PASSES_TD

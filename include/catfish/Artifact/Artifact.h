@@ -1,0 +1,36 @@
+//===- Artifact.h - memory planning and the .catfish writer -----*- C++ -*-===//
+#ifndef CATFISH_ARTIFACT_ARTIFACT_H
+#define CATFISH_ARTIFACT_ARTIFACT_H
+
+#include "catfish/Target/Kernels.h"
+
+#include "llvm/Support/Error.h"
+
+namespace mlir::catfish {
+
+/// Compiled code for one target, stored as one code section.
+struct TargetCode {
+  std::string name;   // "cpu", "cuda"
+  std::string arch;   // "x86-64-v3", "sm_90a", "compute_80"
+  std::string format; // "elf-shared-object", "cubin", "ptx"
+  std::string bytes;
+};
+
+struct ArtifactSummary {
+  uint64_t arenaSize = 0;
+  uint64_t weightsSize = 0;
+  uint64_t fileSize = 0;
+  size_t steps = 0;
+};
+
+/// Plans memory for `program`'s @main (one step per catfish.fusion, in order; arena offsets
+/// from buffer liveness, weights 64-byte aligned) and writes the artifact to `outputPath`
+/// (docs/artifact-format.md). Weights stream from the constants' blobs (mapped from the
+/// model), never copied as a whole. The file appears only when complete.
+llvm::Expected<ArtifactSummary> writeArtifact(ModuleOp program, ArrayRef<KernelInfo> kernels,
+                                              ArrayRef<TargetCode> targets,
+                                              StringRef modelPath, StringRef outputPath);
+
+} // namespace mlir::catfish
+
+#endif // CATFISH_ARTIFACT_ARTIFACT_H

@@ -1,0 +1,21 @@
+//===- CatfishToLinalg.h - catfish ops -> linalg on tensors -----*- C++ -*-===//
+#ifndef CATFISH_CONVERSION_CATFISHTOLINALG_H
+#define CATFISH_CONVERSION_CATFISHTOLINALG_H
+
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::catfish {
+
+/// Patterns rewriting catfish ops into linalg, tensor, arith, math and scf ops on tensors.
+/// Each group lives in its own file under lib/Conversion/CatfishToLinalg.
+void populateElementwiseToLinalgPatterns(RewritePatternSet &patterns);
+void populateDataMovementToLinalgPatterns(RewritePatternSet &patterns);
+void populateReductionToLinalgPatterns(RewritePatternSet &patterns);
+void populateStructuredToLinalgPatterns(RewritePatternSet &patterns);
+
+/// All of the above, and the dialects they produce marked legal in `target`.
+void populateCatfishToLinalgConversion(RewritePatternSet &patterns, ConversionTarget &target);
+
+} // namespace mlir::catfish
+
+#endif // CATFISH_CONVERSION_CATFISHTOLINALG_H

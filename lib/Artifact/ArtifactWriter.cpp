@@ -1,0 +1,422 @@
+//===- ArtifactWriter.cpp - memory planning and the .catfish writer ------===//
+#include "catfish/Artifact/Artifact.h"
+
+#include "catfish/artifact_format.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SHA256.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include "artifact_generated.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+using namespace mlir;
+using namespace mlir::catfish;
+namespace fb = ::catfish::artifact;
+namespace format = ::catfish::artifact;
+
+#ifndef CATFISH_VERSION
+#define CATFISH_VERSION "0.0.0"
+#endif
+
+namespace {
+
+llvm::Error makeError(const Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+uint64_t alignTo(uint64_t value, uint64_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+
+std::optional<fb::DType> dtypeOf(Type type) {
+  if (type.isF32())
+    return fb::DType::F32;
+  if (type.isF16())
+    return fb::DType::F16;
+  if (type.isBF16())
+    return fb::DType::BF16;
+  if (type.isF64())
+    return fb::DType::F64;
+  if (isa<Float8E4M3FNType>(type))
+    return fb::DType::F8E4M3FN;
+  if (isa<Float8E5M2Type>(type))
+    return fb::DType::F8E5M2;
+  auto integer = dyn_cast<IntegerType>(type);
+  if (!integer)
+    return std::nullopt;
+  bool isUnsigned = integer.isUnsigned();
+  switch (integer.getWidth()) {
+  case 1:
+    return fb::DType::Bool;
+  case 4:
+    return fb::DType::I4;
+  case 8:
+    return isUnsigned ? fb::DType::U8 : fb::DType::I8;
+  case 16:
+    return isUnsigned ? fb::DType::U16 : fb::DType::I16;
+  case 32:
+    return isUnsigned ? fb::DType::U32 : fb::DType::I32;
+  case 64:
+    return isUnsigned ? fb::DType::U64 : fb::DType::I64;
+  default:
+    return std::nullopt;
+  }
+}
+
+/// Bytes of one element in memory (i1 is one byte, as the kernels store it).
+uint64_t elementBytes(Type type) {
+  unsigned bits = type.getIntOrFloatBitWidth();
+  return bits < 8 ? 1 : bits / 8;
+}
+
+/// Byte size of a static tensor; fails on overflow or dynamic shapes.
+FailureOr<uint64_t> byteSize(RankedTensorType type) {
+  if (!type.hasStaticShape())
+    return failure();
+  uint64_t size = elementBytes(type.getElementType());
+  for (int64_t dim : type.getShape())
+    if (dim != 0 && size > (UINT64_MAX >> 1) / static_cast<uint64_t>(dim))
+      return failure();
+    else
+      size *= static_cast<uint64_t>(dim);
+  return size;
+}
+
+/// Calls `sink` with the bytes of a weight, laid out as the kernels read it.
+llvm::Error emitWeightBytes(ElementsAttr attr, uint64_t size,
+                            function_ref<void(ArrayRef<char>)> sink) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return makeError("weight '" + resource.getRawHandle().getKey() + "' has no data");
+    ArrayRef<char> data = blob->getData();
+    if (data.size() != size)
+      return makeError("weight '" + resource.getRawHandle().getKey() + "' holds " +
+                       Twine(data.size()) + " bytes, its type needs " + Twine(size));
+    sink(data);
+    return llvm::Error::success();
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense)
+    return makeError("unsupported constant kind");
+  Type element = dense.getElementType();
+  if (element.isInteger(1)) {
+    std::vector<char> bytes;
+    bytes.reserve(size);
+    for (bool value : dense.getValues<bool>())
+      bytes.push_back(value ? 1 : 0);
+    sink(bytes);
+    return llvm::Error::success();
+  }
+  ArrayRef<char> raw = dense.getRawData();
+  if (dense.isSplat()) {
+    for (int64_t i = 0, e = dense.getNumElements(); i < e; ++i)
+      sink(raw);
+    return llvm::Error::success();
+  }
+  if (raw.size() != size)
+    return makeError("constant holds " + Twine(raw.size()) + " bytes, its type needs " +
+                     Twine(size));
+  sink(raw);
+  return llvm::Error::success();
+}
+
+struct PlannedBuffer {
+  fb::BufferKind kind;
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  int32_t inputIndex = -1;
+  // Arena buffers: live from the step defining them to their last use (inclusive).
+  int64_t firstStep = 0, lastStep = 0;
+  ElementsAttr weight;
+};
+
+/// First-fit offsets for arena buffers, largest first, so buffers whose lifetimes overlap
+/// never share bytes.
+uint64_t planArena(MutableArrayRef<PlannedBuffer> buffers) {
+  SmallVector<PlannedBuffer *> arena;
+  for (PlannedBuffer &buffer : buffers)
+    if (buffer.kind == fb::BufferKind::Arena)
+      arena.push_back(&buffer);
+  llvm::stable_sort(arena, [](PlannedBuffer *a, PlannedBuffer *b) { return a->size > b->size; });
+  SmallVector<PlannedBuffer *> placed;
+  uint64_t total = 0;
+  for (PlannedBuffer *buffer : arena) {
+    SmallVector<std::pair<uint64_t, uint64_t>> busy;
+    for (PlannedBuffer *other : placed)
+      if (other->firstStep <= buffer->lastStep && buffer->firstStep <= other->lastStep)
+        busy.push_back({other->offset, other->offset + other->size});
+    llvm::sort(busy);
+    uint64_t offset = 0;
+    for (auto [begin, end] : busy) {
+      if (offset + buffer->size <= begin)
+        break;
+      offset = std::max(offset, alignTo(end, format::kArenaAlignment));
+    }
+    buffer->offset = offset;
+    total = std::max(total, offset + buffer->size);
+    placed.push_back(buffer);
+  }
+  return alignTo(total, format::kArenaAlignment);
+}
+
+std::string sha256OfFile(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return "";
+  llvm::SHA256 hash;
+  hash.update(llvm::arrayRefFromStringRef((*buffer)->getBuffer()));
+  return llvm::toHex(hash.final(), /*LowerCase=*/true);
+}
+
+std::string stringName(func::FuncOp main, unsigned index, bool isResult) {
+  DictionaryAttr attrs = isResult ? main.getResultAttrDict(index) : main.getArgAttrDict(index);
+  if (attrs)
+    if (auto name = attrs.getAs<StringAttr>("catfish.name"))
+      return name.str();
+  return (isResult ? "output_" : "input_") + std::to_string(index);
+}
+
+/// Writes bytes at increasing offsets, zero-filling gaps, hashing each section.
+class SectionWriter {
+public:
+  explicit SectionWriter(llvm::raw_pwrite_stream &os) : os(os) {}
+
+  void padTo(uint64_t offset) {
+    static const char zeros[4096] = {};
+    while (position < offset) {
+      uint64_t n = std::min<uint64_t>(sizeof(zeros), offset - position);
+      write(ArrayRef<char>(zeros, n));
+    }
+  }
+  void begin() { XXH64_reset(&state, 0); }
+  void write(ArrayRef<char> bytes) {
+    os.write(bytes.data(), bytes.size());
+    XXH64_update(&state, bytes.data(), bytes.size());
+    position += bytes.size();
+  }
+  uint64_t end() { return XXH64_digest(&state); }
+  uint64_t tell() const { return position; }
+
+private:
+  llvm::raw_pwrite_stream &os;
+  XXH64_state_t state;
+  uint64_t position = 0;
+};
+
+} // namespace
+
+llvm::Expected<ArtifactSummary>
+mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<KernelInfo> kernels,
+                             ArrayRef<TargetCode> targets, StringRef modelPath,
+                             StringRef outputPath) {
+  func::FuncOp main = getMainFunction(program);
+  if (!main)
+    return makeError("the program has no @main function");
+
+  // Buffers: inputs, weights, step results.
+  std::vector<PlannedBuffer> buffers;
+  llvm::DenseMap<Value, uint32_t> bufferOf;
+  auto addBuffer = [&](Value value, PlannedBuffer buffer) -> llvm::Error {
+    auto size = byteSize(cast<RankedTensorType>(value.getType()));
+    if (failed(size))
+      return makeError("tensor of type " + llvm::formatv("{0}", value.getType()).str() +
+                       " has no static size that fits in memory");
+    buffer.size = *size;
+    bufferOf[value] = buffers.size();
+    buffers.push_back(buffer);
+    return llvm::Error::success();
+  };
+  for (auto [i, arg] : llvm::enumerate(main.getArguments())) {
+    PlannedBuffer buffer{fb::BufferKind::Input};
+    buffer.inputIndex = i;
+    if (auto error = addBuffer(arg, buffer))
+      return std::move(error);
+  }
+  struct Step {
+    uint32_t kernel;
+    std::vector<uint32_t> args;
+  };
+  std::vector<Step> steps;
+  uint64_t weightsSize = 0;
+  for (Operation &op : main.getBody().front().without_terminator()) {
+    if (auto constant = dyn_cast<ConstantOp>(op)) {
+      PlannedBuffer buffer{fb::BufferKind::Weight};
+      buffer.weight = constant.getValue();
+      if (auto error = addBuffer(constant.getResult(), buffer))
+        return std::move(error);
+      PlannedBuffer &placed = buffers.back();
+      placed.offset = alignTo(weightsSize, format::kWeightAlignment);
+      weightsSize = placed.offset + placed.size;
+      continue;
+    }
+    auto fusion = cast<FusionOp>(op);
+    int64_t index = steps.size();
+    Step step{static_cast<uint32_t>(index), {}};
+    for (Value input : fusion.getInputs()) {
+      uint32_t id = bufferOf.lookup(input);
+      PlannedBuffer &buffer = buffers[id];
+      buffer.lastStep = std::max(buffer.lastStep, index);
+      step.args.push_back(id);
+    }
+    for (Value result : fusion.getResults()) {
+      PlannedBuffer buffer{fb::BufferKind::Arena};
+      buffer.firstStep = buffer.lastStep = index;
+      if (auto error = addBuffer(result, buffer))
+        return std::move(error);
+      step.args.push_back(bufferOf.lookup(result));
+    }
+    steps.push_back(std::move(step));
+  }
+  if (steps.size() != kernels.size())
+    return makeError("internal error: " + Twine(steps.size()) + " steps for " +
+                     Twine(kernels.size()) + " kernels");
+  auto returnOp = cast<func::ReturnOp>(main.getBody().front().getTerminator());
+  int64_t lastStep = steps.size();
+  for (Value output : returnOp.getOperands())
+    buffers[bufferOf.lookup(output)].lastStep = lastStep;
+  uint64_t arenaSize = planArena(buffers);
+
+  // The manifest.
+  flatbuffers::FlatBufferBuilder fbb;
+  auto tensorInfo = [&](Value value, StringRef name) -> llvm::Expected<
+                                                         flatbuffers::Offset<fb::TensorInfo>> {
+    auto type = cast<RankedTensorType>(value.getType());
+    auto dtype = dtypeOf(type.getElementType());
+    if (!dtype)
+      return makeError("'" + name + "' has element type " +
+                       llvm::formatv("{0}", type.getElementType()).str() +
+                       " which artifacts cannot describe");
+    std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+    return fb::CreateTensorInfoDirect(fbb, name.str().c_str(), *dtype, &shape,
+                                      bufferOf.lookup(value));
+  };
+  std::vector<flatbuffers::Offset<fb::TensorInfo>> inputs, outputs;
+  for (auto [i, arg] : llvm::enumerate(main.getArguments())) {
+    auto info = tensorInfo(arg, stringName(main, i, false));
+    if (!info)
+      return info.takeError();
+    inputs.push_back(*info);
+  }
+  for (auto [i, value] : llvm::enumerate(returnOp.getOperands())) {
+    auto info = tensorInfo(value, stringName(main, i, true));
+    if (!info)
+      return info.takeError();
+    outputs.push_back(*info);
+  }
+  std::vector<flatbuffers::Offset<fb::Buffer>> bufferTable;
+  for (const PlannedBuffer &buffer : buffers)
+    bufferTable.push_back(fb::CreateBuffer(fbb, buffer.kind, buffer.offset, buffer.size,
+                                           buffer.inputIndex));
+  // Sections: 0 manifest, 1.. one code section per target, last weights.
+  std::vector<flatbuffers::Offset<fb::Target>> targetTable;
+  for (auto [i, target] : llvm::enumerate(targets))
+    targetTable.push_back(fb::CreateTargetDirect(fbb, target.name.c_str(), target.arch.c_str(),
+                                                 target.format.c_str(), 1 + i));
+  std::vector<flatbuffers::Offset<fb::Kernel>> kernelTable;
+  for (const KernelInfo &kernel : kernels)
+    kernelTable.push_back(fb::CreateKernelDirect(
+        fbb, kernel.symbol.c_str(), stringifyFusionKind(kernel.kind).str().c_str(),
+        kernel.location.c_str(), /*target=*/0, kernel.maxTasks));
+  std::vector<flatbuffers::Offset<fb::Step>> stepTable;
+  for (const Step &step : steps)
+    stepTable.push_back(fb::CreateStepDirect(fbb, step.kernel, &step.args));
+  std::string version = "catfish " CATFISH_VERSION " (LLVM/MLIR 22)";
+  std::string sha = sha256OfFile(modelPath);
+  std::string modelName = llvm::sys::path::filename(modelPath).str();
+  auto manifest = fb::CreateManifestDirect(
+      fbb, version.c_str(), sha.c_str(), modelName.c_str(), &inputs, &outputs, &bufferTable,
+      &targetTable, &kernelTable, &stepTable, arenaSize, weightsSize);
+  fb::FinishManifestBuffer(fbb, manifest);
+
+  // Layout.
+  size_t sectionCount = 2 + targets.size();
+  std::vector<format::SectionEntry> table(sectionCount);
+  uint64_t offset = sizeof(format::FileHeader) + sectionCount * sizeof(format::SectionEntry);
+  auto place = [&](size_t i, format::SectionKind kind, uint64_t size, uint64_t alignment) {
+    offset = alignTo(offset, alignment);
+    table[i] = {static_cast<uint32_t>(kind), 0, offset, size, 0};
+    offset += size;
+  };
+  place(0, format::SectionKind::Manifest, fbb.GetSize(), format::kSectionAlignment);
+  for (auto [i, target] : llvm::enumerate(targets))
+    place(1 + i, format::SectionKind::Code, target.bytes.size(), format::kSectionAlignment);
+  place(sectionCount - 1, format::SectionKind::Weights, weightsSize,
+        format::kWeightsSectionAlignment);
+  uint64_t fileSize = offset;
+
+  // Write to a temporary file next to the output; rename on success.
+  SmallString<256> tempPath;
+  int fd;
+  if (auto ec = llvm::sys::fs::createUniqueFile(outputPath + ".tmp-%%%%%%", fd, tempPath))
+    return makeError("cannot write " + outputPath + ": " + ec.message());
+  llvm::FileRemover removeTemp(tempPath);
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    SectionWriter writer(os);
+    writer.padTo(table[0].offset);
+    writer.begin();
+    writer.write(ArrayRef<char>(reinterpret_cast<const char *>(fbb.GetBufferPointer()),
+                                fbb.GetSize()));
+    table[0].checksum = writer.end();
+    for (auto [i, target] : llvm::enumerate(targets)) {
+      writer.padTo(table[1 + i].offset);
+      writer.begin();
+      writer.write(ArrayRef<char>(target.bytes.data(), target.bytes.size()));
+      table[1 + i].checksum = writer.end();
+    }
+    format::SectionEntry &weights = table.back();
+    writer.padTo(weights.offset);
+    writer.begin();
+    for (const PlannedBuffer &buffer : buffers) {
+      if (buffer.kind != fb::BufferKind::Weight)
+        continue;
+      static const char zeros[format::kWeightAlignment] = {};
+      uint64_t start = weights.offset + buffer.offset;
+      if (writer.tell() < start)
+        writer.write(ArrayRef<char>(zeros, start - writer.tell()));
+      if (auto error = emitWeightBytes(buffer.weight, buffer.size,
+                                       [&](ArrayRef<char> bytes) { writer.write(bytes); }))
+        return std::move(error);
+    }
+    weights.checksum = writer.end();
+
+    format::FileHeader header{};
+    std::memcpy(header.magic, format::kMagic, sizeof(header.magic));
+    header.formatVersion = format::kFormatVersion;
+    header.sectionCount = sectionCount;
+    header.fileSize = fileSize;
+    XXH64_state_t state;
+    XXH64_reset(&state, 0);
+    XXH64_update(&state, &header, sizeof(header));
+    XXH64_update(&state, table.data(), table.size() * sizeof(format::SectionEntry));
+    header.headerChecksum = XXH64_digest(&state);
+    os.seek(0);
+    os.write(reinterpret_cast<const char *>(&header), sizeof(header));
+    os.write(reinterpret_cast<const char *>(table.data()),
+             table.size() * sizeof(format::SectionEntry));
+    os.close();
+    if (os.has_error())
+      return makeError("cannot write " + outputPath + ": " + os.error().message());
+  }
+  if (auto ec = llvm::sys::fs::rename(tempPath, outputPath))
+    return makeError("cannot write " + outputPath + ": " + ec.message());
+  removeTemp.releaseFile();
+  ArtifactSummary summary;
+  summary.arenaSize = arenaSize;
+  summary.weightsSize = weightsSize;
+  summary.fileSize = fileSize;
+  summary.steps = steps.size();
+  return summary;
+}

@@ -1,0 +1,426 @@
+//===- DataMovement.cpp - shape and indexing ops -> linalg / tensor ------===//
+#include "Utils.h"
+
+#include "catfish/Conversion/CatfishToLinalg.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::catfish;
+using namespace mlir::catfish::lowering;
+
+namespace {
+
+template <typename OpTy>
+struct CatfishPattern : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const final {
+    if (failed(checkSupportedTypes(op, rewriter)))
+      return failure();
+    FailureOr<SmallVector<Value>> results = lower(op, rewriter);
+    if (failed(results))
+      return failure();
+    rewriter.replaceOp(op, *results);
+    return success();
+  }
+
+  virtual FailureOr<SmallVector<Value>> lower(OpTy op, PatternRewriter &rewriter) const = 0;
+};
+
+RankedTensorType resultTypeOf(Operation *op, unsigned index = 0) {
+  return cast<RankedTensorType>(op->getResult(index).getType());
+}
+
+/// An index value from an element of an index tensor, wrapped into [0, dim) when negative.
+Value normalizedIndex(OpBuilder &b, Location loc, Value element, int64_t dim) {
+  Value index = arith::IndexCastOp::create(b, loc, b.getIndexType(), element);
+  Value size = arith::ConstantIndexOp::create(b, loc, dim);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value negative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, index, zero);
+  Value wrapped = arith::AddIOp::create(b, loc, index, size);
+  Value result = arith::SelectOp::create(b, loc, negative, wrapped, index);
+  // Out-of-range indices are undefined in ONNX; clamp so a bad index never reads outside.
+  Value last = arith::ConstantIndexOp::create(b, loc, dim - 1);
+  return arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, result, zero), last);
+}
+
+SmallVector<Value> loopIndices(OpBuilder &b, Location loc, int64_t rank) {
+  SmallVector<Value> indices;
+  for (int64_t i = 0; i < rank; ++i)
+    indices.push_back(linalg::IndexOp::create(b, loc, i));
+  return indices;
+}
+
+struct ConstantLowering final : CatfishPattern<ConstantOp> {
+  using CatfishPattern::CatfishPattern;
+  FailureOr<SmallVector<Value>> lower(ConstantOp op, PatternRewriter &rewriter) const override {
+    return SmallVector<Value>{
+        arith::ConstantOp::create(rewriter, op.getLoc(), cast<TypedAttr>(op.getValue()))};
+  }
+};
+
+struct ReshapeLowering final : CatfishPattern<ReshapeOp> {
+  using CatfishPattern::CatfishPattern;
+  FailureOr<SmallVector<Value>> lower(ReshapeOp op, PatternRewriter &rewriter) const override {
+    return SmallVector<Value>{reshapeTo(rewriter, op.getLoc(), op.getInput(), op.getType())};
+  }
+};
+
+struct TransposeLowering final : CatfishPattern<TransposeOp> {
+  using CatfishPattern::CatfishPattern;
+  FailureOr<SmallVector<Value>> lower(TransposeOp op, PatternRewriter &rewriter) const override {
+    // Result dim i reads input dim perm[i]: the input map sends input dim perm[i] to d_i.
+    ArrayRef<int64_t> perm = op.getPerm();
+    SmallVector<AffineExpr> exprs(perm.size());
+    for (auto [i, p] : llvm::enumerate(perm))
+      exprs[p] = rewriter.getAffineDimExpr(i);
+    auto map = AffineMap::get(perm.size(), 0, exprs, rewriter.getContext());
+    return SmallVector<Value>{buildParallelGeneric(
+        rewriter, op.getLoc(), op.getType(), op.getInput(), map,
+        [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
+  }
+};
+
+struct BroadcastLowering final : CatfishPattern<BroadcastOp> {
+  using CatfishPattern::CatfishPattern;
+  FailureOr<SmallVector<Value>> lower(BroadcastOp op, PatternRewriter &rewriter) const override {
+    return SmallVector<Value>{buildBroadcastGeneric(
+        rewriter, op.getLoc(), op.getType(), op.getInput(),
+        [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
+  }
+};
+
+struct TileLowering final : CatfishPattern<TileOp> {
+  using CatfishPattern::CatfishPattern;
+  FailureOr<SmallVector<Value>> lower(TileOp op, PatternRewriter &rewriter) const override {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    SmallVector<AffineExpr> exprs;
+    for (auto [i, dim] : llvm::enumerate(input.getShape()))
+      exprs.push_back(rewriter.getAffineDimExpr(i) % dim);
+    auto map = AffineMap::get(input.getRank(), 0, exprs, rewriter.getContext());
+    return SmallVector<Value>{buildParallelGeneric(
+        rewriter, op.getLoc(), op.getType(), op.getInput(), map,
+        [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
+  }
+};
+
+struct SliceLowering final : CatfishPattern<SliceOp> {
+  using CatfishPattern::CatfishPattern;
+  FailureOr<SmallVector<Value>> lower(SliceOp op, PatternRewriter &rewriter) const override {
+    auto dims = op.getResolvedDims();
+    if (!dims)
+      return rewriter.notifyMatchFailure(op, "starts, ends, axes and steps must be constant");
+    SmallVector<AffineExpr> exprs;
+    for (auto [i, d] : llvm::enumerate(*dims))
+      exprs.push_back(rewriter.getAffineDimExpr(i) * d.step + d.start);
+    auto map = AffineMap::get(dims->size(), 0, exprs, rewriter.getContext());
+    return SmallVector<Value>{buildParallelGeneric(
+        rewriter, op.getLoc(), op.getType(), op.getInput(), map,
+        [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
+  }
+};
+
+struct ConcatLowering final : CatfishPattern<ConcatOp> {
+  using CatfishPattern::CatfishPattern;
+  FailureOr<SmallVector<Value>> lower(ConcatOp op, PatternRewriter &rewriter) const override {
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    if (axis < 0)
+      axis += op.getType().getRank();
+    SmallVector<Value> inputs;
+    for (Value input : op.getInputs())
+      if (cast<ShapedType>(input.getType()).getNumElements() != 0)
+        inputs.push_back(input);
+    if (inputs.size() == 1)
+      return SmallVector<Value>{inputs.front()};
+    if (inputs.empty())
+      return SmallVector<Value>{tensor::EmptyOp::create(rewriter, op.getLoc(),
+                                                        op.getType().getShape(),
+                                                        op.getType().getElementType())};
+    return SmallVector<Value>{
+        tensor::ConcatOp::create(rewriter, op.getLoc(), op.getType(), axis, inputs)};
+  }
+};
+
+struct SplitLowering final : CatfishPattern<SplitOp> {
+  using CatfishPattern::CatfishPattern;
+  FailureOr<SmallVector<Value>> lower(SplitOp op, PatternRewriter &rewriter) const override {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    if (axis < 0)
+      axis += input.getRank();
+    SmallVector<Value> results;
+    int64_t offset = 0;
+    for (Value result : op.getOutputs()) {
+      auto type = cast<RankedTensorType>(result.getType());
+      SmallVector<int64_t> offsets(input.getRank(), 0), strides(input.getRank(), 1);
+      offsets[axis] = offset;
+      offset += type.getDimSize(axis);
+      results.push_back(tensor::ExtractSliceOp::create(rewriter, op.getLoc(), type,
+                                                       op.getInput(), ValueRange(), ValueRange(),
+                                                       ValueRange(), offsets, type.getShape(),
+                                                       strides));
+    }
+    return results;
+  }
+};
+
+struct PadLowering final : CatfishPattern<PadOp> {
+  using CatfishPattern::CatfishPattern;
+  FailureOr<SmallVector<Value>> lower(PadOp op, PatternRewriter &rewriter) const override {
+    if (op.getMode() != PadMode::constant)
+      return rewriter.notifyMatchFailure(op, "only constant padding is lowered");
+    auto pads = getConstantIntValues(op.getPads());
+    if (!pads)
+      return rewriter.notifyMatchFailure(op, "pads must be constant");
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    int64_t rank = input.getRank();
+    if (llvm::any_of(*pads, [](int64_t p) { return p < 0; }))
+      return rewriter.notifyMatchFailure(op, "negative pads are not lowered");
+    Location loc = op.getLoc();
+    Value padValue;
+    if (op.getValue())
+      padValue = tensor::ExtractOp::create(
+          rewriter, loc, reshapeTo(rewriter, loc, op.getValue(),
+                                   RankedTensorType::get({}, input.getElementType())),
+          ValueRange());
+    else
+      padValue = scalarConstant(rewriter, loc, input.getElementType(), 0);
+    SmallVector<OpFoldResult> low, high;
+    for (int64_t i = 0; i < rank; ++i) {
+      low.push_back(rewriter.getIndexAttr((*pads)[i]));
+      high.push_back(rewriter.getIndexAttr((*pads)[i + rank]));
+    }
+    return SmallVector<Value>{tensor::PadOp::create(rewriter, loc, op.getType(), op.getInput(),
+                                                    low, high, padValue)};
+  }
+};
+
+struct GatherLowering final : CatfishPattern<GatherOp> {
+  using CatfishPattern::CatfishPattern;
+  FailureOr<SmallVector<Value>> lower(GatherOp op, PatternRewriter &rewriter) const override {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    auto indices = cast<RankedTensorType>(op.getIndices().getType());
+    RankedTensorType result = op.getType();
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    if (axis < 0)
+      axis += input.getRank();
+    int64_t indexRank = indices.getRank();
+    SmallVector<AffineExpr> indexExprs;
+    for (int64_t i = 0; i < indexRank; ++i)
+      indexExprs.push_back(rewriter.getAffineDimExpr(axis + i));
+    auto map = AffineMap::get(result.getRank(), 0, indexExprs, rewriter.getContext());
+    Value data = op.getInput();
+    return SmallVector<Value>{buildParallelGeneric(
+        rewriter, op.getLoc(), result, op.getIndices(), map,
+        [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          SmallVector<Value> loops = loopIndices(b, loc, result.getRank());
+          SmallVector<Value> at(loops.begin(), loops.begin() + axis);
+          at.push_back(normalizedIndex(b, loc, args[0], input.getDimSize(axis)));
+          at.append(loops.begin() + axis + indexRank, loops.end());
+          return tensor::ExtractOp::create(b, loc, data, at);
+        })};
+  }
+};
+
+struct GatherElementsLowering final : CatfishPattern<GatherElementsOp> {
+  using CatfishPattern::CatfishPattern;
+  FailureOr<SmallVector<Value>> lower(GatherElementsOp op,
+                                      PatternRewriter &rewriter) const override {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    if (axis < 0)
+      axis += input.getRank();
+    Value data = op.getInput();
+    auto result = op.getType();
+    return SmallVector<Value>{buildParallelGeneric(
+        rewriter, op.getLoc(), result, op.getIndices(),
+        rewriter.getMultiDimIdentityMap(result.getRank()),
+        [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          SmallVector<Value> at = loopIndices(b, loc, result.getRank());
+          at[axis] = normalizedIndex(b, loc, args[0], input.getDimSize(axis));
+          return tensor::ExtractOp::create(b, loc, data, at);
+        })};
+  }
+};
+
+/// Row-major coordinates of the linear index `linear` in `shape`.
+SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear,
+                               ArrayRef<int64_t> shape) {
+  SmallVector<Value> coords(shape.size());
+  for (int64_t i = shape.size() - 1; i >= 0; --i) {
+    Value size = arith::ConstantIndexOp::create(b, loc, shape[i]);
+    coords[i] = arith::RemUIOp::create(b, loc, linear, size);
+    linear = arith::DivUIOp::create(b, loc, linear, size);
+  }
+  return coords;
+}
+
+/// A loop over [0, count) carrying `init` tensors; `body` returns the updated tensors.
+SmallVector<Value> buildCarriedLoop(
+    OpBuilder &b, Location loc, int64_t count, ValueRange init,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)> body) {
+  Value lb = arith::ConstantIndexOp::create(b, loc, 0);
+  Value ub = arith::ConstantIndexOp::create(b, loc, count);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto loop = scf::ForOp::create(
+      b, loc, lb, ub, one, init,
+      [&](OpBuilder &nested, Location nestedLoc, Value iv, ValueRange carried) {
+        scf::YieldOp::create(nested, nestedLoc, body(nested, nestedLoc, iv, carried));
+      });
+  return loop.getResults();
+}
+
+struct ScatterElementsLowering final : CatfishPattern<ScatterElementsOp> {
+  using CatfishPattern::CatfishPattern;
+  FailureOr<SmallVector<Value>> lower(ScatterElementsOp op,
+                                      PatternRewriter &rewriter) const override {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    auto indices = cast<RankedTensorType>(op.getIndices().getType());
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    if (axis < 0)
+      axis += input.getRank();
+    ScatterReduction reduction = op.getReduction();
+    Value indexTensor = op.getIndices(), updates = op.getUpdates();
+    // Copy the input, then write the updates one by one in order (later ones win).
+    Location loc = op.getLoc();
+    Value copy = buildParallelGeneric(rewriter, loc, input, op.getInput(),
+                                      rewriter.getMultiDimIdentityMap(input.getRank()),
+                                      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    SmallVector<Value> result = buildCarriedLoop(
+        rewriter, loc, indices.getNumElements(), copy,
+        [&](OpBuilder &b, Location l, Value iv, ValueRange carried) -> SmallVector<Value> {
+          SmallVector<Value> at = delinearize(b, l, iv, indices.getShape());
+          Value update = tensor::ExtractOp::create(b, l, updates, at);
+          Value index = tensor::ExtractOp::create(b, l, indexTensor, at);
+          at[axis] = normalizedIndex(b, l, index, input.getDimSize(axis));
+          Value value = update;
+          if (reduction != ScatterReduction::none) {
+            Value old = tensor::ExtractOp::create(b, l, carried[0], at);
+            switch (reduction) {
+            case ScatterReduction::add:
+              value = addScalar(b, l, old, update);
+              break;
+            case ScatterReduction::mul:
+              value = mulScalar(b, l, old, update);
+              break;
+            case ScatterReduction::max:
+              value = maxScalar(b, l, old, update);
+              break;
+            case ScatterReduction::min:
+              value = minScalar(b, l, old, update);
+              break;
+            case ScatterReduction::none:
+              break;
+            }
+          }
+          return {tensor::InsertOp::create(b, l, value, carried[0], at)};
+        });
+    return result;
+  }
+};
+
+struct TopKLowering final : CatfishPattern<TopKOp> {
+  using CatfishPattern::CatfishPattern;
+  FailureOr<SmallVector<Value>> lower(TopKOp op, PatternRewriter &rewriter) const override {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    auto valuesType = resultTypeOf(op, 0), indicesType = resultTypeOf(op, 1);
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    if (axis < 0)
+      axis += input.getRank();
+    int64_t n = input.getDimSize(axis), k = static_cast<int64_t>(op.getK());
+    bool largest = op.getLargest();
+    Type element = input.getElementType();
+    Location loc = op.getLoc();
+    Value data = op.getInput();
+    // Rows are the input with the axis dim dropped; each row's k best are found by k scans,
+    // each taking the best element that ranks after the previous pick (value, then lower
+    // index first), so ties keep ONNX's order and no scratch memory is needed.
+    SmallVector<int64_t> rowShape(input.getShape());
+    rowShape.erase(rowShape.begin() + axis);
+    int64_t rows = 1;
+    for (int64_t d : rowShape)
+      rows *= d;
+    Value values = tensor::EmptyOp::create(rewriter, loc, valuesType.getShape(), element);
+    Value idx = tensor::EmptyOp::create(rewriter, loc, indicesType.getShape(),
+                                        indicesType.getElementType());
+    auto better = [&](OpBuilder &b, Location l, Value v, Value i, Value bestV, Value bestI) {
+      // (v, i) ranks before (bestV, bestI).
+      bool isFloat = isa<FloatType>(element);
+      Value strictly =
+          isFloat ? Value(arith::CmpFOp::create(
+                        b, l, largest ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT,
+                        v, bestV))
+                  : Value(arith::CmpIOp::create(
+                        b, l, largest ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::slt,
+                        v, bestV));
+      Value equal = isFloat
+                        ? Value(arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, v, bestV))
+                        : Value(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, v, bestV));
+      Value lowerIndex = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, bestI);
+      return arith::OrIOp::create(b, l, strictly,
+                                  arith::AndIOp::create(b, l, equal, lowerIndex));
+    };
+    SmallVector<Value> results = buildCarriedLoop(
+        rewriter, loc, rows, {values, idx},
+        [&](OpBuilder &b, Location l, Value row, ValueRange carried) -> SmallVector<Value> {
+          SmallVector<Value> rowAt = delinearize(b, l, row, rowShape);
+          auto at = [&](Value i) {
+            SmallVector<Value> full(rowAt);
+            full.insert(full.begin() + axis, i);
+            return full;
+          };
+          Value noIndex = arith::ConstantIndexOp::create(b, l, -1);
+          Value worst = largest ? lowestValue(b, l, element) : highestValue(b, l, element);
+          // Carried: output tensors, the previous pick (value, index).
+          SmallVector<Value> init = {carried[0], carried[1], worst, noIndex};
+          auto picks = scf::ForOp::create(
+              b, l, arith::ConstantIndexOp::create(b, l, 0),
+              arith::ConstantIndexOp::create(b, l, k), arith::ConstantIndexOp::create(b, l, 1),
+              init,
+              [&](OpBuilder &pb, Location pl, Value j, ValueRange state) {
+                Value prevV = state[2], prevI = state[3];
+                Value first = arith::CmpIOp::create(pb, pl, arith::CmpIPredicate::eq, prevI,
+                                                    noIndex);
+                // Best element ranking after (prevV, prevI).
+                SmallVector<Value> scanInit = {worst, noIndex};
+                auto scan = scf::ForOp::create(
+                    pb, pl, arith::ConstantIndexOp::create(pb, pl, 0),
+                    arith::ConstantIndexOp::create(pb, pl, n),
+                    arith::ConstantIndexOp::create(pb, pl, 1), scanInit,
+                    [&](OpBuilder &sb, Location sl, Value i, ValueRange best) {
+                      Value v = tensor::ExtractOp::create(sb, sl, data, at(i));
+                      Value after = arith::OrIOp::create(
+                          sb, sl, first, better(sb, sl, prevV, prevI, v, i));
+                      Value none = arith::CmpIOp::create(sb, sl, arith::CmpIPredicate::eq,
+                                                         best[1], noIndex);
+                      Value wins = arith::OrIOp::create(
+                          sb, sl, none, better(sb, sl, v, i, best[0], best[1]));
+                      Value take = arith::AndIOp::create(sb, sl, after, wins);
+                      scf::YieldOp::create(
+                          sb, sl,
+                          ValueRange{arith::SelectOp::create(sb, sl, take, v, best[0]),
+                                     arith::SelectOp::create(sb, sl, take, i, best[1])});
+                    });
+                Value bestV = scan.getResult(0), bestI = scan.getResult(1);
+                SmallVector<Value> outAt = at(j);
+                Value newValues = tensor::InsertOp::create(pb, pl, bestV, state[0], outAt);
+                Value index64 = arith::IndexCastOp::create(
+                    pb, pl, indicesType.getElementType(), bestI);
+                Value newIndices = tensor::InsertOp::create(pb, pl, index64, state[1], outAt);
+                scf::YieldOp::create(pb, pl, ValueRange{newValues, newIndices, bestV, bestI});
+              });
+          return {picks.getResult(0), picks.getResult(1)};
+        });
+    return results;
+  }
+};
+
+} // namespace
+
+void mlir::catfish::populateDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<ConstantLowering, ReshapeLowering, TransposeLowering, BroadcastLowering,
+               TileLowering, SliceLowering, ConcatLowering, SplitLowering, PadLowering,
+               GatherLowering, GatherElementsLowering, ScatterElementsLowering, TopKLowering>(
+      patterns.getContext());
+}

@@ -1,0 +1,338 @@
+//===- Reductions.cpp - reductions and normalizations -> linalg ----------===//
+//
+// Reductions become linalg.generic ops with reduction iterators into a rank-reduced tensor;
+// softmax and the norms decompose into such reductions plus elementwise generics, which the
+// elementwise fusion that follows merges where the shapes allow.
+//
+//===----------------------------------------------------------------------===//
+#include "Utils.h"
+
+#include "catfish/Conversion/CatfishToLinalg.h"
+
+using namespace mlir;
+using namespace mlir::catfish;
+using namespace mlir::catfish::lowering;
+
+namespace {
+
+Value cst(OpBuilder &b, Location loc, Type type, double value) {
+  return scalarConstant(b, loc, type, value);
+}
+
+/// The input type with `axes` removed.
+RankedTensorType dropDims(RankedTensorType type, ArrayRef<int64_t> axes) {
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (!llvm::is_contained(axes, i))
+      shape.push_back(type.getDimSize(i));
+  return RankedTensorType::get(shape, type.getElementType());
+}
+
+/// The input type with `axes` set to 1.
+RankedTensorType keepDims(RankedTensorType type, ArrayRef<int64_t> axes) {
+  SmallVector<int64_t> shape(type.getShape());
+  for (int64_t axis : axes)
+    shape[axis] = 1;
+  return RankedTensorType::get(shape, type.getElementType());
+}
+
+Value sumOver(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
+              function_ref<Value(OpBuilder &, Location, Value)> map = nullptr) {
+  Type element = getElementTypeOrSelf(x);
+  return buildReduction(
+      b, loc, x, axes, cst(b, loc, element, 0),
+      [](OpBuilder &nb, Location nl, ValueRange a) { return addScalar(nb, nl, a[0], a[1]); },
+      map);
+}
+
+Value maxOver(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes) {
+  return buildReduction(
+      b, loc, x, axes, lowestValue(b, loc, getElementTypeOrSelf(x)),
+      [](OpBuilder &nb, Location nl, ValueRange a) { return maxScalar(nb, nl, a[0], a[1]); });
+}
+
+/// Elementwise `body` over `inputs` broadcast to `type`; reduced tensors are first given
+/// back their size-1 dims so that numpy broadcasting lines them up.
+Value elementwise(OpBuilder &b, Location loc, RankedTensorType type, ArrayRef<Value> inputs,
+                  ScalarBuilder body) {
+  return buildBroadcastGeneric(b, loc, type, inputs, body);
+}
+
+SmallVector<int64_t> trailingAxes(int64_t from, int64_t rank) {
+  return llvm::to_vector(llvm::seq<int64_t>(from, rank));
+}
+
+int64_t normalized(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
+
+struct ReduceLowering final : OpRewritePattern<ReduceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReduceOp op, PatternRewriter &rewriter) const override {
+    if (failed(checkSupportedTypes(op, rewriter)))
+      return failure();
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    SmallVector<int64_t> axes;
+    for (int64_t axis : op.getAxes())
+      axes.push_back(normalized(axis, input.getRank()));
+    if (axes.empty())
+      axes = trailingAxes(0, input.getRank());
+    llvm::sort(axes);
+    axes.erase(llvm::unique(axes), axes.end());
+    Location loc = op.getLoc();
+    Type element = input.getElementType();
+    Value reduced;
+    switch (op.getKind()) {
+    case ReduceKind::sum:
+    case ReduceKind::mean:
+      reduced = sumOver(rewriter, loc, op.getInput(), axes);
+      break;
+    case ReduceKind::max:
+      reduced = maxOver(rewriter, loc, op.getInput(), axes);
+      break;
+    case ReduceKind::min:
+      reduced = buildReduction(rewriter, loc, op.getInput(), axes,
+                               highestValue(rewriter, loc, element),
+                               [](OpBuilder &b, Location l, ValueRange a) {
+                                 return minScalar(b, l, a[0], a[1]);
+                               });
+      break;
+    case ReduceKind::prod:
+      reduced = buildReduction(rewriter, loc, op.getInput(), axes, cst(rewriter, loc, element, 1),
+                               [](OpBuilder &b, Location l, ValueRange a) {
+                                 return mulScalar(b, l, a[0], a[1]);
+                               });
+      break;
+    }
+    if (op.getKind() == ReduceKind::mean) {
+      int64_t count = 1;
+      for (int64_t axis : axes)
+        count *= input.getDimSize(axis);
+      auto reducedType = cast<RankedTensorType>(reduced.getType());
+      reduced = elementwise(rewriter, loc, reducedType, {reduced},
+                            [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                              if (isa<FloatType>(element))
+                                return arith::DivFOp::create(b, l, a[0],
+                                                             cst(b, l, element, count));
+                              return arith::DivSIOp::create(b, l, a[0],
+                                                            cst(b, l, element, count));
+                            });
+    }
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, reduced, op.getType()));
+    return success();
+  }
+};
+
+/// softmax(x) = e^(x - max) / sum(e^(x - max)); log_softmax = x - max - log(sum).
+template <typename OpTy, bool IsLog>
+struct SoftmaxLowering final : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
+    if (failed(checkSupportedTypes(op, rewriter)))
+      return failure();
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t axis = normalized(static_cast<int64_t>(op.getAxis()), type.getRank());
+    SmallVector<int64_t> axes = {axis};
+    Location loc = op.getLoc();
+    Value x = op.getInput();
+    Value max = reshapeTo(rewriter, loc, maxOver(rewriter, loc, x, axes), keepDims(type, axes));
+    Value shifted = elementwise(rewriter, loc, type, {x, max},
+                                [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                  return arith::SubFOp::create(b, l, a[0], a[1]);
+                                });
+    Value sum = reshapeTo(rewriter, loc,
+                          sumOver(rewriter, loc, shifted, axes,
+                                  [](OpBuilder &b, Location l, Value v) -> Value {
+                                    return math::ExpOp::create(b, l, v);
+                                  }),
+                          keepDims(type, axes));
+    Value result = elementwise(rewriter, loc, type, {shifted, sum},
+                               [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                 if (IsLog)
+                                   return arith::SubFOp::create(b, l, a[0],
+                                                                math::LogOp::create(b, l, a[1]));
+                                 return arith::DivFOp::create(
+                                     b, l, math::ExpOp::create(b, l, a[0]), a[1]);
+                               });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// (x - mean) / sqrt(var + eps) * scale + bias over the dims [axis, rank), or the RMS
+/// variant x / sqrt(mean(x^2) + eps) * scale.
+template <typename OpTy, bool IsRms>
+struct NormLowering final : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
+    if (failed(checkSupportedTypes(op, rewriter)))
+      return failure();
+    auto type = cast<RankedTensorType>(op.getType());
+    Type element = type.getElementType();
+    int64_t axis = normalized(static_cast<int64_t>(op.getAxis()), type.getRank());
+    SmallVector<int64_t> axes = trailingAxes(axis, type.getRank());
+    int64_t count = 1;
+    for (int64_t a : axes)
+      count *= type.getDimSize(a);
+    double epsilon = op.getEpsilon().convertToDouble();
+    Location loc = op.getLoc();
+    RankedTensorType statType = keepDims(type, axes);
+    // Statistics in f32 at least, as ONNX Runtime does for half precision.
+    Type statElement = element.getIntOrFloatBitWidth() < 32 ? rewriter.getF32Type() : element;
+    auto widen = [&](OpBuilder &b, Location l, Value v) -> Value {
+      return v.getType() == statElement ? v : Value(arith::ExtFOp::create(b, l, statElement, v));
+    };
+    Value x = op.getInput();
+    Value centered = x;
+    RankedTensorType statTypeWide = RankedTensorType::get(statType.getShape(), statElement);
+    RankedTensorType wideType = RankedTensorType::get(type.getShape(), statElement);
+    if (!IsRms) {
+      Value mean = sumOver(rewriter, loc, elementwise(rewriter, loc, wideType, {x},
+                                                      [&](OpBuilder &b, Location l,
+                                                          ValueRange a) {
+                                                        return widen(b, l, a[0]);
+                                                      }),
+                           axes);
+      mean = reshapeTo(rewriter, loc, mean, statTypeWide);
+      centered = elementwise(rewriter, loc, wideType, {x, mean},
+                             [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                               Value scaled = arith::DivFOp::create(
+                                   b, l, a[1], cst(b, l, statElement, count));
+                               return arith::SubFOp::create(b, l, widen(b, l, a[0]), scaled);
+                             });
+    } else {
+      centered = elementwise(rewriter, loc, wideType, {x},
+                             [&](OpBuilder &b, Location l, ValueRange a) {
+                               return widen(b, l, a[0]);
+                             });
+    }
+    Value sumSq = sumOver(rewriter, loc, centered, axes,
+                          [](OpBuilder &b, Location l, Value v) -> Value {
+                            return arith::MulFOp::create(b, l, v, v);
+                          });
+    sumSq = reshapeTo(rewriter, loc, sumSq, statTypeWide);
+    SmallVector<Value> inputs = {centered, sumSq, op.getScale()};
+    Value bias;
+    if constexpr (!IsRms)
+      bias = op.getBias();
+    if (bias)
+      inputs.push_back(bias);
+    Value result = elementwise(
+        rewriter, loc, type, inputs, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value var = arith::DivFOp::create(b, l, a[1], cst(b, l, statElement, count));
+          Value inv = math::RsqrtOp::create(
+              b, l, arith::AddFOp::create(b, l, var, cst(b, l, statElement, epsilon)));
+          Value normed = arith::MulFOp::create(b, l, a[0], inv);
+          if (statElement != element)
+            normed = arith::TruncFOp::create(b, l, element, normed);
+          Value scaled = arith::MulFOp::create(b, l, normed, a[2]);
+          return bias ? Value(arith::AddFOp::create(b, l, scaled, a[3])) : scaled;
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// Inference batch norm: per-channel (dim 1) affine transform.
+struct BatchNormLowering final : OpRewritePattern<BatchNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BatchNormOp op, PatternRewriter &rewriter) const override {
+    if (failed(checkSupportedTypes(op, rewriter)))
+      return failure();
+    auto type = cast<RankedTensorType>(op.getType());
+    AffineMap identity = rewriter.getMultiDimIdentityMap(type.getRank());
+    AffineMap channel = AffineMap::get(type.getRank(), 0, rewriter.getAffineDimExpr(1));
+    SmallVector<Value> inputs = {op.getInput(), op.getScale(), op.getBias(), op.getMean(),
+                                 op.getVariance()};
+    SmallVector<AffineMap> maps = {identity, channel, channel, channel, channel};
+    double epsilon = op.getEpsilon().convertToDouble();
+    Value result = buildParallelGeneric(
+        rewriter, op.getLoc(), type, inputs, maps,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Type t = a[0].getType();
+          Value inv = math::RsqrtOp::create(
+              b, l, arith::AddFOp::create(b, l, a[4], cst(b, l, t, epsilon)));
+          Value normed = arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, a[0], a[3]), inv);
+          return arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, normed, a[1]), a[2]);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// argmax / argmin along one axis; ties take the first (or last) index.
+template <typename OpTy, bool IsMax>
+struct ArgReduceLowering final : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
+    if (failed(checkSupportedTypes(op, rewriter)))
+      return failure();
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    int64_t axis = normalized(static_cast<int64_t>(op.getAxis()), input.getRank());
+    bool last = op.getSelectLastIndex();
+    Location loc = op.getLoc();
+    Type element = input.getElementType();
+    RankedTensorType reducedType = dropDims(input, {axis});
+    auto indexType = RankedTensorType::get(reducedType.getShape(), rewriter.getI64Type());
+    Value bestInit = linalg::FillOp::create(
+                         rewriter, loc,
+                         IsMax ? lowestValue(rewriter, loc, element)
+                               : highestValue(rewriter, loc, element),
+                         tensor::EmptyOp::create(rewriter, loc, reducedType.getShape(), element)
+                             .getResult())
+                         .getResult(0);
+    Value indexInit = linalg::FillOp::create(
+                          rewriter, loc, cst(rewriter, loc, rewriter.getI64Type(), -1),
+                          tensor::EmptyOp::create(rewriter, loc, indexType.getShape(),
+                                                  rewriter.getI64Type())
+                              .getResult())
+                          .getResult(0);
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<utils::IteratorType> iterators;
+    for (int64_t i = 0; i < input.getRank(); ++i) {
+      iterators.push_back(i == axis ? utils::IteratorType::reduction
+                                    : utils::IteratorType::parallel);
+      if (i != axis)
+        outExprs.push_back(rewriter.getAffineDimExpr(i));
+    }
+    AffineMap outMap = AffineMap::get(input.getRank(), 0, outExprs, rewriter.getContext());
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{reducedType, indexType}, op.getInput(),
+        ValueRange{bestInit, indexInit},
+        {rewriter.getMultiDimIdentityMap(input.getRank()), outMap, outMap}, iterators,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value v = a[0], best = a[1], bestIndex = a[2];
+          Value i = arith::IndexCastOp::create(b, l, b.getI64Type(),
+                                               linalg::IndexOp::create(b, l, axis));
+          bool isFloat = isa<FloatType>(element);
+          auto cmp = [&](arith::CmpFPredicate f, arith::CmpIPredicate s) -> Value {
+            if (isFloat)
+              return arith::CmpFOp::create(b, l, f, v, best);
+            return arith::CmpIOp::create(b, l, s, v, best);
+          };
+          Value strictly = IsMax ? cmp(arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt)
+                                 : cmp(arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt);
+          Value equal = cmp(arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq);
+          Value none = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, bestIndex,
+                                             cst(b, l, b.getI64Type(), 0));
+          Value take = arith::OrIOp::create(b, l, none, strictly);
+          if (last)
+            take = arith::OrIOp::create(b, l, take, equal);
+          linalg::YieldOp::create(
+              b, l,
+              ValueRange{arith::SelectOp::create(b, l, take, v, best),
+                         arith::SelectOp::create(b, l, take, i, bestIndex)});
+        });
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, generic.getResult(1),
+                                           cast<RankedTensorType>(op.getType())));
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::catfish::populateReductionToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<ReduceLowering, SoftmaxLowering<SoftmaxOp, false>,
+               SoftmaxLowering<LogSoftmaxOp, true>, NormLowering<LayerNormOp, false>,
+               NormLowering<RmsNormOp, true>, BatchNormLowering,
+               ArgReduceLowering<ArgMaxOp, true>, ArgReduceLowering<ArgMinOp, false>>(
+      patterns.getContext());
+}

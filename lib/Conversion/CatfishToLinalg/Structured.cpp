@@ -1,0 +1,293 @@
+//===- Structured.cpp - matmul, convolution, pooling -> linalg.generic ---===//
+//
+// Contractions and windows are linalg.generic ops with reduction iterators; broadcasting of
+// batch dims, groups, strides and dilations are all in the indexing maps, so the code
+// generator's tiling and vectorization see one structured op per kernel.
+//
+//===----------------------------------------------------------------------===//
+#include "Utils.h"
+
+#include "catfish/Conversion/CatfishToLinalg.h"
+
+using namespace mlir;
+using namespace mlir::catfish;
+using namespace mlir::catfish::lowering;
+
+namespace {
+
+Value widenTo(OpBuilder &b, Location loc, Value v, Type to) {
+  Type from = v.getType();
+  if (from == to)
+    return v;
+  if (isa<FloatType>(to))
+    return isa<FloatType>(from) ? Value(arith::ExtFOp::create(b, loc, to, v))
+                                : Value(arith::SIToFPOp::create(b, loc, to, v));
+  return arith::ExtSIOp::create(b, loc, to, v);
+}
+
+/// The generic contraction for ONNX MatMul semantics (numpy batch broadcasting, 1-D
+/// operands promoted and their dim dropped).
+struct MatMulLowering final : OpRewritePattern<MatMulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatMulOp op, PatternRewriter &rewriter) const override {
+    if (failed(checkSupportedTypes(op, rewriter)))
+      return failure();
+    auto lhs = cast<RankedTensorType>(op.getLhs().getType());
+    auto rhs = cast<RankedTensorType>(op.getRhs().getType());
+    RankedTensorType result = op.getType();
+    int64_t rank = result.getRank();
+    bool hasM = lhs.getRank() >= 2, hasN = rhs.getRank() >= 2;
+    int64_t batch = rank - hasM - hasN;
+    MLIRContext *context = rewriter.getContext();
+    AffineExpr k = getAffineDimExpr(rank, context);
+    auto operandMap = [&](RankedTensorType type, bool isLhs) {
+      SmallVector<AffineExpr> exprs;
+      if (type.getRank() == 1) {
+        exprs.push_back(k);
+      } else {
+        int64_t own = type.getRank() - 2;
+        for (int64_t i = 0; i < own; ++i) {
+          int64_t dim = batch - own + i;
+          exprs.push_back(type.getDimSize(i) == 1 && result.getDimSize(dim) != 1
+                              ? getAffineConstantExpr(0, context)
+                              : getAffineDimExpr(dim, context));
+        }
+        if (isLhs) {
+          exprs.push_back(getAffineDimExpr(batch, context));
+          exprs.push_back(k);
+        } else {
+          exprs.push_back(k);
+          exprs.push_back(getAffineDimExpr(rank - 1, context));
+        }
+      }
+      return AffineMap::get(rank + 1, 0, exprs, context);
+    };
+    SmallVector<AffineMap> maps = {
+        operandMap(lhs, true), operandMap(rhs, false),
+        AffineMap::getMultiDimIdentityMap(rank + 1, context).getMajorSubMap(rank)};
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+    Location loc = op.getLoc();
+    Type element = result.getElementType();
+    Value init = linalg::FillOp::create(rewriter, loc, scalarConstant(rewriter, loc, element, 0),
+                                        tensor::EmptyOp::create(rewriter, loc, result.getShape(),
+                                                                element)
+                                            .getResult())
+                     .getResult(0);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, result, ValueRange{op.getLhs(), op.getRhs()}, init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value product = mulScalar(b, l, widenTo(b, l, a[0], element),
+                                    widenTo(b, l, a[1], element));
+          linalg::YieldOp::create(b, l, addScalar(b, l, a[2], product));
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+/// Pads the spatial dims (2..) of an NC... tensor by `low` / `high` with `value`.
+Value padSpatial(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> low,
+                 ArrayRef<int64_t> high, Value value) {
+  if (llvm::all_of(low, [](int64_t p) { return p == 0; }) &&
+      llvm::all_of(high, [](int64_t p) { return p == 0; }))
+    return input;
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  SmallVector<OpFoldResult> lo(2, b.getIndexAttr(0)), hi(2, b.getIndexAttr(0));
+  for (size_t i = 0; i < low.size(); ++i) {
+    shape[i + 2] += low[i] + high[i];
+    lo.push_back(b.getIndexAttr(low[i]));
+    hi.push_back(b.getIndexAttr(high[i]));
+  }
+  auto padded = RankedTensorType::get(shape, type.getElementType());
+  return tensor::PadOp::create(b, loc, padded, input, lo, hi, value);
+}
+
+/// High padding so that every window of the output reads inside the padded input (ceil mode
+/// can place the last window past the end padding).
+SmallVector<int64_t> effectiveHighPads(RankedTensorType input, RankedTensorType output,
+                                       ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                                       ArrayRef<int64_t> pads, ArrayRef<int64_t> dilations) {
+  size_t spatial = kernel.size();
+  SmallVector<int64_t> high;
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t needed = (output.getDimSize(i + 2) - 1) * strides[i] +
+                     (kernel[i] - 1) * dilations[i] + 1 - input.getDimSize(i + 2) - pads[i];
+    high.push_back(std::max(pads[i + spatial], needed));
+  }
+  return high;
+}
+
+struct ConvLowering final : OpRewritePattern<ConvOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvOp op, PatternRewriter &rewriter) const override {
+    if (failed(checkSupportedTypes(op, rewriter)))
+      return failure();
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    auto weight = cast<RankedTensorType>(op.getWeight().getType());
+    RankedTensorType result = op.getType();
+    int64_t spatial = input.getRank() - 2;
+    int64_t groups = static_cast<int64_t>(op.getGroups());
+    int64_t n = input.getDimSize(0), c = input.getDimSize(1), f = weight.getDimSize(0);
+    int64_t cg = c / groups, fg = f / groups;
+    ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations(),
+                      pads = op.getPads();
+    Location loc = op.getLoc();
+    Type element = result.getElementType();
+    MLIRContext *context = rewriter.getContext();
+
+    Value padded = padSpatial(rewriter, loc, op.getInput(), pads.take_front(spatial),
+                              pads.drop_front(spatial), scalarConstant(rewriter, loc, element, 0));
+    auto paddedType = cast<RankedTensorType>(padded.getType());
+
+    // Expanded views: input [N, G, C/G, in...], weight [G, F/G, C/G, k...],
+    // output [N, G, F/G, out...].
+    SmallVector<int64_t> inShape = {n, groups, cg};
+    SmallVector<int64_t> wShape = {groups, fg, cg};
+    SmallVector<int64_t> outShape = {n, groups, fg};
+    for (int64_t i = 0; i < spatial; ++i) {
+      inShape.push_back(paddedType.getDimSize(i + 2));
+      wShape.push_back(weight.getDimSize(i + 2));
+      outShape.push_back(result.getDimSize(i + 2));
+    }
+    Value in = reshapeTo(rewriter, loc, padded, RankedTensorType::get(inShape, element));
+    Value w = reshapeTo(rewriter, loc, op.getWeight(),
+                        RankedTensorType::get(wShape, weight.getElementType()));
+    auto outType = RankedTensorType::get(outShape, element);
+
+    // Iteration: (n, g, f', o..., c', k...).
+    int64_t numDims = 3 + 2 * spatial + 1;
+    auto d = [&](int64_t i) { return getAffineDimExpr(i, context); };
+    int64_t cDim = 3 + spatial, kDim = 4 + spatial;
+    SmallVector<AffineExpr> inExprs = {d(0), d(1), d(cDim)};
+    SmallVector<AffineExpr> wExprs = {d(1), d(2), d(cDim)};
+    SmallVector<AffineExpr> outExprs = {d(0), d(1), d(2)};
+    for (int64_t i = 0; i < spatial; ++i) {
+      inExprs.push_back(d(3 + i) * strides[i] + d(kDim + i) * dilations[i]);
+      wExprs.push_back(d(kDim + i));
+      outExprs.push_back(d(3 + i));
+    }
+    SmallVector<AffineMap> maps = {AffineMap::get(numDims, 0, inExprs, context),
+                                   AffineMap::get(numDims, 0, wExprs, context),
+                                   AffineMap::get(numDims, 0, outExprs, context)};
+    SmallVector<utils::IteratorType> iterators(3 + spatial, utils::IteratorType::parallel);
+    iterators.append(1 + spatial, utils::IteratorType::reduction);
+
+    // The accumulator starts at the bias (or zero).
+    Value init;
+    if (Value bias = op.getBias()) {
+      Value biasView = reshapeTo(rewriter, loc, bias, RankedTensorType::get({groups, fg},
+                                                                           element));
+      AffineMap biasMap = AffineMap::get(outType.getRank(), 0, {d(1), d(2)}, context);
+      init = buildParallelGeneric(rewriter, loc, outType, biasView, biasMap,
+                                  [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    } else {
+      init = linalg::FillOp::create(rewriter, loc, scalarConstant(rewriter, loc, element, 0),
+                                    tensor::EmptyOp::create(rewriter, loc, outShape, element)
+                                        .getResult())
+                 .getResult(0);
+    }
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, outType, ValueRange{in, w}, init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value product = mulScalar(b, l, a[0], widenTo(b, l, a[1], element));
+          linalg::YieldOp::create(b, l, addScalar(b, l, a[2], product));
+        });
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, generic.getResult(0), result));
+    return success();
+  }
+};
+
+/// Max or average over windows: iteration (n, c, o..., k...).
+template <typename OpTy, bool IsMax>
+struct PoolLowering final : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
+    if (failed(checkSupportedTypes(op, rewriter)))
+      return failure();
+    if (op->getNumResults() != 1)
+      return rewriter.notifyMatchFailure(op, "pool indices output");
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    auto result = cast<RankedTensorType>(op->getResult(0).getType());
+    int64_t spatial = input.getRank() - 2;
+    ArrayRef<int64_t> kernel = op.getKernel(), strides = op.getStrides(),
+                      pads = op.getPads(), dilations = op.getDilations();
+    Location loc = op.getLoc();
+    Type element = result.getElementType();
+    MLIRContext *context = rewriter.getContext();
+    SmallVector<int64_t> high =
+        effectiveHighPads(input, result, kernel, strides, pads, dilations);
+    Value padValue = IsMax ? lowestValue(rewriter, loc, element)
+                           : scalarConstant(rewriter, loc, element, 0);
+    Value padded = padSpatial(rewriter, loc, op.getInput(), pads.take_front(spatial), high,
+                              padValue);
+    int64_t rank = input.getRank();
+    int64_t numDims = rank + spatial;
+    auto d = [&](int64_t i) { return getAffineDimExpr(i, context); };
+    SmallVector<AffineExpr> inExprs = {d(0), d(1)}, outExprs = {d(0), d(1)};
+    for (int64_t i = 0; i < spatial; ++i) {
+      inExprs.push_back(d(2 + i) * strides[i] + d(rank + i) * dilations[i]);
+      outExprs.push_back(d(2 + i));
+    }
+    SmallVector<AffineMap> maps = {AffineMap::get(numDims, 0, inExprs, context),
+                                   AffineMap::get(numDims, 0, outExprs, context)};
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    iterators.append(spatial, utils::IteratorType::reduction);
+    Value init = linalg::FillOp::create(rewriter, loc, padValue,
+                                        tensor::EmptyOp::create(rewriter, loc, result.getShape(),
+                                                                element)
+                                            .getResult())
+                     .getResult(0);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, result, padded, init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          linalg::YieldOp::create(b, l, IsMax ? maxScalar(b, l, a[1], a[0])
+                                              : addScalar(b, l, a[1], a[0]));
+        });
+    Value pooled = generic.getResult(0);
+    if constexpr (!IsMax) {
+      // Divide by the number of window positions inside the input (or inside the padded
+      // input with count_include_pad), computed per output position.
+      bool includePad = op.getCountIncludePad();
+      pooled = buildParallelGeneric(
+          rewriter, loc, result, pooled, rewriter.getMultiDimIdentityMap(rank),
+          [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+            auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, l, v); };
+            Value count = idx(1);
+            for (int64_t i = 0; i < spatial; ++i) {
+              int64_t lo = includePad ? -pads[i] : 0;
+              int64_t hi = input.getDimSize(i + 2) + (includePad ? pads[i + spatial] : 0);
+              Value o = linalg::IndexOp::create(b, l, 2 + i);
+              Value start = arith::SubIOp::create(
+                  b, l, arith::MulIOp::create(b, l, o, idx(strides[i])), idx(pads[i]));
+              Value dil = idx(dilations[i]);
+              Value kMin = arith::MaxSIOp::create(
+                  b, l, idx(0),
+                  arith::CeilDivSIOp::create(b, l, arith::SubIOp::create(b, l, idx(lo), start),
+                                             dil));
+              Value kMax = arith::MinSIOp::create(
+                  b, l, idx(kernel[i] - 1),
+                  arith::FloorDivSIOp::create(
+                      b, l, arith::SubIOp::create(b, l, idx(hi - 1), start), dil));
+              Value n = arith::MaxSIOp::create(
+                  b, l, idx(0),
+                  arith::AddIOp::create(b, l, arith::SubIOp::create(b, l, kMax, kMin), idx(1)));
+              count = arith::MulIOp::create(b, l, count, n);
+            }
+            Value countF = arith::SIToFPOp::create(
+                b, l, element, arith::IndexCastOp::create(b, l, b.getI64Type(), count));
+            return arith::DivFOp::create(b, l, a[0], countF);
+          });
+    }
+    rewriter.replaceOp(op, pooled);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::catfish::populateStructuredToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<MatMulLowering, ConvLowering, PoolLowering<MaxPoolOp, true>,
+               PoolLowering<AvgPoolOp, false>>(patterns.getContext());
+}

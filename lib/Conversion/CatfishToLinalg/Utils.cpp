@@ -1,0 +1,182 @@
+//===- Utils.cpp - helpers shared by the catfish -> linalg patterns ------===//
+#include "Utils.h"
+
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
+
+using namespace mlir;
+using namespace mlir::catfish;
+
+namespace mlir::catfish::lowering {
+
+AffineMap broadcastMap(ShapedType operand, ArrayRef<int64_t> resultShape) {
+  MLIRContext *context = operand.getContext();
+  int64_t rank = resultShape.size();
+  int64_t offset = rank - operand.getRank();
+  SmallVector<AffineExpr> exprs;
+  for (auto [i, dim] : llvm::enumerate(operand.getShape())) {
+    int64_t resultDim = offset + i;
+    if (dim == 1 && resultShape[resultDim] != 1)
+      exprs.push_back(getAffineConstantExpr(0, context));
+    else
+      exprs.push_back(getAffineDimExpr(resultDim, context));
+  }
+  return AffineMap::get(rank, 0, exprs, context);
+}
+
+Value buildParallelGeneric(OpBuilder &b, Location loc, RankedTensorType resultType,
+                           ValueRange inputs, ArrayRef<AffineMap> inputMaps,
+                           ScalarBuilder body) {
+  Value init = tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                       resultType.getElementType());
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(b.getMultiDimIdentityMap(resultType.getRank()));
+  SmallVector<utils::IteratorType> iterators(resultType.getRank(),
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, resultType, inputs, init, maps, iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        Value result = body(nested, nestedLoc, args.drop_back());
+        linalg::YieldOp::create(nested, nestedLoc, result);
+      });
+  return generic.getResult(0);
+}
+
+Value buildBroadcastGeneric(OpBuilder &b, Location loc, RankedTensorType resultType,
+                            ValueRange inputs, ScalarBuilder body) {
+  SmallVector<AffineMap> maps;
+  for (Value input : inputs)
+    maps.push_back(broadcastMap(cast<ShapedType>(input.getType()), resultType.getShape()));
+  return buildParallelGeneric(b, loc, resultType, inputs, maps, body);
+}
+
+Value scalarConstant(OpBuilder &b, Location loc, Type type, double value) {
+  if (auto floatType = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(floatType, value));
+  return arith::ConstantOp::create(b, loc,
+                                   b.getIntegerAttr(type, static_cast<int64_t>(value)));
+}
+
+Value buildReduction(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
+                     Value init, ScalarBuilder combine,
+                     function_ref<Value(OpBuilder &, Location, Value)> map) {
+  auto inputType = cast<RankedTensorType>(input.getType());
+  MLIRContext *context = b.getContext();
+  SmallVector<int64_t> shape;
+  SmallVector<AffineExpr> outputExprs;
+  SmallVector<utils::IteratorType> iterators;
+  for (int64_t i = 0; i < inputType.getRank(); ++i) {
+    if (llvm::is_contained(axes, i)) {
+      iterators.push_back(utils::IteratorType::reduction);
+      continue;
+    }
+    iterators.push_back(utils::IteratorType::parallel);
+    shape.push_back(inputType.getDimSize(i));
+    outputExprs.push_back(getAffineDimExpr(i, context));
+  }
+  Type initType = init.getType();
+  Value empty = tensor::EmptyOp::create(b, loc, shape, initType);
+  Value filled = linalg::FillOp::create(b, loc, init, empty).getResult(0);
+  SmallVector<AffineMap> maps = {
+      b.getMultiDimIdentityMap(inputType.getRank()),
+      AffineMap::get(inputType.getRank(), 0, outputExprs, context)};
+  auto generic = linalg::GenericOp::create(
+      b, loc, filled.getType(), input, filled, maps, iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        Value element = map ? map(nested, nestedLoc, args[0]) : args[0];
+        linalg::YieldOp::create(nested, nestedLoc,
+                                combine(nested, nestedLoc, {args[1], element}));
+      });
+  return generic.getResult(0);
+}
+
+Value reshapeTo(OpBuilder &b, Location loc, Value value, RankedTensorType type) {
+  auto sourceType = cast<RankedTensorType>(value.getType());
+  if (sourceType.getShape() == type.getShape())
+    return value;
+  auto flatType = RankedTensorType::get({sourceType.getNumElements()},
+                                        sourceType.getElementType());
+  Value flat = value;
+  if (sourceType.getRank() == 0) {
+    flat = tensor::ExpandShapeOp::create(b, loc, flatType, value,
+                                         ArrayRef<ReassociationIndices>{});
+  } else if (sourceType.getRank() > 1) {
+    SmallVector<ReassociationIndices> all = {
+        llvm::to_vector(llvm::seq<int64_t>(0, sourceType.getRank()))};
+    flat = tensor::CollapseShapeOp::create(b, loc, flatType, value, all);
+  }
+  if (type.getRank() == 1)
+    return flat;
+  if (type.getRank() == 0)
+    return tensor::CollapseShapeOp::create(b, loc, type, flat,
+                                           ArrayRef<ReassociationIndices>{});
+  SmallVector<ReassociationIndices> all = {
+      llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()))};
+  return tensor::ExpandShapeOp::create(b, loc, type, flat, all);
+}
+
+Value expandTo(OpBuilder &b, Location loc, Value reduced, RankedTensorType type) {
+  return reshapeTo(b, loc, reduced, type);
+}
+
+Value lowestValue(OpBuilder &b, Location loc, Type type) {
+  if (auto floatType = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(
+        b, loc, b.getFloatAttr(floatType, APFloat::getInf(floatType.getFloatSemantics(),
+                                                          /*Negative=*/true)));
+  unsigned width = type.getIntOrFloatBitWidth();
+  APInt value = width == 1 ? APInt(1, 0) : APInt::getSignedMinValue(width);
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, value));
+}
+
+Value highestValue(OpBuilder &b, Location loc, Type type) {
+  if (auto floatType = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(
+        b, loc, b.getFloatAttr(floatType, APFloat::getInf(floatType.getFloatSemantics())));
+  unsigned width = type.getIntOrFloatBitWidth();
+  APInt value = width == 1 ? APInt(1, 1) : APInt::getSignedMaxValue(width);
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, value));
+}
+
+Value addScalar(OpBuilder &b, Location loc, Value x, Value y) {
+  if (isa<FloatType>(x.getType()))
+    return arith::AddFOp::create(b, loc, x, y);
+  return arith::AddIOp::create(b, loc, x, y);
+}
+
+Value mulScalar(OpBuilder &b, Location loc, Value x, Value y) {
+  if (isa<FloatType>(x.getType()))
+    return arith::MulFOp::create(b, loc, x, y);
+  return arith::MulIOp::create(b, loc, x, y);
+}
+
+Value maxScalar(OpBuilder &b, Location loc, Value x, Value y) {
+  if (isa<FloatType>(x.getType()))
+    return arith::MaximumFOp::create(b, loc, x, y);
+  return arith::MaxSIOp::create(b, loc, x, y);
+}
+
+Value minScalar(OpBuilder &b, Location loc, Value x, Value y) {
+  if (isa<FloatType>(x.getType()))
+    return arith::MinimumFOp::create(b, loc, x, y);
+  return arith::MinSIOp::create(b, loc, x, y);
+}
+
+LogicalResult checkSupportedTypes(Operation *op, PatternRewriter &rewriter) {
+  auto supported = [](Type type) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor || !tensor.hasStaticShape())
+      return false;
+    Type element = tensor.getElementType();
+    if (auto integer = dyn_cast<IntegerType>(element))
+      return integer.isSignless() && integer.getWidth() >= 1;
+    return element.isF16() || element.isBF16() || element.isF32() || element.isF64();
+  };
+  for (Type type : llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes()))
+    if (!supported(type))
+      return rewriter.notifyMatchFailure(op, [&](Diagnostic &diag) {
+        diag << "unsupported tensor type " << type;
+      });
+  return success();
+}
+
+} // namespace mlir::catfish::lowering

@@ -1,0 +1,61 @@
+//===- Utils.h - helpers shared by the catfish -> linalg patterns -*- C++ -*-===//
+#ifndef CATFISH_LIB_CONVERSION_CATFISHTOLINALG_UTILS_H
+#define CATFISH_LIB_CONVERSION_CATFISHTOLINALG_UTILS_H
+
+#include "catfish/Dialect/Catfish.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::catfish::lowering {
+
+/// Computes one result element from the operands' elements inside a linalg.generic body.
+using ScalarBuilder = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+/// The map reading `operand` (numpy-broadcast to `resultShape`) in a loop nest over
+/// `resultShape`: leading dims dropped, size-1 dims pinned to 0.
+AffineMap broadcastMap(ShapedType operand, ArrayRef<int64_t> resultShape);
+
+/// A parallel linalg.generic producing `resultType` from `inputs` read through `inputMaps`.
+Value buildParallelGeneric(OpBuilder &b, Location loc, RankedTensorType resultType,
+                           ValueRange inputs, ArrayRef<AffineMap> inputMaps, ScalarBuilder body);
+
+/// Elementwise with numpy broadcasting of every input to `resultType`.
+Value buildBroadcastGeneric(OpBuilder &b, Location loc, RankedTensorType resultType,
+                            ValueRange inputs, ScalarBuilder body);
+
+/// A scalar constant of `type` (float or integer).
+Value scalarConstant(OpBuilder &b, Location loc, Type type, double value);
+
+/// Reduces `input` over the sorted `axes` (rank-reduced result) with `combine`, starting from
+/// `init`. `map` optionally transforms each element before it is combined.
+Value buildReduction(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
+                     Value init, ScalarBuilder combine,
+                     function_ref<Value(OpBuilder &, Location, Value)> map = nullptr);
+
+/// Reinserts size-1 dims at `axes` so that `reduced` has the shape `type`.
+Value expandTo(OpBuilder &b, Location loc, Value reduced, RankedTensorType type);
+
+/// Reshapes a static tensor to `type` (same element count) via collapse + expand.
+Value reshapeTo(OpBuilder &b, Location loc, Value value, RankedTensorType type);
+
+/// The identity element of a max (most negative) or min (most positive) reduction.
+Value lowestValue(OpBuilder &b, Location loc, Type type);
+Value highestValue(OpBuilder &b, Location loc, Type type);
+
+/// Float or integer binary ops on scalars of the same type.
+Value addScalar(OpBuilder &b, Location loc, Value x, Value y);
+Value mulScalar(OpBuilder &b, Location loc, Value x, Value y);
+Value maxScalar(OpBuilder &b, Location loc, Value x, Value y);
+Value minScalar(OpBuilder &b, Location loc, Value x, Value y);
+
+/// Fails the match unless every tensor that `op` touches is static with an element type the
+/// code generators handle (signless integers and f16/bf16/f32/f64).
+LogicalResult checkSupportedTypes(Operation *op, PatternRewriter &rewriter);
+
+} // namespace mlir::catfish::lowering
+
+#endif // CATFISH_LIB_CONVERSION_CATFISHTOLINALG_UTILS_H

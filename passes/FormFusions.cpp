@@ -1,0 +1,141 @@
+//===- FormFusions.cpp - group ops into catfish.fusion regions -----------===//
+#include "catfish/Dialect/Catfish.h"
+#include "catfish/Passes/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
+
+#define DEBUG_TYPE "catfish-form-fusions"
+
+namespace mlir::catfish {
+#define GEN_PASS_DEF_CATFISHFORMFUSIONS
+#include "catfish/Passes/Passes.h.inc"
+} // namespace mlir::catfish
+
+using namespace mlir;
+using namespace mlir::catfish;
+
+namespace {
+
+/// Constants up to this many elements are copied into the regions using them.
+constexpr int64_t kMaxInlineConstantElements = 64;
+
+bool isElementwise(Operation *op) {
+  return op->hasTrait<OpTrait::catfish::BroadcastElementwise>();
+}
+
+/// Ops that take elementwise producers into their region.
+bool isReductionOrNorm(Operation *op) {
+  return isa<ReduceOp, SoftmaxOp, LogSoftmaxOp, LayerNormOp, RmsNormOp, GroupNormOp,
+             BatchNormOp>(op);
+}
+
+bool isInlinableConstant(Value value) {
+  auto constant = value.getDefiningOp<ConstantOp>();
+  return constant &&
+         cast<ShapedType>(constant.getType()).getNumElements() <= kMaxInlineConstantElements;
+}
+
+/// Whether `producer` may join a region rooted at `root`.
+bool canFuseInto(Operation *producer, Operation *root) {
+  bool producerOk = isElementwise(producer) || isa<BroadcastOp, TransposeOp>(producer);
+  return producerOk && (isElementwise(root) || isReductionOrNorm(root));
+}
+
+FusionKind kindOf(Operation *root) {
+  if (isa<MatMulOp>(root))
+    return FusionKind::gemm;
+  if (isa<ConvOp, ConvTransposeOp>(root))
+    return FusionKind::conv;
+  if (isa<AttentionOp>(root))
+    return FusionKind::attention;
+  return FusionKind::generated;
+}
+
+/// Moves `members` (in program order, the root last) into one catfish.fusion op placed at the
+/// root.
+void buildFusion(ArrayRef<Operation *> members) {
+  Operation *root = members.back();
+  llvm::SmallPtrSet<Operation *, 8> inGroup(members.begin(), members.end());
+
+  llvm::SetVector<Value> inputs;
+  SmallVector<Value> outputs;
+  for (Operation *op : members) {
+    for (Value operand : op->getOperands())
+      if (!inGroup.contains(operand.getDefiningOp()) && !isInlinableConstant(operand))
+        inputs.insert(operand);
+    for (Value result : op->getResults())
+      if (llvm::any_of(result.getUsers(),
+                       [&](Operation *user) { return !inGroup.contains(user); }))
+        outputs.push_back(result);
+  }
+
+  OpBuilder builder(root);
+  auto fusion = FusionOp::create(builder, root->getLoc(), TypeRange(ValueRange(outputs)),
+                                 inputs.getArrayRef(), kindOf(root));
+  Block *body = builder.createBlock(&fusion.getBody());
+  IRMapping mapping;
+  for (Value input : inputs)
+    mapping.map(input, body->addArgument(input.getType(), input.getLoc()));
+  for (Operation *op : members) {
+    for (Value operand : op->getOperands())
+      if (!mapping.contains(operand) && isInlinableConstant(operand))
+        builder.clone(*operand.getDefiningOp(), mapping);
+    builder.clone(*op, mapping);
+  }
+  SmallVector<Value> yielded;
+  for (Value output : outputs)
+    yielded.push_back(mapping.lookup(output));
+  YieldOp::create(builder, root->getLoc(), yielded);
+
+  for (auto [output, result] : llvm::zip(outputs, fusion.getResults()))
+    output.replaceUsesWithIf(result, [&](OpOperand &use) {
+      return !inGroup.contains(use.getOwner()) && use.getOwner() != fusion;
+    });
+  for (Operation *op : llvm::reverse(members))
+    op->erase();
+}
+
+struct FormFusions final : catfish::impl::CatfishFormFusionsBase<FormFusions> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    Block &block = getOperation().getBody().front();
+    // Walk consumers before producers: a producer joins the region of its users when all of
+    // them are in one region whose root accepts it.
+    llvm::DenseMap<Operation *, Operation *> rootOf;
+    llvm::MapVector<Operation *, SmallVector<Operation *>> groups;
+    for (Operation &op : llvm::reverse(block.without_terminator())) {
+      if (!isa<CatfishDialect>(op.getDialect()) || isa<ConstantOp>(op))
+        continue;
+      Operation *root = nullptr;
+      if (fuse && op.getNumResults() == 1 && !op.use_empty()) {
+        for (Operation *user : op.getUsers()) {
+          Operation *userRoot = rootOf.lookup(user);
+          if (!userRoot || (root && root != userRoot)) {
+            root = nullptr;
+            break;
+          }
+          root = userRoot;
+        }
+        if (root && !canFuseInto(&op, root))
+          root = nullptr;
+      }
+      if (!root)
+        root = &op;
+      rootOf[&op] = root;
+      groups[root].push_back(&op);
+    }
+    for (auto &[root, members] : groups) {
+      std::reverse(members.begin(), members.end());
+      buildFusion(members);
+    }
+    // Constants now only used inside regions (their copies) are dead.
+    for (Operation &op : llvm::make_early_inc_range(block))
+      if (isa<ConstantOp>(op) && op.use_empty())
+        op.erase();
+  }
+};
+
+} // namespace

@@ -1,0 +1,68 @@
+//===- artifact_format.h - the fixed layout of a .catfish file --*- C++ -*-===//
+//
+// Shared by the compiler (which writes artifacts) and the runtime (which reads them). Plain C++,
+// no dependencies. docs/artifact-format.md is the prose version of this header.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CATFISH_ARTIFACT_FORMAT_H
+#define CATFISH_ARTIFACT_FORMAT_H
+
+#include <cstdint>
+
+namespace catfish::artifact {
+
+/// The first 8 bytes of every artifact.
+inline constexpr char kMagic[8] = {'C', 'A', 'T', 'F', 'I', 'S', 'H', '\0'};
+/// Bumped on every change an older runtime cannot read.
+inline constexpr uint32_t kFormatVersion = 1;
+/// Every section starts at a multiple of this.
+inline constexpr uint64_t kSectionAlignment = 64;
+/// The weights section starts at a multiple of this, so it can be mapped page by page.
+inline constexpr uint64_t kWeightsSectionAlignment = 4096;
+/// Every weight starts at a multiple of this inside the weights section.
+inline constexpr uint64_t kWeightAlignment = 64;
+/// Every arena buffer starts at a multiple of this inside the arena.
+inline constexpr uint64_t kArenaAlignment = 64;
+
+enum class SectionKind : uint32_t {
+  /// The FlatBuffers manifest (runtime/schema/artifact.fbs).
+  Manifest = 1,
+  /// Code for one target (a shared object, a cubin, PTX); Target.section points here.
+  Code = 2,
+  /// All weights, each 64-byte aligned.
+  Weights = 3,
+};
+
+/// At offset 0. All integers are little-endian.
+struct FileHeader {
+  char magic[8];
+  uint32_t formatVersion;
+  uint32_t sectionCount;
+  /// Total file size in bytes; a shorter file is truncated.
+  uint64_t fileSize;
+  /// XXH64 (seed 0) of this header with `headerChecksum` set to 0, followed by the section
+  /// table.
+  uint64_t headerChecksum;
+};
+static_assert(sizeof(FileHeader) == 32, "FileHeader layout");
+
+/// `sectionCount` entries follow the header directly.
+struct SectionEntry {
+  uint32_t kind;
+  uint32_t reserved;
+  uint64_t offset;
+  uint64_t size;
+  /// XXH64 (seed 0) of the section's bytes.
+  uint64_t checksum;
+};
+static_assert(sizeof(SectionEntry) == 32, "SectionEntry layout");
+
+/// The signature every CPU kernel exports. `args` points to the step's buffers, operands first,
+/// then results. A kernel's work is split into `taskCount` independent parts (at most
+/// Kernel.max_tasks of the manifest); a call computes part `task`. The runtime's thread pool runs
+/// the parts of one step concurrently and all of them before the next step.
+using CpuKernelFn = void (*)(void *const *args, int64_t task, int64_t taskCount);
+
+} // namespace catfish::artifact
+
+#endif // CATFISH_ARTIFACT_FORMAT_H

@@ -1,0 +1,393 @@
+//===- artifact_file.cpp - mapping and verifying an artifact ---------------===//
+//
+// Every byte of the file is untrusted. The checks run in the order docs/artifact-format.md
+// lists, cheapest first, and all arithmetic on values from the file is overflow-safe.
+//
+//===----------------------------------------------------------------------===//
+
+#include "catfish/artifact_file.h"
+
+#include "status.h"
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_set>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "artifacts are little-endian; this runtime reads them in place");
+
+namespace catfish::artifact {
+using rt::humanBytes;
+using rt::makeStatusCat;
+
+namespace {
+
+/// a + b <= limit, without overflow.
+bool fitsWithin(uint64_t offset, uint64_t size, uint64_t limit) {
+  return size <= limit && offset <= limit - size;
+}
+
+bool isLowerHex(const flatbuffers::String *text) {
+  for (char c : text->string_view())
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return false;
+  return true;
+}
+
+/// "section 2 (code)".
+std::string sectionLabel(uint32_t index, uint32_t kind) {
+  return "section " + std::to_string(index) + " (" + sectionKindName(kind) + ")";
+}
+
+/// The largest manifest the FlatBuffers verifier accepts.
+constexpr uint64_t kMaxManifestSize = FLATBUFFERS_MAX_BUFFER_SIZE - 1;
+/// Generous: one table per buffer, step, kernel, tensor; far beyond any real model.
+constexpr flatbuffers::uoffset_t kMaxManifestTables = 1u << 28;
+
+} // namespace
+
+bool tensorByteSize(DType dtype, const int64_t *dims, size_t rank, uint64_t &outBytes) {
+  size_t bits = catfish_dtype_bit_width(static_cast<catfish_dtype_t>(dtype));
+  if (bits == 0)
+    return false;
+  uint64_t elements = 1;
+  for (size_t i = 0; i < rank; ++i) {
+    if (dims[i] < 0)
+      return false;
+    if (__builtin_mul_overflow(elements, static_cast<uint64_t>(dims[i]), &elements))
+      return false;
+  }
+  uint64_t totalBits;
+  if (__builtin_mul_overflow(elements, static_cast<uint64_t>(bits), &totalBits))
+    return false;
+  uint64_t bytes = totalBits / 8 + (totalBits % 8 != 0);
+  if (bytes > static_cast<uint64_t>(INT64_MAX))
+    return false;
+  outBytes = bytes;
+  return true;
+}
+
+std::string sectionKindName(uint32_t kind) {
+  switch (static_cast<SectionKind>(kind)) {
+  case SectionKind::Manifest:
+    return "manifest";
+  case SectionKind::Code:
+    return "code";
+  case SectionKind::Weights:
+    return "weights";
+  }
+  return "kind " + std::to_string(kind);
+}
+
+ArtifactFile::~ArtifactFile() {
+  if (data_)
+    munmap(const_cast<uint8_t *>(data_), size_);
+}
+
+const SectionEntry &ArtifactFile::section(uint32_t index) const { return sections_[index]; }
+
+const uint8_t *ArtifactFile::sectionData(uint32_t index) const {
+  return data_ + sections_[index].offset;
+}
+
+uint64_t ArtifactFile::inputByteSize(size_t index) const { return inputBytes_[index]; }
+uint64_t ArtifactFile::outputByteSize(size_t index) const { return outputBytes_[index]; }
+
+catfish_status_t *ArtifactFile::open(const std::string &path, std::unique_ptr<ArtifactFile> &out) {
+  std::unique_ptr<ArtifactFile> file(new ArtifactFile());
+  file->path_ = path;
+
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return makeStatusCat(CATFISH_STATUS_IO_ERROR, "cannot open '", path,
+                         "': ", std::strerror(errno));
+  struct stat info;
+  if (fstat(fd, &info) != 0) {
+    int error = errno;
+    close(fd);
+    return makeStatusCat(CATFISH_STATUS_IO_ERROR, "cannot stat '", path,
+                         "': ", std::strerror(error));
+  }
+  if (!S_ISREG(info.st_mode)) {
+    close(fd);
+    return makeStatusCat(CATFISH_STATUS_IO_ERROR, path, ": not a regular file");
+  }
+  uint64_t size = static_cast<uint64_t>(info.st_size);
+  if (size < sizeof(FileHeader)) {
+    close(fd);
+    return makeStatusCat(CATFISH_STATUS_DATA_LOSS, path, ": not a Catfish artifact (the file is ",
+                         size, " bytes, shorter than the ", sizeof(FileHeader), "-byte header)");
+  }
+  if (size > static_cast<uint64_t>(SIZE_MAX)) {
+    close(fd);
+    return makeStatusCat(CATFISH_STATUS_RESOURCE_EXHAUSTED, path, ": the file is too large to map");
+  }
+  void *mapping = mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_PRIVATE, fd, 0);
+  int mapError = errno;
+  close(fd);
+  if (mapping == MAP_FAILED)
+    return makeStatusCat(CATFISH_STATUS_IO_ERROR, "cannot map '", path,
+                         "': ", std::strerror(mapError));
+  file->data_ = static_cast<const uint8_t *>(mapping);
+  file->size_ = size;
+
+  if (catfish_status_t *status = file->verifyLayout())
+    return status;
+  if (catfish_status_t *status = file->verifyManifest())
+    return status;
+  out = std::move(file);
+  return nullptr;
+}
+
+catfish_status_t *ArtifactFile::verifyLayout() {
+  const std::string &p = path_;
+  std::memcpy(&header_, data_, sizeof(header_));
+  if (std::memcmp(header_.magic, kMagic, sizeof(kMagic)) != 0)
+    return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p, ": not a Catfish artifact (bad magic)");
+  if (header_.formatVersion > kFormatVersion)
+    return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, p, ": artifact format version ",
+                         header_.formatVersion, " is newer than this runtime supports (",
+                         kFormatVersion, "); rebuild the runtime");
+  if (header_.formatVersion == 0)
+    return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p,
+                         ": the header is damaged: format version 0 does not exist");
+  if (header_.fileSize != size_) {
+    if (header_.fileSize > size_)
+      return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p, ": truncated: the header says ",
+                           header_.fileSize, " bytes, the file has ", size_);
+    return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p, ": the file has ", size_,
+                         " bytes but the header says ", header_.fileSize,
+                         " (trailing data or a damaged header)");
+  }
+  // sectionCount is 32-bit, so the table size cannot overflow 64 bits.
+  uint64_t tableEnd = sizeof(FileHeader) + uint64_t(header_.sectionCount) * sizeof(SectionEntry);
+  if (tableEnd > size_)
+    return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p, ": the header is damaged: ",
+                         header_.sectionCount, " sections do not fit in the file");
+
+  FileHeader zeroed = header_;
+  zeroed.headerChecksum = 0;
+  XXH64_state_t state;
+  XXH64_reset(&state, 0);
+  XXH64_update(&state, &zeroed, sizeof(zeroed));
+  XXH64_update(&state, data_ + sizeof(FileHeader), tableEnd - sizeof(FileHeader));
+  if (XXH64_digest(&state) != header_.headerChecksum)
+    return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p,
+                         ": the header or section table is damaged: checksum mismatch");
+  sections_ = reinterpret_cast<const SectionEntry *>(data_ + sizeof(FileHeader));
+
+  // Sections lie in table order, aligned, inside the file and without overlap; every byte
+  // outside the header, the table and the sections must be zero.
+  uint64_t cursor = tableEnd;
+  bool haveManifest = false, haveWeights = false;
+  for (uint32_t i = 0; i < header_.sectionCount; ++i) {
+    const SectionEntry &entry = sections_[i];
+    std::string name = sectionLabel(i, entry.kind);
+    if (entry.reserved != 0)
+      return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p, ": ", name, " is damaged: reserved field is ",
+                           entry.reserved, ", not 0");
+    uint64_t alignment =
+        entry.kind == uint32_t(SectionKind::Weights) ? kWeightsSectionAlignment : kSectionAlignment;
+    if (entry.offset % alignment != 0)
+      return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p, ": ", name, " is damaged: offset ",
+                           entry.offset, " is not a multiple of ", alignment);
+    if (entry.offset < cursor)
+      return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p, ": ", name, " is damaged: offset ",
+                           entry.offset, " overlaps the header or the previous section");
+    if (!fitsWithin(entry.offset, entry.size, size_))
+      return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p, ": ", name, " (offset ", entry.offset,
+                           ", ", entry.size, " bytes) extends past the end of the file (", size_,
+                           " bytes)");
+    for (uint64_t b = cursor; b < entry.offset; ++b)
+      if (data_[b] != 0)
+        return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p, ": the padding before ", name,
+                             " is damaged: byte ", b, " is not zero");
+    cursor = entry.offset + entry.size;
+    if (entry.kind == uint32_t(SectionKind::Manifest)) {
+      if (haveManifest)
+        return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p, ": more than one manifest section");
+      haveManifest = true;
+      manifestSection_ = i;
+    } else if (entry.kind == uint32_t(SectionKind::Weights)) {
+      if (haveWeights)
+        return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p, ": more than one weights section");
+      haveWeights = true;
+      weights_ = data_ + entry.offset;
+      weightsSize_ = entry.size;
+    }
+  }
+  for (uint64_t b = cursor; b < size_; ++b)
+    if (data_[b] != 0)
+      return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p,
+                           ": the padding after the last section is damaged: byte ", b,
+                           " is not zero");
+
+  for (uint32_t i = 0; i < header_.sectionCount; ++i) {
+    const SectionEntry &entry = sections_[i];
+    if (XXH64(data_ + entry.offset, entry.size, 0) != entry.checksum)
+      return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p, ": ", sectionLabel(i, entry.kind),
+                           " is damaged: checksum mismatch");
+  }
+  if (!haveManifest)
+    return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p, ": the file has no manifest section");
+  if (!haveWeights)
+    weights_ = data_;
+  return nullptr;
+}
+
+catfish_status_t *ArtifactFile::verifyManifest() {
+  const std::string &p = path_;
+  const SectionEntry &entry = sections_[manifestSection_];
+  if (entry.size > kMaxManifestSize)
+    return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p, ": the manifest is ", entry.size,
+                         " bytes, more than FlatBuffers allows");
+  const uint8_t *bytes = data_ + entry.offset;
+  flatbuffers::Verifier verifier(bytes, static_cast<size_t>(entry.size), 64, kMaxManifestTables);
+  if (!VerifyManifestBuffer(verifier))
+    return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p,
+                         ": the manifest is malformed (FlatBuffers verification failed)");
+  manifest_ = GetManifest(bytes);
+  const Manifest &m = *manifest_;
+  auto bad = [&](const auto &...args) {
+    return makeStatusCat(CATFISH_STATUS_DATA_LOSS, p, ": invalid manifest: ", args...);
+  };
+
+  if (m.model_sha256() && m.model_sha256()->size() != 0 &&
+      (m.model_sha256()->size() != 64 || !isLowerHex(m.model_sha256())))
+    return bad("model_sha256 is not 64 lower-case hex digits");
+  if (m.arena_size() > kMaxArenaSize)
+    return bad("arena size ", m.arena_size(), " bytes (", humanBytes(m.arena_size()),
+               ") is absurd; the limit is ", humanBytes(kMaxArenaSize));
+  if (m.weights_size() != weightsSize_)
+    return bad("weights_size is ", m.weights_size(), " but the weights section has ", weightsSize_,
+               " bytes");
+
+  size_t bufferCount = m.buffers() ? m.buffers()->size() : 0;
+  size_t inputCount = m.inputs() ? m.inputs()->size() : 0;
+  size_t outputCount = m.outputs() ? m.outputs()->size() : 0;
+
+  // Tensors: valid dtype and shape, unique names, a buffer of exactly their size.
+  inputBytes_.reset(new uint64_t[inputCount + 1]);
+  outputBytes_.reset(new uint64_t[outputCount + 1]);
+  uint64_t totalInputBytes = 0;
+  for (int isOutput = 0; isOutput < 2; ++isOutput) {
+    const auto *tensors = isOutput ? m.outputs() : m.inputs();
+    size_t count = isOutput ? outputCount : inputCount;
+    const char *what = isOutput ? "output" : "input";
+    std::unordered_set<std::string_view> names;
+    for (size_t i = 0; i < count; ++i) {
+      const TensorInfo &t = *tensors->Get(static_cast<flatbuffers::uoffset_t>(i));
+      std::string_view name = t.name()->string_view();
+      if (!names.insert(name).second)
+        return bad("two ", what, "s are called '", name, "'");
+      const auto *shape = t.shape();
+      // The verifier only guarantees 4-byte alignment of vectors; dims are read in place.
+      if (shape && reinterpret_cast<uintptr_t>(shape->data()) % alignof(int64_t) != 0)
+        return bad("the shape of ", what, " '", name, "' is misaligned");
+      uint64_t bytes;
+      if (!tensorByteSize(t.dtype(), shape ? shape->data() : nullptr, shape ? shape->size() : 0,
+                          bytes))
+        return bad(what, " '", name, "' has an invalid dtype (",
+                   static_cast<unsigned>(t.dtype()), ") or shape");
+      if (t.buffer() >= bufferCount)
+        return bad(what, " '", name, "' uses buffer ", t.buffer(), " but there are ", bufferCount);
+      const Buffer &buffer = *m.buffers()->Get(t.buffer());
+      if (buffer.size() != bytes)
+        return bad(what, " '", name, "' needs ", bytes, " bytes but its buffer ", t.buffer(),
+                   " has ", buffer.size());
+      if (!isOutput) {
+        if (buffer.kind() != BufferKind::Input || buffer.input_index() != static_cast<int32_t>(i))
+          return bad("input '", name, "' uses buffer ", t.buffer(),
+                     ", which is not an Input buffer for input ", i);
+        totalInputBytes += bytes > kMaxInputBytes ? kMaxInputBytes + 1 : bytes;
+        if (totalInputBytes > kMaxInputBytes)
+          return bad("the inputs total more than ", humanBytes(kMaxInputBytes));
+        inputBytes_[i] = bytes;
+      } else {
+        outputBytes_[i] = bytes;
+      }
+    }
+  }
+
+  // Buffers: Input ones match their input; the others lie inside their region, aligned.
+  for (size_t i = 0; i < bufferCount; ++i) {
+    const Buffer &b = *m.buffers()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    switch (b.kind()) {
+    case BufferKind::Input: {
+      if (b.input_index() < 0 || static_cast<size_t>(b.input_index()) >= inputCount)
+        return bad("buffer ", i, " refers to input ", b.input_index(), " but there are ",
+                   inputCount);
+      if (b.offset() != 0 || b.size() != inputBytes_[b.input_index()])
+        return bad("buffer ", i, " of input ", b.input_index(), " has offset ", b.offset(),
+                   " and size ", b.size(), "; expected 0 and ", inputBytes_[b.input_index()]);
+      break;
+    }
+    case BufferKind::Weight:
+    case BufferKind::Arena: {
+      bool weight = b.kind() == BufferKind::Weight;
+      uint64_t limit = weight ? weightsSize_ : m.arena_size();
+      uint64_t alignment = weight ? kWeightAlignment : kArenaAlignment;
+      const char *region = weight ? "weights section" : "arena";
+      if (b.input_index() != -1)
+        return bad("buffer ", i, " is not an Input buffer but has input_index ", b.input_index());
+      if (b.offset() % alignment != 0)
+        return bad("buffer ", i, " has offset ", b.offset(), ", not a multiple of ", alignment);
+      if (!fitsWithin(b.offset(), b.size(), limit))
+        return bad("buffer ", i, " (offset ", b.offset(), ", ", b.size(),
+                   " bytes) extends past the end of the ", region, " (", limit, " bytes)");
+      break;
+    }
+    default:
+      return bad("buffer ", i, " has unknown kind ", static_cast<unsigned>(b.kind()));
+    }
+  }
+
+  size_t targetCount = m.targets() ? m.targets()->size() : 0;
+  for (size_t i = 0; i < targetCount; ++i) {
+    const Target &t = *m.targets()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    if (t.name()->size() == 0)
+      return bad("target ", i, " has no name");
+    if (t.section() >= header_.sectionCount)
+      return bad("target ", i, " (", t.name()->string_view(), ") uses section ", t.section(),
+                 " but the file has ", header_.sectionCount);
+    if (sections_[t.section()].kind != uint32_t(SectionKind::Code))
+      return bad("target ", i, " (", t.name()->string_view(), ") uses section ", t.section(),
+                 ", which is a ", sectionKindName(sections_[t.section()].kind),
+                 " section, not code");
+  }
+
+  size_t kernelCount = m.kernels() ? m.kernels()->size() : 0;
+  for (size_t i = 0; i < kernelCount; ++i) {
+    const Kernel &k = *m.kernels()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    if (k.symbol()->size() == 0)
+      return bad("kernel ", i, " has an empty symbol");
+    if (k.target() >= targetCount)
+      return bad("kernel ", i, " (", k.symbol()->string_view(), ") uses target ", k.target(),
+                 " but there are ", targetCount);
+    if (k.max_tasks() == 0)
+      return bad("kernel ", i, " (", k.symbol()->string_view(), ") has max_tasks 0");
+  }
+
+  size_t stepCount = m.steps() ? m.steps()->size() : 0;
+  for (size_t i = 0; i < stepCount; ++i) {
+    const Step &s = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    if (s.kernel() >= kernelCount)
+      return bad("step ", i, " uses kernel ", s.kernel(), " but there are ", kernelCount);
+    if (const auto *args = s.args())
+      for (flatbuffers::uoffset_t a = 0; a < args->size(); ++a)
+        if (args->Get(a) >= bufferCount)
+          return bad("step ", i, " argument ", a, " is buffer ", args->Get(a), " but there are ",
+                     bufferCount);
+  }
+  return nullptr;
+}
+
+} // namespace catfish::artifact

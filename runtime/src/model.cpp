@@ -1,0 +1,306 @@
+//===- model.cpp - catfish_model_t: loading and introspection --------------===//
+
+#include "model.h"
+
+#include "status.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <string>
+#include <thread>
+
+#include <unistd.h>
+
+namespace {
+using catfish::artifact::ArtifactFile;
+using catfish::artifact::CpuKernelFn;
+using catfish::rt::humanBytes;
+using catfish::rt::makeStatusCat;
+namespace fa = catfish::artifact;
+
+static_assert(int(fa::DType::F32) == CATFISH_DTYPE_F32 && int(fa::DType::F16) == CATFISH_DTYPE_F16 &&
+                  int(fa::DType::BF16) == CATFISH_DTYPE_BF16 &&
+                  int(fa::DType::F64) == CATFISH_DTYPE_F64 &&
+                  int(fa::DType::I64) == CATFISH_DTYPE_I64 &&
+                  int(fa::DType::I32) == CATFISH_DTYPE_I32 &&
+                  int(fa::DType::I16) == CATFISH_DTYPE_I16 && int(fa::DType::I8) == CATFISH_DTYPE_I8 &&
+                  int(fa::DType::U64) == CATFISH_DTYPE_U64 &&
+                  int(fa::DType::U32) == CATFISH_DTYPE_U32 &&
+                  int(fa::DType::U16) == CATFISH_DTYPE_U16 && int(fa::DType::U8) == CATFISH_DTYPE_U8 &&
+                  int(fa::DType::Bool) == CATFISH_DTYPE_BOOL &&
+                  int(fa::DType::F8E4M3FN) == CATFISH_DTYPE_F8E4M3FN &&
+                  int(fa::DType::F8E5M2) == CATFISH_DTYPE_F8E5M2 &&
+                  int(fa::DType::I4) == CATFISH_DTYPE_I4 && int(fa::DType::MAX) == CATFISH_DTYPE_I4,
+              "catfish_dtype_t must match the schema's DType");
+
+const char *orEmpty(const flatbuffers::String *text) { return text ? text->c_str() : ""; }
+
+/// The dims of rank-0 tensors: a valid pointer, never read.
+const int64_t kNoDims[1] = {0};
+
+void describeTensors(const ArtifactFile &file, bool outputs,
+                     std::vector<catfish_tensor_info_t> &out) {
+  const auto *tensors = outputs ? file.manifest().outputs() : file.manifest().inputs();
+  size_t count = tensors ? tensors->size() : 0;
+  out.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    const fa::TensorInfo &t = *tensors->Get(static_cast<flatbuffers::uoffset_t>(i));
+    catfish_tensor_info_t info;
+    info.name = t.name()->c_str();
+    info.dtype = static_cast<catfish_dtype_t>(t.dtype());
+    info.rank = t.shape() ? t.shape()->size() : 0;
+    info.dims = info.rank ? t.shape()->data() : kNoDims;
+    info.byte_size = static_cast<size_t>(outputs ? file.outputByteSize(i) : file.inputByteSize(i));
+    out.push_back(info);
+  }
+}
+
+uint64_t physicalMemory() {
+  long pages = sysconf(_SC_PHYS_PAGES);
+  long pageSize = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || pageSize <= 0)
+    return UINT64_MAX;
+  uint64_t bytes;
+  if (__builtin_mul_overflow(uint64_t(pages), uint64_t(pageSize), &bytes))
+    return UINT64_MAX;
+  return bytes;
+}
+
+std::string targetLabel(const ArtifactFile &file, uint32_t index) {
+  const fa::Target &t = *file.manifest().targets()->Get(index);
+  std::string label = "'" + file.path() + "' target " + std::to_string(index) + " (" +
+                      t.name()->str();
+  if (t.arch() && t.arch()->size())
+    label += " " + t.arch()->str();
+  return label + ")";
+}
+
+/// Checks that this runtime can run every target a step uses, and loads their code.
+catfish_status_t *loadCode(catfish_model_t &model) {
+  const ArtifactFile &file = *model.file;
+  const fa::Manifest &m = file.manifest();
+  size_t targetCount = m.targets() ? m.targets()->size() : 0;
+  size_t kernelCount = m.kernels() ? m.kernels()->size() : 0;
+  size_t stepCount = m.steps() ? m.steps()->size() : 0;
+
+  std::vector<bool> kernelUsed(kernelCount), targetUsed(targetCount);
+  for (size_t s = 0; s < stepCount; ++s) {
+    uint32_t kernel = m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s))->kernel();
+    kernelUsed[kernel] = true;
+    targetUsed[m.kernels()->Get(kernel)->target()] = true;
+  }
+
+  // Targets this runtime cannot run, by name, with the archs the steps need.
+  std::map<std::string, std::vector<std::string>> unsupported;
+  for (size_t t = 0; t < targetCount; ++t) {
+    const fa::Target &target = *m.targets()->Get(static_cast<flatbuffers::uoffset_t>(t));
+    if (!targetUsed[t] || target.name()->string_view() == "cpu")
+      continue;
+    std::vector<std::string> &archs = unsupported[target.name()->str()];
+    std::string arch = target.arch() && target.arch()->size() ? target.arch()->str() : "any arch";
+    if (std::find(archs.begin(), archs.end(), arch) == archs.end())
+      archs.push_back(arch);
+  }
+  if (!unsupported.empty()) {
+    const auto &[name, archs] = *unsupported.begin();
+    std::string list;
+    for (const std::string &arch : archs)
+      list += (list.empty() ? "" : ", ") + arch;
+    return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, file.path(), ": this artifact needs target ",
+                         name, " (", list, ") which this runtime cannot run");
+  }
+
+  model.code.resize(targetCount);
+  for (size_t t = 0; t < targetCount; ++t) {
+    if (!targetUsed[t])
+      continue;
+    const fa::Target &target = *m.targets()->Get(static_cast<flatbuffers::uoffset_t>(t));
+    std::string label = targetLabel(file, static_cast<uint32_t>(t));
+    std::string format = orEmpty(target.format());
+    if (format != "elf-shared-object")
+      return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, label, ": code format '", format,
+                           "' is not one this runtime loads (elf-shared-object)");
+    std::string missing;
+    if (!catfish::rt::hostSupportsCpuArch(orEmpty(target.arch()), missing))
+      return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, label,
+                           ": this CPU cannot run the code; it lacks ", missing);
+    const fa::SectionEntry &section = file.section(target.section());
+    if (catfish_status_t *status = catfish::rt::SharedObject::load(
+            file.sectionData(target.section()), section.size, label, model.code[t]))
+      return status;
+  }
+
+  model.kernels.assign(kernelCount, nullptr);
+  for (size_t k = 0; k < kernelCount; ++k) {
+    if (!kernelUsed[k])
+      continue;
+    const fa::Kernel &kernel = *m.kernels()->Get(static_cast<flatbuffers::uoffset_t>(k));
+    void *address = model.code[kernel.target()]->symbol(kernel.symbol()->c_str());
+    if (!address) {
+      std::string from = kernel.location() && kernel.location()->size()
+                             ? " from " + kernel.location()->str()
+                             : std::string();
+      return makeStatusCat(CATFISH_STATUS_DATA_LOSS, file.path(), ": kernel ", k, " (",
+                           kernel.symbol()->string_view(), from, "): symbol '",
+                           kernel.symbol()->string_view(), "' is missing from the code of ",
+                           targetLabel(file, kernel.target()));
+    }
+    model.kernels[k] = reinterpret_cast<CpuKernelFn>(address);
+    uint32_t tasks = std::min(kernel.max_tasks(), model.numThreads);
+    model.maxStepTasks = std::max(model.maxStepTasks, tasks);
+  }
+  return nullptr;
+}
+
+catfish_status_t *loadModel(const char *path, const catfish_model_options_t *options,
+                            catfish_model_t **outModel) {
+  if (!path || !outModel)
+    return catfish::rt::makeStatus(CATFISH_STATUS_INVALID_ARGUMENT,
+                                   "catfish_model_load: path and out_model must not be NULL");
+  std::unique_ptr<catfish_model_t> model(new catfish_model_t());
+  if (catfish_status_t *status = ArtifactFile::open(path, model->file))
+    return status;
+  const ArtifactFile &file = *model->file;
+
+  uint32_t threads = options ? options->num_threads : 0;
+  if (threads == 0)
+    threads = std::max(1u, std::thread::hardware_concurrency());
+  model->numThreads = threads;
+
+  uint64_t arena = file.manifest().arena_size();
+  uint64_t memory = physicalMemory();
+  if (arena > memory)
+    return makeStatusCat(CATFISH_STATUS_RESOURCE_EXHAUSTED, file.path(), ": the arena needs ",
+                         humanBytes(arena), " (", arena, " bytes), more than this machine's ",
+                         humanBytes(memory), " of memory");
+
+  describeTensors(file, false, model->inputs);
+  describeTensors(file, true, model->outputs);
+  const auto *targets = file.manifest().targets();
+  for (size_t t = 0; targets && t < targets->size(); ++t) {
+    const fa::Target &target = *targets->Get(static_cast<flatbuffers::uoffset_t>(t));
+    model->targets.push_back({target.name()->c_str(), orEmpty(target.arch()),
+                              orEmpty(target.format()), file.section(target.section()).size});
+  }
+  if (catfish_status_t *status = loadCode(*model))
+    return status;
+  *outModel = model.release();
+  return nullptr;
+}
+
+catfish_status_t *findTensor(const std::vector<catfish_tensor_info_t> &tensors, const char *what,
+                             const char *name, size_t *outIndex) {
+  if (!name || !outIndex)
+    return catfish::rt::makeStatus(CATFISH_STATUS_INVALID_ARGUMENT,
+                                   "name and out_index must not be NULL");
+  std::string valid;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (std::strcmp(tensors[i].name, name) == 0) {
+      *outIndex = i;
+      return nullptr;
+    }
+    valid += std::string(valid.empty() ? "'" : ", '") + tensors[i].name + "'";
+  }
+  return makeStatusCat(CATFISH_STATUS_NOT_FOUND, "the model has no ", what, " '", name, "'",
+                       tensors.empty() ? std::string("; it has none")
+                                       : "; valid " + std::string(what) + "s: " + valid);
+}
+
+catfish_status_t *tensorInfo(const std::vector<catfish_tensor_info_t> &tensors, const char *what,
+                             size_t index, catfish_tensor_info_t *outInfo) {
+  if (!outInfo)
+    return catfish::rt::makeStatus(CATFISH_STATUS_INVALID_ARGUMENT, "out_info must not be NULL");
+  if (index >= tensors.size())
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, what, " index ", index,
+                         " is out of range; the model has ", tensors.size());
+  *outInfo = tensors[index];
+  return nullptr;
+}
+
+} // namespace
+
+extern "C" {
+
+void catfish_model_options_initialize(catfish_model_options_t *out_options) {
+  if (out_options)
+    out_options->num_threads = 0;
+}
+
+catfish_status_t *catfish_model_load(const char *path, catfish_model_t **out_model) {
+  CATFISH_GUARD(loadModel(path, nullptr, out_model));
+}
+
+catfish_status_t *catfish_model_load_with_options(const char *path,
+                                                  const catfish_model_options_t *options,
+                                                  catfish_model_t **out_model) {
+  CATFISH_GUARD(loadModel(path, options, out_model));
+}
+
+void catfish_model_release(catfish_model_t *model) { delete model; }
+
+size_t catfish_model_input_count(const catfish_model_t *model) { return model->inputs.size(); }
+size_t catfish_model_output_count(const catfish_model_t *model) { return model->outputs.size(); }
+
+catfish_status_t *catfish_model_input_info(const catfish_model_t *model, size_t index,
+                                           catfish_tensor_info_t *out_info) {
+  CATFISH_GUARD(tensorInfo(model->inputs, "input", index, out_info));
+}
+
+catfish_status_t *catfish_model_output_info(const catfish_model_t *model, size_t index,
+                                            catfish_tensor_info_t *out_info) {
+  CATFISH_GUARD(tensorInfo(model->outputs, "output", index, out_info));
+}
+
+catfish_status_t *catfish_model_find_input(const catfish_model_t *model, const char *name,
+                                           size_t *out_index) {
+  CATFISH_GUARD(findTensor(model->inputs, "input", name, out_index));
+}
+
+catfish_status_t *catfish_model_find_output(const catfish_model_t *model, const char *name,
+                                            size_t *out_index) {
+  CATFISH_GUARD(findTensor(model->outputs, "output", name, out_index));
+}
+
+size_t catfish_model_target_count(const catfish_model_t *model) { return model->targets.size(); }
+
+catfish_status_t *catfish_model_target_info(const catfish_model_t *model, size_t index,
+                                            catfish_target_info_t *out_info) {
+  if (!out_info)
+    return catfish::rt::makeStatus(CATFISH_STATUS_INVALID_ARGUMENT, "out_info must not be NULL");
+  if (index >= model->targets.size())
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "target index ", index,
+                         " is out of range; the model has ", model->targets.size());
+  *out_info = model->targets[index];
+  return nullptr;
+}
+
+uint32_t catfish_model_format_version(const catfish_model_t *model) {
+  return model->file->header().formatVersion;
+}
+const char *catfish_model_compiler_version(const catfish_model_t *model) {
+  return orEmpty(model->file->manifest().compiler_version());
+}
+const char *catfish_model_sha256(const catfish_model_t *model) {
+  return orEmpty(model->file->manifest().model_sha256());
+}
+const char *catfish_model_name(const catfish_model_t *model) {
+  return orEmpty(model->file->manifest().model_name());
+}
+size_t catfish_model_kernel_count(const catfish_model_t *model) {
+  const auto *kernels = model->file->manifest().kernels();
+  return kernels ? kernels->size() : 0;
+}
+size_t catfish_model_step_count(const catfish_model_t *model) {
+  const auto *steps = model->file->manifest().steps();
+  return steps ? steps->size() : 0;
+}
+uint64_t catfish_model_arena_size(const catfish_model_t *model) {
+  return model->file->manifest().arena_size();
+}
+uint64_t catfish_model_weights_size(const catfish_model_t *model) {
+  return model->file->weightsSize();
+}
+uint32_t catfish_model_num_threads(const catfish_model_t *model) { return model->numThreads; }
+
+} // extern "C"

@@ -1,0 +1,230 @@
+//===- session.cpp - catfish_session_t: arena, inputs, running steps -------===//
+
+#include "model.h"
+#include "status.h"
+#include "thread_pool.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace fa = catfish::artifact;
+using catfish::rt::humanBytes;
+using catfish::rt::makeStatus;
+using catfish::rt::makeStatusCat;
+
+namespace {
+
+struct FreeDeleter {
+  void operator()(uint8_t *p) const { std::free(p); }
+};
+using AlignedBytes = std::unique_ptr<uint8_t, FreeDeleter>;
+
+/// At least `size` bytes (and at least one alignment unit), 64-byte aligned; null on failure.
+AlignedBytes allocateAligned(uint64_t size) {
+  constexpr uint64_t alignment = fa::kArenaAlignment;
+  uint64_t rounded = std::max<uint64_t>(size, 1);
+  if (rounded > UINT64_MAX - alignment + 1)
+    return nullptr;
+  rounded = (rounded + alignment - 1) / alignment * alignment;
+  if (rounded > SIZE_MAX)
+    return nullptr;
+  void *p = nullptr;
+  if (posix_memalign(&p, alignment, static_cast<size_t>(rounded)) != 0)
+    return nullptr;
+  return AlignedBytes(static_cast<uint8_t *>(p));
+}
+
+std::string shapeText(const catfish_tensor_info_t &info) {
+  if (info.rank == 0)
+    return "scalar";
+  std::string text;
+  for (size_t i = 0; i < info.rank; ++i)
+    text += (i ? "x" : "") + std::to_string(info.dims[i]);
+  return text;
+}
+
+} // namespace
+
+/// Owned by one thread at a time (see runtime.h).
+struct catfish_session_t {
+  const catfish_model_t *model = nullptr;
+  AlignedBytes arena;
+  /// All inputs, each at a 64-byte aligned offset.
+  AlignedBytes inputStorage;
+  std::vector<uint8_t *> inputData;
+  std::vector<bool> inputSet;
+  /// The argument pointers of all steps, back to back; step s starts at stepArgs[s].
+  std::vector<void *> argTable;
+  std::vector<size_t> stepArgs;
+  std::vector<const void *> outputData;
+  catfish::rt::ThreadPool pool;
+  bool hasRun = false;
+};
+
+namespace {
+
+catfish_status_t *createSession(const catfish_model_t *model, catfish_session_t **outSession) {
+  if (!model || !outSession)
+    return makeStatus(CATFISH_STATUS_INVALID_ARGUMENT,
+                      "catfish_session_create: model and out_session must not be NULL");
+  const fa::ArtifactFile &file = *model->file;
+  const fa::Manifest &m = file.manifest();
+  std::unique_ptr<catfish_session_t> session(new catfish_session_t());
+  session->model = model;
+
+  uint64_t arenaSize = m.arena_size();
+  session->arena = allocateAligned(arenaSize);
+  if (!session->arena)
+    return makeStatusCat(CATFISH_STATUS_RESOURCE_EXHAUSTED, file.path(),
+                         ": cannot allocate the arena of ", humanBytes(arenaSize), " (", arenaSize,
+                         " bytes)");
+
+  // Input sizes were verified to total at most 2^40, so the aligned offsets cannot overflow.
+  std::vector<uint64_t> inputOffsets;
+  uint64_t inputBytes = 0;
+  for (const catfish_tensor_info_t &input : model->inputs) {
+    inputOffsets.push_back(inputBytes);
+    inputBytes += (input.byte_size + fa::kArenaAlignment - 1) / fa::kArenaAlignment *
+                  fa::kArenaAlignment;
+  }
+  session->inputStorage = allocateAligned(inputBytes);
+  if (!session->inputStorage)
+    return makeStatusCat(CATFISH_STATUS_RESOURCE_EXHAUSTED, file.path(),
+                         ": cannot allocate ", humanBytes(inputBytes), " for the inputs");
+  for (uint64_t offset : inputOffsets)
+    session->inputData.push_back(session->inputStorage.get() + offset);
+  session->inputSet.assign(model->inputs.size(), false);
+
+  auto bufferAddress = [&](uint32_t index) -> uint8_t * {
+    const fa::Buffer &b = *m.buffers()->Get(index);
+    switch (b.kind()) {
+    case fa::BufferKind::Input:
+      return session->inputData[static_cast<size_t>(b.input_index())];
+    case fa::BufferKind::Weight:
+      // Kernels must not write weights; the mapping is read-only.
+      return const_cast<uint8_t *>(file.weights()) + b.offset();
+    case fa::BufferKind::Arena:
+      return session->arena.get() + b.offset();
+    }
+    return nullptr; // Unreachable: the kinds were verified.
+  };
+
+  size_t stepCount = m.steps() ? m.steps()->size() : 0;
+  session->stepArgs.reserve(stepCount);
+  for (size_t s = 0; s < stepCount; ++s) {
+    const fa::Step &step = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s));
+    session->stepArgs.push_back(session->argTable.size());
+    if (const auto *args = step.args())
+      for (uint32_t buffer : *args)
+        session->argTable.push_back(bufferAddress(buffer));
+  }
+  for (size_t o = 0; o < model->outputs.size(); ++o) {
+    uint32_t buffer = m.outputs()->Get(static_cast<flatbuffers::uoffset_t>(o))->buffer();
+    session->outputData.push_back(bufferAddress(buffer));
+  }
+
+  if (model->maxStepTasks > 1)
+    if (catfish_status_t *status = session->pool.start(model->maxStepTasks - 1))
+      return status;
+  *outSession = session.release();
+  return nullptr;
+}
+
+catfish_status_t *setInput(catfish_session_t *session, size_t index, const void *data,
+                           size_t byteSize) {
+  if (!session)
+    return makeStatus(CATFISH_STATUS_INVALID_ARGUMENT,
+                      "catfish_session_set_input: session must not be NULL");
+  const catfish_model_t &model = *session->model;
+  if (index >= model.inputs.size())
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "input index ", index,
+                         " is out of range; the model has ", model.inputs.size(), " inputs");
+  const catfish_tensor_info_t &info = model.inputs[index];
+  if (byteSize != info.byte_size)
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "input '", info.name, "' (index ", index,
+                         ") expects ", info.byte_size, " bytes (", catfish_dtype_name(info.dtype),
+                         " ", shapeText(info), "), got ", byteSize);
+  if (!data && byteSize != 0)
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "input '", info.name,
+                         "': data must not be NULL");
+  if (byteSize != 0)
+    std::memcpy(session->inputData[index], data, byteSize);
+  session->inputSet[index] = true;
+  return nullptr;
+}
+
+catfish_status_t *run(catfish_session_t *session) {
+  if (!session)
+    return makeStatus(CATFISH_STATUS_INVALID_ARGUMENT,
+                      "catfish_session_run: session must not be NULL");
+  const catfish_model_t &model = *session->model;
+  for (size_t i = 0; i < model.inputs.size(); ++i)
+    if (!session->inputSet[i])
+      return makeStatusCat(CATFISH_STATUS_FAILED_PRECONDITION, "input '", model.inputs[i].name,
+                           "' has not been set");
+  const fa::Manifest &m = model.file->manifest();
+  size_t stepCount = session->stepArgs.size();
+  for (size_t s = 0; s < stepCount; ++s) {
+    uint32_t kernelIndex = m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s))->kernel();
+    uint32_t maxTasks = m.kernels()->Get(kernelIndex)->max_tasks();
+    int64_t tasks = std::min(maxTasks, model.maxStepTasks);
+    fa::CpuKernelFn fn = model.kernels[kernelIndex];
+    void *const *args = session->argTable.data() + session->stepArgs[s];
+    if (tasks <= 1)
+      fn(args, 0, 1);
+    else
+      session->pool.run(fn, args, tasks);
+  }
+  session->hasRun = true;
+  return nullptr;
+}
+
+catfish_status_t *output(const catfish_session_t *session, size_t index, const void **outData,
+                         size_t *outByteSize) {
+  if (!session || !outData || !outByteSize)
+    return makeStatus(CATFISH_STATUS_INVALID_ARGUMENT,
+                      "catfish_session_output: session, out_data and out_byte_size must not be "
+                      "NULL");
+  const catfish_model_t &model = *session->model;
+  if (index >= model.outputs.size())
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "output index ", index,
+                         " is out of range; the model has ", model.outputs.size(), " outputs");
+  if (!session->hasRun)
+    return makeStatusCat(CATFISH_STATUS_FAILED_PRECONDITION, "output '", model.outputs[index].name,
+                         "' is not available before the first run");
+  *outData = session->outputData[index];
+  *outByteSize = model.outputs[index].byte_size;
+  return nullptr;
+}
+
+} // namespace
+
+extern "C" {
+
+catfish_status_t *catfish_session_create(const catfish_model_t *model,
+                                         catfish_session_t **out_session) {
+  CATFISH_GUARD(createSession(model, out_session));
+}
+
+void catfish_session_release(catfish_session_t *session) { delete session; }
+
+catfish_status_t *catfish_session_set_input(catfish_session_t *session, size_t index,
+                                            const void *data, size_t byte_size) {
+  CATFISH_GUARD(setInput(session, index, data, byte_size));
+}
+
+catfish_status_t *catfish_session_run(catfish_session_t *session) {
+  CATFISH_GUARD(run(session));
+}
+
+catfish_status_t *catfish_session_output(const catfish_session_t *session, size_t index,
+                                         const void **out_data, size_t *out_byte_size) {
+  CATFISH_GUARD(output(session, index, out_data, out_byte_size));
+}
+
+const catfish_model_t *catfish_session_model(const catfish_session_t *session) {
+  return session->model;
+}
+
+} // extern "C"

@@ -1,0 +1,605 @@
+//===- artifact_tests.cpp - runtime tests on artifacts built in memory ----===//
+//
+// Builds small artifacts with the FlatBuffers builder around a real shared object (add_kernel.c),
+// then loads and runs them through the C API, and checks that damaged and inconsistent files are
+// rejected with the right message. `--write-examples DIR` writes artifacts and input files for the
+// tool tests (tool_tests.cmake) instead.
+//
+//===----------------------------------------------------------------------===//
+
+#include "artifact_writer.h"
+#include "catfish/artifact_file.h"
+#include "catfish/runtime.h"
+#include "npy.h"
+#include "onnx_tensor.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+using namespace catfish::artifact;
+using namespace catfish::artifact::testing;
+
+namespace {
+
+int failures = 0;
+std::string workDir;
+
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                \
+      ++failures;                                                                                  \
+    }                                                                                              \
+  } while (false)
+
+constexpr int64_t kLength = 1003;
+constexpr uint64_t kBytes = kLength * sizeof(float);
+constexpr uint64_t kAlignedBytes = (kBytes + 63) / 64 * 64;
+
+std::vector<uint8_t> kernelCode() {
+  std::vector<uint8_t> bytes;
+  FILE *file = std::fopen(CATFISH_TEST_KERNEL_SO, "rb");
+  if (!file) {
+    std::fprintf(stderr, "cannot open %s\n", CATFISH_TEST_KERNEL_SO);
+    std::exit(1);
+  }
+  uint8_t chunk[4096];
+  size_t n;
+  while ((n = std::fread(chunk, 1, sizeof(chunk), file)) > 0)
+    bytes.insert(bytes.end(), chunk, chunk + n);
+  std::fclose(file);
+  return bytes;
+}
+
+float weightValue(int64_t i) { return 0.25f * static_cast<float>(i % 7); }
+
+/// c = (a + b) + w, in two steps through an arena temporary, split into up to 4 tasks.
+ModelDesc addModel() {
+  ModelDesc d;
+  d.compilerVersion = "catfish-test 0.1";
+  d.modelSha256 = std::string(64, 'a');
+  d.modelName = "add";
+  d.inputs = {{"a", DType::F32, {kLength}, 0}, {"b", DType::F32, {kLength}, 1}};
+  d.outputs = {{"c", DType::F32, {kLength}, 4}};
+  d.buffers = {{BufferKind::Input, 0, kBytes, 0},
+               {BufferKind::Input, 0, kBytes, 1},
+               {BufferKind::Weight, 0, kBytes},
+               {BufferKind::Arena, 0, kBytes},
+               {BufferKind::Arena, kAlignedBytes, kBytes}};
+  d.targets = {{"cpu", "x86-64", "elf-shared-object", 1}};
+  d.kernels = {{"catfish_test_add_f32", "generated", "node 'Add_0'", 0, 4}};
+  d.steps = {{0, {0, 1, 3}}, {0, {3, 2, 4}}};
+  d.arenaSize = 2 * kAlignedBytes;
+  d.code = {kernelCode()};
+  d.weights.resize(kBytes);
+  for (int64_t i = 0; i < kLength; ++i) {
+    float w = weightValue(i);
+    std::memcpy(d.weights.data() + i * sizeof(float), &w, sizeof(w));
+  }
+  d.weightsSize = d.weights.size();
+  return d;
+}
+
+std::string writeTemp(const std::string &name, const std::vector<uint8_t> &bytes) {
+  std::string path = workDir + "/" + name;
+  if (!writeBytes(path, bytes)) {
+    std::fprintf(stderr, "cannot write %s\n", path.c_str());
+    std::exit(1);
+  }
+  return path;
+}
+
+struct LoadResult {
+  catfish_status_code_t code;
+  std::string message;
+};
+
+LoadResult tryLoad(const std::string &path, uint32_t threads = 0) {
+  catfish_model_options_t options;
+  catfish_model_options_initialize(&options);
+  options.num_threads = threads;
+  catfish_model_t *model = nullptr;
+  catfish_status_t *status = catfish_model_load_with_options(path.c_str(), &options, &model);
+  LoadResult result{catfish_status_code(status), catfish_status_message(status)};
+  catfish_status_free(status);
+  catfish_model_release(model);
+  return result;
+}
+
+bool contains(const std::string &text, const std::string &part) {
+  if (text.find(part) != std::string::npos)
+    return true;
+  std::fprintf(stderr, "  expected \"%s\" in \"%s\"\n", part.c_str(), text.c_str());
+  return false;
+}
+
+/// Loads `desc` and expects failure with `code` and `message` in the text.
+void expectLoadError(const ModelDesc &desc, catfish_status_code_t code, const std::string &message) {
+  LoadResult result = tryLoad(writeTemp("bad.catfish", buildArtifact(desc)));
+  if (result.code != code)
+    std::fprintf(stderr, "  expected %s, got %s: %s\n", catfish_status_code_name(code),
+                 catfish_status_code_name(result.code), result.message.c_str());
+  CHECK(result.code == code);
+  CHECK(contains(result.message, message));
+}
+
+std::vector<float> inputValues(int64_t salt) {
+  std::vector<float> values(kLength);
+  for (int64_t i = 0; i < kLength; ++i)
+    values[i] = static_cast<float>((i * 31 + salt * 17) % 101) - 50.0f;
+  return values;
+}
+
+/// Runs one session `runs` times with inputs derived from `salt` and checks c = a + b + w.
+bool runAndCheck(const catfish_model_t *model, int64_t salt, int runs) {
+  catfish_session_t *session = nullptr;
+  if (catfish_status_t *status = catfish_session_create(model, &session)) {
+    std::fprintf(stderr, "session: %s\n", catfish_status_message(status));
+    catfish_status_free(status);
+    return false;
+  }
+  bool ok = true;
+  for (int r = 0; r < runs && ok; ++r) {
+    std::vector<float> a = inputValues(salt + r), b = inputValues(salt + r + 1000);
+    catfish_status_t *status = catfish_session_set_input(session, 0, a.data(), kBytes);
+    if (!status)
+      status = catfish_session_set_input(session, 1, b.data(), kBytes);
+    if (!status)
+      status = catfish_session_run(session);
+    const void *data = nullptr;
+    size_t size = 0;
+    if (!status)
+      status = catfish_session_output(session, 0, &data, &size);
+    if (status) {
+      std::fprintf(stderr, "run: %s\n", catfish_status_message(status));
+      catfish_status_free(status);
+      ok = false;
+      break;
+    }
+    ok = size == kBytes && reinterpret_cast<uintptr_t>(data) % 64 == 0;
+    const float *c = static_cast<const float *>(data);
+    for (int64_t i = 0; ok && i < kLength; ++i)
+      ok = c[i] == (a[i] + b[i]) + weightValue(i);
+  }
+  catfish_session_release(session);
+  return ok;
+}
+
+void testRun() {
+  std::string path = writeTemp("add.catfish", buildArtifact(addModel()));
+  for (uint32_t threads : {1u, 2u, 4u, 0u}) {
+    catfish_model_options_t options;
+    catfish_model_options_initialize(&options);
+    options.num_threads = threads;
+    catfish_model_t *model = nullptr;
+    catfish_status_t *status = catfish_model_load_with_options(path.c_str(), &options, &model);
+    if (status)
+      std::fprintf(stderr, "load: %s\n", catfish_status_message(status));
+    CHECK(status == nullptr);
+    catfish_status_free(status);
+    if (!model)
+      return;
+    CHECK(runAndCheck(model, threads, 3));
+    catfish_model_release(model);
+  }
+}
+
+void testIntrospectionAndSessionErrors() {
+  std::string path = writeTemp("add.catfish", buildArtifact(addModel()));
+  catfish_model_t *model = nullptr;
+  CHECK(catfish_model_load(path.c_str(), &model) == nullptr);
+  if (!model)
+    return;
+  CHECK(catfish_model_input_count(model) == 2);
+  CHECK(catfish_model_output_count(model) == 1);
+  catfish_tensor_info_t info;
+  CHECK(catfish_model_input_info(model, 1, &info) == nullptr);
+  CHECK(std::strcmp(info.name, "b") == 0 && info.dtype == CATFISH_DTYPE_F32 && info.rank == 1 &&
+        info.dims[0] == kLength && info.byte_size == kBytes);
+  catfish_status_t *status = catfish_model_input_info(model, 2, &info);
+  CHECK(catfish_status_code(status) == CATFISH_STATUS_INVALID_ARGUMENT);
+  catfish_status_free(status);
+  size_t index = 99;
+  CHECK(catfish_model_find_input(model, "b", &index) == nullptr && index == 1);
+  status = catfish_model_find_input(model, "q", &index);
+  CHECK(catfish_status_code(status) == CATFISH_STATUS_NOT_FOUND);
+  CHECK(contains(catfish_status_message(status), "no input 'q'; valid inputs: 'a', 'b'"));
+  catfish_status_free(status);
+  catfish_target_info_t target;
+  CHECK(catfish_model_target_count(model) == 1);
+  CHECK(catfish_model_target_info(model, 0, &target) == nullptr);
+  CHECK(std::strcmp(target.name, "cpu") == 0 && std::strcmp(target.arch, "x86-64") == 0 &&
+        std::strcmp(target.format, "elf-shared-object") == 0 && target.code_size > 0);
+  CHECK(catfish_model_kernel_count(model) == 1 && catfish_model_step_count(model) == 2);
+  CHECK(catfish_model_arena_size(model) == 2 * kAlignedBytes);
+  CHECK(catfish_model_weights_size(model) == kBytes);
+  CHECK(catfish_model_format_version(model) == kFormatVersion);
+  CHECK(std::strcmp(catfish_model_compiler_version(model), "catfish-test 0.1") == 0);
+  CHECK(std::strcmp(catfish_model_sha256(model), std::string(64, 'a').c_str()) == 0);
+  CHECK(std::strcmp(catfish_model_name(model), "add") == 0);
+
+  catfish_session_t *session = nullptr;
+  CHECK(catfish_session_create(model, &session) == nullptr);
+  std::vector<float> a = inputValues(1);
+  status = catfish_session_set_input(session, 0, a.data(), kBytes - 12);
+  CHECK(catfish_status_code(status) == CATFISH_STATUS_INVALID_ARGUMENT);
+  CHECK(contains(catfish_status_message(status),
+                 "input 'a' (index 0) expects 4012 bytes (f32 1003), got 4000"));
+  catfish_status_free(status);
+  status = catfish_session_set_input(session, 5, a.data(), kBytes);
+  CHECK(catfish_status_code(status) == CATFISH_STATUS_INVALID_ARGUMENT);
+  catfish_status_free(status);
+  CHECK(catfish_session_set_input(session, 0, a.data(), kBytes) == nullptr);
+  status = catfish_session_run(session);
+  CHECK(catfish_status_code(status) == CATFISH_STATUS_FAILED_PRECONDITION);
+  CHECK(contains(catfish_status_message(status), "input 'b' has not been set"));
+  catfish_status_free(status);
+  const void *data;
+  size_t size;
+  status = catfish_session_output(session, 0, &data, &size);
+  CHECK(catfish_status_code(status) == CATFISH_STATUS_FAILED_PRECONDITION);
+  catfish_status_free(status);
+  catfish_session_release(session);
+  catfish_model_release(model);
+}
+
+void testConcurrentSessions() {
+  std::string path = writeTemp("add.catfish", buildArtifact(addModel()));
+  catfish_model_options_t options;
+  catfish_model_options_initialize(&options);
+  options.num_threads = 3;
+  catfish_model_t *model = nullptr;
+  CHECK(catfish_model_load_with_options(path.c_str(), &options, &model) == nullptr);
+  if (!model)
+    return;
+  std::vector<int> ok(6, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t)
+    threads.emplace_back([&, t] { ok[t] = runAndCheck(model, t * 100, 50); });
+  for (std::thread &thread : threads)
+    thread.join();
+  for (int t = 0; t < 6; ++t)
+    CHECK(ok[t]);
+  catfish_model_release(model);
+}
+
+/// Every single damaged byte must be rejected at load, never crash, never load.
+void testEveryFlippedByte() {
+  std::vector<uint8_t> bytes = buildArtifact(addModel());
+  std::string path = writeTemp("flip.catfish", bytes);
+  int fd = open(path.c_str(), O_RDWR);
+  CHECK(fd >= 0);
+  size_t stride = bytes.size() > 200000 ? 7 : 1;
+  size_t accepted = 0;
+  for (size_t i = 0; i < bytes.size(); i += stride) {
+    for (uint8_t mask : {uint8_t(0xff), uint8_t(1u << (i % 8))}) {
+      uint8_t flipped = bytes[i] ^ mask;
+      CHECK(pwrite(fd, &flipped, 1, static_cast<off_t>(i)) == 1);
+      LoadResult result = tryLoad(path, 1);
+      if (result.code == CATFISH_STATUS_OK) {
+        if (accepted++ < 5)
+          std::fprintf(stderr, "  flipping byte %zu with 0x%02x was not detected\n", i, mask);
+      }
+      CHECK(pwrite(fd, &bytes[i], 1, static_cast<off_t>(i)) == 1);
+    }
+  }
+  close(fd);
+  CHECK(accepted == 0);
+  CHECK(tryLoad(path).code == CATFISH_STATUS_OK);
+}
+
+void testTruncatedAndForeignFiles() {
+  std::vector<uint8_t> bytes = buildArtifact(addModel());
+  for (size_t length : {size_t(0), size_t(1), size_t(31), size_t(32), size_t(100), bytes.size() / 2,
+                        bytes.size() - 1}) {
+    LoadResult result = tryLoad(
+        writeTemp("short.catfish", std::vector<uint8_t>(bytes.begin(), bytes.begin() + length)));
+    CHECK(result.code == CATFISH_STATUS_DATA_LOSS);
+    if (length < sizeof(FileHeader))
+      CHECK(contains(result.message, "not a Catfish artifact"));
+    else
+      CHECK(contains(result.message, "truncated"));
+  }
+  std::vector<uint8_t> longer = bytes;
+  longer.push_back(0);
+  CHECK(contains(tryLoad(writeTemp("long.catfish", longer)).message, "trailing data"));
+  std::vector<uint8_t> text(200, 'x');
+  LoadResult foreign = tryLoad(writeTemp("text.catfish", text));
+  CHECK(foreign.code == CATFISH_STATUS_DATA_LOSS);
+  CHECK(contains(foreign.message, "text.catfish: not a Catfish artifact (bad magic)"));
+  LoadResult missing = tryLoad(workDir + "/does-not-exist.catfish");
+  CHECK(missing.code == CATFISH_STATUS_IO_ERROR);
+  CHECK(contains(missing.message, "cannot open"));
+  // A damaged code section names the section.
+  std::vector<uint8_t> damaged = bytes;
+  const SectionEntry *table = reinterpret_cast<const SectionEntry *>(bytes.data() + 32);
+  damaged[table[1].offset + 100] ^= 0x40;
+  CHECK(contains(tryLoad(writeTemp("damaged.catfish", damaged)).message,
+                 "section 1 (code) is damaged: checksum mismatch"));
+}
+
+void testVersionsAndTargets() {
+  ModelDesc newer = addModel();
+  newer.formatVersion = kFormatVersion + 1;
+  expectLoadError(newer, CATFISH_STATUS_UNSUPPORTED,
+                  "artifact format version " + std::to_string(kFormatVersion + 1) +
+                      " is newer than this runtime supports (" + std::to_string(kFormatVersion) +
+                      "); rebuild the runtime");
+
+  ModelDesc cuda = addModel();
+  cuda.targets.push_back({"cuda", "sm_90a", "cubin", 2});
+  cuda.targets.push_back({"cuda", "sm_80", "cubin", 2});
+  cuda.code.push_back({1, 2, 3, 4});
+  cuda.kernels.push_back({"gpu_add", "generated", "", 1, 1});
+  cuda.kernels.push_back({"gpu_add", "generated", "", 2, 1});
+  cuda.steps[1].kernel = 1;
+  cuda.steps.push_back({2, {3, 2, 4}});
+  expectLoadError(cuda, CATFISH_STATUS_UNSUPPORTED,
+                  "this artifact needs target cuda (sm_90a, sm_80) which this runtime cannot run");
+
+  // A cuda target no step uses does not stop a CPU run.
+  ModelDesc unused = addModel();
+  unused.targets.push_back({"cuda", "sm_90a", "cubin", 2});
+  unused.code.push_back({1, 2, 3, 4});
+  unused.kernels.push_back({"gpu_add", "generated", "", 1, 1});
+  CHECK(tryLoad(writeTemp("unused.catfish", buildArtifact(unused))).code == CATFISH_STATUS_OK);
+
+  ModelDesc format = addModel();
+  format.targets[0].format = "ptx";
+  expectLoadError(format, CATFISH_STATUS_UNSUPPORTED, "code format 'ptx'");
+  ModelDesc symbol = addModel();
+  symbol.kernels[0].symbol = "no_such_kernel";
+  expectLoadError(symbol, CATFISH_STATUS_DATA_LOSS,
+                  "kernel 0 (no_such_kernel from node 'Add_0'): symbol 'no_such_kernel' is "
+                  "missing from the code of");
+  ModelDesc notElf = addModel();
+  notElf.code[0] = std::vector<uint8_t>(256, 7);
+  expectLoadError(notElf, CATFISH_STATUS_DATA_LOSS, "not a 64-bit ELF shared object");
+}
+
+void testInconsistentManifests() {
+  ModelDesc d = addModel();
+  d.arenaSize = (uint64_t(1) << 40) + 64;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "is absurd");
+
+  long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && pageSize > 0 && uint64_t(pages) * uint64_t(pageSize) < (uint64_t(1) << 40)) {
+    d = addModel();
+    d.arenaSize = uint64_t(1) << 40;
+    expectLoadError(d, CATFISH_STATUS_RESOURCE_EXHAUSTED, "more than this machine's");
+  }
+
+  d = addModel();
+  d.steps[0].kernel = 5;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "step 0 uses kernel 5 but there are 1");
+  d = addModel();
+  d.steps[1].args[2] = 9;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "step 1 argument 2 is buffer 9 but there are 5");
+  d = addModel();
+  d.buffers[2].offset = 64;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "extends past the end of the weights section");
+  d = addModel();
+  d.buffers[4].offset = UINT64_MAX - 63;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "extends past the end of the arena");
+  d = addModel();
+  d.buffers[3].offset = 8;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "not a multiple of 64");
+  d = addModel();
+  d.outputs[0].shape = {kLength + 1};
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "output 'c' needs 4016 bytes but its buffer 4 has 4012");
+  d = addModel();
+  d.outputs[0].shape = {INT64_MAX, INT64_MAX};
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "invalid dtype");
+  d = addModel();
+  d.inputs[1].buffer = 3;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "which is not an Input buffer");
+  d = addModel();
+  d.inputs[1].name = "a";
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "two inputs are called 'a'");
+  d = addModel();
+  d.weightsSize = 8192;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "weights_size is 8192");
+  d = addModel();
+  d.targets[0].section = 0;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "which is a manifest section, not code");
+  d = addModel();
+  d.kernels[0].target = 3;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "uses target 3 but there are 1");
+  d = addModel();
+  d.kernels[0].maxTasks = 0;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "max_tasks 0");
+  d = addModel();
+  d.modelSha256 = "XYZ";
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "model_sha256");
+  d = addModel();
+  d.buffers[0].inputIndex = 7;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "input 'a' uses buffer 0, which is not an Input buffer");
+
+  // A manifest that is not a FlatBuffer, with valid checksums.
+  std::vector<SectionBytes> sections = {{SectionKind::Manifest, std::vector<uint8_t>(64, 0xab)}};
+  LoadResult garbage = tryLoad(writeTemp("garbage.catfish", writeArtifactFile(sections)));
+  CHECK(garbage.code == CATFISH_STATUS_DATA_LOSS);
+  CHECK(contains(garbage.message, "manifest is malformed"));
+  // No manifest at all.
+  LoadResult none = tryLoad(writeTemp("none.catfish", writeArtifactFile({})));
+  CHECK(contains(none.message, "no manifest section"));
+
+  // A model without steps or weights whose output is its input.
+  ModelDesc identity;
+  identity.inputs = {{"x", DType::I4, {3}, 0}};
+  identity.outputs = {{"y", DType::I4, {3}, 0}};
+  identity.buffers = {{BufferKind::Input, 0, 2, 0}};
+  std::string path = writeTemp("identity.catfish", buildArtifact(identity));
+  catfish_model_t *model = nullptr;
+  CHECK(catfish_model_load(path.c_str(), &model) == nullptr);
+  catfish_session_t *session = nullptr;
+  if (model && catfish_session_create(model, &session) == nullptr) {
+    uint8_t packed[2] = {0x21, 0x0f};
+    const void *data = nullptr;
+    size_t size = 0;
+    CHECK(catfish_session_set_input(session, 0, packed, 2) == nullptr);
+    CHECK(catfish_session_run(session) == nullptr);
+    CHECK(catfish_session_output(session, 0, &data, &size) == nullptr);
+    CHECK(size == 2 && std::memcmp(data, packed, 2) == 0);
+    catfish_session_release(session);
+  }
+  catfish_model_release(model);
+}
+
+void testTensorFiles() {
+  using namespace catfish::tools;
+  int64_t dims[2] = {2, 3};
+  float values[6] = {1, -2, 3.5f, 0, 5, 6};
+  std::vector<uint8_t> npy = encodeNpy(CATFISH_DTYPE_F32, dims, 2,
+                                       reinterpret_cast<const uint8_t *>(values), sizeof(values));
+  CHECK((npy.size() - sizeof(values)) % 64 == 0);
+  HostTensor tensor;
+  std::string error;
+  CHECK(parseNpy(npy.data(), npy.size(), "x.npy", tensor, error));
+  CHECK(tensor.dtype == CATFISH_DTYPE_F32 && tensor.shape == std::vector<int64_t>({2, 3}));
+  CHECK(tensor.data.size() == sizeof(values) &&
+        std::memcmp(tensor.data.data(), values, sizeof(values)) == 0);
+  std::vector<uint8_t> truncated(npy.begin(), npy.end() - 1);
+  CHECK(!parseNpy(truncated.data(), truncated.size(), "x.npy", tensor, error));
+  CHECK(contains(error, "'x.npy' is not a valid .npy file"));
+  uint8_t i4[2] = {0x9f, 0x07}; // -1, -7, 7
+  int64_t three = 3;
+  npy = encodeNpy(CATFISH_DTYPE_I4, &three, 1, i4, 2);
+  HostTensor unpacked;
+  CHECK(parseNpy(npy.data(), npy.size(), "i4.npy", unpacked, error));
+  CHECK(unpacked.dtype == CATFISH_DTYPE_I8 && unpacked.data.size() == 3 &&
+        int8_t(unpacked.data[0]) == -1 && int8_t(unpacked.data[1]) == -7 &&
+        int8_t(unpacked.data[2]) == 7);
+  npy = encodeNpy(CATFISH_DTYPE_I64, nullptr, 0, reinterpret_cast<const uint8_t *>("\5\0\0\0\0\0\0\0"), 8);
+  CHECK(parseNpy(npy.data(), npy.size(), "s.npy", tensor, error));
+  CHECK(tensor.shape.empty() && tensor.dtype == CATFISH_DTYPE_I64);
+
+  // TensorProto: dims [2] (packed), data_type FLOAT, float_data packed, name "t".
+  std::vector<uint8_t> pb = {0x0a, 0x01, 0x02, 0x10, 0x01, 0x22, 0x08};
+  float two[2] = {1.5f, -3};
+  pb.insert(pb.end(), reinterpret_cast<uint8_t *>(two), reinterpret_cast<uint8_t *>(two) + 8);
+  pb.insert(pb.end(), {0x42, 0x01, 't'});
+  std::string name;
+  CHECK(parseTensorProto(pb.data(), pb.size(), "t.pb", tensor, name, error));
+  CHECK(name == "t" && tensor.dtype == CATFISH_DTYPE_F32 &&
+        tensor.shape == std::vector<int64_t>({2}) && std::memcmp(tensor.data.data(), two, 8) == 0);
+  // Unpacked dims 1 and 3, FLOAT16 in int32_data (0x3c00 = 1.0, 0xc000 = -2.0, 0 = 0.0).
+  pb = {0x08, 0x01, 0x08, 0x03, 0x10, 0x0a, 0x28, 0x80, 0x78, 0x28, 0x80, 0x80, 0x03, 0x28, 0x00};
+  CHECK(parseTensorProto(pb.data(), pb.size(), "h.pb", tensor, name, error));
+  CHECK(tensor.dtype == CATFISH_DTYPE_F16 && tensor.shape == std::vector<int64_t>({1, 3}));
+  CHECK(elementValue(CATFISH_DTYPE_F16, tensor.data.data(), 0) == 1.0 &&
+        elementValue(CATFISH_DTYPE_F16, tensor.data.data(), 1) == -2.0);
+  // raw_data INT64 [2].
+  pb = {0x0a, 0x01, 0x02, 0x10, 0x07, 0x4a, 0x10};
+  for (int i = 0; i < 16; ++i)
+    pb.push_back(i == 0 ? 9 : i == 8 ? 0xff : i > 8 ? 0xff : 0);
+  CHECK(parseTensorProto(pb.data(), pb.size(), "r.pb", tensor, name, error));
+  CHECK(elementValue(CATFISH_DTYPE_I64, tensor.data.data(), 0) == 9 &&
+        elementValue(CATFISH_DTYPE_I64, tensor.data.data(), 1) == -1);
+  pb = {0x10, 0x08, 0x32, 0x01, 'x'};
+  CHECK(!parseTensorProto(pb.data(), pb.size(), "s.pb", tensor, name, error));
+  CHECK(contains(error, "string"));
+  pb = {0x10, 0x01, 0x70, 0x01};
+  CHECK(!parseTensorProto(pb.data(), pb.size(), "e.pb", tensor, name, error));
+  CHECK(contains(error, "external data"));
+  pb = {0x0a, 0x05, 0x01};
+  CHECK(!parseTensorProto(pb.data(), pb.size(), "m.pb", tensor, name, error));
+  CHECK(contains(error, "malformed"));
+
+  uint64_t bytes = 0;
+  int64_t oddDims[1] = {5};
+  CHECK(tensorByteSize(DType::I4, oddDims, 1, bytes) && bytes == 3);
+  int64_t huge[2] = {INT64_MAX, 4};
+  CHECK(!tensorByteSize(DType::F32, huge, 2, bytes));
+}
+
+/// Artifacts and input files for tool_tests.cmake.
+int writeExamples(const std::string &dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    std::fprintf(stderr, "cannot create %s: %s\n", dir.c_str(), error.message().c_str());
+    return 1;
+  }
+  workDir = dir;
+  ModelDesc add = addModel();
+  writeTemp("add.catfish", buildArtifact(add));
+  ModelDesc cuda = addModel();
+  cuda.targets = {{"cuda", "sm_90a", "cubin", 1}};
+  cuda.code = {{1, 2, 3, 4}};
+  writeTemp("cuda.catfish", buildArtifact(cuda));
+  std::vector<uint8_t> damaged = buildArtifact(add);
+  const SectionEntry *table = reinterpret_cast<const SectionEntry *>(damaged.data() + 32);
+  damaged[table[1].offset + 200] ^= 1;
+  writeTemp("damaged.catfish", damaged);
+  ModelDesc odd = addModel();
+  odd.outputs[0].name = "out/c:0";
+  writeTemp("odd-names.catfish", buildArtifact(odd));
+
+  std::vector<float> a(kLength, 1.0f), b(kLength, 2.0f);
+  int64_t shape[2] = {2, 4};
+  writeTemp("a.npy", catfish::tools::encodeNpy(CATFISH_DTYPE_F32, &kLength, 1,
+                                              reinterpret_cast<const uint8_t *>(a.data()), kBytes));
+  writeTemp("bad-shape.npy", catfish::tools::encodeNpy(CATFISH_DTYPE_F32, shape, 2,
+                                                       reinterpret_cast<const uint8_t *>(a.data()),
+                                                       8 * sizeof(float)));
+  std::vector<double> wide(kLength, 1.0);
+  writeTemp("bad-dtype.npy",
+            catfish::tools::encodeNpy(CATFISH_DTYPE_F64, &kLength, 1,
+                                      reinterpret_cast<const uint8_t *>(wide.data()),
+                                      kLength * sizeof(double)));
+  writeTemp("garbage.npy", std::vector<uint8_t>(100, 'g'));
+  // TensorProto: dims [1003] (varint 0xeb 0x07), FLOAT, raw_data of 4012 bytes (varint 0xac 0x1f).
+  std::vector<uint8_t> pb = {0x08, 0xeb, 0x07, 0x10, 0x01, 0x4a, 0xac, 0x1f};
+  pb.insert(pb.end(), reinterpret_cast<uint8_t *>(b.data()),
+            reinterpret_cast<uint8_t *>(b.data()) + kBytes);
+  writeTemp("b.pb", pb);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc == 3 && std::string(argv[1]) == "--write-examples")
+    return writeExamples(argv[2]);
+  char pattern[] = "/tmp/catfish-runtime-tests-XXXXXX";
+  const char *dir = mkdtemp(pattern);
+  if (!dir) {
+    std::perror("mkdtemp");
+    return 1;
+  }
+  workDir = dir;
+
+  struct Test {
+    const char *name;
+    void (*run)();
+  } tests[] = {
+      {"run", testRun},
+      {"introspection and session errors", testIntrospectionAndSessionErrors},
+      {"concurrent sessions", testConcurrentSessions},
+      {"every flipped byte", testEveryFlippedByte},
+      {"truncated and foreign files", testTruncatedAndForeignFiles},
+      {"versions and targets", testVersionsAndTargets},
+      {"inconsistent manifests", testInconsistentManifests},
+      {"tensor files", testTensorFiles},
+  };
+  for (const Test &test : tests) {
+    int before = failures;
+    test.run();
+    std::printf("%s: %s\n", failures == before ? "PASS" : "FAIL", test.name);
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(workDir, ignored);
+  std::printf("%d failure(s)\n", failures);
+  return failures == 0 ? 0 : 1;
+}
