@@ -1,34 +1,48 @@
 #!/usr/bin/env python3
-"""ONNX backend node-test import conformance for catfish-compile.
+"""ONNX backend node-test conformance for catfish-compile and catfish-run.
 
 Runs `catfish-compile MODEL --emit=mlir` on every test in the ONNX backend node suite
 (shipped inside the `onnx` package) and writes a Markdown report grouped by the operator
 under test. Tests that use features Catfish does not target (training, sequences and
 optionals, strings, random generators, the ai.onnx.ml domain) are listed as out of scope.
 
-Usage (from the repository root):
-    .venv/bin/python test/conformance/run_node_tests.py
-    .venv/bin/python test/conformance/run_node_tests.py --filter '^test_(conv|gemm)' \
-        --output /tmp/conformance.md --min-pass-rate 0
+With --execute, every test that imports is also compiled to a CPU artifact
+(`catfish-compile MODEL -o T.catfish`), run on its first data set
+(`catfish-run T.catfish --input NAME=input_K.pb ... --output-dir DIR`), and each output is
+compared with output_K.pb: floats with the ONNX backend runner's tolerances (rtol 1e-3,
+atol 1e-7, or the test's data.json), NaNs in the same places, integers and bools exactly,
+shapes and dtypes equal.
 
-Exit status 1 when the in-scope import pass rate is below --min-pass-rate or when any
-compiler invocation crashed or timed out.
+Usage (from the repository root):
+    .venv/bin/python test/conformance/run_node_tests.py --update-docs   # docs/conformance.md
+    .venv/bin/python test/conformance/run_node_tests.py --filter '^test_(conv|gemm)' \
+        --execute --output /tmp/conformance.md --min-pass-rate 0 --min-exec-pass-rate 0
+
+Exit status 1 when the in-scope import pass rate is below --min-pass-rate, the execution
+pass rate (with --execute) is below --min-exec-pass-rate, or any compiler or runtime
+invocation crashed or timed out.
 """
 
 import argparse
 import collections
 import concurrent.futures
 import datetime
+import json
+import os
+import platform
 import re
 import shlex
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import onnx
+from onnx import numpy_helper
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NODE_TEST_DIR = Path(onnx.__file__).parent / "backend" / "test" / "data" / "node"
@@ -51,6 +65,13 @@ STRING_CONSTANT_ATTRS = {"value_string", "value_strings"}
 SEQUENCE_TYPES = {"sequence_type", "optional_type", "map_type"}
 
 PASS, FAIL, CRASH, TIMEOUT = "pass", "fail", "crash", "timeout"
+# Execution statuses (PASS, CRASH and TIMEOUT are shared with the import stage).
+MISMATCH, COMPILE_FAILED, RUN_FAILED = "mismatch", "compile-failed", "run-failed"
+NOT_IMPORTED = "not imported"
+EXEC_STATUSES = (PASS, MISMATCH, COMPILE_FAILED, RUN_FAILED, CRASH, TIMEOUT, NOT_IMPORTED)
+# The ONNX backend runner's defaults (onnx/backend/test/loader: rtol 1e-3, atol 1e-7), which a
+# test's data.json may override.
+DEFAULT_RTOL, DEFAULT_ATOL = 1e-3, 1e-7
 MAX_REASON_CHARS = 120
 MAX_LISTED_TESTS = 3
 
@@ -63,6 +84,12 @@ class TestCase:
     expanded: bool
     out_of_scope: str | None
     frozen: tuple[str, ...] = ()
+    # (graph input name, input_K.pb) for every graph input that is not frozen.
+    inputs: tuple[tuple[str, Path], ...] = ()
+    # (graph output name, output_K.pb), in graph output order.
+    outputs: tuple[tuple[str, Path], ...] = ()
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
 
 
 @dataclass(frozen=True)
@@ -75,6 +102,8 @@ class Outcome:
 class Result:
     case: TestCase
     imported: Outcome | None
+    # None when the test is out of scope or execution was not requested.
+    executed: Outcome | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -176,16 +205,18 @@ FREEZABLE_TYPES = (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
 MAX_FROZEN_ELEMENTS = 64
 
 
-def frozen_inputs(model, test_dir):
-    """--freeze-input flags for small integer inputs (axes, k, shapes, pads, repeats).
+def graph_io(model, test_dir):
+    """(--freeze-input flags, runtime inputs, outputs) of a test's first data set.
 
-    ONNX passes these as graph inputs in the node tests; an ahead-of-time compiler with static
-    shapes needs them at compile time, as TensorRT needs shape tensors at build time. Their
-    values come from the test's own first data set.
+    Small integer inputs (axes, k, shapes, pads, repeats) are frozen: ONNX passes these as
+    graph inputs in the node tests; an ahead-of-time compiler with static shapes needs them at
+    compile time, as TensorRT needs shape tensors at build time. Their values come from the
+    test's own first data set. input_K.pb belongs to the K-th graph input that is not an
+    initializer, output_K.pb to the K-th graph output.
     """
     data = test_dir / "test_data_set_0"
     initializers = {init.name for init in model.graph.initializer}
-    flags = []
+    flags, inputs = [], []
     for index, value in enumerate(v for v in model.graph.input if v.name not in initializers):
         tensor = value.type.tensor_type
         dims = tensor.shape.dim if value.type.HasField("tensor_type") else []
@@ -194,7 +225,21 @@ def frozen_inputs(model, test_dir):
                 and all(d.HasField("dim_value") and d.dim_value <= MAX_FROZEN_ELEMENTS
                         for d in dims)):
             flags.append(f"--freeze-input={value.name}={path}")
-    return tuple(flags)
+        elif path.exists():
+            inputs.append((value.name, path))
+    outputs = tuple((value.name, data / f"output_{index}.pb")
+                    for index, value in enumerate(model.graph.output))
+    return tuple(flags), tuple(inputs), outputs
+
+
+def tolerances(test_dir):
+    """rtol and atol as the ONNX backend runner takes them: defaults, or data.json's."""
+    rtol, atol = DEFAULT_RTOL, DEFAULT_ATOL
+    config = test_dir / "data.json"
+    if config.exists():
+        data = json.loads(config.read_text())
+        rtol, atol = data.get("rtol", rtol), data.get("atol", atol)
+    return rtol, atol
 
 
 def make_case(test_dir):
@@ -206,9 +251,11 @@ def make_case(test_dir):
         op = op_under_test(base_dir.name, load_graph(base_dir).graph)
     else:
         op = op_under_test(name, model.graph)
+    frozen, inputs, outputs = graph_io(model, test_dir)
+    rtol, atol = tolerances(test_dir)
     return TestCase(name=name, model=test_dir / "model.onnx", op=op, expanded=expanded,
-                    out_of_scope=out_of_scope_category(model),
-                    frozen=frozen_inputs(model, test_dir))
+                    out_of_scope=out_of_scope_category(model), frozen=frozen, inputs=inputs,
+                    outputs=outputs, rtol=rtol, atol=atol)
 
 
 def discover(name_filter):
@@ -241,40 +288,160 @@ def signal_name(returncode):
         return f"signal {-returncode}"
 
 
+def invoke(cmd, timeout, replacements):
+    """Run one tool: PASS on exit 0, FAIL on exit 1 (a diagnosed error), CRASH on any other
+    exit or an LLVM crash report, TIMEOUT past `timeout` seconds."""
+    try:
+        proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True,
+                              errors="replace", timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return Outcome(TIMEOUT, f"timed out after {timeout:g} s")
+    crashed = proc.returncode not in (0, 1) or "PLEASE submit a bug report" in proc.stderr
+    reason = diagnostic(proc.stderr, replacements, crashed)
+    if not crashed:
+        if proc.returncode == 0:
+            return Outcome(PASS)
+        return Outcome(FAIL, reason or "exit 1 without a message")
+    how = (f"killed by {signal_name(proc.returncode)}" if proc.returncode < 0
+           else f"exit code {proc.returncode}")
+    return Outcome(CRASH, f"{how}: {reason}" if reason else how)
+
+
+def replacements_for(case, tmp):
+    return {str(case.model): "model.onnx", str(case.model.parent): "<test>", tmp: "<tmp>",
+            f"{REPO_ROOT}/": ""}
+
+
 def import_model(case, compiler, timeout):
     """Run the compiler to MLIR; PASS needs exit 0 and a non-empty output file."""
     with tempfile.TemporaryDirectory(prefix="catfish-conf-") as tmp:
         out = Path(tmp) / "out.mlir"
-        cmd = [str(compiler), str(case.model), "--emit=mlir", "-o", str(out), *case.frozen]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
-                                  timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return Outcome(TIMEOUT, f"timed out after {timeout:g} s")
-        crashed = proc.returncode not in (0, 1)
-        reason = diagnostic(proc.stderr, {str(case.model): "model.onnx", tmp: "<tmp>",
-                                          f"{REPO_ROOT}/": ""}, crashed)
-        if proc.returncode == 0:
-            if out.exists() and out.stat().st_size > 0:
-                return Outcome(PASS)
+        cmd = [compiler, case.model, "--emit=mlir", "-o", out, *case.frozen]
+        outcome = invoke(cmd, timeout, replacements_for(case, tmp))
+        if outcome.status == PASS and not (out.exists() and out.stat().st_size > 0):
             return Outcome(FAIL, "exit 0 but no MLIR written")
-        if not crashed:
-            return Outcome(FAIL, reason or "exit 1 without a message")
-        how = (f"killed by {signal_name(proc.returncode)}" if proc.returncode < 0
-               else f"exit code {proc.returncode}")
-        return Outcome(CRASH, f"{how}: {reason}" if reason else how)
+        return outcome
 
 
-def run_case(case, compiler, timeout):
+def output_file_name(name):
+    """catfish-run's file name for an output (sanitizedName in tools/catfish-run)."""
+    out = re.sub(r"[^A-Za-z0-9_.\-]", "_", name)
+    return "_" + out if out in ("", ".", "..") else out
+
+
+def reference_array(path):
+    """output_K.pb as catfish-run writes the same tensor to .npy: bf16 as its uint16 bits,
+    float8 as uint8 bits, int4 unpacked to int8 (onnx returns the last two as one-field
+    structured dtypes)."""
+    tensor = onnx.load_tensor(str(path))
+    ref = numpy_helper.to_array(tensor)
+    if ref.dtype.names:
+        ref = ref.view(ref.dtype[0])
+    return ref, tensor.data_type
+
+
+def bf16_to_f32(bits):
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+def format_index(index):
+    return "[" + ", ".join(str(int(i)) for i in index) + "]"
+
+
+def compare(got, ref, elem_type, rtol, atol):
+    """None when `got` matches `ref`, else why not."""
+    if got.dtype != ref.dtype:
+        return f"dtype {got.dtype}, expected {ref.dtype}"
+    if got.shape != ref.shape:
+        return f"shape {list(got.shape)}, expected {list(ref.shape)}"
+    if elem_type == onnx.TensorProto.BFLOAT16:
+        got, ref = bf16_to_f32(got), bf16_to_f32(ref)
+    if ref.dtype.kind in "fc":
+        g, r = got.astype(np.complex128 if ref.dtype.kind == "c" else np.float64), \
+            ref.astype(np.complex128 if ref.dtype.kind == "c" else np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            close = np.isclose(g, r, rtol=rtol, atol=atol, equal_nan=True)
+    else:
+        g, r = got, ref
+        close = got == ref
+    if close.all():
+        return None
+    bad = ~close
+    first = tuple(np.argwhere(bad)[0])
+    text = (f"{int(bad.sum())} / {bad.size} elements differ; first at {format_index(first)}: "
+            f"got {g[first]}, expected {r[first]}")
+    if ref.dtype.kind in "fc":
+        with np.errstate(invalid="ignore", over="ignore"):
+            finite = bad & np.isfinite(g) & np.isfinite(r)
+            if finite.any():
+                err = np.where(finite, np.abs(g - r), 0)
+                text += f"; max abs error {float(err.max()):.3g}"
+        if (np.isnan(g) != np.isnan(r)).any():
+            text += "; NaN positions differ"
+    return text
+
+
+def compare_outputs(case, out_dir):
+    for index, (name, ref_path) in enumerate(case.outputs):
+        label = f"output {index} '{name}'"
+        if not ref_path.exists():
+            return Outcome(RUN_FAILED, f"{label}: no reference output_{index}.pb")
+        got_path = out_dir / (output_file_name(name) + ".npy")
+        if not got_path.exists():
+            return Outcome(MISMATCH, f"{label}: not written by catfish-run")
+        ref, elem_type = reference_array(ref_path)
+        why = compare(np.load(got_path, allow_pickle=False), ref, elem_type, case.rtol,
+                      case.atol)
+        if why:
+            return Outcome(MISMATCH, f"{label}: {why}")
+    return Outcome(PASS)
+
+
+def execute(case, compiler, runner, timeout):
+    """Compile an artifact for the default (cpu) target, run it on test_data_set_0 and
+    compare the outputs."""
+    stage_status = {FAIL: None, CRASH: CRASH, TIMEOUT: TIMEOUT}
+    with tempfile.TemporaryDirectory(prefix="catfish-exec-") as tmp:
+        artifact, out_dir = Path(tmp) / "t.catfish", Path(tmp) / "out"
+        repl = replacements_for(case, tmp)
+        steps = (
+            ("catfish-compile", COMPILE_FAILED,
+             [compiler, case.model, "-o", artifact, *case.frozen]),
+            ("catfish-run", RUN_FAILED,
+             [runner, artifact, *(a for name, path in case.inputs
+                                  for a in ("--input", f"{name}={path}")),
+              "--output-dir", out_dir, "--threads", "1"]),
+        )
+        for tool, failed, cmd in steps:
+            outcome = invoke(cmd, timeout, repl)
+            if outcome.status != PASS:
+                status = stage_status[outcome.status] or failed
+                reason = outcome.reason if status == failed else f"{tool} {outcome.reason}"
+                return Outcome(status, reason)
+            if tool == "catfish-compile" and not artifact.exists():
+                return Outcome(COMPILE_FAILED, "exit 0 but no artifact written")
+        try:
+            return compare_outputs(case, out_dir)
+        except Exception as error:  # an unreadable .npy is catfish-run's fault
+            return Outcome(RUN_FAILED, f"cannot compare outputs: {error}")
+
+
+def run_case(case, compiler, runner, timeout, exec_timeout):
     if case.out_of_scope:
         return Result(case, imported=None)
-    return Result(case, imported=import_model(case, compiler, timeout))
+    imported = import_model(case, compiler, timeout)
+    if runner is None:
+        return Result(case, imported=imported)
+    if imported.status != PASS:
+        return Result(case, imported, Outcome(NOT_IMPORTED))
+    return Result(case, imported, execute(case, compiler, runner, exec_timeout))
 
 
-def run_all(cases, compiler, timeout, jobs):
+def run_all(cases, compiler, runner, timeout, exec_timeout, jobs):
     results = []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(run_case, c, compiler, timeout) for c in cases]
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(run_case, c, compiler, runner, timeout, exec_timeout)
+                   for c in cases]
         for i, future in enumerate(concurrent.futures.as_completed(futures), 1):
             results.append(future.result())
             if i % 100 == 0 or i == len(futures):
@@ -291,17 +458,31 @@ class Summary:
     in_scope: int
     counts: collections.Counter
     out_of_scope: collections.Counter
+    executed: collections.Counter  # empty without --execute
 
     @property
     def pass_rate(self):
         return 100.0 * self.counts[PASS] / self.in_scope if self.in_scope else 0.0
+
+    @property
+    def exec_pass_rate(self):
+        return 100.0 * self.executed[PASS] / self.in_scope if self.in_scope else 0.0
+
+    @property
+    def crashes(self):
+        return self.counts[CRASH] + self.executed[CRASH]
+
+    @property
+    def timeouts(self):
+        return self.counts[TIMEOUT] + self.executed[TIMEOUT]
 
 
 def summarize(results):
     counts = collections.Counter(r.imported.status for r in results if r.imported)
     out_of_scope = collections.Counter(r.case.out_of_scope for r in results
                                        if r.case.out_of_scope)
-    return Summary(sum(counts.values()), counts, out_of_scope)
+    executed = collections.Counter(r.executed.status for r in results if r.executed)
+    return Summary(sum(counts.values()), counts, out_of_scope, executed)
 
 
 def code_span(text):
@@ -310,12 +491,13 @@ def code_span(text):
     return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
 
 
-def describe_failures(failed):
+def describe_failures(failed, outcome=lambda r: r.imported):
     """One line per distinct reason; many tests sharing a reason are collapsed."""
     by_reason = collections.defaultdict(list)
     for r in failed:
-        by_reason[f"{r.imported.status}: {r.imported.reason}"
-                  if r.imported.status != FAIL else r.imported.reason].append(r.case.name)
+        o = outcome(r)
+        by_reason[f"{o.status}: {o.reason}" if o.status != FAIL else o.reason].append(
+            r.case.name)
     parts = []
     for reason, names in sorted(by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         if len(names) <= MAX_LISTED_TESTS:
@@ -326,15 +508,18 @@ def describe_failures(failed):
     return "<br>".join(parts)
 
 
-def op_table(results):
+def by_operator(results):
     by_op = collections.defaultdict(list)
     for r in results:
         if r.imported:
             by_op[r.case.op].append(r)
+    return [(op, by_op[op]) for op in sorted(by_op, key=str.lower)]
+
+
+def op_table(results):
     lines = ["| Op | Imported / total | Expanded: imported / total | Failing tests |",
              "| --- | --- | --- | --- |"]
-    for op in sorted(by_op, key=str.lower):
-        rs = by_op[op]
+    for op, rs in by_operator(results):
         expanded = [r for r in rs if r.case.expanded]
         passed = sum(r.imported.status == PASS for r in rs)
         passed_expanded = sum(r.imported.status == PASS for r in expanded)
@@ -363,7 +548,7 @@ def out_of_scope_section(results, summary):
 
 def summary_section(summary):
     c = summary.counts
-    lines = ["## Summary", "", "| | Tests |", "| --- | --- |",
+    lines = ["## Import summary", "", "| | Tests |", "| --- | --- |",
              f"| In scope | {summary.in_scope} |",
              f"| Imported | {c[PASS]} |",
              f"| Failed | {c[FAIL]} |",
@@ -375,12 +560,104 @@ def summary_section(summary):
     return lines
 
 
-def render_report(results, summary, command, compiler_version):
+# Reason normalization for the failure-category table: what varies per test (node and value
+# names, numbers, element values) is replaced so that one cause is counted once.
+CATEGORY_RULES = (
+    (re.compile(r"^(catfish-(compile|run) )?(killed by \w+|exit code -?\d+)(: )?"), r"\1\3\4"),
+    (re.compile(r"node '[^']*' \((\w+)\)"), r"(\1)"),
+    (re.compile(r"^(output \d+ )'[^']*'"), r"\1"),
+    (re.compile(r"(\d+ / \d+ elements differ).*"), "values differ"),
+    (re.compile(r"(dtype|shape) .*"), r"\1 differs"),
+    (re.compile(r"<tmp>/\S*|<test>/\S*|model\.onnx:?\s*"), ""),
+    (re.compile(r"'[^']*'"), "'…'"),
+    (re.compile(r"\b\d+(x\d+)*\b"), "N"),
+    (re.compile(r"\s+"), " "),
+)
+
+
+def failure_category(outcome):
+    text = outcome.reason
+    for pattern, replacement in CATEGORY_RULES:
+        text = pattern.sub(replacement, text)
+    text = re.sub(r"^output N ", "", text).strip(" :")
+    return f"{outcome.status}: {text}" if text else outcome.status
+
+
+def category_table(results):
+    groups = collections.defaultdict(list)
+    for r in results:
+        if r.executed and r.executed.status not in (PASS, NOT_IMPORTED):
+            groups[failure_category(r.executed)].append(r)
+    lines = ["| Reason | Tests | Ops (tests) |", "| --- | --- | --- |"]
+    for reason, rs in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        ops = collections.Counter(r.case.op for r in rs)
+        op_list = ", ".join(f"{op} ({n})" if n > 1 else op
+                            for op, n in sorted(ops.items(), key=lambda kv: (-kv[1], kv[0])))
+        lines.append(f"| {code_span(reason)} | {len(rs)} | {op_list} |")
+    return lines
+
+
+def exec_op_table(results):
+    lines = ["| Op | Imported | Matched | Total | Execution failures |",
+             "| --- | --- | --- | --- | --- |"]
+    for op, rs in by_operator(results):
+        imported = sum(r.imported.status == PASS for r in rs)
+        matched = sum(r.executed.status == PASS for r in rs)
+        failed = [r for r in rs if r.executed.status not in (PASS, NOT_IMPORTED)]
+        lines.append(f"| {op} | {imported} | {matched} | {len(rs)} "
+                     f"| {describe_failures(failed, lambda r: r.executed)} |")
+    return lines
+
+
+def execution_section(results, summary, machine, elapsed):
+    e = summary.executed
+    lines = [
+        "## Execution",
+        "",
+        f"**Execution: {e[PASS]} / {summary.in_scope} in-scope tests match "
+        f"({summary.exec_pass_rate:.1f} %), crashes {summary.crashes}.**",
+        "",
+        "- Every test that imports is compiled with `catfish-compile model.onnx -o T.catfish` "
+        "(default target: cpu, x86-64-v3) and the same `--freeze-input` flags, then run with "
+        "`catfish-run T.catfish --input NAME=test_data_set_0/input_K.pb ... --output-dir DIR "
+        "--threads 1`.",
+        f"- Outputs are compared with `output_K.pb`: floating point with rtol {DEFAULT_RTOL:g} "
+        f"and atol {DEFAULT_ATOL:g} (the ONNX backend test runner's defaults; no node test has "
+        "a data.json overriding them), NaNs in the same places, bf16 compared as float32, "
+        "integers, bools, float8 and int4 exactly; shapes and dtypes must be equal.",
+        f"- Machine: {machine}; 2 tests at a time; whole run (import and execution) "
+        f"{elapsed / 60:.1f} min.",
+        "",
+        "| Status | Tests |", "| --- | --- |",
+    ]
+    lines += [f"| {status} | {e[status]} |" for status in EXEC_STATUSES]
+    crashes = [r for r in results if (r.imported and r.imported.status == CRASH)
+               or (r.executed and r.executed.status == CRASH)]
+    lines += ["", "### Crashes", ""]
+    if crashes:
+        lines += [f"- {r.case.name}: "
+                  f"{code_span((r.executed if r.executed.status == CRASH else r.imported).reason)}"
+                  for r in crashes]
+    else:
+        lines.append("None.")
+    lines += ["", "### Execution failures by reason", "",
+              "Reasons with node names, value names and numbers elided; tests that did not "
+              "import are not counted here.", ""]
+    lines += category_table(results)
+    lines += ["", "### Execution per operator", ""] + exec_op_table(results)
+    return lines
+
+
+def render_report(results, summary, command, compiler_version, machine, elapsed):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    executed = bool(summary.executed)
     header = [
         "# ONNX node-test conformance",
         "",
-        "Import conformance of `catfish-compile --emit=mlir` on the ONNX backend node tests.",
+        ("Conformance of `catfish-compile` (import to MLIR) and of compiled CPU artifacts "
+         "run by `catfish-run` (execution) on the ONNX backend node tests."
+         if executed else
+         "Import conformance of `catfish-compile --emit=mlir` on the ONNX backend node tests."),
         "",
         f"- Generated by: `{command}`",
         "- Small integer graph inputs (axes, k, shapes; rank <= 1, <= "
@@ -391,7 +668,15 @@ def render_report(results, summary, command, compiler_version):
         f"- Compiler: {compiler_version}",
         "",
     ]
-    body = summary_section(summary) + ["", "## Per operator", ""] + op_table(results) + [""]
+    if executed:
+        header[4:4] = [f"- Import: {summary.counts[PASS]} / {summary.in_scope} in-scope tests "
+                       f"({summary.pass_rate:.1f} %); execution: {summary.executed[PASS]} / "
+                       f"{summary.in_scope} match ({summary.exec_pass_rate:.1f} %); crashes "
+                       f"{summary.crashes}", ""]
+    body = summary_section(summary) + [""]
+    if executed:
+        body += execution_section(results, summary, machine, elapsed) + [""]
+    body += ["## Import per operator", ""] + op_table(results) + [""]
     return "\n".join(header + body + out_of_scope_section(results, summary)).rstrip() + "\n"
 
 
@@ -405,33 +690,73 @@ def compiler_version(compiler):
     return lines[0].strip() if proc.returncode == 0 and lines else "unknown"
 
 
+def machine_description():
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = " (" + line.split(":", 1)[1].strip() + ")"
+                break
+    except OSError:
+        pass
+    arch = platform.machine().replace("_", "-")
+    return f"{os.cpu_count()}-core {arch} CPU{model}"
+
+
 # ---------------------------------------------------------------------------
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--compiler", type=Path, default=REPO_ROOT / "build/bin/catfish-compile")
+    parser.add_argument("--runner", type=Path,
+                        help="catfish-run (default: next to --compiler)")
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "docs/conformance.md")
+    parser.add_argument("--update-docs", action="store_true",
+                        help="run import and execution on every test and rewrite "
+                             "docs/conformance.md (same as --execute --output "
+                             "docs/conformance.md)")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per test")
+    parser.add_argument("--timeout", type=float, default=30.0,
+                        help="seconds for the import of one test")
+    parser.add_argument("--execute", action="store_true",
+                        help="also compile, run and compare every test that imports")
+    parser.add_argument("--exec-timeout", type=float, default=60.0,
+                        help="seconds for each of catfish-compile and catfish-run per test")
     parser.add_argument("--filter", help="regex searched in the test directory name")
     parser.add_argument("--min-pass-rate", type=float, default=0.90,
                         help="fraction of in-scope tests that must import (0..1)")
+    parser.add_argument("--min-exec-pass-rate", type=float, default=0.0,
+                        help="with --execute: fraction of in-scope tests that must match (0..1)")
     args = parser.parse_args(argv)
+    if args.update_docs:
+        args.execute = True
+        args.output = REPO_ROOT / "docs/conformance.md"
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
     if not args.compiler.is_file():
         parser.error(f"compiler not found: {args.compiler}")
+    if args.execute:
+        args.runner = args.runner or args.compiler.parent / "catfish-run"
+        if not args.runner.is_file():
+            parser.error(f"catfish-run not found: {args.runner}")
+    else:
+        args.runner = None
     return args
 
 
 def main(argv):
+    started = time.monotonic()
     args = parse_args(argv)
     cases = discover(args.filter)
-    results = run_all(cases, args.compiler, args.timeout, args.jobs)
+    results = run_all(cases, args.compiler.resolve(),
+                      args.runner.resolve() if args.runner else None, args.timeout,
+                      args.exec_timeout, args.jobs)
+    elapsed = time.monotonic() - started
     summary = summarize(results)
     command = shlex.join([str(Path(__file__).resolve().relative_to(REPO_ROOT)), *argv])
-    report = render_report(results, summary, command, compiler_version(args.compiler))
+    report = render_report(results, summary, command, compiler_version(args.compiler),
+                           machine_description(), elapsed)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)
 
@@ -439,16 +764,29 @@ def main(argv):
     print(f"{summary.in_scope} in scope: {c[PASS]} imported, {c[FAIL]} failed, "
           f"{c[CRASH]} crashed, {c[TIMEOUT]} timed out ({summary.pass_rate:.1f} %); "
           f"{sum(summary.out_of_scope.values())} out of scope; report: {args.output}")
+    if args.execute:
+        e = summary.executed
+        print(f"execution: {e[PASS]} / {summary.in_scope} match ({summary.exec_pass_rate:.1f} %); "
+              + ", ".join(f"{e[s]} {s}" for s in EXEC_STATUSES[1:]))
+    print(f"run time: {elapsed:.0f} s")
+    for r in results:
+        for stage, outcome in (("import", r.imported), ("execution", r.executed)):
+            if outcome and outcome.status in (CRASH, TIMEOUT):
+                print(f"{outcome.status.upper()} ({stage}): {r.case.name}: {outcome.reason}")
     if summary.in_scope == 0:
         print("FAIL: no in-scope tests selected")
         return 1
-    if c[CRASH] or c[TIMEOUT]:
-        print("FAIL: the compiler crashed or timed out")
-        return 1
+    status = 0
+    if summary.crashes or summary.timeouts:
+        print("FAIL: the compiler or runtime crashed or timed out")
+        status = 1
     if summary.pass_rate < 100.0 * args.min_pass_rate:
-        print(f"FAIL: pass rate below {100.0 * args.min_pass_rate:.1f} %")
-        return 1
-    return 0
+        print(f"FAIL: import pass rate below {100.0 * args.min_pass_rate:.1f} %")
+        status = 1
+    if args.execute and summary.exec_pass_rate < 100.0 * args.min_exec_pass_rate:
+        print(f"FAIL: execution pass rate below {100.0 * args.min_exec_pass_rate:.1f} %")
+        status = 1
+    return status
 
 
 if __name__ == "__main__":

@@ -111,6 +111,18 @@ struct SliceLowering final : CatfishPattern<SliceOp> {
     auto dims = op.getResolvedDims();
     if (!dims)
       return rewriter.notifyMatchFailure(op, "starts, ends, axes and steps must be constant");
+    if (llvm::all_of(*dims, [](const SliceDim &d) { return d.step > 0; })) {
+      SmallVector<int64_t> offsets, strides;
+      for (const SliceDim &d : *dims) {
+        offsets.push_back(d.start);
+        strides.push_back(d.step);
+      }
+      return SmallVector<Value>{tensor::ExtractSliceOp::create(
+          rewriter, op.getLoc(), op.getType(), op.getInput(), ValueRange(), ValueRange(),
+          ValueRange(), offsets, op.getType().getShape(), strides)};
+    }
+    // Negative steps: a generic reading input[start + i * step]; the loop bounds come from
+    // the result, since no input dim is read directly.
     SmallVector<AffineExpr> exprs;
     for (auto [i, d] : llvm::enumerate(*dims))
       exprs.push_back(rewriter.getAffineDimExpr(i) * d.step + d.start);

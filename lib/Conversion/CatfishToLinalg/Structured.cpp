@@ -230,7 +230,14 @@ struct PoolLowering final : OpRewritePattern<OpTy> {
       inExprs.push_back(d(2 + i) * strides[i] + d(rank + i) * dilations[i]);
       outExprs.push_back(d(2 + i));
     }
+    // A window-shaped operand that is never read gives the window loops their bounds (as
+    // linalg's named pooling ops do).
+    SmallVector<AffineExpr> windowExprs;
+    for (int64_t i = 0; i < spatial; ++i)
+      windowExprs.push_back(d(rank + i));
+    Value window = tensor::EmptyOp::create(rewriter, loc, kernel, element);
     SmallVector<AffineMap> maps = {AffineMap::get(numDims, 0, inExprs, context),
+                                   AffineMap::get(numDims, 0, windowExprs, context),
                                    AffineMap::get(numDims, 0, outExprs, context)};
     SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
     iterators.append(spatial, utils::IteratorType::reduction);
@@ -240,10 +247,10 @@ struct PoolLowering final : OpRewritePattern<OpTy> {
                                             .getResult())
                      .getResult(0);
     auto generic = linalg::GenericOp::create(
-        rewriter, loc, result, padded, init, maps, iterators,
+        rewriter, loc, result, ValueRange{padded, window}, init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange a) {
-          linalg::YieldOp::create(b, l, IsMax ? maxScalar(b, l, a[1], a[0])
-                                              : addScalar(b, l, a[1], a[0]));
+          linalg::YieldOp::create(b, l, IsMax ? maxScalar(b, l, a[2], a[0])
+                                              : addScalar(b, l, a[2], a[0]));
         });
     Value pooled = generic.getResult(0);
     if constexpr (!IsMax) {

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
@@ -80,6 +81,22 @@ struct ContractionLoopOrder final : PassWrapper<ContractionLoopOrder, OperationP
       std::swap(perm[n - 1], perm[n - 2]);
       rewriter.setInsertionPoint(op);
       (void)linalg::interchangeGenericOp(rewriter, op, perm);
+    }
+  }
+};
+
+/// Rewrites the memref.copy ops bufferization creates into linalg.copy, which becomes plain
+/// loops; memref.copy of strided views would otherwise call a runtime library function.
+struct CopiesToLinalg final : PassWrapper<CopiesToLinalg, OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CopiesToLinalg)
+  StringRef getArgument() const override { return "catfish-copies-to-linalg"; }
+  void runOnOperation() override {
+    SmallVector<memref::CopyOp> copies;
+    getOperation()->walk([&](memref::CopyOp op) { copies.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (memref::CopyOp op : copies) {
+      rewriter.setInsertionPoint(op);
+      rewriter.replaceOpWithNewOp<linalg::CopyOp>(op, op.getSource(), op.getTarget());
     }
   }
 };
@@ -186,7 +203,7 @@ llvm::Expected<std::string> linkSharedObject(StringRef object) {
   if (auto ec = llvm::sys::fs::createTemporaryFile("catfish-kernels", "so", soPath))
     return makeError("cannot create a temporary file: " + ec.message());
   llvm::FileRemover removeSo(soPath);
-  SmallVector<StringRef> args = {*cc, "-shared", "-o", soPath, objectPath, "-lm"};
+  SmallVector<StringRef> args = {*cc, "-shared", "-Wl,-z,defs", "-o", soPath, objectPath, "-lm"};
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message);
   if (rc != 0)
@@ -231,14 +248,17 @@ mlir::catfish::buildCpuSharedObject(ModuleOp kernels, ArrayRef<KernelInfo> infos
                          })))
     return makeError("lowering to linalg failed");
   // Buffers and loops, then LLVM.
-  if (failed(runPipeline(
-          kernels,
-          "eliminate-empty-tensors, one-shot-bufferize{"
-          "unknown-type-conversion=identity-layout-map}, canonicalize, "
-          "buffer-deallocation-pipeline, func.func(convert-linalg-to-loops), "
-          "fold-memref-alias-ops, lower-affine, canonicalize, convert-scf-to-cf",
-          [](OpPassManager &pm) { pm.addPass(std::make_unique<ApproximateMath>()); })))
-    return makeError("bufferization or loop lowering failed");
+  if (failed(runPipeline(kernels,
+                         "eliminate-empty-tensors, one-shot-bufferize{"
+                         "unknown-type-conversion=identity-layout-map}, canonicalize, "
+                         "buffer-deallocation-pipeline",
+                         [](OpPassManager &pm) { pm.addPass(std::make_unique<CopiesToLinalg>()); })))
+    return makeError("bufferization failed");
+  if (failed(runPipeline(kernels,
+                         "func.func(convert-linalg-to-loops), fold-memref-alias-ops, "
+                         "lower-affine, canonicalize, convert-scf-to-cf",
+                         [](OpPassManager &pm) { pm.addPass(std::make_unique<ApproximateMath>()); })))
+    return makeError("loop lowering failed");
   if (failed(runPipeline(kernels,
                          "arith-expand, expand-strided-metadata, "
                          "finalize-memref-to-llvm, convert-math-to-llvm, convert-math-to-libm, "

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""End-to-end numerics: compile generated models to CPU artifacts, run them with catfish-run
+and compare every output with ONNX Runtime (CPU) on the same inputs.
+
+Each model runs with fusion on and with --no-fusion. Tolerances per element type are in
+TOLERANCES (docs/e2e.md repeats them). Exits 1 and names the model, output and worst element
+on any mismatch or tool failure.
+
+  run_e2e.py --bin-dir build/bin --work-dir /tmp/e2e [--models mlp,cnn]
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MAKE_MODEL = os.path.join(HERE, "..", "Import", "Inputs", "make_model.py")
+
+MODELS = ["mlp", "cnn", "bert_layer", "gpt2_block", "llama_block", "moe_block"]
+
+# (rtol, atol) per numpy dtype name; integers and bools must match exactly.
+TOLERANCES = {
+    "float32": (1e-4, 1e-5),
+    "float64": (1e-7, 1e-9),
+    "float16": (1e-2, 1e-3),
+}
+
+
+def make_inputs(model, seed):
+    """Seeded inputs: floats ~ N(0, 0.5^2); masks all ones; other integers in [0, 2)."""
+    rng = np.random.default_rng(seed)
+    initializers = {i.name for i in model.graph.initializer}
+    inputs = {}
+    for value in model.graph.input:
+        if value.name in initializers:
+            continue
+        tensor_type = value.type.tensor_type
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)
+        shape = [d.dim_value for d in tensor_type.shape.dim]
+        if np.issubdtype(dtype, np.floating):
+            data = (rng.standard_normal(shape) * 0.5).astype(dtype)
+        elif "mask" in value.name:
+            data = np.ones(shape, dtype=dtype)
+        else:
+            data = rng.integers(0, 2, size=shape).astype(dtype)
+        inputs[value.name] = data
+    return inputs
+
+
+# The newest default-domain opset the pinned onnxruntime runs.
+ORT_MAX_OPSET = 22
+
+
+def reference_model(model, path):
+    """The model for onnxruntime: stamped down to ORT_MAX_OPSET when newer (generated
+    models only use ops whose semantics did not change there)."""
+    stamped = False
+    for opset in model.opset_import:
+        if opset.domain in ("", "ai.onnx") and opset.version > ORT_MAX_OPSET:
+            opset.version = ORT_MAX_OPSET
+            stamped = True
+    if not stamped:
+        return path
+    reference = path.replace(".onnx", ".ort.onnx")
+    onnx.save(model, reference)
+    return reference
+
+
+def output_file_name(name):
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) + ".npy"
+
+
+def compare(expected, actual, label):
+    if expected.shape != actual.shape:
+        return f"{label}: shape {actual.shape}, expected {expected.shape}"
+    if expected.dtype != actual.dtype:
+        return f"{label}: dtype {actual.dtype}, expected {expected.dtype}"
+    tolerance = TOLERANCES.get(expected.dtype.name)
+    if tolerance is None:
+        bad = np.argwhere(expected != actual)
+        if bad.size:
+            index = tuple(bad[0])
+            return f"{label}: {len(bad)} elements differ, first at {index}: {actual[index]} vs {expected[index]}"
+        return None
+    rtol, atol = tolerance
+    close = np.isclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
+    if not close.all():
+        error = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
+        index = np.unravel_index(np.nanargmax(np.where(close, 0, error)), error.shape)
+        return (f"{label}: {np.count_nonzero(~close)} of {close.size} elements outside rtol={rtol} "
+                f"atol={atol}; worst at {tuple(int(i) for i in index)}: {actual[index]} vs "
+                f"{expected[index]} (abs error {error[index]:.3g})")
+    return None
+
+
+def run(cmd):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
+def check_model(name, args):
+    work = os.path.join(args.work_dir, name)
+    os.makedirs(work, exist_ok=True)
+    path = os.path.join(work, name + ".onnx")
+    made = run([sys.executable, MAKE_MODEL, name, path])
+    if made.returncode:
+        return [f"{name}: generating the model failed: {made.stderr.strip()}"]
+    model = onnx.load(path)
+    inputs = make_inputs(model, seed=sum(map(ord, name)))
+    input_args = []
+    for input_name, data in inputs.items():
+        file = os.path.join(work, output_file_name(input_name))
+        np.save(file, data)
+        input_args += ["--input", f"{input_name}={file}"]
+    session = ort.InferenceSession(reference_model(model, path), providers=["CPUExecutionProvider"])
+    expected = dict(zip([o.name for o in session.get_outputs()], session.run(None, inputs)))
+
+    failures = []
+    for fusion in (True, False):
+        label = f"{name} ({'fusion' if fusion else 'no fusion'})"
+        artifact = os.path.join(work, f"{name}{'' if fusion else '.nofusion'}.catfish")
+        compile_cmd = [os.path.join(args.bin_dir, "catfish-compile"), path, "-o", artifact]
+        if not fusion:
+            compile_cmd.append("--no-fusion")
+        compiled = run(compile_cmd)
+        if compiled.returncode:
+            failures.append(f"{label}: catfish-compile failed: {compiled.stderr.strip()}")
+            continue
+        out_dir = os.path.join(work, "out" + ("" if fusion else "-nofusion"))
+        ran = run([os.path.join(args.bin_dir, "catfish-run"), artifact, "--output-dir", out_dir]
+                  + input_args)
+        if ran.returncode:
+            failures.append(f"{label}: catfish-run failed: {ran.stderr.strip()}")
+            continue
+        for output_name, reference in expected.items():
+            actual = np.load(os.path.join(out_dir, output_file_name(output_name)))
+            problem = compare(reference, actual, f"{label} output '{output_name}'")
+            if problem:
+                failures.append(problem)
+        if not any(f.startswith(label) for f in failures):
+            print(f"ok: {label}: {len(expected)} output(s) match onnxruntime")
+    return failures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bin-dir", required=True)
+    parser.add_argument("--work-dir", required=True)
+    parser.add_argument("--models", default=",".join(MODELS))
+    args = parser.parse_args()
+    failures = []
+    for name in args.models.split(","):
+        failures += check_model(name, args)
+    for failure in failures:
+        print("FAIL: " + failure)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
