@@ -33,8 +33,11 @@ bool isReductionOrNorm(Operation *op) {
 
 bool isInlinableConstant(Value value) {
   auto constant = value.getDefiningOp<ConstantOp>();
-  return constant &&
-         cast<ShapedType>(constant.getType()).getNumElements() <= kMaxInlineConstantElements;
+  if (!constant)
+    return false;
+  if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue()); dense && dense.isSplat())
+    return true;
+  return cast<ShapedType>(constant.getType()).getNumElements() <= kMaxInlineConstantElements;
 }
 
 /// Whether `producer` may join a region rooted at `root`.

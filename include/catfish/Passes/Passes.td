@@ -34,8 +34,8 @@ def CatfishFormFusions : Pass<"catfish-form-fusions", "mlir::func::FuncOp"> {
     twice and regions never form cycles. Every other op gets a region of its own; matmul,
     conv and attention regions get the kinds `gemm`, `conv` and `attention`.
 
-    Constants of at most 64 elements are copied into the regions that use them; larger ones
-    (weights) become region inputs. With `fuse=false` every op is wrapped alone.
+    Splat constants and constants of at most 64 elements are copied into the regions that
+    use them; other constants (weights) become region inputs. With `fuse=false` every op is wrapped alone.
 
     ```mlir
     %s = catfish.add %a, %b : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>

@@ -1,0 +1,87 @@
+// RUN: catfish-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(catfish-form-fusions))' | FileCheck %s
+// RUN: catfish-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(catfish-form-fusions{fuse=false}))' | FileCheck %s --check-prefix=NOFUSE
+
+// An elementwise chain with a broadcast bias becomes one region; splat and small constants
+// are copied in, function arguments (and weights) are region inputs.
+// CHECK-LABEL: func.func @chain
+// CHECK: catfish.fusion generated(%arg0, %arg1)
+// CHECK-NEXT: ^bb0(%[[X:.*]]: tensor<4x128xf32>, %[[Y:.*]]: tensor<4x128xf32>):
+// CHECK-NEXT: %[[B:.*]] = catfish.constant dense<2.000000e+00> : tensor<128xf32>
+// CHECK-NEXT: %[[A:.*]] = catfish.add %[[X]], %[[B]]
+// CHECK-NEXT: %[[M:.*]] = catfish.mul %[[A]], %[[Y]]
+// CHECK-NEXT: %[[R:.*]] = catfish.relu %[[M]]
+// CHECK-NEXT: catfish.yield %[[R]]
+// CHECK-NOT: catfish.fusion
+// NOFUSE-LABEL: func.func @chain
+// NOFUSE-COUNT-3: catfish.fusion generated
+func.func @chain(%x: tensor<4x128xf32>, %w: tensor<4x128xf32>) -> tensor<4x128xf32> {
+  %b = catfish.constant dense<2.0> : tensor<128xf32>
+  %a = catfish.add %x, %b : (tensor<4x128xf32>, tensor<128xf32>) -> tensor<4x128xf32>
+  %m = catfish.mul %a, %w : (tensor<4x128xf32>, tensor<4x128xf32>) -> tensor<4x128xf32>
+  %r = catfish.relu %m : (tensor<4x128xf32>) -> tensor<4x128xf32>
+  return %r : tensor<4x128xf32>
+}
+
+// -----
+
+// A value with two consumers in different regions is not duplicated: it gets its own region.
+// CHECK-LABEL: func.func @two_consumers
+// CHECK: %[[E:.*]] = catfish.fusion generated(%arg0)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: catfish.exp
+// CHECK-NEXT: catfish.yield
+// CHECK: catfish.fusion gemm(%[[E]], %arg1)
+// CHECK: catfish.fusion generated(%[[E]])
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: catfish.neg
+func.func @two_consumers(%x: tensor<4x4xf32>, %w: tensor<4x4xf32>) -> (tensor<4x4xf32>, tensor<4x4xf32>) {
+  %e = catfish.exp %x : (tensor<4x4xf32>) -> tensor<4x4xf32>
+  %m = catfish.matmul %e, %w : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %n = catfish.neg %e : (tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %m, %n : tensor<4x4xf32>, tensor<4x4xf32>
+}
+
+// -----
+
+// Elementwise producers and a transpose fuse into a following reduction; a reduction feeding
+// a reduction over another axis does not fuse with it.
+// CHECK-LABEL: func.func @reductions
+// CHECK: %[[R1:.*]] = catfish.fusion generated(%arg0)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: catfish.transpose
+// CHECK-NEXT: catfish.mul
+// CHECK-NEXT: catfish.reduce
+// CHECK-NEXT: catfish.yield
+// CHECK: catfish.fusion generated(%[[R1]])
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: catfish.reduce
+// CHECK-NEXT: catfish.yield
+func.func @reductions(%x: tensor<8x4xf32>) -> tensor<1x1xf32> {
+  %t = catfish.transpose %x {perm = array<i64: 1, 0>} : (tensor<8x4xf32>) -> tensor<4x8xf32>
+  %sq = catfish.mul %t, %t : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %r1 = catfish.reduce %sq {axes = array<i64: 1>, keepdims = true, kind = #catfish<reduce sum>} : (tensor<4x8xf32>) -> tensor<4x1xf32>
+  %r2 = catfish.reduce %r1 {axes = array<i64: 0>, keepdims = true, kind = #catfish<reduce max>} : (tensor<4x1xf32>) -> tensor<1x1xf32>
+  return %r2 : tensor<1x1xf32>
+}
+
+// -----
+
+// Matmul, softmax and reshape each get a region of their own; the scale fuses into softmax.
+// CHECK-LABEL: func.func @attention_scores
+// CHECK: catfish.fusion gemm
+// CHECK: catfish.fusion generated
+// CHECK-NEXT: ^bb0
+// CHECK: catfish.mul
+// CHECK-NEXT: catfish.softmax
+// CHECK: catfish.fusion generated
+// CHECK-NEXT: ^bb0
+// CHECK: catfish.reshape
+func.func @attention_scores(%q: tensor<2x8x16xf32>, %k: tensor<2x16x8xf32>) -> tensor<16x8xf32> {
+  %s = catfish.matmul %q, %k : (tensor<2x8x16xf32>, tensor<2x16x8xf32>) -> tensor<2x8x8xf32>
+  %c = catfish.constant dense<0.25> : tensor<f32>
+  %m = catfish.mul %s, %c : (tensor<2x8x8xf32>, tensor<f32>) -> tensor<2x8x8xf32>
+  %p = catfish.softmax %m {axis = -1 : i64} : (tensor<2x8x8xf32>) -> tensor<2x8x8xf32>
+  %shape = catfish.constant dense<[16, 8]> : tensor<2xi64>
+  %r = catfish.reshape %p, %shape : (tensor<2x8x8xf32>, tensor<2xi64>) -> tensor<16x8xf32>
+  return %r : tensor<16x8xf32>
+}
