@@ -276,6 +276,9 @@ def diagnostic(stderr, replacements, crashed):
              or [l for l in lines if "Assertion" in l]
              or ([] if crashed else lines[-1:]))
     line = picks[0] if picks else ""
+    undefined = re.search(r"undefined reference to [`']([^'`]+)'", stderr)
+    if undefined and "link" in line:
+        line += f" (undefined reference to '{undefined.group(1)}')"
     for old, new in replacements.items():
         line = line.replace(old, new)
     return line
@@ -485,9 +488,9 @@ def summarize(results):
     return Summary(sum(counts.values()), counts, out_of_scope, executed)
 
 
-def code_span(text):
-    if len(text) > MAX_REASON_CHARS:
-        text = text[:MAX_REASON_CHARS - 3] + "..."
+def code_span(text, limit=MAX_REASON_CHARS):
+    if len(text) > limit:
+        text = text[:limit - 3] + "..."
     return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
 
 
@@ -563,13 +566,12 @@ def summary_section(summary):
 # Reason normalization for the failure-category table: what varies per test (node and value
 # names, numbers, element values) is replaced so that one cause is counted once.
 CATEGORY_RULES = (
-    (re.compile(r"^(catfish-(compile|run) )?(killed by \w+|exit code -?\d+)(: )?"), r"\1\3\4"),
-    (re.compile(r"node '[^']*' \((\w+)\)"), r"(\1)"),
-    (re.compile(r"^(output \d+ )'[^']*'"), r"\1"),
-    (re.compile(r"(\d+ / \d+ elements differ).*"), "values differ"),
-    (re.compile(r"(dtype|shape) .*"), r"\1 differs"),
     (re.compile(r"<tmp>/\S*|<test>/\S*|model\.onnx:?\s*"), ""),
-    (re.compile(r"'[^']*'"), "'…'"),
+    (re.compile(r"^output \d+ '[^']*': "), ""),
+    (re.compile(r"\d+ / \d+ elements differ.*"), "values differ"),
+    (re.compile(r"^shape .*"), "shape differs"),
+    (re.compile(r"node '[^']*' \((\w+)\)"), r"(\1)"),
+    (re.compile(r"(node [\w.]+|input|output|outputs|and) '[^']*'"), r"\1"),
     (re.compile(r"\b\d+(x\d+)*\b"), "N"),
     (re.compile(r"\s+"), " "),
 )
@@ -583,6 +585,10 @@ def failure_category(outcome):
     return f"{outcome.status}: {text}" if text else outcome.status
 
 
+def category_span(text):
+    return code_span(text, limit=200)
+
+
 def category_table(results):
     groups = collections.defaultdict(list)
     for r in results:
@@ -593,7 +599,7 @@ def category_table(results):
         ops = collections.Counter(r.case.op for r in rs)
         op_list = ", ".join(f"{op} ({n})" if n > 1 else op
                             for op, n in sorted(ops.items(), key=lambda kv: (-kv[1], kv[0])))
-        lines.append(f"| {code_span(reason)} | {len(rs)} | {op_list} |")
+        lines.append(f"| {category_span(reason)} | {len(rs)} | {op_list} |")
     return lines
 
 
