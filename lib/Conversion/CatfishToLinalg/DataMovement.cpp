@@ -11,23 +11,6 @@ using namespace mlir::catfish::lowering;
 
 namespace {
 
-template <typename OpTy>
-struct CatfishPattern : OpRewritePattern<OpTy> {
-  using OpRewritePattern<OpTy>::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const final {
-    if (failed(checkSupportedTypes(op, rewriter)))
-      return failure();
-    FailureOr<SmallVector<Value>> results = lower(op, rewriter);
-    if (failed(results))
-      return failure();
-    rewriter.replaceOp(op, *results);
-    return success();
-  }
-
-  virtual FailureOr<SmallVector<Value>> lower(OpTy op, PatternRewriter &rewriter) const = 0;
-};
-
 RankedTensorType resultTypeOf(Operation *op, unsigned index = 0) {
   return cast<RankedTensorType>(op->getResult(index).getType());
 }
@@ -52,23 +35,23 @@ SmallVector<Value> loopIndices(OpBuilder &b, Location loc, int64_t rank) {
   return indices;
 }
 
-struct ConstantLowering final : CatfishPattern<ConstantOp> {
-  using CatfishPattern::CatfishPattern;
+struct ConstantLowering final : LoweringPattern<ConstantOp> {
+  using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(ConstantOp op, PatternRewriter &rewriter) const override {
     return SmallVector<Value>{
         arith::ConstantOp::create(rewriter, op.getLoc(), cast<TypedAttr>(op.getValue()))};
   }
 };
 
-struct ReshapeLowering final : CatfishPattern<ReshapeOp> {
-  using CatfishPattern::CatfishPattern;
+struct ReshapeLowering final : LoweringPattern<ReshapeOp> {
+  using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(ReshapeOp op, PatternRewriter &rewriter) const override {
     return SmallVector<Value>{reshapeTo(rewriter, op.getLoc(), op.getInput(), op.getType())};
   }
 };
 
-struct TransposeLowering final : CatfishPattern<TransposeOp> {
-  using CatfishPattern::CatfishPattern;
+struct TransposeLowering final : LoweringPattern<TransposeOp> {
+  using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(TransposeOp op, PatternRewriter &rewriter) const override {
     // Result dim i reads input dim perm[i]: the input map sends input dim perm[i] to d_i.
     ArrayRef<int64_t> perm = op.getPerm();
@@ -82,8 +65,8 @@ struct TransposeLowering final : CatfishPattern<TransposeOp> {
   }
 };
 
-struct BroadcastLowering final : CatfishPattern<BroadcastOp> {
-  using CatfishPattern::CatfishPattern;
+struct BroadcastLowering final : LoweringPattern<BroadcastOp> {
+  using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(BroadcastOp op, PatternRewriter &rewriter) const override {
     return SmallVector<Value>{buildBroadcastGeneric(
         rewriter, op.getLoc(), op.getType(), op.getInput(),
@@ -91,8 +74,8 @@ struct BroadcastLowering final : CatfishPattern<BroadcastOp> {
   }
 };
 
-struct TileLowering final : CatfishPattern<TileOp> {
-  using CatfishPattern::CatfishPattern;
+struct TileLowering final : LoweringPattern<TileOp> {
+  using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(TileOp op, PatternRewriter &rewriter) const override {
     auto input = cast<RankedTensorType>(op.getInput().getType());
     SmallVector<AffineExpr> exprs;
@@ -105,8 +88,8 @@ struct TileLowering final : CatfishPattern<TileOp> {
   }
 };
 
-struct SliceLowering final : CatfishPattern<SliceOp> {
-  using CatfishPattern::CatfishPattern;
+struct SliceLowering final : LoweringPattern<SliceOp> {
+  using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(SliceOp op, PatternRewriter &rewriter) const override {
     auto dims = op.getResolvedDims();
     if (!dims)
@@ -133,12 +116,10 @@ struct SliceLowering final : CatfishPattern<SliceOp> {
   }
 };
 
-struct ConcatLowering final : CatfishPattern<ConcatOp> {
-  using CatfishPattern::CatfishPattern;
+struct ConcatLowering final : LoweringPattern<ConcatOp> {
+  using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(ConcatOp op, PatternRewriter &rewriter) const override {
-    int64_t axis = static_cast<int64_t>(op.getAxis());
-    if (axis < 0)
-      axis += op.getType().getRank();
+    int64_t axis = positiveAxis(op.getAxis(), op.getType().getRank());
     SmallVector<Value> inputs;
     for (Value input : op.getInputs())
       if (cast<ShapedType>(input.getType()).getNumElements() != 0)
@@ -154,13 +135,11 @@ struct ConcatLowering final : CatfishPattern<ConcatOp> {
   }
 };
 
-struct SplitLowering final : CatfishPattern<SplitOp> {
-  using CatfishPattern::CatfishPattern;
+struct SplitLowering final : LoweringPattern<SplitOp> {
+  using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(SplitOp op, PatternRewriter &rewriter) const override {
     auto input = cast<RankedTensorType>(op.getInput().getType());
-    int64_t axis = static_cast<int64_t>(op.getAxis());
-    if (axis < 0)
-      axis += input.getRank();
+    int64_t axis = positiveAxis(op.getAxis(), input.getRank());
     SmallVector<Value> results;
     int64_t offset = 0;
     for (Value result : op.getOutputs()) {
@@ -177,8 +156,8 @@ struct SplitLowering final : CatfishPattern<SplitOp> {
   }
 };
 
-struct PadLowering final : CatfishPattern<PadOp> {
-  using CatfishPattern::CatfishPattern;
+struct PadLowering final : LoweringPattern<PadOp> {
+  using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(PadOp op, PatternRewriter &rewriter) const override {
     if (op.getMode() != PadMode::constant)
       return rewriter.notifyMatchFailure(op, "only constant padding is lowered");
@@ -208,15 +187,13 @@ struct PadLowering final : CatfishPattern<PadOp> {
   }
 };
 
-struct GatherLowering final : CatfishPattern<GatherOp> {
-  using CatfishPattern::CatfishPattern;
+struct GatherLowering final : LoweringPattern<GatherOp> {
+  using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(GatherOp op, PatternRewriter &rewriter) const override {
     auto input = cast<RankedTensorType>(op.getInput().getType());
     auto indices = cast<RankedTensorType>(op.getIndices().getType());
     RankedTensorType result = op.getType();
-    int64_t axis = static_cast<int64_t>(op.getAxis());
-    if (axis < 0)
-      axis += input.getRank();
+    int64_t axis = positiveAxis(op.getAxis(), input.getRank());
     int64_t indexRank = indices.getRank();
     SmallVector<AffineExpr> indexExprs;
     for (int64_t i = 0; i < indexRank; ++i)
@@ -235,14 +212,12 @@ struct GatherLowering final : CatfishPattern<GatherOp> {
   }
 };
 
-struct GatherElementsLowering final : CatfishPattern<GatherElementsOp> {
-  using CatfishPattern::CatfishPattern;
+struct GatherElementsLowering final : LoweringPattern<GatherElementsOp> {
+  using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(GatherElementsOp op,
                                       PatternRewriter &rewriter) const override {
     auto input = cast<RankedTensorType>(op.getInput().getType());
-    int64_t axis = static_cast<int64_t>(op.getAxis());
-    if (axis < 0)
-      axis += input.getRank();
+    int64_t axis = positiveAxis(op.getAxis(), input.getRank());
     Value data = op.getInput();
     auto result = op.getType();
     return SmallVector<Value>{buildParallelGeneric(
@@ -283,15 +258,13 @@ SmallVector<Value> buildCarriedLoop(
   return loop.getResults();
 }
 
-struct ScatterElementsLowering final : CatfishPattern<ScatterElementsOp> {
-  using CatfishPattern::CatfishPattern;
+struct ScatterElementsLowering final : LoweringPattern<ScatterElementsOp> {
+  using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(ScatterElementsOp op,
                                       PatternRewriter &rewriter) const override {
     auto input = cast<RankedTensorType>(op.getInput().getType());
     auto indices = cast<RankedTensorType>(op.getIndices().getType());
-    int64_t axis = static_cast<int64_t>(op.getAxis());
-    if (axis < 0)
-      axis += input.getRank();
+    int64_t axis = positiveAxis(op.getAxis(), input.getRank());
     ScatterReduction reduction = op.getReduction();
     Value indexTensor = op.getIndices(), updates = op.getUpdates();
     // Copy the input, then write the updates one by one in order (later ones win).
@@ -332,14 +305,12 @@ struct ScatterElementsLowering final : CatfishPattern<ScatterElementsOp> {
   }
 };
 
-struct TopKLowering final : CatfishPattern<TopKOp> {
-  using CatfishPattern::CatfishPattern;
+struct TopKLowering final : LoweringPattern<TopKOp> {
+  using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(TopKOp op, PatternRewriter &rewriter) const override {
     auto input = cast<RankedTensorType>(op.getInput().getType());
     auto valuesType = resultTypeOf(op, 0), indicesType = resultTypeOf(op, 1);
-    int64_t axis = static_cast<int64_t>(op.getAxis());
-    if (axis < 0)
-      axis += input.getRank();
+    int64_t axis = positiveAxis(op.getAxis(), input.getRank());
     int64_t n = input.getDimSize(axis), k = static_cast<int64_t>(op.getK());
     bool largest = op.getLargest();
     Type element = input.getElementType();

@@ -51,28 +51,18 @@ Value maxOver(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes) {
       [](OpBuilder &nb, Location nl, ValueRange a) { return maxScalar(nb, nl, a[0], a[1]); });
 }
 
-/// Elementwise `body` over `inputs` broadcast to `type`; reduced tensors are first given
-/// back their size-1 dims so that numpy broadcasting lines them up.
-Value elementwise(OpBuilder &b, Location loc, RankedTensorType type, ArrayRef<Value> inputs,
-                  ScalarBuilder body) {
-  return buildBroadcastGeneric(b, loc, type, inputs, body);
-}
-
 SmallVector<int64_t> trailingAxes(int64_t from, int64_t rank) {
   return llvm::to_vector(llvm::seq<int64_t>(from, rank));
 }
 
-int64_t normalized(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
 
-struct ReduceLowering final : OpRewritePattern<ReduceOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(ReduceOp op, PatternRewriter &rewriter) const override {
-    if (failed(checkSupportedTypes(op, rewriter)))
-      return failure();
+struct ReduceLowering final : LoweringPattern<ReduceOp> {
+  using LoweringPattern<ReduceOp>::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(ReduceOp op, PatternRewriter &rewriter) const override {
     auto input = cast<RankedTensorType>(op.getInput().getType());
     SmallVector<int64_t> axes;
     for (int64_t axis : op.getAxes())
-      axes.push_back(normalized(axis, input.getRank()));
+      axes.push_back(positiveAxis(axis, input.getRank()));
     if (axes.empty())
       axes = trailingAxes(0, input.getRank());
     llvm::sort(axes);
@@ -107,7 +97,7 @@ struct ReduceLowering final : OpRewritePattern<ReduceOp> {
       for (int64_t axis : axes)
         count *= input.getDimSize(axis);
       auto reducedType = cast<RankedTensorType>(reduced.getType());
-      reduced = elementwise(rewriter, loc, reducedType, {reduced},
+      reduced = buildBroadcastGeneric(rewriter, loc, reducedType, reduced,
                             [&](OpBuilder &b, Location l, ValueRange a) -> Value {
                               if (isa<FloatType>(element))
                                 return arith::DivFOp::create(b, l, a[0],
@@ -116,25 +106,22 @@ struct ReduceLowering final : OpRewritePattern<ReduceOp> {
                                                             cst(b, l, element, count));
                             });
     }
-    rewriter.replaceOp(op, reshapeTo(rewriter, loc, reduced, op.getType()));
-    return success();
+    return SmallVector<Value>{reshapeTo(rewriter, loc, reduced, op.getType())};
   }
 };
 
 /// softmax(x) = e^(x - max) / sum(e^(x - max)); log_softmax = x - max - log(sum).
 template <typename OpTy, bool IsLog>
-struct SoftmaxLowering final : OpRewritePattern<OpTy> {
-  using OpRewritePattern<OpTy>::OpRewritePattern;
-  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
-    if (failed(checkSupportedTypes(op, rewriter)))
-      return failure();
+struct SoftmaxLowering final : LoweringPattern<OpTy> {
+  using LoweringPattern<OpTy>::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(OpTy op, PatternRewriter &rewriter) const override {
     auto type = cast<RankedTensorType>(op.getType());
-    int64_t axis = normalized(static_cast<int64_t>(op.getAxis()), type.getRank());
+    int64_t axis = positiveAxis(op.getAxis(), type.getRank());
     SmallVector<int64_t> axes = {axis};
     Location loc = op.getLoc();
     Value x = op.getInput();
     Value max = reshapeTo(rewriter, loc, maxOver(rewriter, loc, x, axes), keepDims(type, axes));
-    Value shifted = elementwise(rewriter, loc, type, {x, max},
+    Value shifted = buildBroadcastGeneric(rewriter, loc, type, ValueRange{x, max},
                                 [](OpBuilder &b, Location l, ValueRange a) -> Value {
                                   return arith::SubFOp::create(b, l, a[0], a[1]);
                                 });
@@ -144,7 +131,7 @@ struct SoftmaxLowering final : OpRewritePattern<OpTy> {
                                     return math::ExpOp::create(b, l, v);
                                   }),
                           keepDims(type, axes));
-    Value result = elementwise(rewriter, loc, type, {shifted, sum},
+    Value result = buildBroadcastGeneric(rewriter, loc, type, ValueRange{shifted, sum},
                                [](OpBuilder &b, Location l, ValueRange a) -> Value {
                                  if (IsLog)
                                    return arith::SubFOp::create(b, l, a[0],
@@ -152,22 +139,19 @@ struct SoftmaxLowering final : OpRewritePattern<OpTy> {
                                  return arith::DivFOp::create(
                                      b, l, math::ExpOp::create(b, l, a[0]), a[1]);
                                });
-    rewriter.replaceOp(op, result);
-    return success();
+    return SmallVector<Value>{result};
   }
 };
 
 /// (x - mean) / sqrt(var + eps) * scale + bias over the dims [axis, rank), or the RMS
 /// variant x / sqrt(mean(x^2) + eps) * scale.
 template <typename OpTy, bool IsRms>
-struct NormLowering final : OpRewritePattern<OpTy> {
-  using OpRewritePattern<OpTy>::OpRewritePattern;
-  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
-    if (failed(checkSupportedTypes(op, rewriter)))
-      return failure();
+struct NormLowering final : LoweringPattern<OpTy> {
+  using LoweringPattern<OpTy>::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(OpTy op, PatternRewriter &rewriter) const override {
     auto type = cast<RankedTensorType>(op.getType());
     Type element = type.getElementType();
-    int64_t axis = normalized(static_cast<int64_t>(op.getAxis()), type.getRank());
+    int64_t axis = positiveAxis(op.getAxis(), type.getRank());
     SmallVector<int64_t> axes = trailingAxes(axis, type.getRank());
     int64_t count = 1;
     for (int64_t a : axes)
@@ -185,21 +169,21 @@ struct NormLowering final : OpRewritePattern<OpTy> {
     RankedTensorType statTypeWide = RankedTensorType::get(statType.getShape(), statElement);
     RankedTensorType wideType = RankedTensorType::get(type.getShape(), statElement);
     if (!IsRms) {
-      Value mean = sumOver(rewriter, loc, elementwise(rewriter, loc, wideType, {x},
+      Value mean = sumOver(rewriter, loc, buildBroadcastGeneric(rewriter, loc, wideType, x,
                                                       [&](OpBuilder &b, Location l,
                                                           ValueRange a) {
                                                         return widen(b, l, a[0]);
                                                       }),
                            axes);
       mean = reshapeTo(rewriter, loc, mean, statTypeWide);
-      centered = elementwise(rewriter, loc, wideType, {x, mean},
+      centered = buildBroadcastGeneric(rewriter, loc, wideType, ValueRange{x, mean},
                              [&](OpBuilder &b, Location l, ValueRange a) -> Value {
                                Value scaled = arith::DivFOp::create(
                                    b, l, a[1], cst(b, l, statElement, count));
                                return arith::SubFOp::create(b, l, widen(b, l, a[0]), scaled);
                              });
     } else {
-      centered = elementwise(rewriter, loc, wideType, {x},
+      centered = buildBroadcastGeneric(rewriter, loc, wideType, x,
                              [&](OpBuilder &b, Location l, ValueRange a) {
                                return widen(b, l, a[0]);
                              });
@@ -215,7 +199,7 @@ struct NormLowering final : OpRewritePattern<OpTy> {
       bias = op.getBias();
     if (bias)
       inputs.push_back(bias);
-    Value result = elementwise(
+    Value result = buildBroadcastGeneric(
         rewriter, loc, type, inputs, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
           Value var = arith::DivFOp::create(b, l, a[1], cst(b, l, statElement, count));
           Value inv = math::RsqrtOp::create(
@@ -226,17 +210,14 @@ struct NormLowering final : OpRewritePattern<OpTy> {
           Value scaled = arith::MulFOp::create(b, l, normed, a[2]);
           return bias ? Value(arith::AddFOp::create(b, l, scaled, a[3])) : scaled;
         });
-    rewriter.replaceOp(op, result);
-    return success();
+    return SmallVector<Value>{result};
   }
 };
 
 /// Inference batch norm: per-channel (dim 1) affine transform.
-struct BatchNormLowering final : OpRewritePattern<BatchNormOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(BatchNormOp op, PatternRewriter &rewriter) const override {
-    if (failed(checkSupportedTypes(op, rewriter)))
-      return failure();
+struct BatchNormLowering final : LoweringPattern<BatchNormOp> {
+  using LoweringPattern<BatchNormOp>::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(BatchNormOp op, PatternRewriter &rewriter) const override {
     auto type = cast<RankedTensorType>(op.getType());
     AffineMap identity = rewriter.getMultiDimIdentityMap(type.getRank());
     AffineMap channel = AffineMap::get(type.getRank(), 0, rewriter.getAffineDimExpr(1));
@@ -253,20 +234,17 @@ struct BatchNormLowering final : OpRewritePattern<BatchNormOp> {
           Value normed = arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, a[0], a[3]), inv);
           return arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, normed, a[1]), a[2]);
         });
-    rewriter.replaceOp(op, result);
-    return success();
+    return SmallVector<Value>{result};
   }
 };
 
 /// argmax / argmin along one axis; ties take the first (or last) index.
 template <typename OpTy, bool IsMax>
-struct ArgReduceLowering final : OpRewritePattern<OpTy> {
-  using OpRewritePattern<OpTy>::OpRewritePattern;
-  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
-    if (failed(checkSupportedTypes(op, rewriter)))
-      return failure();
+struct ArgReduceLowering final : LoweringPattern<OpTy> {
+  using LoweringPattern<OpTy>::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(OpTy op, PatternRewriter &rewriter) const override {
     auto input = cast<RankedTensorType>(op.getInput().getType());
-    int64_t axis = normalized(static_cast<int64_t>(op.getAxis()), input.getRank());
+    int64_t axis = positiveAxis(op.getAxis(), input.getRank());
     bool last = op.getSelectLastIndex();
     Location loc = op.getLoc();
     Type element = input.getElementType();
@@ -321,9 +299,8 @@ struct ArgReduceLowering final : OpRewritePattern<OpTy> {
               ValueRange{arith::SelectOp::create(b, l, take, v, best),
                          arith::SelectOp::create(b, l, take, i, bestIndex)});
         });
-    rewriter.replaceOp(op, reshapeTo(rewriter, loc, generic.getResult(1),
-                                           cast<RankedTensorType>(op.getType())));
-    return success();
+    return SmallVector<Value>{reshapeTo(rewriter, loc, generic.getResult(1),
+                                           cast<RankedTensorType>(op.getType()))};
   }
 };
 

@@ -27,11 +27,9 @@ Value widenTo(OpBuilder &b, Location loc, Value v, Type to) {
 
 /// The generic contraction for ONNX MatMul semantics (numpy batch broadcasting, 1-D
 /// operands promoted and their dim dropped).
-struct MatMulLowering final : OpRewritePattern<MatMulOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(MatMulOp op, PatternRewriter &rewriter) const override {
-    if (failed(checkSupportedTypes(op, rewriter)))
-      return failure();
+struct MatMulLowering final : LoweringPattern<MatMulOp> {
+  using LoweringPattern<MatMulOp>::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(MatMulOp op, PatternRewriter &rewriter) const override {
     auto lhs = cast<RankedTensorType>(op.getLhs().getType());
     auto rhs = cast<RankedTensorType>(op.getRhs().getType());
     RankedTensorType result = op.getType();
@@ -81,8 +79,7 @@ struct MatMulLowering final : OpRewritePattern<MatMulOp> {
                                     widenTo(b, l, a[1], element));
           linalg::YieldOp::create(b, l, addScalar(b, l, a[2], product));
         });
-    rewriter.replaceOp(op, generic.getResult(0));
-    return success();
+    return SmallVector<Value>{generic.getResult(0)};
   }
 };
 
@@ -119,11 +116,9 @@ SmallVector<int64_t> effectiveHighPads(RankedTensorType input, RankedTensorType 
   return high;
 }
 
-struct ConvLowering final : OpRewritePattern<ConvOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(ConvOp op, PatternRewriter &rewriter) const override {
-    if (failed(checkSupportedTypes(op, rewriter)))
-      return failure();
+struct ConvLowering final : LoweringPattern<ConvOp> {
+  using LoweringPattern<ConvOp>::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(ConvOp op, PatternRewriter &rewriter) const override {
     auto input = cast<RankedTensorType>(op.getInput().getType());
     auto weight = cast<RankedTensorType>(op.getWeight().getType());
     RankedTensorType result = op.getType();
@@ -194,18 +189,15 @@ struct ConvLowering final : OpRewritePattern<ConvOp> {
           Value product = mulScalar(b, l, a[0], widenTo(b, l, a[1], element));
           linalg::YieldOp::create(b, l, addScalar(b, l, a[2], product));
         });
-    rewriter.replaceOp(op, reshapeTo(rewriter, loc, generic.getResult(0), result));
-    return success();
+    return SmallVector<Value>{reshapeTo(rewriter, loc, generic.getResult(0), result)};
   }
 };
 
 /// Max or average over windows: iteration (n, c, o..., k...).
 template <typename OpTy, bool IsMax>
-struct PoolLowering final : OpRewritePattern<OpTy> {
-  using OpRewritePattern<OpTy>::OpRewritePattern;
-  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
-    if (failed(checkSupportedTypes(op, rewriter)))
-      return failure();
+struct PoolLowering final : LoweringPattern<OpTy> {
+  using LoweringPattern<OpTy>::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(OpTy op, PatternRewriter &rewriter) const override {
     if (op->getNumResults() != 1)
       return rewriter.notifyMatchFailure(op, "pool indices output");
     auto input = cast<RankedTensorType>(op.getInput().getType());
@@ -287,8 +279,7 @@ struct PoolLowering final : OpRewritePattern<OpTy> {
             return arith::DivFOp::create(b, l, a[0], countF);
           });
     }
-    rewriter.replaceOp(op, pooled);
-    return success();
+    return SmallVector<Value>{pooled};
   }
 };
 

@@ -114,27 +114,31 @@ Value reshapeTo(OpBuilder &b, Location loc, Value value, RankedTensorType type) 
   return tensor::ExpandShapeOp::create(b, loc, type, flat, all);
 }
 
-Value expandTo(OpBuilder &b, Location loc, Value reduced, RankedTensorType type) {
-  return reshapeTo(b, loc, reduced, type);
+int64_t positiveAxis(int64_t axis, int64_t rank) {
+  // The op's verifier already checked the range.
+  return *normalizeAxis(std::nullopt, axis, rank);
+}
+
+/// -inf / +inf for floats, the signed minimum / maximum for integers (false / true for i1).
+static Value extremeValue(OpBuilder &b, Location loc, Type type, bool highest) {
+  if (auto floatType = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(
+        b, loc,
+        b.getFloatAttr(floatType,
+                       APFloat::getInf(floatType.getFloatSemantics(), /*Negative=*/!highest)));
+  unsigned width = type.getIntOrFloatBitWidth();
+  APInt value = width == 1 ? APInt(1, highest ? 1 : 0)
+                           : (highest ? APInt::getSignedMaxValue(width)
+                                      : APInt::getSignedMinValue(width));
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, value));
 }
 
 Value lowestValue(OpBuilder &b, Location loc, Type type) {
-  if (auto floatType = dyn_cast<FloatType>(type))
-    return arith::ConstantOp::create(
-        b, loc, b.getFloatAttr(floatType, APFloat::getInf(floatType.getFloatSemantics(),
-                                                          /*Negative=*/true)));
-  unsigned width = type.getIntOrFloatBitWidth();
-  APInt value = width == 1 ? APInt(1, 0) : APInt::getSignedMinValue(width);
-  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, value));
+  return extremeValue(b, loc, type, /*highest=*/false);
 }
 
 Value highestValue(OpBuilder &b, Location loc, Type type) {
-  if (auto floatType = dyn_cast<FloatType>(type))
-    return arith::ConstantOp::create(
-        b, loc, b.getFloatAttr(floatType, APFloat::getInf(floatType.getFloatSemantics())));
-  unsigned width = type.getIntOrFloatBitWidth();
-  APInt value = width == 1 ? APInt(1, 1) : APInt::getSignedMaxValue(width);
-  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, value));
+  return extremeValue(b, loc, type, /*highest=*/true);
 }
 
 Value addScalar(OpBuilder &b, Location loc, Value x, Value y) {

@@ -36,11 +36,11 @@ Value buildReduction(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> 
                      Value init, ScalarBuilder combine,
                      function_ref<Value(OpBuilder &, Location, Value)> map = nullptr);
 
-/// Reinserts size-1 dims at `axes` so that `reduced` has the shape `type`.
-Value expandTo(OpBuilder &b, Location loc, Value reduced, RankedTensorType type);
-
 /// Reshapes a static tensor to `type` (same element count) via collapse + expand.
 Value reshapeTo(OpBuilder &b, Location loc, Value value, RankedTensorType type);
+
+/// An axis of a verified op in [0, rank) (negative axes count from the end).
+int64_t positiveAxis(int64_t axis, int64_t rank);
 
 /// The identity element of a max (most negative) or min (most positive) reduction.
 Value lowestValue(OpBuilder &b, Location loc, Type type);
@@ -55,6 +55,25 @@ Value minScalar(OpBuilder &b, Location loc, Value x, Value y);
 /// Fails the match unless every tensor that `op` touches is static with an element type the
 /// code generators handle (signless integers and f16/bf16/f32/f64).
 LogicalResult checkSupportedTypes(Operation *op, PatternRewriter &rewriter);
+
+/// A catfish op lowering: checks the op's tensor types, then replaces the op by the values
+/// `lower` builds.
+template <typename OpTy>
+struct LoweringPattern : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const final {
+    if (failed(checkSupportedTypes(op, rewriter)))
+      return failure();
+    FailureOr<SmallVector<Value>> results = lower(op, rewriter);
+    if (failed(results))
+      return failure();
+    rewriter.replaceOp(op, *results);
+    return success();
+  }
+
+  virtual FailureOr<SmallVector<Value>> lower(OpTy op, PatternRewriter &rewriter) const = 0;
+};
 
 } // namespace mlir::catfish::lowering
 
