@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """CPU latency: catfish (catfish-run --benchmark) vs onnxruntime on the same model, inputs
-and machine, in one run. Reports medians and the ratio catfish / onnxruntime for onnxruntime
-with 1 thread (catfish kernels are single-threaded today) and with all cores.
+and machine, in one run. Both run with 1 thread and with all cores (catfish-run --threads,
+onnxruntime intra_op_num_threads); reports the medians and the ratio catfish / onnxruntime at
+each thread count.
 
     .venv/bin/python bench/cpu_latency.py MODEL.onnx ARTIFACT.catfish --shape input_ids=1x128 \
         --shape attention_mask=1x128 [--runs 10]
@@ -48,13 +49,15 @@ def main():
             path = os.path.join(tmp, value.name + ".npy")
             np.save(path, data)
             cli += ["--input", f"{value.name}={path}"]
-        out = subprocess.run([os.path.join(args.bin_dir, "catfish-run"), args.artifact,
-                              "--benchmark", str(args.runs)] + cli,
-                             capture_output=True, text=True, check=True).stdout
-    catfish = float(re.search(r"median ([0-9.]+)", out).group(1))
+        catfish = {}
+        for threads in (1, os.cpu_count()):
+            out = subprocess.run([os.path.join(args.bin_dir, "catfish-run"), args.artifact,
+                                  "--threads", str(threads), "--benchmark", str(args.runs)]
+                                 + cli, capture_output=True, text=True, check=True).stdout
+            catfish[threads] = float(re.search(r"median ([0-9.]+)", out).group(1))
 
-    results = {}
-    for threads in (1, os.cpu_count()):
+    onnxruntime = {}
+    for threads in catfish:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         session = ort.InferenceSession(args.model, options, providers=["CPUExecutionProvider"])
@@ -64,13 +67,12 @@ def main():
             start = time.perf_counter()
             session.run(None, feeds)
             times.append((time.perf_counter() - start) * 1e3)
-        results[threads] = statistics.median(times)
+        onnxruntime[threads] = statistics.median(times)
 
     print(f"model: {args.model} ({os.cpu_count()} cores, {args.runs} runs)")
-    print(f"catfish median: {catfish:.2f} ms (kernels single-threaded)")
-    for threads, median in results.items():
-        print(f"onnxruntime {threads} thread(s) median: {median:.2f} ms; "
-              f"catfish / onnxruntime = {catfish / median:.2f}x")
+    for threads, median in onnxruntime.items():
+        print(f"{threads} thread(s): catfish median {catfish[threads]:.2f} ms, onnxruntime "
+              f"median {median:.2f} ms; catfish / onnxruntime = {catfish[threads] / median:.2f}x")
     return 0
 
 

@@ -99,6 +99,7 @@ mlir::catfish::compileToArtifact(MLIRContext &context, StringRef path, StringRef
   CpuTargetOptions cpu;
   if (!options.arch.empty())
     cpu.arch = options.arch;
+  cpu.taskMinWork = options.taskMinWork;
   auto code = buildCpuSharedObject(**module, kernels, cpu);
   if (!code) {
     std::string reason = toString(code.takeError());

@@ -67,6 +67,7 @@ mlir::catfish::outlineKernels(ModuleOp program, SmallVectorImpl<KernelInfo> &ker
     SmallVector<Type> argTypes;
     for (Type type : types)
       argTypes.push_back(memrefOf(type));
+    argTypes.append(2, builder.getIndexType()); // task, task count
     auto func = func::FuncOp::create(builder, fusion.getLoc(), info.symbol,
                                      builder.getFunctionType(argTypes, {}));
     Block *entry = func.addEntryBlock();

@@ -2,7 +2,8 @@
 """End-to-end numerics: compile generated models to CPU artifacts, run them with catfish-run
 and compare every output with ONNX Runtime (CPU) on the same inputs.
 
-Each model runs with fusion on and with --no-fusion. Tolerances per element type are in
+Each model runs with fusion on, with --no-fusion, and with every kernel that has parallel loops
+split into parts run by 3 threads (--task-min-work 1, --threads 3). Tolerances per element type are in
 TOLERANCES (docs/e2e.md repeats them). Exits 1 and names the model, output and worst element
 on any mismatch or tool failure.
 
@@ -119,19 +120,23 @@ def check_model(name, args):
     expected = dict(zip([o.name for o in session.get_outputs()], session.run(None, inputs)))
 
     failures = []
-    for fusion in (True, False):
-        label = f"{name} ({'fusion' if fusion else 'no fusion'})"
-        artifact = os.path.join(work, f"{name}{'' if fusion else '.nofusion'}.catfish")
-        compile_cmd = [os.path.join(args.bin_dir, "catfish-compile"), path, "-o", artifact]
-        if not fusion:
-            compile_cmd.append("--no-fusion")
-        compiled = run(compile_cmd)
+    variants = {
+        "fusion": ([], []),
+        "no fusion": (["--no-fusion"], []),
+        "threads": (["--task-min-work", "1"], ["--threads", "3"]),
+    }
+    for variant, (compile_flags, run_flags) in variants.items():
+        label = f"{name} ({variant})"
+        tag = variant.replace(" ", "-")
+        artifact = os.path.join(work, f"{name}.{tag}.catfish")
+        compiled = run([os.path.join(args.bin_dir, "catfish-compile"), path, "-o", artifact]
+                       + compile_flags)
         if compiled.returncode:
             failures.append(f"{label}: catfish-compile failed: {compiled.stderr.strip()}")
             continue
-        out_dir = os.path.join(work, "out" + ("" if fusion else "-nofusion"))
+        out_dir = os.path.join(work, "out-" + tag)
         ran = run([os.path.join(args.bin_dir, "catfish-run"), artifact, "--output-dir", out_dir]
-                  + input_args)
+                  + run_flags + input_args)
         if ran.returncode:
             failures.append(f"{label}: catfish-run failed: {ran.stderr.strip()}")
             continue

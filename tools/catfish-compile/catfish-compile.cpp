@@ -34,6 +34,11 @@ cl::opt<std::string> arch("arch",
                           cl::desc("Target architecture (cpu: an x86-64 level or CPU name; "
                                    "default x86-64-v3, any AVX2 machine)"),
                           cl::value_desc("name"), cl::cat(category));
+cl::opt<int64_t> taskMinWork(
+    "task-min-work",
+    cl::desc("cpu: split kernels across threads in parts of at least this many loop "
+             "iterations (default 32768)"),
+    cl::value_desc("N"), cl::init(32768), cl::cat(category));
 cl::opt<bool> noFusion("no-fusion", cl::desc("Give every op a kernel of its own"),
                        cl::init(false), cl::cat(category));
 cl::list<std::string> shapes("shape",
@@ -69,6 +74,9 @@ int main(int argc, char **argv) {
   options.fuse = !noFusion;
   options.target = target;
   options.arch = arch;
+  if (taskMinWork < 1)
+    return fail("--task-min-work must be at least 1, got " + Twine(int64_t(taskMinWork)));
+  options.taskMinWork = taskMinWork;
   for (StringRef spec : shapes) {
     auto [name, dims] = spec.split('=');
     if (name.empty() || !spec.contains('='))

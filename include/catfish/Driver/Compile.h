@@ -16,6 +16,8 @@ struct CompileOptions {
   /// Code generation target ("cpu") and its arch.
   std::string target = "cpu";
   std::string arch;
+  /// cpu: the fewest loop iterations in one part of a kernel split across threads.
+  int64_t taskMinWork = 32768;
 };
 
 /// Imports `path` and runs the import cleanup pipeline. Errors are "FILE: reason".

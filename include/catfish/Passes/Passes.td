@@ -75,4 +75,37 @@ def CatfishConvertToLinalg : Pass<"catfish-convert-to-linalg", "mlir::func::Func
   ];
 }
 
+def CatfishTileForTasks : Pass<"catfish-tile-for-tasks", "mlir::func::FuncOp"> {
+  let summary = "Tile a kernel's root op into an scf.forall over parts the CPU threads share";
+  let description = [{
+    Runs on outlined kernel functions on tensors (see outlineKernels). When a kernel yields
+    one value computed by a linalg op, that op is tiled along its first parallel loop of
+    extent > 1 into an `scf.forall`, and its producers in the kernel are fused into the loop
+    body, so every part computes a disjoint slice of the result from the inputs alone. There
+    are at most `max-parts` parts, each covers at least `min-work` iterations of the op's
+    loops and at least 64 elements along the result's innermost dimension; a kernel that
+    cannot make two such parts stays whole.
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", /*default=*/"32768",
+           "Fewest loop iterations of the root op one part covers">,
+    Option<"maxParts", "max-parts", "int64_t", /*default=*/"64",
+           "Most parts one kernel is split into">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"];
+}
+
+def CatfishPartitionTasks : Pass<"catfish-partition-tasks", "mlir::func::FuncOp"> {
+  let summary = "Give each CPU task a contiguous share of a bufferized kernel's scf.forall";
+  let description = [{
+    Runs on bufferized kernel functions whose last two arguments are the task index and the
+    task count. When the body is one top-level 1-D `scf.forall` plus allocations, views and
+    constants, the forall becomes an `scf.for` over the iterations
+    `[task * n / count, (task + 1) * n / count)` and the function gets the attribute
+    `catfish.max_tasks = n`. Any other forall is left for `scf-forall-to-for`, which runs all
+    iterations in one task.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"];
+}
+
 #endif // CATFISH_PASSES_TD

@@ -11,14 +11,17 @@ namespace mlir::catfish {
 struct CpuTargetOptions {
   /// The x86-64 CPU level or name LLVM knows ("x86-64-v3", "x86-64-v4", "sapphirerapids").
   std::string arch = "x86-64-v3";
+  /// The fewest loop iterations in one part of a kernel split for the runtime's threads.
+  int64_t taskMinWork = 32768;
 };
 
 /// Lowers the outlined kernel functions (tensor bodies on memref arguments) through linalg,
 /// bufferization and loops to LLVM, compiles them for `options.arch` and links one shared
 /// object exporting each kernel's symbol with the CPU kernel ABI of artifact_format.h. Returns
-/// the shared object's bytes. The module is lowered in place. Diagnostics go to the context.
+/// the shared object's bytes and sets each kernel's `maxTasks`. The module is lowered in
+/// place. Diagnostics go to the context.
 llvm::Expected<std::string> buildCpuSharedObject(ModuleOp kernels,
-                                                 ArrayRef<KernelInfo> infos,
+                                                 MutableArrayRef<KernelInfo> infos,
                                                  const CpuTargetOptions &options);
 
 /// Registers what buildCpuSharedObject needs in a context's registry (dialects, interfaces,

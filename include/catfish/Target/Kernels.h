@@ -23,7 +23,8 @@ struct KernelInfo {
 };
 
 /// Outlines every catfish.fusion region of `program`'s @main, in order, into
-/// `func.func @<symbol>(inputs..., results...)` taking memrefs: the body reads the inputs as
+/// `func.func @<symbol>(inputs..., results..., task, taskCount)`, buffers as memrefs and the
+/// task index and count (see artifact_format.h) as `index`: the body reads the inputs as
 /// tensors and writes each yielded value into its result memref. Fails (with a diagnostic)
 /// if @main holds ops outside fusion regions other than constants.
 FailureOr<OwningOpRef<ModuleOp>> outlineKernels(ModuleOp program,

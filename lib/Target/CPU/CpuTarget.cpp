@@ -23,6 +23,7 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/Passes.h"
 
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -117,7 +118,8 @@ LogicalResult runPipeline(ModuleOp module, StringRef pipeline,
 }
 
 /// Adds `void symbol(void *const *args, int64_t task, int64_t taskCount)` around each
-/// kernel's bare-pointer function, which becomes internal so it can be inlined.
+/// kernel's bare-pointer function (buffers..., task, taskCount), which becomes internal so it
+/// can be inlined.
 llvm::Error addAbiWrappers(llvm::Module &module, ArrayRef<KernelInfo> infos) {
   llvm::LLVMContext &context = module.getContext();
   llvm::Type *ptr = llvm::PointerType::getUnqual(context);
@@ -133,10 +135,12 @@ llvm::Error addAbiWrappers(llvm::Module &module, ArrayRef<KernelInfo> infos) {
                                          module);
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(context, "entry", entry));
     SmallVector<llvm::Value *> args;
-    for (unsigned i = 0; i < impl->arg_size(); ++i) {
+    for (unsigned i = 0; i + 2 < impl->arg_size(); ++i) {
       llvm::Value *slot = b.CreateConstInBoundsGEP1_64(ptr, entry->getArg(0), i);
       args.push_back(b.CreateAlignedLoad(ptr, slot, llvm::Align(8)));
     }
+    args.push_back(entry->getArg(1));
+    args.push_back(entry->getArg(2));
     b.CreateCall(impl, args);
     b.CreateRetVoid();
   }
@@ -225,7 +229,7 @@ void mlir::catfish::registerCpuTargetDialects(DialectRegistry &registry) {
 }
 
 llvm::Expected<std::string>
-mlir::catfish::buildCpuSharedObject(ModuleOp kernels, ArrayRef<KernelInfo> infos,
+mlir::catfish::buildCpuSharedObject(ModuleOp kernels, MutableArrayRef<KernelInfo> infos,
                                     const CpuTargetOptions &options) {
   static bool registered = [] {
     registerAllPasses();
@@ -238,22 +242,32 @@ mlir::catfish::buildCpuSharedObject(ModuleOp kernels, ArrayRef<KernelInfo> infos
   if (!machine)
     return machine.takeError();
 
-  // Tensors: lower, fuse, order contraction loops.
+  // Tensors: lower, fuse, order contraction loops, split the work into parts for threads.
   if (failed(runPipeline(kernels,
                          "func.func(catfish-convert-to-linalg, canonicalize, "
                          "linalg-fuse-elementwise-ops, canonicalize, cse)",
-                         [](OpPassManager &pm) {
+                         [&](OpPassManager &pm) {
                            pm.addNestedPass<func::FuncOp>(
                                std::make_unique<ContractionLoopOrder>());
+                           CatfishTileForTasksOptions tasks;
+                           tasks.minWork = options.taskMinWork;
+                           pm.addNestedPass<func::FuncOp>(createCatfishTileForTasks(tasks));
+                           pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
                          })))
     return makeError("lowering to linalg failed");
   // Buffers and loops, then LLVM.
   if (failed(runPipeline(kernels,
                          "eliminate-empty-tensors, one-shot-bufferize{"
-                         "unknown-type-conversion=identity-layout-map}, canonicalize, "
+                         "unknown-type-conversion=identity-layout-map}, cse, canonicalize, "
                          "buffer-deallocation-pipeline",
                          [](OpPassManager &pm) { pm.addPass(std::make_unique<CopiesToLinalg>()); })))
     return makeError("bufferization failed");
+  if (failed(runPipeline(kernels, "func.func(catfish-partition-tasks), scf-forall-to-for")))
+    return makeError("partitioning kernels into tasks failed");
+  for (KernelInfo &info : infos)
+    if (auto func = kernels.lookupSymbol<func::FuncOp>(info.symbol))
+      if (auto tasks = func->getAttrOfType<IntegerAttr>("catfish.max_tasks"))
+        info.maxTasks = static_cast<unsigned>(tasks.getInt());
   if (failed(runPipeline(kernels,
                          "func.func(convert-linalg-to-loops), fold-memref-alias-ops, "
                          "lower-affine, canonicalize, convert-scf-to-cf",

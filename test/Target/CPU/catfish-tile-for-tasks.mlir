@@ -1,0 +1,67 @@
+// RUN: catfish-opt %s --pass-pipeline='builtin.module(func.func(catfish-tile-for-tasks{min-work=64 max-parts=8},canonicalize))' | FileCheck %s
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+
+// A row softmax-like kernel: the row sums (a reduction) are fused into the forall, so each
+// part reduces only its own rows. 64 rows in at most 8 parts: 8 rows per part.
+// CHECK-LABEL: func.func @rows
+// CHECK: scf.forall (%[[I:.*]]) = (0) to (64) step (8) shared_outs
+// CHECK:   tensor.extract_slice %{{.*}}[%[[I]], 0] [8, 32] [1, 1]
+// CHECK:   linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK:   linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+// CHECK:   tensor.parallel_insert_slice
+// CHECK: bufferization.materialize_in_destination
+func.func @rows(%in: memref<64x32xf32>, %out: memref<64x32xf32>, %task: index, %count: index) {
+  %x = bufferization.to_tensor %in restrict : memref<64x32xf32> to tensor<64x32xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<64xf32>) -> tensor<64xf32>
+  %sum = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<64x32xf32>) outs(%init : tensor<64xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<64xf32>
+  %e2 = tensor.empty() : tensor<64x32xf32>
+  %y = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %sum : tensor<64x32xf32>, tensor<64xf32>) outs(%e2 : tensor<64x32xf32>) {
+  ^bb0(%a: f32, %s: f32, %o: f32):
+    %d = arith.divf %a, %s : f32
+    linalg.yield %d : f32
+  } -> tensor<64x32xf32>
+  bufferization.materialize_in_destination %y in restrict writable %out : (tensor<64x32xf32>, memref<64x32xf32>) -> ()
+  return
+}
+
+// One row: the parts go along the contiguous dimension, at least 64 elements each.
+// CHECK-LABEL: func.func @one_row
+// CHECK: scf.forall (%{{.*}}) = (0) to (256) step (64)
+func.func @one_row(%in: memref<1x256xf32>, %out: memref<1x256xf32>, %task: index, %count: index) {
+  %x = bufferization.to_tensor %in restrict : memref<1x256xf32> to tensor<1x256xf32>
+  %e = tensor.empty() : tensor<1x256xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<1x256xf32>) outs(%e : tensor<1x256xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %n = arith.negf %a : f32
+    linalg.yield %n : f32
+  } -> tensor<1x256xf32>
+  bufferization.materialize_in_destination %y in restrict writable %out : (tensor<1x256xf32>, memref<1x256xf32>) -> ()
+  return
+}
+
+// Too little work for two parts of 64 iterations.
+// CHECK-LABEL: func.func @small
+// CHECK-NOT: scf.forall
+func.func @small(%in: memref<8x8xf32>, %out: memref<8x8xf32>, %task: index, %count: index) {
+  %x = bufferization.to_tensor %in restrict : memref<8x8xf32> to tensor<8x8xf32>
+  %e = tensor.empty() : tensor<8x8xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<8x8xf32>) outs(%e : tensor<8x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %n = arith.negf %a : f32
+    linalg.yield %n : f32
+  } -> tensor<8x8xf32>
+  bufferization.materialize_in_destination %y in restrict writable %out : (tensor<8x8xf32>, memref<8x8xf32>) -> ()
+  return
+}
