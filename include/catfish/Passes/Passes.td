@@ -79,12 +79,14 @@ def CatfishTileForTasks : Pass<"catfish-tile-for-tasks", "mlir::func::FuncOp"> {
   let summary = "Tile a kernel's root op into an scf.forall over parts the CPU threads share";
   let description = [{
     Runs on outlined kernel functions on tensors (see outlineKernels). When a kernel yields
-    one value computed by a linalg op, that op is tiled along its first parallel loop of
-    extent > 1 into an `scf.forall`, and its producers in the kernel are fused into the loop
-    body, so every part computes a disjoint slice of the result from the inputs alone. There
-    are at most `max-parts` parts, each covers at least `min-work` iterations of the op's
-    loops and at least 64 elements along the result's innermost dimension; a kernel that
-    cannot make two such parts stays whole.
+    one value computed by a linalg op, that op is tiled along one parallel loop into an
+    `scf.forall`, and its producers in the kernel are fused into the loop body, so every part
+    computes a disjoint slice of the result from the inputs alone. Contractions split along
+    a batch dimension, else n, else m; other ops along their first parallel loop that can be
+    split. There are at most `max-parts` parts, each covers at least `min-work` iterations of
+    the op's loops, the tile divides the loop's extent (static shapes in every part) and is a
+    multiple of 64 along the result's innermost dimension; a kernel that cannot make two such
+    parts stays whole.
   }];
   let options = [
     Option<"minWork", "min-work", "int64_t", /*default=*/"32768",
@@ -106,6 +108,34 @@ def CatfishPartitionTasks : Pass<"catfish-partition-tasks", "mlir::func::FuncOp"
     iterations in one task.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"];
+}
+
+def CatfishVectorizeContractions
+    : Pass<"catfish-vectorize-contractions", "mlir::func::FuncOp"> {
+  let summary = "Register-block f32 matmul-like contractions into vector.contract steps";
+  let description = [{
+    Every f32 `linalg.generic` contraction on tensors with one n and one k dimension, static
+    extents, n contiguous in the result and divisible by 8 is tiled into MR x NR result
+    blocks (MR in {4, 2, 1} along the last m dimension, NR in {16, 8}, other dimensions by 1)
+    with the k loop innermost, and each k step becomes one `vector.contract`
+    (MR x 1 by 1 x NR). Run `loop-invariant-subset-hoisting` afterwards so the accumulator
+    block stays in registers across the k loop. Other contractions are left as they are.
+  }];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def CatfishLowerVectors : Pass<"catfish-lower-vectors", "mlir::func::FuncOp"> {
+  let summary = "Lower the micro-kernels' n-D vector ops to 1-D loads, broadcasts and FMAs";
+  let description = [{
+    After bufferization: drops unit vector dimensions, turns reductions into
+    `vector.contract` and contractions into outer products of `vector.fma`, and transfers of
+    rank 1 into `vector.load`/`vector.store` (+ `vector.broadcast`). Run
+    `convert-vector-to-scf{full-unroll}` afterwards for the transfers of higher rank.
+  }];
+  let dependentDialects = ["::mlir::vector::VectorDialect"];
 }
 
 #endif // CATFISH_PASSES_TD

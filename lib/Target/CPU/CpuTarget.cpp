@@ -158,6 +158,8 @@ llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(StringR
   if (!target)
     return makeError("no x86-64 backend in this LLVM: " + error);
   llvm::TargetOptions options;
+  // Multiply-adds become FMAs (one rounding instead of two), as in onnxruntime's kernels.
+  options.AllowFPOpFusion = llvm::FPOpFusion::Fast;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
       triple, arch, "", options, llvm::Reloc::PIC_, std::nullopt,
       llvm::CodeGenOptLevel::Aggressive));
@@ -247,11 +249,15 @@ mlir::catfish::buildCpuSharedObject(ModuleOp kernels, MutableArrayRef<KernelInfo
                          "func.func(catfish-convert-to-linalg, canonicalize, "
                          "linalg-fuse-elementwise-ops, canonicalize, cse)",
                          [&](OpPassManager &pm) {
-                           pm.addNestedPass<func::FuncOp>(
-                               std::make_unique<ContractionLoopOrder>());
                            CatfishTileForTasksOptions tasks;
                            tasks.minWork = options.taskMinWork;
                            pm.addNestedPass<func::FuncOp>(createCatfishTileForTasks(tasks));
+                           pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+                           pm.addNestedPass<func::FuncOp>(createCatfishVectorizeContractions());
+                           pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+                           pm.addNestedPass<func::FuncOp>(createLoopInvariantSubsetHoistingPass());
+                           pm.addNestedPass<func::FuncOp>(
+                               std::make_unique<ContractionLoopOrder>());
                            pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
                          })))
     return makeError("lowering to linalg failed");
@@ -269,16 +275,18 @@ mlir::catfish::buildCpuSharedObject(ModuleOp kernels, MutableArrayRef<KernelInfo
       if (auto tasks = func->getAttrOfType<IntegerAttr>("catfish.max_tasks"))
         info.maxTasks = static_cast<unsigned>(tasks.getInt());
   if (failed(runPipeline(kernels,
-                         "func.func(convert-linalg-to-loops), fold-memref-alias-ops, "
+                         "func.func(convert-linalg-to-loops, catfish-lower-vectors), "
+                         "convert-vector-to-scf{full-unroll=true}, fold-memref-alias-ops, "
                          "lower-affine, canonicalize, convert-scf-to-cf",
                          [](OpPassManager &pm) { pm.addPass(std::make_unique<ApproximateMath>()); })))
     return makeError("loop lowering failed");
   if (failed(runPipeline(kernels,
                          "arith-expand, expand-strided-metadata, "
-                         "finalize-memref-to-llvm, convert-math-to-llvm, convert-math-to-libm, "
+                         "convert-vector-to-llvm, finalize-memref-to-llvm, convert-math-to-llvm, "
+                         "convert-math-to-libm, "
                          "convert-arith-to-llvm, convert-index-to-llvm, "
                          "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1}, "
-                         "convert-cf-to-llvm, reconcile-unrealized-casts")))
+                         "convert-cf-to-llvm, convert-ub-to-llvm, reconcile-unrealized-casts")))
     return makeError("lowering to the LLVM dialect failed");
 
   llvm::LLVMContext llvmContext;

@@ -14,7 +14,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::catfish {
 #define GEN_PASS_DEF_CATFISHPARTITIONTASKS
@@ -26,11 +26,13 @@ using namespace mlir::catfish;
 
 namespace {
 
-/// Ops that may stay outside the forall: they compute nothing a task could duplicate or
-/// race on (every task runs them).
+/// Ops that may stay outside the forall: every task runs them, so they must be cheap and
+/// write nothing the tasks share (pure ops such as constants and views, allocations).
 bool isSetUp(Operation &op) {
-  return isa<arith::ConstantOp, memref::AllocOp, memref::AllocaOp, memref::DeallocOp,
-             memref::AssumeAlignmentOp, memref::GetGlobalOp, ViewLikeOpInterface, func::ReturnOp>(op);
+  if (op.getNumRegions() == 0 && isMemoryEffectFree(&op))
+    return true;
+  return isa<memref::AllocOp, memref::AllocaOp, memref::DeallocOp, memref::AssumeAlignmentOp,
+             func::ReturnOp>(op);
 }
 
 struct PartitionTasks final : catfish::impl::CatfishPartitionTasksBase<PartitionTasks> {

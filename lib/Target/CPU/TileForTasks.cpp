@@ -36,6 +36,40 @@ int64_t iterationCount(ArrayRef<int64_t> ranges) {
   return count;
 }
 
+/// The parallel loops of `op` worth splitting, best first. A contraction splits along batch
+/// dimensions, then along n (each part reads only its columns of the right operand and all of
+/// the left one, which stays in cache), then along m; other ops along their first parallel
+/// loops.
+SmallVector<unsigned> candidateDims(linalg::LinalgOp op) {
+  if (linalg::isaContractionOpInterface(op)) {
+    FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
+    if (succeeded(dims)) {
+      SmallVector<unsigned> order(dims->batch.begin(), dims->batch.end());
+      llvm::append_range(order, dims->n);
+      llvm::append_range(order, dims->m);
+      return order;
+    }
+  }
+  SmallVector<unsigned> order;
+  for (auto [d, iterator] : llvm::enumerate(op.getIteratorTypesArray()))
+    if (iterator == utils::IteratorType::parallel)
+      order.push_back(d);
+  return order;
+}
+
+/// The smallest tile that divides `extent`, is a multiple of `minTile` and makes at most
+/// `budget` (and at least two) parts; none if there is no such tile. Tiles that divide the
+/// extent keep every part's shapes static, which the vectorizer needs.
+std::optional<int64_t> chooseTile(int64_t extent, int64_t minTile, int64_t budget) {
+  int64_t parts = std::min(extent / minTile, budget);
+  if (parts < 2)
+    return std::nullopt;
+  for (int64_t tile = llvm::divideCeil(extent, parts); tile <= extent / 2; ++tile)
+    if (extent % tile == 0 && tile % minTile == 0)
+      return tile;
+  return std::nullopt;
+}
+
 struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks> {
   using Base::Base;
 
@@ -55,28 +89,27 @@ struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks>
     int64_t work = iterationCount(ranges);
     if (work < minWork)
       return;
-    auto iterators = root.getIteratorTypesArray();
-    auto dim = llvm::find_if(llvm::seq<unsigned>(0, ranges.size()), [&](unsigned d) {
-      return iterators[d] == utils::IteratorType::parallel && ranges[d] > 1;
-    });
-    if (dim == llvm::seq<unsigned>(0, ranges.size()).end())
-      return;
-    // Parts along the result's contiguous dimension keep whole vectors and cache lines.
+    int64_t budget = std::min<int64_t>(maxParts, work / minWork);
     AffineMap resultMap = root.getIndexingMapMatchingResult(root->getResult(0));
     auto innermost = resultMap.getNumResults() == 0
                          ? nullptr
                          : dyn_cast<AffineDimExpr>(resultMap.getResults().back());
-    int64_t minTile = innermost && innermost.getPosition() == *dim ? kMinContiguousTile : 1;
-    int64_t extent = ranges[*dim];
-    int64_t parts = std::min({int64_t(llvm::divideCeil(extent, minTile)), int64_t(maxParts),
-                              std::max<int64_t>(1, work / minWork)});
-    if (parts < 2)
+    std::optional<std::pair<unsigned, int64_t>> choice;
+    for (unsigned d : candidateDims(root)) {
+      // Parts along the result's contiguous dimension keep whole vectors and cache lines.
+      int64_t minTile = innermost && innermost.getPosition() == d ? kMinContiguousTile : 1;
+      if (std::optional<int64_t> tile = chooseTile(ranges[d], minTile, budget)) {
+        choice = {d, *tile};
+        break;
+      }
+    }
+    if (!choice)
       return;
-    int64_t tile = llvm::divideCeil(extent, parts);
+    auto [dim, tile] = *choice;
 
     IRRewriter rewriter(&getContext());
     SmallVector<OpFoldResult> tileSizes(ranges.size(), rewriter.getIndexAttr(0));
-    tileSizes[*dim] = rewriter.getIndexAttr(tile);
+    tileSizes[dim] = rewriter.getIndexAttr(tile);
     scf::SCFTilingOptions tiling;
     tiling.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp).setTileSizes(tileSizes);
     scf::SCFTileAndFuseOptions options;

@@ -1,0 +1,122 @@
+//===- VectorizeContractions.cpp - the catfish-vectorize-contractions pass ===//
+//
+// Register tiling for f32 matmul-like contractions on tensors. Each contraction is tiled into
+// MR x NR blocks of its result with the reduction loop innermost, and each block step
+// (MR x 1 times 1 x NR) becomes one vector.contract. After loop-invariant-subset-hoisting
+// the MR x NR accumulator is a loop-carried vector that stays in registers for the whole
+// reduction, and the contraction lowers to NR-wide FMAs: the classic register-blocked
+// micro-kernel, instead of loading and storing the result row on every reduction step.
+//
+//===----------------------------------------------------------------------===//
+#include "catfish/Passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+namespace mlir::catfish {
+#define GEN_PASS_DEF_CATFISHVECTORIZECONTRACTIONS
+#include "catfish/Passes/Passes.h.inc"
+} // namespace mlir::catfish
+
+using namespace mlir;
+using namespace mlir::catfish;
+
+namespace {
+
+/// The first of `choices` that divides `extent`, or 0.
+int64_t pickBlock(int64_t extent, ArrayRef<int64_t> choices) {
+  for (int64_t choice : choices)
+    if (extent % choice == 0)
+      return choice;
+  return 0;
+}
+
+/// The tile sizes of the register block for `op`, or failure when `op` is not an f32
+/// contraction with one n and one k dimension and static, divisible extents. Of several m
+/// dimensions (a [1, S, K] activation times a [K, N] weight) the last gets MR rows, the
+/// others 1.
+FailureOr<SmallVector<int64_t>> registerBlock(linalg::LinalgOp op) {
+  if (!linalg::isaContractionOpInterface(op) || !op.hasPureTensorSemantics())
+    return failure();
+  for (OpOperand &operand : op->getOpOperands())
+    if (!getElementTypeOrSelf(operand.get().getType()).isF32())
+      return failure();
+  FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
+  if (failed(dims) || dims->m.empty() || dims->n.size() != 1 || dims->k.size() != 1)
+    return failure();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::any_of(ranges, ShapedType::isDynamic))
+    return failure();
+  // The result's innermost dimension must be n so the NR columns are contiguous.
+  AffineMap resultMap = op.getIndexingMapMatchingResult(op->getResult(0));
+  auto innermost = dyn_cast<AffineDimExpr>(resultMap.getResults().back());
+  if (!innermost || innermost.getPosition() != dims->n.front())
+    return failure();
+  int64_t nr = pickBlock(ranges[dims->n.front()], {16, 8});
+  int64_t mr = pickBlock(ranges[dims->m.back()], {4, 2, 1});
+  if (nr == 0)
+    return failure();
+  SmallVector<int64_t> tiles(ranges.size(), 0);
+  for (unsigned batch : dims->batch)
+    tiles[batch] = 1;
+  for (unsigned m : dims->m)
+    tiles[m] = 1;
+  tiles[dims->m.back()] = mr;
+  tiles[dims->n.front()] = nr;
+  tiles[dims->k.front()] = 1;
+  return tiles;
+}
+
+struct VectorizeContractions final
+    : catfish::impl::CatfishVectorizeContractionsBase<VectorizeContractions> {
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> candidates;
+    getOperation().walk([&](linalg::GenericOp op) { candidates.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (linalg::GenericOp op : candidates) {
+      FailureOr<SmallVector<int64_t>> tiles = registerBlock(op);
+      if (failed(tiles))
+        continue;
+      // Loops in the op's dimension order with k moved innermost.
+      FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
+      unsigned k = dims->k.front();
+      SmallVector<int64_t> order;
+      for (unsigned d = 0; d < tiles->size(); ++d)
+        if (d != k)
+          order.push_back(d);
+      order.push_back(k);
+
+      scf::SCFTilingOptions options;
+      options.setTileSizes(getAsIndexOpFoldResult(&getContext(), *tiles))
+          .setInterchange(order);
+      rewriter.setInsertionPoint(op);
+      FailureOr<scf::SCFTilingResult> tiled =
+          scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (failed(tiled)) {
+        op.emitError("cannot tile the contraction into register blocks");
+        return signalPassFailure();
+      }
+      rewriter.replaceOp(op, tiled->replacements);
+      Operation *block = tiled->tiledOps.back();
+      rewriter.setInsertionPoint(block);
+      FailureOr<linalg::VectorizationResult> vectorized =
+          linalg::vectorize(rewriter, block, /*inputVectorSizes=*/{},
+                            /*inputScalableVecDims=*/{}, /*vectorizeNDExtract=*/false,
+                            /*flatten1DDepthwiseConv=*/false,
+                            /*assumeDynamicDimsMatchVecSizes=*/false,
+                            /*createNamedContraction=*/true);
+      if (failed(vectorized)) {
+        block->emitError("cannot vectorize the contraction's register block");
+        return signalPassFailure();
+      }
+      rewriter.replaceOp(block, vectorized->replacements);
+    }
+  }
+};
+
+} // namespace
