@@ -114,11 +114,12 @@ def CatfishVectorizeContractions
     : Pass<"catfish-vectorize-contractions", "mlir::func::FuncOp"> {
   let summary = "Register-block f32 matmul-like contractions into vector.contract steps";
   let description = [{
-    Every f32 `linalg.generic` contraction on tensors with one n and one k dimension, static
-    extents, n contiguous in the result and divisible by 8 is tiled into MR x NR result
-    blocks (MR in {4, 2, 1} along the last m dimension, NR in {16, 8}, other dimensions by 1)
-    with the k loop innermost, and each k step becomes one `vector.contract`
-    (MR x 1 by 1 x NR). Run `loop-invariant-subset-hoisting` afterwards so the accumulator
+    Every f32 `linalg.generic` contraction on tensors with static extents whose result's
+    innermost dimension is its last n dimension is tiled into MR x NR result blocks (MR in
+    {4, 2, 1} along the last m dimension; NR along the last n dimension: its widest divisor
+    from 4 to 16, or its whole extent up to 16; every other dimension, reductions included, by 1) with the reduction
+    loops innermost, and each step becomes one `vector.contract` (MR x 1 by 1 x NR). Run
+    `loop-invariant-subset-hoisting` afterwards so the accumulator
     block stays in registers across the k loop. Other contractions are left as they are.
   }];
   let dependentDialects = [

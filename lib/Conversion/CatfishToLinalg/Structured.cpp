@@ -116,6 +116,71 @@ SmallVector<int64_t> effectiveHighPads(RankedTensorType input, RankedTensorType 
   return high;
 }
 
+/// A convolution without groups as a contraction the CPU micro-kernels handle: the windows
+/// are copied out first (im2col, kept in [N, C, K..., O...] order so no reshape separates
+/// the ops), then out[n, f, o...] = init[n, f, o...] + sum over c, k... of
+/// w[f, c, k...] * cols[n, c, k..., o...]. A 1x1 convolution with unit strides and no
+/// padding reads the input directly.
+Value lowerConvAsContraction(OpBuilder &b, Location loc, ConvOp op, Value padded, Value init) {
+  MLIRContext *context = b.getContext();
+  auto input = cast<RankedTensorType>(padded.getType());
+  auto weight = cast<RankedTensorType>(op.getWeight().getType());
+  RankedTensorType result = op.getType();
+  Type element = result.getElementType();
+  int64_t spatial = input.getRank() - 2;
+  ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations();
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, context); };
+  bool pointwise = padded == op.getInput() &&
+                   llvm::all_of(weight.getShape().drop_front(2), [](int64_t k) { return k == 1; }) &&
+                   llvm::all_of(strides, [](int64_t s) { return s == 1; });
+
+  // Contraction dims: (n, f, o..., c, k...).
+  int64_t numDims = 3 + 2 * spatial;
+  int64_t oDim = 2, cDim = 2 + spatial, kDim = 3 + spatial;
+  SmallVector<AffineExpr> colsExprs = {d(0), d(cDim)};
+  Value cols = padded;
+  if (pointwise) {
+    for (int64_t i = 0; i < spatial; ++i)
+      colsExprs.push_back(d(oDim + i));
+  } else {
+    // cols[n, c, k..., o...] = padded[n, c, o * stride + k * dilation].
+    SmallVector<int64_t> shape = {input.getDimSize(0), input.getDimSize(1)};
+    for (int64_t i = 0; i < spatial; ++i)
+      shape.push_back(weight.getDimSize(i + 2));
+    for (int64_t i = 0; i < spatial; ++i)
+      shape.push_back(result.getDimSize(i + 2));
+    SmallVector<AffineExpr> read = {d(0), d(1)};
+    for (int64_t i = 0; i < spatial; ++i)
+      read.push_back(d(2 + spatial + i) * strides[i] + d(2 + i) * dilations[i]);
+    auto colsType = RankedTensorType::get(shape, element);
+    cols = buildParallelGeneric(b, loc, colsType, padded,
+                                AffineMap::get(colsType.getRank(), 0, read, context),
+                                [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    for (int64_t i = 0; i < spatial; ++i)
+      colsExprs.push_back(d(kDim + i));
+    for (int64_t i = 0; i < spatial; ++i)
+      colsExprs.push_back(d(oDim + i));
+  }
+  SmallVector<AffineExpr> wExprs = {d(1), d(cDim)};
+  SmallVector<AffineExpr> outExprs = {d(0), d(1)};
+  for (int64_t i = 0; i < spatial; ++i) {
+    wExprs.push_back(d(kDim + i));
+    outExprs.push_back(d(oDim + i));
+  }
+  SmallVector<AffineMap> maps = {AffineMap::get(numDims, 0, wExprs, context),
+                                 AffineMap::get(numDims, 0, colsExprs, context),
+                                 AffineMap::get(numDims, 0, outExprs, context)};
+  SmallVector<utils::IteratorType> iterators(2 + spatial, utils::IteratorType::parallel);
+  iterators.append(1 + spatial, utils::IteratorType::reduction);
+  auto generic = linalg::GenericOp::create(
+      b, loc, result, ValueRange{op.getWeight(), cols}, init, maps, iterators,
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value product = mulScalar(nb, l, widenTo(nb, l, a[0], element), a[1]);
+        linalg::YieldOp::create(nb, l, addScalar(nb, l, a[2], product));
+      });
+  return generic.getResult(0);
+}
+
 struct ConvLowering final : LoweringPattern<ConvOp> {
   using LoweringPattern<ConvOp>::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(ConvOp op, PatternRewriter &rewriter) const override {
@@ -135,6 +200,22 @@ struct ConvLowering final : LoweringPattern<ConvOp> {
     Value padded = padSpatial(rewriter, loc, op.getInput(), pads.take_front(spatial),
                               pads.drop_front(spatial), scalarConstant(rewriter, loc, element, 0));
     auto paddedType = cast<RankedTensorType>(padded.getType());
+    if (groups == 1) {
+      Value init;
+      if (Value bias = op.getBias()) {
+        AffineMap biasMap = AffineMap::get(result.getRank(), 0,
+                                           {getAffineDimExpr(1, context)}, context);
+        init = buildParallelGeneric(rewriter, loc, result, bias, biasMap,
+                                    [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+      } else {
+        init = linalg::FillOp::create(rewriter, loc, scalarConstant(rewriter, loc, element, 0),
+                                      tensor::EmptyOp::create(rewriter, loc, result.getShape(),
+                                                              element)
+                                          .getResult())
+                   .getResult(0);
+      }
+      return SmallVector<Value>{lowerConvAsContraction(rewriter, loc, op, padded, init)};
+    }
 
     // Expanded views: input [N, G, C/G, in...], weight [G, F/G, C/G, k...],
     // output [N, G, F/G, out...].

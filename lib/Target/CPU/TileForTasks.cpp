@@ -38,19 +38,38 @@ int64_t iterationCount(ArrayRef<int64_t> ranges) {
 
 /// The parallel loops of `op` worth splitting, best first. A contraction splits along batch
 /// dimensions, then along n (each part reads only its columns of the right operand and all of
-/// the left one, which stays in cache), then along m; other ops along their first parallel
-/// loops.
+/// the left one, which stays in cache), then along m. An op fed by a contraction (bias,
+/// activation) splits the way that contraction would, so the fused contraction and its own
+/// producers (im2col) are cut the same way and no part recomputes another's work. Other ops
+/// split along their first parallel loops.
 SmallVector<unsigned> candidateDims(linalg::LinalgOp op) {
+  SmallVector<unsigned> order;
   if (linalg::isaContractionOpInterface(op)) {
     FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
     if (succeeded(dims)) {
-      SmallVector<unsigned> order(dims->batch.begin(), dims->batch.end());
+      order.append(dims->batch.begin(), dims->batch.end());
       llvm::append_range(order, dims->n);
       llvm::append_range(order, dims->m);
       return order;
     }
   }
-  SmallVector<unsigned> order;
+  for (OpOperand *operand : op.getDpsInputOperands()) {
+    auto producer = operand->get().getDefiningOp<linalg::LinalgOp>();
+    if (!producer || !linalg::isaContractionOpInterface(producer))
+      continue;
+    AffineMap produced =
+        producer.getIndexingMapMatchingResult(cast<OpResult>(operand->get()));
+    AffineMap consumed = op.getMatchingIndexingMap(operand);
+    for (unsigned d : candidateDims(producer)) {
+      std::optional<unsigned> position = produced.getResultPosition(getAffineDimExpr(
+          d, op.getContext()));
+      if (!position)
+        continue;
+      if (auto dim = dyn_cast<AffineDimExpr>(consumed.getResult(*position)))
+        order.push_back(dim.getPosition());
+    }
+    return order;
+  }
   for (auto [d, iterator] : llvm::enumerate(op.getIteratorTypesArray()))
     if (iterator == utils::IteratorType::parallel)
       order.push_back(d);

@@ -37,9 +37,9 @@ int64_t pickBlock(int64_t extent, ArrayRef<int64_t> choices) {
 }
 
 /// The tile sizes of the register block for `op`, or failure when `op` is not an f32
-/// contraction with one n and one k dimension and static, divisible extents. Of several m
-/// dimensions (a [1, S, K] activation times a [K, N] weight) the last gets MR rows, the
-/// others 1.
+/// contraction with static extents whose result's innermost dimension is its last n
+/// dimension. The last m dimension gets MR rows and the last n dimension NR columns (its
+/// widest divisor from 4 to 16, or the whole extent up to 16); every other dimension, reductions included, is tiled by 1.
 FailureOr<SmallVector<int64_t>> registerBlock(linalg::LinalgOp op) {
   if (!linalg::isaContractionOpInterface(op) || !op.hasPureTensorSemantics())
     return failure();
@@ -47,28 +47,27 @@ FailureOr<SmallVector<int64_t>> registerBlock(linalg::LinalgOp op) {
     if (!getElementTypeOrSelf(operand.get().getType()).isF32())
       return failure();
   FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
-  if (failed(dims) || dims->m.empty() || dims->n.size() != 1 || dims->k.size() != 1)
+  if (failed(dims) || dims->m.empty() || dims->n.empty() || dims->k.empty())
     return failure();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (llvm::any_of(ranges, ShapedType::isDynamic))
     return failure();
-  // The result's innermost dimension must be n so the NR columns are contiguous.
+  // The NR columns must be contiguous in the result.
   AffineMap resultMap = op.getIndexingMapMatchingResult(op->getResult(0));
   auto innermost = dyn_cast<AffineDimExpr>(resultMap.getResults().back());
-  if (!innermost || innermost.getPosition() != dims->n.front())
+  if (!innermost || innermost.getPosition() != dims->n.back())
     return failure();
-  int64_t nr = pickBlock(ranges[dims->n.front()], {16, 8});
+  // NR: the widest divisor of the columns from 4 to 16 (or all of them up to 16).
+  int64_t columns = ranges[dims->n.back()];
+  int64_t nr = pickBlock(columns, {16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4});
+  if (nr == 0 && columns <= 16)
+    nr = columns;
   int64_t mr = pickBlock(ranges[dims->m.back()], {4, 2, 1});
   if (nr == 0)
     return failure();
-  SmallVector<int64_t> tiles(ranges.size(), 0);
-  for (unsigned batch : dims->batch)
-    tiles[batch] = 1;
-  for (unsigned m : dims->m)
-    tiles[m] = 1;
+  SmallVector<int64_t> tiles(ranges.size(), 1);
   tiles[dims->m.back()] = mr;
-  tiles[dims->n.front()] = nr;
-  tiles[dims->k.front()] = 1;
+  tiles[dims->n.back()] = nr;
   return tiles;
 }
 
@@ -82,14 +81,14 @@ struct VectorizeContractions final
       FailureOr<SmallVector<int64_t>> tiles = registerBlock(op);
       if (failed(tiles))
         continue;
-      // Loops in the op's dimension order with k moved innermost.
-      FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
-      unsigned k = dims->k.front();
+      // Loops in the op's dimension order with the reduction loops innermost.
       SmallVector<int64_t> order;
-      for (unsigned d = 0; d < tiles->size(); ++d)
-        if (d != k)
+      for (auto [d, iterator] : llvm::enumerate(op.getIteratorTypesArray()))
+        if (iterator == utils::IteratorType::parallel)
           order.push_back(d);
-      order.push_back(k);
+      for (auto [d, iterator] : llvm::enumerate(op.getIteratorTypesArray()))
+        if (iterator == utils::IteratorType::reduction)
+          order.push_back(d);
 
       scf::SCFTilingOptions options;
       options.setTileSizes(getAsIndexOpFoldResult(&getContext(), *tiles))
