@@ -250,19 +250,11 @@ struct ArgReduceLowering final : LoweringPattern<OpTy> {
     Type element = input.getElementType();
     RankedTensorType reducedType = dropDims(input, {axis});
     auto indexType = RankedTensorType::get(reducedType.getShape(), rewriter.getI64Type());
-    Value bestInit = linalg::FillOp::create(
-                         rewriter, loc,
-                         IsMax ? lowestValue(rewriter, loc, element)
-                               : highestValue(rewriter, loc, element),
-                         tensor::EmptyOp::create(rewriter, loc, reducedType.getShape(), element)
-                             .getResult())
-                         .getResult(0);
-    Value indexInit = linalg::FillOp::create(
-                          rewriter, loc, cst(rewriter, loc, rewriter.getI64Type(), -1),
-                          tensor::EmptyOp::create(rewriter, loc, indexType.getShape(),
-                                                  rewriter.getI64Type())
-                              .getResult())
-                          .getResult(0);
+    Value bestInit = buildFilled(rewriter, loc, reducedType.getShape(),
+                                 IsMax ? lowestValue(rewriter, loc, element)
+                                       : highestValue(rewriter, loc, element));
+    Value indexInit = buildFilled(rewriter, loc, indexType.getShape(),
+                                  cst(rewriter, loc, rewriter.getI64Type(), -1));
     SmallVector<AffineExpr> outExprs;
     SmallVector<utils::IteratorType> iterators;
     for (int64_t i = 0; i < input.getRank(); ++i) {

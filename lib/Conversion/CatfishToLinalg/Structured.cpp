@@ -67,11 +67,8 @@ struct MatMulLowering final : LoweringPattern<MatMulOp> {
     iterators.push_back(utils::IteratorType::reduction);
     Location loc = op.getLoc();
     Type element = result.getElementType();
-    Value init = linalg::FillOp::create(rewriter, loc, scalarConstant(rewriter, loc, element, 0),
-                                        tensor::EmptyOp::create(rewriter, loc, result.getShape(),
-                                                                element)
-                                            .getResult())
-                     .getResult(0);
+    Value init = buildFilled(rewriter, loc, result.getShape(),
+                             scalarConstant(rewriter, loc, element, 0));
     auto generic = linalg::GenericOp::create(
         rewriter, loc, result, ValueRange{op.getLhs(), op.getRhs()}, init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange a) {
@@ -114,6 +111,17 @@ SmallVector<int64_t> effectiveHighPads(RankedTensorType input, RankedTensorType 
     high.push_back(std::max(pads[i + spatial], needed));
   }
   return high;
+}
+
+/// A convolution's accumulator start value of `type`: `bias` read through `biasMap`, or zeros
+/// without a bias.
+Value accumulatorInit(OpBuilder &b, Location loc, RankedTensorType type, Value bias,
+                      AffineMap biasMap) {
+  if (!bias)
+    return buildFilled(b, loc, type.getShape(),
+                       scalarConstant(b, loc, type.getElementType(), 0));
+  return buildParallelGeneric(b, loc, type, bias, biasMap,
+                              [](OpBuilder &, Location, ValueRange a) { return a[0]; });
 }
 
 /// A convolution without groups as a contraction the CPU micro-kernels handle: the windows
@@ -201,19 +209,9 @@ struct ConvLowering final : LoweringPattern<ConvOp> {
                               pads.drop_front(spatial), scalarConstant(rewriter, loc, element, 0));
     auto paddedType = cast<RankedTensorType>(padded.getType());
     if (groups == 1) {
-      Value init;
-      if (Value bias = op.getBias()) {
-        AffineMap biasMap = AffineMap::get(result.getRank(), 0,
-                                           {getAffineDimExpr(1, context)}, context);
-        init = buildParallelGeneric(rewriter, loc, result, bias, biasMap,
-                                    [](OpBuilder &, Location, ValueRange a) { return a[0]; });
-      } else {
-        init = linalg::FillOp::create(rewriter, loc, scalarConstant(rewriter, loc, element, 0),
-                                      tensor::EmptyOp::create(rewriter, loc, result.getShape(),
-                                                              element)
-                                          .getResult())
-                   .getResult(0);
-      }
+      Value init = accumulatorInit(
+          rewriter, loc, result, op.getBias(),
+          AffineMap::get(result.getRank(), 0, {getAffineDimExpr(1, context)}, context));
       return SmallVector<Value>{lowerConvAsContraction(rewriter, loc, op, padded, init)};
     }
 
@@ -251,19 +249,11 @@ struct ConvLowering final : LoweringPattern<ConvOp> {
     iterators.append(1 + spatial, utils::IteratorType::reduction);
 
     // The accumulator starts at the bias (or zero).
-    Value init;
-    if (Value bias = op.getBias()) {
-      Value biasView = reshapeTo(rewriter, loc, bias, RankedTensorType::get({groups, fg},
-                                                                           element));
-      AffineMap biasMap = AffineMap::get(outType.getRank(), 0, {d(1), d(2)}, context);
-      init = buildParallelGeneric(rewriter, loc, outType, biasView, biasMap,
-                                  [](OpBuilder &, Location, ValueRange a) { return a[0]; });
-    } else {
-      init = linalg::FillOp::create(rewriter, loc, scalarConstant(rewriter, loc, element, 0),
-                                    tensor::EmptyOp::create(rewriter, loc, outShape, element)
-                                        .getResult())
-                 .getResult(0);
-    }
+    Value bias = op.getBias();
+    if (bias)
+      bias = reshapeTo(rewriter, loc, bias, RankedTensorType::get({groups, fg}, element));
+    Value init = accumulatorInit(rewriter, loc, outType, bias,
+                                 AffineMap::get(outType.getRank(), 0, {d(1), d(2)}, context));
     auto generic = linalg::GenericOp::create(
         rewriter, loc, outType, ValueRange{in, w}, init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange a) {
@@ -314,11 +304,7 @@ struct PoolLowering final : LoweringPattern<OpTy> {
                                    AffineMap::get(numDims, 0, outExprs, context)};
     SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
     iterators.append(spatial, utils::IteratorType::reduction);
-    Value init = linalg::FillOp::create(rewriter, loc, padValue,
-                                        tensor::EmptyOp::create(rewriter, loc, result.getShape(),
-                                                                element)
-                                            .getResult())
-                     .getResult(0);
+    Value init = buildFilled(rewriter, loc, result.getShape(), padValue);
     auto generic = linalg::GenericOp::create(
         rewriter, loc, result, ValueRange{padded, window}, init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange a) {

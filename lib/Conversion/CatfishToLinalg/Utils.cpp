@@ -56,6 +56,11 @@ Value scalarConstant(OpBuilder &b, Location loc, Type type, double value) {
                                    b.getIntegerAttr(type, static_cast<int64_t>(value)));
 }
 
+Value buildFilled(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Value value) {
+  Value empty = tensor::EmptyOp::create(b, loc, shape, value.getType());
+  return linalg::FillOp::create(b, loc, value, empty).getResult(0);
+}
+
 Value buildReduction(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
                      Value init, ScalarBuilder combine,
                      function_ref<Value(OpBuilder &, Location, Value)> map) {
@@ -73,9 +78,7 @@ Value buildReduction(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> 
     shape.push_back(inputType.getDimSize(i));
     outputExprs.push_back(getAffineDimExpr(i, context));
   }
-  Type initType = init.getType();
-  Value empty = tensor::EmptyOp::create(b, loc, shape, initType);
-  Value filled = linalg::FillOp::create(b, loc, init, empty).getResult(0);
+  Value filled = buildFilled(b, loc, shape, init);
   SmallVector<AffineMap> maps = {
       b.getMultiDimIdentityMap(inputType.getRank()),
       AffineMap::get(inputType.getRank(), 0, outputExprs, context)};

@@ -30,6 +30,9 @@ Value buildBroadcastGeneric(OpBuilder &b, Location loc, RankedTensorType resultT
 /// A scalar constant of `type` (float or integer).
 Value scalarConstant(OpBuilder &b, Location loc, Type type, double value);
 
+/// A tensor of `shape` with every element `value` (linalg.fill of a tensor.empty).
+Value buildFilled(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Value value);
+
 /// Reduces `input` over the sorted `axes` (rank-reduced result) with `combine`, starting from
 /// `init`. `map` optionally transforms each element before it is combined.
 Value buildReduction(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,

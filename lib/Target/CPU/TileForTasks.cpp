@@ -27,7 +27,7 @@ namespace {
 /// Fewest elements a part covers along the result's innermost dimension.
 constexpr int64_t kMinContiguousTile = 64;
 
-/// The iteration-space size of `op`, saturating at INT64_MAX.
+/// The number of points in an iteration space of `ranges`, saturating at INT64_MAX.
 int64_t iterationCount(ArrayRef<int64_t> ranges) {
   int64_t count = 1;
   for (int64_t range : ranges)
@@ -106,9 +106,7 @@ struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks>
     if (llvm::any_of(ranges, ShapedType::isDynamic))
       return;
     int64_t work = iterationCount(ranges);
-    if (work < minWork)
-      return;
-    int64_t budget = std::min<int64_t>(maxParts, work / minWork);
+    int64_t budget = std::min<int64_t>(maxParts, work / std::max<int64_t>(minWork, 1));
     AffineMap resultMap = root.getIndexingMapMatchingResult(root->getResult(0));
     auto innermost = resultMap.getNumResults() == 0
                          ? nullptr
