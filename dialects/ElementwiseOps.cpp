@@ -91,6 +91,14 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   return DenseElementsAttr::get(type, values);
 }
 
+/// Negates integer constants, as shape arithmetic (`Neg` of an axis count) needs.
+OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
+  auto input = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getInput());
+  if (!input || input.getNumElements() > kMaxFoldElements)
+    return {};
+  return input.mapValues(input.getElementType(), [](const APInt &v) { return -v; });
+}
+
 OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
   if (OpFoldResult r = foldIdentityRhs(getLhs(), adaptor.getRhs(), getType(), 0))
     return r;

@@ -60,6 +60,8 @@ llvm::Error mlir::catfish::formFusions(ModuleOp program, StringRef path,
   PassManager pm(program.getContext());
   CatfishFormFusionsOptions fusionOptions;
   fusionOptions.fuse = options.fuse;
+  // The CPU target has no attention kernel of its own.
+  pm.addNestedPass<func::FuncOp>(createCatfishExpandComposites());
   pm.addNestedPass<func::FuncOp>(createCatfishFormFusions(fusionOptions));
   if (failed(pm.run(program)))
     return diagnostic.error(path, "forming fusion regions failed");

@@ -154,6 +154,32 @@ FailureOr<SmallVector<Value>> NodeContext::create(StringRef opName, ValueRange o
   return SmallVector<Value>(op->getResults());
 }
 
+Value NodeContext::castElements(Value x, Type elementType) {
+  if (!x || getElementTypeOrSelf(x) == elementType)
+    return x;
+  return make<CastOp>({x}, {}, {typeOf(x).clone(elementType)});
+}
+
+Value NodeContext::shapeOf(Value x, int64_t start, int64_t end) {
+  OpBuilder &b = builder();
+  return make<ShapeOp>({x}, {named("start", b.getI64IntegerAttr(start)),
+                             named("end", b.getI64IntegerAttr(end))});
+}
+
+Value NodeContext::reshapeTo(Value x, ArrayRef<Value> shapePieces) {
+  Value shape = shapePieces.size() == 1
+                    ? shapePieces.front()
+                    : make<ConcatOp>(shapePieces, {named("axis", builder().getI64IntegerAttr(0))});
+  return make<ReshapeOp>({x, shape});
+}
+
+Value NodeContext::reduce(Value x, ReduceKind kind, ArrayRef<int64_t> axes, bool keepdims) {
+  OpBuilder &b = builder();
+  return make<ReduceOp>({x}, {named("kind", ReduceKindAttr::get(ctx(), kind)),
+                              named("axes", b.getDenseI64ArrayAttr(axes)),
+                              named("keepdims", b.getBoolAttr(keepdims))});
+}
+
 Value NodeContext::constI64(ArrayRef<int64_t> values, bool scalar) {
   auto type = RankedTensorType::get(scalar ? ArrayRef<int64_t>{}
                                            : ArrayRef<int64_t>{(int64_t)values.size()},

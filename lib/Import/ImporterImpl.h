@@ -90,6 +90,27 @@ public:
     return results->front();
   }
 
+  /// For chains of ops (decompositions): like create<OpTy>, but yields a null Value on failure
+  /// and creates nothing when an operand is null, so a failure flows to the chain's end, where
+  /// one check suffices. The failure reason is recorded as with create.
+  template <typename OpTy>
+  Value make(ValueRange operands, ArrayRef<NamedAttribute> attrs = {},
+             TypeRange explicitTypes = {}) {
+    if (llvm::any_of(operands, [](Value v) { return !v; }))
+      return {};
+    FailureOr<Value> r = create<OpTy>(operands, attrs, explicitTypes);
+    return succeeded(r) ? *r : Value();
+  }
+  /// `x` converted to `elementType` (a chain step, see make).
+  Value castElements(Value x, Type elementType);
+  /// The dims [start, end) of `x`'s shape as a 1-D i64 value (a chain step, see make); static
+  /// dims fold to a constant.
+  Value shapeOf(Value x, int64_t start, int64_t end);
+  /// `x` reshaped to the concatenation of the 1-D i64 `shapePieces` (a chain step, see make).
+  Value reshapeTo(Value x, ArrayRef<Value> shapePieces);
+  /// A reduction of `x` over `axes` (a chain step, see make).
+  Value reduce(Value x, ReduceKind kind, ArrayRef<int64_t> axes, bool keepdims);
+
   Value constI64(ArrayRef<int64_t> values, bool scalar = false);
   /// A rank-0 constant of `elementType` holding `value`.
   Value constScalar(Type elementType, double value);
@@ -119,6 +140,7 @@ void registerNNConverters(ConverterMap &map);
 void registerReductionConverters(ConverterMap &map);
 void registerQuantConverters(ConverterMap &map);
 void registerControlFlowConverters(ConverterMap &map);
+void registerLossConverters(ConverterMap &map);
 
 /// Imports one ONNX graph (the main graph or a subgraph) into the current insertion block.
 class GraphImporter {

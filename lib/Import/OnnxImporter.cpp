@@ -37,6 +37,7 @@ static const ConverterMap &converters() {
     registerReductionConverters(m);
     registerQuantConverters(m);
     registerControlFlowConverters(m);
+    registerLossConverters(m);
     return m;
   }();
   return map;

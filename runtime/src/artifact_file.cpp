@@ -289,8 +289,10 @@ catfish_status_t *ArtifactFile::verifyManifest() {
       if (!names.insert(name).second)
         return bad("two ", what, "s are called '", name, "'");
       const auto *shape = t.shape();
-      // The verifier only guarantees 4-byte alignment of vectors; dims are read in place.
-      if (shape && reinterpret_cast<uintptr_t>(shape->data()) % alignof(int64_t) != 0)
+      // The verifier only guarantees 4-byte alignment of vectors; dims are read in place. The
+      // empty shape of a scalar has no dims to read and may sit anywhere.
+      if (shape && shape->size() != 0 &&
+          reinterpret_cast<uintptr_t>(shape->data()) % alignof(int64_t) != 0)
         return bad("the shape of ", what, " '", name, "' is misaligned");
       uint64_t bytes;
       if (!tensorByteSize(t.dtype(), shape ? shape->data() : nullptr, shape ? shape->size() : 0,

@@ -424,3 +424,18 @@ func.func @dynamic_no_fold(%x: tensor<?x3xf32>, %s: tensor<2xi64>) -> (tensor<?x
   %2 = catfish.transpose %x {perm = array<i64: 1, 0>} : (tensor<?x3xf32>) -> tensor<3x?xf32>
   return %0, %1, %2 : tensor<?x?xf32>, tensor<?x?xf32>, tensor<3x?xf32>
 }
+
+// -----
+
+// Negated integer constants fold (ONNX shape subgraphs negate axis counts); floats stay.
+// CHECK-LABEL: func.func @neg
+// CHECK-DAG: %[[I:.*]] = catfish.constant dense<[-1, 2]> : tensor<2xi64>
+// CHECK-DAG: %[[F:.*]] = catfish.neg %{{.*}} : (tensor<2xf32>)
+// CHECK: return %[[I]], %[[F]]
+func.func @neg() -> (tensor<2xi64>, tensor<2xf32>) {
+  %i = catfish.constant dense<[1, -2]> : tensor<2xi64>
+  %f = catfish.constant dense<[1.0, -2.0]> : tensor<2xf32>
+  %0 = catfish.neg %i : (tensor<2xi64>) -> tensor<2xi64>
+  %1 = catfish.neg %f : (tensor<2xf32>) -> tensor<2xf32>
+  return %0, %1 : tensor<2xi64>, tensor<2xf32>
+}

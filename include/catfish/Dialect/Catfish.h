@@ -79,4 +79,18 @@ LogicalResult inferBroadcastPredicate(std::optional<Location> loc, Value lhs, Va
 #define GET_OP_CLASSES
 #include "catfish/Dialect/CatfishOps.h.inc"
 
+namespace mlir::catfish {
+
+/// The values catfish.attention is computed through, each [batch, heads, queries, keys] but the
+/// output: scaled Q.K^T, plus the mask, after softcap, after softmax, and the output.
+struct AttentionExpansion {
+  Value scores, biased, capped, probabilities, output;
+};
+
+/// Builds `op`'s computation from primitive catfish ops at the builder's insertion point. Fails
+/// (with a diagnostic on `op`) where that needs static dims it does not have.
+FailureOr<AttentionExpansion> expandAttention(OpBuilder &builder, AttentionOp op);
+
+} // namespace mlir::catfish
+
 #endif // CATFISH_DIALECT_CATFISH_H

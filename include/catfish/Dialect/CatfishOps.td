@@ -113,7 +113,10 @@ def Catfish_CastOp : Catfish_TypedOp<"cast", [SameOperandsAndResultShape,
 //===----------------------------------------------------------------------===//
 
 def Catfish_AbsOp : Catfish_UnaryOp<"abs"> { let summary = "|x|"; }
-def Catfish_NegOp : Catfish_UnaryOp<"neg"> { let summary = "-x"; }
+def Catfish_NegOp : Catfish_UnaryOp<"neg"> {
+  let summary = "-x";
+  let hasFolder = 1;
+}
 def Catfish_SignOp : Catfish_UnaryOp<"sign"> { let summary = "sign(x)"; }
 def Catfish_ReluOp : Catfish_UnaryOp<"relu"> { let summary = "max(x, 0)"; }
 def Catfish_NotOp : Catfish_UnaryOp<"not"> {
@@ -552,9 +555,11 @@ def Catfish_LrnOp : Catfish_InferOp<"lrn"> {
 def Catfish_AttentionOp : Catfish_InferOp<"attention"> {
   let summary = "softmax(Q.K^T * scale + mask).V over [batch, heads, seq, head_dim]";
   let description = [{
-    Grouped-query attention when K/V have fewer heads than Q (Q heads must be a multiple).
-    `mask` is boolean (true keeps) or additive; `is_causal` masks future keys, aligned to the
-    end of the key sequence.
+    scores = scale * Q.K^T; then the mask: boolean (true keeps, false gives -inf) or added;
+    then `is_causal`: query i sees keys 0..i (the upper-left triangle, as ONNX defines it);
+    then, when `softcap` > 0, softcap * tanh(scores / softcap); softmax over the keys; times V.
+    Grouped-query attention when K/V have fewer heads than Q (Q heads must be a multiple):
+    query head h reads key/value head h / (Q heads / K heads).
   }];
   let arguments = (ins TensorOf<[AnyFloat]>:$query, TensorOf<[AnyFloat]>:$key,
                        TensorOf<[AnyFloat]>:$value, Optional<AnyRankedTensor>:$mask,

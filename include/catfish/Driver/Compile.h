@@ -24,7 +24,8 @@ struct CompileOptions {
 llvm::Expected<OwningOpRef<ModuleOp>> compileToCatfish(MLIRContext &context, StringRef path,
                                                        const CompileOptions &options);
 
-/// Groups the ops of an imported program into fusion regions.
+/// Expands the composite ops the CPU target has no kernel for (catfish-expand-composites), then
+/// groups the ops of an imported program into fusion regions.
 llvm::Error formFusions(ModuleOp program, StringRef path, const CompileOptions &options);
 
 /// Outlines the fusion regions of `program` into kernel functions on linalg (the IR the

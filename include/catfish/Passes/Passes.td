@@ -20,6 +20,24 @@ def CatfishSpecializeShapes : Pass<"catfish-specialize-shapes", "mlir::ModuleOp"
   let dependentDialects = ["::mlir::catfish::CatfishDialect"];
 }
 
+def CatfishExpandComposites : Pass<"catfish-expand-composites", "mlir::func::FuncOp"> {
+  let summary = "Expand composite ops the target has no kernel for into primitive catfish ops";
+  let description = [{
+    For targets without a kernel of their own for an op, replaces it by the primitive catfish
+    ops that define it, before fusion, so those fuse like any others. Today: `catfish.attention`
+    becomes scale * Q.K^T (a transpose and a matmul), the mask, the causal mask and the
+    softcap, a softmax and a second matmul (see `expandAttention`).
+
+    ```mlir
+    %y = catfish.attention %q, %k, %v {is_causal = false, scale = 0.125 : f32}
+        : (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>) -> tensor<1x2x8x64xf32>
+    ```
+    becomes `catfish.mul`, `catfish.transpose`, `catfish.matmul`, `catfish.softmax` and
+    `catfish.matmul`.
+  }];
+  let dependentDialects = ["::mlir::catfish::CatfishDialect"];
+}
+
 def CatfishFormFusions : Pass<"catfish-form-fusions", "mlir::func::FuncOp"> {
   let summary = "Group ops into catfish.fusion regions, one per kernel";
   let description = [{

@@ -166,6 +166,14 @@ static LogicalResult convertGlobalPool(NodeContext &node) {
                                     node.named("keepdims", b.getBoolAttr(true))}));
 }
 
+/// Attribute `axis` (default `defaultAxis`) normalized into [0, rank).
+static FailureOr<int64_t> axisAttr(NodeContext &node, int64_t defaultAxis, int64_t rank) {
+  int64_t axis = node.attrInt("axis", defaultAxis);
+  if (axis < -rank || axis >= rank)
+    return node.fail("axis " + Twine(axis) + " is out of range for a " + Twine(rank) + "-D input");
+  return axis < 0 ? axis + rank : axis;
+}
+
 /// Softmax-like ops; before opset 13 they flatten to 2-D at `axis` (default 1).
 static LogicalResult convertSoftmax(NodeContext &node) {
   FailureOr<Value> x = node.requiredInput(0);
@@ -196,6 +204,34 @@ static LogicalResult convertSoftmax(NodeContext &node) {
                              {r->front(), node.constI64(llvm::to_vector(type.getShape()))}));
 }
 
+/// Hardmax: 1 at the first maximum along `axis`, 0 elsewhere. Before opset 13 the input is
+/// seen as 2-D [outer, inner] split at `axis`, which only matches along the last axis.
+static LogicalResult convertHardmax(NodeContext &node) {
+  FailureOr<Value> x = node.requiredInput(0);
+  if (failed(x))
+    return failure();
+  RankedTensorType type = typeOf(*x);
+  int64_t rank = type.getRank();
+  FailureOr<int64_t> axis = axisAttr(node, node.opset() < 13 ? 1 : -1, rank);
+  if (failed(axis))
+    return failure();
+  if (node.opset() < 13 && *axis != rank - 1)
+    return node.fail("Hardmax before opset 13 is supported along the last axis only");
+  int64_t classes = type.getDimSize(*axis);
+  if (ShapedType::isDynamic(classes))
+    return node.fail("Hardmax needs a static size along its axis");
+  OpBuilder &b = node.builder();
+  Value argmax = node.make<ArgMaxOp>({*x}, {node.named("axis", b.getI64IntegerAttr(*axis)),
+                                            node.named("keepdims", b.getBoolAttr(true)),
+                                            node.named("select_last_index", b.getBoolAttr(false))});
+  SmallVector<int64_t> positionShape(rank, 1);
+  positionShape[*axis] = classes;
+  Value positions = node.reshapeTo(
+      node.constI64(llvm::to_vector(llvm::seq<int64_t>(0, classes))), {node.constI64(positionShape)});
+  Value y = node.castElements(node.make<EqualOp>({positions, argmax}), type.getElementType());
+  return y ? node.setOutput(0, y) : failure();
+}
+
 static LogicalResult convertBatchNorm(NodeContext &node) {
   if (failed(node.rejectOutputsFrom(1, "training-mode statistics")))
     return failure();
@@ -208,18 +244,48 @@ static LogicalResult convertBatchNorm(NodeContext &node) {
                                                         node.attrFloat("epsilon", 1e-5f)))}));
 }
 
+/// LayerNormalization. When its Mean or InvStdDev output is requested it is composed from
+/// reductions in the stash type (f32 by default), so those statistics exist as values.
 static LogicalResult convertLayerNorm(NodeContext &node) {
-  if (failed(node.rejectOutputsFrom(1, "mean and inverse std-dev outputs")))
+  FailureOr<Value> input = node.requiredInput(0), scale = node.requiredInput(1);
+  if (failed(input) || failed(scale))
     return failure();
   OpBuilder &b = node.builder();
-  SmallVector<Value> operands = {node.input(0), node.input(1)};
-  if (Value bias = node.input(2))
-    operands.push_back(bias);
-  return setResult(node, node.create<LayerNormOp>(
-                             operands,
-                             {node.named("axis", b.getI64IntegerAttr(node.attrInt("axis", -1))),
-                              node.named("epsilon",
-                                         b.getF32FloatAttr(node.attrFloat("epsilon", 1e-5f)))}));
+  float epsilon = node.attrFloat("epsilon", 1e-5f);
+  Value bias = node.input(2);
+  if (!node.hasOutput(1) && !node.hasOutput(2)) {
+    SmallVector<Value> operands = {*input, *scale};
+    if (bias)
+      operands.push_back(bias);
+    return setResult(node, node.create<LayerNormOp>(
+                               operands, {node.named("axis", b.getI64IntegerAttr(
+                                                                 node.attrInt("axis", -1))),
+                                          node.named("epsilon", b.getF32FloatAttr(epsilon))}));
+  }
+  int64_t rank = typeOf(*input).getRank();
+  FailureOr<int64_t> axis = axisAttr(node, -1, rank);
+  if (failed(axis))
+    return failure();
+  Type stash = onnxElementType(node.ctx(), node.attrInt("stash_type", 1));
+  if (!isa_and_present<FloatType>(stash))
+    return node.fail("stash_type must be a floating-point type");
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(*axis, rank));
+  Value x = node.castElements(*input, stash);
+  Value mean = node.reduce(x, ReduceKind::mean, axes, true);
+  Value deviation = node.make<SubOp>({x, mean});
+  Value variance = node.reduce(node.make<MulOp>({deviation, deviation}), ReduceKind::mean, axes, true);
+  Value stdDev = node.make<SqrtOp>({node.make<AddOp>({variance, node.constScalar(stash, epsilon)})});
+  Value y = node.make<MulOp>(
+      {node.castElements(node.make<DivOp>({deviation, stdDev}), getElementTypeOrSelf(*input)),
+       *scale});
+  if (bias)
+    y = node.make<AddOp>({y, bias});
+  Value invStdDev = node.make<ReciprocalOp>({stdDev});
+  if (!y || !invStdDev)
+    return failure();
+  (void)node.setOutput(1, mean);
+  (void)node.setOutput(2, invStdDev);
+  return node.setOutput(0, y);
 }
 
 static LogicalResult convertRmsNorm(NodeContext &node) {
@@ -272,33 +338,94 @@ static LogicalResult convertEinsum(NodeContext &node) {
                                                                  node.attrString("equation", "")))}));
 }
 
-/// ONNX Attention (opset 23) on 4-D [batch, heads, seq, head_dim] inputs without KV cache.
+/// [batch, seq, heads * dim] -> [batch, heads, seq, dim], reshaped directly (no transpose) as
+/// the Attention function body of ONNX 1.18 does.
+static Value splitHeads(NodeContext &node, Value x, int64_t heads) {
+  return node.reshapeTo(x, {node.shapeOf(x, 0, 1), node.constI64({heads}), node.shapeOf(x, 1, 2),
+                            node.constI64({-1})});
+}
+
+/// ONNX Attention (opset 23), following the function body of ONNX 1.18:
+/// - 3-D [batch, seq, hidden] inputs are split into q_num_heads / kv_num_heads heads by a plain
+///   reshape, and the output is transposed back to [batch, seq, heads * v_head_dim];
+/// - past_key / past_value are concatenated before K / V along the sequence; the results are
+///   the present_key / present_value outputs;
+/// - grouped-query attention tiles K / V: query head h reads key/value head h % kv_heads;
+/// - the optional qk_matmul_output is the scores after stage qk_matmul_output_mode (0: Q.K^T
+///   scaled, 1: plus the mask, 2: after softcap, 3: after softmax).
 static LogicalResult convertAttention(NodeContext &node) {
-  if (failed(node.rejectOutputsFrom(1, "KV-cache and score outputs")))
+  FailureOr<Value> query = node.requiredInput(0), key = node.requiredInput(1),
+                   value = node.requiredInput(2);
+  if (failed(query) || failed(key) || failed(value))
     return failure();
-  if (node.input(4) || node.input(5))
-    return node.fail("Attention with past key/value inputs is not supported");
-  FailureOr<Value> q = node.requiredInput(0);
-  if (failed(q))
+  Value q = *query, k = *key, v = *value;
+  int64_t rank = typeOf(q).getRank();
+  if (rank != 3 && rank != 4)
+    return node.fail("Attention inputs must be 3-D or 4-D, got " + Twine(rank) + "-D");
+  if (typeOf(k).getRank() != rank || typeOf(v).getRank() != rank)
+    return node.fail("Q, K and V must have one rank");
+  if (rank == 3) {
+    int64_t qHeads = node.attrInt("q_num_heads", 0), kvHeads = node.attrInt("kv_num_heads", 0);
+    if (qHeads <= 0 || kvHeads <= 0)
+      return node.fail("3-D Attention needs attributes q_num_heads and kv_num_heads");
+    q = splitHeads(node, q, qHeads);
+    k = splitHeads(node, k, kvHeads);
+    v = splitHeads(node, v, kvHeads);
+  }
+  OpBuilder &b = node.builder();
+  auto axis = [&](int64_t a) { return node.named("axis", b.getI64IntegerAttr(a)); };
+  if (Value pastKey = node.input(4))
+    k = node.make<ConcatOp>({pastKey, k}, {axis(2)});
+  if (Value pastValue = node.input(5))
+    v = node.make<ConcatOp>({pastValue, v}, {axis(2)});
+  if (!q || !k || !v)
     return failure();
-  if (typeOf(*q).getRank() != 4)
-    return node.fail("Attention with 3-D inputs is not supported");
-  int64_t headDim = typeOf(*q).getDimSize(3);
+  (void)node.setOutput(1, k);
+  (void)node.setOutput(2, v);
+
+  int64_t qHeads = typeOf(q).getDimSize(1), kvHeads = typeOf(k).getDimSize(1);
+  if (qHeads != kvHeads) {
+    if (ShapedType::isDynamic(qHeads) || ShapedType::isDynamic(kvHeads) || kvHeads == 0 ||
+        qHeads % kvHeads != 0)
+      return node.fail("query heads (" + Twine(qHeads) + ") must be a static multiple of key heads (" +
+                       Twine(kvHeads) + ")");
+    Value repeats = node.constI64({1, qHeads / kvHeads, 1, 1});
+    k = node.make<TileOp>({k, repeats});
+    v = node.make<TileOp>({v, repeats});
+  }
+  int64_t headDim = typeOf(q).getDimSize(3);
   if (!node.attr("scale") && ShapedType::isDynamic(headDim))
     return node.fail("Attention without scale needs a static head dim");
   float scale = node.attr("scale") ? node.attrFloat("scale", 1.0f)
                                    : 1.0f / std::sqrt(static_cast<float>(headDim));
-  if (node.attrInt("qk_matmul_output_mode", 0) != 0)
-    return node.fail("qk_matmul_output_mode is not supported");
-  OpBuilder &b = node.builder();
-  SmallVector<Value> operands = {*q, node.input(1), node.input(2)};
+  Type et = getElementTypeOrSelf(q);
+  if (node.attr("softmax_precision") &&
+      onnxElementType(node.ctx(), node.attrInt("softmax_precision", 1)) != et)
+    return node.fail("softmax_precision other than the input type is not supported");
+  SmallVector<Value> operands = {q, k, v};
   if (Value mask = node.input(3))
     operands.push_back(mask);
-  return setResult(node, node.create<AttentionOp>(
-                             operands,
-                             {node.named("scale", b.getF32FloatAttr(scale)),
-                              node.named("is_causal", b.getBoolAttr(node.attrInt("is_causal", 0))),
-                              node.named("softcap", b.getF32FloatAttr(node.attrFloat("softcap", 0)))}));
+  Value y = node.make<AttentionOp>(
+      operands, {node.named("scale", b.getF32FloatAttr(scale)),
+                 node.named("is_causal", b.getBoolAttr(node.attrInt("is_causal", 0))),
+                 node.named("softcap", b.getF32FloatAttr(node.attrFloat("softcap", 0)))});
+  if (!y)
+    return failure();
+  if (node.hasOutput(3)) {
+    auto parts = expandAttention(b, y.getDefiningOp<AttentionOp>());
+    if (failed(parts))
+      return node.fail("cannot compute qk_matmul_output");
+    int64_t mode = node.attrInt("qk_matmul_output_mode", 0);
+    if (mode < 0 || mode > 3)
+      return node.fail("qk_matmul_output_mode must be 0 to 3, got " + Twine(mode));
+    Value stages[] = {parts->scores, parts->biased, parts->capped, parts->probabilities};
+    (void)node.setOutput(3, stages[mode]);
+  }
+  if (rank == 3)
+    y = node.reshapeTo(
+        node.make<TransposeOp>({y}, {node.named("perm", b.getDenseI64ArrayAttr({0, 2, 1, 3}))}),
+        {node.constI64({0, 0, -1})});
+  return y ? node.setOutput(0, y) : failure();
 }
 
 static LogicalResult convertRotaryEmbedding(NodeContext &node) {
@@ -325,6 +452,7 @@ void mlir::catfish::onnx_import::registerNNConverters(ConverterMap &map) {
   map["GlobalMaxPool"] = convertGlobalPool;
   map["Softmax"] = convertSoftmax;
   map["LogSoftmax"] = convertSoftmax;
+  map["Hardmax"] = convertHardmax;
   map["BatchNormalization"] = convertBatchNorm;
   map["LayerNormalization"] = convertLayerNorm;
   map["RMSNormalization"] = convertRmsNorm;

@@ -32,23 +32,6 @@ static FailureOr<std::optional<SmallVector<int64_t>>> axesOf(NodeContext &node,
   return std::optional<SmallVector<int64_t>>(*values);
 }
 
-/// The shape of `x` with `dims` as a 1-D i64 value; static dims fold to a constant.
-static FailureOr<Value> reshapeTo(NodeContext &node, Value x, ArrayRef<Value> shapePieces) {
-  FailureOr<Value> shape = shapePieces.size() == 1
-                               ? FailureOr<Value>(shapePieces.front())
-                               : node.create<ConcatOp>(shapePieces,
-                                                       {node.named("axis", node.builder().getI64IntegerAttr(0))});
-  if (failed(shape))
-    return failure();
-  return node.create<ReshapeOp>({x, *shape});
-}
-
-static FailureOr<Value> shapeSlice(NodeContext &node, Value x, int64_t start, int64_t end) {
-  OpBuilder &b = node.builder();
-  return node.create<ShapeOp>({x}, {node.named("start", b.getI64IntegerAttr(start)),
-                                    node.named("end", b.getI64IntegerAttr(end))});
-}
-
 static LogicalResult convertConstant(NodeContext &node) {
   const onnx::AttributeProto *attr = nullptr;
   for (const onnx::AttributeProto &a : node.node().attribute())
@@ -125,8 +108,8 @@ static LogicalResult convertFlatten(NodeContext &node) {
   auto outer = product(dims.take_front(axis)), inner = product(dims.drop_front(axis));
   if (!outer && !inner)
     return node.fail("Flatten needs static dims on one side of the axis");
-  return setResult(node, reshapeTo(node, x, {node.constI64({outer ? *outer : -1,
-                                                           inner ? *inner : -1})}));
+  Value y = node.reshapeTo(x, {node.constI64({outer ? *outer : -1, inner ? *inner : -1})});
+  return y ? node.setOutput(0, y) : failure();
 }
 
 static LogicalResult convertSqueeze(NodeContext &node) {
@@ -158,14 +141,12 @@ static LogicalResult convertSqueeze(NodeContext &node) {
   for (int64_t i = 0; i < type.getRank(); ++i) {
     if (drop[i])
       continue;
-    auto dim = shapeSlice(node, x, i, i + 1);
-    if (failed(dim))
-      return failure();
-    pieces.push_back(*dim);
+    pieces.push_back(node.shapeOf(x, i, i + 1));
   }
   if (pieces.empty())
     pieces.push_back(node.constI64({}));
-  return setResult(node, reshapeTo(node, x, pieces));
+  Value y = node.reshapeTo(x, pieces);
+  return y ? node.setOutput(0, y) : failure();
 }
 
 static LogicalResult convertUnsqueeze(NodeContext &node) {
@@ -192,13 +173,11 @@ static LogicalResult convertUnsqueeze(NodeContext &node) {
       pieces.push_back(node.constI64({1}));
       continue;
     }
-    auto dim = shapeSlice(node, x, src, src + 1);
+    pieces.push_back(node.shapeOf(x, src, src + 1));
     ++src;
-    if (failed(dim))
-      return failure();
-    pieces.push_back(*dim);
   }
-  return setResult(node, reshapeTo(node, x, pieces));
+  Value y = node.reshapeTo(x, pieces);
+  return y ? node.setOutput(0, y) : failure();
 }
 
 static LogicalResult convertTranspose(NodeContext &node) {
