@@ -99,6 +99,44 @@ OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
   return input.mapValues(input.getElementType(), [](const APInt &v) { return -v; });
 }
 
+OpFoldResult NotOp::fold(FoldAdaptor adaptor) {
+  auto input = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getInput());
+  if (!input || input.getNumElements() > kMaxFoldElements)
+    return {};
+  return input.mapValues(input.getElementType(), [](const APInt &v) { return ~v; });
+}
+
+OpFoldResult AndOp::fold(FoldAdaptor adaptor) {
+  return foldIntBinary(adaptor.getOperands(), getType(),
+                       [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+                         return a & b;
+                       });
+}
+
+OpFoldResult OrOp::fold(FoldAdaptor adaptor) {
+  return foldIntBinary(adaptor.getOperands(), getType(),
+                       [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+                         return a | b;
+                       });
+}
+
+/// Integer remainders: with `fmod` the sign of the dividend (C), else of the divisor (Python).
+OpFoldResult ModOp::fold(FoldAdaptor adaptor) {
+  bool isUnsigned = getElementTypeOrSelf(getType()).isUnsignedInteger();
+  bool fmod = getFmod();
+  return foldIntBinary(adaptor.getOperands(), getType(),
+                       [&](const APInt &a, const APInt &b) -> std::optional<APInt> {
+                         if (b.isZero())
+                           return std::nullopt;
+                         if (isUnsigned)
+                           return a.urem(b);
+                         APInt r = a.srem(b);
+                         if (!fmod && !r.isZero() && r.isNegative() != b.isNegative())
+                           r += b;
+                         return r;
+                       });
+}
+
 OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
   if (OpFoldResult r = foldIdentityRhs(getLhs(), adaptor.getRhs(), getType(), 0))
     return r;

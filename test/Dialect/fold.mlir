@@ -439,3 +439,27 @@ func.func @neg() -> (tensor<2xi64>, tensor<2xf32>) {
   %1 = catfish.neg %f : (tensor<2xf32>) -> tensor<2xf32>
   return %0, %1 : tensor<2xi64>, tensor<2xf32>
 }
+
+// -----
+
+// Boolean and integer remainder shape logic folds (ONNX's Attention function body computes
+// its GQA repeat count this way). mod keeps the divisor's sign; with fmod, the dividend's.
+// CHECK-LABEL: func.func @logic_and_mod
+// CHECK-DAG: %[[N:.*]] = catfish.constant dense<[false, true]> : tensor<2xi1>
+// CHECK-DAG: %[[A:.*]] = catfish.constant dense<[true, false]> : tensor<2xi1>
+// CHECK-DAG: %[[O:.*]] = catfish.constant dense<true> : tensor<2xi1>
+// CHECK-DAG: %[[M:.*]] = catfish.constant dense<[2, -2]> : tensor<2xi64>
+// CHECK-DAG: %[[F:.*]] = catfish.constant dense<[-1, 1]> : tensor<2xi64>
+// CHECK: return %[[N]], %[[A]], %[[O]], %[[M]], %[[F]]
+func.func @logic_and_mod() -> (tensor<2xi1>, tensor<2xi1>, tensor<2xi1>, tensor<2xi64>, tensor<2xi64>) {
+  %t = catfish.constant dense<[true, false]> : tensor<2xi1>
+  %u = catfish.constant dense<true> : tensor<2xi1>
+  %a = catfish.constant dense<[-7, 7]> : tensor<2xi64>
+  %b = catfish.constant dense<[3, -3]> : tensor<2xi64>
+  %0 = catfish.not %t : (tensor<2xi1>) -> tensor<2xi1>
+  %1 = catfish.and %t, %u : (tensor<2xi1>, tensor<2xi1>) -> tensor<2xi1>
+  %2 = catfish.or %t, %u : (tensor<2xi1>, tensor<2xi1>) -> tensor<2xi1>
+  %3 = catfish.mod %a, %b : (tensor<2xi64>, tensor<2xi64>) -> tensor<2xi64>
+  %4 = catfish.mod %a, %b {fmod = true} : (tensor<2xi64>, tensor<2xi64>) -> tensor<2xi64>
+  return %0, %1, %2, %3, %4 : tensor<2xi1>, tensor<2xi1>, tensor<2xi1>, tensor<2xi64>, tensor<2xi64>
+}

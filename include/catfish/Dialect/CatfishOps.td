@@ -122,6 +122,7 @@ def Catfish_ReluOp : Catfish_UnaryOp<"relu"> { let summary = "max(x, 0)"; }
 def Catfish_NotOp : Catfish_UnaryOp<"not"> {
   let summary = "Logical not of a boolean tensor";
   let arguments = (ins TensorOf<[I1]>:$input);
+  let hasFolder = 1;
 }
 def Catfish_BitwiseNotOp : Catfish_UnaryOp<"bitwise_not"> {
   let summary = "Bitwise complement of an integer tensor";
@@ -208,13 +209,14 @@ def Catfish_MinOp : Catfish_BinaryOp<"min", "elementwise minimum (NaN propagates
 def Catfish_ModOp : Catfish_BinaryOp<"mod", "remainder; sign of divisor unless fmod"> {
   let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs,
                        DefaultValuedAttr<BoolAttr, "false">:$fmod);
+  let hasFolder = 1;
 }
 def Catfish_PReluOp : Catfish_BinaryOp<"prelu", "lhs < 0 ? rhs * lhs : lhs",
                                        "inferBroadcastLhsShape">;
 def Catfish_AndOp : Catfish_BinaryOp<"and", "logical and", "inferBroadcastSameElement",
-                                     [Commutative]>;
+                                     [Commutative]> { let hasFolder = 1; }
 def Catfish_OrOp : Catfish_BinaryOp<"or", "logical or", "inferBroadcastSameElement",
-                                    [Commutative]>;
+                                    [Commutative]> { let hasFolder = 1; }
 def Catfish_XorOp : Catfish_BinaryOp<"xor", "logical exclusive or", "inferBroadcastSameElement",
                                      [Commutative]>;
 def Catfish_BitwiseAndOp : Catfish_BinaryOp<"bitwise_and", "bitwise and">;
