@@ -88,6 +88,33 @@ struct TileLowering final : LoweringPattern<TileOp> {
   }
 };
 
+/// Element [..., i, j] is kept when j - i >= k (upper) or j - i <= k (lower), else 0.
+struct TriluLowering final : LoweringPattern<TriluOp> {
+  using LoweringPattern::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(TriluOp op, PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t rank = type.getRank();
+    if (rank < 2)
+      return rewriter.notifyMatchFailure(op, "trilu needs at least 2 dims");
+    auto map = rewriter.getMultiDimIdentityMap(rank);
+    int64_t k = op.getK();
+    bool upper = op.getUpper();
+    return SmallVector<Value>{buildParallelGeneric(
+        rewriter, op.getLoc(), type, op.getInput(), map,
+        [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          Value row = linalg::IndexOp::create(b, loc, rank - 2);
+          Value col = linalg::IndexOp::create(b, loc, rank - 1);
+          Value diagonal = arith::SubIOp::create(b, loc, col, row);
+          Value kValue = arith::ConstantIndexOp::create(b, loc, k);
+          Value keep = arith::CmpIOp::create(
+              b, loc, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle, diagonal,
+              kValue);
+          return arith::SelectOp::create(b, loc, keep, args[0],
+                                         scalarConstant(b, loc, args[0].getType(), 0));
+        })};
+  }
+};
+
 struct SliceLowering final : LoweringPattern<SliceOp> {
   using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(SliceOp op, PatternRewriter &rewriter) const override {
@@ -403,7 +430,7 @@ struct TopKLowering final : LoweringPattern<TopKOp> {
 
 void mlir::catfish::populateDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ConstantLowering, ReshapeLowering, TransposeLowering, BroadcastLowering,
-               TileLowering, SliceLowering, ConcatLowering, SplitLowering, PadLowering,
+               TileLowering, TriluLowering, SliceLowering, ConcatLowering, SplitLowering, PadLowering,
                GatherLowering, GatherElementsLowering, ScatterElementsLowering, TopKLowering>(
       patterns.getContext());
 }

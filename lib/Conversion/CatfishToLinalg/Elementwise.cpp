@@ -45,10 +45,20 @@ Value clamp01(OpBuilder &b, Location loc, Value x) {
                                    cst(b, loc, t, 1));
 }
 
+/// A float or integer comparison; `ipred` is the signed predicate, used as its unsigned
+/// counterpart when `isUnsigned`.
 Value compare(OpBuilder &b, Location loc, arith::CmpFPredicate fpred,
-              arith::CmpIPredicate ipred, Value x, Value y) {
+              arith::CmpIPredicate ipred, Value x, Value y, bool isUnsigned = false) {
   if (isa<FloatType>(x.getType()))
     return arith::CmpFOp::create(b, loc, fpred, x, y);
+  if (isUnsigned) {
+    using P = arith::CmpIPredicate;
+    ipred = ipred == P::slt ? P::ult
+            : ipred == P::sle ? P::ule
+            : ipred == P::sgt ? P::ugt
+            : ipred == P::sge ? P::uge
+                              : ipred;
+  }
   return arith::CmpIOp::create(b, loc, ipred, x, y);
 }
 
@@ -57,8 +67,10 @@ Value isNegative(OpBuilder &b, Location loc, Value x) {
                  cst(b, loc, x.getType(), 0));
 }
 
-/// ONNX Cast semantics between signless integers, i1 and floats.
-Value convertScalar(OpBuilder &b, Location loc, Value x, Type to) {
+/// ONNX Cast semantics between integers, i1 and floats; the integers are signless here and
+/// `fromUnsigned` / `toUnsigned` say how to read or write them.
+Value convertScalar(OpBuilder &b, Location loc, Value x, Type to, bool fromUnsigned = false,
+                    bool toUnsigned = false) {
   Type from = x.getType();
   if (from == to)
     return x;
@@ -74,16 +86,18 @@ Value convertScalar(OpBuilder &b, Location loc, Value x, Type to) {
   if (to.isInteger(1))
     return compare(b, loc, arith::CmpFPredicate::UNE, arith::CmpIPredicate::ne, x,
                    cst(b, loc, from, 0));
+  bool zeroExtend = fromUnsigned || from.isInteger(1);
   if (toFloat)
-    return from.isInteger(1) ? Value(arith::UIToFPOp::create(b, loc, to, x))
-                             : Value(arith::SIToFPOp::create(b, loc, to, x));
+    return zeroExtend ? Value(arith::UIToFPOp::create(b, loc, to, x))
+                      : Value(arith::SIToFPOp::create(b, loc, to, x));
   if (fromFloat)
-    return arith::FPToSIOp::create(b, loc, to, x);
+    return toUnsigned ? Value(arith::FPToUIOp::create(b, loc, to, x))
+                      : Value(arith::FPToSIOp::create(b, loc, to, x));
   unsigned fromWidth = from.getIntOrFloatBitWidth(), toWidth = to.getIntOrFloatBitWidth();
   if (fromWidth > toWidth)
     return arith::TruncIOp::create(b, loc, to, x);
-  return from.isInteger(1) ? Value(arith::ExtUIOp::create(b, loc, to, x))
-                           : Value(arith::ExtSIOp::create(b, loc, to, x));
+  return zeroExtend ? Value(arith::ExtUIOp::create(b, loc, to, x))
+                    : Value(arith::ExtSIOp::create(b, loc, to, x));
 }
 
 /// Python-style integer modulo (the result takes the divisor's sign).
@@ -111,10 +125,10 @@ Value floatMod(OpBuilder &b, Location loc, Value x, Value y, bool fmod) {
   return arith::SelectOp::create(b, loc, fix, arith::AddFOp::create(b, loc, rem, y), rem);
 }
 
-Value power(OpBuilder &b, Location loc, Value x, Value y) {
+Value power(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned) {
   Type t = x.getType();
   if (isa<FloatType>(t))
-    return math::PowFOp::create(b, loc, x, convertScalar(b, loc, y, t));
+    return math::PowFOp::create(b, loc, x, convertScalar(b, loc, y, t, isUnsigned));
   if (isa<FloatType>(y.getType()))
     return convertScalar(
         b, loc, math::PowFOp::create(b, loc, convertScalar(b, loc, x, b.getF64Type()),
@@ -129,12 +143,15 @@ Value buildScalar(Operation *op, OpBuilder &b, Location loc, ValueRange args,
   Value x = args[0];
   Type t = x.getType();
   bool isFloat = isa<FloatType>(t);
+  bool isUnsigned = hasUnsignedOperands(op);
   auto un = [&](auto floatOp) -> Value {
     using OpTy = decltype(floatOp);
     return OpTy::create(b, loc, x);
   };
   return TypeSwitch<Operation *, Value>(op)
       .Case([&](AbsOp) -> Value {
+        if (isUnsigned)
+          return x;
         return isFloat ? Value(math::AbsFOp::create(b, loc, x))
                        : Value(math::AbsIOp::create(b, loc, x));
       })
@@ -280,15 +297,21 @@ Value buildScalar(Operation *op, OpBuilder &b, Location loc, ValueRange args,
       })
       .Case([&](MulOp) { return mulScalar(b, loc, x, args[1]); })
       .Case([&](DivOp) -> Value {
-        return isFloat ? Value(arith::DivFOp::create(b, loc, x, args[1]))
-                       : Value(arith::DivSIOp::create(b, loc, x, args[1]));
+        if (isFloat)
+          return arith::DivFOp::create(b, loc, x, args[1]);
+        return isUnsigned ? Value(arith::DivUIOp::create(b, loc, x, args[1]))
+                          : Value(arith::DivSIOp::create(b, loc, x, args[1]));
       })
-      .Case([&](PowOp) { return power(b, loc, x, args[1]); })
-      .Case([&](MaxOp) { return maxScalar(b, loc, x, args[1]); })
-      .Case([&](MinOp) { return minScalar(b, loc, x, args[1]); })
+      .Case([&](PowOp) { return power(b, loc, x, args[1], isUnsigned); })
+      .Case([&](MaxOp) { return maxScalar(b, loc, x, args[1], isUnsigned); })
+      .Case([&](MinOp) { return minScalar(b, loc, x, args[1], isUnsigned); })
       .Case([&](ModOp op) -> Value {
-        return isFloat ? floatMod(b, loc, x, args[1], op.getFmod())
-                       : integerMod(b, loc, x, args[1]);
+        if (isFloat)
+          return floatMod(b, loc, x, args[1], op.getFmod());
+        if (isUnsigned)
+          return arith::RemUIOp::create(b, loc, x, args[1]);
+        return op.getFmod() ? Value(arith::RemSIOp::create(b, loc, x, args[1]))
+                            : integerMod(b, loc, x, args[1]);
       })
       .Case([&](PReluOp) -> Value {
         return arith::SelectOp::create(b, loc, isNegative(b, loc, x),
@@ -306,21 +329,27 @@ Value buildScalar(Operation *op, OpBuilder &b, Location loc, ValueRange args,
         return compare(b, loc, arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq, x, args[1]);
       })
       .Case([&](LessOp) {
-        return compare(b, loc, arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt, x, args[1]);
+        return compare(b, loc, arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt, x, args[1],
+                       isUnsigned);
       })
       .Case([&](LessEqualOp) {
-        return compare(b, loc, arith::CmpFPredicate::OLE, arith::CmpIPredicate::sle, x, args[1]);
+        return compare(b, loc, arith::CmpFPredicate::OLE, arith::CmpIPredicate::sle, x, args[1],
+                       isUnsigned);
       })
       .Case([&](GreaterOp) {
-        return compare(b, loc, arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt, x, args[1]);
+        return compare(b, loc, arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt, x, args[1],
+                       isUnsigned);
       })
       .Case([&](GreaterEqualOp) {
-        return compare(b, loc, arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge, x, args[1]);
+        return compare(b, loc, arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge, x, args[1],
+                       isUnsigned);
       })
       .Case([&](SelectOp) -> Value {
         return arith::SelectOp::create(b, loc, x, args[1], args[2]);
       })
-      .Case([&](CastOp) { return convertScalar(b, loc, x, resultElement); })
+      .Case([&](CastOp) {
+        return convertScalar(b, loc, x, resultElement, isUnsigned, hasUnsignedResults(op));
+      })
       .Default([](Operation *op) -> Value {
         llvm_unreachable("elementwise op without a scalar lowering");
       });

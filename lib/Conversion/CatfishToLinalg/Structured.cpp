@@ -281,7 +281,8 @@ struct PoolLowering final : LoweringPattern<OpTy> {
     MLIRContext *context = rewriter.getContext();
     SmallVector<int64_t> high =
         effectiveHighPads(input, result, kernel, strides, pads, dilations);
-    Value padValue = IsMax ? lowestValue(rewriter, loc, element)
+    bool isUnsigned = hasUnsignedOperands(op);
+    Value padValue = IsMax ? lowestValue(rewriter, loc, element, isUnsigned)
                            : scalarConstant(rewriter, loc, element, 0);
     Value padded = padSpatial(rewriter, loc, op.getInput(), pads.take_front(spatial), high,
                               padValue);
@@ -308,7 +309,7 @@ struct PoolLowering final : LoweringPattern<OpTy> {
     auto generic = linalg::GenericOp::create(
         rewriter, loc, result, ValueRange{padded, window}, init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange a) {
-          linalg::YieldOp::create(b, l, IsMax ? maxScalar(b, l, a[2], a[0])
+          linalg::YieldOp::create(b, l, IsMax ? maxScalar(b, l, a[2], a[0], isUnsigned)
                                               : addScalar(b, l, a[2], a[0]));
         });
     Value pooled = generic.getResult(0);

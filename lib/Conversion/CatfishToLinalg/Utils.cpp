@@ -122,26 +122,27 @@ int64_t positiveAxis(int64_t axis, int64_t rank) {
   return *normalizeAxis(std::nullopt, axis, rank);
 }
 
-/// -inf / +inf for floats, the signed minimum / maximum for integers (false / true for i1).
-static Value extremeValue(OpBuilder &b, Location loc, Type type, bool highest) {
+/// -inf / +inf for floats, the minimum / maximum for integers (false / true for i1).
+static Value extremeValue(OpBuilder &b, Location loc, Type type, bool highest, bool isUnsigned) {
   if (auto floatType = dyn_cast<FloatType>(type))
     return arith::ConstantOp::create(
         b, loc,
         b.getFloatAttr(floatType,
                        APFloat::getInf(floatType.getFloatSemantics(), /*Negative=*/!highest)));
   unsigned width = type.getIntOrFloatBitWidth();
-  APInt value = width == 1 ? APInt(1, highest ? 1 : 0)
-                           : (highest ? APInt::getSignedMaxValue(width)
-                                      : APInt::getSignedMinValue(width));
+  APInt value = width == 1 || isUnsigned
+                    ? (highest ? APInt::getMaxValue(width) : APInt::getMinValue(width))
+                    : (highest ? APInt::getSignedMaxValue(width)
+                               : APInt::getSignedMinValue(width));
   return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, value));
 }
 
-Value lowestValue(OpBuilder &b, Location loc, Type type) {
-  return extremeValue(b, loc, type, /*highest=*/false);
+Value lowestValue(OpBuilder &b, Location loc, Type type, bool isUnsigned) {
+  return extremeValue(b, loc, type, /*highest=*/false, isUnsigned);
 }
 
-Value highestValue(OpBuilder &b, Location loc, Type type) {
-  return extremeValue(b, loc, type, /*highest=*/true);
+Value highestValue(OpBuilder &b, Location loc, Type type, bool isUnsigned) {
+  return extremeValue(b, loc, type, /*highest=*/true, isUnsigned);
 }
 
 Value addScalar(OpBuilder &b, Location loc, Value x, Value y) {
@@ -156,17 +157,24 @@ Value mulScalar(OpBuilder &b, Location loc, Value x, Value y) {
   return arith::MulIOp::create(b, loc, x, y);
 }
 
-Value maxScalar(OpBuilder &b, Location loc, Value x, Value y) {
+Value maxScalar(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned) {
   if (isa<FloatType>(x.getType()))
     return arith::MaximumFOp::create(b, loc, x, y);
+  if (isUnsigned)
+    return arith::MaxUIOp::create(b, loc, x, y);
   return arith::MaxSIOp::create(b, loc, x, y);
 }
 
-Value minScalar(OpBuilder &b, Location loc, Value x, Value y) {
+Value minScalar(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned) {
   if (isa<FloatType>(x.getType()))
     return arith::MinimumFOp::create(b, loc, x, y);
+  if (isUnsigned)
+    return arith::MinUIOp::create(b, loc, x, y);
   return arith::MinSIOp::create(b, loc, x, y);
 }
+
+bool hasUnsignedOperands(Operation *op) { return op->hasAttr(kUnsignedOperands); }
+bool hasUnsignedResults(Operation *op) { return op->hasAttr(kUnsignedResults); }
 
 LogicalResult checkSupportedTypes(Operation *op, PatternRewriter &rewriter) {
   auto supported = [](Type type) {

@@ -46,14 +46,22 @@ Value reshapeTo(OpBuilder &b, Location loc, Value value, RankedTensorType type);
 int64_t positiveAxis(int64_t axis, int64_t rank);
 
 /// The identity element of a max (most negative) or min (most positive) reduction.
-Value lowestValue(OpBuilder &b, Location loc, Type type);
-Value highestValue(OpBuilder &b, Location loc, Type type);
+Value lowestValue(OpBuilder &b, Location loc, Type type, bool isUnsigned = false);
+Value highestValue(OpBuilder &b, Location loc, Type type, bool isUnsigned = false);
 
 /// Float or integer binary ops on scalars of the same type.
 Value addScalar(OpBuilder &b, Location loc, Value x, Value y);
 Value mulScalar(OpBuilder &b, Location loc, Value x, Value y);
-Value maxScalar(OpBuilder &b, Location loc, Value x, Value y);
-Value minScalar(OpBuilder &b, Location loc, Value x, Value y);
+Value maxScalar(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned = false);
+Value minScalar(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned = false);
+
+/// Unsigned integer tensors become signless before the patterns run (arith works on signless
+/// integers); these unit attributes mark the ops that had unsigned operands or results, for
+/// the patterns where signedness matters (division, comparison, conversion, max/min).
+inline constexpr StringLiteral kUnsignedOperands = "catfish.unsigned_operands";
+inline constexpr StringLiteral kUnsignedResults = "catfish.unsigned_results";
+bool hasUnsignedOperands(Operation *op);
+bool hasUnsignedResults(Operation *op);
 
 /// Fails the match unless every tensor that `op` touches is static with an element type the
 /// code generators handle (signless integers and f16/bf16/f32/f64).
