@@ -55,10 +55,11 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   return success();
 }
 
-LogicalResult EinsumOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
-                                         Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+FailureOr<EinsumLabels> mlir::catfish::resolveEinsum(std::optional<Location> loc,
+                                                     StringRef equationText,
+                                                     TypeRange inputTypes) {
   std::string equation;
-  for (char c : adaptor.getEquation())
+  for (char c : equationText)
     if (c != ' ')
       equation.push_back(c);
   StringRef eq(equation);
@@ -66,74 +67,110 @@ LogicalResult EinsumOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   bool explicitOutput = eq.contains("->");
   SmallVector<StringRef> terms;
   lhsText.split(terms, ',');
-  ValueRange inputs = adaptor.getInputs();
-  if (terms.size() != inputs.size())
-    return emitOptionalError(loc, "einsum equation '", adaptor.getEquation(), "' has ",
-                             terms.size(), " inputs but the op has ", inputs.size());
-  llvm::StringMap<int64_t> dimOf;
-  llvm::StringMap<int> count;
-  SmallVector<int64_t> ellipsisDims;
-  for (auto [term, value] : llvm::zip(terms, inputs)) {
-    RankedTensorType type = rankedType(value);
-    size_t letters = llvm::count_if(term, llvm::isAlpha);
-    bool hasEllipsis = term.contains("...");
-    int64_t ellipsisRank = type.getRank() - static_cast<int64_t>(letters);
-    if ((!hasEllipsis && ellipsisRank != 0) || ellipsisRank < 0)
+  if (terms.size() != inputTypes.size())
+    return emitOptionalError(loc, "einsum equation '", equationText, "' has ", terms.size(),
+                             " inputs but the op has ", inputTypes.size());
+  // Labels 0..25 are letters a-z, 26..51 are A-Z; ellipsis dims come after, right-aligned.
+  constexpr int64_t kLetters = 52;
+  auto letterLabel = [](char c) -> int64_t {
+    return c >= 'a' && c <= 'z' ? c - 'a' : c - 'A' + 26;
+  };
+  EinsumLabels labels;
+  labels.sizes.assign(kLetters, 1);
+  SmallVector<int> count(kLetters, 0);
+  SmallVector<bool> seen(kLetters, false);
+  int64_t ellipsisRank = 0;
+  SmallVector<int64_t> termEllipsis;
+  for (auto [term, type] : llvm::zip(terms, inputTypes)) {
+    auto ranked = cast<RankedTensorType>(type);
+    int64_t letters = llvm::count_if(term, llvm::isAlpha);
+    int64_t rank = ranked.getRank() - letters;
+    if ((!term.contains("...") && rank != 0) || rank < 0)
       return emitOptionalError(loc, "einsum term '", term, "' does not match operand ", type);
+    termEllipsis.push_back(rank);
+    ellipsisRank = std::max(ellipsisRank, rank);
+  }
+  SmallVector<int64_t> ellipsisSizes(ellipsisRank, 1);
+  for (auto [term, type, rank] : llvm::zip(terms, inputTypes, termEllipsis)) {
+    auto ranked = cast<RankedTensorType>(type);
+    SmallVector<int64_t> dims;
     int64_t d = 0;
+    auto unify = [&](int64_t &known, int64_t size, StringRef what) -> LogicalResult {
+      if (known == 1 || ShapedType::isDynamic(known))
+        known = size;
+      else if (size != 1 && !ShapedType::isDynamic(size) && size != known)
+        return emitOptionalError(loc, "einsum ", what, " has sizes ", known, " and ", size);
+      return success();
+    };
     for (size_t i = 0; i < term.size(); ++i) {
       if (term[i] == '.') {
-        SmallVector<int64_t> ell(type.getShape().slice(d, ellipsisRank));
-        FailureOr<SmallVector<int64_t>> b = broadcastShapes(loc, ellipsisDims, ell);
-        if (failed(b))
-          return failure();
-        ellipsisDims = *b;
-        d += ellipsisRank;
+        for (int64_t e = ellipsisRank - rank; e < ellipsisRank; ++e) {
+          if (failed(unify(ellipsisSizes[e], ranked.getDimSize(d++), "ellipsis dim")))
+            return failure();
+          dims.push_back(kLetters + e);
+        }
         i += 2;
         continue;
       }
       if (!llvm::isAlpha(term[i]))
         return emitOptionalError(loc, "einsum equation has an invalid character '", term[i],
                                  "'");
-      StringRef key = term.substr(i, 1);
-      int64_t size = type.getDimSize(d++);
-      auto it = dimOf.find(key);
-      if (it == dimOf.end()) {
-        dimOf[key] = size;
-      } else if (it->second == 1 || ShapedType::isDynamic(it->second)) {
-        it->second = size;
-      } else if (size != 1 && !ShapedType::isDynamic(size) && size != it->second) {
-        return emitOptionalError(loc, "einsum label '", key, "' has sizes ", it->second,
-                                 " and ", size);
-      }
-      ++count[key];
+      int64_t label = letterLabel(term[i]);
+      int64_t size = ranked.getDimSize(d++);
+      if (!seen[label])
+        labels.sizes[label] = size;
+      else if (failed(unify(labels.sizes[label], size, "label '" + std::string(1, term[i]) + "'")))
+        return failure();
+      seen[label] = true;
+      ++count[label];
+      dims.push_back(label);
     }
+    labels.inputs.push_back(std::move(dims));
   }
-  SmallVector<int64_t> dims;
+  llvm::append_range(labels.sizes, ellipsisSizes);
   if (explicitOutput) {
     for (size_t i = 0; i < rhsText.size(); ++i) {
       if (rhsText[i] == '.') {
-        llvm::append_range(dims, ellipsisDims);
+        for (int64_t e = 0; e < ellipsisRank; ++e)
+          labels.output.push_back(kLetters + e);
         i += 2;
         continue;
       }
-      auto it = dimOf.find(rhsText.substr(i, 1));
-      if (it == dimOf.end())
+      if (!llvm::isAlpha(rhsText[i]) || !seen[letterLabel(rhsText[i])])
         return emitOptionalError(loc, "einsum output label '", rhsText[i],
                                  "' is not in any input");
-      dims.push_back(it->second);
+      labels.output.push_back(letterLabel(rhsText[i]));
     }
   } else {
-    llvm::append_range(dims, ellipsisDims);
-    SmallVector<std::string> once;
-    for (auto &entry : count)
-      if (entry.second == 1)
-        once.push_back(entry.getKey().str());
-    llvm::sort(once);
-    for (const std::string &key : once)
-      dims.push_back(dimOf[key]);
+    // Implicit output: the ellipsis dims, then the labels used once, in alphabetical order.
+    for (int64_t e = 0; e < ellipsisRank; ++e)
+      labels.output.push_back(kLetters + e);
+    SmallVector<int64_t> once;
+    for (int64_t label = 0; label < kLetters; ++label)
+      if (count[label] == 1)
+        once.push_back(label);
+    llvm::sort(once, [&](int64_t a, int64_t b) {
+      auto key = [](int64_t l) { return l < 26 ? 'a' + l : 'A' + (l - 26); };
+      return key(a) < key(b);
+    });
+    llvm::append_range(labels.output, once);
   }
-  inferred.push_back(RankedTensorType::get(dims, rankedType(inputs.front()).getElementType()));
+  return labels;
+}
+
+LogicalResult EinsumOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  SmallVector<Type> types;
+  for (Value input : adaptor.getInputs())
+    types.push_back(rankedType(input));
+  FailureOr<EinsumLabels> labels =
+      resolveEinsum(loc, adaptor.getEquation(), types);
+  if (failed(labels))
+    return failure();
+  SmallVector<int64_t> dims;
+  for (int64_t label : labels->output)
+    dims.push_back(labels->sizes[label]);
+  inferred.push_back(RankedTensorType::get(dims, rankedType(adaptor.getInputs().front()).getElementType()));
   return success();
 }
 

@@ -3,6 +3,7 @@
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 
 using namespace mlir;
@@ -28,8 +29,14 @@ std::string mlir::catfish::describeLocation(Location loc) {
   return text;
 }
 
+static bool hasNoElements(Type type) { return cast<RankedTensorType>(type).getNumElements() == 0; }
+
+/// The kernel argument for a tensor. Tensors without elements are never read or written and
+/// are passed as memref<0xT>: LLVM's bare-pointer convention rejects shapes like 2x0x4.
 static MemRefType memrefOf(Type type) {
   auto tensor = cast<RankedTensorType>(type);
+  if (hasNoElements(tensor))
+    return MemRefType::get({0}, tensor.getElementType());
   return MemRefType::get(tensor.getShape(), tensor.getElementType());
 }
 
@@ -39,7 +46,8 @@ mlir::catfish::outlineKernels(ModuleOp program, SmallVectorImpl<KernelInfo> &ker
   if (!main)
     return program.emitError("the program has no @main function");
   MLIRContext *context = program.getContext();
-  context->loadDialect<bufferization::BufferizationDialect, memref::MemRefDialect>();
+  context->loadDialect<bufferization::BufferizationDialect, memref::MemRefDialect,
+                       tensor::TensorDialect>();
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(context));
   OpBuilder builder(context);
   builder.setInsertionPointToEnd(module->getBody());
@@ -75,8 +83,13 @@ mlir::catfish::outlineKernels(ModuleOp program, SmallVectorImpl<KernelInfo> &ker
     IRMapping mapping;
     Block &region = fusion.getBody().front();
     for (auto [i, arg] : llvm::enumerate(region.getArguments())) {
-      Value tensor = bufferization::ToTensorOp::create(
-          body, fusion.getLoc(), arg.getType(), entry->getArgument(i), /*restrict=*/true);
+      auto type = cast<RankedTensorType>(arg.getType());
+      Value tensor =
+          hasNoElements(type)
+              ? Value(tensor::EmptyOp::create(body, fusion.getLoc(), type.getShape(),
+                                              type.getElementType()))
+              : Value(bufferization::ToTensorOp::create(body, fusion.getLoc(), type,
+                                                        entry->getArgument(i), /*restrict=*/true));
       mapping.map(arg, tensor);
     }
     for (Operation &inner : region.without_terminator())
@@ -84,6 +97,8 @@ mlir::catfish::outlineKernels(ModuleOp program, SmallVectorImpl<KernelInfo> &ker
     auto yield = cast<YieldOp>(region.getTerminator());
     unsigned firstResult = fusion.getInputs().size();
     for (auto [i, value] : llvm::enumerate(yield.getValues())) {
+      if (hasNoElements(value.getType()))
+        continue;
       auto materialize = bufferization::MaterializeInDestinationOp::create(
           body, fusion.getLoc(), TypeRange(), mapping.lookup(value),
           entry->getArgument(firstResult + i));

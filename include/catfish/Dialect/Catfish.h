@@ -87,6 +87,17 @@ struct AttentionExpansion {
   Value scores, biased, capped, probabilities, output;
 };
 
+/// An einsum equation resolved against its operand types. Labels are numbered (letters
+/// first, then one per ellipsis dim); `inputs` lists each operand's dims as labels, `output`
+/// the result's, and `sizes` every label's size (a size-1 operand dim broadcasts).
+struct EinsumLabels {
+  SmallVector<SmallVector<int64_t>> inputs;
+  SmallVector<int64_t> output;
+  SmallVector<int64_t> sizes;
+};
+FailureOr<EinsumLabels> resolveEinsum(std::optional<Location> loc, StringRef equation,
+                                      TypeRange inputTypes);
+
 /// Builds `op`'s computation from primitive catfish ops at the builder's insertion point. Fails
 /// (with a diagnostic on `op`) where that needs static dims it does not have.
 FailureOr<AttentionExpansion> expandAttention(OpBuilder &builder, AttentionOp op);

@@ -174,6 +174,12 @@ struct SplitLowering final : LoweringPattern<SplitOp> {
       SmallVector<int64_t> offsets(input.getRank(), 0), strides(input.getRank(), 1);
       offsets[axis] = offset;
       offset += type.getDimSize(axis);
+      // A slice with no elements may start at the end, which extract_slice refuses.
+      if (type.getNumElements() == 0) {
+        results.push_back(tensor::EmptyOp::create(rewriter, op.getLoc(), type.getShape(),
+                                                  type.getElementType()));
+        continue;
+      }
       results.push_back(tensor::ExtractSliceOp::create(rewriter, op.getLoc(), type,
                                                        op.getInput(), ValueRange(), ValueRange(),
                                                        ValueRange(), offsets, type.getShape(),

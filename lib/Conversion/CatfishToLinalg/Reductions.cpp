@@ -296,12 +296,53 @@ struct ArgReduceLowering final : LoweringPattern<OpTy> {
   }
 };
 
+/// out[..., i, ...] = sum over j of in[..., j, ...] for j <= i (j < i when exclusive; j >= i,
+/// j > i when reversed): a generic over (result dims..., j) with j a reduction. Quadratic in
+/// the axis length, which suits the short axes (sequence positions, masks) it serves.
+struct CumSumLowering final : LoweringPattern<CumSumOp> {
+  using LoweringPattern::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(CumSumOp op, PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t rank = type.getRank();
+    if (rank == 0)
+      return rewriter.notifyMatchFailure(op, "cumsum of a scalar");
+    int64_t axis = positiveAxis(op.getAxis(), rank);
+    MLIRContext *context = rewriter.getContext();
+    SmallVector<AffineExpr> inExprs, outExprs;
+    for (int64_t i = 0; i < rank; ++i) {
+      inExprs.push_back(getAffineDimExpr(i == axis ? rank : i, context));
+      outExprs.push_back(getAffineDimExpr(i, context));
+    }
+    SmallVector<AffineMap> maps = {AffineMap::get(rank + 1, 0, inExprs, context),
+                                   AffineMap::get(rank + 1, 0, outExprs, context)};
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+    Location loc = op.getLoc();
+    Type element = type.getElementType();
+    Value init = buildFilled(rewriter, loc, type.getShape(), cst(rewriter, loc, element, 0));
+    using P = arith::CmpIPredicate;
+    P predicate = op.getReverse() ? (op.getExclusive() ? P::sgt : P::sge)
+                                  : (op.getExclusive() ? P::slt : P::sle);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, op.getInput(), init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value j = linalg::IndexOp::create(b, l, rank);
+          Value i = linalg::IndexOp::create(b, l, axis);
+          Value counted = arith::CmpIOp::create(b, l, predicate, j, i);
+          Value term = arith::SelectOp::create(b, l, counted, a[0], cst(b, l, element, 0));
+          linalg::YieldOp::create(b, l, addScalar(b, l, a[1], term));
+        });
+    return SmallVector<Value>{generic.getResult(0)};
+  }
+};
+
 } // namespace
 
 void mlir::catfish::populateReductionToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ReduceLowering, SoftmaxLowering<SoftmaxOp, false>,
                SoftmaxLowering<LogSoftmaxOp, true>, NormLowering<LayerNormOp, false>,
                NormLowering<RmsNormOp, true>, BatchNormLowering,
-               ArgReduceLowering<ArgMaxOp, true>, ArgReduceLowering<ArgMinOp, false>>(
+               ArgReduceLowering<ArgMaxOp, true>, ArgReduceLowering<ArgMinOp, false>,
+               CumSumLowering>(
       patterns.getContext());
 }

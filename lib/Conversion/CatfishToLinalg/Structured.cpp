@@ -264,9 +264,72 @@ struct ConvLowering final : LoweringPattern<ConvOp> {
   }
 };
 
-/// Max or average over windows: iteration (n, c, o..., k...).
-template <typename OpTy, bool IsMax>
+/// Einsum as one generic over every label: the output's labels are parallel loops, the
+/// others reductions; the body multiplies the operands' elements and accumulates. A repeated
+/// label reads a diagonal; a size-1 operand dim broadcasts.
+struct EinsumLowering final : LoweringPattern<EinsumOp> {
+  using LoweringPattern::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(EinsumOp op, PatternRewriter &rewriter) const override {
+    FailureOr<EinsumLabels> labels =
+        resolveEinsum(op.getLoc(), op.getEquation(), op.getInputs().getTypes());
+    if (failed(labels))
+      return failure();
+    SmallVector<int64_t> loops = labels->output;
+    for (ArrayRef<int64_t> dims : labels->inputs)
+      for (int64_t label : dims)
+        if (!llvm::is_contained(loops, label))
+          loops.push_back(label);
+    auto loopOf = [&](int64_t label) { return llvm::find(loops, label) - loops.begin(); };
+    MLIRContext *context = rewriter.getContext();
+    int64_t numLoops = loops.size();
+    SmallVector<AffineMap> maps;
+    for (auto [input, dims] : llvm::zip(op.getInputs(), labels->inputs)) {
+      auto type = cast<RankedTensorType>(input.getType());
+      SmallVector<AffineExpr> exprs;
+      for (auto [d, label] : llvm::enumerate(dims))
+        exprs.push_back(type.getDimSize(d) == 1 && labels->sizes[label] != 1
+                            ? getAffineConstantExpr(0, context)
+                            : getAffineDimExpr(loopOf(label), context));
+      maps.push_back(AffineMap::get(numLoops, 0, exprs, context));
+    }
+    maps.push_back(AffineMap::getMultiDimIdentityMap(numLoops, context)
+                       .getSubMap(llvm::to_vector(llvm::seq<unsigned>(0, labels->output.size()))));
+    SmallVector<utils::IteratorType> iterators(labels->output.size(),
+                                               utils::IteratorType::parallel);
+    iterators.append(numLoops - labels->output.size(), utils::IteratorType::reduction);
+    auto result = cast<RankedTensorType>(op.getType());
+    Location loc = op.getLoc();
+    Value init = buildFilled(rewriter, loc, result.getShape(),
+                             scalarConstant(rewriter, loc, result.getElementType(), 0));
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, result, op.getInputs(), init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value product = a[0];
+          for (Value factor : a.drop_front().drop_back())
+            product = mulScalar(b, l, product, factor);
+          linalg::YieldOp::create(b, l, addScalar(b, l, a.back(), product));
+        });
+    return SmallVector<Value>{generic.getResult(0)};
+  }
+};
+
+enum class PoolKind { Max, Average, Lp };
+
+/// Raises a float scalar to a constant power, with the common powers spelled out.
+Value powerOf(OpBuilder &b, Location l, Value x, double p) {
+  if (p == 1)
+    return x;
+  if (p == 2)
+    return arith::MulFOp::create(b, l, x, x);
+  if (p == 0.5)
+    return math::SqrtOp::create(b, l, x);
+  return math::PowFOp::create(b, l, x, scalarConstant(b, l, x.getType(), p));
+}
+
+/// Max, average or Lp norm over windows: iteration (n, c, o..., k...).
+template <typename OpTy, PoolKind Kind>
 struct PoolLowering final : LoweringPattern<OpTy> {
+  static constexpr bool IsMax = Kind == PoolKind::Max;
   using LoweringPattern<OpTy>::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(OpTy op, PatternRewriter &rewriter) const override {
     if (op->getNumResults() != 1)
@@ -309,11 +372,22 @@ struct PoolLowering final : LoweringPattern<OpTy> {
     auto generic = linalg::GenericOp::create(
         rewriter, loc, result, ValueRange{padded, window}, init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange a) {
-          linalg::YieldOp::create(b, l, IsMax ? maxScalar(b, l, a[2], a[0], isUnsigned)
-                                              : addScalar(b, l, a[2], a[0]));
+          Value x = a[0];
+          if constexpr (Kind == PoolKind::Lp)
+            x = powerOf(b, l, math::AbsFOp::create(b, l, x), static_cast<double>(op.getP()));
+          linalg::YieldOp::create(b, l, IsMax ? maxScalar(b, l, a[2], x, isUnsigned)
+                                              : addScalar(b, l, a[2], x));
         });
     Value pooled = generic.getResult(0);
-    if constexpr (!IsMax) {
+    if constexpr (Kind == PoolKind::Lp) {
+      double inverse = 1.0 / static_cast<double>(op.getP());
+      pooled = buildParallelGeneric(rewriter, loc, result, pooled,
+                                    rewriter.getMultiDimIdentityMap(rank),
+                                    [&](OpBuilder &b, Location l, ValueRange a) {
+                                      return powerOf(b, l, a[0], inverse);
+                                    });
+    }
+    if constexpr (Kind == PoolKind::Average) {
       // Divide by the number of window positions inside the input (or inside the padded
       // input with count_include_pad), computed per output position.
       bool includePad = op.getCountIncludePad();
@@ -354,6 +428,7 @@ struct PoolLowering final : LoweringPattern<OpTy> {
 } // namespace
 
 void mlir::catfish::populateStructuredToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<MatMulLowering, ConvLowering, PoolLowering<MaxPoolOp, true>,
-               PoolLowering<AvgPoolOp, false>>(patterns.getContext());
+  patterns.add<MatMulLowering, ConvLowering, EinsumLowering, PoolLowering<MaxPoolOp, PoolKind::Max>,
+               PoolLowering<AvgPoolOp, PoolKind::Average>, PoolLowering<LpPoolOp, PoolKind::Lp>>(
+      patterns.getContext());
 }

@@ -300,7 +300,7 @@ mlir::catfish::buildCpuSharedObject(ModuleOp kernels, MutableArrayRef<KernelInfo
                          [](OpPassManager &pm) { pm.addPass(std::make_unique<ApproximateMath>()); })))
     return makeError("loop lowering failed");
   if (failed(runPipeline(kernels,
-                         "arith-expand, expand-strided-metadata, "
+                         "arith-expand{include-bf16=true}, expand-strided-metadata, "
                          "convert-vector-to-llvm, finalize-memref-to-llvm, convert-math-to-llvm, "
                          "convert-math-to-libm, "
                          "convert-arith-to-llvm, convert-index-to-llvm, "
