@@ -160,7 +160,8 @@ Value mulScalar(OpBuilder &b, Location loc, Value x, Value y) {
 Value maxScalar(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned) {
   if (isa<FloatType>(x.getType()))
     return arith::MaximumFOp::create(b, loc, x, y);
-  if (isUnsigned)
+  // Booleans order false < true, which signed i1 (true = -1) would invert.
+  if (isUnsigned || x.getType().isInteger(1))
     return arith::MaxUIOp::create(b, loc, x, y);
   return arith::MaxSIOp::create(b, loc, x, y);
 }
@@ -168,7 +169,7 @@ Value maxScalar(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned) {
 Value minScalar(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned) {
   if (isa<FloatType>(x.getType()))
     return arith::MinimumFOp::create(b, loc, x, y);
-  if (isUnsigned)
+  if (isUnsigned || x.getType().isInteger(1))
     return arith::MinUIOp::create(b, loc, x, y);
   return arith::MinSIOp::create(b, loc, x, y);
 }

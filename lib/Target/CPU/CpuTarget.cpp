@@ -300,6 +300,7 @@ mlir::catfish::buildCpuSharedObject(ModuleOp kernels, MutableArrayRef<KernelInfo
                          [](OpPassManager &pm) { pm.addPass(std::make_unique<ApproximateMath>()); })))
     return makeError("loop lowering failed");
   if (failed(runPipeline(kernels,
+                         "convert-math-to-funcs{convert-ctlz=false}, "
                          "arith-expand{include-bf16=true}, expand-strided-metadata, "
                          "convert-vector-to-llvm, finalize-memref-to-llvm, convert-math-to-llvm, "
                          "convert-math-to-libm, "
