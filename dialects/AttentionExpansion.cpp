@@ -25,12 +25,12 @@ static Value repeatHeads(ImplicitLocOpBuilder &b, Value kv, int64_t repeats) {
   for (int64_t h = 0; h < heads * repeats; ++h)
     source.push_back(h / repeats);
   auto type = RankedTensorType::get({heads * repeats}, b.getI64Type());
-  Value indices = ConstantOp::create(b, cast<ElementsAttr>(DenseIntElementsAttr::get(type, source)));
+  Value indices =
+      ConstantOp::create(b, cast<ElementsAttr>(DenseIntElementsAttr::get(type, source)));
   return GatherOp::create(b, kv, indices, uint64_t{1});
 }
 
-FailureOr<AttentionExpansion> mlir::catfish::expandAttention(OpBuilder &builder,
-                                                            AttentionOp op) {
+FailureOr<AttentionExpansion> mlir::catfish::expandAttention(OpBuilder &builder, AttentionOp op) {
   ImplicitLocOpBuilder b(op.getLoc(), builder);
   Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
   auto qt = cast<RankedTensorType>(q.getType()), kt = cast<RankedTensorType>(k.getType());
@@ -45,7 +45,8 @@ FailureOr<AttentionExpansion> mlir::catfish::expandAttention(OpBuilder &builder,
 
   AttentionExpansion parts;
   Value scaled = MulOp::create(b, q, floatScalar(b, et, op.getScale().convertToDouble()));
-  parts.scores = MatMulOp::create(b, scaled, TransposeOp::create(b, k, ArrayRef<int64_t>{0, 1, 3, 2}));
+  parts.scores =
+      MatMulOp::create(b, scaled, TransposeOp::create(b, k, ArrayRef<int64_t>{0, 1, 3, 2}));
   parts.biased = parts.scores;
   Value minusInf = floatScalar(b, et, -INFINITY);
   if (Value mask = op.getMask()) {

@@ -56,8 +56,7 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
 }
 
 FailureOr<EinsumLabels> mlir::catfish::resolveEinsum(std::optional<Location> loc,
-                                                     StringRef equationText,
-                                                     TypeRange inputTypes) {
+                                                     StringRef equationText, TypeRange inputTypes) {
   std::string equation;
   for (char c : equationText)
     if (c != ' ')
@@ -113,8 +112,7 @@ FailureOr<EinsumLabels> mlir::catfish::resolveEinsum(std::optional<Location> loc
         continue;
       }
       if (!llvm::isAlpha(term[i]))
-        return emitOptionalError(loc, "einsum equation has an invalid character '", term[i],
-                                 "'");
+        return emitOptionalError(loc, "einsum equation has an invalid character '", term[i], "'");
       int64_t label = letterLabel(term[i]);
       int64_t size = ranked.getDimSize(d++);
       if (!seen[label])
@@ -137,8 +135,7 @@ FailureOr<EinsumLabels> mlir::catfish::resolveEinsum(std::optional<Location> loc
         continue;
       }
       if (!llvm::isAlpha(rhsText[i]) || !seen[letterLabel(rhsText[i])])
-        return emitOptionalError(loc, "einsum output label '", rhsText[i],
-                                 "' is not in any input");
+        return emitOptionalError(loc, "einsum output label '", rhsText[i], "' is not in any input");
       labels.output.push_back(letterLabel(rhsText[i]));
     }
   } else {
@@ -163,14 +160,14 @@ LogicalResult EinsumOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   SmallVector<Type> types;
   for (Value input : adaptor.getInputs())
     types.push_back(rankedType(input));
-  FailureOr<EinsumLabels> labels =
-      resolveEinsum(loc, adaptor.getEquation(), types);
+  FailureOr<EinsumLabels> labels = resolveEinsum(loc, adaptor.getEquation(), types);
   if (failed(labels))
     return failure();
   SmallVector<int64_t> dims;
   for (int64_t label : labels->output)
     dims.push_back(labels->sizes[label]);
-  inferred.push_back(RankedTensorType::get(dims, rankedType(adaptor.getInputs().front()).getElementType()));
+  inferred.push_back(
+      RankedTensorType::get(dims, rankedType(adaptor.getInputs().front()).getElementType()));
   return success();
 }
 

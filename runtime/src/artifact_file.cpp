@@ -10,6 +10,7 @@
 #include "status.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <unordered_set>
 
@@ -25,7 +26,6 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "artifacts are little-endian; this runtime reads them in place");
 
 namespace catfish::artifact {
-using rt::humanBytes;
 using rt::makeStatusCat;
 
 namespace {
@@ -73,6 +73,21 @@ bool tensorByteSize(DType dtype, const int64_t *dims, size_t rank, uint64_t &out
     return false;
   outBytes = bytes;
   return true;
+}
+
+std::string humanBytes(uint64_t bytes) {
+  static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  if (bytes < 1024)
+    return std::to_string(bytes) + " B";
+  double value = static_cast<double>(bytes) / 1024.0;
+  size_t unit = 0;
+  while (value >= 1024.0 && unit + 1 < sizeof(units) / sizeof(units[0])) {
+    value /= 1024.0;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f %s", value, units[unit]);
+  return text;
 }
 
 std::string sectionKindName(uint32_t kind) {

@@ -15,7 +15,7 @@
 namespace {
 using catfish::artifact::ArtifactFile;
 using catfish::artifact::CpuKernelFn;
-using catfish::rt::humanBytes;
+using catfish::artifact::humanBytes;
 using catfish::rt::makeStatusCat;
 namespace fa = catfish::artifact;
 

@@ -9,7 +9,7 @@
 #include <cstring>
 
 namespace fa = catfish::artifact;
-using catfish::rt::humanBytes;
+using catfish::artifact::humanBytes;
 using catfish::rt::makeStatus;
 using catfish::rt::makeStatusCat;
 

@@ -2,7 +2,6 @@
 
 #include "status.h"
 
-#include <cstdio>
 #include <new>
 
 struct catfish_status_t {
@@ -35,21 +34,6 @@ catfish_status_t *statusFromCurrentException() {
   } catch (...) {
     return makeStatus(CATFISH_STATUS_INTERNAL, "internal error: unknown exception");
   }
-}
-
-std::string humanBytes(uint64_t bytes) {
-  static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  if (bytes < 1024)
-    return std::to_string(bytes) + " B";
-  double value = static_cast<double>(bytes) / 1024.0;
-  size_t unit = 0;
-  while (value >= 1024.0 && unit + 1 < sizeof(units) / sizeof(units[0])) {
-    value /= 1024.0;
-    ++unit;
-  }
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.1f %s", value, units[unit]);
-  return text;
 }
 
 } // namespace catfish::rt

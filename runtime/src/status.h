@@ -35,9 +35,6 @@ catfish_status_t *makeStatusCat(catfish_status_code_t code, const Args &...args)
 /// practice); used by the C API entry points so that no exception crosses them.
 catfish_status_t *statusFromCurrentException();
 
-/// "12.3 KiB", "4.0 GiB", "17 B".
-std::string humanBytes(uint64_t bytes);
-
 } // namespace catfish::rt
 
 /// Runs `body` (an expression returning catfish_status_t *) with exceptions turned into a status.

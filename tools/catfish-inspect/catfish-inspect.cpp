@@ -16,25 +16,11 @@
 #include <string>
 
 namespace fa = catfish::artifact;
+using fa::humanBytes;
 
 namespace {
 
 const size_t kDefaultStepLimit = 20;
-
-std::string humanBytes(uint64_t bytes) {
-  static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  if (bytes < 1024)
-    return std::to_string(bytes) + " B";
-  double value = static_cast<double>(bytes) / 1024.0;
-  size_t unit = 0;
-  while (value >= 1024.0 && unit + 1 < 6) {
-    value /= 1024.0;
-    ++unit;
-  }
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.1f %s", value, units[unit]);
-  return text;
-}
 
 std::string sizeText(uint64_t bytes) {
   return humanBytes(bytes) + " (" + std::to_string(bytes) + " bytes)";

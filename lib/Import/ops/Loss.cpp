@@ -40,16 +40,18 @@ static Value negativeLogLikelihood(NodeContext &node, Value x, Value target, Val
 
   // x[n, index[n, d...], d...] through an index of shape [N, 1, d...].
   int64_t rank = tt.getRank();
-  Value unsqueezed =
-      node.reshapeTo(index, {node.shapeOf(index, 0, 1), node.constI64({1}),
-                             node.shapeOf(index, 1, rank)});
-  Value picked = node.make<GatherElementsOp>({x, unsqueezed},
-                                             {node.named("axis", b.getI64IntegerAttr(1))});
+  Value unsqueezed = node.reshapeTo(
+      index, {node.shapeOf(index, 0, 1), node.constI64({1}), node.shapeOf(index, 1, rank)});
+  Value picked =
+      node.make<GatherElementsOp>({x, unsqueezed}, {node.named("axis", b.getI64IntegerAttr(1))});
   Value loss = node.make<NegOp>({node.reshapeTo(picked, {node.shapeOf(index, 0, rank)})});
 
   Value weights;
-  if (weight)
+  if (weight) {
     weights = node.make<GatherOp>({weight, index}, {node.named("axis", b.getI64IntegerAttr(0))});
+    if (!weights)
+      return {};
+  }
   if (ignored)
     weights = node.make<SelectOp>(
         {ignored, node.constScalar(et, 0), weights ? weights : node.constScalar(et, 1)});
@@ -81,8 +83,8 @@ static LogicalResult convertSoftmaxCrossEntropyLoss(NodeContext &node) {
   FailureOr<Value> scores = node.requiredInput(0), labels = node.requiredInput(1);
   if (failed(scores) || failed(labels))
     return failure();
-  Value logProb = node.make<LogSoftmaxOp>(
-      {*scores}, {node.named("axis", node.builder().getI64IntegerAttr(1))});
+  Value logProb =
+      node.make<LogSoftmaxOp>({*scores}, {node.named("axis", node.builder().getI64IntegerAttr(1))});
   Value loss = logProb ? negativeLogLikelihood(node, logProb, *labels, node.input(2)) : Value();
   if (!loss)
     return failure();

@@ -226,8 +226,8 @@ static LogicalResult convertHardmax(NodeContext &node) {
                                             node.named("select_last_index", b.getBoolAttr(false))});
   SmallVector<int64_t> positionShape(rank, 1);
   positionShape[*axis] = classes;
-  Value positions = node.reshapeTo(
-      node.constI64(llvm::to_vector(llvm::seq<int64_t>(0, classes))), {node.constI64(positionShape)});
+  Value positions = node.reshapeTo(node.constI64(llvm::to_vector(llvm::seq<int64_t>(0, classes))),
+                                   {node.constI64(positionShape)});
   Value y = node.castElements(node.make<EqualOp>({positions, argmax}), type.getElementType());
   return y ? node.setOutput(0, y) : failure();
 }
@@ -257,10 +257,10 @@ static LogicalResult convertLayerNorm(NodeContext &node) {
     SmallVector<Value> operands = {*input, *scale};
     if (bias)
       operands.push_back(bias);
-    return setResult(node, node.create<LayerNormOp>(
-                               operands, {node.named("axis", b.getI64IntegerAttr(
-                                                                 node.attrInt("axis", -1))),
-                                          node.named("epsilon", b.getF32FloatAttr(epsilon))}));
+    return setResult(
+        node, node.create<LayerNormOp>(
+                  operands, {node.named("axis", b.getI64IntegerAttr(node.attrInt("axis", -1))),
+                             node.named("epsilon", b.getF32FloatAttr(epsilon))}));
   }
   int64_t rank = typeOf(*input).getRank();
   FailureOr<int64_t> axis = axisAttr(node, -1, rank);
@@ -273,8 +273,10 @@ static LogicalResult convertLayerNorm(NodeContext &node) {
   Value x = node.castElements(*input, stash);
   Value mean = node.reduce(x, ReduceKind::mean, axes, true);
   Value deviation = node.make<SubOp>({x, mean});
-  Value variance = node.reduce(node.make<MulOp>({deviation, deviation}), ReduceKind::mean, axes, true);
-  Value stdDev = node.make<SqrtOp>({node.make<AddOp>({variance, node.constScalar(stash, epsilon)})});
+  Value variance =
+      node.reduce(node.make<MulOp>({deviation, deviation}), ReduceKind::mean, axes, true);
+  Value stdDev =
+      node.make<SqrtOp>({node.make<AddOp>({variance, node.constScalar(stash, epsilon)})});
   Value y = node.make<MulOp>(
       {node.castElements(node.make<DivOp>({deviation, stdDev}), getElementTypeOrSelf(*input)),
        *scale});
@@ -387,8 +389,8 @@ static LogicalResult convertAttention(NodeContext &node) {
   if (qHeads != kvHeads) {
     if (ShapedType::isDynamic(qHeads) || ShapedType::isDynamic(kvHeads) || kvHeads == 0 ||
         qHeads % kvHeads != 0)
-      return node.fail("query heads (" + Twine(qHeads) + ") must be a static multiple of key heads (" +
-                       Twine(kvHeads) + ")");
+      return node.fail("query heads (" + Twine(qHeads) +
+                       ") must be a static multiple of key heads (" + Twine(kvHeads) + ")");
     Value repeats = node.constI64({1, qHeads / kvHeads, 1, 1});
     k = node.make<TileOp>({k, repeats});
     v = node.make<TileOp>({v, repeats});

@@ -33,6 +33,9 @@ bool tensorByteSize(DType dtype, const int64_t *dims, size_t rank, uint64_t &out
 /// "manifest", "code", "weights", or "kind N".
 std::string sectionKindName(uint32_t kind);
 
+/// "12.3 KiB", "4.0 GiB", "17 B".
+std::string humanBytes(uint64_t bytes);
+
 /// A read-only mapping of an artifact file that passed every check of docs/artifact-format.md
 /// ("Verification"): header, section layout and checksums, the FlatBuffers verifier and the
 /// semantic checks of the manifest (indices, bounds, sizes). It does not judge whether this
