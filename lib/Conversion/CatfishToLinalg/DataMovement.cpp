@@ -115,6 +115,16 @@ struct TriluLowering final : LoweringPattern<TriluOp> {
   }
 };
 
+/// A static strided slice of `source` of `type`. A slice without elements may start at the
+/// end of a dim, which tensor.extract_slice refuses; it becomes an empty tensor.
+Value extractSlice(OpBuilder &b, Location loc, RankedTensorType type, Value source,
+                   ArrayRef<int64_t> offsets, ArrayRef<int64_t> strides) {
+  if (type.getNumElements() == 0)
+    return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, type, source, ValueRange(), ValueRange(),
+                                        ValueRange(), offsets, type.getShape(), strides);
+}
+
 struct SliceLowering final : LoweringPattern<SliceOp> {
   using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(SliceOp op, PatternRewriter &rewriter) const override {
@@ -127,9 +137,8 @@ struct SliceLowering final : LoweringPattern<SliceOp> {
         offsets.push_back(d.start);
         strides.push_back(d.step);
       }
-      return SmallVector<Value>{tensor::ExtractSliceOp::create(
-          rewriter, op.getLoc(), op.getType(), op.getInput(), ValueRange(), ValueRange(),
-          ValueRange(), offsets, op.getType().getShape(), strides)};
+      return SmallVector<Value>{
+          extractSlice(rewriter, op.getLoc(), op.getType(), op.getInput(), offsets, strides)};
     }
     // Negative steps: a generic reading input[start + i * step]; the loop bounds come from
     // the result, since no input dim is read directly.
@@ -174,16 +183,8 @@ struct SplitLowering final : LoweringPattern<SplitOp> {
       SmallVector<int64_t> offsets(input.getRank(), 0), strides(input.getRank(), 1);
       offsets[axis] = offset;
       offset += type.getDimSize(axis);
-      // A slice with no elements may start at the end, which extract_slice refuses.
-      if (type.getNumElements() == 0) {
-        results.push_back(tensor::EmptyOp::create(rewriter, op.getLoc(), type.getShape(),
-                                                  type.getElementType()));
-        continue;
-      }
-      results.push_back(tensor::ExtractSliceOp::create(rewriter, op.getLoc(), type,
-                                                       op.getInput(), ValueRange(), ValueRange(),
-                                                       ValueRange(), offsets, type.getShape(),
-                                                       strides));
+      results.push_back(
+          extractSlice(rewriter, op.getLoc(), type, op.getInput(), offsets, strides));
     }
     return results;
   }
