@@ -11,7 +11,11 @@ static LogicalResult verifyQuantParams(Operation *op, RankedTensorType data, Val
   auto scaleType = cast<RankedTensorType>(scale.getType());
   if (!isa<FloatType>(scaleType.getElementType()))
     return op->emitOpError("scale must be a float tensor, got ") << scaleType;
-  if (zeroPoint && cast<ShapedType>(zeroPoint.getType()).getShape() != scaleType.getShape())
+  // A single zero point may be [] or [1] whatever the single scale's shape.
+  auto zeroType = zeroPoint ? cast<ShapedType>(zeroPoint.getType()) : ShapedType();
+  bool bothSingle = zeroType && zeroType.hasStaticShape() && scaleType.hasStaticShape() &&
+                    zeroType.getNumElements() == 1 && scaleType.getNumElements() == 1;
+  if (zeroType && !bothSingle && zeroType.getShape() != scaleType.getShape())
     return op->emitOpError("zero_point shape differs from the scale shape");
   if (scaleType.getNumElements() == 1 && blockSize == 0)
     return success();

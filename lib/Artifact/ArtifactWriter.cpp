@@ -51,6 +51,10 @@ std::optional<fb::DType> dtypeOf(Type type) {
     return fb::DType::F8E4M3FN;
   if (isa<Float8E5M2Type>(type))
     return fb::DType::F8E5M2;
+  if (isa<Float8E4M3FNUZType>(type))
+    return fb::DType::F8E4M3FNUZ;
+  if (isa<Float8E5M2FNUZType>(type))
+    return fb::DType::F8E5M2FNUZ;
   auto integer = dyn_cast<IntegerType>(type);
   if (!integer)
     return std::nullopt;

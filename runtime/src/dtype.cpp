@@ -38,6 +38,10 @@ const char *catfish_dtype_name(catfish_dtype_t dtype) {
     return "f8e5m2";
   case CATFISH_DTYPE_I4:
     return "i4";
+  case CATFISH_DTYPE_F8E4M3FNUZ:
+    return "f8e4m3fnuz";
+  case CATFISH_DTYPE_F8E5M2FNUZ:
+    return "f8e5m2fnuz";
   }
   return "?";
 }
@@ -62,6 +66,8 @@ size_t catfish_dtype_bit_width(catfish_dtype_t dtype) {
   case CATFISH_DTYPE_BOOL:
   case CATFISH_DTYPE_F8E4M3FN:
   case CATFISH_DTYPE_F8E5M2:
+  case CATFISH_DTYPE_F8E4M3FNUZ:
+  case CATFISH_DTYPE_F8E5M2FNUZ:
     return 8;
   case CATFISH_DTYPE_I4:
     return 4;

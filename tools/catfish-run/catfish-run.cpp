@@ -160,7 +160,8 @@ bool loadInput(const std::string &path, const catfish_tensor_info_t &info, HostT
   catfish_dtype_t want = info.dtype;
   if (isNpy && tensor.dtype != want) {
     if ((want == CATFISH_DTYPE_BF16 && tensor.dtype == CATFISH_DTYPE_U16) ||
-        ((want == CATFISH_DTYPE_F8E4M3FN || want == CATFISH_DTYPE_F8E5M2) &&
+        ((want == CATFISH_DTYPE_F8E4M3FN || want == CATFISH_DTYPE_F8E5M2 ||
+          want == CATFISH_DTYPE_F8E4M3FNUZ || want == CATFISH_DTYPE_F8E5M2FNUZ) &&
          tensor.dtype == CATFISH_DTYPE_U8)) {
       tensor.dtype = want;
     } else if (want == CATFISH_DTYPE_I4 && tensor.dtype == CATFISH_DTYPE_I8) {

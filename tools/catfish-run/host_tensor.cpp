@@ -36,15 +36,17 @@ float bf16ToFloat(uint16_t bits) {
   return value;
 }
 
-float f8e4m3fnToFloat(uint8_t bits) {
-  uint32_t sign = bits >> 7, exponent = (bits >> 3) & 0xf, mantissa = bits & 7;
-  float value;
-  if (exponent == 15 && mantissa == 7)
-    value = NAN;
-  else if (exponent == 0)
-    value = std::ldexp(static_cast<float>(mantissa), -9);
-  else
-    value = std::ldexp(static_cast<float>(mantissa | 8), static_cast<int>(exponent) - 10);
+/// A float8 with 4 exponent bits (E4M3FN, bias 7; E4M3FNUZ, bias 8) or 5 (E5M2FNUZ, bias 16).
+/// E5M2 is the top byte of an f16 and decodes as one.
+float float8ToFloat(uint8_t bits, int exponentBits, int bias, bool fnuz) {
+  int mantissaBits = 7 - exponentBits;
+  uint32_t sign = bits >> 7, exponent = (bits & 0x7f) >> mantissaBits;
+  uint32_t mantissa = bits & ((1u << mantissaBits) - 1);
+  if (fnuz ? bits == 0x80 : (bits & 0x7f) == 0x7f)
+    return NAN;
+  float value = exponent == 0 ? std::ldexp(static_cast<float>(mantissa), 1 - bias - mantissaBits)
+                              : std::ldexp(static_cast<float>(mantissa | (1u << mantissaBits)),
+                                           static_cast<int>(exponent) - bias - mantissaBits);
   return sign ? -value : value;
 }
 
@@ -99,6 +101,8 @@ bool isFloatingPoint(catfish_dtype_t dtype) {
   case CATFISH_DTYPE_F64:
   case CATFISH_DTYPE_F8E4M3FN:
   case CATFISH_DTYPE_F8E5M2:
+  case CATFISH_DTYPE_F8E4M3FNUZ:
+  case CATFISH_DTYPE_F8E5M2FNUZ:
     return true;
   default:
     return false;
@@ -134,7 +138,11 @@ double elementValue(catfish_dtype_t dtype, const uint8_t *data, uint64_t index) 
   case CATFISH_DTYPE_BOOL:
     return load<uint8_t>(data, index) != 0;
   case CATFISH_DTYPE_F8E4M3FN:
-    return f8e4m3fnToFloat(data[index]);
+    return float8ToFloat(data[index], 4, 7, false);
+  case CATFISH_DTYPE_F8E4M3FNUZ:
+    return float8ToFloat(data[index], 4, 8, true);
+  case CATFISH_DTYPE_F8E5M2FNUZ:
+    return float8ToFloat(data[index], 5, 16, true);
   case CATFISH_DTYPE_F8E5M2:
     return halfToFloat(static_cast<uint16_t>(data[index] << 8));
   case CATFISH_DTYPE_I4: {
@@ -169,9 +177,11 @@ std::vector<uint8_t> randomData(catfish_dtype_t dtype, uint64_t count, size_t by
       store(i, floatToBf16(static_cast<float>(uniform(rng))));
       break;
     case CATFISH_DTYPE_F8E4M3FN: // Biased exponent 0..6: |value| < 1.
+    case CATFISH_DTYPE_F8E4M3FNUZ:
       data[i] = static_cast<uint8_t>((bits & 0x80) | ((bits >> 8) % 7) << 3 | (bits & 7));
       break;
     case CATFISH_DTYPE_F8E5M2: // Biased exponent 0..14: |value| < 1.
+    case CATFISH_DTYPE_F8E5M2FNUZ:
       data[i] = static_cast<uint8_t>((bits & 0x80) | ((bits >> 8) % 15) << 2 | (bits & 3));
       break;
     case CATFISH_DTYPE_I64:
@@ -195,6 +205,9 @@ std::vector<uint8_t> randomData(catfish_dtype_t dtype, uint64_t count, size_t by
       data[i / 2] |= static_cast<uint8_t>((bits & 1) << (i % 2 ? 4 : 0));
       break;
     }
+    bool fnuz = dtype == CATFISH_DTYPE_F8E4M3FNUZ || dtype == CATFISH_DTYPE_F8E5M2FNUZ;
+    if (fnuz && data[i] == 0x80) // NaN in the FNUZ formats: use +0.
+      data[i] = 0;
   }
   return data;
 }

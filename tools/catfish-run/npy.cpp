@@ -167,7 +167,9 @@ std::vector<uint8_t> encodeNpy(catfish_dtype_t dtype, const int64_t *dims, size_
   case CATFISH_DTYPE_U8: descr = "|u1"; break;
   case CATFISH_DTYPE_BOOL: descr = "|b1"; break;
   case CATFISH_DTYPE_F8E4M3FN:
-  case CATFISH_DTYPE_F8E5M2: descr = "|u1"; break;
+  case CATFISH_DTYPE_F8E5M2:
+  case CATFISH_DTYPE_F8E4M3FNUZ:
+  case CATFISH_DTYPE_F8E5M2FNUZ: descr = "|u1"; break;
   case CATFISH_DTYPE_I4: {
     descr = "|i1";
     uint64_t count = 1;

@@ -11,7 +11,7 @@ namespace {
 enum OnnxType : int64_t {
   kFloat = 1, kUint8 = 2, kInt8 = 3, kUint16 = 4, kInt16 = 5, kInt32 = 6, kInt64 = 7,
   kString = 8, kBool = 9, kFloat16 = 10, kDouble = 11, kUint32 = 12, kUint64 = 13,
-  kBfloat16 = 16, kFloat8E4M3FN = 17, kFloat8E5M2 = 19, kInt4 = 22,
+  kBfloat16 = 16, kFloat8E4M3FN = 17, kFloat8E4M3FNUZ = 18, kFloat8E5M2 = 19, kFloat8E5M2FNUZ = 20, kInt4 = 22,
 };
 
 bool dtypeFromOnnx(int64_t type, catfish_dtype_t &out) {
@@ -31,6 +31,8 @@ bool dtypeFromOnnx(int64_t type, catfish_dtype_t &out) {
   case kBfloat16: out = CATFISH_DTYPE_BF16; return true;
   case kFloat8E4M3FN: out = CATFISH_DTYPE_F8E4M3FN; return true;
   case kFloat8E5M2: out = CATFISH_DTYPE_F8E5M2; return true;
+  case kFloat8E4M3FNUZ: out = CATFISH_DTYPE_F8E4M3FNUZ; return true;
+  case kFloat8E5M2FNUZ: out = CATFISH_DTYPE_F8E5M2FNUZ; return true;
   case kInt4: out = CATFISH_DTYPE_I4; return true;
   default: return false;
   }

@@ -12,6 +12,7 @@ void populateElementwiseToLinalgPatterns(RewritePatternSet &patterns);
 void populateDataMovementToLinalgPatterns(RewritePatternSet &patterns);
 void populateReductionToLinalgPatterns(RewritePatternSet &patterns);
 void populateStructuredToLinalgPatterns(RewritePatternSet &patterns);
+void populateQuantizationToLinalgPatterns(RewritePatternSet &patterns);
 
 /// All of the above, and the dialects they produce marked legal in `target`.
 void populateCatfishToLinalgConversion(RewritePatternSet &patterns, ConversionTarget &target);

@@ -27,6 +27,7 @@ void mlir::catfish::populateCatfishToLinalgConversion(RewritePatternSet &pattern
   populateDataMovementToLinalgPatterns(patterns);
   populateReductionToLinalgPatterns(patterns);
   populateStructuredToLinalgPatterns(patterns);
+  populateQuantizationToLinalgPatterns(patterns);
   target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect, math::MathDialect,
                          scf::SCFDialect, tensor::TensorDialect>();
   target.addIllegalDialect<CatfishDialect>();

@@ -67,39 +67,6 @@ Value isNegative(OpBuilder &b, Location loc, Value x) {
                  cst(b, loc, x.getType(), 0));
 }
 
-/// ONNX Cast semantics between integers, i1 and floats; the integers are signless here and
-/// `fromUnsigned` / `toUnsigned` say how to read or write them.
-Value convertScalar(OpBuilder &b, Location loc, Value x, Type to, bool fromUnsigned = false,
-                    bool toUnsigned = false) {
-  Type from = x.getType();
-  if (from == to)
-    return x;
-  auto fromFloat = dyn_cast<FloatType>(from);
-  auto toFloat = dyn_cast<FloatType>(to);
-  if (fromFloat && toFloat) {
-    if (fromFloat.getWidth() < toFloat.getWidth())
-      return arith::ExtFOp::create(b, loc, to, x);
-    if (fromFloat.getWidth() > toFloat.getWidth())
-      return arith::TruncFOp::create(b, loc, to, x);
-    return arith::TruncFOp::create(b, loc, to, arith::ExtFOp::create(b, loc, b.getF32Type(), x));
-  }
-  if (to.isInteger(1))
-    return compare(b, loc, arith::CmpFPredicate::UNE, arith::CmpIPredicate::ne, x,
-                   cst(b, loc, from, 0));
-  bool zeroExtend = fromUnsigned || from.isInteger(1);
-  if (toFloat)
-    return zeroExtend ? Value(arith::UIToFPOp::create(b, loc, to, x))
-                      : Value(arith::SIToFPOp::create(b, loc, to, x));
-  if (fromFloat)
-    return toUnsigned ? Value(arith::FPToUIOp::create(b, loc, to, x))
-                      : Value(arith::FPToSIOp::create(b, loc, to, x));
-  unsigned fromWidth = from.getIntOrFloatBitWidth(), toWidth = to.getIntOrFloatBitWidth();
-  if (fromWidth > toWidth)
-    return arith::TruncIOp::create(b, loc, to, x);
-  return zeroExtend ? Value(arith::ExtUIOp::create(b, loc, to, x))
-                    : Value(arith::ExtSIOp::create(b, loc, to, x));
-}
-
 /// Python-style integer modulo (the result takes the divisor's sign).
 Value integerMod(OpBuilder &b, Location loc, Value x, Value y) {
   Value zero = cst(b, loc, x.getType(), 0);
@@ -347,8 +314,9 @@ Value buildScalar(Operation *op, OpBuilder &b, Location loc, ValueRange args,
       .Case([&](SelectOp) -> Value {
         return arith::SelectOp::create(b, loc, x, args[1], args[2]);
       })
-      .Case([&](CastOp) {
-        return convertScalar(b, loc, x, resultElement, isUnsigned, hasUnsignedResults(op));
+      .Case([&](CastOp cast) {
+        return convertScalar(b, loc, x, resultElement, isUnsigned, hasUnsignedResults(op),
+                             cast.getSaturate());
       })
       .Default([](Operation *op) -> Value {
         llvm_unreachable("elementwise op without a scalar lowering");
@@ -378,6 +346,42 @@ struct ElementwiseToGeneric final : RewritePattern {
 };
 
 } // namespace
+
+Value mlir::catfish::lowering::convertScalar(OpBuilder &b, Location loc, Value x, Type to,
+                                            bool fromUnsigned, bool toUnsigned, bool saturate) {
+  Type from = x.getType();
+  if (from == to)
+    return x;
+  if (isSmallFloat(from))
+    return convertScalar(b, loc, extendSmallFloat(b, loc, x), to, false, toUnsigned, saturate);
+  if (isSmallFloat(to))
+    return truncateToSmallFloat(b, loc, convertScalar(b, loc, x, b.getF32Type(), fromUnsigned),
+                                to, saturate);
+  auto fromFloat = dyn_cast<FloatType>(from);
+  auto toFloat = dyn_cast<FloatType>(to);
+  if (fromFloat && toFloat) {
+    if (fromFloat.getWidth() < toFloat.getWidth())
+      return arith::ExtFOp::create(b, loc, to, x);
+    if (fromFloat.getWidth() > toFloat.getWidth())
+      return arith::TruncFOp::create(b, loc, to, x);
+    return arith::TruncFOp::create(b, loc, to, arith::ExtFOp::create(b, loc, b.getF32Type(), x));
+  }
+  if (to.isInteger(1))
+    return compare(b, loc, arith::CmpFPredicate::UNE, arith::CmpIPredicate::ne, x,
+                   cst(b, loc, from, 0));
+  bool zeroExtend = fromUnsigned || from.isInteger(1);
+  if (toFloat)
+    return zeroExtend ? Value(arith::UIToFPOp::create(b, loc, to, x))
+                      : Value(arith::SIToFPOp::create(b, loc, to, x));
+  if (fromFloat)
+    return toUnsigned ? Value(arith::FPToUIOp::create(b, loc, to, x))
+                      : Value(arith::FPToSIOp::create(b, loc, to, x));
+  unsigned fromWidth = from.getIntOrFloatBitWidth(), toWidth = to.getIntOrFloatBitWidth();
+  if (fromWidth > toWidth)
+    return arith::TruncIOp::create(b, loc, to, x);
+  return zeroExtend ? Value(arith::ExtUIOp::create(b, loc, to, x))
+                    : Value(arith::ExtSIOp::create(b, loc, to, x));
+}
 
 void mlir::catfish::populateElementwiseToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ElementwiseToGeneric>(patterns.getContext());

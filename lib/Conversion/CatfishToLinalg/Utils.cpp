@@ -185,7 +185,8 @@ LogicalResult checkSupportedTypes(Operation *op, PatternRewriter &rewriter) {
     Type element = tensor.getElementType();
     if (auto integer = dyn_cast<IntegerType>(element))
       return integer.isSignless() && integer.getWidth() >= 1;
-    return element.isF16() || element.isBF16() || element.isF32() || element.isF64();
+    return element.isF16() || element.isBF16() || element.isF32() || element.isF64() ||
+           isSmallFloat(element);
   };
   for (Type type : llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes()))
     if (!supported(type))

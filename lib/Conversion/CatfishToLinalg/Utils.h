@@ -55,6 +55,18 @@ Value mulScalar(OpBuilder &b, Location loc, Value x, Value y);
 Value maxScalar(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned = false);
 Value minScalar(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned = false);
 
+/// float8 values (E4M3FN, E4M3FNUZ, E5M2, E5M2FNUZ) have no LLVM type: kernels keep them as
+/// bytes and convert to and from f32 in integer arithmetic (SmallFloats.cpp), rounding to
+/// nearest even and saturating out-of-range values as ONNX Cast does when `saturate`.
+bool isSmallFloat(Type type);
+Value extendSmallFloat(OpBuilder &b, Location loc, Value x);
+Value truncateToSmallFloat(OpBuilder &b, Location loc, Value x, Type to, bool saturate);
+
+/// ONNX Cast between any two element types the kernels handle (integers signless, read and
+/// written as unsigned when `fromUnsigned` / `toUnsigned`).
+Value convertScalar(OpBuilder &b, Location loc, Value x, Type to, bool fromUnsigned = false,
+                    bool toUnsigned = false, bool saturate = true);
+
 /// Unsigned integer tensors become signless before the patterns run (arith works on signless
 /// integers); these unit attributes mark the ops that had unsigned operands or results, for
 /// the patterns where signedness matters (division, comparison, conversion, max/min).
@@ -64,7 +76,7 @@ bool hasUnsignedOperands(Operation *op);
 bool hasUnsignedResults(Operation *op);
 
 /// Fails the match unless every tensor that `op` touches is static with an element type the
-/// code generators handle (signless integers and f16/bf16/f32/f64).
+/// code generators handle (signless integers, f16/bf16/f32/f64 and float8).
 LogicalResult checkSupportedTypes(Operation *op, PatternRewriter &rewriter);
 
 /// A catfish op lowering: checks the op's tensor types, then replaces the op by the values

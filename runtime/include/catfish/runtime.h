@@ -86,6 +86,9 @@ typedef enum catfish_dtype_e {
   CATFISH_DTYPE_F8E5M2 = 14,
   /* Signed 4-bit, two per byte, the element with the even index in the low nibble. */
   CATFISH_DTYPE_I4 = 15,
+  /* The float8 variants without negative zero or infinities, NaN being 0x80. */
+  CATFISH_DTYPE_F8E4M3FNUZ = 16,
+  CATFISH_DTYPE_F8E5M2FNUZ = 17,
 } catfish_dtype_t;
 
 /* A short lower-case name ("f32", "bf16", "bool", "i4"); "?" for an unknown value. */
