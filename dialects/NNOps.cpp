@@ -280,6 +280,39 @@ LogicalResult ConvTransposeOp::inferReturnTypes(MLIRContext *, std::optional<Loc
   return success();
 }
 
+LogicalResult GridSampleOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                             Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  RankedTensorType input = rankedType(adaptor.getInput());
+  RankedTensorType grid = rankedType(adaptor.getGrid());
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || grid.getRank() != input.getRank())
+    return emitOptionalError(loc, "grid_sample input ", input, " must be [N, C, D1, ...] and grid ",
+                             grid, " [N, O1, ..., ", spatial, "] of the same rank");
+  int64_t coords = grid.getDimSize(grid.getRank() - 1);
+  if (!ShapedType::isDynamic(coords) && coords != spatial)
+    return emitOptionalError(loc, "grid_sample grid's last dim is ", coords, ", expected ",
+                             spatial, " coordinates");
+  if (failed(unifyDims(loc, input.getDimSize(0), grid.getDimSize(0),
+                       "grid_sample batch of input vs grid")))
+    return failure();
+  SmallVector<int64_t> dims = {input.getDimSize(0), input.getDimSize(1)};
+  llvm::append_range(dims, grid.getShape().slice(1, spatial));
+  inferred.push_back(RankedTensorType::get(dims, input.getElementType()));
+  return success();
+}
+
+LogicalResult GridSampleOp::verify() {
+  if (!isa<FloatType>(getElementTypeOrSelf(getGrid())))
+    return emitOpError("grid must hold floats, got ") << getGrid().getType();
+  StringRef mode = getMode(), padding = getPaddingMode();
+  if (mode != "linear" && mode != "nearest" && mode != "cubic")
+    return emitOpError("mode must be linear, nearest or cubic, got '") << mode << "'";
+  if (padding != "zeros" && padding != "border" && padding != "reflection")
+    return emitOpError("padding_mode must be zeros, border or reflection, got '")
+           << padding << "'";
+  return success();
+}
+
 static LogicalResult inferPool(std::optional<Location> loc, Value inputValue,
                                ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
                                ArrayRef<int64_t> pads, ArrayRef<int64_t> dilations,

@@ -13,6 +13,7 @@ void populateDataMovementToLinalgPatterns(RewritePatternSet &patterns);
 void populateReductionToLinalgPatterns(RewritePatternSet &patterns);
 void populateStructuredToLinalgPatterns(RewritePatternSet &patterns);
 void populateQuantizationToLinalgPatterns(RewritePatternSet &patterns);
+void populateResamplingToLinalgPatterns(RewritePatternSet &patterns);
 
 /// All of the above, and the dialects they produce marked legal in `target`.
 void populateCatfishToLinalgConversion(RewritePatternSet &patterns, ConversionTarget &target);

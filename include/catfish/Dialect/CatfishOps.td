@@ -402,11 +402,33 @@ def Catfish_ReverseOp : Catfish_InferOp<"reverse"> {
 
 def Catfish_ResizeOp : Catfish_InferOp<"resize"> {
   let summary = "Resample the input to `sizes` (ONNX Resize after scales became sizes)";
+  let description = [{
+    ONNX Resize with every dim listed: `scales` holds the per-dim scale of the coordinate
+    transformation when the model gave scales (or a keep-aspect-ratio policy chose one);
+    without it the scale of dim i is sizes[i] / input dim i. `roi` holds the starts, then the
+    ends, of every dim for `tf_crop_and_resize`.
+  }];
   let arguments = (ins AnyRankedTensor:$input, I64Tensor:$sizes, StrAttr:$mode,
                        StrAttr:$coordinate_transformation_mode, StrAttr:$nearest_mode,
                        F32Attr:$cubic_coeff_a, BoolAttr:$exclude_outside,
-                       F32Attr:$extrapolation_value, OptionalAttr<DenseF32ArrayAttr>:$scales);
+                       F32Attr:$extrapolation_value, OptionalAttr<DenseF64ArrayAttr>:$scales,
+                       DefaultValuedAttr<BoolAttr, "false">:$antialias,
+                       OptionalAttr<DenseF64ArrayAttr>:$roi);
   let results = (outs AnyRankedTensor:$output);
+}
+
+def Catfish_GridSampleOp : Catfish_InferOp<"grid_sample"> {
+  let summary = "Sample the input at the grid's normalized coordinates (ONNX GridSample)";
+  let description = [{
+    `input` is [N, C, D1, ..., Dr] and `grid` is [N, O1, ..., Or, r], its last dim holding
+    (x, y, ...) coordinates in [-1, 1] with x along the innermost dim; the result is
+    [N, C, O1, ..., Or]. `mode` is linear, nearest or cubic; `padding_mode` is zeros, border
+    or reflection.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$grid, StrAttr:$mode,
+                       StrAttr:$padding_mode, BoolAttr:$align_corners);
+  let results = (outs AnyRankedTensor:$output);
+  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//

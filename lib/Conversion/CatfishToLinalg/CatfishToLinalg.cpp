@@ -28,6 +28,7 @@ void mlir::catfish::populateCatfishToLinalgConversion(RewritePatternSet &pattern
   populateReductionToLinalgPatterns(patterns);
   populateStructuredToLinalgPatterns(patterns);
   populateQuantizationToLinalgPatterns(patterns);
+  populateResamplingToLinalgPatterns(patterns);
   target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect, math::MathDialect,
                          scf::SCFDialect, tensor::TensorDialect>();
   target.addIllegalDialect<CatfishDialect>();

@@ -478,53 +478,122 @@ static LogicalResult convertEyeLike(NodeContext &node) {
                                               DenseElementsAttr::get(outType, values)));
 }
 
-/// Resize (and the older Upsample) with output sizes known at compile time.
+/// The values of a constant float tensor, or nullopt.
+static std::optional<SmallVector<double>> constantFloats(Value value) {
+  DenseFPElementsAttr attr;
+  if (!value || !matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  SmallVector<double> values;
+  for (const APFloat &v : attr.getValues<APFloat>())
+    values.push_back(v.convertToDouble());
+  return values;
+}
+
+/// Resize (and the older Upsample) with output sizes known at compile time. Scales or sizes
+/// given for some `axes` become per-dim values for every dim; a keep-aspect-ratio policy picks
+/// one scale for the listed axes.
 static LogicalResult convertResize(NodeContext &node) {
   Value x = node.input(0);
   RankedTensorType type = typeOf(x);
   bool upsample = node.node().op_type() == "Upsample";
-  Value scalesValue = upsample ? node.input(1) : node.input(2);
-  Value sizesValue = upsample ? Value() : node.input(3);
-  if (node.opset() < 11 && !upsample)
-    scalesValue = node.input(1);
-  SmallVector<int64_t> sizes;
-  SmallVector<float> scales;
-  DenseFPElementsAttr scalesAttr;
-  if (sizesValue) {
-    auto values = getConstantIntValues(sizesValue);
-    if (!values)
-      return node.fail("Resize sizes must be constant");
-    sizes = *values;
-  } else if (scalesValue && matchPattern(scalesValue, m_Constant(&scalesAttr)) &&
-             scalesAttr.getNumElements() > 0) {
-    for (const APFloat &s : scalesAttr.getValues<APFloat>())
-      scales.push_back(s.convertToFloat());
-    if (!type.hasStaticShape())
-      return node.fail("Resize with scales needs a static input shape");
-    if (static_cast<int64_t>(scales.size()) != type.getRank())
-      return node.fail("Resize scales must have one entry per dim");
-    for (auto [d, s] : llvm::zip(type.getShape(), scales))
-      sizes.push_back(static_cast<int64_t>(std::floor(d * s)));
+  bool hasRoi = !upsample && node.opset() >= 11;
+  Value roiValue = hasRoi ? node.input(1) : Value();
+  Value scalesValue = upsample || !hasRoi ? node.input(1) : node.input(2);
+  Value sizesValue = hasRoi ? node.input(3) : Value();
+  if (!type.hasStaticShape())
+    return node.fail("Resize needs a static input shape (fix input dims with --shape)");
+  int64_t rank = type.getRank();
+  ArrayRef<int64_t> in = type.getShape();
+  SmallVector<int64_t> axes;
+  if (node.attr("axes")) {
+    for (int64_t axis : node.attrInts("axes")) {
+      if (axis < -rank || axis >= rank)
+        return node.fail("Resize axis " + Twine(axis) + " is out of range for rank " +
+                         Twine(rank));
+      axes.push_back(axis < 0 ? axis + rank : axis);
+    }
   } else {
-    return node.fail("Resize needs constant scales or sizes");
+    axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
   }
-  if (node.attr("axes"))
-    return node.fail("Resize with axes is not supported");
+  std::string mode = node.attrString("coordinate_transformation_mode",
+                                     upsample ? "asymmetric" : "half_pixel");
+  SmallVector<double> roi;
+  if (mode == "tf_crop_and_resize") {
+    std::optional<SmallVector<double>> given = constantFloats(roiValue);
+    if (!given || given->size() != 2 * axes.size())
+      return node.fail("tf_crop_and_resize needs a constant roi with " +
+                       Twine(2 * axes.size()) + " entries");
+    roi.assign(rank, 0.0);
+    roi.append(rank, 1.0);
+    for (auto [i, axis] : llvm::enumerate(axes)) {
+      roi[axis] = (*given)[i];
+      roi[rank + axis] = (*given)[axes.size() + i];
+    }
+  }
+  SmallVector<int64_t> sizes(in);
+  SmallVector<double> scales(rank, 1.0);
+  bool haveScales = false;
+  std::optional<SmallVector<double>> givenScales = constantFloats(scalesValue);
+  if (givenScales && givenScales->empty())
+    givenScales.reset();
+  if (sizesValue) {
+    std::optional<SmallVector<int64_t>> given = getConstantIntValues(sizesValue);
+    if (!given)
+      return node.fail("Resize sizes must be constant (an initializer, or a graph input "
+                       "frozen with --freeze-input)");
+    if (given->size() != axes.size())
+      return node.fail("Resize sizes has " + Twine(given->size()) + " entries for " +
+                       Twine(axes.size()) + " axes");
+    std::string policy = node.attrString("keep_aspect_ratio_policy", "stretch");
+    if (policy == "stretch") {
+      for (auto [axis, size] : llvm::zip(axes, *given))
+        sizes[axis] = size;
+    } else if (policy == "not_larger" || policy == "not_smaller") {
+      double scale = policy == "not_larger" ? INFINITY : 0.0;
+      for (auto [axis, size] : llvm::zip(axes, *given)) {
+        double ratio = static_cast<double>(size) / static_cast<double>(in[axis]);
+        scale = policy == "not_larger" ? std::min(scale, ratio) : std::max(scale, ratio);
+      }
+      for (int64_t axis : axes) {
+        sizes[axis] = static_cast<int64_t>(std::floor(scale * in[axis] + 0.5));
+        scales[axis] = scale;
+      }
+      haveScales = true;
+    } else {
+      return node.fail("unknown keep_aspect_ratio_policy '" + policy + "'");
+    }
+  } else if (givenScales) {
+    if (givenScales->size() != axes.size())
+      return node.fail("Resize scales has " + Twine(givenScales->size()) + " entries for " +
+                       Twine(axes.size()) + " axes");
+    for (auto [axis, scale] : llvm::zip(axes, *givenScales)) {
+      if (!(scale > 0))
+        return node.fail("Resize scales must be positive, got " + std::to_string(scale));
+      double extent = roi.empty() ? 1.0 : roi[rank + axis] - roi[axis];
+      sizes[axis] = static_cast<int64_t>(std::floor(in[axis] * extent * scale));
+      scales[axis] = scale;
+    }
+    haveScales = true;
+  } else {
+    return node.fail("Resize needs constant scales or sizes (initializers, or graph inputs "
+                     "frozen with --freeze-input)");
+  }
   OpBuilder &b = node.builder();
   SmallVector<NamedAttribute> attrs = {
       node.named("mode", b.getStringAttr(node.attrString("mode", "nearest"))),
-      node.named("coordinate_transformation_mode",
-                 b.getStringAttr(node.attrString("coordinate_transformation_mode",
-                                                 upsample ? "asymmetric" : "half_pixel"))),
+      node.named("coordinate_transformation_mode", b.getStringAttr(mode)),
       node.named("nearest_mode",
                  b.getStringAttr(node.attrString("nearest_mode",
                                                  upsample ? "floor" : "round_prefer_floor"))),
       node.named("cubic_coeff_a", b.getF32FloatAttr(node.attrFloat("cubic_coeff_a", -0.75f))),
       node.named("exclude_outside", b.getBoolAttr(node.attrInt("exclude_outside", 0))),
       node.named("extrapolation_value",
-                 b.getF32FloatAttr(node.attrFloat("extrapolation_value", 0)))};
-  if (!scales.empty())
-    attrs.push_back(node.named("scales", b.getDenseF32ArrayAttr(scales)));
+                 b.getF32FloatAttr(node.attrFloat("extrapolation_value", 0))),
+      node.named("antialias", b.getBoolAttr(node.attrInt("antialias", 0)))};
+  if (haveScales)
+    attrs.push_back(node.named("scales", b.getDenseF64ArrayAttr(scales)));
+  if (!roi.empty())
+    attrs.push_back(node.named("roi", b.getDenseF64ArrayAttr(roi)));
   return setResult(node, node.create<ResizeOp>({x, node.constI64(sizes)}, attrs));
 }
 
