@@ -190,9 +190,11 @@ static int64_t windowOutput(int64_t in, int64_t kernel, int64_t stride, int64_t 
   return out;
 }
 
+/// Checks the window attributes; `negativePads` (ConvTranspose, where they widen the output)
+/// allows pads below zero.
 static LogicalResult verifyWindowAttrs(std::optional<Location> loc, int64_t spatial,
                                        ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
-                                       ArrayRef<int64_t> dilations) {
+                                       ArrayRef<int64_t> dilations, bool negativePads = false) {
   if (static_cast<int64_t>(strides.size()) != spatial ||
       static_cast<int64_t>(dilations.size()) != spatial ||
       static_cast<int64_t>(pads.size()) != 2 * spatial)
@@ -201,7 +203,7 @@ static LogicalResult verifyWindowAttrs(std::optional<Location> loc, int64_t spat
   if (llvm::any_of(strides, [](int64_t s) { return s <= 0; }) ||
       llvm::any_of(dilations, [](int64_t d) { return d <= 0; }))
     return emitOptionalError(loc, "strides and dilations must be positive");
-  if (llvm::any_of(pads, [](int64_t p) { return p < 0; }))
+  if (!negativePads && llvm::any_of(pads, [](int64_t p) { return p < 0; }))
     return emitOptionalError(loc, "pads must be non-negative");
   return success();
 }
@@ -252,7 +254,7 @@ LogicalResult ConvTransposeOp::inferReturnTypes(MLIRContext *, std::optional<Loc
     return emitOptionalError(loc, "conv_transpose input ", input, " and weight ", weight,
                              " must both be [N, C, spatial...]");
   if (failed(verifyWindowAttrs(loc, spatial, adaptor.getStrides(), adaptor.getPads(),
-                               adaptor.getDilations())))
+                               adaptor.getDilations(), /*negativePads=*/true)))
     return failure();
   ArrayRef<int64_t> outPad = adaptor.getOutputPadding();
   if (static_cast<int64_t>(outPad.size()) != spatial)

@@ -187,6 +187,21 @@ Value NodeContext::constI64(ArrayRef<int64_t> values, bool scalar) {
   return ConstantOp::create(builder(), location, DenseIntElementsAttr::get(type, values));
 }
 
+Value NodeContext::constFloats(Type elementType, ArrayRef<int64_t> shape,
+                                ArrayRef<double> values) {
+  auto type = RankedTensorType::get(shape, elementType);
+  const llvm::fltSemantics &semantics = cast<FloatType>(elementType).getFloatSemantics();
+  SmallVector<APFloat> elements;
+  for (double value : values) {
+    APFloat f(value);
+    bool lost;
+    f.convert(semantics, APFloat::rmNearestTiesToEven, &lost);
+    elements.push_back(f);
+  }
+  return ConstantOp::create(builder(), location,
+                            cast<ElementsAttr>(DenseElementsAttr::get(type, elements)));
+}
+
 Value NodeContext::constScalar(Type elementType, double value) {
   auto type = RankedTensorType::get({}, elementType);
   Attribute attr;

@@ -114,6 +114,8 @@ public:
   Value constI64(ArrayRef<int64_t> values, bool scalar = false);
   /// A rank-0 constant of `elementType` holding `value`.
   Value constScalar(Type elementType, double value);
+  /// A float constant of `elementType` and `shape` holding `values` (rounded to nearest).
+  Value constFloats(Type elementType, ArrayRef<int64_t> shape, ArrayRef<double> values);
   NamedAttribute named(StringRef name, Attribute value) { return builder().getNamedAttr(name, value); }
 
   GraphImporter &graph;

@@ -190,34 +190,89 @@ struct SplitLowering final : LoweringPattern<SplitOp> {
   }
 };
 
+/// The input index that output index `o` of a dim padded by `before` reads in an edge,
+/// reflect or wrap pad over an input dim of `size`.
+Value paddedSource(OpBuilder &b, Location loc, PadMode mode, Value o, int64_t before,
+                   int64_t size) {
+  auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+  Value i = arith::SubIOp::create(b, loc, o, index(before));
+  auto positiveMod = [&](Value v, int64_t m) -> Value {
+    Value r = arith::RemSIOp::create(b, loc, v, index(m));
+    Value negative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, r, index(0));
+    return arith::SelectOp::create(b, loc, negative, arith::AddIOp::create(b, loc, r, index(m)),
+                                   r);
+  };
+  if (mode == PadMode::wrap)
+    return positiveMod(i, size);
+  if (mode == PadMode::reflect && size > 1) {
+    // Reflection (without repeating the edge) has period 2 * (size - 1).
+    int64_t period = 2 * (size - 1);
+    Value r = positiveMod(i, period);
+    Value upper = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, r, index(size));
+    return arith::SelectOp::create(b, loc, upper,
+                                   arith::SubIOp::create(b, loc, index(period), r), r);
+  }
+  return arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, i, index(0)),
+                                index(size - 1));
+}
+
+/// Negative pads crop first; constant padding becomes tensor.pad, the other modes a generic
+/// reading the input at the reflected, wrapped or clamped index.
 struct PadLowering final : LoweringPattern<PadOp> {
   using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(PadOp op, PatternRewriter &rewriter) const override {
-    if (op.getMode() != PadMode::constant)
-      return rewriter.notifyMatchFailure(op, "only constant padding is lowered");
     auto pads = getConstantIntValues(op.getPads());
     if (!pads)
       return rewriter.notifyMatchFailure(op, "pads must be constant");
     auto input = cast<RankedTensorType>(op.getInput().getType());
     int64_t rank = input.getRank();
-    if (llvm::any_of(*pads, [](int64_t p) { return p < 0; }))
-      return rewriter.notifyMatchFailure(op, "negative pads are not lowered");
     Location loc = op.getLoc();
+    Type element = input.getElementType();
+    Value source = op.getInput();
+    if (llvm::any_of(*pads, [](int64_t p) { return p < 0; })) {
+      SmallVector<int64_t> offsets, sizes;
+      for (int64_t i = 0; i < rank; ++i) {
+        int64_t lo = std::min<int64_t>((*pads)[i], 0), hi = std::min<int64_t>((*pads)[i + rank], 0);
+        offsets.push_back(-lo);
+        sizes.push_back(input.getDimSize(i) + lo + hi);
+      }
+      source = tensor::ExtractSliceOp::create(
+          rewriter, loc, RankedTensorType::get(sizes, element), source, ValueRange{},
+          ValueRange{}, ValueRange{}, rewriter.getDenseI64ArrayAttr(offsets),
+          rewriter.getDenseI64ArrayAttr(sizes),
+          rewriter.getDenseI64ArrayAttr(SmallVector<int64_t>(rank, 1)));
+    }
+    auto sourceType = cast<RankedTensorType>(source.getType());
+    if (op.getMode() != PadMode::constant) {
+      if (sourceType.getNumElements() == 0)
+        return rewriter.notifyMatchFailure(op, "edge, reflect or wrap padding of nothing");
+      PadMode mode = op.getMode();
+      return SmallVector<Value>{buildParallelGeneric(
+          rewriter, loc, op.getType(), {}, {},
+          [&](OpBuilder &b, Location l, ValueRange) -> Value {
+            SmallVector<Value> at;
+            for (int64_t i = 0; i < rank; ++i)
+              at.push_back(paddedSource(b, l, mode, linalg::IndexOp::create(b, l, i),
+                                        std::max<int64_t>((*pads)[i], 0),
+                                        sourceType.getDimSize(i)));
+            return tensor::ExtractOp::create(b, l, source, at);
+          })};
+    }
     Value padValue;
     if (op.getValue())
       padValue = tensor::ExtractOp::create(
-          rewriter, loc, reshapeTo(rewriter, loc, op.getValue(),
-                                   RankedTensorType::get({}, input.getElementType())),
+          rewriter, loc,
+          reshapeTo(rewriter, loc, op.getValue(), RankedTensorType::get({}, element)),
           ValueRange());
     else
-      padValue = scalarConstant(rewriter, loc, input.getElementType(), 0);
+      padValue = scalarConstant(rewriter, loc, element, 0);
     SmallVector<OpFoldResult> low, high;
     for (int64_t i = 0; i < rank; ++i) {
-      low.push_back(rewriter.getIndexAttr((*pads)[i]));
-      high.push_back(rewriter.getIndexAttr((*pads)[i + rank]));
+      low.push_back(rewriter.getIndexAttr(std::max<int64_t>((*pads)[i], 0)));
+      high.push_back(rewriter.getIndexAttr(std::max<int64_t>((*pads)[i + rank], 0)));
     }
-    return SmallVector<Value>{tensor::PadOp::create(rewriter, loc, op.getType(), op.getInput(),
-                                                    low, high, padValue)};
+    return SmallVector<Value>{
+        tensor::PadOp::create(rewriter, loc, op.getType(), source, low, high, padValue)};
   }
 };
 

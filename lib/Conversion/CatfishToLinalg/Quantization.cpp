@@ -38,8 +38,7 @@ Type computeType(OpBuilder &b, ArrayRef<Type> elements) {
                                                                   : Type(b.getF32Type());
 }
 
-template <typename OpTy>
-Value buildQuantGeneric(OpTy op, OpBuilder &b, ScalarBuilder body) {
+template <typename OpTy> Value buildQuantGeneric(OpTy op, OpBuilder &b, ScalarBuilder body) {
   auto resultType = cast<RankedTensorType>(op.getOutput().getType());
   int64_t rank = resultType.getRank();
   int64_t axis = rank == 0 ? 0 : positiveAxis(op.getAxis(), rank);
@@ -63,47 +62,46 @@ struct QuantizeLowering final : LoweringPattern<QuantizeOp> {
     Type out = getElementTypeOrSelf(op.getOutput());
     bool isUnsigned = hasUnsignedResults(op);
     bool saturate = op.getSaturate();
-    Value result = buildQuantGeneric(op, rewriter, [&](OpBuilder &b, Location loc,
-                                                       ValueRange args) {
-      Type f = computeType(b, {args[0].getType(), args[1].getType()});
-      Value value = arith::DivFOp::create(b, loc, convertScalar(b, loc, args[0], f),
-                                          convertScalar(b, loc, args[1], f));
-      auto integer = dyn_cast<IntegerType>(out);
-      if (integer)
-        value = math::RoundEvenOp::create(b, loc, value);
-      if (args.size() > 2)
-        value = arith::AddFOp::create(b, loc, value,
-                                      convertScalar(b, loc, args[2], f, isUnsigned));
-      if (!integer)
-        return convertScalar(b, loc, value, out, false, false, saturate);
-      unsigned width = integer.getWidth();
-      double lo = isUnsigned ? 0 : -std::ldexp(1.0, width - 1);
-      double hi = isUnsigned ? std::ldexp(1.0, width) - 1 : std::ldexp(1.0, width - 1) - 1;
-      value = arith::MinimumFOp::create(
-          b, loc, arith::MaximumFOp::create(b, loc, value, scalarConstant(b, loc, f, lo)),
-          scalarConstant(b, loc, f, hi));
-      return convertScalar(b, loc, value, out, false, isUnsigned);
-    });
+    Value result =
+        buildQuantGeneric(op, rewriter, [&](OpBuilder &b, Location loc, ValueRange args) {
+          Type f = computeType(b, {args[0].getType(), args[1].getType()});
+          Value value = arith::DivFOp::create(b, loc, convertScalar(b, loc, args[0], f),
+                                              convertScalar(b, loc, args[1], f));
+          auto integer = dyn_cast<IntegerType>(out);
+          if (integer)
+            value = math::RoundEvenOp::create(b, loc, value);
+          if (args.size() > 2)
+            value =
+                arith::AddFOp::create(b, loc, value, convertScalar(b, loc, args[2], f, isUnsigned));
+          if (!integer)
+            return convertScalar(b, loc, value, out, false, false, saturate);
+          unsigned width = integer.getWidth();
+          double lo = isUnsigned ? 0 : -std::ldexp(1.0, width - 1);
+          double hi = isUnsigned ? std::ldexp(1.0, width) - 1 : std::ldexp(1.0, width - 1) - 1;
+          value = arith::MinimumFOp::create(
+              b, loc, arith::MaximumFOp::create(b, loc, value, scalarConstant(b, loc, f, lo)),
+              scalarConstant(b, loc, f, hi));
+          return convertScalar(b, loc, value, out, false, isUnsigned);
+        });
     return SmallVector<Value>{result};
   }
 };
 
 struct DequantizeLowering final : LoweringPattern<DequantizeOp> {
   using LoweringPattern::LoweringPattern;
-  FailureOr<SmallVector<Value>> lower(DequantizeOp op,
-                                      PatternRewriter &rewriter) const override {
+  FailureOr<SmallVector<Value>> lower(DequantizeOp op, PatternRewriter &rewriter) const override {
     Type out = getElementTypeOrSelf(op.getOutput());
     bool isUnsigned = hasUnsignedOperands(op);
-    Value result = buildQuantGeneric(op, rewriter, [&](OpBuilder &b, Location loc,
-                                                       ValueRange args) {
-      Type f = computeType(b, {args[1].getType(), out});
-      Value value = convertScalar(b, loc, args[0], f, isUnsigned);
-      if (args.size() > 2)
-        value = arith::SubFOp::create(b, loc, value,
-                                      convertScalar(b, loc, args[2], f, isUnsigned));
-      value = arith::MulFOp::create(b, loc, value, convertScalar(b, loc, args[1], f));
-      return convertScalar(b, loc, value, out);
-    });
+    Value result =
+        buildQuantGeneric(op, rewriter, [&](OpBuilder &b, Location loc, ValueRange args) {
+          Type f = computeType(b, {args[1].getType(), out});
+          Value value = convertScalar(b, loc, args[0], f, isUnsigned);
+          if (args.size() > 2)
+            value =
+                arith::SubFOp::create(b, loc, value, convertScalar(b, loc, args[2], f, isUnsigned));
+          value = arith::MulFOp::create(b, loc, value, convertScalar(b, loc, args[1], f));
+          return convertScalar(b, loc, value, out);
+        });
     return SmallVector<Value>{result};
   }
 };

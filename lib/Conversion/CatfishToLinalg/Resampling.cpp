@@ -1,10 +1,13 @@
-//===- Resampling.cpp - catfish.resize -> linalg.generic -----------------===//
+//===- Resampling.cpp - catfish.resize / grid_sample -> linalg.generic ---===//
 //
-// One parallel generic over the result. Each resized dim maps its output index to a source
-// coordinate (ONNX's coordinate transformation modes, computed in f64 as the reference does)
-// and reads 1 (nearest), 2 (linear) or 4 (cubic) source elements around it; an N-D result
-// element is the weighted sum over the product of the dims' taps. Taps past the edges read
-// the edge element, as the reference pads with the edge.
+// One parallel generic over the result. Each resampled dim maps its output index to a
+// source coordinate and reads 1 (nearest), 2 (linear) or 4 (cubic) source elements around
+// it; an N-D result element is the weighted sum over the product of the dims' taps.
+//
+// Resize computes coordinates in f64 as ONNX's reference does, from ONNX's coordinate
+// transformation modes; taps past the edges read the edge element. GridSample reads its
+// coordinates from the grid (f32, as the reference) and handles taps past the edges by its
+// padding mode.
 //
 //===----------------------------------------------------------------------===//
 #include "Utils.h"
@@ -30,6 +33,65 @@ struct DimResize {
   double scale;
   double roiStart, roiEnd;
 };
+
+/// The weighted sum over the product of the dims' taps of `data`, in f32 (f64 for f64 data);
+/// the element itself when no dim has weights.
+Value sumOverTaps(OpBuilder &b, Location loc, Value data, ArrayRef<Taps> taps) {
+  Type element = cast<RankedTensorType>(data.getType()).getElementType();
+  Type compute = element.isF64() ? b.getF64Type() : b.getF32Type();
+  Value sum;
+  SmallVector<size_t> pick(taps.size(), 0);
+  while (true) {
+    SmallVector<Value> at;
+    Value weight;
+    for (auto [d, t] : llvm::enumerate(taps)) {
+      at.push_back(t.indices[pick[d]]);
+      if (!t.weights.empty()) {
+        Value w = convertScalar(b, loc, t.weights[pick[d]], compute);
+        weight = weight ? arith::MulFOp::create(b, loc, weight, w) : w;
+      }
+    }
+    Value value = tensor::ExtractOp::create(b, loc, data, at);
+    if (weight) {
+      Value term = arith::MulFOp::create(b, loc, convertScalar(b, loc, value, compute), weight);
+      sum = sum ? arith::AddFOp::create(b, loc, sum, term) : term;
+    } else {
+      sum = value;
+    }
+    int64_t d = static_cast<int64_t>(taps.size()) - 1;
+    while (d >= 0 && ++pick[d] == taps[d].indices.size())
+      pick[d--] = 0;
+    if (d < 0)
+      return sum;
+  }
+}
+
+/// `sum` converted back to `element`, integers rounded to nearest even.
+Value toElement(OpBuilder &b, Location loc, Value sum, Type element) {
+  if (sum.getType() == element)
+    return sum;
+  if (isa<IntegerType>(element))
+    sum = math::RoundEvenOp::create(b, loc, sum);
+  return convertScalar(b, loc, sum, element);
+}
+
+/// Keys' cubic convolution weights of the taps at -1, 0, 1, 2 for a fraction `r` in [0, 1),
+/// in r's float type.
+SmallVector<Value> cubicWeights(OpBuilder &b, Location loc, Value r, double a) {
+  Type t = r.getType();
+  auto c = [&](double v) { return scalarConstant(b, loc, t, v); };
+  auto add = [&](Value x, Value y) -> Value { return arith::AddFOp::create(b, loc, x, y); };
+  auto sub = [&](Value x, Value y) -> Value { return arith::SubFOp::create(b, loc, x, y); };
+  auto mul = [&](Value x, Value y) -> Value { return arith::MulFOp::create(b, loc, x, y); };
+  auto outer = [&](Value x) { // 1 <= x < 2
+    return sub(mul(add(mul(sub(mul(c(a), x), c(5 * a)), x), c(8 * a)), x), c(4 * a));
+  };
+  auto inner = [&](Value x) { // 0 <= x <= 1
+    return add(mul(mul(sub(mul(c(a + 2), x), c(a + 3)), x), x), c(1));
+  };
+  Value rc = sub(c(1), r);
+  return {outer(add(r, c(1))), inner(r), inner(rc), outer(add(rc, c(1)))};
+}
 
 struct ResizeBody {
   ResizeOp op;
@@ -76,8 +138,7 @@ struct ResizeBody {
     Value inside = arith::AndIOp::create(
         b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, i, zero),
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, i, last));
-    Value clamped =
-        arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, i, zero), last);
+    Value clamped = arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, i, zero), last);
     return {arith::IndexCastOp::create(b, loc, b.getIndexType(), clamped), inside};
   }
 
@@ -105,17 +166,7 @@ struct ResizeBody {
       weights = {sub(f64(1), r), r};
       offsets = {0, 1};
     } else {
-      double a = op.getCubicCoeffA().convertToDouble();
-      // Keys' cubic convolution kernel at distances 1 + r, r, 1 - r and 2 - r.
-      auto outer = [&](Value t) { // 1 <= t < 2
-        return sub(mul(add(mul(sub(mul(f64(a), t), f64(5 * a)), t), f64(8 * a)), t),
-                   f64(4 * a));
-      };
-      auto inner = [&](Value t) { // 0 <= t <= 1
-        return add(mul(mul(sub(mul(f64(a + 2), t), f64(a + 3)), t), t), f64(1));
-      };
-      Value rc = sub(f64(1), r);
-      weights = {outer(add(r, f64(1))), inner(r), inner(rc), outer(add(rc, f64(1)))};
+      weights = cubicWeights(b, loc, r, op.getCubicCoeffA().convertToDouble());
       offsets = {-1, 0, 1, 2};
     }
     Taps taps;
@@ -175,8 +226,7 @@ struct ResizeLowering final : LoweringPattern<ResizeOp> {
               continue;
             }
             Value x = arith::SIToFPOp::create(
-                b, loc, b.getF64Type(),
-                arith::IndexCastOp::create(b, loc, b.getI64Type(), index));
+                b, loc, b.getF64Type(), arith::IndexCastOp::create(b, loc, b.getI64Type(), index));
             Value coord = body.sourceCoordinate(x, d);
             if (crop)
               outside = arith::OrIOp::create(
@@ -189,49 +239,145 @@ struct ResizeLowering final : LoweringPattern<ResizeOp> {
                                ? body.nearest(coord, floor, d)
                                : body.interpolating(coord, floor, d, mode == "cubic"));
           }
-          // Sum over the product of the dims' taps.
-          Type compute = element.isF64() ? b.getF64Type() : b.getF32Type();
-          Value sum;
-          SmallVector<size_t> pick(rank, 0);
-          while (true) {
-            SmallVector<Value> at;
-            Value weight;
-            for (auto [d, t] : llvm::enumerate(taps)) {
-              at.push_back(t.indices[pick[d]]);
-              if (!t.weights.empty())
-                weight = weight ? body.mul(weight, t.weights[pick[d]]) : t.weights[pick[d]];
-            }
-            Value value = tensor::ExtractOp::create(b, loc, data, at);
-            if (weight) {
-              Value term = arith::MulFOp::create(b, loc, convertScalar(b, loc, value, compute),
-                                                 convertScalar(b, loc, weight, compute));
-              sum = sum ? arith::AddFOp::create(b, loc, sum, term) : term;
-            } else {
-              sum = value;
-            }
-            int64_t d = rank - 1;
-            while (d >= 0 && ++pick[d] == taps[d].indices.size())
-              pick[d--] = 0;
-            if (d < 0)
-              break;
-          }
-          if (sum.getType() != element) {
-            if (isa<IntegerType>(element))
-              sum = math::RoundEvenOp::create(b, loc, sum);
-            sum = convertScalar(b, loc, sum, element);
-          }
+          Value sum = sumOverTaps(b, loc, data, taps);
+          sum = toElement(b, loc, sum, element);
           if (!crop)
             return sum;
-          Value fill = scalarConstant(b, loc, element,
-                                      op.getExtrapolationValue().convertToDouble());
+          Value fill =
+              scalarConstant(b, loc, element, op.getExtrapolationValue().convertToDouble());
           return arith::SelectOp::create(b, loc, outside, fill, sum);
         });
     return SmallVector<Value>{resized};
   }
 };
 
+/// Scalar helpers for one grid_sample element, in the grid's float type `t`.
+struct GridSampleBody {
+  GridSampleOp op;
+  OpBuilder &b;
+  Location loc;
+  Type t;
+
+  Value c(double v) { return scalarConstant(b, loc, t, v); }
+  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value lt(Value x, Value y) {
+    return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, x, y);
+  }
+  Value select(Value cond, Value x, Value y) { return arith::SelectOp::create(b, loc, cond, x, y); }
+  Value clamp(Value v, double lo, double hi) {
+    return arith::MinimumFOp::create(b, loc, arith::MaximumFOp::create(b, loc, v, c(lo)), c(hi));
+  }
+
+  /// v folded back into [lo, hi] by reflecting at the bounds (the reference's _gs_reflect).
+  Value reflect(Value v, double lo, double hi) {
+    double range = hi - lo;
+    if (range <= 0)
+      return c(lo);
+    Value below = lt(v, c(lo)), above = lt(c(hi), v);
+    Value dx = select(below, sub(c(lo), v), sub(v, c(hi)));
+    Value n = arith::FPToSIOp::create(b, loc, b.getI64Type(),
+                                      arith::DivFOp::create(b, loc, dx, c(range)));
+    Value r = sub(dx, mul(arith::SIToFPOp::create(b, loc, t, n), c(range)));
+    Value even = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq,
+        arith::AndIOp::create(b, loc, n, arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(1))),
+        arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(0)));
+    Value fromLo = add(c(lo), r), fromHi = sub(c(hi), r);
+    return select(below, select(even, fromLo, fromHi),
+                  select(above, select(even, fromHi, fromLo), v));
+  }
+
+  /// The element index for integral coordinate `i` (a float) under the padding mode, and
+  /// whether it reads a real element (false only for zeros padding outside the input).
+  std::pair<Value, Value> pixel(Value i, int64_t size, double lo, double hi) {
+    Value inside = arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
+    StringRef padding = op.getPaddingMode();
+    if (padding == "zeros")
+      inside = arith::AndIOp::create(
+          b, loc, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, i, c(0)),
+          lt(i, c(size)));
+    else if (padding == "reflection")
+      i = reflect(i, lo, hi);
+    Value clamped = clamp(i, 0, size - 1);
+    Value index = arith::IndexCastOp::create(
+        b, loc, b.getIndexType(), arith::FPToSIOp::create(b, loc, b.getI64Type(), clamped));
+    return {index, inside};
+  }
+
+  /// The taps along one spatial dim of `size` for normalized grid coordinate `g`.
+  Taps taps(Value g, int64_t size) {
+    bool align = op.getAlignCorners();
+    double lo = align ? 0 : -0.5, hi = align ? size - 1 : size - 0.5;
+    Value v = align ? mul(mul(add(g, c(1)), c(0.5)), c(size - 1))
+                    : mul(sub(mul(add(g, c(1)), c(size)), c(1)), c(0.5));
+    StringRef mode = op.getMode();
+    if (mode == "nearest")
+      v = math::RoundEvenOp::create(b, loc, v);
+    Value outside = arith::OrIOp::create(b, loc, lt(v, c(lo)), lt(c(hi), v));
+    if (op.getPaddingMode() == "border")
+      v = select(outside, clamp(v, 0, size - 1), v);
+    else if (op.getPaddingMode() == "reflection")
+      v = select(outside, reflect(v, lo, hi), v);
+    Taps taps;
+    SmallVector<Value> weights;
+    Value base;
+    if (mode == "nearest") {
+      base = math::TruncOp::create(b, loc, v);
+      weights = {c(1)};
+    } else {
+      base = math::FloorOp::create(b, loc, v);
+      Value r = sub(v, base);
+      if (mode == "linear") {
+        weights = {sub(c(1), r), r};
+      } else {
+        weights = cubicWeights(b, loc, r, -0.75);
+        base = sub(base, c(1));
+      }
+    }
+    for (auto [k, w] : llvm::enumerate(weights)) {
+      auto [index, inside] = pixel(add(base, c(k)), size, lo, hi);
+      taps.indices.push_back(index);
+      taps.weights.push_back(select(inside, w, c(0)));
+    }
+    return taps;
+  }
+};
+
+struct GridSampleLowering final : LoweringPattern<GridSampleOp> {
+  using LoweringPattern::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(GridSampleOp op, PatternRewriter &rewriter) const override {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    RankedTensorType result = op.getType();
+    int64_t rank = input.getRank(), spatial = rank - 2;
+    Value data = op.getInput(), grid = op.getGrid();
+    Type gridElement = getElementTypeOrSelf(grid);
+    Value sampled = buildParallelGeneric(
+        rewriter, op.getLoc(), result, {}, {},
+        [&](OpBuilder &b, Location loc, ValueRange) -> Value {
+          Type t = gridElement.isF64() ? b.getF64Type() : b.getF32Type();
+          GridSampleBody body{op, b, loc, t};
+          SmallVector<Value> loops;
+          for (int64_t i = 0; i < rank; ++i)
+            loops.push_back(linalg::IndexOp::create(b, loc, i));
+          SmallVector<Taps> taps = {{{loops[0]}, {}}, {{loops[1]}, {}}};
+          for (int64_t d = 0; d < spatial; ++d) {
+            // The grid's last dim lists x (the innermost dim) first.
+            SmallVector<Value> at = {loops[0]};
+            at.append(loops.begin() + 2, loops.end());
+            at.push_back(arith::ConstantIndexOp::create(b, loc, spatial - 1 - d));
+            Value g = convertScalar(b, loc, tensor::ExtractOp::create(b, loc, grid, at), t);
+            taps.push_back(body.taps(g, input.getDimSize(d + 2)));
+          }
+          return toElement(b, loc, sumOverTaps(b, loc, data, taps), input.getElementType());
+        });
+    return SmallVector<Value>{sampled};
+  }
+};
+
 } // namespace
 
 void mlir::catfish::populateResamplingToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<ResizeLowering>(patterns.getContext());
+  patterns.add<ResizeLowering, GridSampleLowering>(patterns.getContext());
 }

@@ -62,26 +62,25 @@ bool mlir::catfish::lowering::isSmallFloat(Type type) { return formatOf(type).ha
 Value mlir::catfish::lowering::extendSmallFloat(OpBuilder &b, Location loc, Value x) {
   Float8Format f = *formatOf(x.getType());
   BitOps h{b, loc};
-  Value code = arith::ExtUIOp::create(
-      b, loc, b.getI32Type(), arith::BitcastOp::create(b, loc, b.getI8Type(), x));
+  Value code = arith::ExtUIOp::create(b, loc, b.getI32Type(),
+                                      arith::BitcastOp::create(b, loc, b.getI8Type(), x));
   unsigned magnitudeBits = f.exponentBits + f.mantissaBits;
   Value magnitude = h.mask(code, (1 << magnitudeBits) - 1);
   Value exponent = h.shr(magnitude, f.mantissaBits);
   Value mantissa = h.mask(magnitude, (1 << f.mantissaBits) - 1);
   // Subnormals: mantissa * 2^(1 - bias - mantissaBits), exact in f32.
-  Value subnormal = arith::MulFOp::create(
-      b, loc, arith::UIToFPOp::create(b, loc, b.getF32Type(), mantissa),
-      h.f32(std::ldexp(1.0, 1 - f.bias - static_cast<int>(f.mantissaBits))));
-  Value normalBits = arith::OrIOp::create(
-      b, loc, h.shl(h.add(exponent, h.i32(127 - f.bias)), 23),
-      h.shl(mantissa, 23 - f.mantissaBits));
+  Value subnormal =
+      arith::MulFOp::create(b, loc, arith::UIToFPOp::create(b, loc, b.getF32Type(), mantissa),
+                            h.f32(std::ldexp(1.0, 1 - f.bias - static_cast<int>(f.mantissaBits))));
+  Value normalBits = arith::OrIOp::create(b, loc, h.shl(h.add(exponent, h.i32(127 - f.bias)), 23),
+                                          h.shl(mantissa, 23 - f.mantissaBits));
   Value value = h.select(h.eq(exponent, h.i32(0)), subnormal, h.floatOf(normalBits));
   Value nan = h.f32(std::numeric_limits<double>::quiet_NaN());
   int64_t topExponent = (1 << f.exponentBits) - 1;
   if (f.hasInfinity) {
     Value special = h.eq(exponent, h.i32(topExponent));
-    Value infOrNan = h.select(h.eq(mantissa, h.i32(0)),
-                              h.f32(std::numeric_limits<double>::infinity()), nan);
+    Value infOrNan =
+        h.select(h.eq(mantissa, h.i32(0)), h.f32(std::numeric_limits<double>::infinity()), nan);
     value = h.select(special, infOrNan, value);
   } else if (!f.fnuz) {
     value = h.select(h.eq(magnitude, h.i32((1 << magnitudeBits) - 1)), nan, value);
@@ -93,8 +92,8 @@ Value mlir::catfish::lowering::extendSmallFloat(OpBuilder &b, Location loc, Valu
   return value;
 }
 
-Value mlir::catfish::lowering::truncateToSmallFloat(OpBuilder &b, Location loc, Value x,
-                                                    Type to, bool saturate) {
+Value mlir::catfish::lowering::truncateToSmallFloat(OpBuilder &b, Location loc, Value x, Type to,
+                                                    bool saturate) {
   Float8Format f = *formatOf(to);
   BitOps h{b, loc};
   Value bits = h.bitsOf(x);

@@ -189,6 +189,78 @@ Value lowerConvAsContraction(OpBuilder &b, Location loc, ConvOp op, Value padded
   return generic.getResult(0);
 }
 
+/// ConvTranspose as a convolution: the input with stride - 1 zeros between its elements,
+/// padded by the dilated kernel extent - 1 - pads (cropped where that is negative), convolved
+/// at stride 1 with the spatially flipped kernel whose channel dims are swapped per group.
+struct ConvTransposeLowering final : LoweringPattern<ConvTransposeOp> {
+  using LoweringPattern<ConvTransposeOp>::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(ConvTransposeOp op,
+                                      PatternRewriter &rewriter) const override {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    auto weight = cast<RankedTensorType>(op.getWeight().getType());
+    int64_t spatial = input.getRank() - 2;
+    int64_t groups = static_cast<int64_t>(op.getGroups());
+    int64_t c = input.getDimSize(1), cg = c / groups, mg = weight.getDimSize(1);
+    ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations(),
+                      pads = op.getPads(), outPad = op.getOutputPadding();
+    Location loc = op.getLoc();
+    Type element = input.getElementType();
+
+    SmallVector<int64_t> shape(input.getShape().take_front(2)), offsets = {0, 0},
+        steps = {1, 1}, cropOffsets = {0, 0}, cropSizes(input.getShape().take_front(2));
+    bool crop = false;
+    for (int64_t i = 0; i < spatial; ++i) {
+      int64_t extent = (weight.getDimSize(i + 2) - 1) * dilations[i] + 1;
+      int64_t lo = extent - 1 - pads[i];
+      int64_t hi = extent - 1 - pads[i + spatial] + outPad[i];
+      int64_t dilated = (input.getDimSize(i + 2) - 1) * strides[i] + 1;
+      shape.push_back(dilated + std::max<int64_t>(lo, 0) + std::max<int64_t>(hi, 0));
+      offsets.push_back(std::max<int64_t>(lo, 0));
+      steps.push_back(strides[i]);
+      cropOffsets.push_back(std::max<int64_t>(-lo, 0));
+      cropSizes.push_back(dilated + lo + hi);
+      crop |= lo < 0 || hi < 0;
+    }
+    Value zeros = buildFilled(rewriter, loc, shape, scalarConstant(rewriter, loc, element, 0));
+    Value spread = tensor::InsertSliceOp::create(
+        rewriter, loc, op.getInput(), zeros, ValueRange{}, ValueRange{}, ValueRange{},
+        rewriter.getDenseI64ArrayAttr(offsets), rewriter.getDenseI64ArrayAttr(input.getShape()),
+        rewriter.getDenseI64ArrayAttr(steps));
+    if (crop)
+      spread = tensor::ExtractSliceOp::create(
+          rewriter, loc, RankedTensorType::get(cropSizes, element), spread, ValueRange{},
+          ValueRange{}, ValueRange{}, rewriter.getDenseI64ArrayAttr(cropOffsets),
+          rewriter.getDenseI64ArrayAttr(cropSizes),
+          rewriter.getDenseI64ArrayAttr(SmallVector<int64_t>(input.getRank(), 1)));
+
+    // Flipped weight [M, C/G, k...]: element [m, c, k] is weight[g * C/G + c, m % M/G, K-1-k]
+    // with g = m / (M/G).
+    SmallVector<int64_t> flippedShape = {mg * groups, cg};
+    llvm::append_range(flippedShape, weight.getShape().drop_front(2));
+    Value w = op.getWeight();
+    Value flipped = buildParallelGeneric(
+        rewriter, loc, RankedTensorType::get(flippedShape, weight.getElementType()), {}, {},
+        [&](OpBuilder &b, Location l, ValueRange) -> Value {
+          auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, l, v); };
+          Value m = linalg::IndexOp::create(b, l, 0);
+          Value group = arith::DivUIOp::create(b, l, m, index(mg));
+          Value at0 = arith::AddIOp::create(b, l, arith::MulIOp::create(b, l, group, index(cg)),
+                                            linalg::IndexOp::create(b, l, 1));
+          SmallVector<Value> at = {at0, arith::RemUIOp::create(b, l, m, index(mg))};
+          for (int64_t i = 0; i < spatial; ++i)
+            at.push_back(arith::SubIOp::create(b, l, index(weight.getDimSize(i + 2) - 1),
+                                               linalg::IndexOp::create(b, l, i + 2)));
+          return tensor::ExtractOp::create(b, l, w, at);
+        });
+    SmallVector<int64_t> ones(spatial, 1), zeroPads(2 * spatial, 0);
+    Value conv = ConvOp::create(rewriter, loc, op.getType(), spread, flipped, op.getBias(),
+                                rewriter.getDenseI64ArrayAttr(ones),
+                                rewriter.getDenseI64ArrayAttr(zeroPads),
+                                rewriter.getDenseI64ArrayAttr(dilations), op.getGroupsAttr());
+    return SmallVector<Value>{conv};
+  }
+};
+
 struct ConvLowering final : LoweringPattern<ConvOp> {
   using LoweringPattern<ConvOp>::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(ConvOp op, PatternRewriter &rewriter) const override {
@@ -428,7 +500,7 @@ struct PoolLowering final : LoweringPattern<OpTy> {
 } // namespace
 
 void mlir::catfish::populateStructuredToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<MatMulLowering, ConvLowering, EinsumLowering, PoolLowering<MaxPoolOp, PoolKind::Max>,
+  patterns.add<ConvTransposeLowering, MatMulLowering, ConvLowering, EinsumLowering, PoolLowering<MaxPoolOp, PoolKind::Max>,
                PoolLowering<AvgPoolOp, PoolKind::Average>, PoolLowering<LpPoolOp, PoolKind::Lp>>(
       patterns.getContext());
 }

@@ -79,6 +79,45 @@ static SmallVector<int64_t> intsOr(NodeContext &node, StringRef name, size_t n, 
   return v;
 }
 
+/// Explicit pads for a ConvTranspose node: `pads`, or those that give `output_shape` (or the
+/// input size times the stride for SAME_* auto_pad); negative pads widen the output.
+static FailureOr<SmallVector<int64_t>>
+resolveTransposedPads(NodeContext &node, RankedTensorType input, ArrayRef<int64_t> kernel,
+                      ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
+                      ArrayRef<int64_t> outPad) {
+  size_t spatial = kernel.size();
+  std::string autoPad = node.attrString("auto_pad", "NOTSET");
+  SmallVector<int64_t> outShape = node.attrInts("output_shape");
+  bool same = autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER";
+  if (outShape.empty() && !same) {
+    if (autoPad != "NOTSET" && autoPad != "VALID")
+      return node.fail("unsupported auto_pad '" + autoPad + "'");
+    SmallVector<int64_t> pads = autoPad == "VALID" ? SmallVector<int64_t>()
+                                                   : node.attrInts("pads");
+    if (pads.empty())
+      pads.assign(2 * spatial, 0);
+    return pads;
+  }
+  if (outShape.size() == spatial + 2)
+    outShape.erase(outShape.begin(), outShape.begin() + 2);
+  if (!outShape.empty() && outShape.size() != spatial)
+    return node.fail("output_shape has " + Twine(outShape.size()) + " entries, expected " +
+                     Twine(spatial));
+  SmallVector<int64_t> pads(2 * spatial, 0);
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t in = input.getDimSize(i + 2);
+    if (ShapedType::isDynamic(in))
+      return node.fail("ConvTranspose with output_shape or auto_pad needs static spatial dims");
+    int64_t out = outShape.empty() ? in * strides[i] : outShape[i];
+    int64_t total = strides[i] * (in - 1) + outPad[i] + (kernel[i] - 1) * dilations[i] + 1 - out;
+    int64_t half = llvm::divideFloorSigned(total, 2);
+    bool upper = autoPad == "SAME_UPPER";
+    pads[i] = upper ? half : total - half;
+    pads[i + spatial] = upper ? total - half : half;
+  }
+  return pads;
+}
+
 static LogicalResult convertConv(NodeContext &node) {
   FailureOr<Value> x = node.requiredInput(0), w = node.requiredInput(1);
   if (failed(x) || failed(w))
@@ -93,7 +132,10 @@ static LogicalResult convertConv(NodeContext &node) {
       kernel.push_back(d);
   SmallVector<int64_t> strides = intsOr(node, "strides", spatial, 1);
   SmallVector<int64_t> dilations = intsOr(node, "dilations", spatial, 1);
-  auto pads = resolvePads(node, xt, kernel, strides, dilations);
+  bool transposed = node.node().op_type() == "ConvTranspose";
+  SmallVector<int64_t> outPad = intsOr(node, "output_padding", spatial, 0);
+  auto pads = transposed ? resolveTransposedPads(node, xt, kernel, strides, dilations, outPad)
+                         : resolvePads(node, xt, kernel, strides, dilations);
   if (failed(pads))
     return failure();
   OpBuilder &b = node.builder();
@@ -105,11 +147,8 @@ static LogicalResult convertConv(NodeContext &node) {
       node.named("pads", b.getDenseI64ArrayAttr(*pads)),
       node.named("dilations", b.getDenseI64ArrayAttr(dilations)),
       node.named("groups", b.getI64IntegerAttr(node.attrInt("group", 1)))};
-  if (node.node().op_type() == "Conv")
+  if (!transposed)
     return setResult(node, node.create<ConvOp>(operands, attrs));
-  SmallVector<int64_t> outPad = intsOr(node, "output_padding", spatial, 0);
-  if (node.attr("output_shape"))
-    return node.fail("ConvTranspose with output_shape is not supported; give pads");
   attrs.push_back(node.named("output_padding", b.getDenseI64ArrayAttr(outPad)));
   return setResult(node, node.create<ConvTransposeOp>(operands, attrs));
 }
@@ -443,7 +482,72 @@ static LogicalResult convertRotaryEmbedding(NodeContext &node) {
                               node.named("num_heads", b.getI64IntegerAttr(node.attrInt("num_heads", 0)))}));
 }
 
+/// GridSample; opset 16 calls the modes bilinear and bicubic, opset 20 linear and cubic.
+static LogicalResult convertGridSample(NodeContext &node) {
+  FailureOr<Value> x = node.requiredInput(0), grid = node.requiredInput(1);
+  if (failed(x) || failed(grid))
+    return failure();
+  std::string mode = node.attrString("mode", node.opset() >= 20 ? "linear" : "bilinear");
+  if (mode == "bilinear")
+    mode = "linear";
+  else if (mode == "bicubic")
+    mode = "cubic";
+  OpBuilder &b = node.builder();
+  return setResult(
+      node, node.create<GridSampleOp>(
+                {*x, *grid},
+                {node.named("mode", b.getStringAttr(mode)),
+                 node.named("padding_mode",
+                            b.getStringAttr(node.attrString("padding_mode", "zeros"))),
+                 node.named("align_corners", b.getBoolAttr(node.attrInt("align_corners", 0)))}));
+}
+
+/// AffineGrid: the normalized base grid, a constant as `size` is, times theta transposed.
+static LogicalResult convertAffineGrid(NodeContext &node) {
+  FailureOr<Value> theta = node.requiredInput(0);
+  if (failed(theta))
+    return failure();
+  std::optional<SmallVector<int64_t>> size = getConstantIntValues(node.input(1));
+  if (!size || (size->size() != 4 && size->size() != 5))
+    return node.fail("AffineGrid needs a constant size [N, C, H, W] or [N, C, D, H, W]");
+  int64_t spatial = static_cast<int64_t>(size->size()) - 2;
+  RankedTensorType thetaType = typeOf(*theta);
+  if (thetaType.getRank() != 3 || thetaType.getDimSize(1) != spatial ||
+      thetaType.getDimSize(2) != spatial + 1)
+    return node.fail("AffineGrid theta must be [N, " + Twine(spatial) + ", " +
+                     Twine(spatial + 1) + "]");
+  bool align = node.attrInt("align_corners", 0);
+  ArrayRef<int64_t> dims = ArrayRef<int64_t>(*size).drop_front(2);
+  int64_t points = 1;
+  for (int64_t d : dims)
+    points *= d;
+  // Row p of the base grid: the coordinates of point p, x (the innermost dim) first, and 1.
+  SmallVector<double> base;
+  for (int64_t p = 0; p < points; ++p) {
+    int64_t rest = p;
+    SmallVector<double> row;
+    for (int64_t d = spatial - 1; d >= 0; --d) {
+      int64_t i = rest % dims[d], n = dims[d];
+      rest /= n;
+      row.push_back(align ? (n == 1 ? -1.0 : -1.0 + 2.0 * i / (n - 1)) : (2.0 * i + 1) / n - 1);
+    }
+    llvm::append_range(base, row);
+    base.push_back(1.0);
+  }
+  OpBuilder &b = node.builder();
+  Value grid = node.constFloats(thetaType.getElementType(), {points, spatial + 1}, base);
+  Value thetaT = node.make<TransposeOp>(
+      {*theta}, {node.named("perm", b.getDenseI64ArrayAttr({0, 2, 1}))});
+  SmallVector<int64_t> shape = {(*size)[0]};
+  llvm::append_range(shape, dims);
+  shape.push_back(spatial);
+  Value out = node.make<ReshapeOp>({node.make<MatMulOp>({grid, thetaT}), node.constI64(shape)});
+  return out ? node.setOutput(0, out) : failure();
+}
+
 void mlir::catfish::onnx_import::registerNNConverters(ConverterMap &map) {
+  map["GridSample"] = convertGridSample;
+  map["AffineGrid"] = convertAffineGrid;
   map["MatMul"] = convertMatMul;
   map["Gemm"] = convertGemm;
   map["Conv"] = convertConv;

@@ -84,7 +84,65 @@ static LogicalResult convertMatMulInteger(NodeContext &node) {
   return failed(r) ? failure() : node.setOutput(0, *r);
 }
 
+/// The axis a QLinearMatMul scale applies along: per tensor for one element, else the rows of
+/// A (`rowwise`) or the columns of B and Y.
+static NamedAttribute matmulQuantAxis(NodeContext &node, Value data, Value scale, bool rowwise) {
+  int64_t rank = typeOf(data).getRank();
+  int64_t axis = typeOf(scale).getNumElements() == 1 ? 1 : rowwise ? rank - 2 : rank - 1;
+  return node.named("axis", node.builder().getI64IntegerAttr(std::max<int64_t>(axis, 0)));
+}
+
+/// QLinearMatMul = quantize(matmul(dequantize(A), dequantize(B))).
+static LogicalResult convertQLinearMatMul(NodeContext &node) {
+  SmallVector<Value> in;
+  for (size_t i = 0; i < 8; ++i) {
+    FailureOr<Value> v = node.requiredInput(i);
+    if (failed(v))
+      return failure();
+    in.push_back(*v);
+  }
+  // The product is in f32 whatever the scales' type, as the reference's int32 matmul is exact.
+  auto dequantize = [&](Value x, Value scale, Value zp, bool rowwise) {
+    return node.make<DequantizeOp>({x, scale, zp}, {matmulQuantAxis(node, x, scale, rowwise)},
+                                   {typeOf(x).clone(node.builder().getF32Type())});
+  };
+  Value product = node.make<MatMulOp>(
+      {dequantize(in[0], in[1], in[2], true), dequantize(in[3], in[4], in[5], false)});
+  if (!product)
+    return failure();
+  Value y = node.make<QuantizeOp>(
+      {product, in[6], in[7]},
+      {matmulQuantAxis(node, product, in[6], false)},
+      {typeOf(product).clone(getElementTypeOrSelf(in[7]))});
+  return y ? node.setOutput(0, y) : failure();
+}
+
+/// DynamicQuantizeLinear: uint8 with the scale and zero point that map [min(x, 0), max(x, 0)]
+/// onto [0, 255], as the ONNX function body computes them.
+static LogicalResult convertDynamicQuantize(NodeContext &node) {
+  FailureOr<Value> x = node.requiredInput(0);
+  if (failed(x))
+    return failure();
+  Type f = getElementTypeOrSelf(*x);
+  Type u8 = IntegerType::get(node.ctx(), 8, IntegerType::Unsigned);
+  Value zero = node.constScalar(f, 0);
+  Value lo = node.make<MinOp>({node.reduce(*x, ReduceKind::min, {}, false), zero});
+  Value hi = node.make<MaxOp>({node.reduce(*x, ReduceKind::max, {}, false), zero});
+  Value scale = node.make<DivOp>({node.make<SubOp>({hi, lo}), node.constScalar(f, 255)});
+  Value zpFloat = node.make<RoundOp>({node.make<NegOp>({node.make<DivOp>({lo, scale})})});
+  zpFloat = node.make<MinOp>({node.make<MaxOp>({zpFloat, zero}), node.constScalar(f, 255)});
+  Value zp = node.castElements(zpFloat, u8);
+  Value y = node.make<QuantizeOp>({*x, scale, zp}, {}, {typeOf(*x).clone(u8)});
+  if (!y)
+    return failure();
+  if (failed(node.setOutput(0, y)) || failed(node.setOutput(1, scale)))
+    return failure();
+  return node.setOutput(2, zp);
+}
+
 void mlir::catfish::onnx_import::registerQuantConverters(ConverterMap &map) {
+  map["QLinearMatMul"] = convertQLinearMatMul;
+  map["DynamicQuantizeLinear"] = convertDynamicQuantize;
   map["QuantizeLinear"] = convertQuantize;
   map["DequantizeLinear"] = convertDequantize;
   map["MatMulInteger"] = convertMatMulInteger;

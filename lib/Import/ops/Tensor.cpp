@@ -597,7 +597,86 @@ static LogicalResult convertResize(NodeContext &node) {
   return setResult(node, node.create<ResizeOp>({x, node.constI64(sizes)}, attrs));
 }
 
+/// Hann, Hamming and Blackman windows: constants, since their size must be.
+static LogicalResult convertWindow(NodeContext &node) {
+  std::optional<SmallVector<int64_t>> size = getConstantIntValues(node.input(0));
+  if (!size || size->size() != 1 || (*size)[0] < 0)
+    return node.fail("the window size must be a constant non-negative scalar");
+  Type et = onnxElementType(node.ctx(), node.attrInt("output_datatype", 1));
+  if (!et || !isa<FloatType>(et))
+    return node.fail("the window output_datatype must be a float type");
+  int64_t n = (*size)[0];
+  double period = node.attrInt("periodic", 1) ? n : n - 1;
+  StringRef op = node.node().op_type();
+  SmallVector<double> values;
+  for (int64_t i = 0; i < n; ++i) {
+    double angle = 2 * M_PI * i / period;
+    if (op == "HannWindow")
+      values.push_back(0.5 - 0.5 * std::cos(angle));
+    else if (op == "HammingWindow")
+      values.push_back(25.0 / 46.0 - 21.0 / 46.0 * std::cos(angle));
+    else
+      values.push_back(0.42 - 0.5 * std::cos(angle) + 0.08 * std::cos(2 * angle));
+  }
+  return node.setOutput(0, node.constFloats(et, {n}, values));
+}
+
+/// MeanVarianceNormalization as its ONNX function body: (x - E[x]) / (sqrt(E[x^2] - E[x]^2)
+/// + 1e-9) over `axes`.
+static LogicalResult convertMeanVarianceNorm(NodeContext &node) {
+  FailureOr<Value> x = node.requiredInput(0);
+  if (failed(x))
+    return failure();
+  SmallVector<int64_t> axes = node.attrInts("axes");
+  if (!node.attr("axes"))
+    axes = {0, 2, 3};
+  Type f = getElementTypeOrSelf(*x);
+  Value mean = node.reduce(*x, ReduceKind::mean, axes, true);
+  Value meanOfSquares = node.reduce(node.make<MulOp>({*x, *x}), ReduceKind::mean, axes, true);
+  Value variance = node.make<SubOp>({meanOfSquares, node.make<MulOp>({mean, mean})});
+  Value denominator = node.make<AddOp>({node.make<SqrtOp>({variance}), node.constScalar(f, 1e-9)});
+  Value y = node.make<DivOp>({node.make<SubOp>({*x, mean}), denominator});
+  return y ? node.setOutput(0, y) : failure();
+}
+
+/// CenterCropPad: one pad whose negative entries crop, centered as ONNX's reference centers.
+static LogicalResult convertCenterCropPad(NodeContext &node) {
+  FailureOr<Value> x = node.requiredInput(0);
+  if (failed(x))
+    return failure();
+  RankedTensorType type = typeOf(*x);
+  int64_t rank = type.getRank();
+  std::optional<SmallVector<int64_t>> shape = getConstantIntValues(node.input(1));
+  if (!shape)
+    return node.fail("CenterCropPad needs a constant shape");
+  SmallVector<int64_t> axes = node.attrInts("axes");
+  if (!node.attr("axes"))
+    axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  if (axes.size() != shape->size())
+    return node.fail("CenterCropPad shape has " + Twine(shape->size()) + " entries for " +
+                     Twine(axes.size()) + " axes");
+  SmallVector<int64_t> pads(2 * rank, 0);
+  for (auto [axis, target] : llvm::zip(axes, *shape)) {
+    if (axis < -rank || axis >= rank)
+      return node.fail("CenterCropPad axis " + Twine(axis) + " is out of range");
+    int64_t a = axis < 0 ? axis + rank : axis, in = type.getDimSize(a);
+    if (ShapedType::isDynamic(in))
+      return node.fail("CenterCropPad needs static dims along its axes");
+    int64_t diff = target - in;
+    int64_t begin = diff >= 0 ? diff / 2 : -((-diff) / 2);
+    pads[a] = begin;
+    pads[a + rank] = diff - begin;
+  }
+  return setResult(node, node.create<PadOp>(
+                             {*x, node.constI64(pads)},
+                             {node.named("mode", PadModeAttr::get(node.ctx(), PadMode::constant))}));
+}
+
 void mlir::catfish::onnx_import::registerTensorConverters(ConverterMap &map) {
+  for (StringRef name : {"HannWindow", "HammingWindow", "BlackmanWindow"})
+    map[name] = convertWindow;
+  map["MeanVarianceNormalization"] = convertMeanVarianceNorm;
+  map["CenterCropPad"] = convertCenterCropPad;
   map["Constant"] = convertConstant;
   map["Shape"] = convertShape;
   map["Size"] = convertSize;
