@@ -75,10 +75,21 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   auto type = dyn_cast<RankedTensorType>(getType());
   if (!input || !type.hasStaticShape() || type.getNumElements() > kMaxFoldElements)
     return {};
+  bool fromUnsigned = input.getElementType().isUnsignedInteger();
+  if (auto toFloat = dyn_cast<FloatType>(type.getElementType())) {
+    // Integer scalars that shape arithmetic turns into floats (window lengths, ranges).
+    SmallVector<APFloat> values;
+    for (const APInt &v : input.getValues<APInt>()) {
+      APFloat f(toFloat.getFloatSemantics());
+      f.convertFromAPInt(v, !fromUnsigned && v.getBitWidth() != 1,
+                         APFloat::rmNearestTiesToEven);
+      values.push_back(f);
+    }
+    return DenseElementsAttr::get(type, values);
+  }
   auto to = dyn_cast<IntegerType>(type.getElementType());
   if (!to)
     return {};
-  bool fromUnsigned = input.getElementType().isUnsignedInteger();
   bool toBool = to.getWidth() == 1;
   SmallVector<APInt> values;
   for (const APInt &v : input.getValues<APInt>()) {

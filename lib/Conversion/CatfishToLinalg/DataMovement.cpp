@@ -59,18 +59,18 @@ struct TransposeLowering final : LoweringPattern<TransposeOp> {
     for (auto [i, p] : llvm::enumerate(perm))
       exprs[p] = rewriter.getAffineDimExpr(i);
     auto map = AffineMap::get(perm.size(), 0, exprs, rewriter.getContext());
-    return SmallVector<Value>{buildParallelGeneric(
-        rewriter, op.getLoc(), op.getType(), op.getInput(), map,
-        [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
+    return SmallVector<Value>{
+        buildParallelGeneric(rewriter, op.getLoc(), op.getType(), op.getInput(), map,
+                             [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
   }
 };
 
 struct BroadcastLowering final : LoweringPattern<BroadcastOp> {
   using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(BroadcastOp op, PatternRewriter &rewriter) const override {
-    return SmallVector<Value>{buildBroadcastGeneric(
-        rewriter, op.getLoc(), op.getType(), op.getInput(),
-        [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
+    return SmallVector<Value>{
+        buildBroadcastGeneric(rewriter, op.getLoc(), op.getType(), op.getInput(),
+                              [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
   }
 };
 
@@ -82,9 +82,9 @@ struct TileLowering final : LoweringPattern<TileOp> {
     for (auto [i, dim] : llvm::enumerate(input.getShape()))
       exprs.push_back(rewriter.getAffineDimExpr(i) % dim);
     auto map = AffineMap::get(input.getRank(), 0, exprs, rewriter.getContext());
-    return SmallVector<Value>{buildParallelGeneric(
-        rewriter, op.getLoc(), op.getType(), op.getInput(), map,
-        [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
+    return SmallVector<Value>{
+        buildParallelGeneric(rewriter, op.getLoc(), op.getType(), op.getInput(), map,
+                             [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
   }
 };
 
@@ -146,9 +146,9 @@ struct SliceLowering final : LoweringPattern<SliceOp> {
     for (auto [i, d] : llvm::enumerate(*dims))
       exprs.push_back(rewriter.getAffineDimExpr(i) * d.step + d.start);
     auto map = AffineMap::get(dims->size(), 0, exprs, rewriter.getContext());
-    return SmallVector<Value>{buildParallelGeneric(
-        rewriter, op.getLoc(), op.getType(), op.getInput(), map,
-        [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
+    return SmallVector<Value>{
+        buildParallelGeneric(rewriter, op.getLoc(), op.getType(), op.getInput(), map,
+                             [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
   }
 };
 
@@ -163,9 +163,8 @@ struct ConcatLowering final : LoweringPattern<ConcatOp> {
     if (inputs.size() == 1)
       return SmallVector<Value>{inputs.front()};
     if (inputs.empty())
-      return SmallVector<Value>{tensor::EmptyOp::create(rewriter, op.getLoc(),
-                                                        op.getType().getShape(),
-                                                        op.getType().getElementType())};
+      return SmallVector<Value>{tensor::EmptyOp::create(
+          rewriter, op.getLoc(), op.getType().getShape(), op.getType().getElementType())};
     return SmallVector<Value>{
         tensor::ConcatOp::create(rewriter, op.getLoc(), op.getType(), axis, inputs)};
   }
@@ -183,8 +182,7 @@ struct SplitLowering final : LoweringPattern<SplitOp> {
       SmallVector<int64_t> offsets(input.getRank(), 0), strides(input.getRank(), 1);
       offsets[axis] = offset;
       offset += type.getDimSize(axis);
-      results.push_back(
-          extractSlice(rewriter, op.getLoc(), type, op.getInput(), offsets, strides));
+      results.push_back(extractSlice(rewriter, op.getLoc(), type, op.getInput(), offsets, strides));
     }
     return results;
   }
@@ -199,8 +197,7 @@ Value paddedSource(OpBuilder &b, Location loc, PadMode mode, Value o, int64_t be
   auto positiveMod = [&](Value v, int64_t m) -> Value {
     Value r = arith::RemSIOp::create(b, loc, v, index(m));
     Value negative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, r, index(0));
-    return arith::SelectOp::create(b, loc, negative, arith::AddIOp::create(b, loc, r, index(m)),
-                                   r);
+    return arith::SelectOp::create(b, loc, negative, arith::AddIOp::create(b, loc, r, index(m)), r);
   };
   if (mode == PadMode::wrap)
     return positiveMod(i, size);
@@ -209,8 +206,8 @@ Value paddedSource(OpBuilder &b, Location loc, PadMode mode, Value o, int64_t be
     int64_t period = 2 * (size - 1);
     Value r = positiveMod(i, period);
     Value upper = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, r, index(size));
-    return arith::SelectOp::create(b, loc, upper,
-                                   arith::SubIOp::create(b, loc, index(period), r), r);
+    return arith::SelectOp::create(b, loc, upper, arith::SubIOp::create(b, loc, index(period), r),
+                                   r);
   }
   return arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, i, index(0)),
                                 index(size - 1));
@@ -237,8 +234,8 @@ struct PadLowering final : LoweringPattern<PadOp> {
         sizes.push_back(input.getDimSize(i) + lo + hi);
       }
       source = tensor::ExtractSliceOp::create(
-          rewriter, loc, RankedTensorType::get(sizes, element), source, ValueRange{},
-          ValueRange{}, ValueRange{}, rewriter.getDenseI64ArrayAttr(offsets),
+          rewriter, loc, RankedTensorType::get(sizes, element), source, ValueRange{}, ValueRange{},
+          ValueRange{}, rewriter.getDenseI64ArrayAttr(offsets),
           rewriter.getDenseI64ArrayAttr(sizes),
           rewriter.getDenseI64ArrayAttr(SmallVector<int64_t>(rank, 1)));
     }
@@ -248,8 +245,7 @@ struct PadLowering final : LoweringPattern<PadOp> {
         return rewriter.notifyMatchFailure(op, "edge, reflect or wrap padding of nothing");
       PadMode mode = op.getMode();
       return SmallVector<Value>{buildParallelGeneric(
-          rewriter, loc, op.getType(), {}, {},
-          [&](OpBuilder &b, Location l, ValueRange) -> Value {
+          rewriter, loc, op.getType(), {}, {}, [&](OpBuilder &b, Location l, ValueRange) -> Value {
             SmallVector<Value> at;
             for (int64_t i = 0; i < rank; ++i)
               at.push_back(paddedSource(b, l, mode, linalg::IndexOp::create(b, l, i),
@@ -273,6 +269,30 @@ struct PadLowering final : LoweringPattern<PadOp> {
     }
     return SmallVector<Value>{
         tensor::PadOp::create(rewriter, loc, op.getType(), source, low, high, padValue)};
+  }
+};
+
+/// The single element of a scalar operand ([] or [1]).
+Value scalarOf(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<Value> at(type.getRank(), arith::ConstantIndexOp::create(b, loc, 0));
+  return tensor::ExtractOp::create(b, loc, tensor, at);
+}
+
+/// Element i of a range is start + i * delta (its length is static by now).
+struct RangeLowering final : LoweringPattern<RangeOp> {
+  using LoweringPattern::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(RangeOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value start = scalarOf(rewriter, loc, op.getStart());
+    Value delta = scalarOf(rewriter, loc, op.getDelta());
+    return SmallVector<Value>{buildParallelGeneric(
+        rewriter, loc, op.getType(), {}, {}, [&](OpBuilder &b, Location l, ValueRange) {
+          Value i =
+              arith::IndexCastOp::create(b, l, b.getI64Type(), linalg::IndexOp::create(b, l, 0));
+          Value step = convertScalar(b, l, i, start.getType());
+          return addScalar(b, l, start, mulScalar(b, l, step, delta));
+        })};
   }
 };
 
@@ -309,20 +329,19 @@ struct GatherElementsLowering final : LoweringPattern<GatherElementsOp> {
     int64_t axis = positiveAxis(op.getAxis(), input.getRank());
     Value data = op.getInput();
     auto result = op.getType();
-    return SmallVector<Value>{buildParallelGeneric(
-        rewriter, op.getLoc(), result, op.getIndices(),
-        rewriter.getMultiDimIdentityMap(result.getRank()),
-        [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
-          SmallVector<Value> at = loopIndices(b, loc, result.getRank());
-          at[axis] = normalizedIndex(b, loc, args[0], input.getDimSize(axis));
-          return tensor::ExtractOp::create(b, loc, data, at);
-        })};
+    return SmallVector<Value>{
+        buildParallelGeneric(rewriter, op.getLoc(), result, op.getIndices(),
+                             rewriter.getMultiDimIdentityMap(result.getRank()),
+                             [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                               SmallVector<Value> at = loopIndices(b, loc, result.getRank());
+                               at[axis] = normalizedIndex(b, loc, args[0], input.getDimSize(axis));
+                               return tensor::ExtractOp::create(b, loc, data, at);
+                             })};
   }
 };
 
 /// Row-major coordinates of the linear index `linear` in `shape`.
-SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear,
-                               ArrayRef<int64_t> shape) {
+SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear, ArrayRef<int64_t> shape) {
   SmallVector<Value> coords(shape.size());
   for (int64_t i = shape.size() - 1; i >= 0; --i) {
     Value size = arith::ConstantIndexOp::create(b, loc, shape[i]);
@@ -333,9 +352,9 @@ SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear,
 }
 
 /// A loop over [0, count) carrying `init` tensors; `body` returns the updated tensors.
-SmallVector<Value> buildCarriedLoop(
-    OpBuilder &b, Location loc, int64_t count, ValueRange init,
-    function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)> body) {
+SmallVector<Value>
+buildCarriedLoop(OpBuilder &b, Location loc, int64_t count, ValueRange init,
+                 function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)> body) {
   Value lb = arith::ConstantIndexOp::create(b, loc, 0);
   Value ub = arith::ConstantIndexOp::create(b, loc, count);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
@@ -421,17 +440,16 @@ struct TopKLowering final : LoweringPattern<TopKOp> {
       bool isFloat = isa<FloatType>(element);
       Value strictly =
           isFloat ? Value(arith::CmpFOp::create(
-                        b, l, largest ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT,
-                        v, bestV))
+                        b, l, largest ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT, v,
+                        bestV))
                   : Value(arith::CmpIOp::create(
-                        b, l, largest ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::slt,
-                        v, bestV));
+                        b, l, largest ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::slt, v,
+                        bestV));
       Value equal = isFloat
                         ? Value(arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, v, bestV))
                         : Value(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, v, bestV));
       Value lowerIndex = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, bestI);
-      return arith::OrIOp::create(b, l, strictly,
-                                  arith::AndIOp::create(b, l, equal, lowerIndex));
+      return arith::OrIOp::create(b, l, strictly, arith::AndIOp::create(b, l, equal, lowerIndex));
     };
     SmallVector<Value> results = buildCarriedLoop(
         rewriter, loc, rows, {values, idx},
@@ -449,11 +467,10 @@ struct TopKLowering final : LoweringPattern<TopKOp> {
           auto picks = scf::ForOp::create(
               b, l, arith::ConstantIndexOp::create(b, l, 0),
               arith::ConstantIndexOp::create(b, l, k), arith::ConstantIndexOp::create(b, l, 1),
-              init,
-              [&](OpBuilder &pb, Location pl, Value j, ValueRange state) {
+              init, [&](OpBuilder &pb, Location pl, Value j, ValueRange state) {
                 Value prevV = state[2], prevI = state[3];
-                Value first = arith::CmpIOp::create(pb, pl, arith::CmpIPredicate::eq, prevI,
-                                                    noIndex);
+                Value first =
+                    arith::CmpIOp::create(pb, pl, arith::CmpIPredicate::eq, prevI, noIndex);
                 // Best element ranking after (prevV, prevI).
                 SmallVector<Value> scanInit = {worst, noIndex};
                 auto scan = scf::ForOp::create(
@@ -462,12 +479,12 @@ struct TopKLowering final : LoweringPattern<TopKOp> {
                     arith::ConstantIndexOp::create(pb, pl, 1), scanInit,
                     [&](OpBuilder &sb, Location sl, Value i, ValueRange best) {
                       Value v = tensor::ExtractOp::create(sb, sl, data, at(i));
-                      Value after = arith::OrIOp::create(
-                          sb, sl, first, better(sb, sl, prevV, prevI, v, i));
-                      Value none = arith::CmpIOp::create(sb, sl, arith::CmpIPredicate::eq,
-                                                         best[1], noIndex);
-                      Value wins = arith::OrIOp::create(
-                          sb, sl, none, better(sb, sl, v, i, best[0], best[1]));
+                      Value after =
+                          arith::OrIOp::create(sb, sl, first, better(sb, sl, prevV, prevI, v, i));
+                      Value none =
+                          arith::CmpIOp::create(sb, sl, arith::CmpIPredicate::eq, best[1], noIndex);
+                      Value wins = arith::OrIOp::create(sb, sl, none,
+                                                        better(sb, sl, v, i, best[0], best[1]));
                       Value take = arith::AndIOp::create(sb, sl, after, wins);
                       scf::YieldOp::create(
                           sb, sl,
@@ -477,8 +494,8 @@ struct TopKLowering final : LoweringPattern<TopKOp> {
                 Value bestV = scan.getResult(0), bestI = scan.getResult(1);
                 SmallVector<Value> outAt = at(j);
                 Value newValues = tensor::InsertOp::create(pb, pl, bestV, state[0], outAt);
-                Value index64 = arith::IndexCastOp::create(
-                    pb, pl, indicesType.getElementType(), bestI);
+                Value index64 =
+                    arith::IndexCastOp::create(pb, pl, indicesType.getElementType(), bestI);
                 Value newIndices = tensor::InsertOp::create(pb, pl, index64, state[1], outAt);
                 scf::YieldOp::create(pb, pl, ValueRange{newValues, newIndices, bestV, bestI});
               });
@@ -491,8 +508,9 @@ struct TopKLowering final : LoweringPattern<TopKOp> {
 } // namespace
 
 void mlir::catfish::populateDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<ConstantLowering, ReshapeLowering, TransposeLowering, BroadcastLowering,
-               TileLowering, TriluLowering, SliceLowering, ConcatLowering, SplitLowering, PadLowering,
-               GatherLowering, GatherElementsLowering, ScatterElementsLowering, TopKLowering>(
-      patterns.getContext());
+  patterns
+      .add<ConstantLowering, ReshapeLowering, TransposeLowering, BroadcastLowering, TileLowering,
+           TriluLowering, SliceLowering, ConcatLowering, SplitLowering, PadLowering, GatherLowering,
+           GatherElementsLowering, ScatterElementsLowering, TopKLowering, RangeLowering>(
+          patterns.getContext());
 }
