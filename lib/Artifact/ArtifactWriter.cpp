@@ -55,6 +55,8 @@ std::optional<fb::DType> dtypeOf(Type type) {
     return fb::DType::F8E4M3FNUZ;
   if (isa<Float8E5M2FNUZType>(type))
     return fb::DType::F8E5M2FNUZ;
+  if (isa<Float4E2M1FNType>(type))
+    return fb::DType::F4E2M1;
   auto integer = dyn_cast<IntegerType>(type);
   if (!integer)
     return std::nullopt;
@@ -63,7 +65,7 @@ std::optional<fb::DType> dtypeOf(Type type) {
   case 1:
     return fb::DType::Bool;
   case 4:
-    return fb::DType::I4;
+    return isUnsigned ? fb::DType::U4 : fb::DType::I4;
   case 8:
     return isUnsigned ? fb::DType::U8 : fb::DType::I8;
   case 16:

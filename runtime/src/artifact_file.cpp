@@ -54,6 +54,14 @@ constexpr flatbuffers::uoffset_t kMaxManifestTables = 1u << 28;
 
 } // namespace
 
+bool isPackedDType(DType dtype) {
+  return dtype == DType::I4 || dtype == DType::U4 || dtype == DType::F4E2M1;
+}
+
+bool tensorBufferSize(DType dtype, const int64_t *dims, size_t rank, uint64_t &outBytes) {
+  return tensorByteSize(isPackedDType(dtype) ? DType::I8 : dtype, dims, rank, outBytes);
+}
+
 bool tensorByteSize(DType dtype, const int64_t *dims, size_t rank, uint64_t &outBytes) {
   size_t bits = catfish_dtype_bit_width(static_cast<catfish_dtype_t>(dtype));
   if (bits == 0)
@@ -115,6 +123,7 @@ const uint8_t *ArtifactFile::sectionData(uint32_t index) const {
 
 uint64_t ArtifactFile::inputByteSize(size_t index) const { return inputBytes_[index]; }
 uint64_t ArtifactFile::outputByteSize(size_t index) const { return outputBytes_[index]; }
+uint64_t ArtifactFile::inputBufferSize(size_t index) const { return inputBufferBytes_[index]; }
 
 catfish_status_t *ArtifactFile::open(const std::string &path, std::unique_ptr<ArtifactFile> &out) {
   std::unique_ptr<ArtifactFile> file(new ArtifactFile());
@@ -292,6 +301,7 @@ catfish_status_t *ArtifactFile::verifyManifest() {
   // Tensors: valid dtype and shape, unique names, a buffer of exactly their size.
   inputBytes_.reset(new uint64_t[inputCount + 1]);
   outputBytes_.reset(new uint64_t[outputCount + 1]);
+  inputBufferBytes_.reset(new uint64_t[inputCount + 1]);
   uint64_t totalInputBytes = 0;
   for (int isOutput = 0; isOutput < 2; ++isOutput) {
     const auto *tensors = isOutput ? m.outputs() : m.inputs();
@@ -309,25 +319,28 @@ catfish_status_t *ArtifactFile::verifyManifest() {
       if (shape && shape->size() != 0 &&
           reinterpret_cast<uintptr_t>(shape->data()) % alignof(int64_t) != 0)
         return bad("the shape of ", what, " '", name, "' is misaligned");
-      uint64_t bytes;
-      if (!tensorByteSize(t.dtype(), shape ? shape->data() : nullptr, shape ? shape->size() : 0,
-                          bytes))
+      uint64_t bytes, bufferBytes;
+      const int64_t *dims = shape ? shape->data() : nullptr;
+      size_t rank = shape ? shape->size() : 0;
+      if (!tensorByteSize(t.dtype(), dims, rank, bytes) ||
+          !tensorBufferSize(t.dtype(), dims, rank, bufferBytes))
         return bad(what, " '", name, "' has an invalid dtype (",
                    static_cast<unsigned>(t.dtype()), ") or shape");
       if (t.buffer() >= bufferCount)
         return bad(what, " '", name, "' uses buffer ", t.buffer(), " but there are ", bufferCount);
       const Buffer &buffer = *m.buffers()->Get(t.buffer());
-      if (buffer.size() != bytes)
-        return bad(what, " '", name, "' needs ", bytes, " bytes but its buffer ", t.buffer(),
-                   " has ", buffer.size());
+      if (buffer.size() != bufferBytes)
+        return bad(what, " '", name, "' needs ", bufferBytes, " bytes but its buffer ",
+                   t.buffer(), " has ", buffer.size());
       if (!isOutput) {
         if (buffer.kind() != BufferKind::Input || buffer.input_index() != static_cast<int32_t>(i))
           return bad("input '", name, "' uses buffer ", t.buffer(),
                      ", which is not an Input buffer for input ", i);
-        totalInputBytes += bytes > kMaxInputBytes ? kMaxInputBytes + 1 : bytes;
+        totalInputBytes += bufferBytes > kMaxInputBytes ? kMaxInputBytes + 1 : bufferBytes;
         if (totalInputBytes > kMaxInputBytes)
           return bad("the inputs total more than ", humanBytes(kMaxInputBytes));
         inputBytes_[i] = bytes;
+        inputBufferBytes_[i] = bufferBytes;
       } else {
         outputBytes_[i] = bytes;
       }
@@ -342,9 +355,10 @@ catfish_status_t *ArtifactFile::verifyManifest() {
       if (b.input_index() < 0 || static_cast<size_t>(b.input_index()) >= inputCount)
         return bad("buffer ", i, " refers to input ", b.input_index(), " but there are ",
                    inputCount);
-      if (b.offset() != 0 || b.size() != inputBytes_[b.input_index()])
+      if (b.offset() != 0 || b.size() != inputBufferBytes_[b.input_index()])
         return bad("buffer ", i, " of input ", b.input_index(), " has offset ", b.offset(),
-                   " and size ", b.size(), "; expected 0 and ", inputBytes_[b.input_index()]);
+                   " and size ", b.size(), "; expected 0 and ",
+                   inputBufferBytes_[b.input_index()]);
       break;
     }
     case BufferKind::Weight:

@@ -42,6 +42,10 @@ const char *catfish_dtype_name(catfish_dtype_t dtype) {
     return "f8e4m3fnuz";
   case CATFISH_DTYPE_F8E5M2FNUZ:
     return "f8e5m2fnuz";
+  case CATFISH_DTYPE_U4:
+    return "u4";
+  case CATFISH_DTYPE_F4E2M1:
+    return "f4e2m1";
   }
   return "?";
 }
@@ -70,6 +74,8 @@ size_t catfish_dtype_bit_width(catfish_dtype_t dtype) {
   case CATFISH_DTYPE_F8E5M2FNUZ:
     return 8;
   case CATFISH_DTYPE_I4:
+  case CATFISH_DTYPE_U4:
+  case CATFISH_DTYPE_F4E2M1:
     return 4;
   }
   return 0;

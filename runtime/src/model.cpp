@@ -34,7 +34,9 @@ static_assert(int(fa::DType::F32) == CATFISH_DTYPE_F32 && int(fa::DType::F16) ==
                   int(fa::DType::I4) == CATFISH_DTYPE_I4 &&
                   int(fa::DType::F8E4M3FNUZ) == CATFISH_DTYPE_F8E4M3FNUZ &&
                   int(fa::DType::F8E5M2FNUZ) == CATFISH_DTYPE_F8E5M2FNUZ &&
-                  int(fa::DType::MAX) == CATFISH_DTYPE_F8E5M2FNUZ,
+                  int(fa::DType::U4) == CATFISH_DTYPE_U4 &&
+                  int(fa::DType::F4E2M1) == CATFISH_DTYPE_F4E2M1 &&
+                  int(fa::DType::MAX) == CATFISH_DTYPE_F4E2M1,
               "catfish_dtype_t must match the schema's DType");
 
 const char *orEmpty(const flatbuffers::String *text) { return text ? text->c_str() : ""; }

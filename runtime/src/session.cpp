@@ -58,6 +58,14 @@ struct catfish_session_t {
   std::vector<void *> argTable;
   std::vector<size_t> stepArgs;
   std::vector<const void *> outputData;
+  /// Outputs of packed dtypes (I4, U4, F4E2M1): the kernels' buffer of one byte per element,
+  /// its element count, and the packed copy run() makes, which outputData points at.
+  struct PackedOutput {
+    const uint8_t *unpacked;
+    uint64_t count;
+    std::vector<uint8_t> packed;
+  };
+  std::vector<PackedOutput> packedOutputs;
   catfish::rt::ThreadPool pool;
   bool hasRun = false;
 };
@@ -83,15 +91,15 @@ catfish_status_t *createSession(const catfish_model_t *model, catfish_session_t 
   // Input sizes were verified to total at most 2^40, so the aligned offsets cannot overflow.
   std::vector<uint64_t> inputOffsets;
   uint64_t inputBytes = 0;
-  for (const catfish_tensor_info_t &input : model->inputs) {
+  for (size_t i = 0; i < model->inputs.size(); ++i) {
     inputOffsets.push_back(inputBytes);
-    inputBytes += (input.byte_size + fa::kArenaAlignment - 1) / fa::kArenaAlignment *
+    inputBytes += (file.inputBufferSize(i) + fa::kArenaAlignment - 1) / fa::kArenaAlignment *
                   fa::kArenaAlignment;
   }
   session->inputStorage = allocateAligned(inputBytes);
   if (!session->inputStorage)
-    return makeStatusCat(CATFISH_STATUS_RESOURCE_EXHAUSTED, file.path(),
-                         ": cannot allocate ", humanBytes(inputBytes), " for the inputs");
+    return makeStatusCat(CATFISH_STATUS_RESOURCE_EXHAUSTED, file.path(), ": cannot allocate ",
+                         humanBytes(inputBytes), " for the inputs");
   for (uint64_t offset : inputOffsets)
     session->inputData.push_back(session->inputStorage.get() + offset);
   session->inputSet.assign(model->inputs.size(), false);
@@ -120,8 +128,16 @@ catfish_status_t *createSession(const catfish_model_t *model, catfish_session_t 
         session->argTable.push_back(bufferAddress(buffer));
   }
   for (size_t o = 0; o < model->outputs.size(); ++o) {
-    uint32_t buffer = m.outputs()->Get(static_cast<flatbuffers::uoffset_t>(o))->buffer();
-    session->outputData.push_back(bufferAddress(buffer));
+    const fa::TensorInfo &info = *m.outputs()->Get(static_cast<flatbuffers::uoffset_t>(o));
+    uint8_t *address = bufferAddress(info.buffer());
+    if (fa::isPackedDType(info.dtype())) {
+      uint64_t count = m.buffers()->Get(info.buffer())->size();
+      session->packedOutputs.push_back(
+          {address, count, std::vector<uint8_t>(model->outputs[o].byte_size, 0)});
+      session->outputData.push_back(session->packedOutputs.back().packed.data());
+    } else {
+      session->outputData.push_back(address);
+    }
   }
 
   if (model->maxStepTasks > 1)
@@ -148,8 +164,15 @@ catfish_status_t *setInput(catfish_session_t *session, size_t index, const void 
   if (!data && byteSize != 0)
     return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "input '", info.name,
                          "': data must not be NULL");
-  if (byteSize != 0)
+  if (fa::isPackedDType(static_cast<fa::DType>(info.dtype))) {
+    // Two elements per byte, the even one low; kernels read the low nibble of a byte each.
+    const auto *packed = static_cast<const uint8_t *>(data);
+    uint64_t count = session->model->file->inputBufferSize(index);
+    for (uint64_t i = 0; i < count; ++i)
+      session->inputData[index][i] = (packed[i / 2] >> (i % 2 ? 4 : 0)) & 0xf;
+  } else if (byteSize != 0) {
     std::memcpy(session->inputData[index], data, byteSize);
+  }
   session->inputSet[index] = true;
   return nullptr;
 }
@@ -175,6 +198,11 @@ catfish_status_t *run(catfish_session_t *session) {
       fn(args, 0, 1);
     else
       session->pool.run(fn, args, tasks);
+  }
+  for (catfish_session_t::PackedOutput &output : session->packedOutputs) {
+    std::fill(output.packed.begin(), output.packed.end(), 0);
+    for (uint64_t i = 0; i < output.count; ++i)
+      output.packed[i / 2] |= static_cast<uint8_t>((output.unpacked[i] & 0xf) << (i % 2 ? 4 : 0));
   }
   session->hasRun = true;
   return nullptr;
@@ -214,9 +242,7 @@ catfish_status_t *catfish_session_set_input(catfish_session_t *session, size_t i
   CATFISH_GUARD(setInput(session, index, data, byte_size));
 }
 
-catfish_status_t *catfish_session_run(catfish_session_t *session) {
-  CATFISH_GUARD(run(session));
-}
+catfish_status_t *catfish_session_run(catfish_session_t *session) { CATFISH_GUARD(run(session)); }
 
 catfish_status_t *catfish_session_output(const catfish_session_t *session, size_t index,
                                          const void **out_data, size_t *out_byte_size) {

@@ -434,11 +434,12 @@ void testInconsistentManifests() {
   LoadResult none = tryLoad(writeTemp("none.catfish", writeArtifactFile({})));
   CHECK(contains(none.message, "no manifest section"));
 
-  // A model without steps or weights whose output is its input.
+  // A model without steps or weights whose output is its input; the packed i4 input is
+  // unpacked into a buffer of a byte per element and packed again on the way out.
   ModelDesc identity;
   identity.inputs = {{"x", DType::I4, {3}, 0}};
   identity.outputs = {{"y", DType::I4, {3}, 0}};
-  identity.buffers = {{BufferKind::Input, 0, 2, 0}};
+  identity.buffers = {{BufferKind::Input, 0, 3, 0}};
   std::string path = writeTemp("identity.catfish", buildArtifact(identity));
   catfish_model_t *model = nullptr;
   CHECK(catfish_model_load(path.c_str(), &model) == nullptr);
@@ -519,6 +520,7 @@ void testTensorFiles() {
   uint64_t bytes = 0;
   int64_t oddDims[1] = {5};
   CHECK(tensorByteSize(DType::I4, oddDims, 1, bytes) && bytes == 3);
+  CHECK(tensorBufferSize(DType::I4, oddDims, 1, bytes) && bytes == 5);
   int64_t huge[2] = {INT64_MAX, 4};
   CHECK(!tensorByteSize(DType::F32, huge, 2, bytes));
 }

@@ -156,7 +156,8 @@ bool loadInput(const std::string &path, const catfish_tensor_info_t &info, HostT
             : !parseTensorProto(bytes.data(), bytes.size(), path, tensor, tensorName, error))
     return false;
 
-  // .npy has no bf16, f8 or packed i4: accept their raw bits (u2, u1) or, for i4, one i8 each.
+  // .npy has no bf16, f8 or packed 4-bit types: accept their raw bits (u2, u1) or, for the
+  // 4-bit ones, a byte each (i8 for i4, u8 values or E2M1 codes for u4 and f4e2m1).
   catfish_dtype_t want = info.dtype;
   if (isNpy && tensor.dtype != want) {
     if ((want == CATFISH_DTYPE_BF16 && tensor.dtype == CATFISH_DTYPE_U16) ||
@@ -164,13 +165,16 @@ bool loadInput(const std::string &path, const catfish_tensor_info_t &info, HostT
           want == CATFISH_DTYPE_F8E4M3FNUZ || want == CATFISH_DTYPE_F8E5M2FNUZ) &&
          tensor.dtype == CATFISH_DTYPE_U8)) {
       tensor.dtype = want;
-    } else if (want == CATFISH_DTYPE_I4 && tensor.dtype == CATFISH_DTYPE_I8) {
+    } else if ((want == CATFISH_DTYPE_I4 && tensor.dtype == CATFISH_DTYPE_I8) ||
+               ((want == CATFISH_DTYPE_U4 || want == CATFISH_DTYPE_F4E2M1) &&
+                tensor.dtype == CATFISH_DTYPE_U8)) {
       std::vector<uint8_t> packed((tensor.data.size() + 1) / 2, 0);
       for (size_t i = 0; i < tensor.data.size(); ++i) {
-        auto value = static_cast<int8_t>(tensor.data[i]);
-        if (value < -8 || value > 7) {
+        int value = want == CATFISH_DTYPE_I4 ? static_cast<int8_t>(tensor.data[i])
+                                             : static_cast<int>(tensor.data[i]);
+        if (want == CATFISH_DTYPE_I4 ? (value < -8 || value > 7) : value > 15) {
           error = "input '" + std::string(info.name) + "': value " + std::to_string(value) +
-                  " in '" + path + "' does not fit i4";
+                  " in '" + path + "' does not fit " + catfish_dtype_name(want);
           return false;
         }
         packed[i / 2] |= static_cast<uint8_t>((value & 0xf) << (i % 2 ? 4 : 0));

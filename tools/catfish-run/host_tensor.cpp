@@ -103,6 +103,7 @@ bool isFloatingPoint(catfish_dtype_t dtype) {
   case CATFISH_DTYPE_F8E5M2:
   case CATFISH_DTYPE_F8E4M3FNUZ:
   case CATFISH_DTYPE_F8E5M2FNUZ:
+  case CATFISH_DTYPE_F4E2M1:
     return true;
   default:
     return false;
@@ -145,9 +146,19 @@ double elementValue(catfish_dtype_t dtype, const uint8_t *data, uint64_t index) 
     return float8ToFloat(data[index], 5, 16, true);
   case CATFISH_DTYPE_F8E5M2:
     return halfToFloat(static_cast<uint16_t>(data[index] << 8));
-  case CATFISH_DTYPE_I4: {
+  case CATFISH_DTYPE_I4:
+  case CATFISH_DTYPE_U4:
+  case CATFISH_DTYPE_F4E2M1: {
     uint8_t nibble = (data[index / 2] >> (index % 2 ? 4 : 0)) & 0xf;
-    return nibble >= 8 ? int(nibble) - 16 : int(nibble);
+    if (dtype == CATFISH_DTYPE_U4)
+      return nibble;
+    if (dtype == CATFISH_DTYPE_I4)
+      return nibble >= 8 ? int(nibble) - 16 : int(nibble);
+    // E2M1: exponent bias 1, no infinities or NaN; the largest magnitude is 6.
+    int exponent = (nibble >> 1) & 3, mantissa = nibble & 1;
+    double magnitude =
+        exponent == 0 ? 0.5 * mantissa : std::ldexp(1.0 + 0.5 * mantissa, exponent - 1);
+    return nibble & 8 ? -magnitude : magnitude;
   }
   }
   return 0;
@@ -202,6 +213,8 @@ std::vector<uint8_t> randomData(catfish_dtype_t dtype, uint64_t count, size_t by
       data[i] = static_cast<uint8_t>(bits & 1);
       break;
     case CATFISH_DTYPE_I4:
+    case CATFISH_DTYPE_U4:
+    case CATFISH_DTYPE_F4E2M1: // 0 or 1 (E2M1 0x1 is 0.5).
       data[i / 2] |= static_cast<uint8_t>((bits & 1) << (i % 2 ? 4 : 0));
       break;
     }

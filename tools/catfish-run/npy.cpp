@@ -170,14 +170,20 @@ std::vector<uint8_t> encodeNpy(catfish_dtype_t dtype, const int64_t *dims, size_
   case CATFISH_DTYPE_F8E5M2:
   case CATFISH_DTYPE_F8E4M3FNUZ:
   case CATFISH_DTYPE_F8E5M2FNUZ: descr = "|u1"; break;
-  case CATFISH_DTYPE_I4: {
-    descr = "|i1";
+  case CATFISH_DTYPE_I4:
+  case CATFISH_DTYPE_U4:
+  case CATFISH_DTYPE_F4E2M1: {
+    // One byte per element: I4 as i1, U4 as u1, E2M1 as its 4-bit code in a u1.
+    descr = dtype == CATFISH_DTYPE_I4 ? "|i1" : "|u1";
     uint64_t count = 1;
     for (size_t i = 0; i < rank; ++i)
       count *= static_cast<uint64_t>(dims[i]);
     payload.resize(count);
-    for (uint64_t i = 0; i < count; ++i)
-      payload[i] = static_cast<uint8_t>(static_cast<int8_t>(elementValue(dtype, data, i)));
+    for (uint64_t i = 0; i < count; ++i) {
+      uint8_t nibble = (data[i / 2] >> (i % 2 ? 4 : 0)) & 0xf;
+      bool negative = dtype == CATFISH_DTYPE_I4 && nibble >= 8;
+      payload[i] = negative ? static_cast<uint8_t>(nibble | 0xf0) : nibble;
+    }
     body = payload.data();
     bodySize = payload.size();
     break;

@@ -11,7 +11,8 @@ namespace {
 enum OnnxType : int64_t {
   kFloat = 1, kUint8 = 2, kInt8 = 3, kUint16 = 4, kInt16 = 5, kInt32 = 6, kInt64 = 7,
   kString = 8, kBool = 9, kFloat16 = 10, kDouble = 11, kUint32 = 12, kUint64 = 13,
-  kBfloat16 = 16, kFloat8E4M3FN = 17, kFloat8E4M3FNUZ = 18, kFloat8E5M2 = 19, kFloat8E5M2FNUZ = 20, kInt4 = 22,
+  kBfloat16 = 16, kFloat8E4M3FN = 17, kFloat8E4M3FNUZ = 18, kFloat8E5M2 = 19,
+  kFloat8E5M2FNUZ = 20, kUint4 = 21, kInt4 = 22, kFloat4E2M1 = 23,
 };
 
 bool dtypeFromOnnx(int64_t type, catfish_dtype_t &out) {
@@ -34,6 +35,8 @@ bool dtypeFromOnnx(int64_t type, catfish_dtype_t &out) {
   case kFloat8E4M3FNUZ: out = CATFISH_DTYPE_F8E4M3FNUZ; return true;
   case kFloat8E5M2FNUZ: out = CATFISH_DTYPE_F8E5M2FNUZ; return true;
   case kInt4: out = CATFISH_DTYPE_I4; return true;
+  case kUint4: out = CATFISH_DTYPE_U4; return true;
+  case kFloat4E2M1: out = CATFISH_DTYPE_F4E2M1; return true;
   default: return false;
   }
 }
@@ -212,14 +215,16 @@ bool parseTensorProto(const uint8_t *bytes, size_t size, const std::string &name
   case CATFISH_DTYPE_I64: values = &int64s; field = "int64_data"; break;
   case CATFISH_DTYPE_U32:
   case CATFISH_DTYPE_U64: values = &uint64s; field = "uint64_data"; break;
-  case CATFISH_DTYPE_I4: expected = byteSize; break; // One packed byte per int32.
+  case CATFISH_DTYPE_I4:
+  case CATFISH_DTYPE_U4:
+  case CATFISH_DTYPE_F4E2M1: expected = byteSize; break; // One packed byte per int32.
   default: break;
   }
   if (values->size() != expected)
     return fail(std::string(field) + " has " + std::to_string(values->size()) + " values; shape " +
                 shapeText(out.shape) + " needs " + std::to_string(expected));
   out.data.assign(static_cast<size_t>(byteSize), 0);
-  size_t width = out.dtype == CATFISH_DTYPE_I4 ? 1 : bits / 8;
+  size_t width = bits == 4 ? 1 : bits / 8;
   for (size_t i = 0; i < values->size(); ++i) {
     uint64_t value = (*values)[i]; // Little-endian host: the low bytes are the element.
     std::memcpy(out.data.data() + i * width, &value, width);

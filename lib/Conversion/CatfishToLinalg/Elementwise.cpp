@@ -40,20 +40,19 @@ Value softplus(OpBuilder &b, Location loc, Value x) {
 
 Value clamp01(OpBuilder &b, Location loc, Value x) {
   Type t = x.getType();
-  return arith::MinimumFOp::create(b, loc,
-                                   arith::MaximumFOp::create(b, loc, x, cst(b, loc, t, 0)),
+  return arith::MinimumFOp::create(b, loc, arith::MaximumFOp::create(b, loc, x, cst(b, loc, t, 0)),
                                    cst(b, loc, t, 1));
 }
 
 /// A float or integer comparison; `ipred` is the signed predicate, used as its unsigned
 /// counterpart when `isUnsigned`.
-Value compare(OpBuilder &b, Location loc, arith::CmpFPredicate fpred,
-              arith::CmpIPredicate ipred, Value x, Value y, bool isUnsigned = false) {
+Value compare(OpBuilder &b, Location loc, arith::CmpFPredicate fpred, arith::CmpIPredicate ipred,
+              Value x, Value y, bool isUnsigned = false) {
   if (isa<FloatType>(x.getType()))
     return arith::CmpFOp::create(b, loc, fpred, x, y);
   if (isUnsigned) {
     using P = arith::CmpIPredicate;
-    ipred = ipred == P::slt ? P::ult
+    ipred = ipred == P::slt   ? P::ult
             : ipred == P::sle ? P::ule
             : ipred == P::sgt ? P::ugt
             : ipred == P::sge ? P::uge
@@ -87,8 +86,7 @@ Value floatMod(OpBuilder &b, Location loc, Value x, Value y, bool fmod) {
   Value nonZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, rem, zero);
   Value remNeg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, rem, zero);
   Value divNeg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, y, zero);
-  Value fix = arith::AndIOp::create(b, loc, nonZero,
-                                    arith::XOrIOp::create(b, loc, remNeg, divNeg));
+  Value fix = arith::AndIOp::create(b, loc, nonZero, arith::XOrIOp::create(b, loc, remNeg, divNeg));
   return arith::SelectOp::create(b, loc, fix, arith::AddFOp::create(b, loc, rem, y), rem);
 }
 
@@ -97,16 +95,15 @@ Value power(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned) {
   if (isa<FloatType>(t))
     return math::PowFOp::create(b, loc, x, convertScalar(b, loc, y, t, isUnsigned));
   if (isa<FloatType>(y.getType()))
-    return convertScalar(
-        b, loc, math::PowFOp::create(b, loc, convertScalar(b, loc, x, b.getF64Type()),
-                                     convertScalar(b, loc, y, b.getF64Type())),
-        t);
+    return convertScalar(b, loc,
+                         math::PowFOp::create(b, loc, convertScalar(b, loc, x, b.getF64Type()),
+                                              convertScalar(b, loc, y, b.getF64Type())),
+                         t);
   return math::IPowIOp::create(b, loc, x, convertScalar(b, loc, y, t));
 }
 
 /// The scalar computation of one elementwise op.
-Value buildScalar(Operation *op, OpBuilder &b, Location loc, ValueRange args,
-                  Type resultElement) {
+Value buildScalar(Operation *op, OpBuilder &b, Location loc, ValueRange args, Type resultElement) {
   Value x = args[0];
   Type t = x.getType();
   bool isFloat = isa<FloatType>(t);
@@ -164,8 +161,8 @@ Value buildScalar(Operation *op, OpBuilder &b, Location loc, ValueRange args,
       .Case([&](RoundOp) { return un(math::RoundEvenOp()); })
       .Case([&](SoftplusOp) { return softplus(b, loc, x); })
       .Case([&](SoftsignOp) -> Value {
-        Value denom = arith::AddFOp::create(b, loc, cst(b, loc, t, 1),
-                                            math::AbsFOp::create(b, loc, x));
+        Value denom =
+            arith::AddFOp::create(b, loc, cst(b, loc, t, 1), math::AbsFOp::create(b, loc, x));
         return arith::DivFOp::create(b, loc, x, denom);
       })
       .Case([&](MishOp) -> Value {
@@ -207,14 +204,14 @@ Value buildScalar(Operation *op, OpBuilder &b, Location loc, ValueRange args,
                                     isInf.getDetectNegative() ? neg : none);
       })
       .Case([&](LeakyReluOp op) -> Value {
-        Value scaled = arith::MulFOp::create(
-            b, loc, x, cst(b, loc, t, op.getAlpha().convertToDouble()));
+        Value scaled =
+            arith::MulFOp::create(b, loc, x, cst(b, loc, t, op.getAlpha().convertToDouble()));
         return arith::SelectOp::create(b, loc, isNegative(b, loc, x), scaled, x);
       })
       .Case([&](EluOp op) -> Value {
         Value em1 = math::ExpM1Op::create(b, loc, x);
-        Value neg = arith::MulFOp::create(b, loc, em1,
-                                          cst(b, loc, t, op.getAlpha().convertToDouble()));
+        Value neg =
+            arith::MulFOp::create(b, loc, em1, cst(b, loc, t, op.getAlpha().convertToDouble()));
         return arith::SelectOp::create(b, loc, isNegative(b, loc, x), neg, x);
       })
       .Case([&](CeluOp op) -> Value {
@@ -222,8 +219,8 @@ Value buildScalar(Operation *op, OpBuilder &b, Location loc, ValueRange args,
         Value em1 = math::ExpM1Op::create(b, loc, arith::DivFOp::create(b, loc, x, alpha));
         Value neg = arith::MinimumFOp::create(b, loc, cst(b, loc, t, 0),
                                               arith::MulFOp::create(b, loc, alpha, em1));
-        return arith::AddFOp::create(
-            b, loc, arith::MaximumFOp::create(b, loc, x, cst(b, loc, t, 0)), neg);
+        return arith::AddFOp::create(b, loc,
+                                     arith::MaximumFOp::create(b, loc, x, cst(b, loc, t, 0)), neg);
       })
       .Case([&](SeluOp op) -> Value {
         Value alpha = cst(b, loc, t, op.getAlpha().convertToDouble());
@@ -231,8 +228,7 @@ Value buildScalar(Operation *op, OpBuilder &b, Location loc, ValueRange args,
         Value neg = arith::MulFOp::create(b, loc, alpha, math::ExpM1Op::create(b, loc, x));
         Value pos = compare(b, loc, arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt, x,
                             cst(b, loc, t, 0));
-        return arith::MulFOp::create(b, loc, gamma,
-                                     arith::SelectOp::create(b, loc, pos, x, neg));
+        return arith::MulFOp::create(b, loc, gamma, arith::SelectOp::create(b, loc, pos, x, neg));
       })
       .Case([&](HardSigmoidOp op) -> Value {
         Value lin = arith::AddFOp::create(
@@ -248,10 +244,10 @@ Value buildScalar(Operation *op, OpBuilder &b, Location loc, ValueRange args,
       })
       .Case([&](ShrinkOp op) -> Value {
         double lambd = op.getLambd().convertToDouble(), bias = op.getBias().convertToDouble();
-        Value below = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, x,
-                                            cst(b, loc, t, -lambd));
-        Value above = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x,
-                                            cst(b, loc, t, lambd));
+        Value below =
+            arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, x, cst(b, loc, t, -lambd));
+        Value above =
+            arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x, cst(b, loc, t, lambd));
         Value up = arith::AddFOp::create(b, loc, x, cst(b, loc, t, bias));
         Value down = arith::SubFOp::create(b, loc, x, cst(b, loc, t, bias));
         return arith::SelectOp::create(
@@ -281,8 +277,8 @@ Value buildScalar(Operation *op, OpBuilder &b, Location loc, ValueRange args,
                             : integerMod(b, loc, x, args[1]);
       })
       .Case([&](PReluOp) -> Value {
-        return arith::SelectOp::create(b, loc, isNegative(b, loc, x),
-                                       mulScalar(b, loc, x, args[1]), x);
+        return arith::SelectOp::create(b, loc, isNegative(b, loc, x), mulScalar(b, loc, x, args[1]),
+                                       x);
       })
       .Case<AndOp, BitwiseAndOp>(
           [&](Operation *) -> Value { return arith::AndIOp::create(b, loc, x, args[1]); })
@@ -311,9 +307,7 @@ Value buildScalar(Operation *op, OpBuilder &b, Location loc, ValueRange args,
         return compare(b, loc, arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge, x, args[1],
                        isUnsigned);
       })
-      .Case([&](SelectOp) -> Value {
-        return arith::SelectOp::create(b, loc, x, args[1], args[2]);
-      })
+      .Case([&](SelectOp) -> Value { return arith::SelectOp::create(b, loc, x, args[1], args[2]); })
       .Case([&](CastOp cast) {
         return convertScalar(b, loc, x, resultElement, isUnsigned, hasUnsignedResults(op),
                              cast.getSaturate());
@@ -335,11 +329,11 @@ struct ElementwiseToGeneric final : RewritePattern {
     if (isa<ShrinkOp>(op) && !isa<FloatType>(getElementTypeOrSelf(op->getOperand(0))))
       return rewriter.notifyMatchFailure(op, "shrink on integers");
     auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
-    Value result = buildBroadcastGeneric(
-        rewriter, op->getLoc(), resultType, op->getOperands(),
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          return buildScalar(op, b, loc, args, resultType.getElementType());
-        });
+    Value result =
+        buildBroadcastGeneric(rewriter, op->getLoc(), resultType, op->getOperands(),
+                              [&](OpBuilder &b, Location loc, ValueRange args) {
+                                return buildScalar(op, b, loc, args, resultType.getElementType());
+                              });
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -348,15 +342,15 @@ struct ElementwiseToGeneric final : RewritePattern {
 } // namespace
 
 Value mlir::catfish::lowering::convertScalar(OpBuilder &b, Location loc, Value x, Type to,
-                                            bool fromUnsigned, bool toUnsigned, bool saturate) {
+                                             bool fromUnsigned, bool toUnsigned, bool saturate) {
   Type from = x.getType();
   if (from == to)
     return x;
   if (isSmallFloat(from))
     return convertScalar(b, loc, extendSmallFloat(b, loc, x), to, false, toUnsigned, saturate);
   if (isSmallFloat(to))
-    return truncateToSmallFloat(b, loc, convertScalar(b, loc, x, b.getF32Type(), fromUnsigned),
-                                to, saturate);
+    return truncateToSmallFloat(b, loc, convertScalar(b, loc, x, b.getF32Type(), fromUnsigned), to,
+                                saturate);
   auto fromFloat = dyn_cast<FloatType>(from);
   auto toFloat = dyn_cast<FloatType>(to);
   if (fromFloat && toFloat) {
@@ -373,9 +367,18 @@ Value mlir::catfish::lowering::convertScalar(OpBuilder &b, Location loc, Value x
   if (toFloat)
     return zeroExtend ? Value(arith::UIToFPOp::create(b, loc, to, x))
                       : Value(arith::SIToFPOp::create(b, loc, to, x));
-  if (fromFloat)
+  if (fromFloat) {
+    unsigned width = to.getIntOrFloatBitWidth();
+    if (width == 4) {
+      // Casts to 4-bit integers saturate, as ONNX's reference does.
+      double lo = toUnsigned ? 0 : -8, hi = toUnsigned ? 15 : 7;
+      x = arith::MinimumFOp::create(b, loc,
+                                    arith::MaximumFOp::create(b, loc, x, cst(b, loc, from, lo)),
+                                    cst(b, loc, from, hi));
+    }
     return toUnsigned ? Value(arith::FPToUIOp::create(b, loc, to, x))
                       : Value(arith::FPToSIOp::create(b, loc, to, x));
+  }
   unsigned fromWidth = from.getIntOrFloatBitWidth(), toWidth = to.getIntOrFloatBitWidth();
   if (fromWidth > toWidth)
     return arith::TruncIOp::create(b, loc, to, x);

@@ -1,10 +1,12 @@
-//===- SmallFloats.cpp - float8 conversions in integer arithmetic ---------===//
+//===- SmallFloats.cpp - float8 / float4 conversions in integer arithmetic ===//
 //
-// LLVM has no float8 types: kernels keep float8 tensors as bytes and convert them to and from
-// f32 with integer operations on the bit patterns. Rounding is to nearest even; out-of-range
-// values follow ONNX Cast: with `saturate` they clamp to the largest finite value (infinities
-// included), without it they become infinity where the format has one and NaN elsewhere.
-// The FNUZ formats have no negative zero and a single NaN, 0x80.
+// LLVM has no float8 or float4 types: kernels keep such tensors as bytes (i8, or an i4 in a
+// byte) and convert them to and from f32 with integer operations on the bit patterns.
+// Rounding is to nearest even; out-of-range values follow ONNX Cast: with `saturate` they
+// clamp to the largest finite value (infinities included), without it they become infinity
+// where the format has one and NaN elsewhere. The FNUZ formats have no negative zero and a
+// single NaN, 0x80. E2M1 has neither infinities nor NaN: it always saturates, and NaN
+// becomes +6 as in ONNX's reference.
 //
 //===----------------------------------------------------------------------===//
 #include "Utils.h"
@@ -15,25 +17,30 @@ using namespace mlir::catfish::lowering;
 
 namespace {
 
-/// The layout of one float8 format: 1 sign bit, `exponentBits`, `mantissaBits`.
-struct Float8Format {
+/// The layout of one small float format: 1 sign bit, `exponentBits`, `mantissaBits`.
+struct SmallFloatFormat {
   unsigned exponentBits;
   unsigned mantissaBits;
   int bias;
   bool fnuz;        // no negative zero, no infinity, NaN is 0x80
   bool hasInfinity; // exponent all ones and mantissa 0 is infinity (E5M2)
+  bool hasNan;
   uint32_t maxCode; // the largest finite magnitude's bit pattern
+
+  unsigned width() const { return 1 + exponentBits + mantissaBits; }
 };
 
-std::optional<Float8Format> formatOf(Type type) {
+std::optional<SmallFloatFormat> formatOf(Type type) {
   if (isa<Float8E4M3FNType>(type))
-    return Float8Format{4, 3, 7, false, false, 0x7E};
+    return SmallFloatFormat{4, 3, 7, false, false, true, 0x7E};
   if (isa<Float8E4M3FNUZType>(type))
-    return Float8Format{4, 3, 8, true, false, 0x7F};
+    return SmallFloatFormat{4, 3, 8, true, false, true, 0x7F};
   if (isa<Float8E5M2Type>(type))
-    return Float8Format{5, 2, 15, false, true, 0x7B};
+    return SmallFloatFormat{5, 2, 15, false, true, true, 0x7B};
   if (isa<Float8E5M2FNUZType>(type))
-    return Float8Format{5, 2, 16, true, false, 0x7F};
+    return SmallFloatFormat{5, 2, 16, true, false, true, 0x7F};
+  if (isa<Float4E2M1FNType>(type))
+    return SmallFloatFormat{2, 1, 1, false, false, false, 0x7};
   return std::nullopt;
 }
 
@@ -60,10 +67,10 @@ struct BitOps {
 bool mlir::catfish::lowering::isSmallFloat(Type type) { return formatOf(type).has_value(); }
 
 Value mlir::catfish::lowering::extendSmallFloat(OpBuilder &b, Location loc, Value x) {
-  Float8Format f = *formatOf(x.getType());
+  SmallFloatFormat f = *formatOf(x.getType());
   BitOps h{b, loc};
-  Value code = arith::ExtUIOp::create(b, loc, b.getI32Type(),
-                                      arith::BitcastOp::create(b, loc, b.getI8Type(), x));
+  Value code = arith::ExtUIOp::create(
+      b, loc, b.getI32Type(), arith::BitcastOp::create(b, loc, b.getIntegerType(f.width()), x));
   unsigned magnitudeBits = f.exponentBits + f.mantissaBits;
   Value magnitude = h.mask(code, (1 << magnitudeBits) - 1);
   Value exponent = h.shr(magnitude, f.mantissaBits);
@@ -82,7 +89,7 @@ Value mlir::catfish::lowering::extendSmallFloat(OpBuilder &b, Location loc, Valu
     Value infOrNan =
         h.select(h.eq(mantissa, h.i32(0)), h.f32(std::numeric_limits<double>::infinity()), nan);
     value = h.select(special, infOrNan, value);
-  } else if (!f.fnuz) {
+  } else if (!f.fnuz && f.hasNan) {
     value = h.select(h.eq(magnitude, h.i32((1 << magnitudeBits) - 1)), nan, value);
   }
   Value negative = h.eq(h.shr(code, magnitudeBits), h.i32(1));
@@ -94,7 +101,7 @@ Value mlir::catfish::lowering::extendSmallFloat(OpBuilder &b, Location loc, Valu
 
 Value mlir::catfish::lowering::truncateToSmallFloat(OpBuilder &b, Location loc, Value x, Type to,
                                                     bool saturate) {
-  Float8Format f = *formatOf(to);
+  SmallFloatFormat f = *formatOf(to);
   BitOps h{b, loc};
   Value bits = h.bitsOf(x);
   Value sign = h.shr(bits, 31);
@@ -119,18 +126,24 @@ Value mlir::catfish::lowering::truncateToSmallFloat(OpBuilder &b, Location loc, 
   // Infinity lands here too: its exponent is beyond every format's.
   Value overflow =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, magnitude, h.i32(f.maxCode));
-  uint32_t overflowCode = saturate ? f.maxCode : f.hasInfinity ? f.maxCode + 1 : 0x7F;
+  uint32_t allOnes = (1u << (f.width() - 1)) - 1;
+  uint32_t overflowCode = saturate || !f.hasNan ? f.maxCode
+                          : f.hasInfinity       ? f.maxCode + 1
+                                                : allOnes;
   magnitude = h.select(overflow, h.i32(overflowCode), magnitude);
-  Value code = arith::OrIOp::create(b, loc, magnitude, h.shl(sign, 7));
+  Value code = arith::OrIOp::create(b, loc, magnitude, h.shl(sign, f.width() - 1));
   Value isNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, x, x);
   if (f.fnuz) {
     code = h.select(h.eq(magnitude, h.i32(0)), h.i32(0), code);
     if (!saturate)
       code = h.select(overflow, h.i32(0x80), code);
     code = h.select(isNan, h.i32(0x80), code);
+  } else if (f.hasNan) {
+    code = h.select(isNan, arith::OrIOp::create(b, loc, h.i32(allOnes), h.shl(sign, f.width() - 1)),
+                    code);
   } else {
-    code = h.select(isNan, arith::OrIOp::create(b, loc, h.i32(0x7F), h.shl(sign, 7)), code);
+    code = h.select(isNan, h.i32(f.maxCode), code);
   }
-  Value byte = arith::TruncIOp::create(b, loc, b.getI8Type(), code);
+  Value byte = arith::TruncIOp::create(b, loc, b.getIntegerType(f.width()), code);
   return arith::BitcastOp::create(b, loc, to, byte);
 }

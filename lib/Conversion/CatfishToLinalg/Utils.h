@@ -55,9 +55,10 @@ Value mulScalar(OpBuilder &b, Location loc, Value x, Value y);
 Value maxScalar(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned = false);
 Value minScalar(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned = false);
 
-/// float8 values (E4M3FN, E4M3FNUZ, E5M2, E5M2FNUZ) have no LLVM type: kernels keep them as
-/// bytes and convert to and from f32 in integer arithmetic (SmallFloats.cpp), rounding to
-/// nearest even and saturating out-of-range values as ONNX Cast does when `saturate`.
+/// float8 (E4M3FN, E4M3FNUZ, E5M2, E5M2FNUZ) and float4 (E2M1) values have no LLVM type:
+/// kernels keep them as bytes and convert to and from f32 in integer arithmetic
+/// (SmallFloats.cpp), rounding to nearest even and saturating out-of-range values as ONNX Cast
+/// does when `saturate`.
 bool isSmallFloat(Type type);
 Value extendSmallFloat(OpBuilder &b, Location loc, Value x);
 Value truncateToSmallFloat(OpBuilder &b, Location loc, Value x, Type to, bool saturate);

@@ -29,6 +29,12 @@ inline constexpr uint64_t kMaxInputBytes = uint64_t(1) << 40;
 /// element size, I4 rounded up to whole bytes. False on an unknown dtype, a negative dim or
 /// overflow past 2^63.
 bool tensorByteSize(DType dtype, const int64_t *dims, size_t rank, uint64_t &outBytes);
+/// Whether `dtype` packs two elements per byte (I4, U4, F4E2M1). The API and files see them
+/// packed; in buffers, where kernels read and write them, each element has a byte of its own
+/// (the low nibble) and the session unpacks inputs and packs outputs.
+bool isPackedDType(DType dtype);
+/// The byte size of a tensor's buffer: tensorByteSize, but a byte per element when packed.
+bool tensorBufferSize(DType dtype, const int64_t *dims, size_t rank, uint64_t &outBytes);
 
 /// "manifest", "code", "weights", or "kind N".
 std::string sectionKindName(uint32_t kind);
@@ -65,6 +71,8 @@ public:
   /// Byte size of input or output `index` (verified equal to its buffer's size).
   uint64_t inputByteSize(size_t index) const;
   uint64_t outputByteSize(size_t index) const;
+  /// Byte size of the buffer of input `index` (differs from inputByteSize when packed).
+  uint64_t inputBufferSize(size_t index) const;
 
 private:
   ArtifactFile() = default;
@@ -82,6 +90,7 @@ private:
   uint64_t weightsSize_ = 0;
   std::unique_ptr<uint64_t[]> inputBytes_;
   std::unique_ptr<uint64_t[]> outputBytes_;
+  std::unique_ptr<uint64_t[]> inputBufferBytes_;
 };
 
 } // namespace catfish::artifact

@@ -89,6 +89,9 @@ typedef enum catfish_dtype_e {
   /* The float8 variants without negative zero or infinities, NaN being 0x80. */
   CATFISH_DTYPE_F8E4M3FNUZ = 16,
   CATFISH_DTYPE_F8E5M2FNUZ = 17,
+  /* Unsigned 4-bit and the 4-bit float E2M1, packed as CATFISH_DTYPE_I4. */
+  CATFISH_DTYPE_U4 = 18,
+  CATFISH_DTYPE_F4E2M1 = 19,
 } catfish_dtype_t;
 
 /* A short lower-case name ("f32", "bf16", "bool", "i4"); "?" for an unknown value. */
