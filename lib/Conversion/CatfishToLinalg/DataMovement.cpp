@@ -366,6 +366,28 @@ buildCarriedLoop(OpBuilder &b, Location loc, int64_t count, ValueRange init,
   return loop.getResults();
 }
 
+/// The value a scatter writes at `at` of `target`: `update`, or its reduction with the
+/// element already there.
+Value combineScattered(OpBuilder &b, Location l, ScatterReduction reduction, Value target,
+                       ValueRange at, Value update) {
+  if (reduction == ScatterReduction::none)
+    return update;
+  Value old = tensor::ExtractOp::create(b, l, target, at);
+  switch (reduction) {
+  case ScatterReduction::add:
+    return addScalar(b, l, old, update);
+  case ScatterReduction::mul:
+    return mulScalar(b, l, old, update);
+  case ScatterReduction::max:
+    return maxScalar(b, l, old, update);
+  case ScatterReduction::min:
+    return minScalar(b, l, old, update);
+  case ScatterReduction::none:
+    break;
+  }
+  return update;
+}
+
 struct ScatterElementsLowering final : LoweringPattern<ScatterElementsOp> {
   using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(ScatterElementsOp op,
@@ -387,29 +409,75 @@ struct ScatterElementsLowering final : LoweringPattern<ScatterElementsOp> {
           Value update = tensor::ExtractOp::create(b, l, updates, at);
           Value index = tensor::ExtractOp::create(b, l, indexTensor, at);
           at[axis] = normalizedIndex(b, l, index, input.getDimSize(axis));
-          Value value = update;
-          if (reduction != ScatterReduction::none) {
-            Value old = tensor::ExtractOp::create(b, l, carried[0], at);
-            switch (reduction) {
-            case ScatterReduction::add:
-              value = addScalar(b, l, old, update);
-              break;
-            case ScatterReduction::mul:
-              value = mulScalar(b, l, old, update);
-              break;
-            case ScatterReduction::max:
-              value = maxScalar(b, l, old, update);
-              break;
-            case ScatterReduction::min:
-              value = minScalar(b, l, old, update);
-              break;
-            case ScatterReduction::none:
-              break;
-            }
-          }
+          Value value = combineScattered(b, l, reduction, carried[0], at, update);
           return {tensor::InsertOp::create(b, l, value, carried[0], at)};
         });
     return result;
+  }
+};
+
+/// ScatterND: a copy of the input, then every element of `updates` written in order at the
+/// position its index tuple (the last dim of `indices`) and its trailing coordinates name.
+struct ScatterNdLowering final : LoweringPattern<ScatterNdOp> {
+  using LoweringPattern::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(ScatterNdOp op, PatternRewriter &rewriter) const override {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    auto indices = cast<RankedTensorType>(op.getIndices().getType());
+    auto updatesType = cast<RankedTensorType>(op.getUpdates().getType());
+    int64_t tuple = indices.getDimSize(indices.getRank() - 1);
+    int64_t leading = indices.getRank() - 1;
+    ScatterReduction reduction = op.getReduction();
+    Value indexTensor = op.getIndices(), updates = op.getUpdates();
+    Location loc = op.getLoc();
+    Value copy = buildParallelGeneric(rewriter, loc, input, op.getInput(),
+                                      rewriter.getMultiDimIdentityMap(input.getRank()),
+                                      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    return buildCarriedLoop(
+        rewriter, loc, updatesType.getNumElements(), copy,
+        [&](OpBuilder &b, Location l, Value iv, ValueRange carried) -> SmallVector<Value> {
+          SmallVector<Value> u = delinearize(b, l, iv, updatesType.getShape());
+          SmallVector<Value> at;
+          SmallVector<Value> where(u.begin(), u.begin() + leading);
+          where.push_back(Value());
+          for (int64_t k = 0; k < tuple; ++k) {
+            where.back() = arith::ConstantIndexOp::create(b, l, k);
+            at.push_back(normalizedIndex(b, l, tensor::ExtractOp::create(b, l, indexTensor, where),
+                                         input.getDimSize(k)));
+          }
+          at.append(u.begin() + leading, u.end());
+          Value update = tensor::ExtractOp::create(b, l, updates, u);
+          Value value = combineScattered(b, l, reduction, carried[0], at, update);
+          return {tensor::InsertOp::create(b, l, value, carried[0], at)};
+        });
+  }
+};
+
+/// GatherND: output [batch..., indices outer..., slice...] reads input[batch..., tuple...,
+/// slice...], the tuple being indices[batch..., outer..., :].
+struct GatherNdLowering final : LoweringPattern<GatherNdOp> {
+  using LoweringPattern::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(GatherNdOp op, PatternRewriter &rewriter) const override {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    auto indices = cast<RankedTensorType>(op.getIndices().getType());
+    RankedTensorType result = op.getType();
+    int64_t batch = op.getBatchDims();
+    int64_t tuple = indices.getDimSize(indices.getRank() - 1);
+    int64_t outer = indices.getRank() - 1; // batch dims included
+    Value data = op.getInput(), indexTensor = op.getIndices();
+    return SmallVector<Value>{buildParallelGeneric(
+        rewriter, op.getLoc(), result, {}, {}, [&](OpBuilder &b, Location l, ValueRange) -> Value {
+          SmallVector<Value> loops = loopIndices(b, l, result.getRank());
+          SmallVector<Value> where(loops.begin(), loops.begin() + outer);
+          where.push_back(Value());
+          SmallVector<Value> at(loops.begin(), loops.begin() + batch);
+          for (int64_t k = 0; k < tuple; ++k) {
+            where.back() = arith::ConstantIndexOp::create(b, l, k);
+            at.push_back(normalizedIndex(b, l, tensor::ExtractOp::create(b, l, indexTensor, where),
+                                         input.getDimSize(batch + k)));
+          }
+          at.append(loops.begin() + outer, loops.end());
+          return tensor::ExtractOp::create(b, l, data, at);
+        })};
   }
 };
 
@@ -508,9 +576,9 @@ struct TopKLowering final : LoweringPattern<TopKOp> {
 } // namespace
 
 void mlir::catfish::populateDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns
-      .add<ConstantLowering, ReshapeLowering, TransposeLowering, BroadcastLowering, TileLowering,
-           TriluLowering, SliceLowering, ConcatLowering, SplitLowering, PadLowering, GatherLowering,
-           GatherElementsLowering, ScatterElementsLowering, TopKLowering, RangeLowering>(
-          patterns.getContext());
+  patterns.add<ConstantLowering, ReshapeLowering, TransposeLowering, BroadcastLowering,
+               TileLowering, TriluLowering, SliceLowering, ConcatLowering, SplitLowering,
+               PadLowering, GatherLowering, GatherElementsLowering, ScatterElementsLowering,
+               ScatterNdLowering, GatherNdLowering, TopKLowering, RangeLowering>(
+      patterns.getContext());
 }

@@ -8,31 +8,56 @@ using namespace mlir::catfish::onnx_import;
 /// ONNX op type -> catfish op name, for ops that map one to one.
 static const llvm::StringMap<StringRef> &directOps() {
   static const llvm::StringMap<StringRef> map = {
-      {"Abs", "catfish.abs"},         {"Neg", "catfish.neg"},
-      {"Sign", "catfish.sign"},       {"Relu", "catfish.relu"},
-      {"Not", "catfish.not"},         {"BitwiseNot", "catfish.bitwise_not"},
-      {"Exp", "catfish.exp"},         {"Log", "catfish.log"},
-      {"Sqrt", "catfish.sqrt"},       {"Reciprocal", "catfish.reciprocal"},
-      {"Sigmoid", "catfish.sigmoid"}, {"Tanh", "catfish.tanh"},
-      {"Erf", "catfish.erf"},         {"Sin", "catfish.sin"},
-      {"Cos", "catfish.cos"},         {"Tan", "catfish.tan"},
-      {"Asin", "catfish.asin"},       {"Acos", "catfish.acos"},
-      {"Atan", "catfish.atan"},       {"Sinh", "catfish.sinh"},
-      {"Cosh", "catfish.cosh"},       {"Asinh", "catfish.asinh"},
-      {"Acosh", "catfish.acosh"},     {"Atanh", "catfish.atanh"},
-      {"Floor", "catfish.floor"},     {"Ceil", "catfish.ceil"},
-      {"Round", "catfish.round"},     {"Softplus", "catfish.softplus"},
-      {"Softsign", "catfish.softsign"}, {"Mish", "catfish.mish"},
-      {"HardSwish", "catfish.hard_swish"}, {"IsNaN", "catfish.is_nan"},
-      {"Add", "catfish.add"},         {"Sub", "catfish.sub"},
-      {"Mul", "catfish.mul"},         {"Div", "catfish.div"},
-      {"Pow", "catfish.pow"},         {"And", "catfish.and"},
-      {"Or", "catfish.or"},           {"Xor", "catfish.xor"},
-      {"Equal", "catfish.equal"},     {"Less", "catfish.less"},
-      {"LessOrEqual", "catfish.less_equal"}, {"Greater", "catfish.greater"},
-      {"GreaterOrEqual", "catfish.greater_equal"}, {"BitwiseAnd", "catfish.bitwise_and"},
-      {"BitwiseOr", "catfish.bitwise_or"}, {"BitwiseXor", "catfish.bitwise_xor"},
-      {"PRelu", "catfish.prelu"},     {"Where", "catfish.select"},
+      {"Abs", "catfish.abs"},
+      {"Neg", "catfish.neg"},
+      {"Sign", "catfish.sign"},
+      {"Relu", "catfish.relu"},
+      {"Not", "catfish.not"},
+      {"BitwiseNot", "catfish.bitwise_not"},
+      {"Exp", "catfish.exp"},
+      {"Log", "catfish.log"},
+      {"Sqrt", "catfish.sqrt"},
+      {"Reciprocal", "catfish.reciprocal"},
+      {"Sigmoid", "catfish.sigmoid"},
+      {"Tanh", "catfish.tanh"},
+      {"Erf", "catfish.erf"},
+      {"Sin", "catfish.sin"},
+      {"Cos", "catfish.cos"},
+      {"Tan", "catfish.tan"},
+      {"Asin", "catfish.asin"},
+      {"Acos", "catfish.acos"},
+      {"Atan", "catfish.atan"},
+      {"Sinh", "catfish.sinh"},
+      {"Cosh", "catfish.cosh"},
+      {"Asinh", "catfish.asinh"},
+      {"Acosh", "catfish.acosh"},
+      {"Atanh", "catfish.atanh"},
+      {"Floor", "catfish.floor"},
+      {"Ceil", "catfish.ceil"},
+      {"Round", "catfish.round"},
+      {"Softplus", "catfish.softplus"},
+      {"Softsign", "catfish.softsign"},
+      {"Mish", "catfish.mish"},
+      {"HardSwish", "catfish.hard_swish"},
+      {"IsNaN", "catfish.is_nan"},
+      {"Add", "catfish.add"},
+      {"Sub", "catfish.sub"},
+      {"Mul", "catfish.mul"},
+      {"Div", "catfish.div"},
+      {"Pow", "catfish.pow"},
+      {"And", "catfish.and"},
+      {"Or", "catfish.or"},
+      {"Xor", "catfish.xor"},
+      {"Equal", "catfish.equal"},
+      {"Less", "catfish.less"},
+      {"LessOrEqual", "catfish.less_equal"},
+      {"Greater", "catfish.greater"},
+      {"GreaterOrEqual", "catfish.greater_equal"},
+      {"BitwiseAnd", "catfish.bitwise_and"},
+      {"BitwiseOr", "catfish.bitwise_or"},
+      {"BitwiseXor", "catfish.bitwise_xor"},
+      {"PRelu", "catfish.prelu"},
+      {"Where", "catfish.select"},
   };
   return map;
 }
@@ -56,18 +81,30 @@ static LogicalResult convertIdentity(NodeContext &node) {
   FailureOr<Value> x = node.requiredInput(0);
   if (failed(x))
     return failure();
-  if (node.node().op_type() == "Dropout" &&
-      failed(node.rejectOutputsFrom(1, "the dropout mask exists only in training")))
+  if (node.node().op_type() != "Dropout")
+    return node.setOutput(0, *x);
+  // Inference: the identity, and a mask of all true. Training mode drops at random, which an
+  // inference compiler does not do: refuse it rather than compute something else.
+  if (Value training = node.input(2)) {
+    std::optional<SmallVector<int64_t>> flag = getConstantIntValues(training);
+    if (!flag || flag->size() != 1 || (*flag)[0] != 0)
+      return node.fail("training-mode Dropout (training_mode not a constant false) is not "
+                       "supported");
+  }
+  if (failed(node.setOutput(0, *x)))
     return failure();
-  return node.setOutput(0, *x);
+  if (!node.hasOutput(1))
+    return success();
+  OpBuilder &b = node.builder();
+  Value mask = node.make<FillOp>({node.shapeOf(*x, 0, typeOf(*x).getRank())},
+                                 {node.named("value", b.getIntegerAttr(b.getI1Type(), 1))});
+  return mask ? node.setOutput(1, mask) : failure();
 }
 
 /// Sum, Max, Min, Mean: a left fold of the binary op over all inputs.
 static LogicalResult convertVariadic(NodeContext &node) {
   StringRef type = node.node().op_type();
-  StringRef opName = type == "Max"   ? "catfish.max"
-                     : type == "Min" ? "catfish.min"
-                                     : "catfish.add";
+  StringRef opName = type == "Max" ? "catfish.max" : type == "Min" ? "catfish.min" : "catfish.add";
   FailureOr<Value> acc = node.requiredInput(0);
   if (failed(acc))
     return failure();
@@ -89,9 +126,9 @@ static LogicalResult convertVariadic(NodeContext &node) {
 }
 
 static LogicalResult convertMod(NodeContext &node) {
-  auto r = node.create<ModOp>({node.input(0), node.input(1)},
-                              {node.named("fmod", node.builder().getBoolAttr(
-                                                      node.attrInt("fmod", 0) != 0))});
+  auto r = node.create<ModOp>(
+      {node.input(0), node.input(1)},
+      {node.named("fmod", node.builder().getBoolAttr(node.attrInt("fmod", 0) != 0))});
   return failed(r) ? failure() : node.setOutput(0, *r);
 }
 
@@ -106,10 +143,9 @@ static LogicalResult convertBitShift(NodeContext &node) {
 
 static LogicalResult castTo(NodeContext &node, Value x, Type elementType) {
   auto type = cast<RankedTensorType>(x.getType()).clone(elementType);
-  auto r = node.create(CastOp::getOperationName(), {x},
-                       {node.named("saturate",
-                                   node.builder().getBoolAttr(node.attrInt("saturate", 1)))},
-                       {type});
+  auto r = node.create(
+      CastOp::getOperationName(), {x},
+      {node.named("saturate", node.builder().getBoolAttr(node.attrInt("saturate", 1)))}, {type});
   return failed(r) ? failure() : node.setOutput(0, r->front());
 }
 
@@ -174,8 +210,9 @@ static LogicalResult convertParamActivation(NodeContext &node) {
       {"LeakyRelu", {"catfish.leaky_relu", {{"alpha", 0.01f}}}},
       {"Elu", {"catfish.elu", {{"alpha", 1.0f}}}},
       {"Celu", {"catfish.celu", {{"alpha", 1.0f}}}},
-      {"Selu", {"catfish.selu", {{"alpha", 1.67326319217681884765625f},
-                                 {"gamma", 1.05070102214813232421875f}}}},
+      {"Selu",
+       {"catfish.selu",
+        {{"alpha", 1.67326319217681884765625f}, {"gamma", 1.05070102214813232421875f}}}},
       {"HardSigmoid", {"catfish.hard_sigmoid", {{"alpha", 0.2f}, {"beta", 0.5f}}}},
       {"ThresholdedRelu", {"catfish.thresholded_relu", {{"alpha", 1.0f}}}},
       {"Shrink", {"catfish.shrink", {{"bias", 0.0f}, {"lambd", 0.5f}}}},
@@ -183,8 +220,8 @@ static LogicalResult convertParamActivation(NodeContext &node) {
   const Spec &spec = specs.find(node.node().op_type())->second;
   SmallVector<NamedAttribute> attrs;
   for (const Param &p : spec.params)
-    attrs.push_back(node.named(p.name, node.builder().getF32FloatAttr(
-                                           node.attrFloat(p.name, p.defaultValue))));
+    attrs.push_back(
+        node.named(p.name, node.builder().getF32FloatAttr(node.attrFloat(p.name, p.defaultValue))));
   auto r = node.create(spec.op, {node.input(0)}, attrs);
   return failed(r) ? failure() : node.setOutput(0, r->front());
 }
@@ -215,8 +252,8 @@ void mlir::catfish::onnx_import::registerElementwiseConverters(ConverterMap &map
     map[name] = convertIdentity;
   for (StringRef name : {"Sum", "Max", "Min", "Mean"})
     map[name] = convertVariadic;
-  for (StringRef name : {"LeakyRelu", "Elu", "Celu", "Selu", "HardSigmoid", "ThresholdedRelu",
-                         "Shrink"})
+  for (StringRef name :
+       {"LeakyRelu", "Elu", "Celu", "Selu", "HardSigmoid", "ThresholdedRelu", "Shrink"})
     map[name] = convertParamActivation;
   map["Mod"] = convertMod;
   map["BitShift"] = convertBitShift;
