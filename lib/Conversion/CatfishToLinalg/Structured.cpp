@@ -67,15 +67,15 @@ struct MatMulLowering final : LoweringPattern<MatMulOp> {
     iterators.push_back(utils::IteratorType::reduction);
     Location loc = op.getLoc();
     Type element = result.getElementType();
-    Value init = buildFilled(rewriter, loc, result.getShape(),
-                             scalarConstant(rewriter, loc, element, 0));
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, result, ValueRange{op.getLhs(), op.getRhs()}, init, maps, iterators,
-        [&](OpBuilder &b, Location l, ValueRange a) {
-          Value product = mulScalar(b, l, widenTo(b, l, a[0], element),
-                                    widenTo(b, l, a[1], element));
-          linalg::YieldOp::create(b, l, addScalar(b, l, a[2], product));
-        });
+    Value init =
+        buildFilled(rewriter, loc, result.getShape(), scalarConstant(rewriter, loc, element, 0));
+    auto generic =
+        linalg::GenericOp::create(rewriter, loc, result, ValueRange{op.getLhs(), op.getRhs()}, init,
+                                  maps, iterators, [&](OpBuilder &b, Location l, ValueRange a) {
+                                    Value product = mulScalar(b, l, widenTo(b, l, a[0], element),
+                                                              widenTo(b, l, a[1], element));
+                                    linalg::YieldOp::create(b, l, addScalar(b, l, a[2], product));
+                                  });
     return SmallVector<Value>{generic.getResult(0)};
   }
 };
@@ -106,8 +106,8 @@ SmallVector<int64_t> effectiveHighPads(RankedTensorType input, RankedTensorType 
   size_t spatial = kernel.size();
   SmallVector<int64_t> high;
   for (size_t i = 0; i < spatial; ++i) {
-    int64_t needed = (output.getDimSize(i + 2) - 1) * strides[i] +
-                     (kernel[i] - 1) * dilations[i] + 1 - input.getDimSize(i + 2) - pads[i];
+    int64_t needed = (output.getDimSize(i + 2) - 1) * strides[i] + (kernel[i] - 1) * dilations[i] +
+                     1 - input.getDimSize(i + 2) - pads[i];
     high.push_back(std::max(pads[i + spatial], needed));
   }
   return high;
@@ -118,8 +118,7 @@ SmallVector<int64_t> effectiveHighPads(RankedTensorType input, RankedTensorType 
 Value accumulatorInit(OpBuilder &b, Location loc, RankedTensorType type, Value bias,
                       AffineMap biasMap) {
   if (!bias)
-    return buildFilled(b, loc, type.getShape(),
-                       scalarConstant(b, loc, type.getElementType(), 0));
+    return buildFilled(b, loc, type.getShape(), scalarConstant(b, loc, type.getElementType(), 0));
   return buildParallelGeneric(b, loc, type, bias, biasMap,
                               [](OpBuilder &, Location, ValueRange a) { return a[0]; });
 }
@@ -138,9 +137,10 @@ Value lowerConvAsContraction(OpBuilder &b, Location loc, ConvOp op, Value padded
   int64_t spatial = input.getRank() - 2;
   ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations();
   auto d = [&](int64_t i) { return getAffineDimExpr(i, context); };
-  bool pointwise = padded == op.getInput() &&
-                   llvm::all_of(weight.getShape().drop_front(2), [](int64_t k) { return k == 1; }) &&
-                   llvm::all_of(strides, [](int64_t s) { return s == 1; });
+  bool pointwise =
+      padded == op.getInput() &&
+      llvm::all_of(weight.getShape().drop_front(2), [](int64_t k) { return k == 1; }) &&
+      llvm::all_of(strides, [](int64_t s) { return s == 1; });
 
   // Contraction dims: (n, f, o..., c, k...).
   int64_t numDims = 3 + 2 * spatial;
@@ -180,14 +180,94 @@ Value lowerConvAsContraction(OpBuilder &b, Location loc, ConvOp op, Value padded
                                  AffineMap::get(numDims, 0, outExprs, context)};
   SmallVector<utils::IteratorType> iterators(2 + spatial, utils::IteratorType::parallel);
   iterators.append(1 + spatial, utils::IteratorType::reduction);
-  auto generic = linalg::GenericOp::create(
-      b, loc, result, ValueRange{op.getWeight(), cols}, init, maps, iterators,
-      [&](OpBuilder &nb, Location l, ValueRange a) {
-        Value product = mulScalar(nb, l, widenTo(nb, l, a[0], element), a[1]);
-        linalg::YieldOp::create(nb, l, addScalar(nb, l, a[2], product));
-      });
+  auto generic =
+      linalg::GenericOp::create(b, loc, result, ValueRange{op.getWeight(), cols}, init, maps,
+                                iterators, [&](OpBuilder &nb, Location l, ValueRange a) {
+                                  Value product =
+                                      mulScalar(nb, l, widenTo(nb, l, a[0], element), a[1]);
+                                  linalg::YieldOp::create(nb, l, addScalar(nb, l, a[2], product));
+                                });
   return generic.getResult(0);
 }
+
+/// RotaryEmbedding: each output element of the first rotary_dim features of a head is
+/// cos * x1 - sin * x2 (the first of its pair) or sin * x1 + cos * x2 (the second), the pair
+/// being adjacent (interleaved) or half the rotary dim apart; the other features pass through.
+/// The input is [batch, heads, seq, head] or [batch, seq, heads * head].
+struct RotaryEmbeddingLowering final : LoweringPattern<RotaryEmbeddingOp> {
+  using LoweringPattern<RotaryEmbeddingOp>::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(RotaryEmbeddingOp op,
+                                      PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t rank = type.getRank();
+    if (rank != 3 && rank != 4)
+      return rewriter.notifyMatchFailure(op, "rotary input must be 3-D or 4-D");
+    int64_t headSize = rank == 4 ? type.getDimSize(3) : 0;
+    if (rank == 3) {
+      if (op.getNumHeads() <= 0 || type.getDimSize(2) % op.getNumHeads() != 0)
+        return rewriter.notifyMatchFailure(op, "3-D rotary input needs num_heads");
+      headSize = type.getDimSize(2) / op.getNumHeads();
+    }
+    int64_t rotary = op.getRotaryDim() > 0 ? op.getRotaryDim() : headSize;
+    int64_t half = rotary / 2;
+    bool interleaved = op.getInterleaved();
+    Value x = op.getInput(), cosCache = op.getCosCache(), sinCache = op.getSinCache(),
+          positions = op.getPositionIds();
+    Type element = type.getElementType();
+    Value result = buildParallelGeneric(
+        rewriter, op.getLoc(), type, {}, {}, [&](OpBuilder &b, Location l, ValueRange) -> Value {
+          auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, l, v); };
+          auto cmp = [&](arith::CmpIPredicate p, Value a, Value c) -> Value {
+            return arith::CmpIOp::create(b, l, p, a, c);
+          };
+          SmallVector<Value> loops;
+          for (int64_t i = 0; i < rank; ++i)
+            loops.push_back(linalg::IndexOp::create(b, l, i));
+          Value batch = loops[0], seq = rank == 4 ? loops[2] : loops[1];
+          Value last = loops[rank - 1];
+          Value d = rank == 4 ? last : arith::RemUIOp::create(b, l, last, index(headSize));
+          Value headStart = arith::SubIOp::create(b, l, last, d);
+          // Position in the pair (second?) and the pair's index into the caches.
+          Value second, pair;
+          if (interleaved) {
+            second =
+                cmp(arith::CmpIPredicate::eq, arith::RemUIOp::create(b, l, d, index(2)), index(1));
+            pair = arith::DivUIOp::create(b, l, d, index(2));
+          } else {
+            second = cmp(arith::CmpIPredicate::uge, d, index(half));
+            pair = arith::SelectOp::create(b, l, second,
+                                           arith::SubIOp::create(b, l, d, index(half)), d);
+          }
+          Value rotated = cmp(arith::CmpIPredicate::ult, d, index(rotary));
+          // Clamp so that the pass-through features read in-bounds cache entries.
+          pair = arith::MinUIOp::create(b, l, pair, index(std::max<int64_t>(half - 1, 0)));
+          Value firstD = interleaved ? arith::MulIOp::create(b, l, pair, index(2)) : pair;
+          Value secondD = arith::AddIOp::create(b, l, firstD, index(interleaved ? 1 : half));
+          auto read = [&](Value feature) -> Value {
+            SmallVector<Value> at(loops);
+            at[rank - 1] = arith::AddIOp::create(b, l, headStart, feature);
+            return tensor::ExtractOp::create(b, l, x, at);
+          };
+          SmallVector<Value> cacheAt = {batch, seq};
+          if (positions) {
+            Value p = tensor::ExtractOp::create(b, l, positions, ValueRange{batch, seq});
+            cacheAt = {arith::IndexCastOp::create(b, l, b.getIndexType(), p)};
+          }
+          cacheAt.push_back(pair);
+          Value cos = tensor::ExtractOp::create(b, l, cosCache, cacheAt);
+          Value sin = tensor::ExtractOp::create(b, l, sinCache, cacheAt);
+          Value x1 = read(firstD), x2 = read(secondD);
+          Value real = arith::SubFOp::create(b, l, arith::MulFOp::create(b, l, cos, x1),
+                                             arith::MulFOp::create(b, l, sin, x2));
+          Value imag = arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, sin, x1),
+                                             arith::MulFOp::create(b, l, cos, x2));
+          Value out = arith::SelectOp::create(b, l, second, imag, real);
+          Value self = tensor::ExtractOp::create(b, l, x, loops);
+          return convertScalar(b, l, arith::SelectOp::create(b, l, rotated, out, self), element);
+        });
+    return SmallVector<Value>{result};
+  }
+};
 
 /// ConvTranspose as a convolution: the input with stride - 1 zeros between its elements,
 /// padded by the dilated kernel extent - 1 - pads (cropped where that is negative), convolved
@@ -201,13 +281,14 @@ struct ConvTransposeLowering final : LoweringPattern<ConvTransposeOp> {
     int64_t spatial = input.getRank() - 2;
     int64_t groups = static_cast<int64_t>(op.getGroups());
     int64_t c = input.getDimSize(1), cg = c / groups, mg = weight.getDimSize(1);
-    ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations(),
-                      pads = op.getPads(), outPad = op.getOutputPadding();
+    ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations(), pads = op.getPads(),
+                      outPad = op.getOutputPadding();
     Location loc = op.getLoc();
     Type element = input.getElementType();
 
-    SmallVector<int64_t> shape(input.getShape().take_front(2)), offsets = {0, 0},
-        steps = {1, 1}, cropOffsets = {0, 0}, cropSizes(input.getShape().take_front(2));
+    SmallVector<int64_t> shape(input.getShape().take_front(2)),
+        offsets = {0, 0}, steps = {1, 1}, cropOffsets = {0, 0},
+        cropSizes(input.getShape().take_front(2));
     bool crop = false;
     for (int64_t i = 0; i < spatial; ++i) {
       int64_t extent = (weight.getDimSize(i + 2) - 1) * dilations[i] + 1;
@@ -253,10 +334,10 @@ struct ConvTransposeLowering final : LoweringPattern<ConvTransposeOp> {
           return tensor::ExtractOp::create(b, l, w, at);
         });
     SmallVector<int64_t> ones(spatial, 1), zeroPads(2 * spatial, 0);
-    Value conv = ConvOp::create(rewriter, loc, op.getType(), spread, flipped, op.getBias(),
-                                rewriter.getDenseI64ArrayAttr(ones),
-                                rewriter.getDenseI64ArrayAttr(zeroPads),
-                                rewriter.getDenseI64ArrayAttr(dilations), op.getGroupsAttr());
+    Value conv =
+        ConvOp::create(rewriter, loc, op.getType(), spread, flipped, op.getBias(),
+                       rewriter.getDenseI64ArrayAttr(ones), rewriter.getDenseI64ArrayAttr(zeroPads),
+                       rewriter.getDenseI64ArrayAttr(dilations), op.getGroupsAttr());
     return SmallVector<Value>{conv};
   }
 };
@@ -271,8 +352,7 @@ struct ConvLowering final : LoweringPattern<ConvOp> {
     int64_t groups = static_cast<int64_t>(op.getGroups());
     int64_t n = input.getDimSize(0), c = input.getDimSize(1), f = weight.getDimSize(0);
     int64_t cg = c / groups, fg = f / groups;
-    ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations(),
-                      pads = op.getPads();
+    ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations(), pads = op.getPads();
     Location loc = op.getLoc();
     Type element = result.getElementType();
     MLIRContext *context = rewriter.getContext();
@@ -326,12 +406,13 @@ struct ConvLowering final : LoweringPattern<ConvOp> {
       bias = reshapeTo(rewriter, loc, bias, RankedTensorType::get({groups, fg}, element));
     Value init = accumulatorInit(rewriter, loc, outType, bias,
                                  AffineMap::get(outType.getRank(), 0, {d(1), d(2)}, context));
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, outType, ValueRange{in, w}, init, maps, iterators,
-        [&](OpBuilder &b, Location l, ValueRange a) {
-          Value product = mulScalar(b, l, a[0], widenTo(b, l, a[1], element));
-          linalg::YieldOp::create(b, l, addScalar(b, l, a[2], product));
-        });
+    auto generic =
+        linalg::GenericOp::create(rewriter, loc, outType, ValueRange{in, w}, init, maps, iterators,
+                                  [&](OpBuilder &b, Location l, ValueRange a) {
+                                    Value product =
+                                        mulScalar(b, l, a[0], widenTo(b, l, a[1], element));
+                                    linalg::YieldOp::create(b, l, addScalar(b, l, a[2], product));
+                                  });
     return SmallVector<Value>{reshapeTo(rewriter, loc, generic.getResult(0), result)};
   }
 };
@@ -399,8 +480,7 @@ Value powerOf(OpBuilder &b, Location l, Value x, double p) {
 }
 
 /// Max, average or Lp norm over windows: iteration (n, c, o..., k...).
-template <typename OpTy, PoolKind Kind>
-struct PoolLowering final : LoweringPattern<OpTy> {
+template <typename OpTy, PoolKind Kind> struct PoolLowering final : LoweringPattern<OpTy> {
   static constexpr bool IsMax = Kind == PoolKind::Max;
   using LoweringPattern<OpTy>::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(OpTy op, PatternRewriter &rewriter) const override {
@@ -409,18 +489,17 @@ struct PoolLowering final : LoweringPattern<OpTy> {
     auto input = cast<RankedTensorType>(op.getInput().getType());
     auto result = cast<RankedTensorType>(op->getResult(0).getType());
     int64_t spatial = input.getRank() - 2;
-    ArrayRef<int64_t> kernel = op.getKernel(), strides = op.getStrides(),
-                      pads = op.getPads(), dilations = op.getDilations();
+    ArrayRef<int64_t> kernel = op.getKernel(), strides = op.getStrides(), pads = op.getPads(),
+                      dilations = op.getDilations();
     Location loc = op.getLoc();
     Type element = result.getElementType();
     MLIRContext *context = rewriter.getContext();
-    SmallVector<int64_t> high =
-        effectiveHighPads(input, result, kernel, strides, pads, dilations);
+    SmallVector<int64_t> high = effectiveHighPads(input, result, kernel, strides, pads, dilations);
     bool isUnsigned = hasUnsignedOperands(op);
     Value padValue = IsMax ? lowestValue(rewriter, loc, element, isUnsigned)
                            : scalarConstant(rewriter, loc, element, 0);
-    Value padded = padSpatial(rewriter, loc, op.getInput(), pads.take_front(spatial), high,
-                              padValue);
+    Value padded =
+        padSpatial(rewriter, loc, op.getInput(), pads.take_front(spatial), high, padValue);
     int64_t rank = input.getRank();
     int64_t numDims = rank + spatial;
     auto d = [&](int64_t i) { return getAffineDimExpr(i, context); };
@@ -447,17 +526,15 @@ struct PoolLowering final : LoweringPattern<OpTy> {
           Value x = a[0];
           if constexpr (Kind == PoolKind::Lp)
             x = powerOf(b, l, math::AbsFOp::create(b, l, x), static_cast<double>(op.getP()));
-          linalg::YieldOp::create(b, l, IsMax ? maxScalar(b, l, a[2], x, isUnsigned)
-                                              : addScalar(b, l, a[2], x));
+          linalg::YieldOp::create(
+              b, l, IsMax ? maxScalar(b, l, a[2], x, isUnsigned) : addScalar(b, l, a[2], x));
         });
     Value pooled = generic.getResult(0);
     if constexpr (Kind == PoolKind::Lp) {
       double inverse = 1.0 / static_cast<double>(op.getP());
-      pooled = buildParallelGeneric(rewriter, loc, result, pooled,
-                                    rewriter.getMultiDimIdentityMap(rank),
-                                    [&](OpBuilder &b, Location l, ValueRange a) {
-                                      return powerOf(b, l, a[0], inverse);
-                                    });
+      pooled = buildParallelGeneric(
+          rewriter, loc, result, pooled, rewriter.getMultiDimIdentityMap(rank),
+          [&](OpBuilder &b, Location l, ValueRange a) { return powerOf(b, l, a[0], inverse); });
     }
     if constexpr (Kind == PoolKind::Average) {
       // Divide by the number of window positions inside the input (or inside the padded
@@ -481,8 +558,8 @@ struct PoolLowering final : LoweringPattern<OpTy> {
                                              dil));
               Value kMax = arith::MinSIOp::create(
                   b, l, idx(kernel[i] - 1),
-                  arith::FloorDivSIOp::create(
-                      b, l, arith::SubIOp::create(b, l, idx(hi - 1), start), dil));
+                  arith::FloorDivSIOp::create(b, l, arith::SubIOp::create(b, l, idx(hi - 1), start),
+                                              dil));
               Value n = arith::MaxSIOp::create(
                   b, l, idx(0),
                   arith::AddIOp::create(b, l, arith::SubIOp::create(b, l, kMax, kMin), idx(1)));
@@ -500,7 +577,8 @@ struct PoolLowering final : LoweringPattern<OpTy> {
 } // namespace
 
 void mlir::catfish::populateStructuredToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<ConvTransposeLowering, MatMulLowering, ConvLowering, EinsumLowering, PoolLowering<MaxPoolOp, PoolKind::Max>,
+  patterns.add<ConvTransposeLowering, RotaryEmbeddingLowering, MatMulLowering, ConvLowering,
+               EinsumLowering, PoolLowering<MaxPoolOp, PoolKind::Max>,
                PoolLowering<AvgPoolOp, PoolKind::Average>, PoolLowering<LpPoolOp, PoolKind::Lp>>(
       patterns.getContext());
 }
