@@ -5,7 +5,8 @@
 // it; an N-D result element is the weighted sum over the product of the dims' taps.
 //
 // Resize computes coordinates in f64 as ONNX's reference does, from ONNX's coordinate
-// transformation modes; taps past the edges read the edge element. GridSample reads its
+// transformation modes; taps past the edges read the edge element. With antialias, shrinking
+// linear and cubic resizes stretch their kernel by 1 / scale over more taps. GridSample reads its
 // coordinates from the grid (f32, as the reference) and handles taps past the edges by its
 // padding mode.
 //
@@ -162,11 +163,43 @@ struct ResizeBody {
     Value r = sub(coord, floor);
     SmallVector<Value> weights;
     SmallVector<int64_t> offsets;
-    if (!cubic) {
+    double a = op.getCubicCoeffA().convertToDouble();
+    if (op.getAntialias()) {
+      // The reference's antialias filters: the kernel stretched by 1 / scale when shrinking,
+      // its weights normalized. An integral coordinate counts as ratio 1 from the element
+      // before it, which picks the same taps as the reference.
+      Value integral = cmp(arith::CmpFPredicate::OEQ, r, f64(0));
+      floor = arith::SelectOp::create(b, loc, integral, sub(floor, f64(1)), floor);
+      r = arith::SelectOp::create(b, loc, integral, f64(1), r);
+      double scale = std::min(d.scale, 1.0);
+      int64_t start = static_cast<int64_t>(std::floor((cubic ? -2 : -1) / scale)) + 1;
+      Value sum = f64(0);
+      for (int64_t i = start; i < 2 - start; ++i) {
+        Value x = math::AbsFOp::create(b, loc, mul(sub(f64(i), r), f64(scale)));
+        Value w;
+        if (!cubic) {
+          w = arith::MaximumFOp::create(b, loc, sub(f64(1), x), f64(0));
+        } else {
+          Value x2 = mul(x, x), x3 = mul(x2, x);
+          Value near = add(sub(mul(f64(a + 2), x3), mul(f64(a + 3), x2)), f64(1));
+          Value far =
+              sub(add(sub(mul(f64(a), x3), mul(f64(5 * a), x2)), mul(f64(8 * a), x)), f64(4 * a));
+          w = arith::SelectOp::create(
+              b, loc, cmp(arith::CmpFPredicate::OLE, x, f64(1)), near,
+              arith::SelectOp::create(b, loc, cmp(arith::CmpFPredicate::OLT, x, f64(2)), far,
+                                      f64(0)));
+        }
+        weights.push_back(w);
+        offsets.push_back(i);
+        sum = add(sum, w);
+      }
+      for (Value &w : weights)
+        w = div(w, sum);
+    } else if (!cubic) {
       weights = {sub(f64(1), r), r};
       offsets = {0, 1};
     } else {
-      weights = cubicWeights(b, loc, r, op.getCubicCoeffA().convertToDouble());
+      weights = cubicWeights(b, loc, r, a);
       offsets = {-1, 0, 1, 2};
     }
     Taps taps;
@@ -193,8 +226,6 @@ struct ResizeBody {
 struct ResizeLowering final : LoweringPattern<ResizeOp> {
   using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(ResizeOp op, PatternRewriter &rewriter) const override {
-    if (op.getAntialias())
-      return rewriter.notifyMatchFailure(op, "antialiased resize");
     StringRef mode = op.getMode();
     if (mode != "nearest" && mode != "linear" && mode != "cubic")
       return rewriter.notifyMatchFailure(op, "unknown resize mode");
