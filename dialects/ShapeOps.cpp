@@ -153,8 +153,11 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
   auto type = cast<RankedTensorType>(getType());
   if (getInput().getType() == type && type.hasStaticShape())
     return getInput();
+  // reshape(reshape(x)) is reshape(x) unless the outer shape copies input dims (0 entries).
+  auto shape = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getShape());
   if (auto producer = getInput().getDefiningOp<ReshapeOp>();
-      producer && type.hasStaticShape() && isa_and_present<DenseElementsAttr>(adaptor.getShape())) {
+      producer && type.hasStaticShape() && shape &&
+      llvm::none_of(shape.getValues<APInt>(), [](const APInt &d) { return d.isZero(); })) {
     getInputMutable().assign(producer.getInput());
     return getResult();
   }

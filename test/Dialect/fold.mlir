@@ -343,6 +343,20 @@ func.func @reshape_of_reshape(%x: tensor<2x3x4xf32>) -> tensor<4x6xf32> {
 
 // -----
 
+// A 0 entry copies a dim of its own input, so the inner reshape must stay.
+// CHECK-LABEL: func.func @reshape_of_reshape_copying_dims
+func.func @reshape_of_reshape_copying_dims(%x: tensor<3x2x8xf32>) -> tensor<3x4x4xf32> {
+  // CHECK: %[[R1:.*]] = catfish.reshape %{{.*}} -> tensor<3x4x2x2xf32>
+  // CHECK: catfish.reshape %[[R1]], %{{.*}} : (tensor<3x4x2x2xf32>, tensor<3xi64>) -> tensor<3x4x4xf32>
+  %s1 = catfish.constant dense<[3, 4, 2, 2]> : tensor<4xi64>
+  %r1 = catfish.reshape %x, %s1 : (tensor<3x2x8xf32>, tensor<4xi64>) -> tensor<3x4x2x2xf32>
+  %s2 = catfish.constant dense<[0, 0, -1]> : tensor<3xi64>
+  %r2 = catfish.reshape %r1, %s2 : (tensor<3x4x2x2xf32>, tensor<3xi64>) -> tensor<3x4x4xf32>
+  return %r2 : tensor<3x4x4xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @select_constant_condition
 // CHECK-SAME: (%[[X:.*]]: tensor<4xf32>, %[[Y:.*]]: tensor<4xf32>)
 func.func @select_constant_condition(%x: tensor<4xf32>, %y: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
