@@ -35,6 +35,18 @@ static LogicalResult convertIf(NodeContext &node) {
   FailureOr<Value> cond = node.requiredInput(0);
   if (failed(cond))
     return failure();
+  // A constant condition (attributes lowered to constants in function bodies): the taken
+  // branch is imported in place, the other never; the two may then disagree on types.
+  if (std::optional<SmallVector<int64_t>> known = getConstantIntValues(*cond);
+      known && known->size() == 1) {
+    auto outputs = node.graph.importSubgraph((*known)[0] ? *thenGraph : *elseGraph, {});
+    if (failed(outputs))
+      return failure();
+    for (auto [i, v] : llvm::enumerate(*outputs))
+      if (failed(node.setOutput(i, v)))
+        return failure();
+    return success();
+  }
   OpBuilder &b = node.builder();
   // Result types are the then-branch's; the verifier checks the else branch agrees.
   OperationState state(node.loc(), IfOp::getOperationName());
