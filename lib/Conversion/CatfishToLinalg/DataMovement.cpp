@@ -481,6 +481,39 @@ struct GatherNdLowering final : LoweringPattern<GatherNdOp> {
   }
 };
 
+/// OneHot: element [..., k, ...] (k at `axis`) is values[1] where the index there (negative
+/// ones counting from depth) is k, else values[0].
+struct OneHotLowering final : LoweringPattern<OneHotOp> {
+  using LoweringPattern::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(OneHotOp op, PatternRewriter &rewriter) const override {
+    RankedTensorType result = op.getType();
+    int64_t rank = result.getRank();
+    int64_t axis = positiveAxis(op.getAxis(), rank);
+    int64_t depth = result.getDimSize(axis);
+    Value indices = op.getIndices(), values = op.getValues();
+    return SmallVector<Value>{buildParallelGeneric(
+        rewriter, op.getLoc(), result, {}, {}, [&](OpBuilder &b, Location l, ValueRange) -> Value {
+          SmallVector<Value> loops = loopIndices(b, l, rank);
+          SmallVector<Value> at(loops);
+          at.erase(at.begin() + axis);
+          Value raw = tensor::ExtractOp::create(b, l, indices, at);
+          Value index = convertScalar(b, l, raw, b.getI64Type());
+          Value depthValue = arith::ConstantOp::create(b, l, b.getI64IntegerAttr(depth));
+          Value zero = arith::ConstantOp::create(b, l, b.getI64IntegerAttr(0));
+          Value negative = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, index, zero);
+          index = arith::SelectOp::create(b, l, negative,
+                                          arith::AddIOp::create(b, l, index, depthValue), index);
+          Value k = arith::IndexCastOp::create(b, l, b.getI64Type(), loops[axis]);
+          Value hot = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, index, k);
+          Value off = tensor::ExtractOp::create(
+              b, l, values, ValueRange{arith::ConstantIndexOp::create(b, l, 0)});
+          Value on = tensor::ExtractOp::create(b, l, values,
+                                               ValueRange{arith::ConstantIndexOp::create(b, l, 1)});
+          return arith::SelectOp::create(b, l, hot, on, off);
+        })};
+  }
+};
+
 struct TopKLowering final : LoweringPattern<TopKOp> {
   using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(TopKOp op, PatternRewriter &rewriter) const override {
@@ -579,6 +612,6 @@ void mlir::catfish::populateDataMovementToLinalgPatterns(RewritePatternSet &patt
   patterns.add<ConstantLowering, ReshapeLowering, TransposeLowering, BroadcastLowering,
                TileLowering, TriluLowering, SliceLowering, ConcatLowering, SplitLowering,
                PadLowering, GatherLowering, GatherElementsLowering, ScatterElementsLowering,
-               ScatterNdLowering, GatherNdLowering, TopKLowering, RangeLowering>(
+               ScatterNdLowering, GatherNdLowering, OneHotLowering, TopKLowering, RangeLowering>(
       patterns.getContext());
 }
