@@ -57,3 +57,95 @@ func.func @einsum(%a: tensor<2x3x4xf32>, %b: tensor<2x4x5xf32>) -> tensor<2x3x5x
   %0 = catfish.einsum %a, %b {equation = "bij, bjk -> bik"} : (tensor<2x3x4xf32>, tensor<2x4x5xf32>) -> tensor<2x3x5xf32>
   return %0 : tensor<2x3x5xf32>
 }
+
+// -----
+
+// float8 has no LLVM type: a cast rounds the f32 bits in integer arithmetic; without
+// saturation an overflow becomes NaN (127 with the sign), the result is bitcast from i8.
+// CHECK-LABEL: func.func @f8_cast
+// CHECK: arith.bitcast %{{.*}} : f32 to i32
+// CHECK: math.roundeven
+// CHECK: %[[OVER:.*]] = arith.cmpi ugt, %{{.*}}, %c126_i32
+// CHECK: arith.select %[[OVER]], %c127_i32
+// CHECK: %[[BYTE:.*]] = arith.trunci %{{.*}} : i32 to i8
+// CHECK: arith.bitcast %[[BYTE]] : i8 to f8E4M3FN
+func.func @f8_cast(%x: tensor<4xf32>) -> tensor<4xf8E4M3FN> {
+  %0 = catfish.cast %x {saturate = false} : (tensor<4xf32>) -> tensor<4xf8E4M3FN>
+  return %0 : tensor<4xf8E4M3FN>
+}
+
+// -----
+
+// Per-axis quantize: scale and zero point read along the axis; round half to even, add the
+// zero point, clamp to the int8 range.
+// CHECK-DAG: #[[AXIS:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @quantize
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[AXIS]], #[[AXIS]], #{{.*}}]
+// CHECK: %[[Q:.*]] = arith.divf
+// CHECK: %[[R:.*]] = math.roundeven %[[Q]]
+// CHECK: arith.addf %[[R]]
+// CHECK: arith.maximumf %{{.*}}, %cst{{.*}} : f32
+// CHECK: arith.minimumf
+// CHECK: arith.fptosi %{{.*}} : f32 to i8
+func.func @quantize(%x: tensor<2x4xf32>, %s: tensor<4xf32>, %z: tensor<4xi8>) -> tensor<2x4xi8> {
+  %0 = catfish.quantize %x, %s, %z {axis = 1 : i64} : (tensor<2x4xf32>, tensor<4xf32>, tensor<4xi8>) -> tensor<2x4xi8>
+  return %0 : tensor<2x4xi8>
+}
+
+// -----
+
+// Linear resize of the two inner dims: f64 source coordinates, two clamped taps per dim, four
+// reads; the outer dims pass through.
+// CHECK-LABEL: func.func @resize
+// CHECK: linalg.generic
+// CHECK: %[[N:.*]] = linalg.index 0
+// CHECK: %[[C:.*]] = linalg.index 1
+// CHECK: math.floor %{{.*}} : f64
+// CHECK-COUNT-4: tensor.extract %{{.*}}[%[[N]], %[[C]], %{{.*}}, %{{.*}}] : tensor<1x1x2x2xf32>
+// CHECK-NOT: tensor.extract
+func.func @resize(%x: tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xf32> {
+  %s = catfish.constant dense<[1, 1, 4, 4]> : tensor<4xi64>
+  %0 = catfish.resize %x, %s {mode = "linear", coordinate_transformation_mode = "half_pixel", nearest_mode = "floor", cubic_coeff_a = -7.5e-01 : f32, exclude_outside = false, extrapolation_value = 0.0 : f32} : (tensor<1x1x2x2xf32>, tensor<4xi64>) -> tensor<1x1x4x4xf32>
+  return %0 : tensor<1x1x4x4xf32>
+}
+
+// -----
+
+// ConvTranspose: the input spread by the stride into zeros, then a stride-1 convolution with
+// the flipped, channel-swapped kernel.
+// CHECK-LABEL: func.func @conv_transpose
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 1, 1] [1, 2, 3, 3] [1, 1, 2, 2] : tensor<1x2x3x3xf32> into tensor<1x2x7x7xf32>
+// CHECK: arith.subi %c2{{.*}}, %{{.*}} : index
+// CHECK: -> tensor<3x2x3x3xf32>
+// CHECK: iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]
+// CHECK: } -> tensor<1x3x5x5xf32>
+func.func @conv_transpose(%x: tensor<1x2x3x3xf32>, %w: tensor<2x3x3x3xf32>) -> tensor<1x3x5x5xf32> {
+  %0 = catfish.conv_transpose %x, %w {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, output_padding = array<i64: 0, 0>, groups = 1 : i64} : (tensor<1x2x3x3xf32>, tensor<2x3x3x3xf32>) -> tensor<1x3x5x5xf32>
+  return %0 : tensor<1x3x5x5xf32>
+}
+
+// -----
+
+// Reflect padding reads the input at the index folded back with period 2 * (size - 1).
+// CHECK-LABEL: func.func @pad_reflect
+// CHECK: linalg.generic
+// CHECK: arith.remsi %{{.*}}, %c6
+// CHECK: tensor.extract %{{.*}} : tensor<3x4xf32>
+func.func @pad_reflect(%x: tensor<3x4xf32>) -> tensor<3x6xf32> {
+  %p = catfish.constant dense<[0, 1, 0, 1]> : tensor<4xi64>
+  %0 = catfish.pad %x, %p {mode = #catfish<pad_mode reflect>} : (tensor<3x4xf32>, tensor<4xi64>) -> tensor<3x6xf32>
+  return %0 : tensor<3x6xf32>
+}
+
+// -----
+
+// ScatterND writes the updates in order in a loop, adding to what is there.
+// CHECK-LABEL: func.func @scatter_nd
+// CHECK: scf.for %{{.*}} = %c0 to %c6 step %c1 iter_args(%[[ACC:.*]] = %{{.*}}) -> (tensor<4x3xf32>)
+// CHECK: %[[OLD:.*]] = tensor.extract %[[ACC]]
+// CHECK: %[[NEW:.*]] = arith.addf %[[OLD]]
+// CHECK: tensor.insert %[[NEW]] into %[[ACC]]
+func.func @scatter_nd(%x: tensor<4x3xf32>, %i: tensor<2x1xi64>, %u: tensor<2x3xf32>) -> tensor<4x3xf32> {
+  %0 = catfish.scatter_nd %x, %i, %u {reduction = #catfish<scatter_reduction add>} : (tensor<4x3xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}
