@@ -586,6 +586,20 @@ def bad_reshape_mismatch():
     return raw_model(nodes, [tensor("x", FLOAT, [2, 3])], [tensor("y", FLOAT, [4, 4])])
 
 
+def bad_resize_runtime_scales():
+    """Resize whose scales arrive at run time: the output shape is unknown when compiling."""
+    node = helper.make_node("Resize", ["x", "", "scales"], ["y"], name="/Resize", mode="nearest")
+    inputs = [tensor("x", FLOAT, [1, 1, 2, 2]), tensor("scales", FLOAT, [4])]
+    return raw_model([node], inputs, [tensor("y", FLOAT, None)], opset=19)
+
+
+def bad_training_dropout():
+    """Dropout whose training_mode is a graph input: it may drop at random."""
+    node = helper.make_node("Dropout", ["x", "", "training"], ["y"], name="/Dropout")
+    inputs = [tensor("x", FLOAT, [2, 3]), tensor("training", TensorProto.BOOL, [])]
+    return raw_model([node], inputs, [tensor("y", FLOAT, [2, 3])])
+
+
 def external_model(location, length=64):
     """y = x + w, x: float[4, 4], w stored externally at `location` (offset 0, `length` bytes)."""
     weight = TensorProto(name="w", data_type=FLOAT, dims=[4, 4], data_location=TensorProto.EXTERNAL)
@@ -662,6 +676,8 @@ CASES = {
     "bad_matmul_shapes": saved(lambda: binary_model("MatMul", [4, 5])),
     "bad_missing_attribute": saved(lambda: unary_model("Cast")),
     "bad_reshape_mismatch": saved(bad_reshape_mismatch),
+    "bad_resize_runtime_scales": saved(bad_resize_runtime_scales),
+    "bad_training_dropout": saved(bad_training_dropout),
 }
 
 
