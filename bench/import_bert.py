@@ -12,8 +12,11 @@ once with onnxruntime.
 
 It then compiles the model to MLIR --repeat times at batch 1, sequence 128, and reports the
 weights size, peak RSS of the compiler, RSS / weights, wall time and MLIR output size against
-the targets (peak RSS <= 1.5 x weights, wall <= 5 s). Resource blobs larger than 64 bytes are
-elided from the printed MLIR.
+the targets (peak RSS <= 1.5 x weights, wall <= 5 s). The measured runs print the whole IR,
+weights included as hex, which catfish-compile streams to the output file. One more run adds
+MLIR's --mlir-elide-resource-strings-if-larger=64 and is reported apart: that printer option
+hex-encodes each weight in memory before it decides to leave it out, which costs about four
+times the largest weight on top of the import.
 
 Usage (from the repository root):
     .venv/bin/python bench/import_bert.py                      # generate if needed, measure
@@ -301,10 +304,10 @@ class Run:
     output_bytes: int
 
 
-def compile_command(compiler, model_path, out_path):
+def compile_command(compiler, model_path, out_path, elide=False):
     return [str(compiler), str(model_path), "--emit=mlir", "-o", str(out_path),
             "--shape", f"input_ids={BATCH}x{SEQUENCE}",
-            "--shape", f"attention_mask={BATCH}x{SEQUENCE}", ELIDE_FLAG]
+            "--shape", f"attention_mask={BATCH}x{SEQUENCE}", *([ELIDE_FLAG] if elide else [])]
 
 
 def measure_once(command, out_path):
@@ -321,15 +324,21 @@ def measure_once(command, out_path):
                      f"{stderr.read().decode(errors='replace')}")
     if not out_path.exists():
         sys.exit(f"compiler exited 0 but wrote no {out_path}")
-    return Run(wall, usage.ru_maxrss * 1024, out_path.stat().st_size)
+    run = Run(wall, usage.ru_maxrss * 1024, out_path.stat().st_size)
+    out_path.unlink()
+    return run
 
 
 def measure(compiler, model_path, repeat):
+    """(the measured runs printing the whole IR, one run with MLIR's resource elision)."""
     with tempfile.TemporaryDirectory(prefix="catfish-bert-") as tmp:
         out_path = Path(tmp) / "bert.mlir"
         command = compile_command(compiler, model_path, out_path)
         print("running:", " ".join(command))
-        return [measure_once(command, out_path) for _ in range(repeat)]
+        runs = [measure_once(command, out_path) for _ in range(repeat)]
+        elided = measure_once(compile_command(compiler, model_path, out_path, elide=True),
+                              out_path)
+        return runs, elided
 
 
 # ---------------------------------------------------------------------------
@@ -356,7 +365,7 @@ def verdict(ok):
     return "ok" if ok else "MISSED"
 
 
-def report(compiler, weights, runs):
+def report(compiler, weights, runs, elided):
     walls = [r.wall_s for r in runs]
     peak_rss = max(r.max_rss_bytes for r in runs)
     ratio = peak_rss / weights
@@ -378,7 +387,9 @@ def report(compiler, weights, runs):
         f"| {verdict(ratio <= RSS_TARGET_RATIO)} |",
         f"| Wall min / median | {min(walls):.2f} s / {median_wall:.2f} s "
         f"| median <= {WALL_TARGET_S:g} s | {verdict(median_wall <= WALL_TARGET_S)} |",
-        f"| MLIR output ({ELIDE_FLAG}) | {size(runs[-1].output_bytes)} | | |",
+        f"| MLIR output (weights as hex) | {size(runs[-1].output_bytes)} | | |",
+        f"| With {ELIDE_FLAG}: peak RSS, output | {size(elided.max_rss_bytes)} "
+        f"({elided.max_rss_bytes / weights:.2f}x), {size(elided.output_bytes)} | | |",
     ]
     return "\n".join(lines) + "\n"
 
@@ -405,8 +416,8 @@ def main(argv):
     model_path = ensure_model(args.model_dir, args.seed)
     if args.generate_only:
         return 0
-    runs = measure(args.compiler, model_path, args.repeat)
-    table = report(args.compiler, weights_bytes(model_path), runs)
+    runs, elided = measure(args.compiler, model_path, args.repeat)
+    table = report(args.compiler, weights_bytes(model_path), runs, elided)
     print(table)
     if args.markdown_out:
         with open(args.markdown_out, "a") as f:
