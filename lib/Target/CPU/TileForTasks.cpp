@@ -24,8 +24,8 @@ using namespace mlir::catfish;
 
 namespace {
 
-/// Fewest elements a part covers along the result's innermost dimension.
-constexpr int64_t kMinContiguousTile = 64;
+/// Fewest elements a part covers along the result's innermost dimension (a cache line of f32).
+constexpr int64_t kMinContiguousTile = 16;
 
 /// The number of points in an iteration space of `ranges`, saturating at INT64_MAX.
 int64_t iterationCount(ArrayRef<int64_t> ranges) {
@@ -98,7 +98,15 @@ struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks>
     func.walk([&](bufferization::MaterializeInDestinationOp op) { stores.push_back(op); });
     if (stores.size() != 1)
       return;
-    auto root = stores.front().getSource().getDefiningOp<linalg::LinalgOp>();
+    // The root computes the stored value, possibly through a reshape or a slice (a
+    // convolution's matrix product, its columns padded, is cut and reshaped back).
+    Value stored = stores.front().getSource();
+    while (Operation *view = stored.getDefiningOp()) {
+      if (!isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::ExtractSliceOp>(view))
+        break;
+      stored = view->getOperand(0);
+    }
+    auto root = stored.getDefiningOp<linalg::LinalgOp>();
     if (!root || root->getNumResults() != 1 || !root.hasPureTensorSemantics())
       return;
 

@@ -38,8 +38,9 @@ int64_t pickBlock(int64_t extent, ArrayRef<int64_t> choices) {
 
 /// The tile sizes of the register block for `op`, or failure when `op` is not an f32
 /// contraction with static extents whose result's innermost dimension is its last n
-/// dimension. The last m dimension gets MR rows and the last n dimension NR columns (its
-/// widest divisor from 4 to 16, or the whole extent up to 16); every other dimension, reductions included, is tiled by 1.
+/// dimension. The last m dimension gets MR rows and the last n dimension NR columns (16 or 8
+/// when they divide it, else its widest divisor from 4 to 15, or the whole extent up to 16);
+/// every other dimension, reductions included, is tiled by 1.
 FailureOr<SmallVector<int64_t>> registerBlock(linalg::LinalgOp op) {
   if (!linalg::isaContractionOpInterface(op) || !op.hasPureTensorSemantics())
     return failure();
@@ -57,9 +58,10 @@ FailureOr<SmallVector<int64_t>> registerBlock(linalg::LinalgOp op) {
   auto innermost = dyn_cast<AffineDimExpr>(resultMap.getResults().back());
   if (!innermost || innermost.getPosition() != dims->n.back())
     return failure();
-  // NR: the widest divisor of the columns from 4 to 16 (or all of them up to 16).
+  // NR: whole vectors (16 or 8) where they divide the columns, else the widest divisor from
+  // 4 to 15 (or all of them up to 16).
   int64_t columns = ranges[dims->n.back()];
-  int64_t nr = pickBlock(columns, {16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4});
+  int64_t nr = pickBlock(columns, {16, 8, 15, 14, 13, 12, 11, 10, 9, 7, 6, 5, 4});
   if (nr == 0 && columns <= 16)
     nr = columns;
   int64_t mr = pickBlock(ranges[dims->m.back()], {4, 2, 1});
@@ -81,14 +83,16 @@ struct VectorizeContractions final
       FailureOr<SmallVector<int64_t>> tiles = registerBlock(op);
       if (failed(tiles))
         continue;
-      // Loops in the op's dimension order with the reduction loops innermost.
+      // Loops: batch, then the columns (n), then the rows (m), the reductions innermost. With
+      // the rows inside the columns, one NR-wide panel of the right operand (weights of a
+      // matmul, im2col columns of a convolution) stays in cache while every row block of the
+      // left operand passes over it, instead of streaming the whole right operand once per
+      // MR rows.
+      linalg::ContractionDimensions dims = *linalg::inferContractionDims(op);
       SmallVector<int64_t> order;
-      for (auto [d, iterator] : llvm::enumerate(op.getIteratorTypesArray()))
-        if (iterator == utils::IteratorType::parallel)
-          order.push_back(d);
-      for (auto [d, iterator] : llvm::enumerate(op.getIteratorTypesArray()))
-        if (iterator == utils::IteratorType::reduction)
-          order.push_back(d);
+      for (ArrayRef<unsigned> group : {ArrayRef<unsigned>(dims.batch), ArrayRef<unsigned>(dims.n),
+                                       ArrayRef<unsigned>(dims.m), ArrayRef<unsigned>(dims.k)})
+        llvm::append_range(order, group);
 
       scf::SCFTilingOptions options;
       options.setTileSizes(getAsIndexOpFoldResult(&getContext(), *tiles))
