@@ -89,6 +89,71 @@ std::optional<int64_t> chooseTile(int64_t extent, int64_t minTile, int64_t budge
   return std::nullopt;
 }
 
+/// Whether `slice` starts at 0 with unit strides (it keeps a leading box of its source).
+bool isZeroOffsetUnitStrideSlice(tensor::ExtractSliceOp slice) {
+  return llvm::all_of(slice.getStaticOffsets(), [](int64_t o) { return o == 0; }) &&
+         llvm::all_of(slice.getStaticStrides(), [](int64_t s) { return s == 1; }) &&
+         slice.getType().hasStaticShape();
+}
+
+/// Whether loop `d` of `root` indexes a result dim that `cut` shortens.
+bool isCutDim(linalg::LinalgOp root, tensor::ExtractSliceOp cut, unsigned d) {
+  AffineMap map = root.getIndexingMapMatchingResult(root->getResult(0));
+  for (auto [i, expr] : llvm::enumerate(map.getResults()))
+    if (auto dim = dyn_cast<AffineDimExpr>(expr);
+        dim && dim.getPosition() == d &&
+        cut.getType().getDimSize(i) != cut.getSourceType().getDimSize(i))
+      return true;
+  return false;
+}
+
+/// `cut` keeps a leading box of a forall's result, whose parts cover the cut dims whole (see
+/// isCutDim): each part now cuts its own slice and the forall yields the cut result, so no
+/// copy is left after the loop (every task writes its part straight into the output). The
+/// parts compute their widened slice in a destination of their own.
+void moveCutIntoParts(IRRewriter &rewriter, tensor::ExtractSliceOp cut) {
+  auto forall = cut.getSource().getDefiningOp<scf::ForallOp>();
+  if (!forall || forall->getNumResults() != 1)
+    return;
+  auto wideType = cast<RankedTensorType>(forall->getResult(0).getType());
+  RankedTensorType exactType = cut.getType();
+  BlockArgument shared = forall.getRegionIterArgs()[0];
+  rewriter.setInsertionPoint(forall);
+  Value wideDest = tensor::EmptyOp::create(rewriter, forall.getLoc(), wideType.getShape(),
+                                           wideType.getElementType());
+  Value exactDest = tensor::EmptyOp::create(rewriter, forall.getLoc(), exactType.getShape(),
+                                            exactType.getElementType());
+  auto insert = dyn_cast<tensor::ParallelInsertSliceOp>(
+      &*forall.getTerminator().getYieldingOps().begin());
+  if (!insert)
+    return;
+  shared.replaceUsesWithIf(wideDest, [&](OpOperand &use) {
+    return use.getOwner() != insert.getOperation();
+  });
+  // The part's slice of the cut result: the same offsets, the sizes clipped to the cut.
+  SmallVector<int64_t> sizes(insert.getStaticSizes());
+  for (auto [i, size] : llvm::enumerate(sizes))
+    if (!ShapedType::isDynamic(size))
+      size = std::min(size, exactType.getDimSize(i));
+  rewriter.setInsertionPoint(forall.getTerminator());
+  Value part = tensor::ExtractSliceOp::create(
+      rewriter, insert.getLoc(), RankedTensorType::get(sizes, exactType.getElementType()),
+      insert.getSource(), ValueRange{}, insert.getSizes(), ValueRange{},
+      rewriter.getDenseI64ArrayAttr(SmallVector<int64_t>(sizes.size(), 0)),
+      rewriter.getDenseI64ArrayAttr(sizes),
+      rewriter.getDenseI64ArrayAttr(SmallVector<int64_t>(sizes.size(), 1)));
+  rewriter.modifyOpInPlace(insert, [&] {
+    insert.getSourceMutable().assign(part);
+    insert.setStaticSizes(sizes);
+  });
+  rewriter.modifyOpInPlace(forall, [&] {
+    forall.getOutputsMutable()[0].assign(exactDest);
+    shared.setType(exactType);
+    forall->getResult(0).setType(exactType);
+  });
+  rewriter.replaceOp(cut, forall->getResults());
+}
+
 struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks> {
   using Base::Base;
 
@@ -98,15 +163,13 @@ struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks>
     func.walk([&](bufferization::MaterializeInDestinationOp op) { stores.push_back(op); });
     if (stores.size() != 1)
       return;
-    // The root computes the stored value, possibly through a reshape or a slice (a
-    // convolution's matrix product, its columns padded, is cut and reshaped back).
+    // The root computes the stored value, or a widened version of it that a slice cuts (a
+    // convolution computed on a grid of whole vectors).
     Value stored = stores.front().getSource();
-    while (Operation *view = stored.getDefiningOp()) {
-      if (!isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::ExtractSliceOp>(view))
-        break;
-      stored = view->getOperand(0);
-    }
-    auto root = stored.getDefiningOp<linalg::LinalgOp>();
+    auto cut = stored.getDefiningOp<tensor::ExtractSliceOp>();
+    if (cut && !isZeroOffsetUnitStrideSlice(cut))
+      return;
+    auto root = (cut ? cut.getSource() : stored).getDefiningOp<linalg::LinalgOp>();
     if (!root || root->getNumResults() != 1 || !root.hasPureTensorSemantics())
       return;
 
@@ -121,6 +184,8 @@ struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks>
                          : dyn_cast<AffineDimExpr>(resultMap.getResults().back());
     std::optional<std::pair<unsigned, int64_t>> choice;
     for (unsigned d : candidateDims(root)) {
+      if (cut && isCutDim(root, cut, d))
+        continue;
       // Parts along the result's contiguous dimension keep whole vectors and cache lines.
       int64_t minTile = innermost && innermost.getPosition() == d ? kMinContiguousTile : 1;
       if (std::optional<int64_t> tile = chooseTile(ranges[d], minTile, budget)) {
@@ -148,6 +213,8 @@ struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks>
     }
     Value result = root->getResult(0);
     rewriter.replaceAllUsesWith(result, tiled->replacements.lookup(result));
+    if (cut)
+      moveCutIntoParts(rewriter, cut);
   }
 };
 
