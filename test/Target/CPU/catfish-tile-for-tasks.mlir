@@ -34,7 +34,7 @@ func.func @rows(%in: memref<64x32xf32>, %out: memref<64x32xf32>, %task: index, %
   return
 }
 
-// One row: the parts go along the contiguous dimension, at least 64 elements each.
+// One row: the parts go along the contiguous dimension, in whole cache lines (16 floats).
 // CHECK-LABEL: func.func @one_row
 // CHECK: scf.forall (%{{.*}}) = (0) to (256) step (64)
 func.func @one_row(%in: memref<1x256xf32>, %out: memref<1x256xf32>, %task: index, %count: index) {
@@ -63,5 +63,31 @@ func.func @small(%in: memref<8x8xf32>, %out: memref<8x8xf32>, %task: index, %cou
     linalg.yield %n : f32
   } -> tensor<8x8xf32>
   bufferization.materialize_in_destination %y in restrict writable %out : (tensor<8x8xf32>, memref<8x8xf32>) -> ()
+  return
+}
+
+// A result computed on a wider grid and cut (a convolution's grid widened to whole vectors):
+// the parts never split the cut dimension, and each part cuts its own slice, so the loop
+// yields the exact result and nothing is copied after it.
+// CHECK-LABEL: func.func @cut_result
+// CHECK: %[[EXACT:.*]] = tensor.empty() : tensor<64x14xf32>
+// CHECK: scf.forall (%[[I:.*]]) = (0) to (64) step (8) shared_outs(%[[OUT:.*]] = %[[EXACT]]) -> (tensor<64x14xf32>)
+// CHECK:   %[[PART:.*]] = linalg.generic
+// CHECK:   } -> tensor<8x16xf32>
+// CHECK:   %[[SLICE:.*]] = tensor.extract_slice %[[PART]][0, 0] [8, 14] [1, 1]
+// CHECK:   tensor.parallel_insert_slice %[[SLICE]] into %[[OUT]][%[[I]], 0] [8, 14] [1, 1]
+// CHECK-NOT: tensor.extract_slice
+// CHECK: bufferization.materialize_in_destination
+func.func @cut_result(%in: memref<64x16xf32>, %out: memref<64x14xf32>, %task: index, %count: index) {
+  %x = bufferization.to_tensor %in restrict : memref<64x16xf32> to tensor<64x16xf32>
+  %e = tensor.empty() : tensor<64x16xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<64x16xf32>) outs(%e : tensor<64x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %n = arith.negf %a : f32
+    linalg.yield %n : f32
+  } -> tensor<64x16xf32>
+  %c = tensor.extract_slice %y[0, 0] [64, 14] [1, 1] : tensor<64x16xf32> to tensor<64x14xf32>
+  bufferization.materialize_in_destination %c in restrict writable %out : (tensor<64x14xf32>, memref<64x14xf32>) -> ()
   return
 }

@@ -4,11 +4,11 @@
 #b = affine_map<(m, n, k) -> (k, n)>
 #c = affine_map<(m, n, k) -> (m, n)>
 
-// 8x32 result in 4x16 register blocks; the k loop is innermost and carries the 4x16
-// accumulator as a vector, read before and written after it.
+// 8x32 result in 4x16 register blocks, the column blocks outside the row blocks; the k loop
+// is innermost and carries the 4x16 accumulator as a vector, read before and written after.
 // CHECK-LABEL: func.func @matmul
-// CHECK: scf.for %[[M:.*]] = %c0 to %c8 step %c4
-// CHECK:   scf.for %[[N:.*]] = %c0 to %c32 step %c16
+// CHECK: scf.for %[[N:.*]] = %c0 to %c32 step %c16
+// CHECK:   scf.for %[[M:.*]] = %c0 to %c8 step %c4
 // CHECK:     %[[INIT:.*]] = vector.transfer_read {{.*}} vector<4x16xf32>
 // CHECK:     %[[ACC:.*]] = scf.for %{{.*}} = %c0 to %c64 step %c1 iter_args(%[[V:.*]] = %[[INIT]]) -> (vector<4x16xf32>)
 // CHECK:       vector.transfer_read {{.*}} vector<4x16x1xf32>
