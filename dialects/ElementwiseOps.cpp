@@ -188,7 +188,7 @@ OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
 }
 
 OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
-  if (getLhs() == getRhs())
+  if (getLhs() == getRhs() && getLhs().getType() == getType())
     return getLhs();
   bool isUnsigned = getElementTypeOrSelf(getType()).isUnsignedInteger();
   return foldIntBinary(adaptor.getOperands(), getType(),
@@ -198,7 +198,7 @@ OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
 }
 
 OpFoldResult MinOp::fold(FoldAdaptor adaptor) {
-  if (getLhs() == getRhs())
+  if (getLhs() == getRhs() && getLhs().getType() == getType())
     return getLhs();
   bool isUnsigned = getElementTypeOrSelf(getType()).isUnsignedInteger();
   return foldIntBinary(adaptor.getOperands(), getType(),

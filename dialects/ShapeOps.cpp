@@ -193,7 +193,8 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
 
 OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
   ArrayRef<int64_t> perm = getPerm();
-  if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
+  if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())) &&
+      getInput().getType() == getType())
     return getInput();
   ArrayRef<int64_t> inShape = getInput().getType().getShape();
   auto outType = cast<RankedTensorType>(getType());
@@ -592,7 +593,8 @@ LogicalResult RangeOp::inferReturnTypes(MLIRContext *, std::optional<Location> l
                                         Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
   Type et = getElementTypeOrSelf(adaptor.getStart());
   for (Value v : {adaptor.getStart(), adaptor.getLimit(), adaptor.getDelta()})
-    if (getElementTypeOrSelf(v) != et || rankedType(v).getNumElements() != 1)
+    if (getElementTypeOrSelf(v) != et ||
+        (rankedType(v).hasStaticShape() && rankedType(v).getNumElements() != 1))
       return emitOptionalError(loc, "range start, limit and delta must be scalars of one type");
   int64_t count = kDyn;
   DenseElementsAttr s, l, d;

@@ -27,7 +27,8 @@ LogicalResult FusionOp::verify() {
 }
 
 LogicalResult IfOp::verify() {
-  if (getCondition().getType().getNumElements() != 1)
+  auto condition = getCondition().getType();
+  if (condition.hasStaticShape() && condition.getNumElements() != 1)
     return emitOpError("condition must hold exactly one element, got ")
            << getCondition().getType();
   if (failed(verifyYield(*this, getThenRegion(), getResultTypes(), "then branch")))

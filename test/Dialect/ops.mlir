@@ -491,3 +491,18 @@ func.func @loop_trip_count_only(%n: tensor<i64>) -> tensor<?xi64> {
   }
   return %0 : tensor<?xi64>
 }
+
+// A condition whose length is known only at run time, and a range of dynamic scalars, verify
+// (the single element is checked when it is known).
+// CHECK-LABEL: func.func @dynamic_scalars
+// CHECK: catfish.if %{{.*}} : tensor<?xi1> -> tensor<4xf32>
+// CHECK: catfish.range %{{.*}}, %{{.*}}, %{{.*}} : (tensor<?xi64>, tensor<?xi64>, tensor<?xi64>) -> tensor<?xi64>
+func.func @dynamic_scalars(%c: tensor<?xi1>, %x: tensor<4xf32>, %s: tensor<?xi64>) -> (tensor<4xf32>, tensor<?xi64>) {
+  %0 = catfish.if %c : tensor<?xi1> -> tensor<4xf32> {
+    catfish.yield %x : tensor<4xf32>
+  } else {
+    catfish.yield %x : tensor<4xf32>
+  }
+  %1 = catfish.range %s, %s, %s : (tensor<?xi64>, tensor<?xi64>, tensor<?xi64>) -> tensor<?xi64>
+  return %0, %1 : tensor<4xf32>, tensor<?xi64>
+}

@@ -649,7 +649,7 @@ def Catfish_FusionOp : Catfish_Op<"fusion", [IsolatedFromAbove,
     and `catfish.yield` returns the values used outside. `kind` says how it lowers.
 
     ```mlir
-    %0 = catfish.fusion <generated> (%a, %b) : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32> {
+    %0 = catfish.fusion generated(%a, %b) : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32> {
     ^bb0(%x: tensor<4xf32>, %y: tensor<4xf32>):
       %s = catfish.add %x, %y : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
       %r = catfish.relu %s : (tensor<4xf32>) -> tensor<4xf32>
