@@ -136,6 +136,9 @@ inline LogicalResult setResult(NodeContext &node, FailureOr<Value> result, size_
 using Converter = LogicalResult (*)(NodeContext &);
 using ConverterMap = llvm::StringMap<Converter>;
 
+/// A Conv or ConvTranspose of `x` and `w` (and `bias`) with `node`'s attributes.
+FailureOr<Value> buildConv(NodeContext &node, Value x, Value w, Value bias, bool transposed);
+
 void registerElementwiseConverters(ConverterMap &map);
 void registerTensorConverters(ConverterMap &map);
 void registerNNConverters(ConverterMap &map);

@@ -118,11 +118,11 @@ resolveTransposedPads(NodeContext &node, RankedTensorType input, ArrayRef<int64_
   return pads;
 }
 
-static LogicalResult convertConv(NodeContext &node) {
-  FailureOr<Value> x = node.requiredInput(0), w = node.requiredInput(1);
-  if (failed(x) || failed(w))
-    return failure();
-  RankedTensorType wt = typeOf(*w), xt = typeOf(*x);
+/// A Conv (or ConvTranspose) of `x` and `w` with the node's attributes; the quantized
+/// convolutions reuse it on their widened or dequantized operands.
+FailureOr<Value> mlir::catfish::onnx_import::buildConv(NodeContext &node, Value x, Value w,
+                                                       Value bias, bool transposed) {
+  RankedTensorType wt = typeOf(w), xt = typeOf(x);
   if (wt.getRank() < 3 || xt.getRank() != wt.getRank())
     return node.fail("Conv input and weight must be [N, C, spatial...] of one rank");
   size_t spatial = wt.getRank() - 2;
@@ -132,15 +132,14 @@ static LogicalResult convertConv(NodeContext &node) {
       kernel.push_back(d);
   SmallVector<int64_t> strides = intsOr(node, "strides", spatial, 1);
   SmallVector<int64_t> dilations = intsOr(node, "dilations", spatial, 1);
-  bool transposed = node.node().op_type() == "ConvTranspose";
   SmallVector<int64_t> outPad = intsOr(node, "output_padding", spatial, 0);
   auto pads = transposed ? resolveTransposedPads(node, xt, kernel, strides, dilations, outPad)
                          : resolvePads(node, xt, kernel, strides, dilations);
   if (failed(pads))
     return failure();
   OpBuilder &b = node.builder();
-  SmallVector<Value> operands = {*x, *w};
-  if (Value bias = node.input(2))
+  SmallVector<Value> operands = {x, w};
+  if (bias)
     operands.push_back(bias);
   SmallVector<NamedAttribute> attrs = {
       node.named("strides", b.getDenseI64ArrayAttr(strides)),
@@ -148,9 +147,17 @@ static LogicalResult convertConv(NodeContext &node) {
       node.named("dilations", b.getDenseI64ArrayAttr(dilations)),
       node.named("groups", b.getI64IntegerAttr(node.attrInt("group", 1)))};
   if (!transposed)
-    return setResult(node, node.create<ConvOp>(operands, attrs));
+    return node.create<ConvOp>(operands, attrs);
   attrs.push_back(node.named("output_padding", b.getDenseI64ArrayAttr(outPad)));
-  return setResult(node, node.create<ConvTransposeOp>(operands, attrs));
+  return node.create<ConvTransposeOp>(operands, attrs);
+}
+
+static LogicalResult convertConv(NodeContext &node) {
+  FailureOr<Value> x = node.requiredInput(0), w = node.requiredInput(1);
+  if (failed(x) || failed(w))
+    return failure();
+  return setResult(node, buildConv(node, *x, *w, node.input(2),
+                                   node.node().op_type() == "ConvTranspose"));
 }
 
 static LogicalResult convertPool(NodeContext &node) {

@@ -1,4 +1,4 @@
-//===- Quant.cpp - ONNX QuantizeLinear, DequantizeLinear, MatMulInteger --===//
+//===- Quant.cpp - ONNX quantization ops: Q/DQ, integer and QLinear matmul and conv -===//
 #include "../ImporterImpl.h"
 
 using namespace mlir;
@@ -110,10 +110,9 @@ static LogicalResult convertQLinearMatMul(NodeContext &node) {
       {dequantize(in[0], in[1], in[2], true), dequantize(in[3], in[4], in[5], false)});
   if (!product)
     return failure();
-  Value y = node.make<QuantizeOp>(
-      {product, in[6], in[7]},
-      {matmulQuantAxis(node, product, in[6], false)},
-      {typeOf(product).clone(getElementTypeOrSelf(in[7]))});
+  Value y =
+      node.make<QuantizeOp>({product, in[6], in[7]}, {matmulQuantAxis(node, product, in[6], false)},
+                            {typeOf(product).clone(getElementTypeOrSelf(in[7]))});
   return y ? node.setOutput(0, y) : failure();
 }
 
@@ -140,7 +139,66 @@ static LogicalResult convertDynamicQuantize(NodeContext &node) {
   return node.setOutput(2, zp);
 }
 
+/// `x` as i32 minus its zero point; a zero point per output channel of a convolution weight
+/// ([M]) applies along dim 0.
+static Value centerForConv(NodeContext &node, Value x, Value zeroPoint) {
+  Value wide = node.castElements(x, node.builder().getI32Type());
+  if (!zeroPoint || !wide)
+    return wide;
+  Value zp = node.castElements(zeroPoint, node.builder().getI32Type());
+  if (zp && typeOf(zp).getRank() == 1 && typeOf(zp).getDimSize(0) != 1) {
+    SmallVector<int64_t> shape(typeOf(wide).getRank(), 1);
+    shape[0] = -1;
+    zp = node.make<ReshapeOp>({zp, node.constI64(shape)});
+  }
+  return node.make<SubOp>({wide, zp});
+}
+
+/// ConvInteger: an i32 convolution of the zero-point-centered operands.
+static LogicalResult convertConvInteger(NodeContext &node) {
+  Value x = centerForConv(node, node.input(0), node.input(2));
+  Value w = centerForConv(node, node.input(1), node.input(3));
+  if (!x || !w)
+    return failure();
+  return setResult(node, buildConv(node, x, w, Value(), false));
+}
+
+/// QLinearConv = quantize(conv(dequantize(x), dequantize(w)) + bias * x_scale * w_scale).
+static LogicalResult convertQLinearConv(NodeContext &node) {
+  SmallVector<Value> in;
+  for (size_t i = 0; i < 8; ++i) {
+    FailureOr<Value> v = node.requiredInput(i);
+    if (failed(v))
+      return failure();
+    in.push_back(*v);
+  }
+  OpBuilder &b = node.builder();
+  Type f32 = b.getF32Type();
+  auto dequantize = [&](Value x, Value scale, Value zp, int64_t axis) {
+    return node.make<DequantizeOp>({x, scale, zp}, {node.named("axis", b.getI64IntegerAttr(axis))},
+                                   {typeOf(x).clone(f32)});
+  };
+  Value x = dequantize(in[0], in[1], in[2], 1);
+  Value w = dequantize(in[3], in[4], in[5], 0);
+  Value bias;
+  if (Value rawBias = node.input(8)) {
+    // The i32 bias is quantized with scale x_scale * w_scale (per output channel).
+    Value scale = node.make<MulOp>({node.castElements(in[1], f32), node.castElements(in[4], f32)});
+    bias = node.make<MulOp>({node.castElements(rawBias, f32), scale});
+  }
+  if (!x || !w || (node.input(8) && !bias))
+    return failure();
+  FailureOr<Value> y = buildConv(node, x, w, bias, false);
+  if (failed(y))
+    return failure();
+  Value q = node.make<QuantizeOp>({*y, in[6], in[7]}, {node.named("axis", b.getI64IntegerAttr(1))},
+                                  {typeOf(*y).clone(getElementTypeOrSelf(in[7]))});
+  return q ? node.setOutput(0, q) : failure();
+}
+
 void mlir::catfish::onnx_import::registerQuantConverters(ConverterMap &map) {
+  map["ConvInteger"] = convertConvInteger;
+  map["QLinearConv"] = convertQLinearConv;
   map["QLinearMatMul"] = convertQLinearMatMul;
   map["DynamicQuantizeLinear"] = convertDynamicQuantize;
   map["QuantizeLinear"] = convertQuantize;
