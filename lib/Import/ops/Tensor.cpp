@@ -667,9 +667,8 @@ static LogicalResult convertCenterCropPad(NodeContext &node) {
     pads[a] = begin;
     pads[a + rank] = diff - begin;
   }
-  return setResult(node, node.create<PadOp>(
-                             {*x, node.constI64(pads)},
-                             {node.named("mode", PadModeAttr::get(node.ctx(), PadMode::constant))}));
+  NamedAttribute mode = node.named("mode", PadModeAttr::get(node.ctx(), PadMode::constant));
+  return setResult(node, node.create<PadOp>({*x, node.constI64(pads)}, {mode}));
 }
 
 void mlir::catfish::onnx_import::registerTensorConverters(ConverterMap &map) {

@@ -115,6 +115,10 @@ void moveCutIntoParts(IRRewriter &rewriter, tensor::ExtractSliceOp cut) {
   auto forall = cut.getSource().getDefiningOp<scf::ForallOp>();
   if (!forall || forall->getNumResults() != 1)
     return;
+  auto insert = dyn_cast<tensor::ParallelInsertSliceOp>(
+      &*forall.getTerminator().getYieldingOps().begin());
+  if (!insert)
+    return;
   auto wideType = cast<RankedTensorType>(forall->getResult(0).getType());
   RankedTensorType exactType = cut.getType();
   BlockArgument shared = forall.getRegionIterArgs()[0];
@@ -123,10 +127,6 @@ void moveCutIntoParts(IRRewriter &rewriter, tensor::ExtractSliceOp cut) {
                                            wideType.getElementType());
   Value exactDest = tensor::EmptyOp::create(rewriter, forall.getLoc(), exactType.getShape(),
                                             exactType.getElementType());
-  auto insert = dyn_cast<tensor::ParallelInsertSliceOp>(
-      &*forall.getTerminator().getYieldingOps().begin());
-  if (!insert)
-    return;
   shared.replaceUsesWithIf(wideDest, [&](OpOperand &use) {
     return use.getOwner() != insert.getOperation();
   });
