@@ -145,14 +145,54 @@ struct PlannedBuffer {
   // Arena buffers: live from the step defining them to their last use (inclusive).
   int64_t firstStep = 0, lastStep = 0;
   ElementsAttr weight;
+  // An arena buffer that a step's result computes in place over: it has this buffer's bytes.
+  std::optional<uint32_t> inPlaceOf;
 };
 
+/// Whether an op after `fusion` (or the function's return) reads `value`.
+bool lastUseLater(Value value, FusionOp fusion) {
+  return llvm::any_of(value.getUsers(), [&](Operation *user) {
+    return user != fusion && (isa<func::ReturnOp>(user) || fusion->isBeforeInBlock(user));
+  });
+}
+
+/// The input of `fusion` whose bytes its single result may overwrite: the region is one
+/// elementwise op and constants (one loop that reads every input element at the index it
+/// writes) and the input has the result's type. Larger regions may keep intermediates in the result's buffer
+/// before they read the inputs, so they never compute in place.
+std::optional<unsigned> inPlaceInput(FusionOp fusion) {
+  Block &body = fusion.getBody().front();
+  Operation *op = nullptr;
+  for (Operation &inner : body.without_terminator()) {
+    if (isa<ConstantOp>(inner))
+      continue;
+    if (op)
+      return std::nullopt;
+    op = &inner;
+  }
+  if (!op || fusion->getNumResults() != 1 ||
+      !op->hasTrait<OpTrait::catfish::BroadcastElementwise>() || op->getNumResults() != 1 ||
+      op->getResult(0) != body.getTerminator()->getOperand(0))
+    return std::nullopt;
+  Type resultType = op->getResult(0).getType();
+  for (BlockArgument argument : body.getArguments())
+    if (argument.getType() == resultType)
+      return argument.getArgNumber();
+  return std::nullopt;
+}
+
 /// First-fit offsets for arena buffers, largest first, so buffers whose lifetimes overlap
-/// never share bytes.
+/// never share bytes; a buffer computed in place takes its root's offset.
 uint64_t planArena(MutableArrayRef<PlannedBuffer> buffers) {
+  // A buffer computed in place shares its root's bytes, which live until both are dead.
+  for (PlannedBuffer &buffer : buffers)
+    if (buffer.inPlaceOf) {
+      PlannedBuffer &root = buffers[*buffer.inPlaceOf];
+      root.lastStep = std::max(root.lastStep, buffer.lastStep);
+    }
   SmallVector<PlannedBuffer *> arena;
   for (PlannedBuffer &buffer : buffers)
-    if (buffer.kind == fb::BufferKind::Arena)
+    if (buffer.kind == fb::BufferKind::Arena && !buffer.inPlaceOf)
       arena.push_back(&buffer);
   llvm::stable_sort(arena, [](PlannedBuffer *a, PlannedBuffer *b) { return a->size > b->size; });
   SmallVector<PlannedBuffer *> placed;
@@ -173,6 +213,9 @@ uint64_t planArena(MutableArrayRef<PlannedBuffer> buffers) {
     total = std::max(total, offset + buffer->size);
     placed.push_back(buffer);
   }
+  for (PlannedBuffer &buffer : buffers)
+    if (buffer.inPlaceOf)
+      buffer.offset = buffers[*buffer.inPlaceOf].offset;
   return alignTo(total, format::kArenaAlignment);
 }
 
@@ -276,9 +319,17 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<KernelInfo> kernels,
       buffer.lastStep = std::max(buffer.lastStep, index);
       step.args.push_back(id);
     }
+    std::optional<unsigned> inPlace = inPlaceInput(fusion);
     for (Value result : fusion.getResults()) {
       PlannedBuffer buffer{fb::BufferKind::Arena};
       buffer.firstStep = buffer.lastStep = index;
+      // In place over an arena input that no later step reads (its last use is this one).
+      if (inPlace) {
+        uint32_t id = bufferOf.lookup(fusion.getInputs()[*inPlace]);
+        if (buffers[id].kind == fb::BufferKind::Arena &&
+            !lastUseLater(fusion.getInputs()[*inPlace], fusion))
+          buffer.inPlaceOf = buffers[id].inPlaceOf.value_or(id);
+      }
       if (auto error = addBuffer(result, buffer))
         return std::move(error);
       step.args.push_back(bufferOf.lookup(result));
