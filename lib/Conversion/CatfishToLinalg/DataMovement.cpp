@@ -115,16 +115,6 @@ struct TriluLowering final : LoweringPattern<TriluOp> {
   }
 };
 
-/// A static strided slice of `source` of `type`. A slice without elements may start at the
-/// end of a dim, which tensor.extract_slice refuses; it becomes an empty tensor.
-Value extractSlice(OpBuilder &b, Location loc, RankedTensorType type, Value source,
-                   ArrayRef<int64_t> offsets, ArrayRef<int64_t> strides) {
-  if (type.getNumElements() == 0)
-    return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
-  return tensor::ExtractSliceOp::create(b, loc, type, source, ValueRange(), ValueRange(),
-                                        ValueRange(), offsets, type.getShape(), strides);
-}
-
 struct SliceLowering final : LoweringPattern<SliceOp> {
   using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(SliceOp op, PatternRewriter &rewriter) const override {
@@ -233,11 +223,8 @@ struct PadLowering final : LoweringPattern<PadOp> {
         offsets.push_back(-lo);
         sizes.push_back(input.getDimSize(i) + lo + hi);
       }
-      source = tensor::ExtractSliceOp::create(
-          rewriter, loc, RankedTensorType::get(sizes, element), source, ValueRange{}, ValueRange{},
-          ValueRange{}, rewriter.getDenseI64ArrayAttr(offsets),
-          rewriter.getDenseI64ArrayAttr(sizes),
-          rewriter.getDenseI64ArrayAttr(SmallVector<int64_t>(rank, 1)));
+      source = extractSlice(rewriter, loc, RankedTensorType::get(sizes, element), source,
+                            offsets, SmallVector<int64_t>(rank, 1));
     }
     auto sourceType = cast<RankedTensorType>(source.getType());
     if (op.getMode() != PadMode::constant) {
@@ -254,14 +241,8 @@ struct PadLowering final : LoweringPattern<PadOp> {
             return tensor::ExtractOp::create(b, l, source, at);
           })};
     }
-    Value padValue;
-    if (op.getValue())
-      padValue = tensor::ExtractOp::create(
-          rewriter, loc,
-          reshapeTo(rewriter, loc, op.getValue(), RankedTensorType::get({}, element)),
-          ValueRange());
-    else
-      padValue = scalarConstant(rewriter, loc, element, 0);
+    Value padValue = op.getValue() ? scalarOf(rewriter, loc, op.getValue())
+                                   : scalarConstant(rewriter, loc, element, 0);
     SmallVector<OpFoldResult> low, high;
     for (int64_t i = 0; i < rank; ++i) {
       low.push_back(rewriter.getIndexAttr(std::max<int64_t>((*pads)[i], 0)));
@@ -271,13 +252,6 @@ struct PadLowering final : LoweringPattern<PadOp> {
         tensor::PadOp::create(rewriter, loc, op.getType(), source, low, high, padValue)};
   }
 };
-
-/// The single element of a scalar operand ([] or [1]).
-Value scalarOf(OpBuilder &b, Location loc, Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  SmallVector<Value> at(type.getRank(), arith::ConstantIndexOp::create(b, loc, 0));
-  return tensor::ExtractOp::create(b, loc, tensor, at);
-}
 
 /// Element i of a range is start + i * delta (its length is static by now).
 struct RangeLowering final : LoweringPattern<RangeOp> {

@@ -212,11 +212,8 @@ Value lowerConvAsContraction(OpBuilder &b, Location loc, ConvOp op) {
                                 });
   if (gridShape == result.getShape())
     return generic.getResult(0);
-  return tensor::ExtractSliceOp::create(
-      b, loc, result, generic.getResult(0), ValueRange{}, ValueRange{}, ValueRange{},
-      b.getDenseI64ArrayAttr(SmallVector<int64_t>(rank, 0)),
-      b.getDenseI64ArrayAttr(result.getShape()),
-      b.getDenseI64ArrayAttr(SmallVector<int64_t>(rank, 1)));
+  return extractSlice(b, loc, result, generic.getResult(0), SmallVector<int64_t>(rank, 0),
+                      SmallVector<int64_t>(rank, 1));
 }
 
 /// RotaryEmbedding: each output element of the first rotary_dim features of a head is
@@ -337,11 +334,8 @@ struct ConvTransposeLowering final : LoweringPattern<ConvTransposeOp> {
         rewriter.getDenseI64ArrayAttr(offsets), rewriter.getDenseI64ArrayAttr(input.getShape()),
         rewriter.getDenseI64ArrayAttr(steps));
     if (crop)
-      spread = tensor::ExtractSliceOp::create(
-          rewriter, loc, RankedTensorType::get(cropSizes, element), spread, ValueRange{},
-          ValueRange{}, ValueRange{}, rewriter.getDenseI64ArrayAttr(cropOffsets),
-          rewriter.getDenseI64ArrayAttr(cropSizes),
-          rewriter.getDenseI64ArrayAttr(SmallVector<int64_t>(input.getRank(), 1)));
+      spread = extractSlice(rewriter, loc, RankedTensorType::get(cropSizes, element), spread,
+                            cropOffsets, SmallVector<int64_t>(input.getRank(), 1));
 
     // Flipped weight [M, C/G, k...]: element [m, c, k] is weight[g * C/G + c, m % M/G, K-1-k]
     // with g = m / (M/G).

@@ -117,6 +117,20 @@ Value reshapeTo(OpBuilder &b, Location loc, Value value, RankedTensorType type) 
   return tensor::ExpandShapeOp::create(b, loc, type, flat, all);
 }
 
+Value extractSlice(OpBuilder &b, Location loc, RankedTensorType type, Value source,
+                   ArrayRef<int64_t> offsets, ArrayRef<int64_t> strides) {
+  if (type.getNumElements() == 0)
+    return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, type, source, ValueRange(), ValueRange(),
+                                        ValueRange(), offsets, type.getShape(), strides);
+}
+
+Value scalarOf(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<Value> at(type.getRank(), arith::ConstantIndexOp::create(b, loc, 0));
+  return tensor::ExtractOp::create(b, loc, tensor, at);
+}
+
 int64_t positiveAxis(int64_t axis, int64_t rank) {
   // The op's verifier already checked the range.
   return *normalizeAxis(std::nullopt, axis, rank);

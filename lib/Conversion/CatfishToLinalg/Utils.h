@@ -39,6 +39,14 @@ Value buildReduction(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> 
                      Value init, ScalarBuilder combine,
                      function_ref<Value(OpBuilder &, Location, Value)> map = nullptr);
 
+/// A static strided slice of `source` of `type`. A slice without elements may start at the
+/// end of a dim, which tensor.extract_slice refuses; it becomes an empty tensor.
+Value extractSlice(OpBuilder &b, Location loc, RankedTensorType type, Value source,
+                   ArrayRef<int64_t> offsets, ArrayRef<int64_t> strides);
+
+/// The single element of a scalar operand ([] or [1], or any one-element tensor).
+Value scalarOf(OpBuilder &b, Location loc, Value tensor);
+
 /// Reshapes a static tensor to `type` (same element count) via collapse + expand.
 Value reshapeTo(OpBuilder &b, Location loc, Value value, RankedTensorType type);
 

@@ -84,6 +84,18 @@ static LogicalResult convertMatMulInteger(NodeContext &node) {
   return failed(r) ? failure() : node.setOutput(0, *r);
 }
 
+/// The node's first `count` inputs, each of them required.
+static FailureOr<SmallVector<Value>> requiredInputs(NodeContext &node, size_t count) {
+  SmallVector<Value> inputs;
+  for (size_t i = 0; i < count; ++i) {
+    FailureOr<Value> v = node.requiredInput(i);
+    if (failed(v))
+      return failure();
+    inputs.push_back(*v);
+  }
+  return inputs;
+}
+
 /// The axis a QLinearMatMul scale applies along: per tensor for one element, else the rows of
 /// A (`rowwise`) or the columns of B and Y.
 static NamedAttribute matmulQuantAxis(NodeContext &node, Value data, Value scale, bool rowwise) {
@@ -94,13 +106,10 @@ static NamedAttribute matmulQuantAxis(NodeContext &node, Value data, Value scale
 
 /// QLinearMatMul = quantize(matmul(dequantize(A), dequantize(B))).
 static LogicalResult convertQLinearMatMul(NodeContext &node) {
-  SmallVector<Value> in;
-  for (size_t i = 0; i < 8; ++i) {
-    FailureOr<Value> v = node.requiredInput(i);
-    if (failed(v))
-      return failure();
-    in.push_back(*v);
-  }
+  FailureOr<SmallVector<Value>> inputs = requiredInputs(node, 8);
+  if (failed(inputs))
+    return failure();
+  ArrayRef<Value> in = *inputs;
   // The product is in f32 whatever the scales' type, as the reference's int32 matmul is exact.
   auto dequantize = [&](Value x, Value scale, Value zp, bool rowwise) {
     return node.make<DequantizeOp>({x, scale, zp}, {matmulQuantAxis(node, x, scale, rowwise)},
@@ -165,13 +174,10 @@ static LogicalResult convertConvInteger(NodeContext &node) {
 
 /// QLinearConv = quantize(conv(dequantize(x), dequantize(w)) + bias * x_scale * w_scale).
 static LogicalResult convertQLinearConv(NodeContext &node) {
-  SmallVector<Value> in;
-  for (size_t i = 0; i < 8; ++i) {
-    FailureOr<Value> v = node.requiredInput(i);
-    if (failed(v))
-      return failure();
-    in.push_back(*v);
-  }
+  FailureOr<SmallVector<Value>> inputs = requiredInputs(node, 8);
+  if (failed(inputs))
+    return failure();
+  ArrayRef<Value> in = *inputs;
   OpBuilder &b = node.builder();
   Type f32 = b.getF32Type();
   auto dequantize = [&](Value x, Value scale, Value zp, int64_t axis) {
