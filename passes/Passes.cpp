@@ -1,10 +1,43 @@
-//===- Passes.cpp - pipeline builders ------------------------------------===//
+//===- Passes.cpp - target-independent pipeline builders, registration ---===//
 #include "catfish/Passes/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 void mlir::catfish::buildImportCleanupPipeline(OpPassManager &pm) {
   pm.addPass(createCatfishSpecializeShapes());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+}
+
+void mlir::catfish::buildFusionPipeline(OpPassManager &pm, const FusionPipelineOptions &options) {
+  OpPassManager &funcs = pm.nest<func::FuncOp>();
+  funcs.addPass(createCatfishExpandComposites());
+  CatfishFormFusionsOptions fusion;
+  fusion.fuse = options.fuse;
+  funcs.addPass(createCatfishFormFusions(fusion));
+}
+
+void mlir::catfish::buildKernelLinalgPipeline(OpPassManager &pm) {
+  OpPassManager &funcs = pm.nest<func::FuncOp>();
+  funcs.addPass(createCatfishConvertToLinalg());
+  funcs.addPass(createCanonicalizerPass());
+  funcs.addPass(createCatfishFuseLinalgElementwise());
+  funcs.addPass(createCanonicalizerPass());
+  funcs.addPass(createCSEPass());
+}
+
+void mlir::catfish::registerCatfishPipelines() {
+  PassPipelineRegistration<FusionPipelineOptions>(
+      "catfish-fusion", "Expand composites and form catfish.fusion regions (on the program)",
+      buildFusionPipeline);
+  PassPipelineRegistration<CpuCodegenOptions>(
+      "catfish-cpu-codegen",
+      "Lower outlined kernels to the LLVM dialect for the CPU (on the kernel module)",
+      buildCpuCodegenPipeline);
+  PassPipelineRegistration<CudaCodegenOptions>(
+      "catfish-cuda-codegen",
+      "Lower outlined kernels to gpu.funcs in NVVM for CUDA (on the kernel module)",
+      buildCudaCodegenPipeline);
 }

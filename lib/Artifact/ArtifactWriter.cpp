@@ -240,7 +240,8 @@ std::string stringName(func::FuncOp main, unsigned index, bool isResult) {
 /// Writes bytes at increasing offsets, zero-filling gaps, hashing each section.
 class SectionWriter {
 public:
-  explicit SectionWriter(llvm::raw_pwrite_stream &os) : os(os) {}
+  // The state is reset here too: padding written before the first begin() is hashed.
+  explicit SectionWriter(llvm::raw_pwrite_stream &os) : os(os) { begin(); }
 
   void padTo(uint64_t offset) {
     static const char zeros[4096] = {};

@@ -1,7 +1,11 @@
 //===- Compile.cpp - import, fuse, generate code, write the artifact -----===//
+//
+// Only chains the pipelines: import -> cleanup -> fusion -> outlining -> the target's code
+// generation pipeline -> the target's binary -> the artifact. Every pass lives in passes/.
+//
+//===----------------------------------------------------------------------===//
 #include "catfish/Driver/Compile.h"
 
-#include "catfish/Passes/Passes.h"
 #include "catfish/Target/CPU.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -33,6 +37,90 @@ private:
   ScopedDiagnosticHandler handler;
 };
 
+/// The stages before a target's own pipeline.
+constexpr size_t kCommonStages = 3;
+constexpr StringLiteral kCpuStages[] = {"mlir",  "fused",      "kernels", "linalg",
+                                        "tiled", "bufferized", "loops",   "llvm"};
+constexpr StringLiteral kCudaStages[] = {"mlir",       "fused", "kernels", "linalg",
+                                         "bufferized", "gpu",   "nvvm"};
+
+/// Runs the pipeline `build` adds on `op` (a module). Errors name the first diagnostic.
+llvm::Error runPipeline(ModuleOp op, StringRef path, StringRef what,
+                        function_ref<void(OpPassManager &)> build) {
+  FirstDiagnostic diagnostic(op.getContext());
+  PassManager pm(op.getContext());
+  build(pm);
+  if (failed(pm.run(op)))
+    return diagnostic.error(path, (what + " failed").str());
+  return llvm::Error::success();
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>> importProgram(MLIRContext &context, StringRef path,
+                                                    const CompileOptions &options) {
+  auto program = importOnnxModel(context, path, options.import);
+  if (!program || !options.cleanup)
+    return program;
+  if (auto error = runPipeline(**program, path, "shape specialization",
+                               [](OpPassManager &pm) { buildImportCleanupPipeline(pm); }))
+    return std::move(error);
+  return program;
+}
+
+/// Runs fusion and outlining into the nested module `moduleName` on `program` and returns
+/// that kernel module.
+llvm::Expected<ModuleOp> outlineKernels(ModuleOp program, StringRef path, StringRef moduleName,
+                                        const CompileOptions &options) {
+  if (auto error = runPipeline(program, path, "forming fusion regions", [&](OpPassManager &pm) {
+        buildFusionPipeline(pm, options.fusion);
+      }))
+    return std::move(error);
+  if (auto error = runPipeline(program, path, "outlining kernels", [&](OpPassManager &pm) {
+        CatfishOutlineKernelsOptions outline;
+        outline.moduleName = moduleName.str();
+        pm.addPass(createCatfishOutlineKernels(outline));
+      }))
+    return std::move(error);
+  return program.lookupSymbol<ModuleOp>(moduleName);
+}
+
+llvm::Error runCpuCodegen(ModuleOp kernels, StringRef path, const CpuCodegenOptions &options) {
+  return runPipeline(kernels, path, "CPU code generation",
+                     [&](OpPassManager &pm) { buildCpuCodegenPipeline(pm, options); });
+}
+
+/// Fails unless every arch is sm_XX (optionally with the 'a' suffix) of a GPU CUDA 13 builds
+/// for (Turing, sm_75, and newer).
+llvm::Error checkCudaArchs(ArrayRef<std::string> archs) {
+  if (archs.empty())
+    return llvm::createStringError("--target cuda needs at least one --arch (e.g. sm_80)");
+  for (StringRef arch : archs) {
+    StringRef digits = arch;
+    unsigned number = 0;
+    if (!digits.consume_front("sm_") || !(digits.consume_back("a"), true) ||
+        digits.getAsInteger(10, number) || number < 75)
+      return llvm::createStringError("unknown --arch '" + arch +
+                                     "' for target cuda (expected sm_75 or newer, such as "
+                                     "sm_80, sm_89, sm_90a)");
+  }
+  return llvm::Error::success();
+}
+
+/// Runs the target's pipeline on `kernels` up to the target stage `stage` (0: its first).
+llvm::Error runTargetStages(ModuleOp kernels, StringRef path, size_t stage,
+                            const CompileOptions &options) {
+  if (options.target == "cuda") {
+    CudaCodegenOptions cuda;
+    cuda.copyOptionValuesFrom(options.cuda);
+    cuda.stopAfter = static_cast<CudaStage>(stage);
+    return runPipeline(kernels, path, "CUDA code generation",
+                       [&](OpPassManager &pm) { buildCudaCodegenPipeline(pm, cuda); });
+  }
+  CpuCodegenOptions cpu;
+  cpu.copyOptionValuesFrom(options.cpu);
+  cpu.stopAfter = static_cast<CpuStage>(stage);
+  return runCpuCodegen(kernels, path, cpu);
+}
+
 } // namespace
 
 void mlir::catfish::registerCompilerDialects(DialectRegistry &registry) {
@@ -40,75 +128,74 @@ void mlir::catfish::registerCompilerDialects(DialectRegistry &registry) {
   registry.insert<CatfishDialect>();
 }
 
-llvm::Expected<OwningOpRef<ModuleOp>>
-mlir::catfish::compileToCatfish(MLIRContext &context, StringRef path,
-                                const CompileOptions &options) {
-  auto module = importOnnxModel(context, path, options.import);
-  if (!module || !options.cleanup)
-    return module;
-  FirstDiagnostic diagnostic(&context);
-  PassManager pm(&context);
-  buildImportCleanupPipeline(pm);
-  if (failed(pm.run(**module)))
-    return diagnostic.error(path, "shape specialization failed");
-  return module;
-}
-
-llvm::Error mlir::catfish::formFusions(ModuleOp program, StringRef path,
-                                       const CompileOptions &options) {
-  FirstDiagnostic diagnostic(program.getContext());
-  PassManager pm(program.getContext());
-  CatfishFormFusionsOptions fusionOptions;
-  fusionOptions.fuse = options.fuse;
-  // The CPU target has no attention kernel of its own.
-  pm.addNestedPass<func::FuncOp>(createCatfishExpandComposites());
-  pm.addNestedPass<func::FuncOp>(createCatfishFormFusions(fusionOptions));
-  if (failed(pm.run(program)))
-    return diagnostic.error(path, "forming fusion regions failed");
-  return llvm::Error::success();
+ArrayRef<StringLiteral> mlir::catfish::compileStages(StringRef target) {
+  if (target == "cpu")
+    return kCpuStages;
+  if (target == "cuda")
+    return kCudaStages;
+  return {};
 }
 
 llvm::Expected<OwningOpRef<ModuleOp>>
-mlir::catfish::lowerKernelsToLinalg(ModuleOp program, StringRef path,
-                                    SmallVectorImpl<KernelInfo> &kernels) {
-  FirstDiagnostic diagnostic(program.getContext());
-  auto module = outlineKernels(program, kernels);
-  if (failed(module))
-    return diagnostic.error(path, "outlining kernels failed");
-  PassManager pm(program.getContext());
-  pm.addNestedPass<func::FuncOp>(createCatfishConvertToLinalg());
-  if (failed(pm.run(**module)))
-    return diagnostic.error(path, "lowering to linalg failed");
-  return std::move(*module);
+mlir::catfish::compileToStage(MLIRContext &context, StringRef path, StringRef stage,
+                              const CompileOptions &options) {
+  ArrayRef<StringLiteral> stages = compileStages(options.target);
+  const auto *found = llvm::find(stages, stage);
+  if (found == stages.end())
+    return llvm::createStringError("--target " + options.target + " has no stage '" + stage +
+                                   "'");
+  size_t last = found - stages.begin();
+  if (options.target == "cuda")
+    if (auto error = checkCudaArchs(options.cuda.archs))
+      return std::move(error);
+  auto program = importProgram(context, path, options);
+  if (!program || last == 0)
+    return program;
+  if (last == 1) {
+    if (auto error = runPipeline(**program, path, "forming fusion regions",
+                                 [&](OpPassManager &pm) {
+                                   buildFusionPipeline(pm, options.fusion);
+                                 }))
+      return std::move(error);
+    return program;
+  }
+  StringRef moduleName = options.target == "cuda" ? kCudaKernelModule : kCpuKernelModule;
+  auto kernels = outlineKernels(**program, path, moduleName, options);
+  if (!kernels)
+    return kernels.takeError();
+  if (last >= kCommonStages)
+    if (auto error = runTargetStages(*kernels, path, last - kCommonStages, options))
+      return std::move(error);
+  kernels->getOperation()->remove();
+  return OwningOpRef<ModuleOp>(*kernels);
 }
 
 llvm::Expected<ArtifactSummary>
 mlir::catfish::compileToArtifact(MLIRContext &context, StringRef path, StringRef outputPath,
                                  const CompileOptions &options) {
+  if (options.target == "cuda")
+    return llvm::createStringError(
+        "--target cuda does not write artifacts yet: ptxas, the fatbin and the launch table are "
+        "not built (--emit=nvvm prints the kernels as far as they go)");
   if (options.target != "cpu")
     return llvm::createStringError("--target " + options.target +
-                                   " is not supported by this compiler (supported: cpu)");
-  auto program = compileToCatfish(context, path, options);
+                                   " is not supported by this compiler (supported: cpu, cuda)");
+  if (auto error = checkCpuArch(options.cpu.arch))
+    return std::move(error);
+  auto program = importProgram(context, path, options);
   if (!program)
     return program.takeError();
-  if (auto error = formFusions(**program, path, options))
+  auto kernels = outlineKernels(**program, path, kCpuKernelModule, options);
+  if (!kernels)
+    return kernels.takeError();
+  if (auto error = runCpuCodegen(*kernels, path, options.cpu))
     return std::move(error);
-  SmallVector<KernelInfo> kernels;
-  FirstDiagnostic diagnostic(&context);
-  auto module = outlineKernels(**program, kernels);
-  if (failed(module))
-    return diagnostic.error(path, "outlining kernels failed");
-  CpuTargetOptions cpu;
-  if (!options.arch.empty())
-    cpu.arch = options.arch;
-  cpu.taskMinWork = options.taskMinWork;
-  auto code = buildCpuSharedObject(**module, kernels, cpu);
-  if (!code) {
-    std::string reason = toString(code.takeError());
-    return diagnostic.error(path, reason);
-  }
-  TargetCode target{"cpu", cpu.arch, "elf-shared-object", std::move(*code)};
-  auto summary = writeArtifact(**program, kernels, target, path, outputPath);
+  SmallVector<KernelInfo> infos = collectKernels(*kernels);
+  auto code = emitCpuSharedObject(*kernels, infos, options.cpu.arch);
+  if (!code)
+    return llvm::createStringError(path + ": " + toString(code.takeError()));
+  TargetCode target{"cpu", options.cpu.arch, "elf-shared-object", std::move(*code)};
+  auto summary = writeArtifact(**program, infos, target, path, outputPath);
   if (!summary)
     return llvm::createStringError(path + ": " + toString(summary.takeError()));
   return summary;

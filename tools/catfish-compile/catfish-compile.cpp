@@ -3,6 +3,7 @@
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -12,33 +13,30 @@
 using namespace llvm;
 
 namespace {
-enum class Emit { Artifact, Mlir, Fused, Linalg };
-
 cl::OptionCategory category("catfish-compile options");
 cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"), cl::Required,
                                cl::cat(category));
 cl::opt<std::string> outputPath("o",
                                 cl::desc("Output file (IR: default stdout; artifact: required)"),
                                 cl::value_desc("path"), cl::init("-"), cl::cat(category));
-cl::opt<Emit> emit(
-    "emit", cl::desc("What to produce"), cl::init(Emit::Artifact),
-    cl::values(clEnumValN(Emit::Artifact, "artifact", "a .catfish artifact (default)"),
-               clEnumValN(Emit::Mlir, "mlir", "catfish dialect IR after import and cleanup"),
-               clEnumValN(Emit::Fused, "fused", "catfish IR grouped into fusion regions"),
-               clEnumValN(Emit::Linalg, "linalg",
-                          "the kernels outlined from the fusion regions, lowered to linalg")),
-    cl::cat(category));
-cl::opt<std::string> target("target", cl::desc("Code generation target"), cl::init("cpu"),
-                            cl::value_desc("cpu"), cl::cat(category));
+cl::opt<std::string> emit(
+    "emit",
+    cl::desc("Stop after a stage and print its IR instead of writing an artifact: mlir "
+             "(import), fused (fusion regions), kernels (outlined kernels), then the target's "
+             "stages (cpu: linalg, tiled, bufferized, loops, llvm; cuda: linalg, bufferized, gpu, nvvm)"),
+    cl::value_desc("stage"), cl::cat(category));
+cl::opt<std::string> target("target", cl::desc("Code generation target: cpu, or cuda (IR only)"),
+                            cl::init("cpu"), cl::value_desc("cpu|cuda"), cl::cat(category));
 cl::opt<std::string> arch("arch",
-                          cl::desc("Target architecture (cpu: an x86-64 level or CPU name; "
-                                   "default x86-64-v3, any AVX2 machine)"),
+                          cl::desc("Target architecture (cpu: an x86-64 level or CPU name, "
+                                   "default x86-64-v3, any AVX2 machine; cuda: a comma-separated "
+                                   "list of sm_XX, default sm_80,sm_90a)"),
                           cl::value_desc("name"), cl::cat(category));
 cl::opt<int64_t> taskMinWork(
     "task-min-work",
     cl::desc("cpu: split kernels across threads in parts of at least this many loop "
              "iterations (default 32768)"),
-    cl::value_desc("N"), cl::init(32768), cl::cat(category));
+    cl::value_desc("N"), cl::cat(category));
 cl::opt<bool> noFusion("no-fusion", cl::desc("Give every op a kernel of its own"),
                        cl::init(false), cl::cat(category));
 cl::list<std::string> shapes("shape",
@@ -71,12 +69,20 @@ int main(int argc, char **argv) {
 
   mlir::catfish::CompileOptions options;
   options.cleanup = !noCleanup;
-  options.fuse = !noFusion;
+  options.fusion.fuse = !noFusion;
   options.target = target;
-  options.arch = arch;
-  if (taskMinWork < 1)
-    return fail("--task-min-work must be at least 1, got " + Twine(int64_t(taskMinWork)));
-  options.taskMinWork = taskMinWork;
+  if (arch.getNumOccurrences() && target == "cuda") {
+    options.cuda.archs.clear();
+    for (StringRef name : llvm::split(arch, ','))
+      options.cuda.archs.push_back(name.trim().str());
+  } else if (arch.getNumOccurrences()) {
+    options.cpu.arch = arch;
+  }
+  if (taskMinWork.getNumOccurrences()) {
+    if (taskMinWork < 1)
+      return fail("--task-min-work must be at least 1, got " + Twine(int64_t(taskMinWork)));
+    options.cpu.taskMinWork = taskMinWork;
+  }
   for (StringRef spec : shapes) {
     auto [name, dims] = spec.split('=');
     if (name.empty() || !spec.contains('='))
@@ -98,7 +104,7 @@ int main(int argc, char **argv) {
   mlir::catfish::registerCompilerDialects(registry);
   mlir::MLIRContext context(registry);
 
-  if (emit == Emit::Artifact) {
+  if (emit.empty() || emit == "artifact") {
     if (outputPath == "-")
       return fail("an artifact needs an output file: -o MODEL.catfish");
     auto summary = mlir::catfish::compileToArtifact(context, inputPath, outputPath, options);
@@ -109,21 +115,15 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  auto module = mlir::catfish::compileToCatfish(context, inputPath, options);
-  if (!module)
-    return fail(toString(module.takeError()));
-  mlir::OwningOpRef<mlir::ModuleOp> printed = std::move(*module);
-  if (emit == Emit::Fused || emit == Emit::Linalg) {
-    if (auto error = mlir::catfish::formFusions(*printed, inputPath, options))
-      return fail(toString(std::move(error)));
-  }
-  if (emit == Emit::Linalg) {
-    SmallVector<mlir::catfish::KernelInfo> kernels;
-    auto lowered = mlir::catfish::lowerKernelsToLinalg(*printed, inputPath, kernels);
-    if (!lowered)
-      return fail(toString(lowered.takeError()));
-    printed = std::move(*lowered);
-  }
+  ArrayRef<StringLiteral> stages = mlir::catfish::compileStages(options.target);
+  if (stages.empty())
+    return fail("unknown --target '" + options.target + "' (supported: cpu, cuda)");
+  if (!llvm::is_contained(stages, emit))
+    return fail("--emit=" + emit + " is not a stage of --target " + options.target +
+                " (stages: " + llvm::join(stages, ", ") + ")");
+  auto printed = mlir::catfish::compileToStage(context, inputPath, emit, options);
+  if (!printed)
+    return fail(toString(printed.takeError()));
 
   // The output file is only kept once everything succeeded.
   std::error_code ec;
@@ -131,7 +131,7 @@ int main(int argc, char **argv) {
   if (ec)
     return fail("cannot write " + outputPath + ": " + ec.message());
   mlir::OpPrintingFlags flags;
-  printed->print(output.os(), flags);
+  (*printed)->print(output.os(), flags);
   output.os().flush();
   if (output.os().has_error())
     return fail("cannot write " + outputPath);

@@ -11,6 +11,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::catfish::registerCatfishPasses();
+  mlir::catfish::registerCatfishPipelines();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);

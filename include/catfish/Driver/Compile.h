@@ -4,34 +4,33 @@
 
 #include "catfish/Artifact/Artifact.h"
 #include "catfish/Import/OnnxImporter.h"
+#include "catfish/Passes/Passes.h"
 
 namespace mlir::catfish {
 
+/// Everything a compile needs: the import options and one options struct per pipeline.
 struct CompileOptions {
   ImportOptions import;
   /// Run shape specialization, canonicalization and CSE after import.
   bool cleanup = true;
-  /// Group ops into fusion regions; false wraps every op alone.
-  bool fuse = true;
-  /// Code generation target ("cpu") and its arch.
+  FusionPipelineOptions fusion;
+  /// Code generation target: "cpu" or "cuda".
   std::string target = "cpu";
-  std::string arch;
-  /// cpu: the fewest loop iterations in one part of a kernel split across threads.
-  int64_t taskMinWork = 32768;
+  CpuCodegenOptions cpu;
+  CudaCodegenOptions cuda;
 };
 
-/// Imports `path` and runs the import cleanup pipeline. Errors are "FILE: reason".
-llvm::Expected<OwningOpRef<ModuleOp>> compileToCatfish(MLIRContext &context, StringRef path,
-                                                       const CompileOptions &options);
+/// The stages `compileToStage` can stop after for `target`, in order: import ("mlir"),
+/// fusion ("fused"), outlining ("kernels"), then the target pipeline's own stages. Empty for
+/// an unknown target.
+ArrayRef<StringLiteral> compileStages(StringRef target);
 
-/// Expands the composite ops the CPU target has no kernel for (catfish-expand-composites), then
-/// groups the ops of an imported program into fusion regions.
-llvm::Error formFusions(ModuleOp program, StringRef path, const CompileOptions &options);
-
-/// Outlines the fusion regions of `program` into kernel functions on linalg (the IR the
-/// target code generators start from).
-llvm::Expected<OwningOpRef<ModuleOp>> lowerKernelsToLinalg(ModuleOp program, StringRef path,
-                                                           SmallVectorImpl<KernelInfo> &kernels);
+/// Imports `path`, runs every stage up to and including `stage` (one of compileStages) and
+/// returns the IR there: the program up to "fused", the target's kernel module from
+/// "kernels" on. Errors are "FILE: reason", naming the ONNX node where there is one.
+llvm::Expected<OwningOpRef<ModuleOp>> compileToStage(MLIRContext &context, StringRef path,
+                                                     StringRef stage,
+                                                     const CompileOptions &options);
 
 /// The whole pipeline: import, clean up, fuse, generate code, write `outputPath`.
 llvm::Expected<ArtifactSummary> compileToArtifact(MLIRContext &context, StringRef path,

@@ -76,6 +76,42 @@ def CatfishFormFusions : Pass<"catfish-form-fusions", "mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::catfish::CatfishDialect"];
 }
 
+def CatfishOutlineKernels : Pass<"catfish-outline-kernels", "mlir::ModuleOp"> {
+  let summary = "Outline every catfish.fusion region of @main into a kernel function";
+  let description = [{
+    Adds a nested `builtin.module @<module-name>` holding, for each `catfish.fusion` region
+    of `@main` in program order, `func.func @catfish_kernel_<i>(inputs..., results..., task,
+    task_count)`: buffers as memrefs, the task index and count (artifact_format.h) as `index`.
+    The body reads the inputs as tensors (`bufferization.to_tensor restrict`) and writes
+    each yielded value into its result memref (`materialize_in_destination`). Each kernel
+    keeps the region's location and carries its kind as `catfish.kind`. `@main` is left as
+    it is: the memory plan reads its regions, and kernel `i` is region `i`.
+
+    Tensors without elements are passed as `memref<0xT>` and never read or written (LLVM's
+    bare-pointer convention rejects shapes such as 2x0x4). Fails at the offending op when
+    `@main` holds ops outside fusion regions other than constants, or dynamic shapes.
+
+    ```mlir
+    %r = catfish.fusion generated(%a) : (tensor<4xf32>) -> tensor<4xf32> { ... }
+    ```
+    adds
+    ```mlir
+    module @kernels {
+      func.func @catfish_kernel_0(%a: memref<4xf32>, %r: memref<4xf32>, %task: index,
+                                  %count: index) attributes {catfish.kind = #catfish<fusion_kind generated>}
+    }
+    ```
+  }];
+  let options = [
+    Option<"moduleName", "module-name", "std::string", /*default=*/"\"kernels\"",
+           "Symbol name of the nested module that receives the kernels">,
+  ];
+  let dependentDialects = [
+    "::mlir::bufferization::BufferizationDialect", "::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def CatfishConvertToLinalg : Pass<"catfish-convert-to-linalg", "mlir::func::FuncOp"> {
   let summary = "Lower catfish ops to linalg, tensor, arith, math and scf on tensors";
   let description = [{
@@ -93,6 +129,57 @@ def CatfishConvertToLinalg : Pass<"catfish-convert-to-linalg", "mlir::func::Func
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// CPU code generation (passes/CPU), in the order buildCpuCodegenPipeline runs them.
+//===----------------------------------------------------------------------===//
+
+def CatfishFuseLinalgElementwise
+    : Pass<"catfish-fuse-linalg-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Fuse elementwise linalg generics, never into a contraction";
+  let description = [{
+    `linalg-fuse-elementwise-ops`, except that no producer fuses into a contraction: an
+    elementwise producer (the im2col copy of a convolution) fused into a matmul would leave
+    a generic that is no longer a contraction, which the micro-kernels cannot take.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def CatfishContractionLoopOrder
+    : Pass<"catfish-contraction-loop-order", "mlir::func::FuncOp"> {
+  let summary = "Move a contraction's reduction loop before its innermost parallel loop";
+  let description = [{
+    For a `linalg.generic` whose loops end in (parallel, reduction) with one reduction loop,
+    swaps the last two loops, so the innermost loop walks the output row contiguously and
+    LLVM vectorizes it: `for m, n, k: c[m, n] += a[m, k] * b[k, n]` becomes
+    `for m, k, n`. Contractions that `catfish-vectorize-contractions` already blocked have no
+    such loops left.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def CatfishCopiesToLinalg : Pass<"catfish-copies-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Rewrite memref.copy into linalg.copy";
+  let description = [{
+    Bufferization creates `memref.copy` ops; copies of strided views would lower to calls of
+    a runtime library function that kernels cannot link against. `linalg.copy` becomes plain
+    loops instead.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def CatfishApproximateMath : Pass<"catfish-approximate-math", "mlir::ModuleOp"> {
+  let summary = "Replace f32 transcendental math ops by polynomial approximations";
+  let description = [{
+    Applies MLIR's math polynomial approximations (`tanh`, `exp`, `log`, `erf`, ...), so
+    the loops vectorize instead of calling libm element by element. Ops without an
+    approximation (and f64) are left for `convert-math-to-libm`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 def CatfishTileForTasks : Pass<"catfish-tile-for-tasks", "mlir::func::FuncOp"> {
   let summary = "Tile a kernel's root op into an scf.forall over parts the CPU threads share";
   let description = [{
@@ -107,7 +194,7 @@ def CatfishTileForTasks : Pass<"catfish-tile-for-tasks", "mlir::func::FuncOp"> {
     parts stays whole.
   }];
   let options = [
-    Option<"minWork", "min-work", "int64_t", /*default=*/"32768",
+    Option<"minWork", "min-work", "int64_t", /*default=*/"::mlir::catfish::kDefaultTaskMinWork",
            "Fewest loop iterations of the root op one part covers">,
     Option<"maxParts", "max-parts", "int64_t", /*default=*/"64",
            "Most parts one kernel is split into">,
@@ -155,6 +242,45 @@ def CatfishLowerVectors : Pass<"catfish-lower-vectors", "mlir::func::FuncOp"> {
     `convert-vector-to-scf{full-unroll}` afterwards for the transfers of higher rank.
   }];
   let dependentDialects = ["::mlir::vector::VectorDialect"];
+}
+
+
+//===----------------------------------------------------------------------===//
+// CUDA code generation (passes/CUDA), in the order buildCudaCodegenPipeline runs them.
+//===----------------------------------------------------------------------===//
+
+def CatfishMapToGpu : Pass<"catfish-map-to-gpu", "mlir::ModuleOp"> {
+  let summary = "Map each bufferized generated kernel's parallel loops to CUDA threads";
+  let description = [{
+    Runs on a kernel module (catfish-outline-kernels) after bufferization and
+    `convert-linalg-to-parallel-loops`. Each top-level `scf.parallel` nest of a kernel
+    function becomes a `gpu.func` in one `gpu.module @catfish_cuda` and a `gpu.launch_func`
+    in its place: one thread per point of the iteration space, `block-size` threads per block,
+    consecutive threads on consecutive innermost indices (coalesced), the linear thread index
+    guarded against the iteration count. Every `gpu.func` takes all buffers of its kernel, in
+    the kernel's order, so a launch's arguments are its step's buffers.
+
+    Nothing falls back: a kernel of a library kind (gemm, conv, attention), a loop nest with
+    inner sequential loops (a reduction), a temporary buffer or any other top-level op is an
+    error at its op, which carries the ONNX node's location.
+
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c4, %c100) step (%c1, %c1) { ... }
+    ```
+    becomes
+    ```mlir
+    gpu.launch_func @catfish_cuda::@catfish_kernel_0_0 blocks in (%c2, %c1, %c1)
+        threads in (%c256, %c1, %c1) args(%arg0 : memref<4x100xf32>, ...)
+    ```
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block (a multiple of 32, at most 1024)">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect"
+  ];
 }
 
 #endif // CATFISH_PASSES_TD

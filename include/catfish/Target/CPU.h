@@ -1,4 +1,4 @@
-//===- CPU.h - kernel functions -> x86-64 shared object ---------*- C++ -*-===//
+//===- CPU.h - LLVM dialect kernels -> x86-64 shared object -----*- C++ -*-===//
 #ifndef CATFISH_TARGET_CPU_H
 #define CATFISH_TARGET_CPU_H
 
@@ -8,23 +8,17 @@
 
 namespace mlir::catfish {
 
-struct CpuTargetOptions {
-  /// The x86-64 CPU level or name LLVM knows ("x86-64-v3", "x86-64-v4", "sapphirerapids").
-  std::string arch = "x86-64-v3";
-  /// The fewest loop iterations in one part of a kernel split for the runtime's threads.
-  int64_t taskMinWork = 32768;
-};
+/// Translates the kernel module, lowered to the LLVM dialect by buildCpuCodegenPipeline, to
+/// LLVM IR, optimizes it for the x86-64 level or CPU `arch` and links one shared object
+/// exporting each kernel's symbol with the CPU kernel ABI of artifact_format.h. Returns the
+/// shared object's bytes.
+llvm::Expected<std::string> emitCpuSharedObject(ModuleOp kernels, ArrayRef<KernelInfo> infos,
+                                                StringRef arch);
 
-/// Lowers the outlined kernel functions (tensor bodies on memref arguments) through linalg,
-/// bufferization and loops to LLVM, compiles them for `options.arch` and links one shared
-/// object exporting each kernel's symbol with the CPU kernel ABI of artifact_format.h. Returns
-/// the shared object's bytes and sets each kernel's `maxTasks`. The module is lowered in
-/// place. Diagnostics go to the context.
-llvm::Expected<std::string> buildCpuSharedObject(ModuleOp kernels,
-                                                 MutableArrayRef<KernelInfo> infos,
-                                                 const CpuTargetOptions &options);
+/// Fails with a message listing the usual choices when LLVM knows no x86-64 CPU `arch`.
+llvm::Error checkCpuArch(StringRef arch);
 
-/// Registers what buildCpuSharedObject needs in a context's registry (dialects, interfaces,
+/// Registers what the CPU target needs in a context's registry (dialects, interfaces,
 /// LLVM IR translations). Call before the context loads dialects.
 void registerCpuTargetDialects(DialectRegistry &registry);
 

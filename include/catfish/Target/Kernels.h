@@ -11,7 +11,7 @@
 
 namespace mlir::catfish {
 
-/// One kernel: the function outlined from one catfish.fusion region.
+/// One kernel: the function outlined from one catfish.fusion region (catfish-outline-kernels).
 struct KernelInfo {
   /// The exported symbol the runtime calls.
   std::string symbol;
@@ -22,13 +22,10 @@ struct KernelInfo {
   unsigned maxTasks = 1;
 };
 
-/// Outlines every catfish.fusion region of `program`'s @main, in order, into
-/// `func.func @<symbol>(inputs..., results..., task, taskCount)`, buffers as memrefs and the
-/// task index and count (see artifact_format.h) as `index`: the body reads the inputs as
-/// tensors and writes each yielded value into its result memref. Fails (with a diagnostic)
-/// if @main holds ops outside fusion regions other than constants.
-FailureOr<OwningOpRef<ModuleOp>> outlineKernels(ModuleOp program,
-                                                SmallVectorImpl<KernelInfo> &kernels);
+/// The kernels of a module filled by catfish-outline-kernels, in order (kernel i computes
+/// fusion region i of @main), at any stage of a target's pipeline: each top-level function that
+/// carries `catfish.kind`, with its location and `catfish.max_tasks`.
+SmallVector<KernelInfo> collectKernels(ModuleOp kernelModule);
 
 /// The function the program runs: @main.
 func::FuncOp getMainFunction(ModuleOp program);

@@ -1,29 +1,16 @@
-//===- CpuTarget.cpp - kernel functions -> x86-64 shared object ----------===//
+//===- CpuTarget.cpp - LLVM dialect kernels -> x86-64 shared object ------===//
 //
-// linalg on tensors -> elementwise fusion -> loop order for contractions -> one-shot
-// bufferization -> scf loops -> LLVM dialect -> LLVM IR (+ ABI wrappers) -> O3 for the
-// requested x86-64 level (LLVM's loop vectorizer does the SIMD) -> object -> `cc -shared`.
+// After buildCpuCodegenPipeline: LLVM IR (+ ABI wrappers) -> O3 for the requested x86-64
+// level (LLVM's loop vectorizer does the SIMD) -> object -> `cc -shared`.
 //
 //===----------------------------------------------------------------------===//
 #include "catfish/Target/CPU.h"
 
-#include "catfish/Passes/Passes.h"
-
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
-#include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/Math/Transforms/Passes.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
-#include "mlir/Transforms/Passes.h"
 
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -46,92 +33,8 @@ namespace {
 
 constexpr const char *kTriple = "x86_64-unknown-linux-gnu";
 
-/// Replaces transcendental math ops by polynomial approximations that vectorize (f32), so
-/// the loops do not call libm element by element.
-struct ApproximateMath final : PassWrapper<ApproximateMath, OperationPass<>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ApproximateMath)
-  StringRef getArgument() const override { return "catfish-approximate-math"; }
-  void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    populateMathPolynomialApproximationPatterns(patterns);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
-  }
-};
-
-/// linalg-fuse-elementwise-ops, except that nothing fuses into a contraction: an elementwise
-/// producer (the im2col copy of a convolution) fused into it would leave a generic that is
-/// no longer a contraction, which the micro-kernels cannot take.
-struct FuseElementwise final : PassWrapper<FuseElementwise, OperationPass<>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(FuseElementwise)
-  StringRef getArgument() const override { return "catfish-fuse-elementwise"; }
-  void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    linalg::populateElementwiseOpsFusionPatterns(patterns, [](OpOperand *use) {
-      auto consumer = dyn_cast<linalg::LinalgOp>(use->getOwner());
-      return !consumer || !linalg::isaContractionOpInterface(consumer);
-    });
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
-  }
-};
-
-/// Puts the reduction loop of a contraction (matmul) before the innermost parallel loop, so
-/// the innermost loop walks the output row contiguously and vectorizes:
-/// for m, k, n: c[m, n] += a[m, k] * b[k, n].
-struct ContractionLoopOrder final : PassWrapper<ContractionLoopOrder, OperationPass<>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ContractionLoopOrder)
-  StringRef getArgument() const override { return "catfish-contraction-loop-order"; }
-  void runOnOperation() override {
-    SmallVector<linalg::GenericOp> candidates;
-    getOperation()->walk([&](linalg::GenericOp op) {
-      auto iterators = op.getIteratorTypesArray();
-      unsigned n = iterators.size();
-      if (n >= 2 && op.getNumReductionLoops() == 1 &&
-          iterators[n - 1] == utils::IteratorType::reduction &&
-          iterators[n - 2] == utils::IteratorType::parallel)
-        candidates.push_back(op);
-    });
-    IRRewriter rewriter(&getContext());
-    for (linalg::GenericOp op : candidates) {
-      unsigned n = op.getNumLoops();
-      SmallVector<unsigned> perm = llvm::to_vector(llvm::seq<unsigned>(0, n));
-      std::swap(perm[n - 1], perm[n - 2]);
-      rewriter.setInsertionPoint(op);
-      (void)linalg::interchangeGenericOp(rewriter, op, perm);
-    }
-  }
-};
-
-/// Rewrites the memref.copy ops bufferization creates into linalg.copy, which becomes plain
-/// loops; memref.copy of strided views would otherwise call a runtime library function.
-struct CopiesToLinalg final : PassWrapper<CopiesToLinalg, OperationPass<>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CopiesToLinalg)
-  StringRef getArgument() const override { return "catfish-copies-to-linalg"; }
-  void runOnOperation() override {
-    SmallVector<memref::CopyOp> copies;
-    getOperation()->walk([&](memref::CopyOp op) { copies.push_back(op); });
-    IRRewriter rewriter(&getContext());
-    for (memref::CopyOp op : copies) {
-      rewriter.setInsertionPoint(op);
-      rewriter.replaceOpWithNewOp<linalg::CopyOp>(op, op.getSource(), op.getTarget());
-    }
-  }
-};
-
 llvm::Error makeError(const Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
-/// Runs `pipeline` (textual, anchored on the module) on `module`.
-LogicalResult runPipeline(ModuleOp module, StringRef pipeline,
-                          function_ref<void(OpPassManager &)> extra = nullptr) {
-  PassManager pm(module.getContext());
-  if (failed(parsePassPipeline(pipeline, pm)))
-    return failure();
-  if (extra)
-    extra(pm);
-  return pm.run(module);
 }
 
 /// Adds `void symbol(void *const *args, int64_t task, int64_t taskCount)` around each
@@ -247,68 +150,17 @@ void mlir::catfish::registerCpuTargetDialects(DialectRegistry &registry) {
   registerLLVMDialectTranslation(registry);
 }
 
-llvm::Expected<std::string>
-mlir::catfish::buildCpuSharedObject(ModuleOp kernels, MutableArrayRef<KernelInfo> infos,
-                                    const CpuTargetOptions &options) {
-  static bool registered = [] {
-    registerAllPasses();
-    registerCatfishPasses();
-    return true;
-  }();
-  (void)registered;
+llvm::Error mlir::catfish::checkCpuArch(StringRef arch) {
+  auto machine = createTargetMachine(arch);
+  return machine ? llvm::Error::success() : machine.takeError();
+}
 
-  auto machine = createTargetMachine(options.arch);
+llvm::Expected<std::string> mlir::catfish::emitCpuSharedObject(ModuleOp kernels,
+                                                               ArrayRef<KernelInfo> infos,
+                                                               StringRef arch) {
+  auto machine = createTargetMachine(arch);
   if (!machine)
     return machine.takeError();
-
-  // Tensors: lower, fuse, order contraction loops, split the work into parts for threads.
-  if (failed(runPipeline(kernels,
-                         "func.func(catfish-convert-to-linalg, canonicalize)",
-                         [&](OpPassManager &pm) {
-                           pm.addNestedPass<func::FuncOp>(std::make_unique<FuseElementwise>());
-                           pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
-                           pm.addNestedPass<func::FuncOp>(createCSEPass());
-                           CatfishTileForTasksOptions tasks;
-                           tasks.minWork = options.taskMinWork;
-                           pm.addNestedPass<func::FuncOp>(createCatfishTileForTasks(tasks));
-                           pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
-                           pm.addNestedPass<func::FuncOp>(createCatfishVectorizeContractions());
-                           pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
-                           pm.addNestedPass<func::FuncOp>(createLoopInvariantSubsetHoistingPass());
-                           pm.addNestedPass<func::FuncOp>(
-                               std::make_unique<ContractionLoopOrder>());
-                           pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
-                         })))
-    return makeError("lowering to linalg failed");
-  // Buffers and loops, then LLVM.
-  if (failed(runPipeline(kernels,
-                         "eliminate-empty-tensors, one-shot-bufferize{"
-                         "unknown-type-conversion=identity-layout-map}, cse, canonicalize, "
-                         "buffer-deallocation-pipeline",
-                         [](OpPassManager &pm) { pm.addPass(std::make_unique<CopiesToLinalg>()); })))
-    return makeError("bufferization failed");
-  if (failed(runPipeline(kernels, "func.func(catfish-partition-tasks), scf-forall-to-for")))
-    return makeError("partitioning kernels into tasks failed");
-  for (KernelInfo &info : infos)
-    if (auto func = kernels.lookupSymbol<func::FuncOp>(info.symbol))
-      if (auto tasks = func->getAttrOfType<IntegerAttr>("catfish.max_tasks"))
-        info.maxTasks = static_cast<unsigned>(tasks.getInt());
-  if (failed(runPipeline(kernels,
-                         "func.func(convert-linalg-to-loops, catfish-lower-vectors), "
-                         "convert-vector-to-scf{full-unroll=true}, fold-memref-alias-ops, "
-                         "lower-affine, canonicalize, convert-scf-to-cf",
-                         [](OpPassManager &pm) { pm.addPass(std::make_unique<ApproximateMath>()); })))
-    return makeError("loop lowering failed");
-  if (failed(runPipeline(kernels,
-                         "convert-math-to-funcs{convert-ctlz=false}, "
-                         "arith-expand{include-bf16=true}, expand-strided-metadata, "
-                         "convert-vector-to-llvm, finalize-memref-to-llvm, convert-math-to-llvm, "
-                         "convert-math-to-libm, "
-                         "convert-arith-to-llvm, convert-index-to-llvm, "
-                         "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1}, "
-                         "convert-cf-to-llvm, convert-ub-to-llvm, reconcile-unrealized-casts")))
-    return makeError("lowering to the LLVM dialect failed");
-
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> module = translateModuleToLLVMIR(kernels, llvmContext,
                                                                  "catfish_kernels");

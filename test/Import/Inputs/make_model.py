@@ -151,6 +151,16 @@ def mlp(hidden=32):
     return b.model([tensor("x", FLOAT, [1, 16])], [tensor("y", FLOAT, [1, 8])])
 
 
+def elementwise():
+    """Elementwise and data-movement ops only: a broadcast bias, erf GELU, a transpose."""
+    b = Builder(seed=3)
+    bias = b.weight("bias", [64])
+    h = b.op("Add", ["x", bias], "/bias")
+    h = gelu_erf(b, h, "/gelu")
+    b.op("Transpose", [h], "/transpose", output="y", perm=[1, 0])
+    return b.model([tensor("x", FLOAT, [4, 64])], [tensor("y", FLOAT, [64, 4])])
+
+
 def gemm():
     b = Builder(seed=2)
     weight, bias = b.weight("fc.weight", [6, 8]), b.weight("fc.bias", [6])
@@ -643,6 +653,7 @@ def saved(build):
 CASES = {
     "mlp": saved(mlp),
     "gemm": saved(gemm),
+    "elementwise": saved(elementwise),
     "cnn": saved(cnn),
     "bert_layer": saved(bert_layer),
     "gpt2_block": saved(gpt2_block),

@@ -1,0 +1,104 @@
+//===- CpuCodegenPipeline.cpp - the CPU target's pipeline builder --------===//
+//
+// linalg on tensors -> elementwise fusion -> parts for threads and register-blocked
+// contractions -> one-shot bufferization -> tasks and scf loops -> the LLVM dialect. The
+// translation to LLVM IR, O3 for the requested x86-64 level and the link into a shared object
+// follow in lib/Target/CPU.
+//
+//===----------------------------------------------------------------------===//
+#include "catfish/Passes/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::catfish;
+
+namespace {
+
+void addTiledStage(OpPassManager &pm, const CpuCodegenOptions &options) {
+  OpPassManager &funcs = pm.nest<func::FuncOp>();
+  CatfishTileForTasksOptions tasks;
+  tasks.minWork = options.taskMinWork;
+  funcs.addPass(createCatfishTileForTasks(tasks));
+  funcs.addPass(createCanonicalizerPass());
+  funcs.addPass(createCatfishVectorizeContractions());
+  funcs.addPass(createCanonicalizerPass());
+  // Keeps each micro-kernel's accumulator block in registers across the k loop.
+  funcs.addPass(createLoopInvariantSubsetHoistingPass());
+  funcs.addPass(createCatfishContractionLoopOrder());
+  funcs.addPass(createCanonicalizerPass());
+}
+
+void addBufferizedStage(OpPassManager &pm) {
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.unknownTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createCatfishCopiesToLinalg());
+}
+
+void addLoopsStage(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createCatfishPartitionTasks());
+  // Foralls that could not become tasks run all their iterations in one task.
+  pm.addPass(createForallToForLoopPass());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createCatfishLowerVectors());
+  pm.addPass(createConvertVectorToSCFPass(VectorTransferToSCFOptions().enableFullUnroll()));
+  pm.addPass(memref::createFoldMemRefAliasOpsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createCatfishApproximateMath());
+}
+
+void addLLVMStage(OpPassManager &pm) {
+  pm.addPass(createConvertMathToFuncs());
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  ConvertFuncToLLVMPassOptions funcs;
+  funcs.useBarePtrCallConv = true;
+  pm.addPass(createConvertFuncToLLVMPass(funcs));
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+} // namespace
+
+void mlir::catfish::buildCpuCodegenPipeline(OpPassManager &pm,
+                                            const CpuCodegenOptions &options) {
+  CpuStage last = options.stopAfter;
+  buildKernelLinalgPipeline(pm);
+  if (last == CpuStage::Linalg)
+    return;
+  addTiledStage(pm, options);
+  if (last == CpuStage::Tiled)
+    return;
+  addBufferizedStage(pm);
+  if (last == CpuStage::Bufferized)
+    return;
+  addLoopsStage(pm);
+  if (last == CpuStage::Loops)
+    return;
+  addLLVMStage(pm);
+}

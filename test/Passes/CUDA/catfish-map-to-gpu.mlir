@@ -1,0 +1,77 @@
+// RUN: catfish-opt %s --split-input-file --verify-diagnostics --catfish-map-to-gpu | FileCheck %s
+// RUN: catfish-opt %s --split-input-file --verify-diagnostics --catfish-map-to-gpu=block-size=128 | FileCheck %s --check-prefix=B128
+
+// A 4x100 loop nest: 400 threads in 2 blocks of 256. The linear thread index is guarded and
+// delinearized innermost-fastest; the kernel takes every buffer of its host function.
+// CHECK: module attributes {gpu.container_module}
+// CHECK-LABEL: func.func @catfish_kernel_0
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
+// CHECK: gpu.launch_func @catfish_cuda::@catfish_kernel_0_0 blocks in (%[[C2]], %{{.*}}, %{{.*}}) threads in (%[[C256]], %{{.*}}, %{{.*}}) args(%arg0 : memref<4x100xf32>, %arg1 : memref<100xf32>, %arg2 : memref<4x100xf32>)
+// CHECK-NOT: scf.parallel
+// CHECK: gpu.module @catfish_cuda
+// CHECK: gpu.func @catfish_kernel_0_0(%[[A:.*]]: memref<4x100xf32>, %[[B:.*]]: memref<100xf32>, %[[R:.*]]: memref<4x100xf32>) kernel attributes {known_block_size = array<i32: 256, 1, 1>, known_grid_size = array<i32: 2, 1, 1>}
+// CHECK: %[[BID:.*]] = gpu.block_id x
+// CHECK: %[[TID:.*]] = gpu.thread_id x
+// CHECK: %[[LIN:.*]] = arith.addi %{{.*}}, %[[TID]]
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[LIN]], %{{.*}}
+// CHECK: scf.if %[[IN]]
+// CHECK: affine.delinearize_index %[[LIN]] into (4, 100)
+// CHECK: memref.load %[[A]]
+// CHECK: memref.load %[[B]]
+// CHECK: math.exp
+// CHECK: memref.store %{{.*}}, %[[R]]
+// B128: blocks in (%c4{{.*}}, %{{.*}}, %{{.*}}) threads in (%c128{{.*}},
+func.func @catfish_kernel_0(%a: memref<4x100xf32>, %b: memref<100xf32>, %r: memref<4x100xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c100 = arith.constant 100 : index
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c4, %c100) step (%c1, %c1) {
+    %x = memref.load %a[%i, %j] : memref<4x100xf32>
+    %y = memref.load %b[%j] : memref<100xf32>
+    %s = arith.addf %x, %y : f32
+    %e = math.exp %s : f32
+    memref.store %e, %r[%i, %j] : memref<4x100xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A library region is refused at its op: nothing falls back.
+// expected-error @+1 {{the CUDA target has no 'gemm' library step yet}}
+func.func @catfish_kernel_0(%a: memref<4x4xf32>, %r: memref<4x4xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind gemm>} {
+  return
+}
+
+// -----
+
+// A reduction loop inside the nest would make a thread per row: refused.
+func.func @catfish_kernel_0(%a: memref<4x100xf32>, %r: memref<4xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c100 = arith.constant 100 : index
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    // expected-error @+1 {{the CUDA target cannot generate reductions or inner loops yet}}
+    scf.for %k = %c0 to %c100 step %c1 {
+      %x = memref.load %a[%i, %k] : memref<4x100xf32>
+      %acc = memref.load %r[%i] : memref<4xf32>
+      %s = arith.addf %x, %acc : f32
+      memref.store %s, %r[%i] : memref<4xf32>
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A temporary buffer is refused.
+func.func @catfish_kernel_0(%a: memref<4xf32>, %r: memref<4xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
+  // expected-error @+1 {{the CUDA target cannot give a kernel a temporary buffer yet}}
+  %tmp = memref.alloc() : memref<4xf32>
+  return
+}

@@ -1,0 +1,80 @@
+// RUN: catfish-opt %s --split-input-file --verify-diagnostics --catfish-outline-kernels | FileCheck %s
+// RUN: catfish-opt %s --split-input-file --verify-diagnostics --catfish-outline-kernels=module-name=cpu_kernels | FileCheck %s --check-prefix=NAMED
+
+// Each region becomes a kernel in program order: inputs then results as memrefs, then the
+// task index and count. The body reads its inputs as tensors and writes its result in place.
+// @main keeps its regions.
+// CHECK-LABEL: func.func @main
+// CHECK: %[[A:.*]] = catfish.fusion generated
+// CHECK: catfish.fusion gemm(%[[A]], %arg1)
+// CHECK-LABEL: module @kernels
+// CHECK: func.func @catfish_kernel_0(%[[X:.*]]: memref<4x4xf32>, %[[R:.*]]: memref<4x4xf32>, %{{.*}}: index, %{{.*}}: index)
+// CHECK-SAME: attributes {catfish.kind = #catfish<fusion_kind generated>}
+// CHECK: %[[T:.*]] = bufferization.to_tensor %[[X]] restrict
+// CHECK: %[[E:.*]] = catfish.exp %[[T]]
+// CHECK: bufferization.materialize_in_destination %[[E]] in restrict writable %[[R]]
+// CHECK: func.func @catfish_kernel_1(%{{.*}}: memref<4x4xf32>, %{{.*}}: memref<4x4xf32>, %{{.*}}: memref<4x4xf32>, %{{.*}}: index, %{{.*}}: index)
+// CHECK-SAME: catfish.kind = #catfish<fusion_kind gemm>
+// CHECK: catfish.matmul
+// NAMED: module @cpu_kernels
+func.func @main(%x: tensor<4x4xf32>, %w: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %a = catfish.fusion generated(%x) : (tensor<4x4xf32>) -> tensor<4x4xf32> {
+  ^bb0(%arg: tensor<4x4xf32>):
+    %e = catfish.exp %arg : (tensor<4x4xf32>) -> tensor<4x4xf32>
+    catfish.yield %e : tensor<4x4xf32>
+  }
+  %m = catfish.fusion gemm(%a, %w) : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32> {
+  ^bb0(%p: tensor<4x4xf32>, %q: tensor<4x4xf32>):
+    %r = catfish.matmul %p, %q : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    catfish.yield %r : tensor<4x4xf32>
+  }
+  return %m : tensor<4x4xf32>
+}
+
+// -----
+
+// A tensor without elements is passed as memref<0xT> and never read or written.
+// CHECK-LABEL: module @kernels
+// CHECK: func.func @catfish_kernel_0(%{{.*}}: memref<0xf32>, %{{.*}}: memref<0xf32>, %{{.*}}: index, %{{.*}}: index)
+// CHECK-NOT: bufferization.to_tensor
+// CHECK: tensor.empty() : tensor<2x0xf32>
+// CHECK-NOT: materialize_in_destination
+func.func @main(%x: tensor<2x0xf32>) -> tensor<2x0xf32> {
+  %a = catfish.fusion generated(%x) : (tensor<2x0xf32>) -> tensor<2x0xf32> {
+  ^bb0(%arg: tensor<2x0xf32>):
+    %e = catfish.neg %arg : (tensor<2x0xf32>) -> tensor<2x0xf32>
+    catfish.yield %e : tensor<2x0xf32>
+  }
+  return %a : tensor<2x0xf32>
+}
+
+// -----
+
+// An op outside a region cannot become a kernel.
+func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'catfish.neg' is outside a fusion region}}
+  %n = catfish.neg %x : (tensor<4xf32>) -> tensor<4xf32>
+  return %n : tensor<4xf32>
+}
+
+// -----
+
+// Kernels need static shapes.
+func.func @main(%x: tensor<?xf32>) -> tensor<?xf32> {
+  // expected-error @+1 {{code generation needs static shapes, got 'tensor<?xf32>'}}
+  %a = catfish.fusion generated(%x) : (tensor<?xf32>) -> tensor<?xf32> {
+  ^bb0(%arg: tensor<?xf32>):
+    %e = catfish.neg %arg : (tensor<?xf32>) -> tensor<?xf32>
+    catfish.yield %e : tensor<?xf32>
+  }
+  return %a : tensor<?xf32>
+}
+
+// -----
+
+// expected-error @+1 {{the program has no @main function}}
+module {
+  func.func @other() {
+    return
+  }
+}
