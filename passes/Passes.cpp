@@ -1,6 +1,7 @@
 //===- Passes.cpp - target-independent pipeline builders, registration ---===//
 #include "catfish/Passes/Passes.h"
 
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -26,6 +27,16 @@ void mlir::catfish::buildKernelLinalgPipeline(OpPassManager &pm) {
   funcs.addPass(createCatfishFuseLinalgElementwise());
   funcs.addPass(createCanonicalizerPass());
   funcs.addPass(createCSEPass());
+}
+
+void mlir::catfish::buildKernelBufferizePipeline(OpPassManager &pm) {
+  // Empty-tensor elimination first, so results are computed in their output buffers.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.unknownTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
 }
 
 void mlir::catfish::registerCatfishPipelines() {

@@ -36,6 +36,10 @@ void buildFusionPipeline(OpPassManager &pm, const FusionPipelineOptions &options
 /// lowered to linalg on tensors, elementwise generics fused.
 void buildKernelLinalgPipeline(OpPassManager &pm);
 
+/// One-shot bufferization of a kernel module on linalg tensors (identity layouts, results
+/// computed in the output buffers), shared by every target.
+void buildKernelBufferizePipeline(OpPassManager &pm);
+
 /// The stages of the CPU code generation pipeline, in the order it runs them.
 enum class CpuStage {
   /// Kernels on linalg tensors, elementwise generics fused.
