@@ -66,13 +66,16 @@ llvm::Expected<OwningOpRef<ModuleOp>> importProgram(MLIRContext &context, String
   return program;
 }
 
+llvm::Error fuseProgram(ModuleOp program, StringRef path, const CompileOptions &options) {
+  return runPipeline(program, path, "forming fusion regions",
+                     [&](OpPassManager &pm) { buildFusionPipeline(pm, options.fusion); });
+}
+
 /// Runs fusion and outlining into the nested module `moduleName` on `program` and returns
 /// that kernel module.
 llvm::Expected<ModuleOp> outlineKernels(ModuleOp program, StringRef path, StringRef moduleName,
                                         const CompileOptions &options) {
-  if (auto error = runPipeline(program, path, "forming fusion regions", [&](OpPassManager &pm) {
-        buildFusionPipeline(pm, options.fusion);
-      }))
+  if (auto error = fuseProgram(program, path, options))
     return std::move(error);
   if (auto error = runPipeline(program, path, "outlining kernels", [&](OpPassManager &pm) {
         CatfishOutlineKernelsOptions outline;
@@ -152,10 +155,7 @@ mlir::catfish::compileToStage(MLIRContext &context, StringRef path, StringRef st
   if (!program || last == 0)
     return program;
   if (last == 1) {
-    if (auto error = runPipeline(**program, path, "forming fusion regions",
-                                 [&](OpPassManager &pm) {
-                                   buildFusionPipeline(pm, options.fusion);
-                                 }))
+    if (auto error = fuseProgram(**program, path, options))
       return std::move(error);
     return program;
   }

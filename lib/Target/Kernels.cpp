@@ -1,4 +1,4 @@
-//===- Kernels.cpp - fusion regions -> kernel functions ------------------===//
+//===- Kernels.cpp - the kernel table of a lowered kernel module ---------===//
 #include "catfish/Target/Kernels.h"
 
 #include "mlir/IR/SymbolTable.h"

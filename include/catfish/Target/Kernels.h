@@ -1,4 +1,4 @@
-//===- Kernels.h - fusion regions -> kernel functions -----------*- C++ -*-===//
+//===- Kernels.h - the kernel table of a lowered kernel module --*- C++ -*-===//
 #ifndef CATFISH_TARGET_KERNELS_H
 #define CATFISH_TARGET_KERNELS_H
 
