@@ -51,4 +51,8 @@ void mlir::catfish::registerCatfishPipelines() {
       "catfish-cuda-codegen",
       "Lower outlined kernels to gpu.funcs in NVVM for CUDA (on the kernel module)",
       buildCudaCodegenPipeline);
+  PassPipelineRegistration<>(
+      "catfish-cuda-emulator",
+      "Lower outlined kernels to host code that runs their CUDA launches (on the kernel module)",
+      buildCudaEmulatorPipeline);
 }

@@ -383,10 +383,26 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<KernelInfo> kernels,
     targetTable.push_back(fb::CreateTargetDirect(fbb, target.name.c_str(), target.arch.c_str(),
                                                  target.format.c_str(), 1 + i));
   std::vector<flatbuffers::Offset<fb::Kernel>> kernelTable;
-  for (const KernelInfo &kernel : kernels)
+  for (const KernelInfo &kernel : kernels) {
+    std::vector<flatbuffers::Offset<fb::CudaLaunch>> launches;
+    for (const CudaLaunch &launch : kernel.launches) {
+      std::vector<flatbuffers::Offset<fb::CudaResources>> resources;
+      for (const CudaResources &r : launch.resources)
+        resources.push_back(fb::CreateCudaResourcesDirect(
+            fbb, r.arch.c_str(), r.registers, r.spillStoreBytes, r.spillLoadBytes, r.stackBytes,
+            r.sharedBytes));
+      std::vector<uint32_t> grid(launch.grid.begin(), launch.grid.end());
+      std::vector<uint32_t> block(launch.block.begin(), launch.block.end());
+      std::vector<uint32_t> args(launch.args.begin(), launch.args.end());
+      launches.push_back(fb::CreateCudaLaunchDirect(fbb, launch.function.c_str(), &grid, &block,
+                                                    launch.dynamicSharedBytes, &args,
+                                                    &resources));
+    }
     kernelTable.push_back(fb::CreateKernelDirect(
         fbb, kernel.symbol.c_str(), stringifyFusionKind(kernel.kind).str().c_str(),
-        kernel.location.c_str(), /*target=*/0, kernel.maxTasks));
+        kernel.location.c_str(), /*target=*/0, kernel.maxTasks,
+        launches.empty() ? nullptr : &launches));
+  }
   std::vector<flatbuffers::Offset<fb::Step>> stepTable;
   for (const Step &step : steps)
     stepTable.push_back(fb::CreateStepDirect(fbb, step.kernel, &step.args));

@@ -7,6 +7,8 @@
 #include "catfish/Driver/Compile.h"
 
 #include "catfish/Target/CPU.h"
+#include "catfish/Target/CUDA.h"
+#include "catfish/artifact_format.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
@@ -128,6 +130,7 @@ llvm::Error runTargetStages(ModuleOp kernels, StringRef path, size_t stage,
 
 void mlir::catfish::registerCompilerDialects(DialectRegistry &registry) {
   registerCpuTargetDialects(registry);
+  registerCudaTargetDialects(registry);
   registry.insert<CatfishDialect>();
 }
 
@@ -170,33 +173,89 @@ mlir::catfish::compileToStage(MLIRContext &context, StringRef path, StringRef st
   return OwningOpRef<ModuleOp>(*kernels);
 }
 
+llvm::Expected<std::string> mlir::catfish::compileToPtx(MLIRContext &context, StringRef path,
+                                                      const CompileOptions &options) {
+  if (options.target != "cuda")
+    return llvm::createStringError("--emit=ptx needs --target cuda");
+  auto kernels = compileToStage(context, path, "nvvm", options);
+  if (!kernels)
+    return kernels.takeError();
+  auto ptx = emitCudaPtx(**kernels, options.cuda);
+  if (!ptx)
+    return llvm::createStringError(path + ": " + toString(ptx.takeError()));
+  std::string text;
+  for (const auto &[arch, assembly] : *ptx)
+    text += "// arch: " + arch + "\n" + assembly;
+  return text;
+}
+
 llvm::Expected<ArtifactSummary>
 mlir::catfish::compileToArtifact(MLIRContext &context, StringRef path, StringRef outputPath,
                                  const CompileOptions &options) {
-  if (options.target == "cuda")
-    return llvm::createStringError(
-        "--target cuda does not write artifacts yet: ptxas, the fatbin and the launch table are "
-        "not built (--emit=nvvm prints the kernels as far as they go)");
-  if (options.target != "cpu")
+  bool cuda = options.target == "cuda";
+  if (!cuda && options.target != "cpu")
     return llvm::createStringError("--target " + options.target +
                                    " is not supported by this compiler (supported: cpu, cuda)");
-  if (auto error = checkCpuArch(options.cpu.arch))
-    return std::move(error);
+  if (options.cudaEmulation && !cuda)
+    return llvm::createStringError("--cuda-emulation needs --target cuda");
+  if (cuda)
+    if (auto error = checkCudaArchs(options.cuda.archs))
+      return std::move(error);
+  if (!cuda || options.cudaEmulation)
+    if (auto error = checkCpuArch(options.cpu.arch))
+      return std::move(error);
   auto program = importProgram(context, path, options);
   if (!program)
     return program.takeError();
-  auto kernels = outlineKernels(**program, path, kCpuKernelModule, options);
+  auto kernels = outlineKernels(**program, path, cuda ? kCudaKernelModule : kCpuKernelModule,
+                                options);
   if (!kernels)
     return kernels.takeError();
-  if (auto error = runCpuCodegen(*kernels, path, options.cpu))
-    return std::move(error);
-  SmallVector<KernelInfo> infos = collectKernels(*kernels);
-  auto code = emitCpuSharedObject(*kernels, infos, options.cpu.arch);
-  if (!code)
-    return llvm::createStringError(path + ": " + toString(code.takeError()));
-  TargetCode target{"cpu", options.cpu.arch, "elf-shared-object", std::move(*code)};
-  auto summary = writeArtifact(**program, infos, target, path, outputPath);
+  auto fail = [&](llvm::Error error) {
+    return llvm::createStringError(path + ": " + toString(std::move(error)));
+  };
+  std::vector<TargetCode> targets;
+  std::vector<std::string> warnings;
+  SmallVector<KernelInfo> infos;
+  if (cuda) {
+    // The emulator compiles its own copy: the CUDA pipeline rewrites the kernels in place.
+    OwningOpRef<ModuleOp> emulated(options.cudaEmulation ? kernels->clone() : nullptr);
+    if (auto error = runTargetStages(*kernels, path, static_cast<size_t>(CudaStage::Nvvm),
+                                     options))
+      return std::move(error);
+    infos = collectKernels(*kernels);
+    if (auto error = collectCudaLaunches(*kernels, infos))
+      return fail(std::move(error));
+    auto fatbin = emitCudaFatbin(*kernels, options.cuda, infos, warnings);
+    if (!fatbin)
+      return fail(fatbin.takeError());
+    targets.push_back(std::move(*fatbin));
+    if (emulated) {
+      if (auto error = runPipeline(*emulated, path, "CUDA emulator code generation",
+                                   [](OpPassManager &pm) { buildCudaEmulatorPipeline(pm); }))
+        return std::move(error);
+      SmallVector<KernelInfo> functions;
+      for (const KernelInfo &info : infos)
+        for (const CudaLaunch &launch : info.launches)
+          functions.push_back(KernelInfo{launch.function, info.kind, info.location});
+      auto code = emitCpuSharedObject(*emulated, functions, options.cpu.arch);
+      if (!code)
+        return fail(code.takeError());
+      targets.push_back(TargetCode{::catfish::artifact::kCudaEmulatorTarget, options.cpu.arch,
+                                   "elf-shared-object", std::move(*code)});
+    }
+  } else {
+    if (auto error = runCpuCodegen(*kernels, path, options.cpu))
+      return std::move(error);
+    infos = collectKernels(*kernels);
+    auto code = emitCpuSharedObject(*kernels, infos, options.cpu.arch);
+    if (!code)
+      return fail(code.takeError());
+    targets.push_back(TargetCode{"cpu", options.cpu.arch, "elf-shared-object", std::move(*code)});
+  }
+  auto summary = writeArtifact(**program, infos, targets, path, outputPath);
   if (!summary)
-    return llvm::createStringError(path + ": " + toString(summary.takeError()));
+    return fail(summary.takeError());
+  summary->warnings = std::move(warnings);
   return summary;
 }

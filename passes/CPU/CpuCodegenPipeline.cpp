@@ -79,6 +79,11 @@ void addLLVMStage(OpPassManager &pm) {
 
 } // namespace
 
+void mlir::catfish::buildCpuLoweringPipeline(OpPassManager &pm) {
+  addLoopsStage(pm);
+  addLLVMStage(pm);
+}
+
 void mlir::catfish::buildCpuCodegenPipeline(OpPassManager &pm,
                                             const CpuCodegenOptions &options) {
   CpuStage last = options.stopAfter;

@@ -2,7 +2,8 @@
 //
 // linalg on tensors -> one-shot bufferization -> parallel loops -> a thread per point in
 // gpu.funcs of one gpu.module (catfish-map-to-gpu) -> NVVM, one target per arch, libdevice
-// linked. PTX, ptxas and the fatbin follow in lib/Target/CUDA.
+// linked. PTX, ptxas and the fatbin follow in lib/Target/CUDA. The emulator's pipeline runs the
+// same stages up to the gpu.funcs, then turns them into host code.
 //
 //===----------------------------------------------------------------------===//
 #include "catfish/Passes/Passes.h"
@@ -78,4 +79,14 @@ void mlir::catfish::buildCudaCodegenPipeline(OpPassManager &pm,
   if (last == CudaStage::Gpu)
     return;
   addNvvmStage(pm, options);
+}
+
+void mlir::catfish::buildCudaEmulatorPipeline(OpPassManager &pm) {
+  CudaCodegenOptions cuda;
+  cuda.stopAfter = CudaStage::Gpu;
+  buildCudaCodegenPipeline(pm, cuda);
+  pm.addPass(createCatfishEmulateGpu());
+  pm.addPass(createSymbolDCEPass());
+  pm.addPass(createCanonicalizerPass());
+  buildCpuLoweringPipeline(pm);
 }

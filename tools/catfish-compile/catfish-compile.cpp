@@ -23,9 +23,10 @@ cl::opt<std::string> emit(
     "emit",
     cl::desc("Stop after a stage and print its IR instead of writing an artifact: mlir "
              "(import), fused (fusion regions), kernels (outlined kernels), then the target's "
-             "stages (cpu: linalg, tiled, bufferized, loops, llvm; cuda: linalg, bufferized, gpu, nvvm)"),
+             "stages (cpu: linalg, tiled, bufferized, loops, llvm; cuda: linalg, bufferized, "
+             "gpu, nvvm, and ptx: the PTX of each arch)"),
     cl::value_desc("stage"), cl::cat(category));
-cl::opt<std::string> target("target", cl::desc("Code generation target: cpu, or cuda (IR only)"),
+cl::opt<std::string> target("target", cl::desc("Code generation target: cpu or cuda"),
                             cl::init("cpu"), cl::value_desc("cpu|cuda"), cl::cat(category));
 cl::opt<std::string> arch("arch",
                           cl::desc("Target architecture (cpu: an x86-64 level or CPU name, "
@@ -37,6 +38,11 @@ cl::opt<int64_t> taskMinWork(
     cl::desc("cpu: split kernels across threads in parts of at least this many loop "
              "iterations (default 32768)"),
     cl::value_desc("N"), cl::cat(category));
+cl::opt<bool> cudaEmulation(
+    "cuda-emulation",
+    cl::desc("cuda: also put host code for the CUDA emulator in the artifact "
+             "(catfish-run --device cuda-emulator)"),
+    cl::init(false), cl::cat(category));
 cl::opt<bool> noFusion("no-fusion", cl::desc("Give every op a kernel of its own"),
                        cl::init(false), cl::cat(category));
 cl::list<std::string> shapes("shape",
@@ -71,6 +77,7 @@ int main(int argc, char **argv) {
   options.cleanup = !noCleanup;
   options.fusion.fuse = !noFusion;
   options.target = target;
+  options.cudaEmulation = cudaEmulation;
   if (arch.getNumOccurrences() && target == "cuda") {
     options.cuda.archs.clear();
     for (StringRef name : llvm::split(arch, ','))
@@ -110,28 +117,40 @@ int main(int argc, char **argv) {
     auto summary = mlir::catfish::compileToArtifact(context, inputPath, outputPath, options);
     if (!summary)
       return fail(toString(summary.takeError()));
+    for (const std::string &warning : summary->warnings)
+      WithColor::warning(errs(), "") << warning << "\n";
     outs() << "wrote " << outputPath << ": " << summary->steps << " kernels, arena "
            << summary->arenaSize << " bytes, weights " << summary->weightsSize << " bytes\n";
     return 0;
   }
 
-  ArrayRef<StringLiteral> stages = mlir::catfish::compileStages(options.target);
-  if (stages.empty())
-    return fail("unknown --target '" + options.target + "' (supported: cpu, cuda)");
-  if (!llvm::is_contained(stages, emit))
-    return fail("--emit=" + emit + " is not a stage of --target " + options.target +
-                " (stages: " + llvm::join(stages, ", ") + ")");
-  auto printed = mlir::catfish::compileToStage(context, inputPath, emit, options);
-  if (!printed)
-    return fail(toString(printed.takeError()));
+  std::string text;
+  if (emit == "ptx") {
+    auto ptx = mlir::catfish::compileToPtx(context, inputPath, options);
+    if (!ptx)
+      return fail(toString(ptx.takeError()));
+    text = std::move(*ptx);
+  } else {
+    ArrayRef<StringLiteral> stages = mlir::catfish::compileStages(options.target);
+    if (stages.empty())
+      return fail("unknown --target '" + options.target + "' (supported: cpu, cuda)");
+    if (!llvm::is_contained(stages, emit))
+      return fail("--emit=" + emit + " is not a stage of --target " + options.target +
+                  " (stages: " + llvm::join(stages, ", ") +
+                  (options.target == "cuda" ? ", ptx)" : ")"));
+    auto printed = mlir::catfish::compileToStage(context, inputPath, emit, options);
+    if (!printed)
+      return fail(toString(printed.takeError()));
+    raw_string_ostream os(text);
+    (*printed)->print(os, mlir::OpPrintingFlags());
+  }
 
   // The output file is only kept once everything succeeded.
   std::error_code ec;
   ToolOutputFile output(outputPath, ec, sys::fs::OF_None);
   if (ec)
     return fail("cannot write " + outputPath + ": " + ec.message());
-  mlir::OpPrintingFlags flags;
-  (*printed)->print(output.os(), flags);
+  output.os() << text;
   output.os().flush();
   if (output.os().has_error())
     return fail("cannot write " + outputPath);

@@ -21,6 +21,8 @@ struct ArtifactSummary {
   uint64_t weightsSize = 0;
   uint64_t fileSize = 0;
   size_t steps = 0;
+  /// What the compile found worth telling (spills, launch limits), each naming its region.
+  std::vector<std::string> warnings;
 };
 
 /// Plans memory for `program`'s @main (one step per catfish.fusion, in order; arena offsets

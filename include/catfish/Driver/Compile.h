@@ -18,6 +18,8 @@ struct CompileOptions {
   std::string target = "cpu";
   CpuCodegenOptions cpu;
   CudaCodegenOptions cuda;
+  /// Target cuda: also put host code for the CUDA emulator in the artifact.
+  bool cudaEmulation = false;
 };
 
 /// The stages `compileToStage` can stop after for `target`, in order: import ("mlir"),
@@ -31,6 +33,10 @@ ArrayRef<StringLiteral> compileStages(StringRef target);
 llvm::Expected<OwningOpRef<ModuleOp>> compileToStage(MLIRContext &context, StringRef path,
                                                      StringRef stage,
                                                      const CompileOptions &options);
+
+/// Target cuda: every stage, then the PTX of each arch, each after a line "// arch: sm_XX".
+llvm::Expected<std::string> compileToPtx(MLIRContext &context, StringRef path,
+                                         const CompileOptions &options);
 
 /// The whole pipeline: import, clean up, fuse, generate code, write `outputPath`.
 llvm::Expected<ArtifactSummary> compileToArtifact(MLIRContext &context, StringRef path,

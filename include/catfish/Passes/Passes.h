@@ -82,6 +82,11 @@ struct CpuCodegenOptions : PassPipelineOptions<CpuCodegenOptions> {
 /// gets `catfish.max_tasks` when its work splits into parts (artifact_format.h).
 void buildCpuCodegenPipeline(OpPassManager &pm, const CpuCodegenOptions &options);
 
+/// From bufferized kernels to the LLVM dialect: task partitions, scf/cf loops, 1-D vectors,
+/// then LLVM with bare-pointer functions. The CPU pipeline's last two stages; the CUDA
+/// emulator's host code takes the same way.
+void buildCpuLoweringPipeline(OpPassManager &pm);
+
 /// The stages of the CUDA code generation pipeline, in the order it runs them.
 enum class CudaStage {
   /// Kernels on linalg tensors, elementwise generics fused.
@@ -122,8 +127,13 @@ struct CudaCodegenOptions : PassPipelineOptions<CudaCodegenOptions> {
 /// lowered to NVVM with an NVVM target per arch and libdevice linked.
 void buildCudaCodegenPipeline(OpPassManager &pm, const CudaCodegenOptions &options);
 
-/// Registers the named pipelines `catfish-fusion`, `catfish-cpu-codegen` and
-/// `catfish-cuda-codegen`.
+/// The CUDA emulator's host code for the kernel module (`catfish-cuda-emulator`): the CUDA
+/// pipeline up to its gpu stage, catfish-emulate-gpu, then buildCpuLoweringPipeline. The
+/// functions it exports are the gpu.funcs the CUDA pipeline makes from the same module.
+void buildCudaEmulatorPipeline(OpPassManager &pm);
+
+/// Registers the named pipelines `catfish-fusion`, `catfish-cpu-codegen`,
+/// `catfish-cuda-codegen` and `catfish-cuda-emulator`.
 void registerCatfishPipelines();
 
 } // namespace mlir::catfish

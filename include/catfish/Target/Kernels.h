@@ -7,9 +7,34 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
+#include <array>
+#include <vector>
 #include <string>
 
 namespace mlir::catfish {
+
+/// What ptxas reports for one CUDA function on one arch.
+struct CudaResources {
+  std::string arch;
+  unsigned registers = 0;
+  unsigned spillStoreBytes = 0;
+  unsigned spillLoadBytes = 0;
+  unsigned stackBytes = 0;
+  /// Static shared memory.
+  unsigned sharedBytes = 0;
+};
+
+/// One launch of a generated CUDA function (the artifact's CudaLaunch).
+struct CudaLaunch {
+  std::string function;
+  std::array<uint32_t, 3> grid = {1, 1, 1};
+  std::array<uint32_t, 3> block = {1, 1, 1};
+  uint32_t dynamicSharedBytes = 0;
+  /// Each parameter is the step's buffer args[i].
+  SmallVector<uint32_t> args;
+  /// One entry per cubin.
+  std::vector<CudaResources> resources;
+};
 
 /// One kernel: the function outlined from one catfish.fusion region (catfish-outline-kernels).
 struct KernelInfo {
@@ -20,6 +45,8 @@ struct KernelInfo {
   std::string location;
   /// How many parts the kernel's work may be split into (see artifact_format.h).
   unsigned maxTasks = 1;
+  /// Target cuda: the launches that compute the region, in order.
+  std::vector<CudaLaunch> launches;
 };
 
 /// The kernels of a module filled by catfish-outline-kernels, in order (kernel i computes

@@ -63,6 +63,12 @@ static_assert(sizeof(SectionEntry) == 32, "SectionEntry layout");
 /// the parts of one step concurrently and all of them before the next step.
 using CpuKernelFn = void (*)(void *const *args, int64_t task, int64_t taskCount);
 
+/// The target that holds host code for a cuda target's functions (compiled with
+/// --cuda-emulation). Each CudaLaunch.function is exported with the CPU kernel signature: `args`
+/// holds the launch's parameters followed by a pointer to `uint32_t dims[6]` (grid x, y, z, then
+/// block x, y, z); the grid's blocks, linearized x fastest, are split into `taskCount` parts.
+inline constexpr const char kCudaEmulatorTarget[] = "cuda-emulator";
+
 } // namespace catfish::artifact
 
 #endif // CATFISH_ARTIFACT_FORMAT_H
