@@ -405,6 +405,19 @@ catfish_status_t *ArtifactFile::verifyManifest() {
                  " but there are ", targetCount);
     if (k.max_tasks() == 0)
       return bad("kernel ", i, " (", k.symbol()->string_view(), ") has max_tasks 0");
+    if (const auto *launches = k.launches())
+      for (flatbuffers::uoffset_t l = 0; l < launches->size(); ++l) {
+        const CudaLaunch &launch = *launches->Get(l);
+        for (const auto *sizes : {launch.grid(), launch.block()}) {
+          bool valid = sizes && sizes->size() == 3;
+          for (flatbuffers::uoffset_t d = 0; valid && d < 3; ++d)
+            valid = sizes->Get(d) != 0;
+          if (!valid)
+            return bad("kernel ", i, " (", k.symbol()->string_view(), ") launch ", l, " (",
+                       launch.function()->string_view(),
+                       ") needs three non-zero grid and block sizes");
+        }
+      }
   }
 
   size_t stepCount = m.steps() ? m.steps()->size() : 0;
@@ -412,11 +425,18 @@ catfish_status_t *ArtifactFile::verifyManifest() {
     const Step &s = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(i));
     if (s.kernel() >= kernelCount)
       return bad("step ", i, " uses kernel ", s.kernel(), " but there are ", kernelCount);
-    if (const auto *args = s.args())
-      for (flatbuffers::uoffset_t a = 0; a < args->size(); ++a)
-        if (args->Get(a) >= bufferCount)
-          return bad("step ", i, " argument ", a, " is buffer ", args->Get(a), " but there are ",
-                     bufferCount);
+    size_t argCount = s.args() ? s.args()->size() : 0;
+    for (flatbuffers::uoffset_t a = 0; a < argCount; ++a)
+      if (s.args()->Get(a) >= bufferCount)
+        return bad("step ", i, " argument ", a, " is buffer ", s.args()->Get(a),
+                   " but there are ", bufferCount);
+    if (const auto *launches = m.kernels()->Get(s.kernel())->launches())
+      for (const CudaLaunch *launch : *launches)
+        if (launch->args())
+          for (uint32_t position : *launch->args())
+            if (position >= argCount)
+              return bad("step ", i, " launches ", launch->function()->string_view(),
+                         " with its argument ", position, " but the step has ", argCount);
   }
   return nullptr;
 }

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <map>
 #include <string>
 #include <thread>
 
@@ -81,8 +80,155 @@ std::string targetLabel(const ArtifactFile &file, uint32_t index) {
   return label + ")";
 }
 
-/// Checks that this runtime can run every target a step uses, and loads their code.
-catfish_status_t *loadCode(catfish_model_t &model) {
+/// Loads the shared object of target `t` into model.code[t].
+catfish_status_t *loadTargetCode(catfish_model_t &model, size_t t) {
+  const ArtifactFile &file = *model.file;
+  const fa::Target &target = *file.manifest().targets()->Get(static_cast<flatbuffers::uoffset_t>(t));
+  std::string label = targetLabel(file, static_cast<uint32_t>(t));
+  std::string format = orEmpty(target.format());
+  if (format != "elf-shared-object")
+    return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, label, ": code format '", format,
+                         "' is not one this runtime loads (elf-shared-object)");
+  std::string missing;
+  if (!catfish::rt::hostSupportsCpuArch(orEmpty(target.arch()), missing))
+    return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, label,
+                         ": this CPU cannot run the code; it lacks ", missing);
+  const fa::SectionEntry &section = file.section(target.section());
+  return catfish::rt::SharedObject::load(file.sectionData(target.section()), section.size, label,
+                                         model.code[t]);
+}
+
+/// The address of `symbol` in the loaded code of target `t`, or a DATA_LOSS status naming
+/// kernel `k`.
+catfish_status_t *findSymbol(const catfish_model_t &model, size_t t, size_t k, const char *symbol,
+                             void *&address) {
+  address = model.code[t]->symbol(symbol);
+  if (address)
+    return nullptr;
+  const fa::Kernel &kernel = *model.file->manifest().kernels()->Get(static_cast<flatbuffers::uoffset_t>(k));
+  std::string from = kernel.location() && kernel.location()->size()
+                         ? " from " + kernel.location()->str()
+                         : std::string();
+  return makeStatusCat(CATFISH_STATUS_DATA_LOSS, model.file->path(), ": kernel ", k, " (",
+                       kernel.symbol()->string_view(), from, "): symbol '", symbol,
+                       "' is missing from the code of ",
+                       targetLabel(*model.file, static_cast<uint32_t>(t)));
+}
+
+/// "sm_80 sm_90a" of every target named `name` that a step uses, for messages.
+std::string archsOf(const fa::Manifest &m, const std::vector<bool> &targetUsed,
+                    const std::string &name) {
+  std::string list;
+  for (size_t t = 0; t < targetUsed.size(); ++t) {
+    const fa::Target &target = *m.targets()->Get(static_cast<flatbuffers::uoffset_t>(t));
+    if (!targetUsed[t] || target.name()->str() != name)
+      continue;
+    std::string arch = target.arch() && target.arch()->size() ? target.arch()->str() : "any arch";
+    if (list.find(arch) == std::string::npos)
+      list += (list.empty() ? "" : ", ") + arch;
+  }
+  return list;
+}
+
+/// Device cpu: every step's kernel must be CPU code, run as one call.
+catfish_status_t *loadCpuCode(catfish_model_t &model, const std::vector<bool> &kernelUsed,
+                              const std::vector<bool> &targetUsed) {
+  const ArtifactFile &file = *model.file;
+  const fa::Manifest &m = file.manifest();
+  for (size_t t = 0; t < targetUsed.size(); ++t) {
+    std::string name = m.targets()->Get(static_cast<flatbuffers::uoffset_t>(t))->name()->str();
+    if (!targetUsed[t] || name == "cpu")
+      continue;
+    bool emulated = false;
+    for (size_t e = 0; e < targetUsed.size(); ++e)
+      emulated |= m.targets()->Get(static_cast<flatbuffers::uoffset_t>(e))->name()->string_view() ==
+                  fa::kCudaEmulatorTarget;
+    return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, file.path(), ": this artifact needs target ",
+                         name, " (", archsOf(m, targetUsed, name),
+                         ") which this runtime cannot run",
+                         name == "cuda" ? (emulated ? "; device cuda-emulator runs its CUDA plan "
+                                                      "on the host"
+                                                    : "; compile with --cuda-emulation to run "
+                                                      "its CUDA plan on the host (device "
+                                                      "cuda-emulator)")
+                                        : "");
+  }
+  for (size_t t = 0; t < targetUsed.size(); ++t)
+    if (targetUsed[t])
+      if (catfish_status_t *status = loadTargetCode(model, t))
+        return status;
+  for (size_t k = 0; k < kernelUsed.size(); ++k) {
+    if (!kernelUsed[k])
+      continue;
+    const fa::Kernel &kernel = *m.kernels()->Get(static_cast<flatbuffers::uoffset_t>(k));
+    void *address;
+    if (catfish_status_t *status =
+            findSymbol(model, kernel.target(), k, kernel.symbol()->c_str(), address))
+      return status;
+    catfish_model_t::Call call{reinterpret_cast<CpuKernelFn>(address), kernel.max_tasks(), {},
+                               false, {}};
+    size_t stepArgs = 0;
+    for (const fa::Step *step : *m.steps())
+      if (step->kernel() == k)
+        stepArgs = step->args() ? step->args()->size() : 0;
+    for (uint32_t a = 0; a < stepArgs; ++a)
+      call.stepArgs.push_back(a);
+    model.calls[k].push_back(std::move(call));
+  }
+  return nullptr;
+}
+
+/// Device cuda-emulator: every step's kernel must be a CUDA plan; each launch runs the host code
+/// of the artifact's cuda-emulator target with the launch table's grid and block.
+catfish_status_t *loadEmulatedCode(catfish_model_t &model, const std::vector<bool> &kernelUsed) {
+  const ArtifactFile &file = *model.file;
+  const fa::Manifest &m = file.manifest();
+  size_t targetCount = m.targets() ? m.targets()->size() : 0;
+  size_t emulator = targetCount;
+  for (size_t t = 0; t < targetCount; ++t)
+    if (m.targets()->Get(static_cast<flatbuffers::uoffset_t>(t))->name()->string_view() ==
+        fa::kCudaEmulatorTarget)
+      emulator = t;
+  if (emulator == targetCount)
+    return makeStatusCat(CATFISH_STATUS_FAILED_PRECONDITION, file.path(),
+                         ": device cuda-emulator needs host code for the CUDA plan, and this "
+                         "artifact has none (compile it with --target cuda --cuda-emulation)");
+  if (catfish_status_t *status = loadTargetCode(model, emulator))
+    return status;
+  for (size_t k = 0; k < kernelUsed.size(); ++k) {
+    if (!kernelUsed[k])
+      continue;
+    const fa::Kernel &kernel = *m.kernels()->Get(static_cast<flatbuffers::uoffset_t>(k));
+    const fa::Target &target = *m.targets()->Get(kernel.target());
+    if (target.name()->string_view() != "cuda" || !kernel.launches() ||
+        kernel.launches()->size() == 0)
+      return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, file.path(), ": kernel ", k, " (",
+                           kernel.symbol()->string_view(), ") is code for target ",
+                           target.name()->string_view(),
+                           "; device cuda-emulator runs CUDA launches only");
+    for (const fa::CudaLaunch *launch : *kernel.launches()) {
+      void *address;
+      if (catfish_status_t *status =
+              findSymbol(model, emulator, k, launch->function()->c_str(), address))
+        return status;
+      catfish_model_t::Call call{reinterpret_cast<CpuKernelFn>(address), 1, {}, true, {}};
+      uint64_t blocks = 1;
+      for (int i = 0; i < 3; ++i) {
+        call.dims[i] = launch->grid()->Get(i);
+        call.dims[3 + i] = launch->block()->Get(i);
+        blocks *= call.dims[i];
+      }
+      call.maxTasks = static_cast<uint32_t>(std::min<uint64_t>(blocks, UINT32_MAX));
+      if (launch->args())
+        call.stepArgs.assign(launch->args()->begin(), launch->args()->end());
+      model.calls[k].push_back(std::move(call));
+    }
+  }
+  return nullptr;
+}
+
+/// Loads the code the steps run on `device`, and the calls of every kernel a step uses.
+catfish_status_t *loadCode(catfish_model_t &model, const std::string &device) {
   const ArtifactFile &file = *model.file;
   const fa::Manifest &m = file.manifest();
   size_t targetCount = m.targets() ? m.targets()->size() : 0;
@@ -95,66 +241,27 @@ catfish_status_t *loadCode(catfish_model_t &model) {
     kernelUsed[kernel] = true;
     targetUsed[m.kernels()->Get(kernel)->target()] = true;
   }
-
-  // Targets this runtime cannot run, by name, with the archs the steps need.
-  std::map<std::string, std::vector<std::string>> unsupported;
-  for (size_t t = 0; t < targetCount; ++t) {
-    const fa::Target &target = *m.targets()->Get(static_cast<flatbuffers::uoffset_t>(t));
-    if (!targetUsed[t] || target.name()->string_view() == "cpu")
-      continue;
-    std::vector<std::string> &archs = unsupported[target.name()->str()];
-    std::string arch = target.arch() && target.arch()->size() ? target.arch()->str() : "any arch";
-    if (std::find(archs.begin(), archs.end(), arch) == archs.end())
-      archs.push_back(arch);
-  }
-  if (!unsupported.empty()) {
-    const auto &[name, archs] = *unsupported.begin();
-    std::string list;
-    for (const std::string &arch : archs)
-      list += (list.empty() ? "" : ", ") + arch;
-    return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, file.path(), ": this artifact needs target ",
-                         name, " (", list, ") which this runtime cannot run");
-  }
-
   model.code.resize(targetCount);
-  for (size_t t = 0; t < targetCount; ++t) {
-    if (!targetUsed[t])
-      continue;
-    const fa::Target &target = *m.targets()->Get(static_cast<flatbuffers::uoffset_t>(t));
-    std::string label = targetLabel(file, static_cast<uint32_t>(t));
-    std::string format = orEmpty(target.format());
-    if (format != "elf-shared-object")
-      return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, label, ": code format '", format,
-                           "' is not one this runtime loads (elf-shared-object)");
-    std::string missing;
-    if (!catfish::rt::hostSupportsCpuArch(orEmpty(target.arch()), missing))
-      return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, label,
-                           ": this CPU cannot run the code; it lacks ", missing);
-    const fa::SectionEntry &section = file.section(target.section());
-    if (catfish_status_t *status = catfish::rt::SharedObject::load(
-            file.sectionData(target.section()), section.size, label, model.code[t]))
+  model.calls.resize(kernelCount);
+  if (device == "auto" || device == "cpu") {
+    model.device = "cpu";
+    if (catfish_status_t *status = loadCpuCode(model, kernelUsed, targetUsed))
       return status;
+  } else if (device == "cuda-emulator") {
+    model.device = device;
+    if (catfish_status_t *status = loadEmulatedCode(model, kernelUsed))
+      return status;
+  } else if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
+    return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, file.path(), ": device '", device,
+                         "': this runtime has no CUDA backend yet (devices: auto, cpu, "
+                         "cuda-emulator)");
+  } else {
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "unknown device '", device,
+                         "' (devices: auto, cpu, cuda-emulator)");
   }
-
-  model.kernels.assign(kernelCount, nullptr);
-  for (size_t k = 0; k < kernelCount; ++k) {
-    if (!kernelUsed[k])
-      continue;
-    const fa::Kernel &kernel = *m.kernels()->Get(static_cast<flatbuffers::uoffset_t>(k));
-    void *address = model.code[kernel.target()]->symbol(kernel.symbol()->c_str());
-    if (!address) {
-      std::string from = kernel.location() && kernel.location()->size()
-                             ? " from " + kernel.location()->str()
-                             : std::string();
-      return makeStatusCat(CATFISH_STATUS_DATA_LOSS, file.path(), ": kernel ", k, " (",
-                           kernel.symbol()->string_view(), from, "): symbol '",
-                           kernel.symbol()->string_view(), "' is missing from the code of ",
-                           targetLabel(file, kernel.target()));
-    }
-    model.kernels[k] = reinterpret_cast<CpuKernelFn>(address);
-    uint32_t tasks = std::min(kernel.max_tasks(), model.numThreads);
-    model.maxStepTasks = std::max(model.maxStepTasks, tasks);
-  }
+  for (const std::vector<catfish_model_t::Call> &calls : model.calls)
+    for (const catfish_model_t::Call &call : calls)
+      model.maxStepTasks = std::max(model.maxStepTasks, std::min(call.maxTasks, model.numThreads));
   return nullptr;
 }
 
@@ -188,7 +295,8 @@ catfish_status_t *loadModel(const char *path, const catfish_model_options_t *opt
     model->targets.push_back({target.name()->c_str(), orEmpty(target.arch()),
                               orEmpty(target.format()), file.section(target.section()).size});
   }
-  if (catfish_status_t *status = loadCode(*model))
+  const char *device = options && options->device ? options->device : "auto";
+  if (catfish_status_t *status = loadCode(*model, device))
     return status;
   *outModel = model.release();
   return nullptr;
@@ -228,8 +336,10 @@ catfish_status_t *tensorInfo(const std::vector<catfish_tensor_info_t> &tensors, 
 extern "C" {
 
 void catfish_model_options_initialize(catfish_model_options_t *out_options) {
-  if (out_options)
+  if (out_options) {
     out_options->num_threads = 0;
+    out_options->device = nullptr;
+  }
 }
 
 catfish_status_t *catfish_model_load(const char *path, catfish_model_t **out_model) {
@@ -307,5 +417,6 @@ uint64_t catfish_model_weights_size(const catfish_model_t *model) {
   return model->file->weightsSize();
 }
 uint32_t catfish_model_num_threads(const catfish_model_t *model) { return model->numThreads; }
+const char *catfish_model_device(const catfish_model_t *model) { return model->device.c_str(); }
 
 } // extern "C"

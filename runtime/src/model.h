@@ -14,14 +14,27 @@ struct catfish_model_t {
   std::unique_ptr<catfish::artifact::ArtifactFile> file;
   /// Per target index; null for targets no step uses.
   std::vector<std::unique_ptr<catfish::rt::SharedObject>> code;
-  /// Per kernel index; null for kernels no step uses.
-  std::vector<catfish::artifact::CpuKernelFn> kernels;
+  /// One call of host code: a CPU kernel, or one launch emulated on the host.
+  struct Call {
+    catfish::artifact::CpuKernelFn fn;
+    /// The most parts the call's work may be split into.
+    uint32_t maxTasks;
+    /// Its arguments: the step's buffers at these positions of Step.args...
+    std::vector<uint32_t> stepArgs;
+    /// ... then, for an emulated launch, a pointer to its grid and block sizes.
+    bool passDims;
+    uint32_t dims[6];
+  };
+  /// Per kernel index, the calls that run it, in order; empty for kernels no step uses.
+  std::vector<std::vector<Call>> calls;
+  /// "cpu" or "cuda-emulator".
+  std::string device;
   std::vector<catfish_tensor_info_t> inputs;
   std::vector<catfish_tensor_info_t> outputs;
   std::vector<catfish_target_info_t> targets;
   /// Threads a session runs a step on (the caller included).
   uint32_t numThreads = 1;
-  /// The most tasks any step runs at once: min(max_tasks, numThreads) over the steps.
+  /// The most tasks any call runs at once: min(maxTasks, numThreads) over the calls.
   uint32_t maxStepTasks = 1;
 };
 

@@ -54,9 +54,15 @@ struct catfish_session_t {
   AlignedBytes inputStorage;
   std::vector<uint8_t *> inputData;
   std::vector<bool> inputSet;
-  /// The argument pointers of all steps, back to back; step s starts at stepArgs[s].
+  /// The argument pointers of all calls, back to back.
   std::vector<void *> argTable;
-  std::vector<size_t> stepArgs;
+  /// Every call of every step, in order.
+  struct BoundCall {
+    catfish::artifact::CpuKernelFn fn;
+    int64_t tasks;
+    size_t argOffset;
+  };
+  std::vector<BoundCall> calls;
   std::vector<const void *> outputData;
   /// Outputs of packed dtypes (I4, U4, F4E2M1): the kernels' buffer of one byte per element,
   /// its element count, and the packed copy run() makes, which outputData points at.
@@ -119,13 +125,17 @@ catfish_status_t *createSession(const catfish_model_t *model, catfish_session_t 
   };
 
   size_t stepCount = m.steps() ? m.steps()->size() : 0;
-  session->stepArgs.reserve(stepCount);
   for (size_t s = 0; s < stepCount; ++s) {
     const fa::Step &step = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s));
-    session->stepArgs.push_back(session->argTable.size());
-    if (const auto *args = step.args())
-      for (uint32_t buffer : *args)
-        session->argTable.push_back(bufferAddress(buffer));
+    for (const catfish_model_t::Call &call : model->calls[step.kernel()]) {
+      session->calls.push_back({call.fn, std::min(call.maxTasks, model->maxStepTasks),
+                                session->argTable.size()});
+      // Positions were verified against every step of the kernel at load.
+      for (uint32_t position : call.stepArgs)
+        session->argTable.push_back(bufferAddress(step.args()->Get(position)));
+      if (call.passDims)
+        session->argTable.push_back(const_cast<uint32_t *>(call.dims));
+    }
   }
   for (size_t o = 0; o < model->outputs.size(); ++o) {
     const fa::TensorInfo &info = *m.outputs()->Get(static_cast<flatbuffers::uoffset_t>(o));
@@ -186,18 +196,12 @@ catfish_status_t *run(catfish_session_t *session) {
     if (!session->inputSet[i])
       return makeStatusCat(CATFISH_STATUS_FAILED_PRECONDITION, "input '", model.inputs[i].name,
                            "' has not been set");
-  const fa::Manifest &m = model.file->manifest();
-  size_t stepCount = session->stepArgs.size();
-  for (size_t s = 0; s < stepCount; ++s) {
-    uint32_t kernelIndex = m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s))->kernel();
-    uint32_t maxTasks = m.kernels()->Get(kernelIndex)->max_tasks();
-    int64_t tasks = std::min(maxTasks, model.maxStepTasks);
-    fa::CpuKernelFn fn = model.kernels[kernelIndex];
-    void *const *args = session->argTable.data() + session->stepArgs[s];
-    if (tasks <= 1)
-      fn(args, 0, 1);
+  for (const catfish_session_t::BoundCall &call : session->calls) {
+    void *const *args = session->argTable.data() + call.argOffset;
+    if (call.tasks <= 1)
+      call.fn(args, 0, 1);
     else
-      session->pool.run(fn, args, tasks);
+      session->pool.run(call.fn, args, call.tasks);
   }
   for (catfish_session_t::PackedOutput &output : session->packedOutputs) {
     std::fill(output.packed.begin(), output.packed.end(), 0);

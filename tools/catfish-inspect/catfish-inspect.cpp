@@ -67,6 +67,34 @@ std::string bufferText(const fa::Manifest &m, uint32_t index) {
   return out + "?";
 }
 
+std::string dim3Text(const flatbuffers::Vector<uint32_t> *sizes) {
+  std::string out;
+  for (flatbuffers::uoffset_t i = 0; sizes && i < sizes->size(); ++i)
+    out += (i ? "x" : "") + std::to_string(sizes->Get(i));
+  return out;
+}
+
+/// "F grid 2x1x1 block 256x1x1 smem 0 args 0 1 | sm_80: 14 registers, ..." (a verified
+/// manifest has three grid and block sizes).
+std::string launchText(const fa::CudaLaunch &launch) {
+  std::string out = launch.function()->str() + " grid " + dim3Text(launch.grid()) + " block " +
+                    dim3Text(launch.block()) + " smem " +
+                    std::to_string(launch.dynamic_shared_bytes()) + " args";
+  if (launch.args())
+    for (uint32_t arg : *launch.args())
+      out += " " + std::to_string(arg);
+  if (launch.resources())
+    for (const fa::CudaResources *r : *launch.resources()) {
+      out += std::string(" | ") + text(r->arch()) + ": " + std::to_string(r->registers()) +
+             " registers, " + std::to_string(r->shared_bytes()) + " B shared, " +
+             std::to_string(r->stack_bytes()) + " B stack";
+      if (r->spill_store_bytes() || r->spill_load_bytes())
+        out += ", spills " + std::to_string(r->spill_store_bytes()) + " B stored " +
+               std::to_string(r->spill_load_bytes()) + " B loaded";
+    }
+  return out;
+}
+
 int inspect(const std::string &path, bool allSteps) {
   std::unique_ptr<fa::ArtifactFile> file;
   if (catfish_status_t *status = fa::ArtifactFile::open(path, file)) {
@@ -114,6 +142,9 @@ int inspect(const std::string &path, bool allSteps) {
     std::printf("  %zu %s [%s, target %u, max_tasks %u]%s%s (%s)\n", s, k.symbol()->c_str(),
                 text(k.kind()), k.target(), k.max_tasks(), args.empty() ? "" : " ", args.c_str(),
                 text(k.location()));
+    if (k.launches())
+      for (const fa::CudaLaunch *launch : *k.launches())
+        std::printf("    launch %s\n", launchText(*launch).c_str());
   }
   if (shown < steps)
     std::printf("  ... %zu more (--steps shows all)\n", steps - shown);

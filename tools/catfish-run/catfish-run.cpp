@@ -1,7 +1,7 @@
 //===- catfish-run.cpp - run a .catfish artifact ---------------------------===//
 //
 // catfish-run MODEL.catfish [--input NAME=FILE]... [--output-dir DIR] [--seed N]
-//             [--benchmark N] [--threads N]
+//             [--benchmark N] [--threads N] [--device auto|cpu|cuda-emulator]
 //
 // Inputs come from .npy or ONNX TensorProto .pb files; missing ones get seeded random data.
 // Every failure is one "error: ..." line on stderr and exit code 1; outputs are written to
@@ -35,13 +35,15 @@ namespace {
 
 const char *const kUsage =
     "usage: catfish-run MODEL.catfish [--input NAME=FILE]... [--output-dir DIR] [--seed N]\n"
-    "                   [--benchmark N] [--threads N]\n"
+    "                   [--benchmark N] [--threads N] [--device DEVICE]\n"
     "  --input NAME=FILE  the value of input NAME, from a .npy or ONNX TensorProto .pb file\n"
     "                     (inputs not given get random data)\n"
     "  --output-dir DIR   write DIR/<output name>.npy for every output\n"
     "  --seed N           seed of the random inputs (default 0)\n"
     "  --benchmark N      time N runs after max(1, N/10) warm-up runs\n"
-    "  --threads N        threads per run (default: all cores)\n";
+    "  --threads N        threads per run (default: all cores)\n"
+    "  --device DEVICE    auto (default), cpu, or cuda-emulator: the artifact's CUDA plan run on\n"
+    "                     the host (compiled with --target cuda --cuda-emulation)\n";
 
 struct Options {
   std::string model;
@@ -50,6 +52,7 @@ struct Options {
   uint64_t seed = 0;
   uint64_t benchmark = 0;
   uint32_t threads = 0;
+  std::string device = "auto";
   bool help = false;
 };
 
@@ -106,6 +109,9 @@ bool parseArgs(int argc, char **argv, Options &options, std::string &error) {
         error = "--output-dir needs a directory";
         return false;
       }
+    } else if (flag == "--device") {
+      if (!value(options.device))
+        return false;
     } else if (flag == "--seed" || flag == "--benchmark" || flag == "--threads") {
       if (!value(text))
         return false;
@@ -380,6 +386,7 @@ int runMain(int argc, char **argv) {
   catfish_model_options_t modelOptions;
   catfish_model_options_initialize(&modelOptions);
   modelOptions.num_threads = options.threads;
+  modelOptions.device = options.device.c_str();
   catfish::Model model;
   if (catfish::Status status = catfish::Model::load(options.model, model, &modelOptions); !status.ok())
     return fail(status.message());

@@ -114,9 +114,14 @@ typedef struct catfish_model_options_t {
   /* Threads a session uses to run the tasks of one step (the calling thread included). 0 means
    * the machine's hardware concurrency. */
   uint32_t num_threads;
+  /* Where the steps run: NULL or "auto" (the CPU code when the artifact has it), "cpu", or
+   * "cuda-emulator" (the artifact's CUDA plan executed on the host, step by step and launch by
+   * launch, by the host code `catfish-compile --cuda-emulation` adds). "cuda" and "cuda:N" are
+   * refused: this runtime has no CUDA backend yet. */
+  const char *device;
 } catfish_model_options_t;
 
-/* Sets the defaults (num_threads = 0). */
+/* Sets the defaults (num_threads = 0, device = NULL). */
 void catfish_model_options_initialize(catfish_model_options_t *out_options);
 
 /* Maps the artifact at `path`, verifies it completely (checksums, manifest, bounds), loads its CPU
@@ -184,6 +189,8 @@ uint64_t catfish_model_arena_size(const catfish_model_t *model);
 uint64_t catfish_model_weights_size(const catfish_model_t *model);
 /* The threads a session of this model uses (the resolved num_threads option). */
 uint32_t catfish_model_num_threads(const catfish_model_t *model);
+/* The device the model's steps run on: "cpu" or "cuda-emulator". */
+const char *catfish_model_device(const catfish_model_t *model);
 
 /*===----------------------------------------------------------------------===*
  * Session
