@@ -98,7 +98,9 @@ llvm::Error runCpuCodegen(ModuleOp kernels, StringRef path, const CpuCodegenOpti
 llvm::Error checkCudaArchs(ArrayRef<std::string> archs) {
   if (archs.empty())
     return llvm::createStringError("--target cuda needs at least one --arch (e.g. sm_80)");
-  for (StringRef arch : archs) {
+  for (auto [i, arch] : llvm::enumerate(archs)) {
+    if (llvm::is_contained(ArrayRef(archs).take_front(i), arch))
+      return llvm::createStringError("--arch lists " + arch + " twice");
     StringRef digits = arch;
     unsigned number = 0;
     if (!digits.consume_front("sm_") || !(digits.consume_back("a"), true) ||

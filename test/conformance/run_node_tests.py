@@ -426,9 +426,17 @@ def compare_outputs(case, out_dir):
     return Outcome(PASS)
 
 
-def execute(case, compiler, runner, timeout):
-    """Compile an artifact for the default (cpu) target, run it on test_data_set_0 and
-    compare the outputs."""
+# Per --device: extra catfish-compile flags and extra catfish-run flags.
+DEVICE_FLAGS = {
+    "cpu": ([], []),
+    "cuda-emulator": (["--target", "cuda", "--cuda-emulation"], ["--device", "cuda-emulator"]),
+}
+
+
+def execute(case, compiler, runner, timeout, device):
+    """Compile an artifact for `device`'s target, run it on test_data_set_0 and compare the
+    outputs."""
+    compile_flags, run_flags = DEVICE_FLAGS[device]
     stage_status = {FAIL: None, CRASH: CRASH, TIMEOUT: TIMEOUT}
     with tempfile.TemporaryDirectory(prefix="catfish-exec-") as tmp:
         artifact, out_dir = Path(tmp) / "t.catfish", Path(tmp) / "out"
@@ -440,9 +448,10 @@ def execute(case, compiler, runner, timeout):
             return Outcome(RUN_FAILED, f"cannot read the test inputs: {error}")
         steps = (
             ("catfish-compile", COMPILE_FAILED,
-             [compiler, case.model, "-o", artifact, *case.frozen]),
+             [compiler, case.model, "-o", artifact, *case.frozen, *compile_flags]),
             ("catfish-run", RUN_FAILED,
-             [runner, artifact, *input_args, "--output-dir", out_dir, "--threads", "1"]),
+             [runner, artifact, *input_args, "--output-dir", out_dir, "--threads", "1",
+              *run_flags]),
         )
         for tool, failed, cmd in steps:
             outcome = invoke(cmd, timeout, repl)
@@ -458,7 +467,7 @@ def execute(case, compiler, runner, timeout):
             return Outcome(RUN_FAILED, f"cannot compare outputs: {error}")
 
 
-def run_case(case, compiler, runner, timeout, exec_timeout):
+def run_case(case, compiler, runner, timeout, exec_timeout, device):
     if case.out_of_scope:
         return Result(case, imported=None)
     imported = import_model(case, compiler, timeout)
@@ -466,13 +475,13 @@ def run_case(case, compiler, runner, timeout, exec_timeout):
         return Result(case, imported=imported)
     if imported.status != PASS:
         return Result(case, imported, Outcome(NOT_IMPORTED))
-    return Result(case, imported, execute(case, compiler, runner, exec_timeout))
+    return Result(case, imported, execute(case, compiler, runner, exec_timeout, device))
 
 
-def run_all(cases, compiler, runner, timeout, exec_timeout, jobs):
+def run_all(cases, compiler, runner, timeout, exec_timeout, jobs, device):
     results = []
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(run_case, c, compiler, runner, timeout, exec_timeout)
+        futures = [pool.submit(run_case, c, compiler, runner, timeout, exec_timeout, device)
                    for c in cases]
         for i, future in enumerate(concurrent.futures.as_completed(futures), 1):
             results.append(future.result())
@@ -646,18 +655,22 @@ def exec_op_table(results):
     return lines
 
 
-def execution_section(results, summary, machine, elapsed, jobs):
+def execution_section(results, summary, machine, elapsed, jobs, device):
     e = summary.executed
+    compile_flags, run_flags = DEVICE_FLAGS[device]
+    target = ("target cuda, run on the host by the CUDA emulator" if device == "cuda-emulator"
+              else "default target: cpu, x86-64-v3")
     lines = [
         "## Execution",
         "",
         f"**Execution: {e[PASS]} / {summary.in_scope} in-scope tests match "
         f"({summary.exec_pass_rate:.1f} %), crashes {summary.crashes}.**",
         "",
-        "- Every test that imports is compiled with `catfish-compile model.onnx -o T.catfish` "
-        "(default target: cpu, x86-64-v3) and the same `--freeze-input` flags, then run with "
+        "- Every test that imports is compiled with `"
+        + shlex.join(["catfish-compile", "model.onnx", "-o", "T.catfish", *compile_flags])
+        + f"` ({target}) and the same `--freeze-input` flags, then run with "
         "`catfish-run T.catfish --input NAME=test_data_set_0/input_K.pb ... --output-dir DIR "
-        "--threads 1`.",
+        "--threads 1" + "".join(" " + f for f in run_flags) + "`.",
         f"- Outputs are compared with `output_K.pb`: floating point with rtol {DEFAULT_RTOL:g} "
         f"and atol {DEFAULT_ATOL:g} (the ONNX backend test runner's defaults; no node test has "
         "a data.json overriding them), NaNs in the same places, bf16 compared as float32, "
@@ -686,14 +699,16 @@ def execution_section(results, summary, machine, elapsed, jobs):
     return lines
 
 
-def render_report(results, summary, command, compiler_version, machine, elapsed, jobs):
+def render_report(results, summary, command, compiler_version, machine, elapsed, jobs, device):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     executed = bool(summary.executed)
     header = [
         "# ONNX node-test conformance",
         "",
-        ("Conformance of `catfish-compile` (import to MLIR) and of compiled CPU artifacts "
-         "run by `catfish-run` (execution) on the ONNX backend node tests."
+        ("Conformance of `catfish-compile` (import to MLIR) and of compiled "
+         + ("CUDA artifacts run by `catfish-run` on the CUDA emulator"
+            if device == "cuda-emulator" else "CPU artifacts run by `catfish-run`")
+         + " (execution) on the ONNX backend node tests."
          if executed else
          "Import conformance of `catfish-compile --emit=mlir` on the ONNX backend node tests."),
         "",
@@ -714,7 +729,7 @@ def render_report(results, summary, command, compiler_version, machine, elapsed,
                        f"{summary.crashes}"]
     body = summary_section(summary) + [""]
     if executed:
-        body += execution_section(results, summary, machine, elapsed, jobs) + [""]
+        body += execution_section(results, summary, machine, elapsed, jobs, device) + [""]
     body += ["## Import per operator", ""] + op_table(results) + [""]
     return "\n".join(header + body + out_of_scope_section(results, summary)).rstrip() + "\n"
 
@@ -763,6 +778,9 @@ def parse_args(argv):
     parser.add_argument("--exec-timeout", type=float, default=60.0,
                         help="seconds for each of catfish-compile and catfish-run per test")
     parser.add_argument("--filter", help="regex searched in the test directory name")
+    parser.add_argument("--device", choices=sorted(DEVICE_FLAGS), default="cpu",
+                        help="with --execute: cpu (default), or cuda-emulator (compiled for "
+                             "--target cuda --cuda-emulation and run on the CUDA emulator)")
     parser.add_argument("--min-pass-rate", type=float,
                         help="fraction of in-scope tests that must import (0..1; default 0.90, "
                              "0 with --update-docs)")
@@ -793,12 +811,12 @@ def main(argv):
     cases = discover(args.filter)
     results = run_all(cases, args.compiler.resolve(),
                       args.runner.resolve() if args.runner else None, args.timeout,
-                      args.exec_timeout, args.jobs)
+                      args.exec_timeout, args.jobs, args.device)
     elapsed = time.monotonic() - started
     summary = summarize(results)
     command = shlex.join([str(Path(__file__).resolve().relative_to(REPO_ROOT)), *argv])
     report = render_report(results, summary, command, compiler_version(args.compiler),
-                           machine_description(), elapsed, args.jobs)
+                           machine_description(), elapsed, args.jobs, args.device)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)
 

@@ -3,11 +3,13 @@
 and compare every output with ONNX Runtime (CPU) on the same inputs.
 
 Each model runs with fusion on, with --no-fusion, and with every kernel that has parallel loops
-split into parts run by 3 threads (--task-min-work 1, --threads 3). Tolerances per element type are in
+split into parts run by 3 threads (--task-min-work 1, --threads 3). With --device cuda-emulator
+the models are compiled for --target cuda --cuda-emulation instead and their CUDA plans run on
+the CUDA emulator (the threads variant then splits each launch's blocks over 3 threads). Tolerances per element type are in
 TOLERANCES (docs/e2e.md repeats them). Exits 1 and names the model, output and worst element
 on any mismatch or tool failure.
 
-  run_e2e.py --bin-dir build/bin --work-dir /tmp/e2e [--models mlp,cnn]
+  run_e2e.py --bin-dir build/bin --work-dir /tmp/e2e [--models mlp,cnn] [--device cuda-emulator]
 """
 import argparse
 import os
@@ -125,8 +127,13 @@ def check_model(name, args):
         "no fusion": (["--no-fusion"], []),
         "threads": (["--task-min-work", "1"], ["--threads", "3"]),
     }
+    if args.device == "cuda-emulator":
+        variants["threads"] = ([], ["--threads", "3"])
+        target = (["--target", "cuda", "--cuda-emulation"], ["--device", "cuda-emulator"])
+        variants = {variant: (compile_flags + target[0], run_flags + target[1])
+                    for variant, (compile_flags, run_flags) in variants.items()}
     for variant, (compile_flags, run_flags) in variants.items():
-        label = f"{name} ({variant})"
+        label = f"{name} ({args.device}, {variant})"
         tag = variant.replace(" ", "-")
         artifact = os.path.join(work, f"{name}.{tag}.catfish")
         compiled = run([os.path.join(args.bin_dir, "catfish-compile"), path, "-o", artifact]
@@ -155,6 +162,7 @@ def main():
     parser.add_argument("--bin-dir", required=True)
     parser.add_argument("--work-dir", required=True)
     parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--device", choices=["cpu", "cuda-emulator"], default="cpu")
     args = parser.parse_args()
     failures = []
     for name in args.models.split(","):

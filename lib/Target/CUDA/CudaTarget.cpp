@@ -231,6 +231,9 @@ llvm::Expected<TargetCode> mlir::catfish::emitCudaFatbin(ModuleOp kernels,
   auto ptx = emitCudaPtx(kernels, options);
   if (!ptx)
     return ptx.takeError();
+  llvm::stable_sort(*ptx, [](const auto &a, const auto &b) {
+    return archNumber(a.first) < archNumber(b.first);
+  });
   // The PTX shipped for JIT: the lowest arch whose code runs on every later GPU.
   const std::pair<std::string, std::string> *portable = nullptr;
   for (const auto &entry : *ptx)
