@@ -335,6 +335,14 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<KernelInfo> kernels,
         return std::move(error);
       step.args.push_back(bufferOf.lookup(result));
     }
+    if (static_cast<size_t>(index) < kernels.size())
+      for (uint64_t bytes : kernels[index].scratchBytes) {
+        PlannedBuffer scratch{fb::BufferKind::Arena};
+        scratch.size = bytes;
+        scratch.firstStep = scratch.lastStep = index;
+        step.args.push_back(buffers.size());
+        buffers.push_back(scratch);
+      }
     steps.push_back(std::move(step));
   }
   if (steps.size() != kernels.size())

@@ -2,6 +2,7 @@
 #include "catfish/Target/Kernels.h"
 
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 using namespace mlir;
 using namespace mlir::catfish;
@@ -38,6 +39,15 @@ SmallVector<KernelInfo> mlir::catfish::collectKernels(ModuleOp kernelModule) {
     info.location = describeLocation(op.getLoc());
     if (auto tasks = op.getAttrOfType<IntegerAttr>("catfish.max_tasks"))
       info.maxTasks = static_cast<unsigned>(tasks.getInt());
+    if (auto scratch = op.getAttrOfType<IntegerAttr>("catfish.scratch")) {
+      // The scratch arguments come last before task and task_count.
+      ArrayRef<Type> inputs = cast<FunctionOpInterface>(op).getArgumentTypes();
+      for (Type type : inputs.drop_back(2).take_back(scratch.getInt())) {
+        auto memref = cast<MemRefType>(type);
+        unsigned bits = memref.getElementTypeBitWidth();
+        info.scratchBytes.push_back(memref.getNumElements() * (bits < 8 ? 1 : bits / 8));
+      }
+    }
     kernels.push_back(std::move(info));
   }
   return kernels;

@@ -5,6 +5,8 @@
 // fastest, so neighbouring threads touch neighbouring elements.
 //
 //===----------------------------------------------------------------------===//
+#include "GpuKernels.h"
+
 #include "catfish/Dialect/Catfish.h"
 #include "catfish/Passes/Passes.h"
 
@@ -30,13 +32,6 @@ using namespace mlir::catfish;
 
 namespace {
 
-/// Ops that may stay in the host function: they are recomputed in every gpu.func that uses them.
-bool staysOnHost(Operation &op) {
-  return isa<func::ReturnOp>(op) || op.hasTrait<OpTrait::ConstantLike>() ||
-         isa<memref::SubViewOp, memref::ExpandShapeOp, memref::CollapseShapeOp,
-             memref::ReinterpretCastOp, memref::CastOp, memref::GetGlobalOp>(op);
-}
-
 /// The static iteration count of each loop of `loop`, or failure.
 FailureOr<SmallVector<int64_t>> staticExtents(scf::ParallelOp loop) {
   SmallVector<int64_t> extents;
@@ -51,6 +46,39 @@ FailureOr<SmallVector<int64_t>> staticExtents(scf::ParallelOp loop) {
   return extents;
 }
 
+/// Moves each run of loop-free top-level ops of `func` (what a rank-0 fill or elementwise op
+/// lowers to) into a parallel loop of one iteration, so that it maps like any other nest.
+void wrapScalarCode(func::FuncOp func) {
+  SmallVector<SmallVector<Operation *>> runs(1);
+  for (Operation &op : func.getBody().front()) {
+    bool scalar = !staysOnHost(op) && !isa<scf::ParallelOp, memref::AllocOp, memref::AllocaOp>(op);
+    if (scalar)
+      runs.back().push_back(&op);
+    else if (!runs.back().empty())
+      runs.emplace_back();
+  }
+  for (ArrayRef<Operation *> run : runs) {
+    if (run.empty())
+      continue;
+    llvm::SmallPtrSet<Operation *, 8> inRun(run.begin(), run.end());
+    bool usedOutside = llvm::any_of(run, [&](Operation *op) {
+      return llvm::any_of(op->getUsers(), [&](Operation *user) {
+        return !inRun.contains(func.getBody().front().findAncestorOpInBlock(*user));
+      });
+    });
+    if (usedOutside)
+      continue;
+    OpBuilder builder(run.front());
+    Location loc = run.front()->getLoc();
+    Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
+    Value one = arith::ConstantIndexOp::create(builder, loc, 1);
+    auto loop = scf::ParallelOp::create(builder, loc, ValueRange{zero}, ValueRange{one},
+                                        ValueRange{one});
+    for (Operation *op : run)
+      op->moveBefore(loop.getBody()->getTerminator());
+  }
+}
+
 /// Why the CUDA target cannot map `func` yet, as an error at the op responsible.
 LogicalResult checkMappable(func::FuncOp func) {
   auto kind = func->getAttrOfType<FusionKindAttr>("catfish.kind");
@@ -63,7 +91,8 @@ LogicalResult checkMappable(func::FuncOp func) {
     auto loop = dyn_cast<scf::ParallelOp>(op);
     if (!loop) {
       if (isa<memref::AllocOp, memref::AllocaOp>(op))
-        return op.emitError("the CUDA target cannot give a kernel a temporary buffer yet");
+        return op.emitError("a temporary buffer in a CUDA kernel (run catfish-scratch-buffers "
+                            "first)");
       return op.emitError() << "the CUDA target cannot map '" << op.getName()
                             << "' to GPU threads yet";
     }
@@ -97,28 +126,16 @@ struct MapToGpu final : catfish::impl::CatfishMapToGpuBase<MapToGpu> {
     for (auto func : module.getOps<func::FuncOp>())
       if (func->hasAttr("catfish.kind"))
         kernels.push_back(func);
-    for (func::FuncOp func : kernels)
+    for (func::FuncOp func : kernels) {
+      wrapScalarCode(func);
       if (failed(checkMappable(func)))
         return signalPassFailure();
-
-    OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-    auto gpuModule = gpu::GPUModuleOp::create(builder, module.getLoc(), "catfish_cuda");
-    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), builder.getUnitAttr());
-    for (func::FuncOp func : kernels) {
-      unsigned index = 0;
-      for (auto loop : llvm::make_early_inc_range(func.getBody().getOps<scf::ParallelOp>()))
-        mapLoop(func, loop, gpuModule, (func.getSymName() + "_" + Twine(index++)).str());
     }
-  }
 
-  /// Copies the constant `global` reads into the gpu.module (once), where the kernel reads it
-  /// from device memory.
-  void copyGlobal(memref::GetGlobalOp read, gpu::GPUModuleOp gpuModule) {
-    if (gpuModule.lookupSymbol(read.getName()))
-      return;
-    auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(read, read.getNameAttr());
-    OpBuilder builder = OpBuilder::atBlockBegin(gpuModule.getBody());
-    builder.clone(*global);
+    gpu::GPUModuleOp gpuModule = getOrCreateGpuModule(module);
+    for (func::FuncOp func : kernels)
+      for (auto loop : llvm::make_early_inc_range(func.getBody().getOps<scf::ParallelOp>()))
+        mapLoop(func, loop, gpuModule, nextKernelName(gpuModule, func));
   }
 
   /// Replaces `loop` by a launch of a new gpu.func `name` that computes one point per thread.
@@ -132,37 +149,9 @@ struct MapToGpu final : catfish::impl::CatfishMapToGpuBase<MapToGpu> {
     LLVM_DEBUG(llvm::dbgs() << name << ": " << count << " points, " << blocks << " blocks of "
                             << blockSize << " threads\n");
     Location loc = loop.getLoc();
-
-    // The kernel: every memref argument of the host function, in order.
-    SmallVector<Value> buffers;
-    SmallVector<Type> bufferTypes;
-    for (BlockArgument arg : func.getArguments())
-      if (isa<MemRefType>(arg.getType())) {
-        buffers.push_back(arg);
-        bufferTypes.push_back(arg.getType());
-      }
-    OpBuilder builder = OpBuilder::atBlockEnd(gpuModule.getBody());
-    auto kernel = gpu::GPUFuncOp::create(builder, loc, name,
-                                         builder.getFunctionType(bufferTypes, {}));
-    kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder.getUnitAttr());
-    kernel.setKnownBlockSizeAttr(
-        builder.getDenseI32ArrayAttr({static_cast<int32_t>(blockSize), 1, 1}));
-    kernel.setKnownGridSizeAttr(builder.getDenseI32ArrayAttr({static_cast<int32_t>(blocks), 1, 1}));
-    Block &entry = kernel.getBody().front();
-    builder.setInsertionPointToStart(&entry);
     IRMapping mapping;
-    for (auto [host, device] : llvm::zip(buffers, entry.getArguments()))
-      mapping.map(host, device);
-    // Host-side constants and views the loop reads are recomputed in the kernel.
-    for (Operation &op : func.getBody().front()) {
-      if (&op == loop.getOperation())
-        break;
-      if (!staysOnHost(op) || isa<func::ReturnOp>(op))
-        continue;
-      if (auto global = dyn_cast<memref::GetGlobalOp>(op))
-        copyGlobal(global, gpuModule);
-      builder.clone(op, mapping);
-    }
+    OpBuilder builder(loop);
+    createKernel(func, loop, gpuModule, name, blockSize, blocks, mapping, builder);
 
     Value blockId = gpu::BlockIdOp::create(builder, loc, gpu::Dimension::x);
     Value threadId = gpu::ThreadIdOp::create(builder, loc, gpu::Dimension::x);
@@ -186,17 +175,7 @@ struct MapToGpu final : catfish::impl::CatfishMapToGpuBase<MapToGpu> {
     }
     for (Operation &op : loop.getBody()->without_terminator())
       builder.clone(op, mapping);
-    builder.setInsertionPointToEnd(&entry);
-    gpu::ReturnOp::create(builder, loc);
-
-    // The host side: the launch.
-    builder.setInsertionPoint(loop);
-    Value one = arith::ConstantIndexOp::create(builder, loc, 1);
-    gpu::KernelDim3 grid{arith::ConstantIndexOp::create(builder, loc, blocks), one, one};
-    gpu::KernelDim3 block{arith::ConstantIndexOp::create(builder, loc, blockSize), one, one};
-    gpu::LaunchFuncOp::create(builder, loc, kernel, grid, block, /*dynamicSharedMemorySize=*/nullptr,
-                              buffers);
-    loop.erase();
+    replaceByLaunch(loop, func, cast<gpu::GPUFuncOp>(guard->getParentOp()), blocks, blockSize);
   }
 };
 

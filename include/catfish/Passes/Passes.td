@@ -283,6 +283,45 @@ def CatfishMapToGpu : Pass<"catfish-map-to-gpu", "mlir::ModuleOp"> {
   ];
 }
 
+def CatfishMapReductionsToGpu : Pass<"catfish-map-reductions-to-gpu", "mlir::ModuleOp"> {
+  let summary = "Map each bufferized reduction of a generated kernel to a warp or block per row";
+  let description = [{
+    Runs on a bufferized kernel module before `convert-linalg-to-parallel-loops`. A
+    `linalg.generic` with reduction loops and one result (reduce, the max and sum of a
+    softmax, the mean and variance of a norm, with their elementwise producers fused in)
+    becomes a `gpu.func` in `gpu.module @catfish_cuda` and a `gpu.launch_func` in its place.
+    Each output point is a row: a warp per row (eight rows to a block of 256 threads) when
+    the row has at most 1024 elements, else a block per row. Threads fold a strided share of
+    the row (consecutive lanes on consecutive elements of the innermost reduction loop) into
+    a register of the accumulation type (f32 for f16 and bf16), `gpu.shuffle xor` combines the
+    lanes of a warp, a block's per-warp partials meet in shared memory after a `gpu.barrier`,
+    and one thread folds the total into the output, which already holds the reduction's
+    initial value (the fill before it).
+
+    The combination must be one associative op (add, mul, max, min, and, or) of the output
+    and a value computed without it; anything else, and reductions with several results
+    (argmax, argmin), are errors at the op.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"
+  ];
+}
+
+def CatfishScratchBuffers : Pass<"catfish-scratch-buffers", "mlir::ModuleOp"> {
+  let summary = "Turn each kernel's temporary buffers into scratch arguments the memory plan places";
+  let description = [{
+    Runs on a bufferized kernel module. Each top-level `memref.alloc` of a kernel function
+    (a value the region computes and reads again, such as a row's maximum in a softmax)
+    becomes a new argument after the kernel's results, before `task` and `task_count`; its
+    deallocations go. `catfish.scratch` on the function counts these arguments: the artifact
+    writer gives each a buffer in the arena, live for that step only, and passes it after the
+    step's results. A GPU kernel cannot allocate global memory, so the CUDA target needs this.
+    An allocation with a dynamic or non-identity layout is an error at its op.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def CatfishEmulateGpu : Pass<"catfish-emulate-gpu", "mlir::ModuleOp"> {
   let summary = "Turn the gpu.funcs of a CUDA kernel module into host code that runs them";
   let description = [{

@@ -45,13 +45,16 @@ struct KernelInfo {
   std::string location;
   /// How many parts the kernel's work may be split into (see artifact_format.h).
   unsigned maxTasks = 1;
+  /// Bytes of each scratch buffer the kernel takes after its results (catfish-scratch-buffers).
+  std::vector<uint64_t> scratchBytes;
   /// Target cuda: the launches that compute the region, in order.
   std::vector<CudaLaunch> launches;
 };
 
 /// The kernels of a module filled by catfish-outline-kernels, in order (kernel i computes
 /// fusion region i of @main), at any stage of a target's pipeline: each top-level function that
-/// carries `catfish.kind`, with its location and `catfish.max_tasks`.
+/// carries `catfish.kind`, with its location, `catfish.max_tasks` and the sizes of the
+/// `catfish.scratch` buffers.
 SmallVector<KernelInfo> collectKernels(ModuleOp kernelModule);
 
 /// The function the program runs: @main.
