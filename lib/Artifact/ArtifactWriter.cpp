@@ -404,7 +404,8 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<KernelInfo> kernels,
       std::vector<uint32_t> args(launch.args.begin(), launch.args.end());
       launches.push_back(fb::CreateCudaLaunchDirect(fbb, launch.function.c_str(), &grid, &block,
                                                     launch.dynamicSharedBytes, &args,
-                                                    &resources));
+                                                    &resources, launch.cooperative,
+                                                    launch.staticSharedBytes));
     }
     kernelTable.push_back(fb::CreateKernelDirect(
         fbb, kernel.symbol.c_str(), stringifyFusionKind(kernel.kind).str().c_str(),

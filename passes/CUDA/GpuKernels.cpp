@@ -81,6 +81,28 @@ gpu::GPUFuncOp mlir::catfish::createKernel(func::FuncOp func, Operation *before,
   return kernel;
 }
 
+SmallVector<int64_t> mlir::catfish::sharedMemoryLayout(gpu::GPUFuncOp kernel, int64_t &bytes) {
+  SmallVector<int64_t> offsets;
+  bytes = 0;
+  for (BlockArgument buffer : kernel.getWorkgroupAttributions()) {
+    auto type = cast<MemRefType>(buffer.getType());
+    offsets.push_back(bytes);
+    int64_t size = type.getNumElements() * std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+    bytes += (size + 15) / 16 * 16;
+  }
+  return offsets;
+}
+
+bool mlir::catfish::isCooperative(gpu::GPUFuncOp kernel) {
+  if (!kernel.getWorkgroupAttributions().empty())
+    return true;
+  return kernel.walk([](Operation *op) {
+                 return isa<gpu::BarrierOp, gpu::ShuffleOp>(op) ? WalkResult::interrupt()
+                                                                : WalkResult::advance();
+               })
+      .wasInterrupted();
+}
+
 void mlir::catfish::replaceByLaunch(Operation *op, func::FuncOp func, gpu::GPUFuncOp kernel,
                                     int64_t blocks, int64_t blockSize) {
   OpBuilder builder(op);
@@ -88,7 +110,14 @@ void mlir::catfish::replaceByLaunch(Operation *op, func::FuncOp func, gpu::GPUFu
   Value one = arith::ConstantIndexOp::create(builder, loc, 1);
   gpu::KernelDim3 grid{arith::ConstantIndexOp::create(builder, loc, blocks), one, one};
   gpu::KernelDim3 block{arith::ConstantIndexOp::create(builder, loc, blockSize), one, one};
-  gpu::LaunchFuncOp::create(builder, loc, kernel, grid, block,
-                            /*dynamicSharedMemorySize=*/nullptr, memrefArguments(func));
+  auto launch = gpu::LaunchFuncOp::create(builder, loc, kernel, grid, block,
+                                          /*dynamicSharedMemorySize=*/nullptr,
+                                          memrefArguments(func));
+  int64_t sharedBytes;
+  sharedMemoryLayout(kernel, sharedBytes);
+  if (isCooperative(kernel))
+    launch->setAttr("catfish.cooperative", builder.getUnitAttr());
+  if (sharedBytes)
+    launch->setAttr("catfish.static_shared_bytes", builder.getI64IntegerAttr(sharedBytes));
   op->erase();
 }

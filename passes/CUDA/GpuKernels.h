@@ -33,8 +33,16 @@ gpu::GPUFuncOp createKernel(func::FuncOp func, Operation *before, gpu::GPUModule
                             StringRef name, int64_t blockSize, int64_t blocks, IRMapping &mapping,
                             OpBuilder &builder);
 
+/// The byte offset of each workgroup buffer of `kernel` in its block's shared memory (each
+/// 16-byte aligned, in order), and the total in `bytes`.
+SmallVector<int64_t> sharedMemoryLayout(gpu::GPUFuncOp kernel, int64_t &bytes);
+
+/// Whether threads of `kernel` exchange values: barriers, shuffles or shared memory.
+bool isCooperative(gpu::GPUFuncOp kernel);
+
 /// Replaces `op` (in `func`) by a launch of `kernel` over `blocks` blocks of `blockSize` threads
-/// with every memref argument of `func`.
+/// with every memref argument of `func`. The launch carries `catfish.cooperative` and
+/// `catfish.static_shared_bytes` for the artifact's launch table.
 void replaceByLaunch(Operation *op, func::FuncOp func, gpu::GPUFuncOp kernel, int64_t blocks,
                      int64_t blockSize);
 

@@ -49,6 +49,9 @@ std::string sectionLabel(uint32_t index, uint32_t kind) {
 
 /// The largest manifest the FlatBuffers verifier accepts.
 constexpr uint64_t kMaxManifestSize = FLATBUFFERS_MAX_BUFFER_SIZE - 1;
+/// The most threads a CUDA block has on every GPU.
+constexpr uint64_t kMaxThreadsPerBlock = 1024;
+
 /// Generous: one table per buffer, step, kernel, tensor; far beyond any real model.
 constexpr flatbuffers::uoffset_t kMaxManifestTables = 1u << 28;
 
@@ -417,6 +420,12 @@ catfish_status_t *ArtifactFile::verifyManifest() {
                        launch.function()->string_view(),
                        ") needs three non-zero grid and block sizes");
         }
+        uint64_t threads = uint64_t(launch.block()->Get(0)) * launch.block()->Get(1) *
+                           launch.block()->Get(2);
+        if (threads > kMaxThreadsPerBlock)
+          return bad("kernel ", i, " (", k.symbol()->string_view(), ") launch ", l, " (",
+                     launch.function()->string_view(), ") has ", threads,
+                     " threads per block; CUDA allows ", kMaxThreadsPerBlock);
       }
   }
 

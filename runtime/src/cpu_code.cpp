@@ -48,8 +48,11 @@ std::string lastDlError() {
   return text ? text : "unknown dlopen error";
 }
 
-/// dlopen through an anonymous memory file; nullptr (and `error`) on failure.
-void *openViaMemfd(const uint8_t *bytes, uint64_t size, std::string &error) {
+/// dlopen through an anonymous memory file; nullptr (and `error`) on failure. dlopen knows a
+/// library by its path, and a closed descriptor's number, hence its /proc/self/fd path, is
+/// soon reused by the next load, which would get this library back instead of its own: the
+/// file stays open (in `keptFd`) while the code is loaded.
+void *openViaMemfd(const uint8_t *bytes, uint64_t size, std::string &error, int &keptFd) {
   int fd = memfd_create("catfish-code", MFD_CLOEXEC);
   if (fd < 0) {
     error = std::string("memfd_create: ") + std::strerror(errno);
@@ -60,11 +63,21 @@ void *openViaMemfd(const uint8_t *bytes, uint64_t size, std::string &error) {
     error = std::string("writing the memfd: ") + std::strerror(errno);
   } else {
     std::string path = "/proc/self/fd/" + std::to_string(fd);
-    handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!handle)
-      error = lastDlError();
+    // A library that cannot be unloaded (linked with -z nodelete) keeps the path of an earlier
+    // load of this number: dlopen would return it. The caller then takes a temporary file.
+    if (void *stale = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
+      dlclose(stale);
+      error = "a library that was never unloaded holds the name " + path;
+    } else {
+      handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (!handle)
+        error = lastDlError();
+    }
   }
-  close(fd);
+  if (handle)
+    keptFd = fd;
+  else
+    close(fd);
   return handle;
 }
 
@@ -94,7 +107,11 @@ void *openViaTempFile(const uint8_t *bytes, uint64_t size, std::string &error) {
 
 } // namespace
 
-SharedObject::~SharedObject() { dlclose(handle_); }
+SharedObject::~SharedObject() {
+  dlclose(handle_);
+  if (fd_ >= 0)
+    close(fd_);
+}
 
 catfish_status_t *SharedObject::load(const uint8_t *bytes, uint64_t size, const std::string &what,
                                      std::unique_ptr<SharedObject> &out) {
@@ -113,13 +130,14 @@ catfish_status_t *SharedObject::load(const uint8_t *bytes, uint64_t size, const 
                          elf.e_machine, ", this machine is ", kHostMachineName);
 
   std::string memfdError, tempError;
-  void *handle = openViaMemfd(bytes, size, memfdError);
+  int fd = -1;
+  void *handle = openViaMemfd(bytes, size, memfdError, fd);
   if (!handle)
     handle = openViaTempFile(bytes, size, tempError);
   if (!handle)
     return makeStatusCat(CATFISH_STATUS_INTERNAL, what, ": cannot load the code: ", memfdError,
                          "; via a temporary file: ", tempError);
-  out.reset(new SharedObject(handle));
+  out.reset(new SharedObject(handle, fd));
   return nullptr;
 }
 

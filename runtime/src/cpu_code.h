@@ -19,8 +19,9 @@ public:
   ~SharedObject();
 
   /// Loads `size` bytes of an ELF shared object. `what` names it in errors ("'m.catfish' target
-  /// 0 (cpu x86-64-v3)"). Tries memfd_create + dlopen("/proc/self/fd/N") and falls back to a
-  /// temporary file (in $TMPDIR or /tmp, unlinked right after dlopen).
+  /// 0 (cpu x86-64-v3)"). Tries memfd_create + dlopen("/proc/self/fd/N") (the memory file
+  /// stays open while the code is loaded) and falls back to a temporary file (in $TMPDIR or
+  /// /tmp, unlinked right after dlopen).
   static catfish_status_t *load(const uint8_t *bytes, uint64_t size, const std::string &what,
                                 std::unique_ptr<SharedObject> &out);
 
@@ -28,8 +29,10 @@ public:
   void *symbol(const char *name) const;
 
 private:
-  explicit SharedObject(void *handle) : handle_(handle) {}
+  SharedObject(void *handle, int fd) : handle_(handle), fd_(fd) {}
   void *handle_;
+  /// The memory file the code was loaded from, kept open while it is loaded; -1 if none.
+  int fd_;
 };
 
 /// Whether this machine can run CPU code built for `arch` ("x86-64", "x86-64-v2/-v3/-v4",

@@ -166,7 +166,7 @@ catfish_status_t *loadCpuCode(catfish_model_t &model, const std::vector<bool> &k
             findSymbol(model, kernel.target(), k, kernel.symbol()->c_str(), address))
       return status;
     catfish_model_t::Call call{reinterpret_cast<CpuKernelFn>(address), kernel.max_tasks(), {},
-                               false, {}};
+                               nullptr};
     size_t stepArgs = 0;
     for (const fa::Step *step : *m.steps())
       if (step->kernel() == k)
@@ -213,14 +213,18 @@ catfish_status_t *loadEmulatedCode(catfish_model_t &model, const std::vector<boo
       if (catfish_status_t *status =
               findSymbol(model, emulator, k, launch->function()->c_str(), address))
         return status;
-      catfish_model_t::Call call{reinterpret_cast<CpuKernelFn>(address), 1, {}, true, {}};
-      uint64_t blocks = 1;
-      for (int i = 0; i < 3; ++i) {
-        call.dims[i] = launch->grid()->Get(i);
-        call.dims[3 + i] = launch->block()->Get(i);
-        blocks *= call.dims[i];
+      auto emulated = std::make_shared<catfish::rt::EmulatedLaunch>();
+      emulated->thread = reinterpret_cast<CpuKernelFn>(address);
+      emulated->function = launch->function()->str();
+      for (flatbuffers::uoffset_t i = 0; i < 3; ++i) {
+        emulated->dims[i] = launch->grid()->Get(i);
+        emulated->dims[3 + i] = launch->block()->Get(i);
       }
-      call.maxTasks = static_cast<uint32_t>(std::min<uint64_t>(blocks, UINT32_MAX));
+      emulated->cooperative = launch->cooperative();
+      emulated->sharedBytes = launch->static_shared_bytes();
+      uint32_t tasks =
+          static_cast<uint32_t>(std::min<uint64_t>(emulated->blockCount(), UINT32_MAX));
+      catfish_model_t::Call call{nullptr, tasks, {}, std::move(emulated)};
       if (launch->args())
         call.stepArgs.assign(launch->args()->begin(), launch->args()->end());
       model.calls[k].push_back(std::move(call));

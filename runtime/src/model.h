@@ -5,6 +5,7 @@
 #include "catfish/artifact_file.h"
 #include "catfish/runtime.h"
 #include "cpu_code.h"
+#include "cuda_emulator.h"
 
 #include <memory>
 #include <vector>
@@ -14,16 +15,17 @@ struct catfish_model_t {
   std::unique_ptr<catfish::artifact::ArtifactFile> file;
   /// Per target index; null for targets no step uses.
   std::vector<std::unique_ptr<catfish::rt::SharedObject>> code;
-  /// One call of host code: a CPU kernel, or one launch emulated on the host.
+  /// One call of host code: a CPU kernel, or one CUDA launch the emulator runs.
   struct Call {
+    /// The CPU kernel (unused for an emulated launch).
     catfish::artifact::CpuKernelFn fn;
     /// The most parts the call's work may be split into.
     uint32_t maxTasks;
-    /// Its arguments: the step's buffers at these positions of Step.args...
+    /// Its arguments (the launch's parameters): the step's buffers at these positions of
+    /// Step.args.
     std::vector<uint32_t> stepArgs;
-    /// ... then, for an emulated launch, a pointer to its grid and block sizes.
-    bool passDims;
-    uint32_t dims[6];
+    /// Set for a CUDA launch run by the emulator.
+    std::shared_ptr<const catfish::rt::EmulatedLaunch> launch;
   };
   /// Per kernel index, the calls that run it, in order; empty for kernels no step uses.
   std::vector<std::vector<Call>> calls;

@@ -61,8 +61,13 @@ struct catfish_session_t {
     catfish::artifact::CpuKernelFn fn;
     int64_t tasks;
     size_t argOffset;
+    /// Set for a launch the CUDA emulator runs; fn is then runEmulatedCall.
+    catfish::rt::EmulatedCall *emulated;
+    /// The kernel, for errors.
+    uint32_t kernel;
   };
   std::vector<BoundCall> calls;
+  std::vector<std::unique_ptr<catfish::rt::EmulatedCall>> emulatedCalls;
   std::vector<const void *> outputData;
   /// Outputs of packed dtypes (I4, U4, F4E2M1): the kernels' buffer of one byte per element,
   /// its element count, and the packed copy run() makes, which outputData points at.
@@ -128,13 +133,23 @@ catfish_status_t *createSession(const catfish_model_t *model, catfish_session_t 
   for (size_t s = 0; s < stepCount; ++s) {
     const fa::Step &step = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s));
     for (const catfish_model_t::Call &call : model->calls[step.kernel()]) {
-      session->calls.push_back({call.fn, std::min(call.maxTasks, model->maxStepTasks),
-                                session->argTable.size()});
+      int64_t tasks = std::min(call.maxTasks, model->maxStepTasks);
       // Positions were verified against every step of the kernel at load.
+      std::vector<void *> args;
       for (uint32_t position : call.stepArgs)
-        session->argTable.push_back(bufferAddress(step.args()->Get(position)));
-      if (call.passDims)
-        session->argTable.push_back(const_cast<uint32_t *>(call.dims));
+        args.push_back(bufferAddress(step.args()->Get(position)));
+      if (call.launch) {
+        auto emulated = std::make_unique<catfish::rt::EmulatedCall>();
+        emulated->launch = call.launch.get();
+        emulated->params = std::move(args);
+        session->calls.push_back({catfish::rt::runEmulatedCall, tasks, session->argTable.size(),
+                                  emulated.get(), step.kernel()});
+        session->argTable.push_back(emulated.get());
+        session->emulatedCalls.push_back(std::move(emulated));
+        continue;
+      }
+      session->calls.push_back({call.fn, tasks, session->argTable.size(), nullptr, step.kernel()});
+      session->argTable.insert(session->argTable.end(), args.begin(), args.end());
     }
   }
   for (size_t o = 0; o < model->outputs.size(); ++o) {
@@ -196,12 +211,24 @@ catfish_status_t *run(catfish_session_t *session) {
     if (!session->inputSet[i])
       return makeStatusCat(CATFISH_STATUS_FAILED_PRECONDITION, "input '", model.inputs[i].name,
                            "' has not been set");
+  const fa::Manifest &m = model.file->manifest();
   for (const catfish_session_t::BoundCall &call : session->calls) {
     void *const *args = session->argTable.data() + call.argOffset;
     if (call.tasks <= 1)
       call.fn(args, 0, 1);
     else
       session->pool.run(call.fn, args, call.tasks);
+    if (call.emulated && call.emulated->failed.load()) {
+      const fa::Kernel &kernel = *m.kernels()->Get(call.kernel);
+      std::string error = call.emulated->error;
+      call.emulated->failed = false;
+      return makeStatusCat(CATFISH_STATUS_INTERNAL, "the CUDA emulator stopped in kernel ",
+                           call.kernel, " (", kernel.symbol()->string_view(),
+                           kernel.location() && kernel.location()->size()
+                               ? " from " + kernel.location()->str()
+                               : std::string(),
+                           "): ", error);
+    }
   }
   for (catfish_session_t::PackedOutput &output : session->packedOutputs) {
     std::fill(output.packed.begin(), output.packed.end(), 0);

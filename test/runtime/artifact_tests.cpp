@@ -46,11 +46,11 @@ constexpr int64_t kLength = 1003;
 constexpr uint64_t kBytes = kLength * sizeof(float);
 constexpr uint64_t kAlignedBytes = (kBytes + 63) / 64 * 64;
 
-std::vector<uint8_t> kernelCode() {
+std::vector<uint8_t> fileBytes(const char *path) {
   std::vector<uint8_t> bytes;
-  FILE *file = std::fopen(CATFISH_TEST_KERNEL_SO, "rb");
+  FILE *file = std::fopen(path, "rb");
   if (!file) {
-    std::fprintf(stderr, "cannot open %s\n", CATFISH_TEST_KERNEL_SO);
+    std::fprintf(stderr, "cannot open %s\n", path);
     std::exit(1);
   }
   uint8_t chunk[4096];
@@ -60,6 +60,8 @@ std::vector<uint8_t> kernelCode() {
   std::fclose(file);
   return bytes;
 }
+
+std::vector<uint8_t> kernelCode() { return fileBytes(CATFISH_TEST_KERNEL_SO); }
 
 float weightValue(int64_t i) { return 0.25f * static_cast<float>(i % 7); }
 
@@ -569,6 +571,119 @@ int writeExamples(const std::string &dir) {
   return 0;
 }
 
+/// y = f(x) for 256 floats: one CUDA launch of `function` (2 blocks of 128 threads) from
+/// emulated_kernels.c, behind a cuda target whose fatbin the emulator never reads.
+ModelDesc emulatedModel(const std::string &function) {
+  constexpr uint64_t bytes = 256 * sizeof(float);
+  ModelDesc d;
+  d.compilerVersion = "catfish-test 0.1";
+  d.modelSha256 = std::string(64, 'e');
+  d.modelName = "emulated";
+  d.inputs = {{"x", DType::F32, {256}, 0}};
+  d.outputs = {{"y", DType::F32, {256}, 1}};
+  d.buffers = {{BufferKind::Input, 0, bytes, 0}, {BufferKind::Arena, 0, bytes}};
+  d.targets = {{"cuda", "sm_80", "fatbin", 1}, {kCudaEmulatorTarget, "x86-64", "elf-shared-object", 2}};
+  LaunchDesc launch{function, {2, 1, 1}, {128, 1, 1}, {0, 1}, true, 128 * sizeof(float)};
+  d.kernels = {{"catfish_kernel_0", "generated", "node 'F'", 0, 1, {launch}}};
+  d.steps = {{0, {0, 1}}};
+  d.arenaSize = bytes;
+  d.code = {{0x50, 0xed, 0x55, 0xba}, fileBytes(CATFISH_TEST_EMULATED_SO)};
+  return d;
+}
+
+/// Runs `desc` on the CUDA emulator with x[i] = i; the status, and y in `y`.
+LoadResult runEmulated(const ModelDesc &desc, std::vector<float> &y, uint32_t threads) {
+  catfish_model_options_t options;
+  catfish_model_options_initialize(&options);
+  options.num_threads = threads;
+  options.device = "cuda-emulator";
+  catfish_model_t *model = nullptr;
+  catfish_session_t *session = nullptr;
+  std::string path = writeTemp("emulated.catfish", buildArtifact(desc));
+  catfish_status_t *status = catfish_model_load_with_options(path.c_str(), &options, &model);
+  if (!status)
+    status = catfish_session_create(model, &session);
+  std::vector<float> x(256);
+  for (int i = 0; i < 256; ++i)
+    x[i] = static_cast<float>(i);
+  if (!status)
+    status = catfish_session_set_input(session, 0, x.data(), x.size() * sizeof(float));
+  if (!status)
+    status = catfish_session_run(session);
+  const void *data = nullptr;
+  size_t size = 0;
+  if (!status)
+    status = catfish_session_output(session, 0, &data, &size);
+  if (!status) {
+    const float *values = static_cast<const float *>(data);
+    y.assign(values, values + size / sizeof(float));
+  }
+  LoadResult result{catfish_status_code(status), catfish_status_message(status)};
+  catfish_status_free(status);
+  catfish_session_release(session);
+  catfish_model_release(model);
+  return result;
+}
+
+/// The emulator runs a launch's threads as the GPU would have them meet: a barrier makes the
+/// reversal right, its absence makes it wrong, shuffles exchange lanes' values, lanes of a warp
+/// that wait at different places are reported (a GPU would hang).
+void testCudaEmulator() {
+  for (uint32_t threads : {1u, 2u}) {
+    std::vector<float> y;
+    LoadResult result = runEmulated(emulatedModel("catfish_test_reverse"), y, threads);
+    if (result.code != CATFISH_STATUS_OK)
+      std::fprintf(stderr, "  %s\n", result.message.c_str());
+    CHECK(result.code == CATFISH_STATUS_OK);
+    bool reversed = y.size() == 256;
+    for (int i = 0; reversed && i < 256; ++i)
+      reversed = y[i] == static_cast<float>(i / 128 * 128 + 127 - i % 128);
+    CHECK(reversed);
+
+    result = runEmulated(emulatedModel("catfish_test_warp_sum"), y, threads);
+    CHECK(result.code == CATFISH_STATUS_OK);
+    bool summed = y.size() == 256;
+    for (int i = 0; summed && i < 256; ++i) {
+      int first = i / 32 * 32;
+      summed = y[i] == static_cast<float>(32 * first + 31 * 32 / 2);
+    }
+    CHECK(summed);
+  }
+
+  std::vector<float> y;
+  LoadResult result =
+      runEmulated(emulatedModel("catfish_test_reverse_unsynchronized"), y, 1);
+  CHECK(result.code == CATFISH_STATUS_OK);
+  bool reversed = y.size() == 256;
+  for (int i = 0; reversed && i < 256; ++i)
+    reversed = y[i] == static_cast<float>(i / 128 * 128 + 127 - i % 128);
+  CHECK(!reversed);
+
+  result = runEmulated(emulatedModel("catfish_test_divergent"), y, 1);
+  CHECK(result.code == CATFISH_STATUS_INTERNAL);
+  CHECK(contains(result.message, "the CUDA emulator stopped in kernel 0 (catfish_kernel_0 from "
+                                 "node 'F'): catfish_test_divergent block 0: warp 0: some lanes "
+                                 "wait at a shuffle, others at a barrier"));
+
+  // Errors at load: no host code, a missing function, a CPU run of a CUDA plan.
+  ModelDesc noHostCode = emulatedModel("catfish_test_reverse");
+  noHostCode.targets.pop_back();
+  noHostCode.code.pop_back();
+  CHECK(runEmulated(noHostCode, y, 1).code == CATFISH_STATUS_FAILED_PRECONDITION);
+  CHECK(contains(runEmulated(emulatedModel("catfish_test_missing"), y, 1).message,
+                 "symbol 'catfish_test_missing' is missing from the code of"));
+  expectLoadError(emulatedModel("catfish_test_reverse"), CATFISH_STATUS_UNSUPPORTED,
+                  "this artifact needs target cuda (sm_80) which this runtime cannot run; device "
+                  "cuda-emulator runs its CUDA plan on the host");
+  ModelDesc tooWide = emulatedModel("catfish_test_reverse");
+  tooWide.kernels[0].launches[0].block = {2048, 1, 1};
+  expectLoadError(tooWide, CATFISH_STATUS_DATA_LOSS, "has 2048 threads per block; CUDA allows 1024");
+  ModelDesc badArg = emulatedModel("catfish_test_reverse");
+  badArg.kernels[0].launches[0].args = {0, 2};
+  expectLoadError(badArg, CATFISH_STATUS_DATA_LOSS,
+                  "step 0 launches catfish_test_reverse with its argument 2 but the step has 2");
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -594,6 +709,7 @@ int main(int argc, char **argv) {
       {"versions and targets", testVersionsAndTargets},
       {"inconsistent manifests", testInconsistentManifests},
       {"tensor files", testTensorFiles},
+      {"CUDA emulator", testCudaEmulator},
   };
   for (const Test &test : tests) {
     int before = failures;

@@ -70,9 +70,16 @@ std::vector<uint8_t> buildManifest(const ModelDesc &desc) {
     targets.push_back(CreateTargetDirect(fbb, t.name.c_str(), t.arch.c_str(), t.format.c_str(),
                                          t.section));
   std::vector<flatbuffers::Offset<Kernel>> kernels;
-  for (const KernelDesc &k : desc.kernels)
+  for (const KernelDesc &k : desc.kernels) {
+    std::vector<flatbuffers::Offset<CudaLaunch>> launches;
+    for (const LaunchDesc &l : k.launches)
+      launches.push_back(CreateCudaLaunchDirect(fbb, l.function.c_str(), &l.grid, &l.block, 0,
+                                                &l.args, nullptr, l.cooperative,
+                                                l.staticSharedBytes));
     kernels.push_back(CreateKernelDirect(fbb, k.symbol.c_str(), k.kind.c_str(),
-                                         k.location.c_str(), k.target, k.maxTasks));
+                                         k.location.c_str(), k.target, k.maxTasks,
+                                         k.launches.empty() ? nullptr : &launches));
+  }
   std::vector<flatbuffers::Offset<Step>> steps;
   for (const StepDesc &s : desc.steps)
     steps.push_back(CreateStepDirect(fbb, s.kernel, &s.args));

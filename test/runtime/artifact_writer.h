@@ -44,10 +44,17 @@ struct TargetDesc {
   std::string name, arch, format;
   uint32_t section;
 };
+struct LaunchDesc {
+  std::string function;
+  std::vector<uint32_t> grid, block, args;
+  bool cooperative = false;
+  uint32_t staticSharedBytes = 0;
+};
 struct KernelDesc {
   std::string symbol, kind, location;
   uint32_t target;
   uint32_t maxTasks;
+  std::vector<LaunchDesc> launches = {};
 };
 struct StepDesc {
   uint32_t kernel;

@@ -323,26 +323,27 @@ def CatfishScratchBuffers : Pass<"catfish-scratch-buffers", "mlir::ModuleOp"> {
 }
 
 def CatfishEmulateGpu : Pass<"catfish-emulate-gpu", "mlir::ModuleOp"> {
-  let summary = "Turn the gpu.funcs of a CUDA kernel module into host code that runs them";
+  let summary = "Turn the gpu.funcs of a CUDA kernel module into host code for the CUDA emulator";
   let description = [{
-    Runs on a kernel module after `catfish-map-to-gpu` and produces the code of the CUDA
-    emulator. Each `gpu.func` of `gpu.module @catfish_cuda` becomes a `func.func` of the same
-    name that executes its launch on the host: parameters first, then `memref<6xi32>` holding
-    the grid's and the block's x, y, z sizes (from the artifact's launch table, not from the
-    IR), then the `task` and `task_count` of the CPU kernel ABI. Call `task` runs blocks
-    [task * B / count, (task + 1) * B / count) of the B blocks, linearized x fastest; in each
-    block every thread in turn, x fastest. `gpu.block_id`, `gpu.thread_id`, `gpu.block_dim`,
-    `gpu.grid_dim` and `gpu.global_id` become those loops' indices and sizes. The device
-    globals move to the module; the host functions with their `gpu.launch_func` ops and the
-    `gpu.module` are removed.
+    Runs on a kernel module after `catfish-map-to-gpu`. Each `gpu.func` of
+    `gpu.module @catfish_cuda` becomes a `func.func` of the same name that runs one thread
+    of a launch: its parameters, then `memref<6xi32>` holding the grid's and the block's x,
+    y, z sizes (from the artifact's launch table, not from the IR), the block's shared memory
+    (`memref<Nxi8>`, each workgroup buffer a view at its offset), a pointer to the runtime's
+    `CudaEmulatorThread`, then the linear block and thread indices (x fastest), which take
+    the place of the CPU kernel ABI's task and task count. `gpu.block_id`, `gpu.thread_id`,
+    `gpu.block_dim`, `gpu.grid_dim` and `gpu.global_id` become values computed from those.
+    `gpu.barrier` and 32-bit `gpu.shuffle` become calls through the thread's service table:
+    the runtime runs a cooperative launch's threads as fibers and switches between them
+    there. The device globals move to the module; the host functions with their
+    `gpu.launch_func` ops and the `gpu.module` are removed.
 
-    Running threads one after another is exact for kernels whose threads do not communicate.
-    Barriers, shuffles, subgroup operations and shared memory are refused at their op (the
-    emulator does not run them yet), so nothing is emulated wrongly.
+    What the emulator cannot run (private memory, other GPU ops) is an error at its op.
   }];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
-    "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"
+    "::mlir::func::FuncDialect", "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"
   ];
 }
 

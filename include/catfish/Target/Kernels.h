@@ -34,6 +34,10 @@ struct CudaLaunch {
   SmallVector<uint32_t> args;
   /// One entry per cubin.
   std::vector<CudaResources> resources;
+  /// Threads exchange values (barriers, shuffles, shared memory).
+  bool cooperative = false;
+  /// Shared memory the function declares (catfish.static_shared_bytes of the launch).
+  uint32_t staticSharedBytes = 0;
 };
 
 /// One kernel: the function outlined from one catfish.fusion region (catfish-outline-kernels).

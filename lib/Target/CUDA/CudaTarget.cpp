@@ -174,6 +174,9 @@ llvm::Error mlir::catfish::collectCudaLaunches(ModuleOp kernels,
     WalkResult result = func.walk([&](gpu::LaunchFuncOp launch) {
       CudaLaunch entry;
       entry.function = launch.getKernelName().str();
+      entry.cooperative = launch->hasAttr("catfish.cooperative");
+      if (auto shared = launch->getAttrOfType<IntegerAttr>("catfish.static_shared_bytes"))
+        entry.staticSharedBytes = static_cast<uint32_t>(shared.getInt());
       gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
       gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
       Value sizes[] = {grid.x, grid.y, grid.z, block.x, block.y, block.z};

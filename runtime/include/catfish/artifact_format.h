@@ -64,10 +64,26 @@ static_assert(sizeof(SectionEntry) == 32, "SectionEntry layout");
 using CpuKernelFn = void (*)(void *const *args, int64_t task, int64_t taskCount);
 
 /// The target that holds host code for a cuda target's functions (compiled with
-/// --cuda-emulation). Each CudaLaunch.function is exported with the CPU kernel signature: `args`
-/// holds the launch's parameters followed by a pointer to `uint32_t dims[6]` (grid x, y, z, then
-/// block x, y, z); the grid's blocks, linearized x fastest, are split into `taskCount` parts.
+/// --cuda-emulation). Each CudaLaunch.function is exported with the CPU kernel signature,
+/// called once per thread: `args` holds the launch's parameters, then pointers to
+/// `uint32_t dims[6]` (grid x, y, z, then block x, y, z), to the block's shared memory
+/// (CudaLaunch.static_shared_bytes, at least 1 byte) and to the thread's CudaEmulatorThread;
+/// `task` is the linear block index and `taskCount` the linear thread index (x fastest).
 inline constexpr const char kCudaEmulatorTarget[] = "cuda-emulator";
+
+/// gpu.shuffle's modes, as emulated code passes them.
+enum class CudaShuffleMode : uint32_t { Xor = 0, Down = 1, Up = 2, Idx = 3 };
+
+/// What emulated code calls for the operations that make threads wait for each other. The
+/// runtime runs a cooperative launch's threads as fibers and switches between them here.
+struct CudaEmulatorThread {
+  /// __syncthreads(): returns once every thread of the block that has not exited arrived.
+  void (*barrier)(CudaEmulatorThread *self);
+  /// A 32-bit warp shuffle: returns the value of the source lane in the low 32 bits and
+  /// whether the source lane was in range in bit 32 (otherwise the caller's own value).
+  uint64_t (*shuffle)(CudaEmulatorThread *self, uint32_t value, uint32_t offset, uint32_t width,
+                      uint32_t mode);
+};
 
 } // namespace catfish::artifact
 

@@ -1,0 +1,287 @@
+//===- cuda_emulator.cpp - running CUDA launches on the host --------------===//
+
+#include "cuda_emulator.h"
+
+#include <cstring>
+#include <memory>
+
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+namespace catfish::rt {
+
+void EmulatedCall::fail(const std::string &message) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!failed.exchange(true))
+    error = message;
+}
+
+namespace {
+
+using artifact::CudaEmulatorThread;
+using artifact::CudaShuffleMode;
+
+constexpr uint32_t kWarpSize = 32;
+/// Each fiber's stack, above one guard page. The emulated code is loops over scalars; libm's
+/// functions are its deepest calls.
+constexpr size_t kFiberStackBytes = 64 * 1024;
+/// Shared memory starts each block with this byte (a NaN in every float format), as a GPU's
+/// starts with whatever the last block left: reading it before writing it shows.
+constexpr uint8_t kSharedFill = 0xff;
+
+class BlockRunner;
+
+struct Fiber {
+  /// First: emulated code gets &api and the callbacks cast it back.
+  CudaEmulatorThread api;
+  enum State { Ready, AtBarrier, AtShuffle, Done } state = Ready;
+  BlockRunner *runner = nullptr;
+  uint32_t thread = 0;
+  ucontext_t context;
+  // The pending shuffle.
+  uint32_t value = 0, offset = 0, width = 0, mode = 0;
+  uint64_t result = 0;
+};
+
+/// The fiber the scheduler switched to last, on this OS thread.
+thread_local Fiber *currentFiber = nullptr;
+
+/// Runs the blocks of one task of one call; owns the fibers' stacks.
+class BlockRunner {
+public:
+  BlockRunner(EmulatedCall &call, uint32_t threads) : call_(call), fibers_(threads) {}
+  ~BlockRunner() {
+    if (stacks_ != MAP_FAILED && stacks_)
+      munmap(stacks_, stacksBytes_);
+  }
+
+  /// Runs block `block` with `args` (the launch's parameters, dims, shared memory and a slot
+  /// for the thread's CudaEmulatorThread). False after recording an error in the call.
+  bool run(uint64_t block, std::vector<void *> &args) {
+    block_ = block;
+    args_ = &args;
+    if (!call_.launch->cooperative) {
+      for (uint32_t t = 0; t < fibers_.size(); ++t) {
+        Fiber &fiber = fibers_[t];
+        fiber.api = {&notCooperative, &notCooperativeShuffle};
+        fiber.runner = this;
+        args.back() = &fiber.api;
+        call_.launch->thread(args.data(), static_cast<int64_t>(block), t);
+      }
+      return !call_.failed.load();
+    }
+    if (!allocateStacks())
+      return false;
+    for (uint32_t t = 0; t < fibers_.size(); ++t) {
+      Fiber &fiber = fibers_[t];
+      fiber.api = {&barrier, &shuffle};
+      fiber.state = Fiber::Ready;
+      fiber.runner = this;
+      fiber.thread = t;
+      getcontext(&fiber.context);
+      fiber.context.uc_stack.ss_sp = stackOf(t);
+      fiber.context.uc_stack.ss_size = kFiberStackBytes;
+      fiber.context.uc_link = &scheduler_;
+      makecontext(&fiber.context, &fiberMain, 0);
+    }
+    return schedule();
+  }
+
+private:
+  static void fiberMain() {
+    Fiber *fiber = currentFiber;
+    BlockRunner &runner = *fiber->runner;
+    std::vector<void *> args = *runner.args_;
+    args.back() = &fiber->api;
+    runner.call_.launch->thread(args.data(), static_cast<int64_t>(runner.block_), fiber->thread);
+    fiber->state = Fiber::Done;
+  }
+
+  static void barrier(CudaEmulatorThread *self) {
+    Fiber *fiber = reinterpret_cast<Fiber *>(self);
+    fiber->state = Fiber::AtBarrier;
+    swapcontext(&fiber->context, &fiber->runner->scheduler_);
+  }
+
+  static uint64_t shuffle(CudaEmulatorThread *self, uint32_t value, uint32_t offset,
+                          uint32_t width, uint32_t mode) {
+    Fiber *fiber = reinterpret_cast<Fiber *>(self);
+    fiber->state = Fiber::AtShuffle;
+    fiber->value = value;
+    fiber->offset = offset;
+    fiber->width = width;
+    fiber->mode = mode;
+    swapcontext(&fiber->context, &fiber->runner->scheduler_);
+    return fiber->result;
+  }
+
+  /// The callbacks of a launch the compiler did not mark cooperative: reaching them is a bug.
+  static void notCooperative(CudaEmulatorThread *self) {
+    reinterpret_cast<Fiber *>(self)->runner->fail("a barrier in a launch not marked cooperative");
+  }
+  static uint64_t notCooperativeShuffle(CudaEmulatorThread *self, uint32_t value, uint32_t,
+                                        uint32_t, uint32_t) {
+    reinterpret_cast<Fiber *>(self)->runner->fail("a shuffle in a launch not marked cooperative");
+    return value;
+  }
+
+  void fail(const std::string &what) {
+    call_.fail(call_.launch->function + " block " + std::to_string(block_) + ": " + what);
+  }
+
+  bool allocateStacks() {
+    if (stacks_)
+      return true;
+    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    slotBytes_ = kFiberStackBytes + page;
+    stacksBytes_ = slotBytes_ * fibers_.size();
+    stacks_ = mmap(nullptr, stacksBytes_, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (stacks_ == MAP_FAILED) {
+      fail("cannot map the stacks of " + std::to_string(fibers_.size()) + " fibers");
+      return false;
+    }
+    // A guard page under each stack turns an overflow into a fault, not silent corruption.
+    for (size_t t = 0; t < fibers_.size(); ++t)
+      mprotect(static_cast<char *>(stacks_) + t * slotBytes_, page, PROT_NONE);
+    return true;
+  }
+
+  void *stackOf(uint32_t thread) {
+    return static_cast<char *>(stacks_) + thread * slotBytes_ + (slotBytes_ - kFiberStackBytes);
+  }
+
+  /// Resumes ready fibers until every one is done; releases barriers and shuffles once all the
+  /// threads they wait for arrived.
+  bool schedule() {
+    for (;;) {
+      for (Fiber &fiber : fibers_)
+        if (fiber.state == Fiber::Ready) {
+          currentFiber = &fiber;
+          swapcontext(&scheduler_, &fiber.context);
+          if (call_.failed.load())
+            return false;
+        }
+      size_t live = 0, atBarrier = 0;
+      for (const Fiber &fiber : fibers_) {
+        live += fiber.state != Fiber::Done;
+        atBarrier += fiber.state == Fiber::AtBarrier;
+      }
+      if (live == 0)
+        return true;
+      bool released = false;
+      for (size_t first = 0; first < fibers_.size(); first += kWarpSize) {
+        int result = releaseShuffle(first, std::min<size_t>(fibers_.size(), first + kWarpSize));
+        if (result < 0)
+          return false;
+        released |= result > 0;
+      }
+      if (!released && atBarrier == live) {
+        for (Fiber &fiber : fibers_)
+          if (fiber.state == Fiber::AtBarrier)
+            fiber.state = Fiber::Ready;
+        released = true;
+      }
+      if (!released) {
+        fail("deadlock: " + std::to_string(atBarrier) + " of " + std::to_string(live) +
+             " running threads wait at a barrier the others never reach");
+        return false;
+      }
+    }
+  }
+
+  /// Completes the shuffle of the warp of threads [first, last) once all of them are at it:
+  /// 1 when released, 0 when not all arrived, -1 after an error.
+  int releaseShuffle(size_t first, size_t last) {
+    size_t arrived = 0, done = 0;
+    for (size_t t = first; t < last; ++t) {
+      arrived += fibers_[t].state == Fiber::AtShuffle;
+      done += fibers_[t].state == Fiber::Done;
+    }
+    if (arrived == 0)
+      return 0;
+    std::string warp = "warp " + std::to_string(first / kWarpSize);
+    if (done) {
+      fail(warp + ": " + std::to_string(done) + " lanes exited before a shuffle the others wait at");
+      return -1;
+    }
+    if (arrived != last - first) {
+      bool barrier = false;
+      for (size_t t = first; t < last; ++t)
+        barrier |= fibers_[t].state == Fiber::AtBarrier;
+      if (barrier) {
+        fail(warp + ": some lanes wait at a shuffle, others at a barrier");
+        return -1;
+      }
+      return 0;
+    }
+    const Fiber &lead = fibers_[first];
+    for (size_t t = first; t < last; ++t)
+      if (fibers_[t].mode != lead.mode || fibers_[t].width != lead.width) {
+        fail(warp + ": lanes shuffle with different modes or widths");
+        return -1;
+      }
+    for (size_t t = first; t < last; ++t) {
+      Fiber &fiber = fibers_[t];
+      uint32_t lane = static_cast<uint32_t>(t - first);
+      uint64_t source;
+      switch (static_cast<CudaShuffleMode>(fiber.mode)) {
+      case CudaShuffleMode::Xor:
+        source = lane ^ fiber.offset;
+        break;
+      case CudaShuffleMode::Down:
+        source = uint64_t(lane) + fiber.offset;
+        break;
+      case CudaShuffleMode::Up:
+        source = lane >= fiber.offset ? lane - fiber.offset : UINT64_MAX;
+        break;
+      case CudaShuffleMode::Idx:
+        source = fiber.offset;
+        break;
+      default:
+        fail(warp + ": unknown shuffle mode " + std::to_string(fiber.mode));
+        return -1;
+      }
+      bool valid = source < fiber.width && first + source < last;
+      uint32_t value = valid ? fibers_[first + source].value : fiber.value;
+      fiber.result = value | (uint64_t(valid) << 32);
+    }
+    for (size_t t = first; t < last; ++t)
+      fibers_[t].state = Fiber::Ready;
+    return 1;
+  }
+
+  EmulatedCall &call_;
+  std::vector<Fiber> fibers_;
+  ucontext_t scheduler_;
+  uint64_t block_ = 0;
+  std::vector<void *> *args_ = nullptr;
+  void *stacks_ = nullptr;
+  size_t slotBytes_ = 0, stacksBytes_ = 0;
+};
+
+} // namespace
+
+void runEmulatedCall(void *const *args, int64_t task, int64_t taskCount) {
+  EmulatedCall &call = *static_cast<EmulatedCall *>(args[0]);
+  const EmulatedLaunch &launch = *call.launch;
+  uint64_t blocks = launch.blockCount();
+  uint64_t begin = blocks * static_cast<uint64_t>(task) / static_cast<uint64_t>(taskCount);
+  uint64_t end = blocks * static_cast<uint64_t>(task + 1) / static_cast<uint64_t>(taskCount);
+  std::vector<uint8_t> shared(std::max<uint32_t>(1, launch.sharedBytes));
+  // Parameters, dims, shared memory, then the thread's CudaEmulatorThread (set per thread).
+  std::vector<void *> kernelArgs(call.params);
+  kernelArgs.push_back(const_cast<uint32_t *>(launch.dims));
+  kernelArgs.push_back(shared.data());
+  kernelArgs.push_back(nullptr);
+  auto runner = std::make_unique<BlockRunner>(
+      call, launch.dims[3] * launch.dims[4] * launch.dims[5]);
+  for (uint64_t block = begin; block < end && !call.failed.load(); ++block) {
+    std::memset(shared.data(), kSharedFill, shared.size());
+    if (!runner->run(block, kernelArgs))
+      return;
+  }
+}
+
+} // namespace catfish::rt

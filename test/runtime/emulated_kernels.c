@@ -1,0 +1,62 @@
+/* Host code of CUDA functions as the CUDA emulator runs it (artifact_format.h: one call per
+ * thread; args = parameters, dims, shared memory, the thread's CudaEmulatorThread; task = the
+ * linear block, taskCount = the linear thread). Each reads x and writes y, 128 threads a block. */
+#include <stdint.h>
+#include <string.h>
+
+typedef struct Thread Thread;
+struct Thread {
+  void (*barrier)(Thread *self);
+  uint64_t (*shuffle)(Thread *self, uint32_t value, uint32_t offset, uint32_t width,
+                      uint32_t mode);
+};
+
+#define kThreads 128
+
+/* y = x with each block's elements reversed, through shared memory. */
+static void reverse(void *const *args, int64_t block, int64_t thread, int synchronize) {
+  const float *x = (const float *)args[0];
+  float *y = (float *)args[1];
+  float *shared = (float *)args[3];
+  Thread *self = (Thread *)args[4];
+  shared[thread] = x[block * kThreads + thread];
+  if (synchronize)
+    self->barrier(self);
+  y[block * kThreads + thread] = shared[kThreads - 1 - thread];
+}
+
+void catfish_test_reverse(void *const *args, int64_t block, int64_t thread) {
+  reverse(args, block, thread, 1);
+}
+
+/* The same without the barrier: threads read slots others have not written yet. */
+void catfish_test_reverse_unsynchronized(void *const *args, int64_t block, int64_t thread) {
+  reverse(args, block, thread, 0);
+}
+
+/* y[i] = the sum of x over i's warp, by xor shuffles (mode 0). */
+void catfish_test_warp_sum(void *const *args, int64_t block, int64_t thread) {
+  const float *x = (const float *)args[0];
+  float *y = (float *)args[1];
+  Thread *self = (Thread *)args[4];
+  float value = x[block * kThreads + thread];
+  for (uint32_t offset = 16; offset >= 1; offset /= 2) {
+    uint32_t bits, other;
+    memcpy(&bits, &value, sizeof(bits));
+    other = (uint32_t)self->shuffle(self, bits, offset, 32, 0);
+    float partner;
+    memcpy(&partner, &other, sizeof(partner));
+    value += partner;
+  }
+  y[block * kThreads + thread] = value;
+}
+
+/* Even lanes wait at a barrier, odd ones at a shuffle: a GPU would hang. */
+void catfish_test_divergent(void *const *args, int64_t block, int64_t thread) {
+  Thread *self = (Thread *)args[4];
+  if (thread % 2 == 0)
+    self->barrier(self);
+  else
+    self->shuffle(self, 0, 1, 32, 0);
+  ((float *)args[1])[block * kThreads + thread] = 0.0f;
+}
