@@ -162,6 +162,19 @@ def elementwise():
     return b.model([tensor("x", FLOAT, [6, 300])], [tensor("y", FLOAT, [300, 6])])
 
 
+def reductions():
+    """Row reductions as the CUDA target maps them: rows of 1500 (a block each: softmax,
+    layer norm, mean) and a column sum of 6 elements per row (a warp each)."""
+    b = Builder(seed=5)
+    b.op("Softmax", ["x"], "/softmax", output="probs", axis=-1)
+    layer_norm(b, "x", "/norm", "norm", 1500, output="normed")
+    b.op("ReduceMean", ["x"], "/mean", output="mean", axes=[1], keepdims=0)
+    b.op("ReduceSum", ["x", b.const([0])], "/columns", output="columns", keepdims=0)
+    return b.model([tensor("x", FLOAT, [6, 1500])],
+                   [tensor("probs", FLOAT, [6, 1500]), tensor("normed", FLOAT, [6, 1500]),
+                    tensor("mean", FLOAT, [6]), tensor("columns", FLOAT, [1500])])
+
+
 def gemm():
     b = Builder(seed=2)
     weight, bias = b.weight("fc.weight", [6, 8]), b.weight("fc.bias", [6])
@@ -655,6 +668,7 @@ CASES = {
     "mlp": saved(mlp),
     "gemm": saved(gemm),
     "elementwise": saved(elementwise),
+    "reductions": saved(reductions),
     "cnn": saved(cnn),
     "bert_layer": saved(bert_layer),
     "gpt2_block": saved(gpt2_block),

@@ -1,0 +1,97 @@
+// RUN: catfish-opt %s --split-input-file --verify-diagnostics --catfish-map-reductions-to-gpu --cse | FileCheck %s
+
+#row = affine_map<(d0, d1) -> (d0, d1)>
+#out = affine_map<(d0, d1) -> (d0)>
+
+// Rows of 100 elements: a warp per row, eight rows to a block of 256 threads (16 rows: 2
+// blocks). Each lane folds elements lane, lane + 32, ... with the producers fused in (exp),
+// five xor shuffles combine the warp, lane 0 folds the total into the output's initial value.
+// CHECK-LABEL: func.func @catfish_kernel_0
+// CHECK: gpu.launch_func @catfish_cuda::@catfish_kernel_0_0 blocks in (%c2, %c1, %c1) threads in (%c256, %c1, %c1) args(%arg0 : memref<16x100xf32>, %arg1 : memref<16xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: gpu.func @catfish_kernel_0_0(%[[IN:.*]]: memref<16x100xf32>, %[[OUT:.*]]: memref<16xf32>) kernel
+// CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %c32
+// CHECK: %[[ACC:.*]] = scf.for %[[K:.*]] = %[[LANE]] to %{{.*}} step %c32 iter_args(%[[A:.*]] = %{{.*}}) -> (f32)
+// CHECK: %[[X:.*]] = memref.load %[[IN]]
+// CHECK: %[[E:.*]] = math.exp %[[X]]
+// CHECK: arith.addf %[[A]], %[[E]]
+// CHECK: gpu.shuffle xor %[[ACC]], %c16_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle xor %{{.*}}, %c8_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle xor %{{.*}}, %c4_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle xor %{{.*}}, %c2_i32, %c32_i32 : f32
+// CHECK: %[[LAST:.*]], %{{.*}} = gpu.shuffle xor %{{.*}}, %c1_i32, %c32_i32 : f32
+// CHECK: %[[TOTAL:.*]] = arith.addf %{{.*}}, %[[LAST]]
+// CHECK: scf.if
+// CHECK: %[[INIT:.*]] = memref.load %[[OUT]]
+// CHECK: %[[NEW:.*]] = arith.addf %[[INIT]], %[[TOTAL]]
+// CHECK: memref.store %[[NEW]], %[[OUT]]
+// CHECK-NOT: gpu.barrier
+func.func @catfish_kernel_0(%in: memref<16x100xf32>, %out: memref<16xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
+  linalg.generic {indexing_maps = [#row, #out], iterator_types = ["parallel", "reduction"]} ins(%in : memref<16x100xf32>) outs(%out : memref<16xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %e = math.exp %x : f32
+    %s = arith.addf %acc, %e : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#row = affine_map<(d0, d1) -> (d0, d1)>
+#out = affine_map<(d0, d1) -> (d0)>
+
+// Rows of 4096 f16 elements: a block per row, accumulated in f32; the eight warps' partials
+// meet in shared memory after a barrier, thread 0 folds the total into the f16 output.
+// CHECK-LABEL: func.func @catfish_kernel_0
+// CHECK: gpu.launch_func @catfish_cuda::@catfish_kernel_0_0 blocks in (%c3, %c1, %c1) threads in (%c256, %c1, %c1)
+// CHECK: gpu.func @catfish_kernel_0_0(%{{.*}}: memref<3x4096xf16>, %[[OUT:.*]]: memref<3xf16>) workgroup(%[[PARTIALS:.*]] : memref<8xf32, #gpu.address_space<workgroup>>) kernel
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c256 iter_args(%{{.*}} = %{{.*}}) -> (f32)
+// CHECK: arith.extf %{{.*}} : f16 to f32
+// CHECK: arith.maximumf
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: memref.store %{{.*}}, %[[PARTIALS]]
+// CHECK: gpu.barrier
+// CHECK: memref.load %[[PARTIALS]]
+// CHECK-COUNT-3: gpu.shuffle xor
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+func.func @catfish_kernel_0(%in: memref<3x4096xf16>, %out: memref<3xf16>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
+  linalg.generic {indexing_maps = [#row, #out], iterator_types = ["parallel", "reduction"]} ins(%in : memref<3x4096xf16>) outs(%out : memref<3xf16>) {
+  ^bb0(%x: f16, %acc: f16):
+    %m = arith.maximumf %acc, %x : f16
+    linalg.yield %m : f16
+  }
+  return
+}
+
+// -----
+
+#in = affine_map<(d0, d1) -> (d0, d1)>
+#out = affine_map<(d0, d1) -> (d0)>
+
+// Two results (argmax's value and index) are refused at the op.
+func.func @catfish_kernel_0(%in: memref<4x8xf32>, %value: memref<4xf32>, %index: memref<4xi64>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
+  // expected-error @+1 {{the CUDA target cannot generate reductions with several results (argmax, argmin, topk) yet}}
+  linalg.generic {indexing_maps = [#in, #out, #out], iterator_types = ["parallel", "reduction"]} ins(%in : memref<4x8xf32>) outs(%value, %index : memref<4xf32>, memref<4xi64>) {
+  ^bb0(%x: f32, %v: f32, %i: i64):
+    linalg.yield %x, %i : f32, i64
+  }
+  return
+}
+
+// -----
+
+#in = affine_map<(d0, d1) -> (d0, d1)>
+#out = affine_map<(d0, d1) -> (d0)>
+
+// A combination that is not one associative op of the output and a value is refused.
+func.func @catfish_kernel_0(%in: memref<4x8xf32>, %out: memref<4xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
+  // expected-error @+1 {{the CUDA target cannot generate this reduction}}
+  linalg.generic {indexing_maps = [#in, #out], iterator_types = ["parallel", "reduction"]} ins(%in : memref<4x8xf32>) outs(%out : memref<4xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %d = arith.subf %acc, %x : f32
+    linalg.yield %d : f32
+  }
+  return
+}
