@@ -392,25 +392,39 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<KernelInfo> kernels,
                                                  target.format.c_str(), 1 + i));
   std::vector<flatbuffers::Offset<fb::Kernel>> kernelTable;
   for (const KernelInfo &kernel : kernels) {
-    std::vector<flatbuffers::Offset<fb::CudaLaunch>> launches;
-    for (const CudaLaunch &launch : kernel.launches) {
-      std::vector<flatbuffers::Offset<fb::CudaResources>> resources;
-      for (const CudaResources &r : launch.resources)
-        resources.push_back(fb::CreateCudaResourcesDirect(
-            fbb, r.arch.c_str(), r.registers, r.spillStoreBytes, r.spillLoadBytes, r.stackBytes,
-            r.sharedBytes));
-      std::vector<uint32_t> grid(launch.grid.begin(), launch.grid.end());
-      std::vector<uint32_t> block(launch.block.begin(), launch.block.end());
-      std::vector<uint32_t> args(launch.args.begin(), launch.args.end());
-      launches.push_back(fb::CreateCudaLaunchDirect(fbb, launch.function.c_str(), &grid, &block,
-                                                    launch.dynamicSharedBytes, &args,
-                                                    &resources, launch.cooperative,
-                                                    launch.staticSharedBytes));
+    std::vector<flatbuffers::Offset<fb::CudaCall>> calls;
+    for (const CudaCall &call : kernel.calls) {
+      flatbuffers::Offset<fb::CudaLaunch> launchOffset;
+      flatbuffers::Offset<fb::CudaMatmul> matmulOffset;
+      if (const std::optional<CudaLaunch> &launch = call.launch) {
+        std::vector<flatbuffers::Offset<fb::CudaResources>> resources;
+        for (const CudaResources &r : launch->resources)
+          resources.push_back(fb::CreateCudaResourcesDirect(
+              fbb, r.arch.c_str(), r.registers, r.spillStoreBytes, r.spillLoadBytes,
+              r.stackBytes, r.sharedBytes));
+        std::vector<uint32_t> grid(launch->grid.begin(), launch->grid.end());
+        std::vector<uint32_t> block(launch->block.begin(), launch->block.end());
+        std::vector<uint32_t> args(launch->args.begin(), launch->args.end());
+        launchOffset = fb::CreateCudaLaunchDirect(
+            fbb, launch->function.c_str(), &grid, &block, launch->dynamicSharedBytes, &args,
+            &resources, launch->cooperative, launch->staticSharedBytes);
+      }
+      if (const std::optional<CudaMatmul> &mm = call.matmul) {
+        auto dtype = dtypeOf(mm->elementType);
+        if (!dtype)
+          return makeError("a GEMM of kernel " + kernel.symbol + " has an element type " +
+                           "artifacts cannot describe");
+        matmulOffset = fb::CreateCudaMatmulDirect(
+            fbb, mm->a, mm->b, mm->c, mm->m, mm->n, mm->k, mm->batch, mm->transposeA,
+            mm->transposeB, mm->lda, mm->ldb, mm->ldc, mm->strideA, mm->strideB, mm->strideC,
+            mm->offsetA, mm->offsetB, mm->offsetC, *dtype, "f32", mm->alpha, mm->beta, "none");
+      }
+      calls.push_back(fb::CreateCudaCall(fbb, launchOffset, matmulOffset));
     }
     kernelTable.push_back(fb::CreateKernelDirect(
         fbb, kernel.symbol.c_str(), stringifyFusionKind(kernel.kind).str().c_str(),
         kernel.location.c_str(), /*target=*/0, kernel.maxTasks,
-        launches.empty() ? nullptr : &launches));
+        calls.empty() ? nullptr : &calls));
   }
   std::vector<flatbuffers::Offset<fb::Step>> stepTable;
   for (const Step &step : steps)

@@ -226,7 +226,7 @@ mlir::catfish::compileToArtifact(MLIRContext &context, StringRef path, StringRef
                                      options))
       return std::move(error);
     infos = collectKernels(*kernels);
-    if (auto error = collectCudaLaunches(*kernels, infos))
+    if (auto error = collectCudaCalls(*kernels, infos))
       return fail(std::move(error));
     auto fatbin = emitCudaFatbin(*kernels, options.cuda, infos, warnings);
     if (!fatbin)
@@ -238,8 +238,9 @@ mlir::catfish::compileToArtifact(MLIRContext &context, StringRef path, StringRef
         return std::move(error);
       SmallVector<KernelInfo> functions;
       for (const KernelInfo &info : infos)
-        for (const CudaLaunch &launch : info.launches)
-          functions.push_back(KernelInfo{launch.function, info.kind, info.location});
+        for (const CudaCall &call : info.calls)
+          if (call.launch)
+            functions.push_back(KernelInfo{call.launch->function, info.kind, info.location});
       auto code = emitCpuSharedObject(*emulated, functions, options.cpu.arch);
       if (!code)
         return fail(code.takeError());

@@ -27,10 +27,11 @@ namespace {
 void addBufferizedStage(OpPassManager &pm) {
   buildKernelBufferizePipeline(pm);
   pm.addPass(createCatfishCopiesToLinalg());
-  pm.addPass(createCatfishScratchBuffers());
 }
 
 void addGpuStage(OpPassManager &pm) {
+  pm.addPass(createCatfishMatmulsToLibrary());
+  pm.addPass(createCatfishScratchBuffers());
   pm.addPass(createCatfishMapReductionsToGpu());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());

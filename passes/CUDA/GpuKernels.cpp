@@ -30,7 +30,8 @@ SmallVector<Value> memrefArguments(func::FuncOp func) {
 } // namespace
 
 bool mlir::catfish::staysOnHost(Operation &op) {
-  return isa<func::ReturnOp, gpu::LaunchFuncOp>(op) || op.hasTrait<OpTrait::ConstantLike>() ||
+  return isa<func::ReturnOp, gpu::LaunchFuncOp>(op) || op.hasAttr("catfish.matmul") ||
+         op.hasTrait<OpTrait::ConstantLike>() ||
          isa<memref::SubViewOp, memref::ExpandShapeOp, memref::CollapseShapeOp,
              memref::ReinterpretCastOp, memref::CastOp, memref::GetGlobalOp>(op);
 }
@@ -72,7 +73,7 @@ gpu::GPUFuncOp mlir::catfish::createKernel(func::FuncOp func, Operation *before,
   for (Operation &op : func.getBody().front()) {
     if (&op == before)
       break;
-    if (!staysOnHost(op) || isa<func::ReturnOp, gpu::LaunchFuncOp>(op))
+    if (!staysOnHost(op) || isa<func::ReturnOp, func::CallOp, gpu::LaunchFuncOp>(op))
       continue;
     if (auto global = dyn_cast<memref::GetGlobalOp>(op))
       copyGlobal(global, gpuModule);

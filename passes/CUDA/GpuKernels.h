@@ -14,7 +14,8 @@
 namespace mlir::catfish {
 
 /// Ops that may stay in a kernel's host function: constants, views of its buffers and reads of
-/// constant globals, recomputed in every gpu.func that uses them; launches; the return.
+/// constant globals, recomputed in every gpu.func that uses them; launches and library calls;
+/// the return.
 bool staysOnHost(Operation &op);
 
 /// The gpu.module @catfish_cuda of `module`, created (and `module` marked as a GPU container)

@@ -82,9 +82,9 @@ void wrapScalarCode(func::FuncOp func) {
 /// Why the CUDA target cannot map `func` yet, as an error at the op responsible.
 LogicalResult checkMappable(func::FuncOp func) {
   auto kind = func->getAttrOfType<FusionKindAttr>("catfish.kind");
-  if (kind && kind.getValue() != FusionKind::generated)
+  if (kind && kind.getValue() != FusionKind::generated && kind.getValue() != FusionKind::gemm)
     return func.emitError() << "the CUDA target has no '" << stringifyFusionKind(kind.getValue())
-                            << "' library step yet (cuBLASLt/cuDNN/attention steps are not built)";
+                            << "' library step yet (the cuDNN and attention steps are not built)";
   for (Operation &op : func.getBody().front()) {
     if (staysOnHost(op))
       continue;
@@ -100,8 +100,9 @@ LogicalResult checkMappable(func::FuncOp func) {
       return loop.emitError("the CUDA target needs static loop bounds");
     WalkResult inner = loop.getBody()->walk([](Operation *nested) {
       if (isa<LoopLikeOpInterface>(nested) || isa<memref::AllocOp, memref::AllocaOp>(nested)) {
-        nested->emitError("the CUDA target cannot generate reductions or inner loops yet "
-                          "(warp and block reductions are not built)");
+        nested->emitError("the CUDA target cannot map a loop nest with an inner sequential "
+                          "loop to GPU threads yet (only reductions of one result take a warp "
+                          "or a block per row; topk, argmax and scans do not)");
         return WalkResult::interrupt();
       }
       return WalkResult::advance();

@@ -408,9 +408,23 @@ catfish_status_t *ArtifactFile::verifyManifest() {
                  " but there are ", targetCount);
     if (k.max_tasks() == 0)
       return bad("kernel ", i, " (", k.symbol()->string_view(), ") has max_tasks 0");
-    if (const auto *launches = k.launches())
-      for (flatbuffers::uoffset_t l = 0; l < launches->size(); ++l) {
-        const CudaLaunch &launch = *launches->Get(l);
+    if (const auto *calls = k.calls())
+      for (flatbuffers::uoffset_t l = 0; l < calls->size(); ++l) {
+        const CudaCall &call = *calls->Get(l);
+        if (!call.launch() == !call.matmul())
+          return bad("kernel ", i, " (", k.symbol()->string_view(), ") call ", l,
+                     " needs exactly one of a launch and a library call");
+        if (const CudaMatmul *mm = call.matmul()) {
+          if (mm->m() == 0 || mm->n() == 0 || mm->k() == 0 || mm->batch() == 0 ||
+              mm->dtype() != DType::F32 ||
+              mm->lda() < (mm->transpose_a() ? mm->m() : mm->k()) ||
+              mm->ldb() < (mm->transpose_b() ? mm->k() : mm->n()) || mm->ldc() < mm->n())
+            return bad("kernel ", i, " (", k.symbol()->string_view(), ") call ", l,
+                       " is a matrix product with inconsistent sizes or an element type the "
+                       "runtime does not know (f32)");
+          continue;
+        }
+        const CudaLaunch &launch = *call.launch();
         for (const auto *sizes : {launch.grid(), launch.block()}) {
           bool valid = sizes && sizes->size() == 3;
           for (flatbuffers::uoffset_t d = 0; valid && d < 3; ++d)
@@ -439,13 +453,47 @@ catfish_status_t *ArtifactFile::verifyManifest() {
       if (s.args()->Get(a) >= bufferCount)
         return bad("step ", i, " argument ", a, " is buffer ", s.args()->Get(a),
                    " but there are ", bufferCount);
-    if (const auto *launches = m.kernels()->Get(s.kernel())->launches())
-      for (const CudaLaunch *launch : *launches)
+    const auto *calls = m.kernels()->Get(s.kernel())->calls();
+    for (flatbuffers::uoffset_t c = 0; calls && c < calls->size(); ++c) {
+      if (const CudaLaunch *launch = calls->Get(c)->launch()) {
         if (launch->args())
           for (uint32_t position : *launch->args())
             if (position >= argCount)
               return bad("step ", i, " launches ", launch->function()->string_view(),
                          " with its argument ", position, " but the step has ", argCount);
+        continue;
+      }
+      const CudaMatmul &mm = *calls->Get(c)->matmul();
+      struct Operand {
+        const char *name;
+        uint32_t position;
+        uint64_t rows, columns, ld, stride, offset;
+      } operands[] = {
+          {"A", mm.a(), mm.transpose_a() ? mm.k() : mm.m(), mm.transpose_a() ? mm.m() : mm.k(),
+           mm.lda(), mm.stride_a(), mm.offset_a()},
+          {"B", mm.b(), mm.transpose_b() ? mm.n() : mm.k(), mm.transpose_b() ? mm.k() : mm.n(),
+           mm.ldb(), mm.stride_b(), mm.offset_b()},
+          {"C", mm.c(), mm.m(), mm.n(), mm.ldc(), mm.stride_c(), mm.offset_c()}};
+      for (const Operand &operand : operands) {
+        if (operand.position >= argCount)
+          return bad("step ", i, " multiplies with ", operand.name, " its argument ",
+                     operand.position, " but the step has ", argCount);
+        // The end of what it reads or writes:
+        // offset + (batch - 1) * stride + (rows - 1) * ld + columns elements.
+        uint64_t last, rowsPart, batchPart, bytes;
+        bool overflow = __builtin_mul_overflow(mm.batch() - 1, operand.stride, &batchPart) ||
+                        __builtin_mul_overflow(operand.rows - 1, operand.ld, &rowsPart) ||
+                        __builtin_add_overflow(batchPart, rowsPart, &last) ||
+                        __builtin_add_overflow(last, operand.offset, &last) ||
+                        __builtin_add_overflow(last, operand.columns, &last) ||
+                        __builtin_mul_overflow(last, uint64_t(4), &bytes);
+        uint64_t size = m.buffers()->Get(s.args()->Get(operand.position))->size();
+        if (overflow || bytes > size)
+          return bad("step ", i, " multiplies with ", operand.name, " reaching ",
+                     overflow ? std::string("past 2^64") : std::to_string(bytes),
+                     " bytes into a buffer of ", size);
+      }
+    }
   }
   return nullptr;
 }

@@ -2,6 +2,8 @@
 
 #include "cuda_emulator.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 
@@ -261,10 +263,39 @@ private:
   size_t slotBytes_ = 0, stacksBytes_ = 0;
 };
 
+/// Rows [begin, end) of all batches' C (row r is row r % m of batch r / m).
+void multiply(const EmulatedMatmul &mm, const float *a, const float *b, float *c, uint64_t begin,
+              uint64_t end) {
+  std::vector<float> row(mm.n);
+  for (uint64_t r = begin; r < end; ++r) {
+    uint64_t batch = r / mm.m, i = r % mm.m;
+    const float *batchA = a + batch * mm.strideA, *batchB = b + batch * mm.strideB;
+    float *out = c + batch * mm.strideC + i * mm.ldc;
+    std::fill(row.begin(), row.end(), 0.0f);
+    for (uint64_t k = 0; k < mm.k; ++k) {
+      float x = mm.transposeA ? batchA[k * mm.lda + i] : batchA[i * mm.lda + k];
+      for (uint64_t j = 0; j < mm.n; ++j)
+        row[j] = std::fma(x, mm.transposeB ? batchB[j * mm.ldb + k] : batchB[k * mm.ldb + j],
+                          row[j]);
+    }
+    for (uint64_t j = 0; j < mm.n; ++j)
+      out[j] = mm.alpha * row[j] + (mm.beta == 0.0f ? 0.0f : mm.beta * out[j]);
+  }
+}
+
 } // namespace
 
 void runEmulatedCall(void *const *args, int64_t task, int64_t taskCount) {
   EmulatedCall &call = *static_cast<EmulatedCall *>(args[0]);
+  if (const EmulatedMatmul *mm = call.matmul) {
+    uint64_t rows = mm->batch * mm->m;
+    multiply(*mm, static_cast<const float *>(call.params[0]) + mm->offsetA,
+             static_cast<const float *>(call.params[1]) + mm->offsetB,
+             static_cast<float *>(call.params[2]) + mm->offsetC,
+             rows * static_cast<uint64_t>(task) / static_cast<uint64_t>(taskCount),
+             rows * static_cast<uint64_t>(task + 1) / static_cast<uint64_t>(taskCount));
+    return;
+  }
   const EmulatedLaunch &launch = *call.launch;
   uint64_t blocks = launch.blockCount();
   uint64_t begin = blocks * static_cast<uint64_t>(task) / static_cast<uint64_t>(taskCount);

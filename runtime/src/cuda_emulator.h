@@ -35,10 +35,22 @@ struct EmulatedLaunch {
   uint64_t blockCount() const { return uint64_t(dims[0]) * dims[1] * dims[2]; }
 };
 
-/// A launch bound to one session's buffers. The first error of any of its blocks is kept.
+/// A matrix product the plan hands to cuBLASLt (the manifest's CudaMatmul), which the emulator
+/// computes on the host as cuBLASLt is asked to: f32 products and sums, row-major, transposes,
+/// leading dimensions and batch strides as given.
+struct EmulatedMatmul {
+  uint64_t m, n, k, batch;
+  bool transposeA, transposeB;
+  uint64_t lda, ldb, ldc, strideA, strideB, strideC, offsetA, offsetB, offsetC;
+  float alpha, beta;
+};
+
+/// A launch or a library call bound to one session's buffers (exactly one of `launch` and
+/// `matmul` is set). The first error of any of its blocks is kept.
 struct EmulatedCall {
-  const EmulatedLaunch *launch;
-  /// The device addresses of the launch's parameters.
+  const EmulatedLaunch *launch = nullptr;
+  const EmulatedMatmul *matmul = nullptr;
+  /// The device addresses of the launch's parameters, or of A, B and C.
   std::vector<void *> params;
   std::atomic<bool> failed{false};
   std::mutex mutex;
@@ -48,7 +60,8 @@ struct EmulatedCall {
 };
 
 /// The CpuKernelFn that runs an EmulatedCall (args[0]): blocks [task * B / taskCount,
-/// (task + 1) * B / taskCount) of its B blocks, one after another.
+/// (task + 1) * B / taskCount) of a launch's B blocks, one after another, or that share of the
+/// rows of all batches of a matrix product.
 void runEmulatedCall(void *const *args, int64_t task, int64_t taskCount);
 
 } // namespace catfish::rt

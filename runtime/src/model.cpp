@@ -166,7 +166,7 @@ catfish_status_t *loadCpuCode(catfish_model_t &model, const std::vector<bool> &k
             findSymbol(model, kernel.target(), k, kernel.symbol()->c_str(), address))
       return status;
     catfish_model_t::Call call{reinterpret_cast<CpuKernelFn>(address), kernel.max_tasks(), {},
-                               nullptr};
+                               nullptr, nullptr};
     size_t stepArgs = 0;
     for (const fa::Step *step : *m.steps())
       if (step->kernel() == k)
@@ -204,11 +204,23 @@ catfish_status_t *loadEmulatedCode(catfish_model_t &model, const std::vector<boo
       return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, file.path(), ": kernel ", k, " (",
                            kernel.symbol()->string_view(), ") is code for target ",
                            target.name()->string_view(),
-                           "; device cuda-emulator runs CUDA launches only");
-    // A region over empty tensors has no launches.
-    if (!kernel.launches())
+                           "; device cuda-emulator runs CUDA plans only");
+    // A region over empty tensors has no calls.
+    if (!kernel.calls())
       continue;
-    for (const fa::CudaLaunch *launch : *kernel.launches()) {
+    for (const fa::CudaCall *step : *kernel.calls()) {
+      if (const fa::CudaMatmul *mm = step->matmul()) {
+        auto emulated = std::make_shared<catfish::rt::EmulatedMatmul>(catfish::rt::EmulatedMatmul{
+            mm->m(), mm->n(), mm->k(), mm->batch(), mm->transpose_a(), mm->transpose_b(),
+            mm->lda(), mm->ldb(), mm->ldc(), mm->stride_a(), mm->stride_b(), mm->stride_c(),
+            mm->offset_a(), mm->offset_b(), mm->offset_c(), mm->alpha(), mm->beta()});
+        uint64_t rows = mm->batch() * mm->m();
+        model.calls[k].push_back({nullptr,
+                                  static_cast<uint32_t>(std::min<uint64_t>(rows, UINT32_MAX)),
+                                  {mm->a(), mm->b(), mm->c()}, nullptr, std::move(emulated)});
+        continue;
+      }
+      const fa::CudaLaunch *launch = step->launch();
       void *address;
       if (catfish_status_t *status =
               findSymbol(model, emulator, k, launch->function()->c_str(), address))
@@ -224,7 +236,7 @@ catfish_status_t *loadEmulatedCode(catfish_model_t &model, const std::vector<boo
       emulated->sharedBytes = launch->static_shared_bytes();
       uint32_t tasks =
           static_cast<uint32_t>(std::min<uint64_t>(emulated->blockCount(), UINT32_MAX));
-      catfish_model_t::Call call{nullptr, tasks, {}, std::move(emulated)};
+      catfish_model_t::Call call{nullptr, tasks, {}, std::move(emulated), nullptr};
       if (launch->args())
         call.stepArgs.assign(launch->args()->begin(), launch->args()->end());
       model.calls[k].push_back(std::move(call));

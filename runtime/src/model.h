@@ -26,6 +26,8 @@ struct catfish_model_t {
     std::vector<uint32_t> stepArgs;
     /// Set for a CUDA launch run by the emulator.
     std::shared_ptr<const catfish::rt::EmulatedLaunch> launch;
+    /// Set for a library matrix product run by the emulator.
+    std::shared_ptr<const catfish::rt::EmulatedMatmul> matmul;
   };
   /// Per kernel index, the calls that run it, in order; empty for kernels no step uses.
   std::vector<std::vector<Call>> calls;

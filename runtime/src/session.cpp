@@ -138,9 +138,10 @@ catfish_status_t *createSession(const catfish_model_t *model, catfish_session_t 
       std::vector<void *> args;
       for (uint32_t position : call.stepArgs)
         args.push_back(bufferAddress(step.args()->Get(position)));
-      if (call.launch) {
+      if (call.launch || call.matmul) {
         auto emulated = std::make_unique<catfish::rt::EmulatedCall>();
         emulated->launch = call.launch.get();
+        emulated->matmul = call.matmul.get();
         emulated->params = std::move(args);
         session->calls.push_back({catfish::rt::runEmulatedCall, tasks, session->argTable.size(),
                                   emulated.get(), step.kernel()});

@@ -71,14 +71,14 @@ std::vector<uint8_t> buildManifest(const ModelDesc &desc) {
                                          t.section));
   std::vector<flatbuffers::Offset<Kernel>> kernels;
   for (const KernelDesc &k : desc.kernels) {
-    std::vector<flatbuffers::Offset<CudaLaunch>> launches;
+    std::vector<flatbuffers::Offset<CudaCall>> calls;
     for (const LaunchDesc &l : k.launches)
-      launches.push_back(CreateCudaLaunchDirect(fbb, l.function.c_str(), &l.grid, &l.block, 0,
-                                                &l.args, nullptr, l.cooperative,
-                                                l.staticSharedBytes));
+      calls.push_back(CreateCudaCall(
+          fbb, CreateCudaLaunchDirect(fbb, l.function.c_str(), &l.grid, &l.block, 0, &l.args,
+                                      nullptr, l.cooperative, l.staticSharedBytes)));
     kernels.push_back(CreateKernelDirect(fbb, k.symbol.c_str(), k.kind.c_str(),
                                          k.location.c_str(), k.target, k.maxTasks,
-                                         k.launches.empty() ? nullptr : &launches));
+                                         calls.empty() ? nullptr : &calls));
   }
   std::vector<flatbuffers::Offset<Step>> steps;
   for (const StepDesc &s : desc.steps)

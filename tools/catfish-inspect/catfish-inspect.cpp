@@ -142,9 +142,25 @@ int inspect(const std::string &path, bool allSteps) {
     std::printf("  %zu %s [%s, target %u, max_tasks %u]%s%s (%s)\n", s, k.symbol()->c_str(),
                 text(k.kind()), k.target(), k.max_tasks(), args.empty() ? "" : " ", args.c_str(),
                 text(k.location()));
-    if (k.launches())
-      for (const fa::CudaLaunch *launch : *k.launches())
-        std::printf("    launch %s\n", launchText(*launch).c_str());
+    if (k.calls())
+      for (const fa::CudaCall *call : *k.calls()) {
+        if (call->launch())
+          std::printf("    launch %s\n", launchText(*call->launch()).c_str());
+        if (const fa::CudaMatmul *mm = call->matmul())
+          std::printf("    cublaslt matmul A=arg %u%s B=arg %u%s C=arg %u m %llu n %llu k %llu batch "
+                      "%llu lda %llu ldb %llu ldc %llu strides %llu %llu %llu offsets %llu %llu "
+                      "%llu %s alpha %g beta %g\n",
+                      mm->a(), mm->transpose_a() ? "^T" : "", mm->b(),
+                      mm->transpose_b() ? "^T" : "", mm->c(), (unsigned long long)mm->m(),
+                      (unsigned long long)mm->n(), (unsigned long long)mm->k(),
+                      (unsigned long long)mm->batch(), (unsigned long long)mm->lda(),
+                      (unsigned long long)mm->ldb(), (unsigned long long)mm->ldc(),
+                      (unsigned long long)mm->stride_a(), (unsigned long long)mm->stride_b(),
+                      (unsigned long long)mm->stride_c(), (unsigned long long)mm->offset_a(),
+                      (unsigned long long)mm->offset_b(), (unsigned long long)mm->offset_c(),
+                      catfish_dtype_name(static_cast<catfish_dtype_t>(mm->dtype())),
+                      static_cast<double>(mm->alpha()), static_cast<double>(mm->beta()));
+      }
   }
   if (shown < steps)
     std::printf("  ... %zu more (--steps shows all)\n", steps - shown);

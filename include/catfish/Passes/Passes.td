@@ -283,6 +283,25 @@ def CatfishMapToGpu : Pass<"catfish-map-to-gpu", "mlir::ModuleOp"> {
   ];
 }
 
+def CatfishMatmulsToLibrary : Pass<"catfish-matmuls-to-library", "mlir::ModuleOp"> {
+  let summary = "Hand the contraction of each GEMM region to cuBLASLt";
+  let description = [{
+    Runs on a bufferized kernel module before the GPU mapping. In a kernel of kind `gemm`,
+    the `linalg.fill` of zeros and the sum of products that follows it become one
+    `func.call @catfish_cuda_matmul_<i>(A, B, C)` (a private declaration) of the step's
+    buffers, carrying `catfish.matmul`: the product in cuBLASLt's row-major terms, m, n, k,
+    batch, transpose_a/b, lda/ldb/ldc, the batch strides (0 for an operand every batch
+    shares), alpha and beta. Loops are classified by the operands that use them: summed (A
+    and B), rows (A and C), columns (B and C), batch (all three); each operand must list
+    [batch] then its two groups in either order, the output rows then columns.
+
+    Anything else is an error at the op: other element types than f32 (not built yet), an
+    output that does not start as zeros, operands that are not the step's buffers or not
+    laid out as above.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 def CatfishMapReductionsToGpu : Pass<"catfish-map-reductions-to-gpu", "mlir::ModuleOp"> {
   let summary = "Map each bufferized reduction of a generated kernel to a warp or block per row";
   let description = [{

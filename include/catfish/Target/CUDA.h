@@ -9,10 +9,10 @@
 
 namespace mlir::catfish {
 
-/// Fills `infos[i].launches` from the gpu.launch_func ops of kernel function `infos[i].symbol`
-/// (after buildCudaCodegenPipeline's gpu stage): function, static grid and block, and each
-/// parameter as the index of the kernel function's buffer it passes.
-llvm::Error collectCudaLaunches(ModuleOp kernels, MutableArrayRef<KernelInfo> infos);
+/// Fills `infos[i].calls` from kernel function `infos[i].symbol` (after buildCudaCodegenPipeline's
+/// gpu stage), in order: each gpu.launch_func (function, static grid and block, each parameter
+/// as the position of the step's buffer it passes) and each library call (catfish.matmul).
+llvm::Error collectCudaCalls(ModuleOp kernels, MutableArrayRef<KernelInfo> infos);
 
 /// The kernel module lowered to NVVM by buildCudaCodegenPipeline -> PTX per arch (LLVM's NVPTX
 /// backend) -> a cubin per arch (`ptxas -v`, its resource report kept in each launch of

@@ -8,6 +8,7 @@
 #include "mlir/IR/OwningOpRef.h"
 
 #include <array>
+#include <optional>
 #include <vector>
 #include <string>
 
@@ -40,6 +41,25 @@ struct CudaLaunch {
   uint32_t staticSharedBytes = 0;
 };
 
+/// A matrix product for cuBLASLt (the artifact's CudaMatmul; fields as there).
+struct CudaMatmul {
+  uint32_t a = 0, b = 0, c = 0;
+  uint64_t m = 0, n = 0, k = 0, batch = 1;
+  bool transposeA = false, transposeB = false;
+  uint64_t lda = 0, ldb = 0, ldc = 0;
+  uint64_t strideA = 0, strideB = 0, strideC = 0;
+  uint64_t offsetA = 0, offsetB = 0, offsetC = 0;
+  /// The element type of A, B and C.
+  Type elementType;
+  float alpha = 1, beta = 0;
+};
+
+/// One thing a CUDA plan does: a launch or a library call (exactly one is set).
+struct CudaCall {
+  std::optional<CudaLaunch> launch;
+  std::optional<CudaMatmul> matmul;
+};
+
 /// One kernel: the function outlined from one catfish.fusion region (catfish-outline-kernels).
 struct KernelInfo {
   /// The exported symbol the runtime calls.
@@ -51,8 +71,8 @@ struct KernelInfo {
   unsigned maxTasks = 1;
   /// Bytes of each scratch buffer the kernel takes after its results (catfish-scratch-buffers).
   std::vector<uint64_t> scratchBytes;
-  /// Target cuda: the launches that compute the region, in order.
-  std::vector<CudaLaunch> launches;
+  /// Target cuda: the launches and library calls that compute the region, in order.
+  std::vector<CudaCall> calls;
 };
 
 /// The kernels of a module filled by catfish-outline-kernels, in order (kernel i computes

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "catfish/Target/CUDA.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -165,43 +166,102 @@ void mlir::catfish::registerCudaTargetDialects(DialectRegistry &registry) {
   registerNVVMDialectTranslation(registry);
 }
 
-llvm::Error mlir::catfish::collectCudaLaunches(ModuleOp kernels,
-                                               MutableArrayRef<KernelInfo> infos) {
+namespace {
+
+/// The position of each of `operands` among the step's buffers (the host function's arguments).
+FailureOr<SmallVector<uint32_t>> stepPositions(Operation *op, ValueRange operands,
+                                               func::FuncOp func) {
+  SmallVector<uint32_t> positions;
+  for (Value operand : operands) {
+    auto argument = dyn_cast<BlockArgument>(operand);
+    if (!argument || argument.getOwner() != &func.getBody().front())
+      return op->emitError("a CUDA call's operand is not one of the step's buffers");
+    positions.push_back(argument.getArgNumber());
+  }
+  return positions;
+}
+
+FailureOr<CudaLaunch> describeLaunch(gpu::LaunchFuncOp launch, func::FuncOp func) {
+  CudaLaunch entry;
+  entry.function = launch.getKernelName().str();
+  entry.cooperative = launch->hasAttr("catfish.cooperative");
+  if (auto shared = launch->getAttrOfType<IntegerAttr>("catfish.static_shared_bytes"))
+    entry.staticSharedBytes = static_cast<uint32_t>(shared.getInt());
+  gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
+  gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
+  Value sizes[] = {grid.x, grid.y, grid.z, block.x, block.y, block.z};
+  for (auto [i, size] : llvm::enumerate(sizes)) {
+    std::optional<int64_t> value = getConstantIntValue(size);
+    if (!value || *value <= 0 || *value > UINT32_MAX)
+      return launch.emitError("the CUDA target needs static launch sizes");
+    (i < 3 ? entry.grid[i] : entry.block[i - 3]) = static_cast<uint32_t>(*value);
+  }
+  auto positions = stepPositions(launch, launch.getKernelOperands(), func);
+  if (failed(positions))
+    return failure();
+  entry.args = std::move(*positions);
+  return entry;
+}
+
+FailureOr<CudaMatmul> describeMatmul(func::CallOp call, DictionaryAttr fields,
+                                     func::FuncOp func) {
+  auto positions = stepPositions(call, call.getOperands(), func);
+  if (failed(positions))
+    return failure();
+  CudaMatmul matmul;
+  matmul.a = (*positions)[0];
+  matmul.b = (*positions)[1];
+  matmul.c = (*positions)[2];
+  auto number = [&](StringRef name) {
+    return static_cast<uint64_t>(fields.getAs<IntegerAttr>(name).getInt());
+  };
+  matmul.m = number("m");
+  matmul.n = number("n");
+  matmul.k = number("k");
+  matmul.batch = number("batch");
+  matmul.transposeA = fields.getAs<BoolAttr>("transpose_a").getValue();
+  matmul.transposeB = fields.getAs<BoolAttr>("transpose_b").getValue();
+  matmul.lda = number("lda");
+  matmul.ldb = number("ldb");
+  matmul.ldc = number("ldc");
+  matmul.strideA = number("stride_a");
+  matmul.strideB = number("stride_b");
+  matmul.strideC = number("stride_c");
+  matmul.offsetA = number("offset_a");
+  matmul.offsetB = number("offset_b");
+  matmul.offsetC = number("offset_c");
+  matmul.alpha = fields.getAs<FloatAttr>("alpha").getValueAsDouble();
+  matmul.beta = fields.getAs<FloatAttr>("beta").getValueAsDouble();
+  matmul.elementType = cast<MemRefType>(call.getOperand(0).getType()).getElementType();
+  return matmul;
+}
+
+} // namespace
+
+llvm::Error mlir::catfish::collectCudaCalls(ModuleOp kernels, MutableArrayRef<KernelInfo> infos) {
   for (KernelInfo &info : infos) {
     auto func = kernels.lookupSymbol<func::FuncOp>(info.symbol);
     if (!func)
       return makeError("kernel " + info.symbol + " disappeared during lowering");
-    WalkResult result = func.walk([&](gpu::LaunchFuncOp launch) {
-      CudaLaunch entry;
-      entry.function = launch.getKernelName().str();
-      entry.cooperative = launch->hasAttr("catfish.cooperative");
-      if (auto shared = launch->getAttrOfType<IntegerAttr>("catfish.static_shared_bytes"))
-        entry.staticSharedBytes = static_cast<uint32_t>(shared.getInt());
-      gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
-      gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
-      Value sizes[] = {grid.x, grid.y, grid.z, block.x, block.y, block.z};
-      for (auto [i, size] : llvm::enumerate(sizes)) {
-        std::optional<int64_t> value = getConstantIntValue(size);
-        if (!value || *value <= 0 || *value > UINT32_MAX) {
-          launch.emitError("the CUDA target needs static launch sizes");
-          return WalkResult::interrupt();
-        }
-        (i < 3 ? entry.grid[i] : entry.block[i - 3]) = static_cast<uint32_t>(*value);
+    for (Operation &op : func.getBody().front()) {
+      CudaCall call;
+      if (auto launch = dyn_cast<gpu::LaunchFuncOp>(op)) {
+        auto described = describeLaunch(launch, func);
+        if (failed(described))
+          return makeError("kernel " + info.symbol + " (" + info.location +
+                           ") has a launch the artifact cannot describe");
+        call.launch = std::move(*described);
+      } else if (auto fields = op.getAttrOfType<DictionaryAttr>("catfish.matmul")) {
+        auto described = describeMatmul(cast<func::CallOp>(op), fields, func);
+        if (failed(described))
+          return makeError("kernel " + info.symbol + " (" + info.location +
+                           ") has a library call the artifact cannot describe");
+        call.matmul = *described;
+      } else {
+        continue;
       }
-      for (Value operand : launch.getKernelOperands()) {
-        auto argument = dyn_cast<BlockArgument>(operand);
-        if (!argument || argument.getOwner() != &func.getBody().front()) {
-          launch.emitError("a CUDA launch parameter is not one of the step's buffers");
-          return WalkResult::interrupt();
-        }
-        entry.args.push_back(argument.getArgNumber());
-      }
-      info.launches.push_back(std::move(entry));
-      return WalkResult::advance();
-    });
-    if (result.wasInterrupted())
-      return makeError("kernel " + info.symbol + " (" + info.location +
-                       ") has a launch the artifact cannot describe");
+      info.calls.push_back(std::move(call));
+    }
   }
   return llvm::Error::success();
 }
@@ -263,7 +323,10 @@ llvm::Expected<TargetCode> mlir::catfish::emitCudaFatbin(ModuleOp kernels,
       return makeError("assembling the PTX for " + arch + ": " + toString(report.takeError()));
     llvm::StringMap<CudaResources> resources = parsePtxasReport(*report, arch);
     for (KernelInfo &info : infos)
-      for (CudaLaunch &launch : info.launches) {
+      for (CudaCall &call : info.calls) {
+        if (!call.launch)
+          continue;
+        CudaLaunch &launch = *call.launch;
         auto found = resources.find(launch.function);
         if (found == resources.end())
           return makeError("ptxas reported nothing for " + launch.function + " on " + arch);

@@ -41,21 +41,21 @@ func.func @catfish_kernel_0(%a: memref<4x100xf32>, %b: memref<100xf32>, %r: memr
 // -----
 
 // A library region is refused at its op: nothing falls back.
-// expected-error @+1 {{the CUDA target has no 'gemm' library step yet}}
-func.func @catfish_kernel_0(%a: memref<4x4xf32>, %r: memref<4x4xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind gemm>} {
+// expected-error @+1 {{the CUDA target has no 'conv' library step yet}}
+func.func @catfish_kernel_0(%a: memref<4x4xf32>, %r: memref<4x4xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind conv>} {
   return
 }
 
 // -----
 
-// A reduction loop inside the nest would make a thread per row: refused.
+// A sequential loop inside the nest would make a thread per row: refused.
 func.func @catfish_kernel_0(%a: memref<4x100xf32>, %r: memref<4xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
   %c100 = arith.constant 100 : index
   scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
-    // expected-error @+1 {{the CUDA target cannot generate reductions or inner loops yet}}
+    // expected-error @+1 {{the CUDA target cannot map a loop nest with an inner sequential loop to GPU threads yet}}
     scf.for %k = %c0 to %c100 step %c1 {
       %x = memref.load %a[%i, %k] : memref<4x100xf32>
       %acc = memref.load %r[%i] : memref<4xf32>
