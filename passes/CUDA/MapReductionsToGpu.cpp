@@ -154,7 +154,7 @@ struct MapReductionsToGpu final
     SmallVector<std::pair<func::FuncOp, linalg::GenericOp>> reductions;
     for (auto func : module.getOps<func::FuncOp>()) {
       auto kind = func->getAttrOfType<FusionKindAttr>("catfish.kind");
-      if (!kind || (kind.getValue() != FusionKind::generated && kind.getValue() != FusionKind::gemm))
+      if (!kind || kind.getValue() == FusionKind::attention)
         continue;
       for (auto generic : func.getBody().front().getOps<linalg::GenericOp>())
         if (generic.getNumReductionLoops() > 0)

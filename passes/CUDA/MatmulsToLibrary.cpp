@@ -94,11 +94,21 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
     SmallVector<std::pair<func::FuncOp, linalg::GenericOp>> contractions;
     for (auto func : module.getOps<func::FuncOp>()) {
       auto kind = func->getAttrOfType<FusionKindAttr>("catfish.kind");
-      if (!kind || kind.getValue() != FusionKind::gemm)
+      if (!kind || (kind.getValue() != FusionKind::gemm && kind.getValue() != FusionKind::conv))
         continue;
-      for (auto generic : func.getBody().front().getOps<linalg::GenericOp>())
+      for (auto generic : func.getBody().front().getOps<linalg::GenericOp>()) {
+        // A convolution lowered without im2col (a sliding window: depthwise, grouped) is no
+        // GEMM; it stays a generated reduction kernel.
+        if (kind.getValue() == FusionKind::conv &&
+            !llvm::all_of(generic.getIndexingMapsArray(), [](AffineMap map) {
+              return llvm::all_of(map.getResults(), [](AffineExpr e) {
+                return isa<AffineDimExpr, AffineConstantExpr>(e);
+              });
+            }))
+          continue;
         if (generic.getNumReductionLoops() > 0)
           contractions.push_back({func, generic});
+      }
     }
     unsigned index = 0;
     for (auto [func, generic] : contractions)
@@ -117,7 +127,7 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
                                  << type;
     };
     if (generic.getNumDpsInputs() != 2 || generic.getNumDpsInits() != 1 ||
-        generic.getNumReductionLoops() != 1 || !isMultiplyAccumulate(generic))
+        !isMultiplyAccumulate(generic))
       return refuse("it is not one sum of products of two operands");
     SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
     SmallVector<Value, 3> operands = {generic.getDpsInputOperand(0)->get(),
@@ -138,7 +148,8 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
     // A constant operand (a small weight the kernel holds) is copied into a temporary first:
     // the library needs it in a buffer of the step (catfish-scratch-buffers makes it one).
     for (Value &operand : operands) {
-      if (baseArgument(operand))
+      // Temporaries become scratch buffers of the step (catfish-scratch-buffers).
+      if (baseArgument(operand) || operand.getDefiningOp<memref::AllocOp>())
         continue;
       if (!operand.getDefiningOp<memref::GetGlobalOp>())
         return refuse("an operand is neither one of the step's buffers nor a constant");
@@ -153,13 +164,12 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
     // or one of A and B (the other broadcast).
     SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
     const Indexing &indexA = indexings[0], &indexB = indexings[1], &indexC = indexings[2];
-    SmallVector<unsigned> mDims, nDims;
-    unsigned k = 0;
+    SmallVector<unsigned> mDims, nDims, kDims;
     for (unsigned d = 0; d < ranges.size(); ++d) {
       bool a = llvm::is_contained(indexA.loops, d), b = llvm::is_contained(indexB.loops, d),
            c = llvm::is_contained(indexC.loops, d);
       if (!c && a && b)
-        k = d;
+        kDims.push_back(d);
       else if (!c)
         return refuse("a loop is not a batch, row, column or summed dimension");
     }
@@ -195,7 +205,7 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
       return loops == ArrayRef<unsigned>(straight) || swapped;
     };
     bool transposeA, transposeB, transposedC;
-    if (!layout(indexA, mDims, {k}, transposeA) || !layout(indexB, {k}, nDims, transposeB) ||
+    if (!layout(indexA, mDims, kDims, transposeA) || !layout(indexB, kDims, nDims, transposeB) ||
         !layout(indexC, mDims, nDims, transposedC) || transposedC)
       return refuse("an operand's dimensions are not [batch...] rows columns in some order");
     auto product = [&](ArrayRef<unsigned> dims) {
@@ -204,7 +214,7 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
         value *= ranges[d];
       return value;
     };
-    int64_t m = product(mDims), n = product(nDims), kSize = ranges[k];
+    int64_t m = product(mDims), n = product(nDims), kSize = product(kDims);
 
     // The innermost batch dims whose strides line up form the strided batch of one call; the
     // outer ones are enumerated, one call each at its offsets.
@@ -236,14 +246,12 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
       return refuse("its batch would take " + Twine(calls) + " library calls (at most " +
                     Twine(kMaxCalls) + ")");
 
-    // The output must start as zeros: the fill before the product becomes beta = 0.
-    linalg::FillOp fill;
-    for (Operation *op = generic->getPrevNode(); op && !fill; op = op->getPrevNode())
-      if (auto candidate = dyn_cast<linalg::FillOp>(op);
-          candidate && baseArgument(candidate.getOutputs()[0]) == baseArgument(operands[2]))
-        fill = candidate;
-    if (!fill || !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
-      return refuse("its output does not start as zeros");
+    // The product adds to what the output holds (beta = 1: a bias written before it, say);
+    // a fill of zeros just before it becomes beta = 0 instead.
+    linalg::FillOp fill = dyn_cast_or_null<linalg::FillOp>(generic->getPrevNode());
+    if (fill && (fill.getOutputs()[0] != operands[2] ||
+                 !matchPattern(fill.getInputs()[0], m_AnyZeroFloat())))
+      fill = nullptr;
 
     OpBuilder b(generic);
     auto i64 = [&](int64_t value) { return b.getI64IntegerAttr(value); };
@@ -283,12 +291,13 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
       description.append("offset_b", i64(offsets[1]));
       description.append("offset_c", i64(offsets[2]));
       description.append("alpha", b.getF32FloatAttr(1));
-      description.append("beta", b.getF32FloatAttr(0));
+      description.append("beta", b.getF32FloatAttr(fill ? 0 : 1));
       auto op = func::CallOp::create(b, generic.getLoc(), declaration, bases);
       op->setAttr("catfish.matmul", description.getDictionary(b.getContext()));
     }
     generic.erase();
-    fill.erase();
+    if (fill)
+      fill.erase();
     return success();
   }
 };

@@ -40,9 +40,9 @@ func.func @catfish_kernel_0(%a: memref<4x100xf32>, %b: memref<100xf32>, %r: memr
 
 // -----
 
-// A library region is refused at its op: nothing falls back.
-// expected-error @+1 {{the CUDA target has no 'conv' library step yet}}
-func.func @catfish_kernel_0(%a: memref<4x4xf32>, %r: memref<4x4xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind conv>} {
+// An attention region is refused at its op: nothing falls back.
+// expected-error @+1 {{the CUDA target has no 'attention' step yet}}
+func.func @catfish_kernel_0(%a: memref<4x4xf32>, %r: memref<4x4xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind attention>} {
   return
 }
 

@@ -58,12 +58,35 @@ func.func @catfish_kernel_0(%w: memref<3x2x4x6xf32>, %y: memref<3x2x2x6xf32>, %t
 #b = affine_map<(m, n, k) -> (k, n)>
 #c = affine_map<(m, n, k) -> (m, n)>
 
-// An output that does not start as zeros is refused: beta and bias epilogues are not built.
-func.func @catfish_kernel_0(%x: memref<3x8xf32>, %w: memref<8x5xf32>, %y: memref<3x5xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind gemm>} {
-  // expected-error @+1 {{the CUDA target cannot hand this GEMM to cuBLASLt: its output does not start as zeros}}
-  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : memref<3x8xf32>, memref<8x5xf32>) outs(%y : memref<3x5xf32>) {
+// A convolution as im2col and a GEMM: the output holds the bias already, so the product adds
+// to it (beta = 1); the summed loops (channels, kernel rows and columns) fold into one k; the
+// im2col temporary is an operand (catfish-scratch-buffers makes it a scratch buffer).
+// CHECK-LABEL: func.func @catfish_kernel_0
+// CHECK: %[[COLUMNS:.*]] = memref.alloc() : memref<2x3x3x16xf32>
+// CHECK: call @catfish_cuda_matmul_0(%arg0, %[[COLUMNS]], %arg1) {catfish.matmul = {alpha = 1.000000e+00 : f32, batch = 1 : i64, beta = 1.000000e+00 : f32, k = 18 : i64, lda = 18 : i64, ldb = 16 : i64, ldc = 16 : i64, m = 4 : i64, n = 16 : i64
+func.func @catfish_kernel_0(%w: memref<4x2x3x3xf32>, %y: memref<4x16xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind conv>} {
+  %columns = memref.alloc() : memref<2x3x3x16xf32>
+  linalg.generic {indexing_maps = [affine_map<(f, p, c, i, j) -> (f, c, i, j)>, affine_map<(f, p, c, i, j) -> (c, i, j, p)>, affine_map<(f, p, c, i, j) -> (f, p)>], iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%w, %columns : memref<4x2x3x3xf32>, memref<2x3x3x16xf32>) outs(%y : memref<4x16xf32>) {
   ^bb0(%p: f32, %q: f32, %acc: f32):
     %prod = arith.mulf %p, %q : f32
+    %sum = arith.addf %acc, %prod : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// A sum that is not one product of two operands is refused in a GEMM region.
+func.func @catfish_kernel_0(%x: memref<3x8xf32>, %w: memref<8x5xf32>, %y: memref<3x5xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind gemm>} {
+  // expected-error @+1 {{the CUDA target cannot hand this GEMM to cuBLASLt: it is not one sum of products of two operands}}
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : memref<3x8xf32>, memref<8x5xf32>) outs(%y : memref<3x5xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %prod = arith.subf %p, %q : f32
     %sum = arith.addf %acc, %prod : f32
     linalg.yield %sum : f32
   }
