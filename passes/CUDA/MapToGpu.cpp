@@ -123,6 +123,10 @@ struct MapToGpu final : catfish::impl::CatfishMapToGpuBase<MapToGpu> {
                          << blockSize;
       return signalPassFailure();
     }
+    if (vectorWidth < 1 || vectorWidth > 16) {
+      module.emitError() << "vector-width must be in [1, 16], got " << vectorWidth;
+      return signalPassFailure();
+    }
     SmallVector<func::FuncOp> kernels;
     for (auto func : module.getOps<func::FuncOp>())
       if (func->hasAttr("catfish.kind"))
@@ -139,10 +143,14 @@ struct MapToGpu final : catfish::impl::CatfishMapToGpuBase<MapToGpu> {
         mapLoop(func, loop, gpuModule, nextKernelName(gpuModule, func));
   }
 
-  /// Replaces `loop` by a launch of a new gpu.func `name` that computes one point per thread.
+  /// Replaces `loop` by a launch of a new gpu.func `name` in which each thread computes
+  /// `vectorWidth` consecutive points of the innermost loop (one point when its extent does not
+  /// divide), so that LLVM's load/store vectorizer can make 128-bit accesses of them.
   void mapLoop(func::FuncOp func, scf::ParallelOp loop, gpu::GPUModuleOp gpuModule,
                StringRef name) {
     SmallVector<int64_t> extents = *staticExtents(loop);
+    int64_t width = vectorWidth > 1 && extents.back() % vectorWidth == 0 ? vectorWidth : 1;
+    extents.back() /= width;
     int64_t count = 1;
     for (int64_t extent : extents)
       count *= extent;
@@ -167,15 +175,29 @@ struct MapToGpu final : catfish::impl::CatfishMapToGpuBase<MapToGpu> {
     SmallVector<OpFoldResult> basis = getAsIndexOpFoldResult(builder.getContext(), extents);
     auto indices = affine::AffineDelinearizeIndexOp::create(builder, loc, linear, basis,
                                                             /*hasOuterBound=*/true);
-    for (auto [iv, index, lower, step] :
-         llvm::zip(loop.getInductionVars(), indices.getResults(), loop.getLowerBound(),
-                   loop.getStep())) {
-      // iv = lower + index * step, with the bounds' constants rebuilt in the kernel.
-      Value scaled = arith::MulIOp::create(builder, loc, index, mapping.lookupOrDefault(step));
-      mapping.map(iv, arith::AddIOp::create(builder, loc, mapping.lookupOrDefault(lower), scaled));
+    unsigned innermost = loop.getNumLoops() - 1;
+    SmallVector<IRMapping> points(width, mapping);
+    for (auto [lane, point] : llvm::enumerate(points)) {
+      for (auto [i, iv, index, lower, step] :
+           llvm::enumerate(loop.getInductionVars(), indices.getResults(), loop.getLowerBound(),
+                           loop.getStep())) {
+        // iv = lower + index * step (innermost: index * width + lane), with the bounds'
+        // constants rebuilt in the kernel.
+        Value position = index;
+        if (i == innermost && width > 1)
+          position = arith::AddIOp::create(
+              builder, loc,
+              arith::MulIOp::create(builder, loc, index,
+                                    arith::ConstantIndexOp::create(builder, loc, width)),
+              arith::ConstantIndexOp::create(builder, loc, lane));
+        Value scaled = arith::MulIOp::create(builder, loc, position, point.lookupOrDefault(step));
+        point.map(iv, arith::AddIOp::create(builder, loc, point.lookupOrDefault(lower), scaled));
+      }
     }
+    // Op by op across the points, so that the points' loads and stores stand side by side.
     for (Operation &op : loop.getBody()->without_terminator())
-      builder.clone(op, mapping);
+      for (IRMapping &point : points)
+        builder.clone(op, point);
     replaceByLaunch(loop, func, cast<gpu::GPUFuncOp>(guard->getParentOp()), blocks, blockSize);
   }
 };

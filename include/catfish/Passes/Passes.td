@@ -276,6 +276,9 @@ def CatfishMapToGpu : Pass<"catfish-map-to-gpu", "mlir::ModuleOp"> {
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
            "Threads per block (a multiple of 32, at most 1024)">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"4",
+           "Consecutive innermost points per thread, when the innermost extent divides "
+           "(4 f32: a 128-bit access; 1: a point per thread)">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",

@@ -9,7 +9,7 @@
 // CHECK-LABEL: func.func @catfish_kernel_0
 // CHECK: gpu.launch_func @catfish_cuda::@catfish_kernel_0_0 blocks in (%c2, %c1, %c1) threads in (%c256, %c1, %c1) args(%arg0 : memref<16x100xf32>, %arg1 : memref<16xf32>)
 // CHECK-NOT: linalg.generic
-// CHECK: gpu.func @catfish_kernel_0_0(%[[IN:.*]]: memref<16x100xf32>, %[[OUT:.*]]: memref<16xf32>) kernel
+// CHECK: gpu.func @catfish_kernel_0_0(%[[IN:[^:]*]]: memref<16x100xf32> {llvm.align = 64 : i64}, %[[OUT:[^:]*]]: memref<16xf32> {llvm.align = 64 : i64}) kernel
 // CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %c32
 // CHECK: %[[ACC:.*]] = scf.for %[[K:.*]] = %[[LANE]] to %{{.*}} step %c32 iter_args(%[[A:.*]] = %{{.*}}) -> (f32)
 // CHECK: %[[X:.*]] = memref.load %[[IN]]
@@ -45,7 +45,7 @@ func.func @catfish_kernel_0(%in: memref<16x100xf32>, %out: memref<16xf32>, %t: i
 // meet in shared memory after a barrier, thread 0 folds the total into the f16 output.
 // CHECK-LABEL: func.func @catfish_kernel_0
 // CHECK: gpu.launch_func @catfish_cuda::@catfish_kernel_0_0 blocks in (%c3, %c1, %c1) threads in (%c256, %c1, %c1)
-// CHECK: gpu.func @catfish_kernel_0_0(%{{.*}}: memref<3x4096xf16>, %[[OUT:.*]]: memref<3xf16>) workgroup(%[[PARTIALS:.*]] : memref<8xf32, #gpu.address_space<workgroup>>) kernel
+// CHECK: gpu.func @catfish_kernel_0_0(%{{[^:]*}}: memref<3x4096xf16> {llvm.align = 64 : i64}, %[[OUT:[^:]*]]: memref<3xf16> {llvm.align = 64 : i64}) workgroup(%[[PARTIALS:.*]] : memref<8xf32, #gpu.address_space<workgroup>>) kernel
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c256 iter_args(%{{.*}} = %{{.*}}) -> (f32)
 // CHECK: arith.extf %{{.*}} : f16 to f32
 // CHECK: arith.maximumf

@@ -1,5 +1,6 @@
-// RUN: catfish-opt %s --split-input-file --verify-diagnostics --catfish-map-to-gpu | FileCheck %s
-// RUN: catfish-opt %s --split-input-file --verify-diagnostics --catfish-map-to-gpu=block-size=128 | FileCheck %s --check-prefix=B128
+// RUN: catfish-opt %s --split-input-file --verify-diagnostics --catfish-map-to-gpu=vector-width=1 | FileCheck %s
+// RUN: catfish-opt %s --split-input-file --verify-diagnostics --catfish-map-to-gpu="block-size=128 vector-width=1" | FileCheck %s --check-prefix=B128
+// RUN: catfish-opt %s --split-input-file --verify-diagnostics --catfish-map-to-gpu | FileCheck %s --check-prefix=VEC
 
 // A 4x100 loop nest: 400 threads in 2 blocks of 256. The linear thread index is guarded and
 // delinearized innermost-fastest; the kernel takes every buffer of its host function.
@@ -10,7 +11,7 @@
 // CHECK: gpu.launch_func @catfish_cuda::@catfish_kernel_0_0 blocks in (%[[C2]], %{{.*}}, %{{.*}}) threads in (%[[C256]], %{{.*}}, %{{.*}}) args(%arg0 : memref<4x100xf32>, %arg1 : memref<100xf32>, %arg2 : memref<4x100xf32>)
 // CHECK-NOT: scf.parallel
 // CHECK: gpu.module @catfish_cuda
-// CHECK: gpu.func @catfish_kernel_0_0(%[[A:.*]]: memref<4x100xf32>, %[[B:.*]]: memref<100xf32>, %[[R:.*]]: memref<4x100xf32>) kernel attributes {known_block_size = array<i32: 256, 1, 1>, known_grid_size = array<i32: 2, 1, 1>}
+// CHECK: gpu.func @catfish_kernel_0_0(%[[A:[^:]*]]: memref<4x100xf32> {llvm.align = 64 : i64}, %[[B:[^:]*]]: memref<100xf32> {llvm.align = 64 : i64}, %[[R:[^:]*]]: memref<4x100xf32> {llvm.align = 64 : i64}) kernel attributes {known_block_size = array<i32: 256, 1, 1>, known_grid_size = array<i32: 2, 1, 1>}
 // CHECK: %[[BID:.*]] = gpu.block_id x
 // CHECK: %[[TID:.*]] = gpu.thread_id x
 // CHECK: %[[LIN:.*]] = arith.addi %{{.*}}, %[[TID]]
@@ -22,6 +23,16 @@
 // CHECK: math.exp
 // CHECK: memref.store %{{.*}}, %[[R]]
 // B128: blocks in (%c4{{.*}}, %{{.*}}, %{{.*}}) threads in (%c128{{.*}},
+// By default each thread computes 4 neighbouring points of the innermost loop (100 threads,
+// one block), their loads side by side so that LLVM can merge them into 128-bit ones.
+// VEC: blocks in (%c1{{.*}}, %{{.*}}, %{{.*}}) threads in (%c256{{.*}},
+// VEC: %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %c100
+// VEC: %[[IJ:.*]]:2 = affine.delinearize_index %{{.*}} into (4, 25)
+// VEC-COUNT-4: memref.load %arg0[%{{.*}}, %{{.*}}] : memref<4x100xf32>
+// VEC-COUNT-4: memref.load %arg1[%{{.*}}] : memref<100xf32>
+// VEC-COUNT-4: arith.addf
+// VEC-COUNT-4: math.exp
+// VEC-COUNT-4: memref.store
 func.func @catfish_kernel_0(%a: memref<4x100xf32>, %b: memref<100xf32>, %r: memref<4x100xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
