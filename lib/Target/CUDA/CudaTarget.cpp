@@ -273,8 +273,14 @@ mlir::catfish::emitCudaPtx(ModuleOp kernels, const CudaCodegenOptions &options) 
   binary.toolkitPath = options.cudaPath;
   binary.compilationTarget = "isa";
   pm.addPass(createGpuModuleToBinaryPass(binary));
+  std::string first;
+  ScopedDiagnosticHandler handler(kernels.getContext(), [&](Diagnostic &diag) {
+    if (first.empty() && diag.getSeverity() == DiagnosticSeverity::Error)
+      first = diag.str();
+    return success();
+  });
   if (failed(pm.run(kernels)))
-    return makeError("generating PTX failed");
+    return makeError("generating PTX failed" + (first.empty() ? "" : ": " + first));
   SmallVector<std::pair<std::string, std::string>> ptx;
   for (auto binaryOp : kernels.getOps<gpu::BinaryOp>())
     for (Attribute attr : binaryOp.getObjects()) {
