@@ -268,9 +268,11 @@ private:
 } // namespace
 
 llvm::Expected<ArtifactSummary>
-mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<KernelInfo> kernels,
+mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<TargetKernels> kernelSets,
                              ArrayRef<TargetCode> targets, StringRef modelPath,
                              StringRef outputPath) {
+  if (kernelSets.empty())
+    return makeError("internal error: no kernels to write");
   func::FuncOp main = getMainFunction(program);
   if (!main)
     return makeError("the program has no @main function");
@@ -335,19 +337,28 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<KernelInfo> kernels,
         return std::move(error);
       step.args.push_back(bufferOf.lookup(result));
     }
-    if (static_cast<size_t>(index) < kernels.size())
-      for (uint64_t bytes : kernels[index].scratchBytes) {
+    for (const TargetKernels &set : kernelSets) {
+      if (static_cast<size_t>(index) >= set.kernels.size())
+        continue;
+      // A CPU kernel ignores the arguments after its results: only one set may add scratch.
+      if (!set.kernels[index].scratchBytes.empty() &&
+          step.args.size() != fusion.getInputs().size() + fusion.getNumResults())
+        return makeError("internal error: two targets' kernels " + Twine(index) +
+                         " take scratch buffers");
+      for (uint64_t bytes : set.kernels[index].scratchBytes) {
         PlannedBuffer scratch{fb::BufferKind::Arena};
         scratch.size = bytes;
         scratch.firstStep = scratch.lastStep = index;
         step.args.push_back(buffers.size());
         buffers.push_back(scratch);
       }
+    }
     steps.push_back(std::move(step));
   }
-  if (steps.size() != kernels.size())
-    return makeError("internal error: " + Twine(steps.size()) + " steps for " +
-                     Twine(kernels.size()) + " kernels");
+  for (const TargetKernels &set : kernelSets)
+    if (steps.size() != set.kernels.size())
+      return makeError("internal error: " + Twine(steps.size()) + " steps for " +
+                       Twine(set.kernels.size()) + " kernels");
   auto returnOp = cast<func::ReturnOp>(main.getBody().front().getTerminator());
   int64_t lastStep = steps.size();
   for (Value output : returnOp.getOperands())
@@ -391,44 +402,52 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<KernelInfo> kernels,
     targetTable.push_back(fb::CreateTargetDirect(fbb, target.name.c_str(), target.arch.c_str(),
                                                  target.format.c_str(), 1 + i));
   std::vector<flatbuffers::Offset<fb::Kernel>> kernelTable;
-  for (const KernelInfo &kernel : kernels) {
-    std::vector<flatbuffers::Offset<fb::CudaCall>> calls;
-    for (const CudaCall &call : kernel.calls) {
-      flatbuffers::Offset<fb::CudaLaunch> launchOffset;
-      flatbuffers::Offset<fb::CudaMatmul> matmulOffset;
-      if (const std::optional<CudaLaunch> &launch = call.launch) {
-        std::vector<flatbuffers::Offset<fb::CudaResources>> resources;
-        for (const CudaResources &r : launch->resources)
-          resources.push_back(fb::CreateCudaResourcesDirect(
-              fbb, r.arch.c_str(), r.registers, r.spillStoreBytes, r.spillLoadBytes,
-              r.stackBytes, r.sharedBytes));
-        std::vector<uint32_t> grid(launch->grid.begin(), launch->grid.end());
-        std::vector<uint32_t> block(launch->block.begin(), launch->block.end());
-        std::vector<uint32_t> args(launch->args.begin(), launch->args.end());
-        launchOffset = fb::CreateCudaLaunchDirect(
-            fbb, launch->function.c_str(), &grid, &block, launch->dynamicSharedBytes, &args,
-            &resources, launch->cooperative, launch->staticSharedBytes);
+  for (const TargetKernels &set : kernelSets) {
+    for (const KernelInfo &kernel : set.kernels) {
+      std::vector<flatbuffers::Offset<fb::CudaCall>> calls;
+      for (const CudaCall &call : kernel.calls) {
+        flatbuffers::Offset<fb::CudaLaunch> launchOffset;
+        flatbuffers::Offset<fb::CudaMatmul> matmulOffset;
+        if (const std::optional<CudaLaunch> &launch = call.launch) {
+          std::vector<flatbuffers::Offset<fb::CudaResources>> resources;
+          for (const CudaResources &r : launch->resources)
+            resources.push_back(fb::CreateCudaResourcesDirect(
+                fbb, r.arch.c_str(), r.registers, r.spillStoreBytes, r.spillLoadBytes,
+                r.stackBytes, r.sharedBytes));
+          std::vector<uint32_t> grid(launch->grid.begin(), launch->grid.end());
+          std::vector<uint32_t> block(launch->block.begin(), launch->block.end());
+          std::vector<uint32_t> args(launch->args.begin(), launch->args.end());
+          launchOffset = fb::CreateCudaLaunchDirect(
+              fbb, launch->function.c_str(), &grid, &block, launch->dynamicSharedBytes, &args,
+              &resources, launch->cooperative, launch->staticSharedBytes);
+        }
+        if (const std::optional<CudaMatmul> &mm = call.matmul) {
+          auto dtype = dtypeOf(mm->elementType);
+          if (!dtype)
+            return makeError("a GEMM of kernel " + kernel.symbol + " has an element type " +
+                             "artifacts cannot describe");
+          matmulOffset = fb::CreateCudaMatmulDirect(
+              fbb, mm->a, mm->b, mm->c, mm->m, mm->n, mm->k, mm->batch, mm->transposeA,
+              mm->transposeB, mm->lda, mm->ldb, mm->ldc, mm->strideA, mm->strideB, mm->strideC,
+              mm->offsetA, mm->offsetB, mm->offsetC, *dtype, "f32", mm->alpha, mm->beta, "none");
+        }
+        calls.push_back(fb::CreateCudaCall(fbb, launchOffset, matmulOffset));
       }
-      if (const std::optional<CudaMatmul> &mm = call.matmul) {
-        auto dtype = dtypeOf(mm->elementType);
-        if (!dtype)
-          return makeError("a GEMM of kernel " + kernel.symbol + " has an element type " +
-                           "artifacts cannot describe");
-        matmulOffset = fb::CreateCudaMatmulDirect(
-            fbb, mm->a, mm->b, mm->c, mm->m, mm->n, mm->k, mm->batch, mm->transposeA,
-            mm->transposeB, mm->lda, mm->ldb, mm->ldc, mm->strideA, mm->strideB, mm->strideC,
-            mm->offsetA, mm->offsetB, mm->offsetC, *dtype, "f32", mm->alpha, mm->beta, "none");
-      }
-      calls.push_back(fb::CreateCudaCall(fbb, launchOffset, matmulOffset));
+      kernelTable.push_back(fb::CreateKernelDirect(
+          fbb, kernel.symbol.c_str(), stringifyFusionKind(kernel.kind).str().c_str(),
+          kernel.location.c_str(), set.target, kernel.maxTasks,
+          calls.empty() ? nullptr : &calls));
     }
-    kernelTable.push_back(fb::CreateKernelDirect(
-        fbb, kernel.symbol.c_str(), stringifyFusionKind(kernel.kind).str().c_str(),
-        kernel.location.c_str(), /*target=*/0, kernel.maxTasks,
-        calls.empty() ? nullptr : &calls));
   }
   std::vector<flatbuffers::Offset<fb::Step>> stepTable;
-  for (const Step &step : steps)
-    stepTable.push_back(fb::CreateStepDirect(fbb, step.kernel, &step.args));
+  for (const Step &step : steps) {
+    // Kernel i of set s is kernel s * steps + i of the table.
+    std::vector<uint32_t> alternatives;
+    for (size_t s = 1; s < kernelSets.size(); ++s)
+      alternatives.push_back(static_cast<uint32_t>(s * steps.size() + step.kernel));
+    stepTable.push_back(fb::CreateStepDirect(fbb, step.kernel, &step.args,
+                                             alternatives.empty() ? nullptr : &alternatives));
+  }
   std::string version = "catfish " CATFISH_VERSION " (LLVM/MLIR 22)";
   std::string sha = sha256OfFile(modelPath);
   std::string modelName = llvm::sys::path::filename(modelPath).str();

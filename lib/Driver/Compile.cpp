@@ -13,6 +13,8 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 
+#include "llvm/ADT/StringExtras.h"
+
 using namespace mlir;
 using namespace mlir::catfish;
 
@@ -73,12 +75,8 @@ llvm::Error fuseProgram(ModuleOp program, StringRef path, const CompileOptions &
                      [&](OpPassManager &pm) { buildFusionPipeline(pm, options.fusion); });
 }
 
-/// Runs fusion and outlining into the nested module `moduleName` on `program` and returns
-/// that kernel module.
-llvm::Expected<ModuleOp> outlineKernels(ModuleOp program, StringRef path, StringRef moduleName,
-                                        const CompileOptions &options) {
-  if (auto error = fuseProgram(program, path, options))
-    return std::move(error);
+/// Outlines the fusion regions of `program` into the nested module `moduleName` and returns it.
+llvm::Expected<ModuleOp> outlineKernels(ModuleOp program, StringRef path, StringRef moduleName) {
   if (auto error = runPipeline(program, path, "outlining kernels", [&](OpPassManager &pm) {
         CatfishOutlineKernelsOptions outline;
         outline.moduleName = moduleName.str();
@@ -112,10 +110,10 @@ llvm::Error checkCudaArchs(ArrayRef<std::string> archs) {
   return llvm::Error::success();
 }
 
-/// Runs the target's pipeline on `kernels` up to the target stage `stage` (0: its first).
-llvm::Error runTargetStages(ModuleOp kernels, StringRef path, size_t stage,
+/// Runs target `target`'s pipeline on `kernels` up to the target stage `stage` (0: its first).
+llvm::Error runTargetStages(ModuleOp kernels, StringRef path, StringRef target, size_t stage,
                             const CompileOptions &options) {
-  if (options.target == "cuda") {
+  if (target == "cuda") {
     CudaCodegenOptions cuda;
     cuda.copyOptionValuesFrom(options.cuda);
     cuda.stopAfter = static_cast<CudaStage>(stage);
@@ -164,12 +162,15 @@ mlir::catfish::compileToStage(MLIRContext &context, StringRef path, StringRef st
       return std::move(error);
     return program;
   }
+  if (auto error = fuseProgram(**program, path, options))
+    return std::move(error);
   StringRef moduleName = options.target == "cuda" ? kCudaKernelModule : kCpuKernelModule;
-  auto kernels = outlineKernels(**program, path, moduleName, options);
+  auto kernels = outlineKernels(**program, path, moduleName);
   if (!kernels)
     return kernels.takeError();
   if (last >= kCommonStages)
-    if (auto error = runTargetStages(*kernels, path, last - kCommonStages, options))
+    if (auto error =
+            runTargetStages(*kernels, path, options.target, last - kCommonStages, options))
       return std::move(error);
   kernels->getOperation()->remove();
   return OwningOpRef<ModuleOp>(*kernels);
@@ -194,38 +195,62 @@ llvm::Expected<std::string> mlir::catfish::compileToPtx(MLIRContext &context, St
 llvm::Expected<ArtifactSummary>
 mlir::catfish::compileToArtifact(MLIRContext &context, StringRef path, StringRef outputPath,
                                  const CompileOptions &options) {
-  bool cuda = options.target == "cuda";
-  if (!cuda && options.target != "cpu")
-    return llvm::createStringError("--target " + options.target +
-                                   " is not supported by this compiler (supported: cpu, cuda)");
+  SmallVector<StringRef> names;
+  for (StringRef name : llvm::split(options.target, ',')) {
+    name = name.trim();
+    if (name != "cpu" && name != "cuda")
+      return llvm::createStringError("--target " + name +
+                                     " is not supported by this compiler (supported: cpu, cuda, "
+                                     "or both as cpu,cuda)");
+    if (llvm::is_contained(names, name))
+      return llvm::createStringError("--target lists " + name + " twice");
+    names.push_back(name);
+  }
+  bool cuda = llvm::is_contained(names, "cuda");
   if (options.cudaEmulation && !cuda)
     return llvm::createStringError("--cuda-emulation needs --target cuda");
   if (cuda)
     if (auto error = checkCudaArchs(options.cuda.archs))
       return std::move(error);
-  if (!cuda || options.cudaEmulation)
+  if (llvm::is_contained(names, "cpu") || options.cudaEmulation)
     if (auto error = checkCpuArch(options.cpu.arch))
       return std::move(error);
   auto program = importProgram(context, path, options);
   if (!program)
     return program.takeError();
-  auto kernels = outlineKernels(**program, path, cuda ? kCudaKernelModule : kCpuKernelModule,
-                                options);
-  if (!kernels)
-    return kernels.takeError();
+  if (auto error = fuseProgram(**program, path, options))
+    return std::move(error);
   auto fail = [&](llvm::Error error) {
     return llvm::createStringError(path + ": " + toString(std::move(error)));
   };
   std::vector<TargetCode> targets;
   std::vector<std::string> warnings;
-  SmallVector<KernelInfo> infos;
-  if (cuda) {
+  // One kernel set per target, in the order given; the first one's kernels are the steps'.
+  std::vector<SmallVector<KernelInfo>> kernelSets;
+  SmallVector<uint32_t> setTargets;
+  for (StringRef name : names) {
+    auto kernels = outlineKernels(**program, path, name == "cuda" ? kCudaKernelModule
+                                                                  : kCpuKernelModule);
+    if (!kernels)
+      return kernels.takeError();
+    setTargets.push_back(static_cast<uint32_t>(targets.size()));
+    if (name == "cpu") {
+      if (auto error = runCpuCodegen(*kernels, path, options.cpu))
+        return std::move(error);
+      SmallVector<KernelInfo> infos = collectKernels(*kernels);
+      auto code = emitCpuSharedObject(*kernels, infos, options.cpu.arch);
+      if (!code)
+        return fail(code.takeError());
+      targets.push_back(TargetCode{"cpu", options.cpu.arch, "elf-shared-object", std::move(*code)});
+      kernelSets.push_back(std::move(infos));
+      continue;
+    }
     // The emulator compiles its own copy: the CUDA pipeline rewrites the kernels in place.
     OwningOpRef<ModuleOp> emulated(options.cudaEmulation ? kernels->clone() : nullptr);
-    if (auto error = runTargetStages(*kernels, path, static_cast<size_t>(CudaStage::Nvvm),
-                                     options))
+    if (auto error = runTargetStages(*kernels, path, "cuda",
+                                     static_cast<size_t>(CudaStage::Nvvm), options))
       return std::move(error);
-    infos = collectKernels(*kernels);
+    SmallVector<KernelInfo> infos = collectKernels(*kernels);
     if (auto error = collectCudaCalls(*kernels, infos))
       return fail(std::move(error));
     auto fatbin = emitCudaFatbin(*kernels, options.cuda, infos, warnings);
@@ -247,16 +272,12 @@ mlir::catfish::compileToArtifact(MLIRContext &context, StringRef path, StringRef
       targets.push_back(TargetCode{::catfish::artifact::kCudaEmulatorTarget, options.cpu.arch,
                                    "elf-shared-object", std::move(*code)});
     }
-  } else {
-    if (auto error = runCpuCodegen(*kernels, path, options.cpu))
-      return std::move(error);
-    infos = collectKernels(*kernels);
-    auto code = emitCpuSharedObject(*kernels, infos, options.cpu.arch);
-    if (!code)
-      return fail(code.takeError());
-    targets.push_back(TargetCode{"cpu", options.cpu.arch, "elf-shared-object", std::move(*code)});
+    kernelSets.push_back(std::move(infos));
   }
-  auto summary = writeArtifact(**program, infos, targets, path, outputPath);
+  SmallVector<TargetKernels> sets;
+  for (auto [infos, target] : llvm::zip(kernelSets, setTargets))
+    sets.push_back({infos, target});
+  auto summary = writeArtifact(**program, sets, targets, path, outputPath);
   if (!summary)
     return fail(summary.takeError());
   summary->warnings = std::move(warnings);

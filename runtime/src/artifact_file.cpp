@@ -453,45 +453,55 @@ catfish_status_t *ArtifactFile::verifyManifest() {
       if (s.args()->Get(a) >= bufferCount)
         return bad("step ", i, " argument ", a, " is buffer ", s.args()->Get(a),
                    " but there are ", bufferCount);
-    const auto *calls = m.kernels()->Get(s.kernel())->calls();
-    for (flatbuffers::uoffset_t c = 0; calls && c < calls->size(); ++c) {
-      if (const CudaLaunch *launch = calls->Get(c)->launch()) {
-        if (launch->args())
-          for (uint32_t position : *launch->args())
-            if (position >= argCount)
-              return bad("step ", i, " launches ", launch->function()->string_view(),
-                         " with its argument ", position, " but the step has ", argCount);
-        continue;
+    std::vector<uint32_t> kernels = {s.kernel()};
+    if (const auto *alternatives = s.alternatives())
+      for (uint32_t alternative : *alternatives) {
+        if (alternative >= kernelCount)
+          return bad("step ", i, " has alternative kernel ", alternative, " but there are ",
+                     kernelCount);
+        kernels.push_back(alternative);
       }
-      const CudaMatmul &mm = *calls->Get(c)->matmul();
-      struct Operand {
-        const char *name;
-        uint32_t position;
-        uint64_t rows, columns, ld, stride, offset;
-      } operands[] = {
-          {"A", mm.a(), mm.transpose_a() ? mm.k() : mm.m(), mm.transpose_a() ? mm.m() : mm.k(),
-           mm.lda(), mm.stride_a(), mm.offset_a()},
-          {"B", mm.b(), mm.transpose_b() ? mm.n() : mm.k(), mm.transpose_b() ? mm.k() : mm.n(),
-           mm.ldb(), mm.stride_b(), mm.offset_b()},
-          {"C", mm.c(), mm.m(), mm.n(), mm.ldc(), mm.stride_c(), mm.offset_c()}};
-      for (const Operand &operand : operands) {
-        if (operand.position >= argCount)
-          return bad("step ", i, " multiplies with ", operand.name, " its argument ",
-                     operand.position, " but the step has ", argCount);
-        // The end of what it reads or writes:
-        // offset + (batch - 1) * stride + (rows - 1) * ld + columns elements.
-        uint64_t last, rowsPart, batchPart, bytes;
-        bool overflow = __builtin_mul_overflow(mm.batch() - 1, operand.stride, &batchPart) ||
-                        __builtin_mul_overflow(operand.rows - 1, operand.ld, &rowsPart) ||
-                        __builtin_add_overflow(batchPart, rowsPart, &last) ||
-                        __builtin_add_overflow(last, operand.offset, &last) ||
-                        __builtin_add_overflow(last, operand.columns, &last) ||
-                        __builtin_mul_overflow(last, uint64_t(4), &bytes);
-        uint64_t size = m.buffers()->Get(s.args()->Get(operand.position))->size();
-        if (overflow || bytes > size)
-          return bad("step ", i, " multiplies with ", operand.name, " reaching ",
-                     overflow ? std::string("past 2^64") : std::to_string(bytes),
-                     " bytes into a buffer of ", size);
+    for (uint32_t kernel : kernels) {
+      const auto *calls = m.kernels()->Get(kernel)->calls();
+      for (flatbuffers::uoffset_t c = 0; calls && c < calls->size(); ++c) {
+        if (const CudaLaunch *launch = calls->Get(c)->launch()) {
+          if (launch->args())
+            for (uint32_t position : *launch->args())
+              if (position >= argCount)
+                return bad("step ", i, " launches ", launch->function()->string_view(),
+                           " with its argument ", position, " but the step has ", argCount);
+          continue;
+        }
+        const CudaMatmul &mm = *calls->Get(c)->matmul();
+        struct Operand {
+          const char *name;
+          uint32_t position;
+          uint64_t rows, columns, ld, stride, offset;
+        } operands[] = {
+            {"A", mm.a(), mm.transpose_a() ? mm.k() : mm.m(), mm.transpose_a() ? mm.m() : mm.k(),
+             mm.lda(), mm.stride_a(), mm.offset_a()},
+            {"B", mm.b(), mm.transpose_b() ? mm.n() : mm.k(), mm.transpose_b() ? mm.k() : mm.n(),
+             mm.ldb(), mm.stride_b(), mm.offset_b()},
+            {"C", mm.c(), mm.m(), mm.n(), mm.ldc(), mm.stride_c(), mm.offset_c()}};
+        for (const Operand &operand : operands) {
+          if (operand.position >= argCount)
+            return bad("step ", i, " multiplies with ", operand.name, " its argument ",
+                       operand.position, " but the step has ", argCount);
+          // The end of what it reads or writes:
+          // offset + (batch - 1) * stride + (rows - 1) * ld + columns elements.
+          uint64_t last, rowsPart, batchPart, bytes;
+          bool overflow = __builtin_mul_overflow(mm.batch() - 1, operand.stride, &batchPart) ||
+                          __builtin_mul_overflow(operand.rows - 1, operand.ld, &rowsPart) ||
+                          __builtin_add_overflow(batchPart, rowsPart, &last) ||
+                          __builtin_add_overflow(last, operand.offset, &last) ||
+                          __builtin_add_overflow(last, operand.columns, &last) ||
+                          __builtin_mul_overflow(last, uint64_t(4), &bytes);
+          uint64_t size = m.buffers()->Get(s.args()->Get(operand.position))->size();
+          if (overflow || bytes > size)
+            return bad("step ", i, " multiplies with ", operand.name, " reaching ",
+                       overflow ? std::string("past 2^64") : std::to_string(bytes),
+                       " bytes into a buffer of ", size);
+        }
       }
     }
   }

@@ -168,9 +168,11 @@ catfish_status_t *loadCpuCode(catfish_model_t &model, const std::vector<bool> &k
     catfish_model_t::Call call{reinterpret_cast<CpuKernelFn>(address), kernel.max_tasks(), {},
                                nullptr, nullptr};
     size_t stepArgs = 0;
-    for (const fa::Step *step : *m.steps())
-      if (step->kernel() == k)
-        stepArgs = step->args() ? step->args()->size() : 0;
+    for (size_t s = 0; s < model.stepKernels.size(); ++s)
+      if (model.stepKernels[s] == k) {
+        const fa::Step &step = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s));
+        stepArgs = step.args() ? step.args()->size() : 0;
+      }
     for (uint32_t a = 0; a < stepArgs; ++a)
       call.stepArgs.push_back(a);
     model.calls[k].push_back(std::move(call));
@@ -253,9 +255,20 @@ catfish_status_t *loadCode(catfish_model_t &model, const std::string &device) {
   size_t kernelCount = m.kernels() ? m.kernels()->size() : 0;
   size_t stepCount = m.steps() ? m.steps()->size() : 0;
 
+  // Each step runs its kernel for the device's target: the CUDA plan on the emulator, the CPU
+  // code otherwise; a step without one keeps its first kernel, which loading then refuses.
+  const char *wanted = device == "cuda-emulator" ? "cuda" : "cpu";
   std::vector<bool> kernelUsed(kernelCount), targetUsed(targetCount);
+  model.stepKernels.clear();
   for (size_t s = 0; s < stepCount; ++s) {
-    uint32_t kernel = m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s))->kernel();
+    const fa::Step &step = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s));
+    uint32_t kernel = step.kernel();
+    if (step.alternatives())
+      for (uint32_t candidate : *step.alternatives())
+        if (m.targets()->Get(m.kernels()->Get(kernel)->target())->name()->str() != wanted &&
+            m.targets()->Get(m.kernels()->Get(candidate)->target())->name()->str() == wanted)
+          kernel = candidate;
+    model.stepKernels.push_back(kernel);
     kernelUsed[kernel] = true;
     targetUsed[m.kernels()->Get(kernel)->target()] = true;
   }

@@ -29,6 +29,8 @@ struct catfish_model_t {
     /// Set for a library matrix product run by the emulator.
     std::shared_ptr<const catfish::rt::EmulatedMatmul> matmul;
   };
+  /// Per step, the kernel it runs on this device (Step.kernel or one of its alternatives).
+  std::vector<uint32_t> stepKernels;
   /// Per kernel index, the calls that run it, in order; empty for kernels no step uses.
   std::vector<std::vector<Call>> calls;
   /// "cpu" or "cuda-emulator".

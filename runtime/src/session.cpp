@@ -132,7 +132,8 @@ catfish_status_t *createSession(const catfish_model_t *model, catfish_session_t 
   size_t stepCount = m.steps() ? m.steps()->size() : 0;
   for (size_t s = 0; s < stepCount; ++s) {
     const fa::Step &step = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s));
-    for (const catfish_model_t::Call &call : model->calls[step.kernel()]) {
+    uint32_t kernel = model->stepKernels[s];
+    for (const catfish_model_t::Call &call : model->calls[kernel]) {
       int64_t tasks = std::min(call.maxTasks, model->maxStepTasks);
       // Positions were verified against every step of the kernel at load.
       std::vector<void *> args;
@@ -144,12 +145,12 @@ catfish_status_t *createSession(const catfish_model_t *model, catfish_session_t 
         emulated->matmul = call.matmul.get();
         emulated->params = std::move(args);
         session->calls.push_back({catfish::rt::runEmulatedCall, tasks, session->argTable.size(),
-                                  emulated.get(), step.kernel()});
+                                  emulated.get(), kernel});
         session->argTable.push_back(emulated.get());
         session->emulatedCalls.push_back(std::move(emulated));
         continue;
       }
-      session->calls.push_back({call.fn, tasks, session->argTable.size(), nullptr, step.kernel()});
+      session->calls.push_back({call.fn, tasks, session->argTable.size(), nullptr, kernel});
       session->argTable.insert(session->argTable.end(), args.begin(), args.end());
     }
   }

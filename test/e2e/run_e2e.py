@@ -5,7 +5,8 @@ and compare every output with ONNX Runtime (CPU) on the same inputs.
 Each model runs with fusion on, with --no-fusion, and with every kernel that has parallel loops
 split into parts run by 3 threads (--task-min-work 1, --threads 3). With --device cuda-emulator
 the models are compiled for --target cuda --cuda-emulation instead and their CUDA plans run on
-the CUDA emulator (the threads variant then splits each launch's blocks over 3 threads). Tolerances per element type are in
+the CUDA emulator (the threads variant then splits each launch's blocks over 3 threads), and
+once more as one --target cpu,cuda artifact run on the CPU and on the emulator. Tolerances per element type are in
 TOLERANCES (docs/e2e.md repeats them). Exits 1 and names the model, output and worst element
 on any mismatch or tool failure.
 
@@ -132,9 +133,13 @@ def check_model(name, args):
         target = (["--target", "cuda", "--cuda-emulation"], ["--device", "cuda-emulator"])
         variants = {variant: (compile_flags + target[0], run_flags + target[1])
                     for variant, (compile_flags, run_flags) in variants.items()}
+        # One artifact for both targets, run on each device.
+        both = ["--target", "cpu,cuda", "--cuda-emulation"]
+        variants["cpu,cuda on cpu"] = (both, ["--device", "cpu"])
+        variants["cpu,cuda on emulator"] = (both, ["--device", "cuda-emulator"])
     for variant, (compile_flags, run_flags) in variants.items():
         label = f"{name} ({args.device}, {variant})"
-        tag = variant.replace(" ", "-")
+        tag = variant.replace(" ", "-").replace(",", "-")
         artifact = os.path.join(work, f"{name}.{tag}.catfish")
         compiled = run([os.path.join(args.bin_dir, "catfish-compile"), path, "-o", artifact]
                        + compile_flags)

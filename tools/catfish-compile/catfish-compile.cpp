@@ -26,13 +26,17 @@ cl::opt<std::string> emit(
              "stages (cpu: linalg, tiled, bufferized, loops, llvm; cuda: linalg, bufferized, "
              "gpu, nvvm, and ptx: the PTX of each arch)"),
     cl::value_desc("stage"), cl::cat(category));
-cl::opt<std::string> target("target", cl::desc("Code generation target: cpu or cuda"),
-                            cl::init("cpu"), cl::value_desc("cpu|cuda"), cl::cat(category));
+cl::opt<std::string> target("target",
+                            cl::desc("Code generation target: cpu, cuda, or cpu,cuda (one "
+                                     "artifact with both codes and the weights once)"),
+                            cl::init("cpu"), cl::value_desc("cpu|cuda|cpu,cuda"),
+                            cl::cat(category));
 cl::opt<std::string> arch("arch",
-                          cl::desc("Target architecture (cpu: an x86-64 level or CPU name, "
-                                   "default x86-64-v3, any AVX2 machine; cuda: a comma-separated "
-                                   "list of sm_XX, default sm_80,sm_90a)"),
-                          cl::value_desc("name"), cl::cat(category));
+                          cl::desc("Comma-separated target architectures: sm_XX entries are "
+                                   "CUDA's (default sm_80,sm_90a), another is the CPU's (an "
+                                   "x86-64 level or CPU name, default x86-64-v3, any AVX2 "
+                                   "machine)"),
+                          cl::value_desc("list"), cl::cat(category));
 cl::opt<int64_t> taskMinWork(
     "task-min-work",
     cl::desc("cpu: split kernels across threads in parts of at least this many loop "
@@ -78,12 +82,17 @@ int main(int argc, char **argv) {
   options.fusion.fuse = !noFusion;
   options.target = target;
   options.cudaEmulation = cudaEmulation;
-  if (arch.getNumOccurrences() && target == "cuda") {
-    options.cuda.archs.clear();
+  if (arch.getNumOccurrences()) {
+    SmallVector<std::string> gpuArchs, cpuArchs;
     for (StringRef name : llvm::split(arch, ','))
-      options.cuda.archs.push_back(name.trim().str());
-  } else if (arch.getNumOccurrences()) {
-    options.cpu.arch = arch;
+      (name.trim().starts_with("sm_") ? gpuArchs : cpuArchs).push_back(name.trim().str());
+    if (cpuArchs.size() > 1)
+      return fail("--arch names more than one CPU architecture: " + cpuArchs[0] + ", " +
+                  cpuArchs[1]);
+    if (!cpuArchs.empty())
+      options.cpu.arch = cpuArchs[0];
+    if (!gpuArchs.empty() || StringRef(target).contains("cuda"))
+      options.cuda.archs = gpuArchs;
   }
   if (taskMinWork.getNumOccurrences()) {
     if (taskMinWork < 1)
@@ -124,6 +133,8 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  if (StringRef(target).contains(','))
+    return fail("--emit=" + emit + " takes one --target, got '" + target + "'");
   std::string text;
   if (emit == "ptx") {
     auto ptx = mlir::catfish::compileToPtx(context, inputPath, options);

@@ -142,6 +142,12 @@ int inspect(const std::string &path, bool allSteps) {
     std::printf("  %zu %s [%s, target %u, max_tasks %u]%s%s (%s)\n", s, k.symbol()->c_str(),
                 text(k.kind()), k.target(), k.max_tasks(), args.empty() ? "" : " ", args.c_str(),
                 text(k.location()));
+    if (step.alternatives())
+      for (uint32_t alternative : *step.alternatives()) {
+        const fa::Kernel &other = *m.kernels()->Get(alternative);
+        std::printf("    or %s [%s, target %u]\n", other.symbol()->c_str(), text(other.kind()),
+                    other.target());
+      }
     if (k.calls())
       for (const fa::CudaCall *call : *k.calls()) {
         if (call->launch())

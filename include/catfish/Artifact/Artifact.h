@@ -25,11 +25,21 @@ struct ArtifactSummary {
   std::vector<std::string> warnings;
 };
 
+/// The kernels of one target: kernel i computes fusion region i of @main.
+struct TargetKernels {
+  ArrayRef<KernelInfo> kernels;
+  /// Index into the artifact's targets.
+  uint32_t target;
+};
+
 /// Plans memory for `program`'s @main (one step per catfish.fusion, in order; arena offsets
 /// from buffer liveness, weights 64-byte aligned) and writes the artifact to `outputPath`
-/// (docs/artifact-format.md). Weights stream from the constants' blobs (mapped from the
-/// model), never copied as a whole. The file appears only when complete.
-llvm::Expected<ArtifactSummary> writeArtifact(ModuleOp program, ArrayRef<KernelInfo> kernels,
+/// (docs/artifact-format.md). Each step runs the first set's kernel, the other sets' kernels
+/// are its alternatives; scratch buffers come from the one set that has them. Weights stream
+/// from the constants' blobs (mapped from the model), never copied as a whole. The file
+/// appears only when complete.
+llvm::Expected<ArtifactSummary> writeArtifact(ModuleOp program,
+                                              ArrayRef<TargetKernels> kernelSets,
                                               ArrayRef<TargetCode> targets,
                                               StringRef modelPath, StringRef outputPath);
 

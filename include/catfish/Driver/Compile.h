@@ -14,7 +14,8 @@ struct CompileOptions {
   /// Run shape specialization, canonicalization and CSE after import.
   bool cleanup = true;
   FusionPipelineOptions fusion;
-  /// Code generation target: "cpu" or "cuda".
+  /// Code generation target: "cpu", "cuda", or both ("cpu,cuda": one artifact that runs on
+  /// either; compileToStage takes one).
   std::string target = "cpu";
   CpuCodegenOptions cpu;
   CudaCodegenOptions cuda;
