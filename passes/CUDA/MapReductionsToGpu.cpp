@@ -63,11 +63,9 @@ std::optional<arith::AtomicRMWKind> kindOf(Operation *op) {
       .Default([](Operation *) { return std::nullopt; });
 }
 
-/// The combiner of `generic`, or an error at it saying why it cannot be a reduction kernel.
+/// The combiner of `generic` (one result), or an error at it saying why it cannot be a
+/// reduction kernel.
 FailureOr<Combiner> matchCombiner(linalg::GenericOp generic) {
-  if (generic.getNumDpsInits() != 1)
-    return generic.emitError("the CUDA target cannot generate reductions with several results "
-                             "(argmax, argmin, topk) yet");
   Block &body = generic.getRegion().front();
   BlockArgument out = body.getArgument(generic.getNumDpsInputs());
   Operation *op = body.getTerminator()->getOperand(0).getDefiningOp();
@@ -145,6 +143,59 @@ SmallVector<Value> applyMap(OpBuilder &b, Location loc, AffineMap map, ValueRang
   return indices;
 }
 
+/// A reduction kernel being built: its rows, and the values every row kernel starts with.
+struct RowKernel {
+  gpu::GPUFuncOp kernel;
+  OpBuilder builder;
+  IRMapping mapping;
+  SmallVector<int64_t> reductionExtents;
+  int64_t length = 1, blocks = 1;
+  /// A warp per row (eight to a block) or a block per row.
+  bool warpRows = true;
+  Value thread, lane, warp, rowInRange;
+  /// The row's indices (row 0's for warps past the last row).
+  affine::AffineDelinearizeIndexOp rowIndices;
+};
+
+/// Creates the kernel for `generic` (replaced later by its launch) and its thread, lane, warp and
+/// row values: rows of at most 1024 elements take a warp each, longer ones a block.
+FailureOr<RowKernel> startRowKernel(func::FuncOp func, linalg::GenericOp generic,
+                                    gpu::GPUModuleOp gpuModule) {
+  if (!generic.hasPureBufferSemantics())
+    return generic.emitError("the CUDA target maps bufferized reductions only");
+  SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
+  if (llvm::any_of(ranges, ShapedType::isDynamic))
+    return generic.emitError("the CUDA target needs static loop bounds");
+  RowKernel k{{}, OpBuilder(generic), {}, {}, 1, 1, true, {}, {}, {}, {}, {}};
+  SmallVector<int64_t> rowExtents;
+  int64_t rows = 1;
+  for (auto [range, iterator] : llvm::zip(ranges, generic.getIteratorTypesArray())) {
+    bool parallel = iterator == utils::IteratorType::parallel;
+    (parallel ? rowExtents : k.reductionExtents).push_back(range);
+    (parallel ? rows : k.length) *= range;
+  }
+  k.warpRows = k.length <= 1024;
+  k.blocks = std::max<int64_t>(1, k.warpRows ? (rows + kWarpsPerBlock - 1) / kWarpsPerBlock : rows);
+  Location loc = generic.getLoc();
+  OpBuilder &b = k.builder;
+  k.kernel = createKernel(func, generic, gpuModule, nextKernelName(gpuModule, func), kBlockSize,
+                          k.blocks, k.mapping, b);
+  auto constant = [&](int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); };
+  k.thread = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  k.lane = arith::RemUIOp::create(b, loc, k.thread, constant(kWarpSize));
+  k.warp = arith::DivUIOp::create(b, loc, k.thread, constant(kWarpSize));
+  Value row = k.warpRows ? Value(arith::AddIOp::create(
+                               b, loc, arith::MulIOp::create(b, loc, block, constant(kWarpsPerBlock)),
+                               k.warp))
+                         : block;
+  k.rowInRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, constant(rows));
+  k.rowIndices = affine::AffineDelinearizeIndexOp::create(
+      b, loc, arith::SelectOp::create(b, loc, k.rowInRange, row, constant(0)),
+      getAsIndexOpFoldResult(b.getContext(), rowExtents), /*hasOuterBound=*/true);
+  return k;
+}
+
 struct MapReductionsToGpu final
     : catfish::impl::CatfishMapReductionsToGpuBase<MapReductionsToGpu> {
   using Base::Base;
@@ -170,51 +221,31 @@ struct MapReductionsToGpu final
 
   LogicalResult mapReduction(func::FuncOp func, linalg::GenericOp generic,
                              gpu::GPUModuleOp gpuModule) {
+    if (generic.getNumDpsInits() > 1)
+      return mapSelection(func, generic, gpuModule);
     FailureOr<Combiner> combiner = matchCombiner(generic);
     if (failed(combiner))
       return failure();
-    if (!generic.hasPureBufferSemantics())
-      return generic.emitError("the CUDA target maps bufferized reductions only");
-    SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
-    if (llvm::any_of(ranges, ShapedType::isDynamic))
-      return generic.emitError("the CUDA target needs static loop bounds");
-    SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
-    SmallVector<int64_t> rowExtents, reductionExtents;
-    int64_t rows = 1, length = 1;
-    for (auto [range, iterator] : llvm::zip(ranges, iterators)) {
-      bool parallel = iterator == utils::IteratorType::parallel;
-      (parallel ? rowExtents : reductionExtents).push_back(range);
-      (parallel ? rows : length) *= range;
-    }
-    // Short rows: a warp each, eight to a block. Long rows: a block each.
-    bool warpRows = length <= 1024;
-    int64_t blocks = std::max<int64_t>(
-        1, warpRows ? (rows + kWarpsPerBlock - 1) / kWarpsPerBlock : rows);
+    FailureOr<RowKernel> rowKernel = startRowKernel(func, generic, gpuModule);
+    if (failed(rowKernel))
+      return failure();
+    RowKernel &k = *rowKernel;
+    OpBuilder &b = k.builder;
     Location loc = generic.getLoc();
-    IRMapping mapping;
-    OpBuilder b(generic);
-    gpu::GPUFuncOp kernel = createKernel(func, generic, gpuModule,
-                                         nextKernelName(gpuModule, func), kBlockSize, blocks,
-                                         mapping, b);
+    IRMapping &mapping = k.mapping;
+    gpu::GPUFuncOp kernel = k.kernel;
+    bool warpRows = k.warpRows;
+    int64_t blocks = k.blocks, length = k.length;
+    Value thread = k.thread, lane = k.lane, warp = k.warp, rowInRange = k.rowInRange;
+    SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
+    ArrayRef<int64_t> reductionExtents = k.reductionExtents;
+    affine::AffineDelinearizeIndexOp rowIndices = k.rowIndices;
     Type element = combiner->op->getResult(0).getType();
     Type accType = accumulationType(element);
     auto constant = [&](int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); };
-
-    Value thread = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-    Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-    Value lane = arith::RemUIOp::create(b, loc, thread, constant(kWarpSize));
-    Value warp = arith::DivUIOp::create(b, loc, thread, constant(kWarpSize));
-    Value row = warpRows ? Value(arith::AddIOp::create(
-                               b, loc, arith::MulIOp::create(b, loc, block, constant(kWarpsPerBlock)),
-                               warp))
-                         : block;
-    Value rowInRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, constant(rows));
     // Warps past the last row fold nothing but still take part in the shuffles.
     Value end = arith::SelectOp::create(b, loc, rowInRange, constant(length), constant(0));
     Value identity = arith::getIdentityValue(combiner->kind, accType, b, loc);
-    auto rowIndices = affine::AffineDelinearizeIndexOp::create(
-        b, loc, arith::SelectOp::create(b, loc, rowInRange, row, constant(0)),
-        getAsIndexOpFoldResult(b.getContext(), rowExtents), /*hasOuterBound=*/true);
 
     // Each thread folds elements start, start + stride, ... of its row.
     auto loop = scf::ForOp::create(b, loc, warpRows ? lane : thread, end,
@@ -302,6 +333,204 @@ struct MapReductionsToGpu final
     memref::StoreOp::create(b, loc, convert(b, loc, total, element), output, indices);
 
     replaceByLaunch(generic, func, kernel, blocks, kBlockSize);
+    return success();
+  }
+
+  /// An ordered selection (argmax, argmin, hardmax): every result is `select(c, x, out)` with
+  /// one condition c and x the element or its index along the one reduction loop. Each thread
+  /// folds a contiguous chunk of the row, from the output's initial values, with the body
+  /// itself; lanes and then warps combine in index order (xor 1, 2, 4, ...), the earlier state
+  /// as the output and the later one as the element, so ties resolve as in sequence. A flag
+  /// passes over states that folded nothing.
+  LogicalResult mapSelection(func::FuncOp func, linalg::GenericOp generic,
+                             gpu::GPUModuleOp gpuModule) {
+    auto refuse = [&]() {
+      return generic.emitError("the CUDA target cannot generate this reduction with several "
+                               "results (only ordered selections such as argmax and argmin)");
+    };
+    if (generic.getNumDpsInputs() != 1 || generic.getNumReductionLoops() != 1)
+      return refuse();
+    SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
+    unsigned reductionDim = llvm::find(iterators, utils::IteratorType::reduction) -
+                            iterators.begin();
+    Block &body = generic.getRegion().front();
+    BlockArgument element = body.getArgument(0);
+    unsigned results = generic.getNumDpsInits();
+    Value condition;
+    // Which result carries the element's value, and which its index.
+    std::optional<unsigned> valueResult, indexResult;
+    for (unsigned j = 0; j < results; ++j) {
+      auto select = body.getTerminator()->getOperand(j).getDefiningOp<arith::SelectOp>();
+      if (!select || (condition && select.getCondition() != condition) ||
+          select.getFalseValue() != body.getArgument(1 + j))
+        return refuse();
+      condition = select.getCondition();
+      Value chosen = select.getTrueValue();
+      if (auto cast = chosen.getDefiningOp<arith::IndexCastOp>())
+        chosen = cast.getIn();
+      auto index = chosen.getDefiningOp<linalg::IndexOp>();
+      if (select.getTrueValue() == element && !valueResult)
+        valueResult = j;
+      else if (index && index.getDim() == reductionDim && !indexResult)
+        indexResult = j;
+      else
+        return refuse();
+    }
+    if (!valueResult)
+      return refuse();
+
+    FailureOr<RowKernel> rowKernel = startRowKernel(func, generic, gpuModule);
+    if (failed(rowKernel))
+      return failure();
+    RowKernel &k = *rowKernel;
+    OpBuilder &b = k.builder;
+    Location loc = generic.getLoc();
+    auto constant = [&](int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); };
+    Value zero = constant(0);
+    auto loopsAt = [&](Value reduction) {
+      SmallVector<Value> loops;
+      unsigned nextRow = 0;
+      for (utils::IteratorType iterator : iterators)
+        loops.push_back(iterator == utils::IteratorType::parallel
+                            ? k.rowIndices.getResult(nextRow++)
+                            : reduction);
+      return loops;
+    };
+    // The outputs hold the initial state.
+    SmallVector<Value> outputs, outputIndices;
+    SmallVector<Value> initial;
+    for (OpOperand &init : generic.getDpsInitsMutable()) {
+      Value output = k.mapping.lookupOrDefault(init.get());
+      outputs.push_back(output);
+      SmallVector<Value> indices =
+          applyMap(b, loc, generic.getMatchingIndexingMap(&init), loopsAt(zero));
+      initial.push_back(memref::LoadOp::create(b, loc, output, indices));
+    }
+    /// The body applied to `state` (as the outputs) and an element value and index.
+    auto apply = [&](ValueRange state, Value value, Value index) {
+      IRMapping mapping = k.mapping;
+      mapping.map(element, value);
+      for (unsigned j = 0; j < results; ++j)
+        mapping.map(body.getArgument(1 + j), state[j]);
+      for (Operation &op : body.without_terminator()) {
+        if (auto position = dyn_cast<linalg::IndexOp>(op)) {
+          mapping.map(position.getResult(), index);
+          continue;
+        }
+        b.clone(op, mapping);
+      }
+      SmallVector<Value> next;
+      for (Value yielded : body.getTerminator()->getOperands())
+        next.push_back(mapping.lookupOrDefault(yielded));
+      return next;
+    };
+
+    // Each thread: the contiguous chunk [position * chunk, (position + 1) * chunk) of its row.
+    int64_t lanes = k.warpRows ? kWarpSize : kBlockSize;
+    int64_t chunk = (k.length + lanes - 1) / lanes;
+    Value position = k.warpRows ? k.lane : k.thread;
+    Value begin = arith::MulIOp::create(b, loc, position, constant(chunk));
+    Value end = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, begin, constant(chunk)), constant(k.length));
+    end = arith::SelectOp::create(b, loc, k.rowInRange, arith::MaxUIOp::create(b, loc, begin, end),
+                                  begin);
+    SmallVector<Value> start(initial);
+    start.push_back(arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0));
+    auto loop = scf::ForOp::create(b, loc, begin, end, constant(1), start);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value kk = loop.getInductionVar();
+      OpOperand *input = generic.getDpsInputOperand(0);
+      Value loaded = memref::LoadOp::create(
+          b, loc, k.mapping.lookupOrDefault(input->get()),
+          applyMap(b, loc, generic.getMatchingIndexingMap(input), loopsAt(kk)));
+      SmallVector<Value> next = apply(loop.getRegionIterArgs().drop_back(), loaded, kk);
+      next.push_back(arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+      scf::YieldOp::create(b, loc, next);
+    }
+    SmallVector<Value> state(loop.getResults());
+
+    // earlier combined with later; a side that folded nothing is passed over.
+    auto combine = [&](ArrayRef<Value> earlier, ArrayRef<Value> later) {
+      Value index = later[indexResult ? *indexResult : *valueResult];
+      if (indexResult && !index.getType().isIndex())
+        index = arith::IndexCastOp::create(b, loc, b.getIndexType(), index);
+      SmallVector<Value> both = apply(earlier.drop_back(), later[*valueResult], index);
+      SmallVector<Value> result;
+      for (unsigned j = 0; j < results; ++j)
+        result.push_back(arith::SelectOp::create(
+            b, loc, later.back(),
+            arith::SelectOp::create(b, loc, earlier.back(), both[j], later[j]), earlier[j]));
+      result.push_back(arith::OrIOp::create(b, loc, earlier.back(), later.back()));
+      return result;
+    };
+    auto acrossLanes = [&](SmallVector<Value> own, int64_t upTo) {
+      for (int64_t offset = 1; offset <= upTo; offset *= 2) {
+        SmallVector<Value> other;
+        for (Value value : own)
+          other.push_back(shuffleXor(b, loc, value, offset));
+        Value lower = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::eq,
+            arith::AndIOp::create(b, loc, k.lane, constant(offset)), zero);
+        SmallVector<Value> earlier, later;
+        for (auto [mine, theirs] : llvm::zip(own, other)) {
+          earlier.push_back(arith::SelectOp::create(b, loc, lower, mine, theirs));
+          later.push_back(arith::SelectOp::create(b, loc, lower, theirs, mine));
+        }
+        own = combine(earlier, later);
+      }
+      return own;
+    };
+    state = acrossLanes(state, kWarpSize / 2);
+    Value leader;
+    if (k.warpRows) {
+      leader = arith::AndIOp::create(
+          b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, k.lane, zero),
+          k.rowInRange);
+    } else {
+      // Warps' states through shared memory, in warp order.
+      Attribute workgroup =
+          gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+      SmallVector<Value> partials;
+      for (Value value : state)
+        partials.push_back(k.kernel.addWorkgroupAttribution(
+            MemRefType::get({kWarpsPerBlock}, value.getType(), AffineMap(), workgroup), loc));
+      Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, k.lane, zero);
+      auto store = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&store.getThenRegion().front());
+        for (auto [value, partial] : llvm::zip(state, partials))
+          memref::StoreOp::create(b, loc, value, partial, k.warp);
+      }
+      gpu::BarrierOp::create(b, loc);
+      Value owned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k.lane,
+                                          constant(kWarpsPerBlock));
+      SmallVector<Value> empty(initial);
+      empty.push_back(arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0));
+      auto read = scf::IfOp::create(b, loc, ValueRange(state).getTypes(), owned,
+                                    /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&read.getThenRegion().front());
+        SmallVector<Value> loaded;
+        for (Value partial : partials)
+          loaded.push_back(memref::LoadOp::create(b, loc, partial, k.lane));
+        scf::YieldOp::create(b, loc, loaded);
+        b.setInsertionPointToStart(&read.getElseRegion().front());
+        scf::YieldOp::create(b, loc, empty);
+      }
+      state = acrossLanes(SmallVector<Value>(read.getResults()), kWarpsPerBlock / 2);
+      leader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, k.thread, zero);
+    }
+    auto write = scf::IfOp::create(b, loc, leader, /*withElseRegion=*/false);
+    b.setInsertionPointToStart(&write.getThenRegion().front());
+    for (auto [j, init] : llvm::enumerate(generic.getDpsInitsMutable()))
+      memref::StoreOp::create(b, loc, state[j], outputs[j],
+                              applyMap(b, loc, generic.getMatchingIndexingMap(&init),
+                                       loopsAt(zero)));
+    replaceByLaunch(generic, func, k.kernel, k.blocks, kBlockSize);
     return success();
   }
 };

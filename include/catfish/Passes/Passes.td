@@ -321,8 +321,12 @@ def CatfishMapReductionsToGpu : Pass<"catfish-map-reductions-to-gpu", "mlir::Mod
     initial value (the fill before it).
 
     The combination must be one associative op (add, mul, max, min, and, or) of the output
-    and a value computed without it; anything else, and reductions with several results
-    (argmax, argmin), are errors at the op.
+    and a value computed without it. A reduction with several results must be an ordered
+    selection (argmax, argmin, hardmax: each result `select(c, x, out)` with one condition,
+    x the element or its index along the one reduction loop): each thread then folds a
+    contiguous chunk of the row from the outputs' initial values with the body itself, and
+    lanes and warps combine in index order (xor 1, 2, 4, ...), the earlier state as the
+    output, so ties resolve as in sequence. Anything else is an error at the op.
   }];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",

@@ -164,15 +164,20 @@ def elementwise():
 
 def reductions():
     """Row reductions as the CUDA target maps them: rows of 1500 (a block each: softmax,
-    layer norm, mean) and a column sum of 6 elements per row (a warp each)."""
+    layer norm, mean, argmax) and columns of 6 elements (a warp each: sum, argmin keeping the
+    last of equal values)."""
     b = Builder(seed=5)
     b.op("Softmax", ["x"], "/softmax", output="probs", axis=-1)
     layer_norm(b, "x", "/norm", "norm", 1500, output="normed")
     b.op("ReduceMean", ["x"], "/mean", output="mean", axes=[1], keepdims=0)
     b.op("ReduceSum", ["x", b.const([0])], "/columns", output="columns", keepdims=0)
+    b.op("ArgMax", ["x"], "/argmax", output="argmax", axis=1, keepdims=0)
+    rounded = b.op("Floor", ["x"], "/floor")
+    b.op("ArgMin", [rounded], "/argmin", output="argmin", axis=0, keepdims=0, select_last_index=1)
     return b.model([tensor("x", FLOAT, [6, 1500])],
                    [tensor("probs", FLOAT, [6, 1500]), tensor("normed", FLOAT, [6, 1500]),
-                    tensor("mean", FLOAT, [6]), tensor("columns", FLOAT, [1500])])
+                    tensor("mean", FLOAT, [6]), tensor("columns", FLOAT, [1500]),
+                    tensor("argmax", INT64, [6]), tensor("argmin", INT64, [1500])])
 
 
 def gemm():

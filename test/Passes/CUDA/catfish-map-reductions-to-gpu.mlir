@@ -70,9 +70,43 @@ func.func @catfish_kernel_0(%in: memref<3x4096xf16>, %out: memref<3xf16>, %t: in
 #in = affine_map<(d0, d1) -> (d0, d1)>
 #out = affine_map<(d0, d1) -> (d0)>
 
-// Two results (argmax's value and index) are refused at the op.
+// Argmax (value and index, the first of equal values): each lane folds a contiguous chunk of
+// the row from the outputs' initial values with the body; lanes combine in index order, xor
+// 1, 2, 4, 8, 16, the earlier state as the output; 64-bit indices shuffle as two halves.
+// CHECK-LABEL: func.func @catfish_kernel_0
+// CHECK: gpu.func @catfish_kernel_0_0
+// CHECK: %[[V0:.*]] = memref.load %{{.*}} : memref<4xf32>
+// CHECK: %[[I0:.*]] = memref.load %{{.*}} : memref<4xi64>
+// CHECK: %[[BEGIN:.*]] = arith.muli %{{.*}}, %c1 : index
+// CHECK: %[[STATE:.*]]:3 = scf.for %{{.*}} = %[[BEGIN]] to %{{.*}} step %c1 iter_args(%{{.*}} = %[[V0]], %{{.*}} = %[[I0]], %{{.*}} = %false) -> (f32, i64, i1)
+// CHECK: arith.cmpf ogt
+// CHECK: gpu.shuffle xor %[[STATE]]#0, %c1_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle xor %{{.*}}, %c1_i32, %c32_i32 : i32
+// CHECK: gpu.shuffle xor %{{.*}}, %c1_i32, %c32_i32 : i32
+// CHECK: gpu.shuffle xor %{{.*}}, %c16_i32, %c32_i32 : f32
+// CHECK: memref.store %{{.*}} : memref<4xf32>
+// CHECK: memref.store %{{.*}} : memref<4xi64>
 func.func @catfish_kernel_0(%in: memref<4x8xf32>, %value: memref<4xf32>, %index: memref<4xi64>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
-  // expected-error @+1 {{the CUDA target cannot generate reductions with several results (argmax, argmin, topk) yet}}
+  linalg.generic {indexing_maps = [#in, #out, #out], iterator_types = ["parallel", "reduction"]} ins(%in : memref<4x8xf32>) outs(%value, %index : memref<4xf32>, memref<4xi64>) {
+  ^bb0(%x: f32, %v: f32, %i: i64):
+    %k = linalg.index 1 : index
+    %k64 = arith.index_cast %k : index to i64
+    %greater = arith.cmpf ogt, %x, %v : f32
+    %v2 = arith.select %greater, %x, %v : f32
+    %i2 = arith.select %greater, %k64, %i : i64
+    linalg.yield %v2, %i2 : f32, i64
+  }
+  return
+}
+
+// -----
+
+#in = affine_map<(d0, d1) -> (d0, d1)>
+#out = affine_map<(d0, d1) -> (d0)>
+
+// Two results that are not a selection are refused at the op.
+func.func @catfish_kernel_0(%in: memref<4x8xf32>, %value: memref<4xf32>, %index: memref<4xi64>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
+  // expected-error @+1 {{the CUDA target cannot generate this reduction with several results (only ordered selections such as argmax and argmin)}}
   linalg.generic {indexing_maps = [#in, #out, #out], iterator_types = ["parallel", "reduction"]} ins(%in : memref<4x8xf32>) outs(%value, %index : memref<4xf32>, memref<4xi64>) {
   ^bb0(%x: f32, %v: f32, %i: i64):
     linalg.yield %x, %i : f32, i64
