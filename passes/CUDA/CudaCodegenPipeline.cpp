@@ -36,6 +36,8 @@ void addGpuStage(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCatfishMapToGpu());
+  // In the gpu stage, so that the emulator runs the expanded math too.
+  pm.addNestedPass<gpu::GPUModuleOp>(createCatfishExpandGpuMath());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }

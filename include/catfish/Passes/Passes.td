@@ -348,6 +348,21 @@ def CatfishScratchBuffers : Pass<"catfish-scratch-buffers", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def CatfishExpandGpuMath : Pass<"catfish-expand-gpu-math", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Rewrite the math ops NVVM cannot lower with ones it can";
+  let description = [{
+    Runs on a `gpu.module` after the GPU mapping (so that the CUDA emulator runs the same
+    code), before `convert-gpu-to-nvvm`, which has no lowering for
+    `math.trunc` (GridSample's nearest mode) and `math.ipowi` (integer Pow): trunc becomes
+    `x < 0 ? ceil(x) : floor(x)`; ipowi becomes square-and-multiply over the exponent's bits
+    (a loop of the type's width), and for a negative exponent 1 for base 1, +-1 for base -1,
+    0 otherwise.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect", "::mlir::scf::SCFDialect"
+  ];
+}
+
 def CatfishEmulateGpu : Pass<"catfish-emulate-gpu", "mlir::ModuleOp"> {
   let summary = "Turn the gpu.funcs of a CUDA kernel module into host code for the CUDA emulator";
   let description = [{
