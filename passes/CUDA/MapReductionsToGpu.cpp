@@ -143,6 +143,12 @@ SmallVector<Value> applyMap(OpBuilder &b, Location loc, AffineMap map, ValueRang
   return indices;
 }
 
+/// An ordered selection: which result carries the element's value, which its index.
+struct Selection {
+  unsigned valueResult;
+  std::optional<unsigned> indexResult;
+};
+
 /// A reduction kernel being built: its rows, and the values every row kernel starts with.
 struct RowKernel {
   gpu::GPUFuncOp kernel;
@@ -219,33 +225,46 @@ struct MapReductionsToGpu final
         return signalPassFailure();
   }
 
+  /// Matches `generic` as a fold or an ordered selection, then builds its kernel and launch.
   LogicalResult mapReduction(func::FuncOp func, linalg::GenericOp generic,
                              gpu::GPUModuleOp gpuModule) {
+    FailureOr<Combiner> combiner = failure();
+    FailureOr<Selection> selection = failure();
     if (generic.getNumDpsInits() > 1)
-      return mapSelection(func, generic, gpuModule);
-    FailureOr<Combiner> combiner = matchCombiner(generic);
-    if (failed(combiner))
+      selection = matchSelection(generic);
+    else
+      combiner = matchCombiner(generic);
+    if (failed(combiner) && failed(selection))
       return failure();
     FailureOr<RowKernel> rowKernel = startRowKernel(func, generic, gpuModule);
     if (failed(rowKernel))
       return failure();
-    RowKernel &k = *rowKernel;
+    if (succeeded(selection))
+      emitSelection(generic, *rowKernel, *selection);
+    else
+      emitFold(generic, *rowKernel, *combiner);
+    replaceByLaunch(generic, func, rowKernel->kernel, rowKernel->blocks, kBlockSize);
+    return success();
+  }
+
+  /// A fold (sum, max, ...): strided shares per thread, shuffles, partials in shared memory.
+  void emitFold(linalg::GenericOp generic, RowKernel &k, const Combiner &combiner) {
     OpBuilder &b = k.builder;
     Location loc = generic.getLoc();
     IRMapping &mapping = k.mapping;
     gpu::GPUFuncOp kernel = k.kernel;
     bool warpRows = k.warpRows;
-    int64_t blocks = k.blocks, length = k.length;
+    int64_t length = k.length;
     Value thread = k.thread, lane = k.lane, warp = k.warp, rowInRange = k.rowInRange;
     SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
     ArrayRef<int64_t> reductionExtents = k.reductionExtents;
     affine::AffineDelinearizeIndexOp rowIndices = k.rowIndices;
-    Type element = combiner->op->getResult(0).getType();
+    Type element = combiner.op->getResult(0).getType();
     Type accType = accumulationType(element);
     auto constant = [&](int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); };
     // Warps past the last row fold nothing but still take part in the shuffles.
     Value end = arith::SelectOp::create(b, loc, rowInRange, constant(length), constant(0));
-    Value identity = arith::getIdentityValue(combiner->kind, accType, b, loc);
+    Value identity = arith::getIdentityValue(combiner.kind, accType, b, loc);
 
     // Each thread folds elements start, start + stride, ... of its row.
     auto loop = scf::ForOp::create(b, loc, warpRows ? lane : thread, end,
@@ -271,7 +290,7 @@ struct MapReductionsToGpu final
                     memref::LoadOp::create(b, loc, buffer, indices));
       }
       for (Operation &op : body.without_terminator()) {
-        if (&op == combiner->op)
+        if (&op == combiner.op)
           continue;
         if (auto index = dyn_cast<linalg::IndexOp>(op)) {
           mapping.map(index.getResult(), loops[index.getDim()]);
@@ -279,11 +298,11 @@ struct MapReductionsToGpu final
         }
         b.clone(op, mapping);
       }
-      Value value = convert(b, loc, mapping.lookupOrDefault(combiner->folded), accType);
-      Value acc = arith::getReductionOp(combiner->kind, b, loc, loop.getRegionIterArg(0), value);
+      Value value = convert(b, loc, mapping.lookupOrDefault(combiner.folded), accType);
+      Value acc = arith::getReductionOp(combiner.kind, b, loc, loop.getRegionIterArg(0), value);
       scf::YieldOp::create(b, loc, acc);
     }
-    Value acc = reduceAcrossLanes(b, loc, loop.getResult(0), combiner->kind, kWarpSize / 2);
+    Value acc = reduceAcrossLanes(b, loc, loop.getResult(0), combiner.kind, kWarpSize / 2);
     Value zero = constant(0);
     Value leader;
     if (warpRows) {
@@ -313,7 +332,7 @@ struct MapReductionsToGpu final
         b.setInsertionPointToStart(&read.getElseRegion().front());
         scf::YieldOp::create(b, loc, identity);
       }
-      acc = reduceAcrossLanes(b, loc, read.getResult(0), combiner->kind, kWarpsPerBlock / 2);
+      acc = reduceAcrossLanes(b, loc, read.getResult(0), combiner.kind, kWarpsPerBlock / 2);
       leader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, thread, zero);
     }
 
@@ -329,11 +348,9 @@ struct MapReductionsToGpu final
     Value output = mapping.lookupOrDefault(init->get());
     SmallVector<Value> indices = applyMap(b, loc, generic.getMatchingIndexingMap(init), loops);
     Value initial = convert(b, loc, memref::LoadOp::create(b, loc, output, indices), accType);
-    Value total = arith::getReductionOp(combiner->kind, b, loc, initial, acc);
+    Value total = arith::getReductionOp(combiner.kind, b, loc, initial, acc);
     memref::StoreOp::create(b, loc, convert(b, loc, total, element), output, indices);
 
-    replaceByLaunch(generic, func, kernel, blocks, kBlockSize);
-    return success();
   }
 
   /// An ordered selection (argmax, argmin, hardmax): every result is `select(c, x, out)` with
@@ -342,8 +359,7 @@ struct MapReductionsToGpu final
   /// itself; lanes and then warps combine in index order (xor 1, 2, 4, ...), the earlier state
   /// as the output and the later one as the element, so ties resolve as in sequence. A flag
   /// passes over states that folded nothing.
-  LogicalResult mapSelection(func::FuncOp func, linalg::GenericOp generic,
-                             gpu::GPUModuleOp gpuModule) {
+  FailureOr<Selection> matchSelection(linalg::GenericOp generic) {
     auto refuse = [&]() {
       return generic.emitError("the CUDA target cannot generate this reduction with several "
                                "results (only ordered selections such as argmax and argmin)");
@@ -378,11 +394,16 @@ struct MapReductionsToGpu final
     }
     if (!valueResult)
       return refuse();
+    return Selection{*valueResult, indexResult};
+  }
 
-    FailureOr<RowKernel> rowKernel = startRowKernel(func, generic, gpuModule);
-    if (failed(rowKernel))
-      return failure();
-    RowKernel &k = *rowKernel;
+  void emitSelection(linalg::GenericOp generic, RowKernel &k, const Selection &selection) {
+    SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
+    Block &body = generic.getRegion().front();
+    BlockArgument element = body.getArgument(0);
+    unsigned results = generic.getNumDpsInits();
+    unsigned valueResult = selection.valueResult;
+    std::optional<unsigned> indexResult = selection.indexResult;
     OpBuilder &b = k.builder;
     Location loc = generic.getLoc();
     auto constant = [&](int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); };
@@ -453,10 +474,10 @@ struct MapReductionsToGpu final
 
     // earlier combined with later; a side that folded nothing is passed over.
     auto combine = [&](ArrayRef<Value> earlier, ArrayRef<Value> later) {
-      Value index = later[indexResult ? *indexResult : *valueResult];
+      Value index = later[indexResult ? *indexResult : valueResult];
       if (indexResult && !index.getType().isIndex())
         index = arith::IndexCastOp::create(b, loc, b.getIndexType(), index);
-      SmallVector<Value> both = apply(earlier.drop_back(), later[*valueResult], index);
+      SmallVector<Value> both = apply(earlier.drop_back(), later[valueResult], index);
       SmallVector<Value> result;
       for (unsigned j = 0; j < results; ++j)
         result.push_back(arith::SelectOp::create(
@@ -530,8 +551,6 @@ struct MapReductionsToGpu final
       memref::StoreOp::create(b, loc, state[j], outputs[j],
                               applyMap(b, loc, generic.getMatchingIndexingMap(&init),
                                        loopsAt(zero)));
-    replaceByLaunch(generic, func, k.kernel, k.blocks, kBlockSize);
-    return success();
   }
 };
 
