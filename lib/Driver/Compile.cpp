@@ -157,13 +157,10 @@ mlir::catfish::compileToStage(MLIRContext &context, StringRef path, StringRef st
   auto program = importProgram(context, path, options);
   if (!program || last == 0)
     return program;
-  if (last == 1) {
-    if (auto error = fuseProgram(**program, path, options))
-      return std::move(error);
-    return program;
-  }
   if (auto error = fuseProgram(**program, path, options))
     return std::move(error);
+  if (last == 1)
+    return program;
   StringRef moduleName = options.target == "cuda" ? kCudaKernelModule : kCpuKernelModule;
   auto kernels = outlineKernels(**program, path, moduleName);
   if (!kernels)

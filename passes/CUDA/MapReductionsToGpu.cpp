@@ -161,6 +161,18 @@ struct RowKernel {
   Value thread, lane, warp, rowInRange;
   /// The row's indices (row 0's for warps past the last row).
   affine::AffineDelinearizeIndexOp rowIndices;
+
+  /// The loop indices of the row's element at `reductions` (one index per reduction loop).
+  SmallVector<Value> loopsAt(ArrayRef<utils::IteratorType> iterators,
+                             ValueRange reductions) {
+    SmallVector<Value> loops;
+    unsigned nextRow = 0, nextReduction = 0;
+    for (utils::IteratorType iterator : iterators)
+      loops.push_back(iterator == utils::IteratorType::parallel
+                          ? rowIndices.getResult(nextRow++)
+                          : reductions[nextReduction++]);
+    return loops;
+  }
 };
 
 /// Creates the kernel for `generic` (replaced later by its launch) and its thread, lane, warp and
@@ -258,7 +270,6 @@ struct MapReductionsToGpu final
     Value thread = k.thread, lane = k.lane, warp = k.warp, rowInRange = k.rowInRange;
     SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
     ArrayRef<int64_t> reductionExtents = k.reductionExtents;
-    affine::AffineDelinearizeIndexOp rowIndices = k.rowIndices;
     Type element = combiner.op->getResult(0).getType();
     Type accType = accumulationType(element);
     auto constant = [&](int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); };
@@ -275,12 +286,7 @@ struct MapReductionsToGpu final
       auto reductionIndices = affine::AffineDelinearizeIndexOp::create(
           b, loc, loop.getInductionVar(),
           getAsIndexOpFoldResult(b.getContext(), reductionExtents), /*hasOuterBound=*/true);
-      SmallVector<Value> loops;
-      unsigned nextRow = 0, nextReduction = 0;
-      for (utils::IteratorType iterator : iterators)
-        loops.push_back(iterator == utils::IteratorType::parallel
-                            ? rowIndices.getResult(nextRow++)
-                            : reductionIndices.getResult(nextReduction++));
+      SmallVector<Value> loops = k.loopsAt(iterators, reductionIndices.getResults());
       Block &body = generic.getRegion().front();
       for (OpOperand *input : generic.getDpsInputOperands()) {
         Value buffer = mapping.lookupOrDefault(input->get());
@@ -339,11 +345,8 @@ struct MapReductionsToGpu final
     // The leader folds the row's total into the output's initial value.
     auto write = scf::IfOp::create(b, loc, leader, /*withElseRegion=*/false);
     b.setInsertionPointToStart(&write.getThenRegion().front());
-    SmallVector<Value> loops;
-    unsigned nextRow = 0;
-    for (utils::IteratorType iterator : iterators)
-      loops.push_back(iterator == utils::IteratorType::parallel ? rowIndices.getResult(nextRow++)
-                                                                : zero);
+    SmallVector<Value> loops =
+        k.loopsAt(iterators, SmallVector<Value>(reductionExtents.size(), zero));
     OpOperand *init = generic.getDpsInitOperand(0);
     Value output = mapping.lookupOrDefault(init->get());
     SmallVector<Value> indices = applyMap(b, loc, generic.getMatchingIndexingMap(init), loops);
@@ -408,15 +411,8 @@ struct MapReductionsToGpu final
     Location loc = generic.getLoc();
     auto constant = [&](int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); };
     Value zero = constant(0);
-    auto loopsAt = [&](Value reduction) {
-      SmallVector<Value> loops;
-      unsigned nextRow = 0;
-      for (utils::IteratorType iterator : iterators)
-        loops.push_back(iterator == utils::IteratorType::parallel
-                            ? k.rowIndices.getResult(nextRow++)
-                            : reduction);
-      return loops;
-    };
+    // The one reduction loop's index.
+    auto loopsAt = [&](Value reduction) { return k.loopsAt(iterators, reduction); };
     // The outputs hold the initial state.
     SmallVector<Value> outputs, outputIndices;
     SmallVector<Value> initial;

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <memory>
 
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -37,6 +36,8 @@ class BlockRunner;
 struct Fiber {
   /// First: emulated code gets &api and the callbacks cast it back.
   CudaEmulatorThread api;
+  /// The call's arguments with this fiber's &api last; reused block after block.
+  std::vector<void *> args;
   enum State { Ready, AtBarrier, AtShuffle, Done } state = Ready;
   BlockRunner *runner = nullptr;
   uint32_t thread = 0;
@@ -49,40 +50,86 @@ struct Fiber {
 /// The fiber the scheduler switched to last, on this OS thread.
 thread_local Fiber *currentFiber = nullptr;
 
+/// Fiber stacks, each above a guard page, mapped once per OS thread and grown when a launch
+/// has more threads a block: a launch's blocks, and later launches, reuse them.
+class FiberStacks {
+public:
+  FiberStacks() = default;
+  FiberStacks(const FiberStacks &) = delete;
+  FiberStacks &operator=(const FiberStacks &) = delete;
+  ~FiberStacks() { release(); }
+
+  /// Room for `count` stacks; false if it cannot be mapped.
+  bool reserve(size_t count) {
+    if (count <= count_)
+      return true;
+    release();
+    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    slotBytes_ = kFiberStackBytes + page;
+    void *base = mmap(nullptr, slotBytes_ * count, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED)
+      return false;
+    base_ = static_cast<char *>(base);
+    count_ = count;
+    // A guard page under each stack turns an overflow into a fault, not silent corruption.
+    for (size_t t = 0; t < count; ++t)
+      mprotect(base_ + t * slotBytes_, page, PROT_NONE);
+    return true;
+  }
+
+  void *stack(size_t index) const {
+    return base_ + index * slotBytes_ + (slotBytes_ - kFiberStackBytes);
+  }
+
+private:
+  void release() {
+    if (base_)
+      munmap(base_, slotBytes_ * count_);
+    base_ = nullptr;
+    count_ = 0;
+  }
+
+  char *base_ = nullptr;
+  size_t count_ = 0, slotBytes_ = 0;
+};
+
+thread_local FiberStacks fiberStacks;
+
 /// Runs the blocks of one task of one call; owns the fibers' stacks.
 class BlockRunner {
 public:
-  BlockRunner(EmulatedCall &call, uint32_t threads) : call_(call), fibers_(threads) {}
-  ~BlockRunner() {
-    if (stacks_ != MAP_FAILED && stacks_)
-      munmap(stacks_, stacksBytes_);
-  }
+  BlockRunner(EmulatedCall &call, uint32_t threads) : call_(call), threads_(threads) {}
 
   /// Runs block `block` with `args` (the launch's parameters, dims, shared memory and a slot
   /// for the thread's CudaEmulatorThread). False after recording an error in the call.
   bool run(uint64_t block, std::vector<void *> &args) {
     block_ = block;
-    args_ = &args;
     if (!call_.launch->cooperative) {
-      for (uint32_t t = 0; t < fibers_.size(); ++t) {
-        Fiber &fiber = fibers_[t];
-        fiber.api = {&notCooperative, &notCooperativeShuffle};
-        fiber.runner = this;
-        args.back() = &fiber.api;
+      // One thread after another on this stack; the services are never called.
+      Fiber fiber;
+      fiber.api = {&notCooperative, &notCooperativeShuffle};
+      fiber.runner = this;
+      args.back() = &fiber.api;
+      for (uint32_t t = 0; t < threads_; ++t)
         call_.launch->thread(args.data(), static_cast<int64_t>(block), t);
-      }
       return !call_.failed.load();
     }
-    if (!allocateStacks())
+    if (!fiberStacks.reserve(threads_)) {
+      fail("cannot map the stacks of " + std::to_string(threads_) + " fibers");
       return false;
-    for (uint32_t t = 0; t < fibers_.size(); ++t) {
+    }
+    fibers_.resize(threads_);
+    for (uint32_t t = 0; t < threads_; ++t) {
       Fiber &fiber = fibers_[t];
       fiber.api = {&barrier, &shuffle};
+      fiber.args.assign(args.begin(), args.end());
+      fiber.args.back() = &fiber.api;
       fiber.state = Fiber::Ready;
       fiber.runner = this;
       fiber.thread = t;
       getcontext(&fiber.context);
-      fiber.context.uc_stack.ss_sp = stackOf(t);
+      fiber.context.uc_stack.ss_sp = fiberStacks.stack(t);
       fiber.context.uc_stack.ss_size = kFiberStackBytes;
       fiber.context.uc_link = &scheduler_;
       makecontext(&fiber.context, &fiberMain, 0);
@@ -94,9 +141,8 @@ private:
   static void fiberMain() {
     Fiber *fiber = currentFiber;
     BlockRunner &runner = *fiber->runner;
-    std::vector<void *> args = *runner.args_;
-    args.back() = &fiber->api;
-    runner.call_.launch->thread(args.data(), static_cast<int64_t>(runner.block_), fiber->thread);
+    runner.call_.launch->thread(fiber->args.data(), static_cast<int64_t>(runner.block_),
+                                fiber->thread);
     fiber->state = Fiber::Done;
   }
 
@@ -132,28 +178,6 @@ private:
     call_.fail(call_.launch->function + " block " + std::to_string(block_) + ": " + what);
   }
 
-  bool allocateStacks() {
-    if (stacks_)
-      return true;
-    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    slotBytes_ = kFiberStackBytes + page;
-    stacksBytes_ = slotBytes_ * fibers_.size();
-    stacks_ = mmap(nullptr, stacksBytes_, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (stacks_ == MAP_FAILED) {
-      fail("cannot map the stacks of " + std::to_string(fibers_.size()) + " fibers");
-      return false;
-    }
-    // A guard page under each stack turns an overflow into a fault, not silent corruption.
-    for (size_t t = 0; t < fibers_.size(); ++t)
-      mprotect(static_cast<char *>(stacks_) + t * slotBytes_, page, PROT_NONE);
-    return true;
-  }
-
-  void *stackOf(uint32_t thread) {
-    return static_cast<char *>(stacks_) + thread * slotBytes_ + (slotBytes_ - kFiberStackBytes);
-  }
-
   /// Resumes ready fibers until every one is done; releases barriers and shuffles once all the
   /// threads they wait for arrived.
   bool schedule() {
@@ -165,12 +189,8 @@ private:
           if (call_.failed.load())
             return false;
         }
-      size_t live = 0, atBarrier = 0;
-      for (const Fiber &fiber : fibers_) {
-        live += fiber.state != Fiber::Done;
-        atBarrier += fiber.state == Fiber::AtBarrier;
-      }
-      if (live == 0)
+      if (std::all_of(fibers_.begin(), fibers_.end(),
+                      [](const Fiber &fiber) { return fiber.state == Fiber::Done; }))
         return true;
       bool released = false;
       for (size_t first = 0; first < fibers_.size(); first += kWarpSize) {
@@ -179,17 +199,12 @@ private:
           return false;
         released |= result > 0;
       }
-      if (!released && atBarrier == live) {
+      // A warp waiting at a shuffle was released or reported above, so every thread still
+      // running waits at the barrier (threads that exited do not count, as on the GPU).
+      if (!released)
         for (Fiber &fiber : fibers_)
           if (fiber.state == Fiber::AtBarrier)
             fiber.state = Fiber::Ready;
-        released = true;
-      }
-      if (!released) {
-        fail("deadlock: " + std::to_string(atBarrier) + " of " + std::to_string(live) +
-             " running threads wait at a barrier the others never reach");
-        return false;
-      }
     }
   }
 
@@ -255,12 +270,10 @@ private:
   }
 
   EmulatedCall &call_;
+  uint32_t threads_;
   std::vector<Fiber> fibers_;
   ucontext_t scheduler_;
   uint64_t block_ = 0;
-  std::vector<void *> *args_ = nullptr;
-  void *stacks_ = nullptr;
-  size_t slotBytes_ = 0, stacksBytes_ = 0;
 };
 
 /// Rows [begin, end) of all batches' C (row r is row r % m of batch r / m).
@@ -306,11 +319,10 @@ void runEmulatedCall(void *const *args, int64_t task, int64_t taskCount) {
   kernelArgs.push_back(const_cast<uint32_t *>(launch.dims));
   kernelArgs.push_back(shared.data());
   kernelArgs.push_back(nullptr);
-  auto runner = std::make_unique<BlockRunner>(
-      call, launch.dims[3] * launch.dims[4] * launch.dims[5]);
+  BlockRunner runner(call, launch.dims[3] * launch.dims[4] * launch.dims[5]);
   for (uint64_t block = begin; block < end && !call.failed.load(); ++block) {
     std::memset(shared.data(), kSharedFill, shared.size());
-    if (!runner->run(block, kernelArgs))
+    if (!runner.run(block, kernelArgs))
       return;
   }
 }

@@ -4,8 +4,9 @@
 // its cuda-emulator target: every thread of every block runs the function's host code once.
 // The threads of a cooperative launch (barriers, shuffles, shared memory) run as fibers of one
 // OS thread per block, switching where they wait for each other, so a missing barrier or a
-// wrong shuffle lane changes the numbers as it would on a GPU; a barrier or shuffle that some
-// threads never reach is reported, not hung on.
+// wrong shuffle lane changes the numbers as it would on a GPU; lanes of a warp that wait at a
+// shuffle while others exited or wait at a barrier are reported, not hung on. A barrier waits
+// for the threads that have not exited, as on the GPU.
 //
 //===----------------------------------------------------------------------===//
 #ifndef CATFISH_RUNTIME_SRC_CUDA_EMULATOR_H

@@ -118,15 +118,18 @@ catfish_status_t *findSymbol(const catfish_model_t &model, size_t t, size_t k, c
 /// "sm_80 sm_90a" of every target named `name` that a step uses, for messages.
 std::string archsOf(const fa::Manifest &m, const std::vector<bool> &targetUsed,
                     const std::string &name) {
-  std::string list;
+  std::vector<std::string> archs;
   for (size_t t = 0; t < targetUsed.size(); ++t) {
     const fa::Target &target = *m.targets()->Get(static_cast<flatbuffers::uoffset_t>(t));
     if (!targetUsed[t] || target.name()->str() != name)
       continue;
     std::string arch = target.arch() && target.arch()->size() ? target.arch()->str() : "any arch";
-    if (list.find(arch) == std::string::npos)
-      list += (list.empty() ? "" : ", ") + arch;
+    if (std::find(archs.begin(), archs.end(), arch) == archs.end())
+      archs.push_back(arch);
   }
+  std::string list;
+  for (const std::string &arch : archs)
+    list += (list.empty() ? "" : ", ") + arch;
   return list;
 }
 
@@ -165,17 +168,8 @@ catfish_status_t *loadCpuCode(catfish_model_t &model, const std::vector<bool> &k
     if (catfish_status_t *status =
             findSymbol(model, kernel.target(), k, kernel.symbol()->c_str(), address))
       return status;
-    catfish_model_t::Call call{reinterpret_cast<CpuKernelFn>(address), kernel.max_tasks(), {},
-                               nullptr, nullptr};
-    size_t stepArgs = 0;
-    for (size_t s = 0; s < model.stepKernels.size(); ++s)
-      if (model.stepKernels[s] == k) {
-        const fa::Step &step = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s));
-        stepArgs = step.args() ? step.args()->size() : 0;
-      }
-    for (uint32_t a = 0; a < stepArgs; ++a)
-      call.stepArgs.push_back(a);
-    model.calls[k].push_back(std::move(call));
+    model.calls[k].push_back({reinterpret_cast<CpuKernelFn>(address), kernel.max_tasks(), {},
+                              nullptr, nullptr});
   }
   return nullptr;
 }

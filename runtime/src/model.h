@@ -21,8 +21,8 @@ struct catfish_model_t {
     catfish::artifact::CpuKernelFn fn;
     /// The most parts the call's work may be split into.
     uint32_t maxTasks;
-    /// Its arguments (the launch's parameters): the step's buffers at these positions of
-    /// Step.args.
+    /// An emulated call's arguments: the step's buffers at these positions of Step.args. A
+    /// CPU kernel takes all of the step's buffers.
     std::vector<uint32_t> stepArgs;
     /// Set for a CUDA launch run by the emulator.
     std::shared_ptr<const catfish::rt::EmulatedLaunch> launch;

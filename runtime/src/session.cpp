@@ -135,10 +135,15 @@ catfish_status_t *createSession(const catfish_model_t *model, catfish_session_t 
     uint32_t kernel = model->stepKernels[s];
     for (const catfish_model_t::Call &call : model->calls[kernel]) {
       int64_t tasks = std::min(call.maxTasks, model->maxStepTasks);
-      // Positions were verified against every step of the kernel at load.
+      // Launch and matmul positions were verified against every step of the kernel at load.
       std::vector<void *> args;
-      for (uint32_t position : call.stepArgs)
-        args.push_back(bufferAddress(step.args()->Get(position)));
+      if (call.launch || call.matmul) {
+        for (uint32_t position : call.stepArgs)
+          args.push_back(bufferAddress(step.args()->Get(position)));
+      } else if (step.args()) {
+        for (uint32_t buffer : *step.args())
+          args.push_back(bufferAddress(buffer));
+      }
       if (call.launch || call.matmul) {
         auto emulated = std::make_unique<catfish::rt::EmulatedCall>();
         emulated->launch = call.launch.get();

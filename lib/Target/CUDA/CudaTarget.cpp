@@ -304,11 +304,9 @@ llvm::Expected<TargetCode> mlir::catfish::emitCudaFatbin(ModuleOp kernels,
     return archNumber(a.first) < archNumber(b.first);
   });
   // The PTX shipped for JIT: the lowest arch whose code runs on every later GPU.
-  const std::pair<std::string, std::string> *portable = nullptr;
-  for (const auto &entry : *ptx)
-    if (!StringRef(entry.first).ends_with("a") &&
-        (!portable || archNumber(entry.first) < archNumber(portable->first)))
-      portable = &entry;
+  const auto *found = llvm::find_if(
+      *ptx, [](const auto &entry) { return !StringRef(entry.first).ends_with("a"); });
+  const std::pair<std::string, std::string> *portable = found == ptx->end() ? nullptr : found;
 
   std::deque<TempFile> files;
   std::vector<std::string> fatbinArgs = {"-64"};
