@@ -133,9 +133,10 @@ std::string archsOf(const fa::Manifest &m, const std::vector<bool> &targetUsed,
   return list;
 }
 
-/// Device cpu: every step's kernel must be CPU code, run as one call.
+/// Device cpu: every step's kernel must be CPU code, run as one call. `noGpu` says why device
+/// auto did not take the GPU, if it looked for one.
 catfish_status_t *loadCpuCode(catfish_model_t &model, const std::vector<bool> &kernelUsed,
-                              const std::vector<bool> &targetUsed) {
+                              const std::vector<bool> &targetUsed, const std::string &noGpu) {
   const ArtifactFile &file = *model.file;
   const fa::Manifest &m = file.manifest();
   for (size_t t = 0; t < targetUsed.size(); ++t) {
@@ -146,15 +147,15 @@ catfish_status_t *loadCpuCode(catfish_model_t &model, const std::vector<bool> &k
     for (size_t e = 0; e < targetUsed.size(); ++e)
       emulated |= m.targets()->Get(static_cast<flatbuffers::uoffset_t>(e))->name()->string_view() ==
                   fa::kCudaEmulatorTarget;
+    std::string hint;
+    if (name == "cuda")
+      hint = (noGpu.empty() ? "; device cuda runs it on a GPU" : "; no GPU here: " + noGpu) +
+             (emulated ? "; device cuda-emulator runs its CUDA plan on the host"
+                       : "; compile with --cuda-emulation to run its CUDA plan on the host "
+                         "(device cuda-emulator)");
     return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, file.path(), ": this artifact needs target ",
-                         name, " (", archsOf(m, targetUsed, name),
-                         ") which this runtime cannot run",
-                         name == "cuda" ? (emulated ? "; device cuda-emulator runs its CUDA plan "
-                                                      "on the host"
-                                                    : "; compile with --cuda-emulation to run "
-                                                      "its CUDA plan on the host (device "
-                                                      "cuda-emulator)")
-                                        : "");
+                         name, " (", archsOf(m, targetUsed, name), ") which the CPU cannot run",
+                         hint);
   }
   for (size_t t = 0; t < targetUsed.size(); ++t)
     if (targetUsed[t])
@@ -241,17 +242,88 @@ catfish_status_t *loadEmulatedCode(catfish_model_t &model, const std::vector<boo
   return nullptr;
 }
 
+/// Whether `device` is "cuda" or "cuda:N"; sets the ordinal N (0 for "cuda"), or -1 for a
+/// malformed number.
+bool parseCudaDevice(const std::string &device, int &ordinal) {
+  if (device == "cuda") {
+    ordinal = 0;
+    return true;
+  }
+  if (device.rfind("cuda:", 0) != 0)
+    return false;
+  std::string digits = device.substr(5);
+  ordinal = digits.empty() || digits.size() > 4 ||
+                    digits.find_first_not_of("0123456789") != std::string::npos
+                ? -1
+                : std::stoi(digits);
+  return true;
+}
+
+/// Whether some step has a kernel (or alternative) for target `name`.
+bool hasTargetCode(const fa::Manifest &m, const char *name) {
+  size_t stepCount = m.steps() ? m.steps()->size() : 0;
+  for (size_t s = 0; s < stepCount; ++s) {
+    const fa::Step &step = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s));
+    auto is = [&](uint32_t kernel) {
+      return m.targets()->Get(m.kernels()->Get(kernel)->target())->name()->string_view() == name;
+    };
+    if (is(step.kernel()))
+      return true;
+    if (step.alternatives())
+      for (uint32_t candidate : *step.alternatives())
+        if (is(candidate))
+          return true;
+  }
+  return false;
+}
+
+/// Device cuda:N: every step's kernel must be a CUDA plan, loaded onto GPU N.
+catfish_status_t *loadGpuCode(catfish_model_t &model, int ordinal, bool useGraphs,
+                              const std::vector<bool> &kernelUsed) {
+  const fa::Manifest &m = model.file->manifest();
+  for (size_t k = 0; k < kernelUsed.size(); ++k) {
+    if (!kernelUsed[k])
+      continue;
+    const fa::Kernel &kernel = *m.kernels()->Get(static_cast<flatbuffers::uoffset_t>(k));
+    const fa::Target &target = *m.targets()->Get(kernel.target());
+    if (target.name()->string_view() != "cuda")
+      return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, model.file->path(), ": kernel ", k, " (",
+                           kernel.symbol()->string_view(), ") is code for target ",
+                           target.name()->string_view(), "; device ", model.device,
+                           " runs CUDA plans only (compile with --target cuda or cpu,cuda)");
+  }
+  return catfish::rt::cuda::loadModel(model, ordinal, useGraphs, model.gpu);
+}
+
 /// Loads the code the steps run on `device`, and the calls of every kernel a step uses.
-catfish_status_t *loadCode(catfish_model_t &model, const std::string &device) {
+catfish_status_t *loadCode(catfish_model_t &model, std::string device, bool useGraphs) {
   const ArtifactFile &file = *model.file;
   const fa::Manifest &m = file.manifest();
   size_t targetCount = m.targets() ? m.targets()->size() : 0;
   size_t kernelCount = m.kernels() ? m.kernels()->size() : 0;
   size_t stepCount = m.steps() ? m.steps()->size() : 0;
 
-  // Each step runs its kernel for the device's target: the CUDA plan on the emulator, the CPU
-  // code otherwise; a step without one keeps its first kernel, which loading then refuses.
-  const char *wanted = device == "cuda-emulator" ? "cuda" : "cpu";
+  const char *kDevices = "devices: auto, cpu, cuda, cuda:N, cuda-emulator";
+  int ordinal = 0;
+  bool cuda = parseCudaDevice(device, ordinal);
+  if (cuda && ordinal < 0)
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "unknown device '", device, "' (",
+                         kDevices, ")");
+  if (!cuda && device != "auto" && device != "cpu" && device != "cuda-emulator")
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "unknown device '", device, "' (",
+                         kDevices, ")");
+  // auto: the GPU when the artifact has CUDA code and the machine a GPU, else the CPU code.
+  std::string noGpu;
+  if (device == "auto" && hasTargetCode(m, "cuda") &&
+      catfish::rt::cuda::gpuAvailable(noGpu)) {
+    device = "cuda:0";
+    cuda = true;
+  }
+
+  // Each step runs its kernel for the device's target: the CUDA plan on a GPU or the emulator,
+  // the CPU code otherwise; a step without one keeps its first kernel, which loading then
+  // refuses.
+  const char *wanted = cuda || device == "cuda-emulator" ? "cuda" : "cpu";
   std::vector<bool> kernelUsed(kernelCount), targetUsed(targetCount);
   model.stepKernels.clear();
   for (size_t s = 0; s < stepCount; ++s) {
@@ -268,21 +340,18 @@ catfish_status_t *loadCode(catfish_model_t &model, const std::string &device) {
   }
   model.code.resize(targetCount);
   model.calls.resize(kernelCount);
-  if (device == "auto" || device == "cpu") {
-    model.device = "cpu";
-    if (catfish_status_t *status = loadCpuCode(model, kernelUsed, targetUsed))
+  if (cuda) {
+    model.device = "cuda:" + std::to_string(ordinal);
+    if (catfish_status_t *status = loadGpuCode(model, ordinal, useGraphs, kernelUsed))
       return status;
   } else if (device == "cuda-emulator") {
     model.device = device;
     if (catfish_status_t *status = loadEmulatedCode(model, kernelUsed))
       return status;
-  } else if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
-    return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, file.path(), ": device '", device,
-                         "': this runtime has no CUDA backend yet (devices: auto, cpu, "
-                         "cuda-emulator)");
   } else {
-    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "unknown device '", device,
-                         "' (devices: auto, cpu, cuda-emulator)");
+    model.device = "cpu";
+    if (catfish_status_t *status = loadCpuCode(model, kernelUsed, targetUsed, noGpu))
+      return status;
   }
   for (const std::vector<catfish_model_t::Call> &calls : model.calls)
     for (const catfish_model_t::Call &call : calls)
@@ -321,7 +390,8 @@ catfish_status_t *loadModel(const char *path, const catfish_model_options_t *opt
                               orEmpty(target.format()), file.section(target.section()).size});
   }
   const char *device = options && options->device ? options->device : "auto";
-  if (catfish_status_t *status = loadCode(*model, device))
+  bool useGraphs = options ? options->cuda_graphs != 0 : true;
+  if (catfish_status_t *status = loadCode(*model, device, useGraphs))
     return status;
   *outModel = model.release();
   return nullptr;
@@ -364,6 +434,7 @@ void catfish_model_options_initialize(catfish_model_options_t *out_options) {
   if (out_options) {
     out_options->num_threads = 0;
     out_options->device = nullptr;
+    out_options->cuda_graphs = 1;
   }
 }
 
@@ -443,5 +514,8 @@ uint64_t catfish_model_weights_size(const catfish_model_t *model) {
 }
 uint32_t catfish_model_num_threads(const catfish_model_t *model) { return model->numThreads; }
 const char *catfish_model_device(const catfish_model_t *model) { return model->device.c_str(); }
+const char *catfish_model_device_description(const catfish_model_t *model) {
+  return model->gpu ? catfish::rt::cuda::describe(*model->gpu).c_str() : "";
+}
 
 } // extern "C"

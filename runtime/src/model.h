@@ -5,6 +5,7 @@
 #include "catfish/artifact_file.h"
 #include "catfish/runtime.h"
 #include "cpu_code.h"
+#include "cuda/backend.h"
 #include "cuda_emulator.h"
 
 #include <memory>
@@ -33,8 +34,10 @@ struct catfish_model_t {
   std::vector<uint32_t> stepKernels;
   /// Per kernel index, the calls that run it, in order; empty for kernels no step uses.
   std::vector<std::vector<Call>> calls;
-  /// "cpu" or "cuda-emulator".
+  /// "cpu", "cuda:N" or "cuda-emulator".
   std::string device;
+  /// The plan on the GPU, for a CUDA device.
+  catfish::rt::cuda::GpuModelPtr gpu;
   std::vector<catfish_tensor_info_t> inputs;
   std::vector<catfish_tensor_info_t> outputs;
   std::vector<catfish_target_info_t> targets;

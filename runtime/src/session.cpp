@@ -1,6 +1,7 @@
 //===- session.cpp - catfish_session_t: arena, inputs, running steps -------===//
 
 #include "model.h"
+#include "packing.h"
 #include "status.h"
 #include "thread_pool.h"
 
@@ -12,6 +13,8 @@ namespace fa = catfish::artifact;
 using catfish::artifact::humanBytes;
 using catfish::rt::makeStatus;
 using catfish::rt::makeStatusCat;
+using catfish::rt::packNibbles;
+using catfish::rt::unpackNibbles;
 
 namespace {
 
@@ -54,6 +57,10 @@ struct catfish_session_t {
   AlignedBytes inputStorage;
   std::vector<uint8_t *> inputData;
   std::vector<bool> inputSet;
+  /// Inputs bound to device memory (CUDA devices).
+  std::vector<bool> inputBound;
+  /// The session on the GPU, for a CUDA device; the host storage above is then unused.
+  catfish::rt::cuda::GpuSessionPtr gpu;
   /// The argument pointers of all calls, back to back.
   std::vector<void *> argTable;
   /// Every call of every step, in order.
@@ -91,6 +98,14 @@ catfish_status_t *createSession(const catfish_model_t *model, catfish_session_t 
   const fa::Manifest &m = file.manifest();
   std::unique_ptr<catfish_session_t> session(new catfish_session_t());
   session->model = model;
+  session->inputSet.assign(model->inputs.size(), false);
+  session->inputBound.assign(model->inputs.size(), false);
+  if (model->gpu) {
+    if (catfish_status_t *status = catfish::rt::cuda::createSession(*model, session->gpu))
+      return status;
+    *outSession = session.release();
+    return nullptr;
+  }
 
   uint64_t arenaSize = m.arena_size();
   session->arena = allocateAligned(arenaSize);
@@ -113,7 +128,6 @@ catfish_status_t *createSession(const catfish_model_t *model, catfish_session_t 
                          humanBytes(inputBytes), " for the inputs");
   for (uint64_t offset : inputOffsets)
     session->inputData.push_back(session->inputStorage.get() + offset);
-  session->inputSet.assign(model->inputs.size(), false);
 
   auto bufferAddress = [&](uint32_t index) -> uint8_t * {
     const fa::Buffer &b = *m.buffers()->Get(index);
@@ -196,12 +210,13 @@ catfish_status_t *setInput(catfish_session_t *session, size_t index, const void 
   if (!data && byteSize != 0)
     return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "input '", info.name,
                          "': data must not be NULL");
-  if (fa::isPackedDType(static_cast<fa::DType>(info.dtype))) {
-    // Two elements per byte, the even one low; kernels read the low nibble of a byte each.
-    const auto *packed = static_cast<const uint8_t *>(data);
-    uint64_t count = session->model->file->inputBufferSize(index);
-    for (uint64_t i = 0; i < count; ++i)
-      session->inputData[index][i] = (packed[i / 2] >> (i % 2 ? 4 : 0)) & 0xf;
+  if (session->gpu) {
+    if (catfish_status_t *status = catfish::rt::cuda::setInput(*session->gpu, index, data, byteSize))
+      return status;
+    session->inputBound[index] = false;
+  } else if (fa::isPackedDType(static_cast<fa::DType>(info.dtype))) {
+    unpackNibbles(static_cast<const uint8_t *>(data), session->model->file->inputBufferSize(index),
+                  session->inputData[index]);
   } else if (byteSize != 0) {
     std::memcpy(session->inputData[index], data, byteSize);
   }
@@ -209,15 +224,21 @@ catfish_status_t *setInput(catfish_session_t *session, size_t index, const void 
   return nullptr;
 }
 
-catfish_status_t *run(catfish_session_t *session) {
+catfish_status_t *run(catfish_session_t *session, bool wait) {
   if (!session)
     return makeStatus(CATFISH_STATUS_INVALID_ARGUMENT,
                       "catfish_session_run: session must not be NULL");
   const catfish_model_t &model = *session->model;
   for (size_t i = 0; i < model.inputs.size(); ++i)
-    if (!session->inputSet[i])
+    if (!session->inputSet[i] && !session->inputBound[i])
       return makeStatusCat(CATFISH_STATUS_FAILED_PRECONDITION, "input '", model.inputs[i].name,
                            "' has not been set");
+  if (session->gpu) {
+    if (catfish_status_t *status = catfish::rt::cuda::run(*session->gpu, wait))
+      return status;
+    session->hasRun = true;
+    return nullptr;
+  }
   const fa::Manifest &m = model.file->manifest();
   for (const catfish_session_t::BoundCall &call : session->calls) {
     void *const *args = session->argTable.data() + call.argOffset;
@@ -237,11 +258,8 @@ catfish_status_t *run(catfish_session_t *session) {
                            "): ", error);
     }
   }
-  for (catfish_session_t::PackedOutput &output : session->packedOutputs) {
-    std::fill(output.packed.begin(), output.packed.end(), 0);
-    for (uint64_t i = 0; i < output.count; ++i)
-      output.packed[i / 2] |= static_cast<uint8_t>((output.unpacked[i] & 0xf) << (i % 2 ? 4 : 0));
-  }
+  for (catfish_session_t::PackedOutput &output : session->packedOutputs)
+    packNibbles(output.unpacked, output.count, output.packed.data());
   session->hasRun = true;
   return nullptr;
 }
@@ -259,8 +277,65 @@ catfish_status_t *output(const catfish_session_t *session, size_t index, const v
   if (!session->hasRun)
     return makeStatusCat(CATFISH_STATUS_FAILED_PRECONDITION, "output '", model.outputs[index].name,
                          "' is not available before the first run");
-  *outData = session->outputData[index];
+  if (session->gpu) {
+    if (catfish_status_t *status = catfish::rt::cuda::output(*session->gpu, index, outData))
+      return status;
+  } else {
+    *outData = session->outputData[index];
+  }
   *outByteSize = model.outputs[index].byte_size;
+  return nullptr;
+}
+
+/// The session's GPU half, or FAILED_PRECONDITION naming `function` for the CPU devices.
+catfish_status_t *gpuOf(catfish_session_t *session, const char *function,
+                        catfish::rt::cuda::GpuSession *&out) {
+  if (!session)
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, function, ": session must not be NULL");
+  if (!session->gpu)
+    return makeStatusCat(CATFISH_STATUS_FAILED_PRECONDITION, function,
+                         " needs a session on a CUDA device; this one runs on ",
+                         session->model->device);
+  out = session->gpu.get();
+  return nullptr;
+}
+
+/// Checks a device-pointer binding of input or output `index`, then makes it.
+catfish_status_t *bindDevice(catfish_session_t *session, bool output, size_t index,
+                             uint64_t address, size_t byteSize) {
+  const char *function =
+      output ? "catfish_session_bind_output_device" : "catfish_session_bind_input_device";
+  if (!session)
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, function, ": session must not be NULL");
+  const catfish_model_t &model = *session->model;
+  const std::vector<catfish_tensor_info_t> &tensors = output ? model.outputs : model.inputs;
+  const char *what = output ? "output" : "input";
+  if (index >= tensors.size())
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, what, " index ", index,
+                         " is out of range; the model has ", tensors.size(), " ", what, "s");
+  const catfish_tensor_info_t &info = tensors[index];
+  if (byteSize != info.byte_size)
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, what, " '", info.name, "' (index ",
+                         index, ") is ", info.byte_size, " bytes (", catfish_dtype_name(info.dtype),
+                         " ", shapeText(info), "), the bound memory ", byteSize);
+  if (address % fa::kArenaAlignment != 0)
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, what, " '", info.name,
+                         "': device memory must be ", fa::kArenaAlignment,
+                         "-byte aligned (the kernels use 128-bit accesses); 0x", std::hex, address,
+                         " is not");
+  if (fa::isPackedDType(static_cast<fa::DType>(info.dtype)))
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, what, " '", info.name, "' is ",
+                         catfish_dtype_name(info.dtype),
+                         ", packed two per byte, which the kernels do not read or write; "
+                         "pass it through host memory");
+  catfish::rt::cuda::GpuSession *gpu = nullptr;
+  if (catfish_status_t *status = gpuOf(session, function, gpu))
+    return status;
+  if (output)
+    return catfish::rt::cuda::bindOutput(*gpu, index, address);
+  if (catfish_status_t *status = catfish::rt::cuda::bindInput(*gpu, index, address))
+    return status;
+  session->inputBound[index] = address != 0;
   return nullptr;
 }
 
@@ -280,7 +355,47 @@ catfish_status_t *catfish_session_set_input(catfish_session_t *session, size_t i
   CATFISH_GUARD(setInput(session, index, data, byte_size));
 }
 
-catfish_status_t *catfish_session_run(catfish_session_t *session) { CATFISH_GUARD(run(session)); }
+catfish_status_t *catfish_session_run(catfish_session_t *session) {
+  CATFISH_GUARD(run(session, true));
+}
+
+catfish_status_t *catfish_session_run_async(catfish_session_t *session) {
+  CATFISH_GUARD(run(session, false));
+}
+
+catfish_status_t *catfish_session_wait(catfish_session_t *session) {
+  if (!session)
+    return makeStatus(CATFISH_STATUS_INVALID_ARGUMENT,
+                      "catfish_session_wait: session must not be NULL");
+  CATFISH_GUARD(session->gpu ? catfish::rt::cuda::wait(*session->gpu) : nullptr);
+}
+
+catfish_status_t *catfish_session_set_stream(catfish_session_t *session, void *stream) {
+  catfish::rt::cuda::GpuSession *gpu = nullptr;
+  if (catfish_status_t *status = gpuOf(session, "catfish_session_set_stream", gpu))
+    return status;
+  CATFISH_GUARD(catfish::rt::cuda::setStream(*gpu, stream));
+}
+
+catfish_status_t *catfish_session_bind_input_device(catfish_session_t *session, size_t index,
+                                                    uint64_t device_ptr, size_t byte_size) {
+  CATFISH_GUARD(bindDevice(session, false, index, device_ptr, byte_size));
+}
+
+catfish_status_t *catfish_session_bind_output_device(catfish_session_t *session, size_t index,
+                                                     uint64_t device_ptr, size_t byte_size) {
+  CATFISH_GUARD(bindDevice(session, true, index, device_ptr, byte_size));
+}
+
+catfish_status_t *catfish_session_gpu_time_ms(catfish_session_t *session, float *out_ms) {
+  catfish::rt::cuda::GpuSession *gpu = nullptr;
+  if (catfish_status_t *status = gpuOf(session, "catfish_session_gpu_time_ms", gpu))
+    return status;
+  if (!out_ms)
+    return makeStatus(CATFISH_STATUS_INVALID_ARGUMENT,
+                      "catfish_session_gpu_time_ms: out_ms must not be NULL");
+  CATFISH_GUARD(catfish::rt::cuda::lastGpuMilliseconds(*gpu, out_ms));
+}
 
 catfish_status_t *catfish_session_output(const catfish_session_t *session, size_t index,
                                          const void **out_data, size_t *out_byte_size) {

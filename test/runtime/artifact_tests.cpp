@@ -347,7 +347,7 @@ void testVersionsAndTargets() {
   cuda.steps[1].kernel = 1;
   cuda.steps.push_back({2, {3, 2, 4}});
   expectLoadError(cuda, CATFISH_STATUS_UNSUPPORTED,
-                  "this artifact needs target cuda (sm_90a, sm_80) which this runtime cannot run");
+                  "this artifact needs target cuda (sm_90a, sm_80) which the CPU cannot run");
 
   // A cuda target no step uses does not stop a CPU run.
   ModelDesc unused = addModel();
@@ -673,8 +673,7 @@ void testCudaEmulator() {
   CHECK(contains(runEmulated(emulatedModel("catfish_test_missing"), y, 1).message,
                  "symbol 'catfish_test_missing' is missing from the code of"));
   expectLoadError(emulatedModel("catfish_test_reverse"), CATFISH_STATUS_UNSUPPORTED,
-                  "this artifact needs target cuda (sm_80) which this runtime cannot run; device "
-                  "cuda-emulator runs its CUDA plan on the host");
+                  "device cuda-emulator runs its CUDA plan on the host");
   ModelDesc tooWide = emulatedModel("catfish_test_reverse");
   tooWide.kernels[0].launches[0].block = {2048, 1, 1};
   expectLoadError(tooWide, CATFISH_STATUS_DATA_LOSS, "has 2048 threads per block; CUDA allows 1024");
@@ -686,9 +685,89 @@ void testCudaEmulator() {
 
 } // namespace
 
+/// The CUDA-only session calls on a CPU session: every argument is checked first, then the
+/// device is refused; run_async and wait run and wait on the CPU.
+void testDeviceApiOnCpu() {
+  std::string path = writeTemp("add.catfish", buildArtifact(addModel()));
+  catfish_model_t *model = nullptr;
+  CHECK(catfish_model_load(path.c_str(), &model) == nullptr);
+  if (!model)
+    return;
+  CHECK(std::strcmp(catfish_model_device(model), "cpu") == 0);
+  CHECK(std::strcmp(catfish_model_device_description(model), "") == 0);
+  catfish_session_t *session = nullptr;
+  CHECK(catfish_session_create(model, &session) == nullptr);
+  auto expect = [](catfish_status_t *status, catfish_status_code_t code, const char *message) {
+    CHECK(catfish_status_code(status) == code);
+    if (!contains(catfish_status_message(status), message))
+      std::fprintf(stderr, "  expected \"%s\" in \"%s\"\n", message,
+                   catfish_status_message(status));
+    CHECK(contains(catfish_status_message(status), message));
+    catfish_status_free(status);
+  };
+  expect(catfish_session_bind_input_device(nullptr, 0, 0x1000, kBytes),
+         CATFISH_STATUS_INVALID_ARGUMENT, "session must not be NULL");
+  expect(catfish_session_bind_input_device(session, 2, 0x1000, kBytes),
+         CATFISH_STATUS_INVALID_ARGUMENT, "input index 2 is out of range; the model has 2 inputs");
+  expect(catfish_session_bind_input_device(session, 0, 0x1000, kBytes - 4),
+         CATFISH_STATUS_INVALID_ARGUMENT,
+         "input 'a' (index 0) is 4012 bytes (f32 1003), the bound memory 4008");
+  expect(catfish_session_bind_output_device(session, 0, 0x1010, kBytes),
+         CATFISH_STATUS_INVALID_ARGUMENT, "output 'c': device memory must be 64-byte aligned");
+  expect(catfish_session_bind_output_device(session, 1, 0x1000, kBytes),
+         CATFISH_STATUS_INVALID_ARGUMENT, "output index 1 is out of range; the model has 1 outputs");
+  expect(catfish_session_bind_input_device(session, 0, 0x1000, kBytes),
+         CATFISH_STATUS_FAILED_PRECONDITION,
+         "catfish_session_bind_input_device needs a session on a CUDA device; this one runs on cpu");
+  expect(catfish_session_set_stream(session, nullptr), CATFISH_STATUS_FAILED_PRECONDITION,
+         "catfish_session_set_stream needs a session on a CUDA device");
+  float ms = 0;
+  expect(catfish_session_gpu_time_ms(session, &ms), CATFISH_STATUS_FAILED_PRECONDITION,
+         "catfish_session_gpu_time_ms needs a session on a CUDA device");
+  expect(catfish_session_wait(nullptr), CATFISH_STATUS_INVALID_ARGUMENT,
+         "session must not be NULL");
+  std::vector<float> a = inputValues(1), b = inputValues(2);
+  CHECK(catfish_session_set_input(session, 0, a.data(), kBytes) == nullptr);
+  CHECK(catfish_session_set_input(session, 1, b.data(), kBytes) == nullptr);
+  CHECK(catfish_session_run_async(session) == nullptr);
+  CHECK(catfish_session_wait(session) == nullptr);
+  const void *data = nullptr;
+  size_t size = 0;
+  CHECK(catfish_session_output(session, 0, &data, &size) == nullptr && size == kBytes);
+  if (data) {
+    const float *c = static_cast<const float *>(data);
+    for (int64_t i = 0; i < kLength; ++i)
+      CHECK(c[i] == (a[i] + b[i]) + weightValue(i));
+  }
+  catfish_session_release(session);
+
+  // Devices: a malformed ordinal and a GPU that the (absent) driver cannot give.
+  for (const char *device : {"cuda:", "cuda:x", "cuda:-1", "gpu"}) {
+    catfish_model_options_t options;
+    catfish_model_options_initialize(&options);
+    options.device = device;
+    catfish_model_t *other = nullptr;
+    catfish_status_t *status = catfish_model_load_with_options(path.c_str(), &options, &other);
+    CHECK(other == nullptr);
+    expect(status, CATFISH_STATUS_INVALID_ARGUMENT,
+           "(devices: auto, cpu, cuda, cuda:N, cuda-emulator)");
+  }
+  catfish_model_options_t options;
+  catfish_model_options_initialize(&options);
+  CHECK(options.cuda_graphs == 1);
+  options.device = "cuda:3";
+  catfish_model_t *other = nullptr;
+  expect(catfish_model_load_with_options(path.c_str(), &options, &other),
+         CATFISH_STATUS_UNSUPPORTED, "kernel 0 (catfish_test_add_f32) is code for target cpu; device cuda:3 "
+                                     "runs CUDA plans only");
+  catfish_model_release(model);
+}
+
 int main(int argc, char **argv) {
   if (argc == 3 && std::string(argv[1]) == "--write-examples")
     return writeExamples(argv[2]);
+  // Whether this machine has a GPU must not change what the tests expect: no driver opens.
+  setenv("CATFISH_CUDA_DRIVER", "/nonexistent/libcuda.so.1", 1);
   char pattern[] = "/tmp/catfish-runtime-tests-XXXXXX";
   const char *dir = mkdtemp(pattern);
   if (!dir) {
@@ -710,6 +789,7 @@ int main(int argc, char **argv) {
       {"inconsistent manifests", testInconsistentManifests},
       {"tensor files", testTensorFiles},
       {"CUDA emulator", testCudaEmulator},
+      {"device API on the CPU", testDeviceApiOnCpu},
   };
   for (const Test &test : tests) {
     int before = failures;

@@ -53,7 +53,7 @@ catfish_tool_test(run-missing-input-file 1 "error: cannot open .*nope.npy"
   COMMAND catfish-run ${W}/add.catfish --input a=${W}/nope.npy)
 catfish_tool_test(run-damaged 1 "error: .*section 1 \\(code\\) is damaged: checksum mismatch"
   COMMAND catfish-run ${W}/damaged.catfish)
-catfish_tool_test(run-cuda 1 "error: .*this artifact needs target cuda \\(sm_90a\\) which this runtime cannot run"
+catfish_tool_test(run-cuda 1 "error: .*this artifact needs target cuda \\(sm_90a\\) which the CPU cannot run"
   COMMAND catfish-run ${W}/cuda.catfish)
 catfish_tool_test(run-bad-option 1 "error: unknown option '--frobnicate'"
   COMMAND catfish-run ${W}/add.catfish --frobnicate)

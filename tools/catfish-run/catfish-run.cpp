@@ -1,7 +1,8 @@
 //===- catfish-run.cpp - run a .catfish artifact ---------------------------===//
 //
 // catfish-run MODEL.catfish [--input NAME=FILE]... [--output-dir DIR] [--seed N]
-//             [--benchmark N] [--threads N] [--device auto|cpu|cuda-emulator]
+//             [--benchmark N] [--threads N] [--device auto|cpu|cuda[:N]|cuda-emulator]
+//             [--no-cuda-graph]
 //
 // Inputs come from .npy or ONNX TensorProto .pb files; missing ones get seeded random data.
 // Every failure is one "error: ..." line on stderr and exit code 1; outputs are written to
@@ -35,15 +36,18 @@ namespace {
 
 const char *const kUsage =
     "usage: catfish-run MODEL.catfish [--input NAME=FILE]... [--output-dir DIR] [--seed N]\n"
-    "                   [--benchmark N] [--threads N] [--device DEVICE]\n"
+    "                   [--benchmark N] [--threads N] [--device DEVICE] [--no-cuda-graph]\n"
     "  --input NAME=FILE  the value of input NAME, from a .npy or ONNX TensorProto .pb file\n"
     "                     (inputs not given get random data)\n"
     "  --output-dir DIR   write DIR/<output name>.npy for every output\n"
     "  --seed N           seed of the random inputs (default 0)\n"
     "  --benchmark N      time N runs after max(1, N/10) warm-up runs\n"
     "  --threads N        threads per run (default: all cores)\n"
-    "  --device DEVICE    auto (default), cpu, or cuda-emulator: the artifact's CUDA plan run on\n"
-    "                     the host (compiled with --target cuda --cuda-emulation)\n";
+    "  --device DEVICE    auto (default: the GPU if the artifact and the machine have one, else\n"
+    "                     the CPU), cpu, cuda (GPU 0), cuda:N, or cuda-emulator: the artifact's\n"
+    "                     CUDA plan run on the host (compiled with --target cuda --cuda-emulation)\n"
+    "  --no-cuda-graph    on a GPU, launch every step on each run instead of replaying the plan\n"
+    "                     as a CUDA Graph\n";
 
 struct Options {
   std::string model;
@@ -53,6 +57,7 @@ struct Options {
   uint64_t benchmark = 0;
   uint32_t threads = 0;
   std::string device = "auto";
+  bool cudaGraphs = true;
   bool help = false;
 };
 
@@ -93,6 +98,8 @@ bool parseArgs(int argc, char **argv, Options &options, std::string &error) {
     std::string text;
     if (arg == "--help" || arg == "-h") {
       options.help = true;
+    } else if (arg == "--no-cuda-graph") {
+      options.cudaGraphs = false;
     } else if (flag == "--input") {
       if (!value(text))
         return false;
@@ -373,6 +380,98 @@ double percentile(const std::vector<double> &sorted, double fraction) {
   return sorted[std::min(index, sorted.size() - 1)];
 }
 
+/// Sorted samples' "min A  median B  p90 C  p99 D".
+std::string percentiles(std::vector<double> samples) {
+  std::sort(samples.begin(), samples.end());
+  char text[160];
+  std::snprintf(text, sizeof(text), "min %.3f  median %.3f  p90 %.3f  p99 %.3f", samples.front(),
+                percentile(samples, 0.5), percentile(samples, 0.9), percentile(samples, 0.99));
+  return text;
+}
+
+/// --benchmark N: N timed runs after max(1, N/10) warm-up runs. On a GPU each run also copies
+/// the inputs in and every output out, timed apart, like trtexec: GPU time from CUDA events
+/// around the plan, host latency of the run call, host-to-device and device-to-host copies.
+template <typename SetInputs>
+bool benchmark(const catfish::Model &model, catfish::Session &session, const Options &options,
+               SetInputs &setInputs, std::string &error) {
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::time_point from, Clock::time_point to) {
+    return std::chrono::duration<double, std::milli>(to - from).count();
+  };
+  std::string device = catfish_model_device(model.get());
+  bool gpu = device.rfind("cuda:", 0) == 0;
+  uint64_t warmup = std::max<uint64_t>(1, options.benchmark / 10);
+  std::vector<double> latencies, gpuTimes, uploads, downloads;
+  double total = 0;
+  uint64_t inBytes = 0, outBytes = 0;
+  for (uint64_t r = 0; r < warmup + options.benchmark; ++r) {
+    Clock::time_point start = Clock::now();
+    if (gpu)
+      if (catfish::Status status = setInputs(); !status.ok()) {
+        error = status.message();
+        return false;
+      }
+    Clock::time_point uploaded = Clock::now();
+    if (catfish::Status status = session.run(); !status.ok()) {
+      error = status.message();
+      return false;
+    }
+    Clock::time_point ran = Clock::now();
+    float gpuMs = 0;
+    if (gpu)
+      if (catfish::Status status = session.gpuTimeMs(gpuMs); !status.ok()) {
+        error = status.message();
+        return false;
+      }
+    Clock::time_point downloadStart = Clock::now();
+    outBytes = 0;
+    for (size_t o = 0; gpu && o < model.outputCount(); ++o) {
+      const void *data;
+      size_t size;
+      if (catfish::Status status = session.output(o, data, size); !status.ok()) {
+        error = status.message();
+        return false;
+      }
+      outBytes += size;
+    }
+    Clock::time_point downloaded = Clock::now();
+    if (r < warmup)
+      continue;
+    latencies.push_back(ms(uploaded, ran));
+    total += ms(uploaded, ran);
+    if (gpu) {
+      gpuTimes.push_back(gpuMs);
+      uploads.push_back(ms(start, uploaded));
+      downloads.push_back(ms(downloadStart, downloaded));
+    }
+  }
+  for (size_t i = 0; i < model.inputCount(); ++i)
+    inBytes += model.input(i).byte_size;
+  if (!gpu) {
+    std::printf("benchmark: %" PRIu64 " runs (%" PRIu64 " warm-up), %u threads\n",
+                options.benchmark, warmup, catfish_model_num_threads(model.get()));
+    std::printf("  latency ms: %s\n", percentiles(latencies).c_str());
+  } else {
+    std::printf("benchmark: %" PRIu64 " runs (%" PRIu64 " warm-up), %s: %s, CUDA Graph %s\n",
+                options.benchmark, warmup, device.c_str(),
+                catfish_model_device_description(model.get()), options.cudaGraphs ? "on" : "off");
+    std::printf("  GPU time ms: %s\n", percentiles(gpuTimes).c_str());
+    std::printf("  host latency ms: %s\n", percentiles(latencies).c_str());
+    std::vector<double> overhead;
+    for (size_t i = 0; i < latencies.size(); ++i)
+      overhead.push_back(1000 * (latencies[i] - gpuTimes[i]));
+    std::sort(overhead.begin(), overhead.end());
+    std::printf("  host latency - GPU time us: median %.1f  p90 %.1f\n", percentile(overhead, 0.5),
+                percentile(overhead, 0.9));
+    std::printf("  host-to-device ms (%" PRIu64 " bytes): %s\n", inBytes, percentiles(uploads).c_str());
+    std::printf("  device-to-host ms (%" PRIu64 " bytes): %s\n", outBytes,
+                percentiles(downloads).c_str());
+  }
+  std::printf("  throughput: %.1f runs/s\n", 1000.0 * static_cast<double>(options.benchmark) / total);
+  return true;
+}
+
 int runMain(int argc, char **argv) {
   Options options;
   std::string error;
@@ -387,6 +486,7 @@ int runMain(int argc, char **argv) {
   catfish_model_options_initialize(&modelOptions);
   modelOptions.num_threads = options.threads;
   modelOptions.device = options.device.c_str();
+  modelOptions.cuda_graphs = options.cudaGraphs;
   catfish::Model model;
   if (catfish::Status status = catfish::Model::load(options.model, model, &modelOptions); !status.ok())
     return fail(status.message());
@@ -405,9 +505,10 @@ int runMain(int argc, char **argv) {
   catfish::Session session;
   if (catfish::Status status = catfish::Session::create(model, session); !status.ok())
     return fail(status.message());
+  std::vector<HostTensor> tensors(model.inputCount());
   for (size_t i = 0; i < model.inputCount(); ++i) {
     catfish_tensor_info_t info = model.input(i);
-    HostTensor tensor;
+    HostTensor &tensor = tensors[i];
     if (inputFiles[i].empty()) {
       std::fprintf(stderr, "note: input '%s' not given; using random data (seed %" PRIu64 ")\n",
                    info.name, options.seed);
@@ -418,33 +519,21 @@ int runMain(int argc, char **argv) {
     } else if (!loadInput(inputFiles[i], info, tensor, error)) {
       return fail(error);
     }
-    if (catfish::Status status = session.setInput(i, tensor.data.data(), tensor.data.size());
-        !status.ok())
-      return fail(status.message());
   }
+  auto setInputs = [&]() -> catfish::Status {
+    for (size_t i = 0; i < tensors.size(); ++i)
+      if (catfish::Status status = session.setInput(i, tensors[i].data.data(), tensors[i].data.size());
+          !status.ok())
+        return status;
+    return catfish::Status();
+  };
+  if (catfish::Status status = setInputs(); !status.ok())
+    return fail(status.message());
 
-  using Clock = std::chrono::steady_clock;
   if (options.benchmark > 0) {
-    uint64_t warmup = std::max<uint64_t>(1, options.benchmark / 10);
-    for (uint64_t r = 0; r < warmup; ++r)
-      if (catfish::Status status = session.run(); !status.ok())
-        return fail(status.message());
-    std::vector<double> latencies;
-    latencies.reserve(options.benchmark);
-    Clock::time_point begin = Clock::now();
-    for (uint64_t r = 0; r < options.benchmark; ++r) {
-      Clock::time_point start = Clock::now();
-      if (catfish::Status status = session.run(); !status.ok())
-        return fail(status.message());
-      latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-    }
-    double total = std::chrono::duration<double>(Clock::now() - begin).count();
-    std::sort(latencies.begin(), latencies.end());
-    std::printf("benchmark: %" PRIu64 " runs (%" PRIu64 " warm-up), %u threads\n",
-                options.benchmark, warmup, catfish_model_num_threads(model.get()));
-    std::printf("  latency ms: min %.3f  median %.3f  p90 %.3f  p99 %.3f\n", latencies.front(),
-                percentile(latencies, 0.5), percentile(latencies, 0.9), percentile(latencies, 0.99));
-    std::printf("  throughput: %.1f runs/s\n", static_cast<double>(options.benchmark) / total);
+    std::string message;
+    if (!benchmark(model, session, options, setInputs, message))
+      return fail(message);
   } else if (catfish::Status status = session.run(); !status.ok()) {
     return fail(status.message());
   }

@@ -114,14 +114,18 @@ typedef struct catfish_model_options_t {
   /* Threads a session uses to run the tasks of one step (the calling thread included). 0 means
    * the machine's hardware concurrency. */
   uint32_t num_threads;
-  /* Where the steps run: NULL or "auto" (the CPU code when the artifact has it), "cpu", or
-   * "cuda-emulator" (the artifact's CUDA plan executed on the host, step by step and launch by
-   * launch, by the host code `catfish-compile --cuda-emulation` adds). "cuda" and "cuda:N" are
-   * refused: this runtime has no CUDA backend yet. */
+  /* Where the steps run: NULL or "auto" (the artifact's CUDA plan on GPU 0 when the artifact has
+   * one and the machine a usable GPU, else its CPU code), "cpu", "cuda" (= "cuda:0"), "cuda:N"
+   * (GPU N), or "cuda-emulator" (the artifact's CUDA plan executed on the host, step by step and
+   * launch by launch, by the host code `catfish-compile --cuda-emulation` adds). */
   const char *device;
+  /* CUDA devices: capture the plan into a CUDA Graph on a session's first run and replay it
+   * (nonzero, the default), or launch every step on each run (0). */
+  int cuda_graphs;
 } catfish_model_options_t;
 
-/* Sets the defaults (num_threads = 0, device = NULL). */
+/* Sets the defaults (num_threads = 0, device = NULL, cuda_graphs = 1). Call it before setting
+ * fields, so that fields added later get their defaults. */
 void catfish_model_options_initialize(catfish_model_options_t *out_options);
 
 /* Maps the artifact at `path`, verifies it completely (checksums, manifest, bounds), loads its CPU
@@ -189,8 +193,11 @@ uint64_t catfish_model_arena_size(const catfish_model_t *model);
 uint64_t catfish_model_weights_size(const catfish_model_t *model);
 /* The threads a session of this model uses (the resolved num_threads option). */
 uint32_t catfish_model_num_threads(const catfish_model_t *model);
-/* The device the model's steps run on: "cpu" or "cuda-emulator". */
+/* The device the model's steps run on: "cpu", "cuda:N" or "cuda-emulator". */
 const char *catfish_model_device(const catfish_model_t *model);
+/* For a CUDA device, the GPU and the code it runs ("NVIDIA H200 (sm_90, 132 SMs), code: cubin
+ * sm_90a"); "" otherwise. */
+const char *catfish_model_device_description(const catfish_model_t *model);
 
 /*===----------------------------------------------------------------------===*
  * Session
@@ -219,11 +226,40 @@ catfish_status_t *catfish_session_set_input(catfish_session_t *session, size_t i
 /* Runs every step in order. Every input must have been set
  * (CATFISH_STATUS_FAILED_PRECONDITION otherwise). */
 catfish_status_t *catfish_session_run(catfish_session_t *session);
-/* The data of output `index` after the last run, and its byte size. Valid until the next
+/* The data of output `index` after the last run, and its byte size (on a CUDA device, copied
+ * from the GPU on the first ask after each run, so only the outputs asked for travel). Valid until the next
  * catfish_session_set_input(), catfish_session_run() or catfish_session_release() on this
  * session. CATFISH_STATUS_FAILED_PRECONDITION before the first successful run. */
 catfish_status_t *catfish_session_output(const catfish_session_t *session, size_t index,
                                          const void **out_data, size_t *out_byte_size);
+/* Runs every step like catfish_session_run() but may return before they finish: on a CUDA
+ * device it enqueues the plan on the session's stream and returns; catfish_session_wait() waits
+ * for it (errors of the enqueued work surface there). On the CPU devices it runs to completion.
+ * Until the wait, only catfish_session_wait() may be called on the session; set_input waits
+ * for the run itself. */
+catfish_status_t *catfish_session_run_async(catfish_session_t *session);
+/* Waits for the session's last run; OK at once on the CPU devices or with nothing enqueued. */
+catfish_status_t *catfish_session_wait(catfish_session_t *session);
+
+/* CUDA devices only (CATFISH_STATUS_FAILED_PRECONDITION elsewhere). */
+
+/* Runs go on `stream` (a CUstream of the model's GPU, in its primary context) from now on, or
+ * on the session's own stream for NULL. Waits for the session's work on its previous stream. */
+catfish_status_t *catfish_session_set_stream(catfish_session_t *session, void *stream);
+/* Zero copy: the plan reads input `index` from (writes output `index` to) `device_ptr`, device
+ * memory of the model's GPU (a CUdeviceptr), 64-byte aligned, of exactly the tensor's
+ * `byte_size`, on every later run; `device_ptr` 0 undoes it, and so does set_input for an
+ * input. The memory must hold the input (stay valid for the output) while a run executes.
+ * Packed 4-bit tensors cannot be bound. A bound output is not readable through
+ * catfish_session_output(). */
+catfish_status_t *catfish_session_bind_input_device(catfish_session_t *session, size_t index,
+                                                    uint64_t device_ptr, size_t byte_size);
+catfish_status_t *catfish_session_bind_output_device(catfish_session_t *session, size_t index,
+                                                     uint64_t device_ptr, size_t byte_size);
+/* GPU milliseconds of the last run's plan (CUDA events around it; input and output copies
+ * excluded). Waits for the run. */
+catfish_status_t *catfish_session_gpu_time_ms(catfish_session_t *session, float *out_ms);
+
 /* The session's model. */
 const catfish_model_t *catfish_session_model(const catfish_session_t *session);
 

@@ -130,6 +130,19 @@ public:
     return Status(catfish_session_set_input(session_, index, data, byteSize));
   }
   Status run() { return Status(catfish_session_run(session_)); }
+  /// See catfish_session_run_async / _wait.
+  Status runAsync() { return Status(catfish_session_run_async(session_)); }
+  Status wait() { return Status(catfish_session_wait(session_)); }
+  /// CUDA devices: see catfish_session_set_stream, _bind_input_device, _bind_output_device,
+  /// _gpu_time_ms.
+  Status setStream(void *stream) { return Status(catfish_session_set_stream(session_, stream)); }
+  Status bindInputDevice(size_t index, uint64_t devicePtr, size_t byteSize) {
+    return Status(catfish_session_bind_input_device(session_, index, devicePtr, byteSize));
+  }
+  Status bindOutputDevice(size_t index, uint64_t devicePtr, size_t byteSize) {
+    return Status(catfish_session_bind_output_device(session_, index, devicePtr, byteSize));
+  }
+  Status gpuTimeMs(float &outMs) { return Status(catfish_session_gpu_time_ms(session_, &outMs)); }
   /// Valid until the next setInput(), run() or the session's end.
   Status output(size_t index, const void *&outData, size_t &outByteSize) const {
     return Status(catfish_session_output(session_, index, &outData, &outByteSize));
