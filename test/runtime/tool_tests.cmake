@@ -53,7 +53,28 @@ catfish_tool_test(run-missing-input-file 1 "error: cannot open .*nope.npy"
   COMMAND catfish-run ${W}/add.catfish --input a=${W}/nope.npy)
 catfish_tool_test(run-damaged 1 "error: .*section 1 \\(code\\) is damaged: checksum mismatch"
   COMMAND catfish-run ${W}/damaged.catfish)
-catfish_tool_test(run-cuda 1 "error: .*this artifact needs target cuda \\(sm_90a\\) which the CPU cannot run"
+catfish_tool_test(run-cuda 1 "error: .*this artifact needs target cuda \\(sm_90a\\) which the CPU cannot run; no GPU here: no NVIDIA driver: cannot open /nonexistent/libcuda.so.1"
   COMMAND catfish-run ${W}/cuda.catfish)
+catfish_tool_test(run-cuda-no-driver 1 "error: .*cuda.catfish: device cuda:0 is not available: no NVIDIA driver: cannot open /nonexistent/libcuda.so.1"
+  COMMAND catfish-run ${W}/cuda.catfish --device cuda)
+catfish_tool_test(run-cuda-cpu-code 1 "error: .*add.catfish: kernel 0 \\(catfish_test_add_f32\\) is code for target cpu; device cuda:1 runs CUDA plans only"
+  COMMAND catfish-run ${W}/add.catfish --device cuda:1 --no-cuda-graph)
+catfish_tool_test(run-cuda-bad-ordinal 1 "error: unknown device 'cuda:one' \\(devices: auto, cpu, cuda, cuda:N, cuda-emulator\\)"
+  COMMAND catfish-run ${W}/add.catfish --device cuda:one)
+# Tests must not depend on whether the machine has a GPU: no driver opens, except the stub.
+set_tests_properties(run-cuda run-cuda-no-driver run-cuda-cpu-code PROPERTIES
+  ENVIRONMENT CATFISH_CUDA_DRIVER=/nonexistent/libcuda.so.1)
+find_file(CATFISH_CUDA_STUB_DRIVER libcuda.so
+  HINTS $ENV{CUDA_HOME}/lib64/stubs /usr/local/cuda/lib64/stubs NO_DEFAULT_PATH)
+if(CATFISH_CUDA_STUB_DRIVER AND CATFISH_RUNTIME_CUDA)
+  catfish_tool_test(run-cuda-stub-driver 1 "error: .*device cuda:0 is not available: the NVIDIA driver .*stubs/libcuda.so does not start: cuInit: .*\\(this is the toolkit's stub, not a driver\\)"
+    COMMAND catfish-run ${W}/cuda.catfish --device cuda)
+  set_tests_properties(run-cuda-stub-driver PROPERTIES
+    ENVIRONMENT CATFISH_CUDA_DRIVER=${CATFISH_CUDA_STUB_DRIVER})
+endif()
+# The runtime opens CUDA libraries at run time and links none (nor LLVM/MLIR).
+add_test(NAME runtime-links-no-cuda
+  COMMAND ${CMAKE_COMMAND} "-DFILES=$<TARGET_FILE:catfish-run>|$<TARGET_FILE:catfish-inspect>"
+          -P ${CATFISH_RT_TEST_DIR}/check_no_cuda_link.cmake)
 catfish_tool_test(run-bad-option 1 "error: unknown option '--frobnicate'"
   COMMAND catfish-run ${W}/add.catfish --frobnicate)

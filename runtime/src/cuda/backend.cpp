@@ -40,40 +40,6 @@ uint32_t alignmentOf(uint64_t offsetBytes) {
   return alignment;
 }
 
-/// Which image of the fatbin the driver will run on a device of compute capability
-/// major.minor, by CUDA's rules: a cubin of the same major and no newer minor ("a" cubins only
-/// on their exact arch), else PTX of no newer arch (JIT-compiled). Empty if none fits.
-std::string pickImage(const std::string &images, int major, int minor) {
-  std::istringstream list(images);
-  std::string image, bestCubin, bestPtx;
-  int bestCubinArch = -1, bestPtxArch = -1, device = major * 10 + minor;
-  while (list >> image) {
-    bool ptx = image.rfind("ptx:compute_", 0) == 0;
-    std::string digits = image.substr(ptx ? 12 : 3);
-    bool archSpecific = !digits.empty() && (digits.back() == 'a' || digits.back() == 'f');
-    if (archSpecific)
-      digits.pop_back();
-    if ((!ptx && image.rfind("sm_", 0) != 0) || digits.empty() ||
-        digits.find_first_not_of("0123456789") != std::string::npos)
-      continue;
-    int arch = std::stoi(digits);
-    if (ptx) {
-      if (arch <= device && arch > bestPtxArch)
-        bestPtxArch = arch, bestPtx = image;
-      continue;
-    }
-    bool runs = archSpecific ? arch == device : arch / 10 == major && arch <= device;
-    // An arch-specific cubin of the exact arch beats a generic one of it.
-    if (runs && (arch > bestCubinArch || (arch == bestCubinArch && archSpecific)))
-      bestCubinArch = arch, bestCubin = image;
-  }
-  if (!bestCubin.empty())
-    return "cubin " + bestCubin;
-  if (!bestPtx.empty())
-    return "PTX " + bestPtx.substr(4) + " (JIT-compiled by the driver)";
-  return "";
-}
-
 /// Makes `context` current on the calling thread.
 catfish_status_t *useContext(const Driver &driver, CUcontext context) {
   CATFISH_CU_CHECK(driver, driver.cuCtxSetCurrent(context), "cuCtxSetCurrent");
@@ -133,6 +99,38 @@ struct GpuModel {
 };
 
 void GpuModelDeleter::operator()(GpuModel *model) const { delete model; }
+
+std::string pickImage(const std::string &images, int major, int minor) {
+  std::istringstream list(images);
+  std::string image, bestCubin, bestPtx;
+  int bestCubinArch = -1, bestPtxArch = -1, device = major * 10 + minor;
+  while (list >> image) {
+    bool ptx = image.rfind("ptx:compute_", 0) == 0;
+    std::string digits = image.substr(ptx ? 12 : 3);
+    bool archSpecific = !digits.empty() && (digits.back() == 'a' || digits.back() == 'f');
+    if (archSpecific)
+      digits.pop_back();
+    if ((!ptx && image.rfind("sm_", 0) != 0) || digits.empty() ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    int arch = std::stoi(digits);
+    if (ptx) {
+      if (arch <= device && arch > bestPtxArch)
+        bestPtxArch = arch, bestPtx = image;
+      continue;
+    }
+    bool runs = archSpecific ? arch == device : arch / 10 == major && arch <= device;
+    // An arch-specific cubin of the exact arch beats a generic one of it.
+    if (runs && (arch > bestCubinArch || (arch == bestCubinArch && archSpecific)))
+      bestCubinArch = arch, bestCubin = image;
+  }
+  if (!bestCubin.empty())
+    return "cubin " + bestCubin;
+  if (!bestPtx.empty())
+    return "PTX " + bestPtx.substr(4) + " (JIT-compiled by the driver)";
+  return "";
+}
+
 
 bool gpuAvailable(std::string &why) {
   const Driver *driver = nullptr;

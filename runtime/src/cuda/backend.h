@@ -36,6 +36,12 @@ struct GpuSessionDeleter {
 using GpuModelPtr = std::unique_ptr<GpuModel, GpuModelDeleter>;
 using GpuSessionPtr = std::unique_ptr<GpuSession, GpuSessionDeleter>;
 
+/// Which image of a fatbin whose images are `images` ("sm_80 sm_90a ptx:compute_80") the
+/// driver runs on a GPU of compute capability major.minor, by CUDA's rules: a cubin of the same
+/// major and no newer minor (an "a" cubin only on its exact arch), else PTX of no newer arch,
+/// JIT-compiled. "cubin sm_90a", "PTX compute_80 (JIT-compiled by the driver)", or "" if none.
+std::string pickImage(const std::string &images, int major, int minor);
+
 /// Whether the driver opens and shows at least one GPU; `why` says why not.
 bool gpuAvailable(std::string &why);
 
