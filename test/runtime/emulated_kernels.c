@@ -60,3 +60,15 @@ void catfish_test_divergent(void *const *args, int64_t block, int64_t thread) {
     self->shuffle(self, 0, 1, 32, 0);
   ((float *)args[1])[block * kThreads + thread] = 0.0f;
 }
+
+/* y[i] = 2 x[i] + w[i], a thread per element and no barriers (args: x, w, y, dims); the fake
+ * CUDA driver (fake_cuda_driver.c) runs it, knowing its parameter count from the next line. */
+const unsigned catfish_test_axpw_param_count = 3;
+void catfish_test_axpw(void *const *args, int64_t block, int64_t thread) {
+  const float *x = (const float *)args[0];
+  const float *w = (const float *)args[1];
+  float *y = (float *)args[2];
+  const uint32_t *dims = (const uint32_t *)args[3];
+  int64_t i = block * dims[3] + thread;
+  y[i] = 2 * x[i] + w[i];
+}
