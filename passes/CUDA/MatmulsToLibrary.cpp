@@ -53,8 +53,8 @@ bool isMultiplyAccumulate(linalg::GenericOp generic) {
 }
 
 /// How an operand is indexed: for each memref dim the loop dim indexing it, in order, with
-/// the memref's row-major stride. Dims of extent 1 indexed by the constant 0 (broadcasts) are
-/// left out. Failure for any other indexing.
+/// the memref's row-major stride. Dims of extent 1 indexed by the constant 0 (broadcasts) or by
+/// a loop of range 1 (a 1x1 convolution's window) are left out. Failure for any other indexing.
 struct Indexing {
   SmallVector<unsigned> loops;
   SmallVector<int64_t> strides;
@@ -65,7 +65,7 @@ struct Indexing {
   }
 };
 
-FailureOr<Indexing> indexingOf(AffineMap map, MemRefType type) {
+FailureOr<Indexing> indexingOf(AffineMap map, MemRefType type, ArrayRef<int64_t> ranges) {
   Indexing indexing;
   ArrayRef<int64_t> shape = type.getShape();
   int64_t stride = 1;
@@ -76,6 +76,8 @@ FailureOr<Indexing> indexingOf(AffineMap map, MemRefType type) {
   }
   for (auto [d, expr] : llvm::enumerate(map.getResults())) {
     if (auto dim = dyn_cast<AffineDimExpr>(expr)) {
+      if (ranges[dim.getPosition()] == 1 && shape[d] == 1)
+        continue;
       indexing.loops.push_back(dim.getPosition());
       indexing.strides.push_back(strides[d]);
     } else if (auto constant = dyn_cast<AffineConstantExpr>(expr);
@@ -130,6 +132,7 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
         !isMultiplyAccumulate(generic))
       return refuse("it is not one sum of products of two operands");
     SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
+    SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
     SmallVector<Value, 3> operands = {generic.getDpsInputOperand(0)->get(),
                                       generic.getDpsInputOperand(1)->get(),
                                       generic.getDpsInitOperand(0)->get()};
@@ -140,11 +143,19 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
         return refuse("an operand is not a dense row-major buffer");
       if (!type.getElementType().isF32())
         return refuseType(type.getElementType());
-      FailureOr<Indexing> indexing = indexingOf(map, type);
+      FailureOr<Indexing> indexing = indexingOf(map, type, ranges);
       if (failed(indexing))
         return refuse("an operand is not indexed by loop indices");
       indexings.push_back(std::move(*indexing));
     }
+    // The product adds to what the output holds (beta = 1: a bias written before it, say);
+    // a fill of zeros just before it becomes beta = 0 instead (looked for before the copies
+    // below come between them).
+    linalg::FillOp fill = dyn_cast_or_null<linalg::FillOp>(generic->getPrevNode());
+    if (fill && (fill.getOutputs()[0] != operands[2] ||
+                 !matchPattern(fill.getInputs()[0], m_AnyZeroFloat())))
+      fill = nullptr;
+
     // A constant operand (a small weight the kernel holds) is copied into a temporary first:
     // the library needs it in a buffer of the step (catfish-scratch-buffers makes it one).
     for (Value &operand : operands) {
@@ -161,8 +172,8 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
     }
 
     // Classify the loops: k sums, m runs over A and C, n over B and C, batch over C and both
-    // or one of A and B (the other broadcast).
-    SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
+    // or one of A and B (the other broadcast); loops of range 1 that no operand keeps do
+    // nothing.
     const Indexing &indexA = indexings[0], &indexB = indexings[1], &indexC = indexings[2];
     SmallVector<unsigned> mDims, nDims, kDims;
     for (unsigned d = 0; d < ranges.size(); ++d) {
@@ -170,7 +181,7 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
            c = llvm::is_contained(indexC.loops, d);
       if (!c && a && b)
         kDims.push_back(d);
-      else if (!c)
+      else if (!c && !(ranges[d] == 1 && !a && !b))
         return refuse("a loop is not a batch, row, column or summed dimension");
     }
     // C is [batch...] rows columns: its trailing dims in A (not B) are rows, those in B (not
@@ -245,13 +256,6 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
     if (calls > kMaxCalls)
       return refuse("its batch would take " + Twine(calls) + " library calls (at most " +
                     Twine(kMaxCalls) + ")");
-
-    // The product adds to what the output holds (beta = 1: a bias written before it, say);
-    // a fill of zeros just before it becomes beta = 0 instead.
-    linalg::FillOp fill = dyn_cast_or_null<linalg::FillOp>(generic->getPrevNode());
-    if (fill && (fill.getOutputs()[0] != operands[2] ||
-                 !matchPattern(fill.getInputs()[0], m_AnyZeroFloat())))
-      fill = nullptr;
 
     OpBuilder b(generic);
     auto i64 = [&](int64_t value) { return b.getI64IntegerAttr(value); };
