@@ -54,7 +54,7 @@ bool isMultiplyAccumulate(linalg::GenericOp generic) {
 
 /// How an operand is indexed: for each memref dim the loop dim indexing it, in order, with
 /// the memref's row-major stride. Dims of extent 1 indexed by the constant 0 (broadcasts) or by
-/// a loop of range 1 (a 1x1 convolution's window) are left out. Failure for any other indexing.
+/// a `dropped` loop (a 1x1 convolution's window) are left out. Failure for any other indexing.
 struct Indexing {
   SmallVector<unsigned> loops;
   SmallVector<int64_t> strides;
@@ -65,7 +65,7 @@ struct Indexing {
   }
 };
 
-FailureOr<Indexing> indexingOf(AffineMap map, MemRefType type, ArrayRef<int64_t> ranges) {
+FailureOr<Indexing> indexingOf(AffineMap map, MemRefType type, ArrayRef<bool> dropped) {
   Indexing indexing;
   ArrayRef<int64_t> shape = type.getShape();
   int64_t stride = 1;
@@ -76,7 +76,7 @@ FailureOr<Indexing> indexingOf(AffineMap map, MemRefType type, ArrayRef<int64_t>
   }
   for (auto [d, expr] : llvm::enumerate(map.getResults())) {
     if (auto dim = dyn_cast<AffineDimExpr>(expr)) {
-      if (ranges[dim.getPosition()] == 1 && shape[d] == 1)
+      if (dropped[dim.getPosition()] && shape[d] == 1)
         continue;
       indexing.loops.push_back(dim.getPosition());
       indexing.strides.push_back(strides[d]);
@@ -133,6 +133,11 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
       return refuse("it is not one sum of products of two operands");
     SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
     SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
+    // Summed loops of range 1 (a 1x1 window) add nothing; loops of C stay, even of range 1, as
+    // they separate batch, rows and columns.
+    SmallVector<bool> dropped(ranges.size());
+    for (unsigned d = 0; d < ranges.size(); ++d)
+      dropped[d] = ranges[d] == 1 && !maps[2].isFunctionOfDim(d);
     SmallVector<Value, 3> operands = {generic.getDpsInputOperand(0)->get(),
                                       generic.getDpsInputOperand(1)->get(),
                                       generic.getDpsInitOperand(0)->get()};
@@ -143,7 +148,7 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
         return refuse("an operand is not a dense row-major buffer");
       if (!type.getElementType().isF32())
         return refuseType(type.getElementType());
-      FailureOr<Indexing> indexing = indexingOf(map, type, ranges);
+      FailureOr<Indexing> indexing = indexingOf(map, type, dropped);
       if (failed(indexing))
         return refuse("an operand is not indexed by loop indices");
       indexings.push_back(std::move(*indexing));
@@ -172,8 +177,7 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
     }
 
     // Classify the loops: k sums, m runs over A and C, n over B and C, batch over C and both
-    // or one of A and B (the other broadcast); loops of range 1 that no operand keeps do
-    // nothing.
+    // or one of A and B (the other broadcast); dropped loops do nothing.
     const Indexing &indexA = indexings[0], &indexB = indexings[1], &indexC = indexings[2];
     SmallVector<unsigned> mDims, nDims, kDims;
     for (unsigned d = 0; d < ranges.size(); ++d) {
@@ -181,7 +185,7 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
            c = llvm::is_contained(indexC.loops, d);
       if (!c && a && b)
         kDims.push_back(d);
-      else if (!c && !(ranges[d] == 1 && !a && !b))
+      else if (!c && !dropped[d])
         return refuse("a loop is not a batch, row, column or summed dimension");
     }
     // C is [batch...] rows columns: its trailing dims in A (not B) are rows, those in B (not

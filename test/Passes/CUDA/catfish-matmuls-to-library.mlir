@@ -120,10 +120,11 @@ func.func @catfish_kernel_0(%x: memref<3x8xf16>, %w: memref<8x5xf16>, %y: memref
 
 // A 1x1 convolution as the TorchScript exporter writes it (ResNet's bottlenecks): the window
 // loops of range 1 index only the weight's unit dims and drop out; the weight [4, 8] times the
-// image [8, 9] is one call with m = 4, n = 9, k = 8.
+// image [8, 9] is one call with m = 4, n = 9, k = 8 (a batch of 1, whose strides do not
+// matter).
 // CHECK-LABEL: func.func @catfish_kernel_0
 // CHECK-NOT: linalg.generic
-// CHECK: call @catfish_cuda_matmul_0(%{{.*}}, %arg0, %arg1) {catfish.matmul = {alpha = 1.000000e+00 : f32, batch = 1 : i64, beta = 0.000000e+00 : f32, k = 8 : i64, lda = 8 : i64, ldb = 9 : i64, ldc = 9 : i64, m = 4 : i64, n = 9 : i64, offset_a = 0 : i64, offset_b = 0 : i64, offset_c = 0 : i64, stride_a = 0 : i64, stride_b = 0 : i64, stride_c = 0 : i64, transpose_a = false, transpose_b = false}}
+// CHECK: call @catfish_cuda_matmul_0(%{{.*}}, %arg0, %arg1) {catfish.matmul = {alpha = 1.000000e+00 : f32, batch = 1 : i64, beta = 0.000000e+00 : f32, k = 8 : i64, lda = 8 : i64, ldb = 9 : i64, ldc = 9 : i64, m = 4 : i64, n = 9 : i64, offset_a = 0 : i64, offset_b = 0 : i64, offset_c = 0 : i64, stride_a = 0 : i64, stride_b = 72 : i64, stride_c = 36 : i64, transpose_a = false, transpose_b = false}}
 memref.global "private" constant @weight : memref<4x8x1x1xf32> = dense<1.0>
 func.func @catfish_kernel_0(%image: memref<1x8x3x3xf32>, %out: memref<1x4x3x3xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind conv>} {
   %zero = arith.constant 0.0 : f32
