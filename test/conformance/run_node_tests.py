@@ -275,9 +275,9 @@ def make_case(test_dir):
                     outputs=outputs, rtol=rtol, atol=atol)
 
 
-def discover(name_filter):
+def discover(name_filter, node_dir=NODE_TEST_DIR):
     pattern = re.compile(name_filter) if name_filter else None
-    dirs = sorted(d for d in NODE_TEST_DIR.iterdir() if (d / "model.onnx").exists())
+    dirs = sorted(d for d in node_dir.iterdir() if (d / "model.onnx").exists())
     return [make_case(d) for d in dirs if pattern is None or pattern.search(d.name)]
 
 
@@ -430,6 +430,7 @@ def compare_outputs(case, out_dir):
 DEVICE_FLAGS = {
     "cpu": ([], []),
     "cuda-emulator": (["--target", "cuda", "--cuda-emulation"], ["--device", "cuda-emulator"]),
+    "cuda": (["--target", "cuda"], ["--device", "cuda"]),
 }
 
 
@@ -779,8 +780,12 @@ def parse_args(argv):
                         help="seconds for each of catfish-compile and catfish-run per test")
     parser.add_argument("--filter", help="regex searched in the test directory name")
     parser.add_argument("--device", choices=sorted(DEVICE_FLAGS), default="cpu",
-                        help="with --execute: cpu (default), or cuda-emulator (compiled for "
-                             "--target cuda --cuda-emulation and run on the CUDA emulator)")
+                        help="with --execute: cpu (default), cuda-emulator (compiled for "
+                             "--target cuda --cuda-emulation and run on the CUDA emulator), or "
+                             "cuda (compiled for --target cuda and run on GPU 0)")
+    parser.add_argument("--node-dir", type=Path, default=NODE_TEST_DIR,
+                        help="the ONNX node tests (default: the onnx package's); "
+                             "scripts/gpu-check.sh passes the pinned onnx's, carried")
     parser.add_argument("--min-pass-rate", type=float,
                         help="fraction of in-scope tests that must import (0..1; default 0.90, "
                              "0 with --update-docs)")
@@ -808,7 +813,7 @@ def parse_args(argv):
 def main(argv):
     started = time.monotonic()
     args = parse_args(argv)
-    cases = discover(args.filter)
+    cases = discover(args.filter, args.node_dir)
     results = run_all(cases, args.compiler.resolve(),
                       args.runner.resolve() if args.runner else None, args.timeout,
                       args.exec_timeout, args.jobs, args.device)

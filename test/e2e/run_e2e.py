@@ -6,7 +6,9 @@ Each model runs with fusion on, with --no-fusion, and with every kernel that has
 split into parts run by 3 threads (--task-min-work 1, --threads 3). With --device cuda-emulator
 the models are compiled for --target cuda --cuda-emulation instead and their CUDA plans run on
 the CUDA emulator (the threads variant then splits each launch's blocks over 3 threads), and
-once more as one --target cpu,cuda artifact run on the CPU and on the emulator. Tolerances per element type are in
+once more as one --target cpu,cuda artifact run on the CPU and on the emulator. With --device cuda
+(a GPU; scripts/gpu-check.sh) they are compiled for --target cuda and run on GPU 0: with fusion,
+without, without CUDA Graphs, and as a --target cpu,cuda artifact. Tolerances per element type are in
 TOLERANCES (docs/e2e.md repeats them). Exits 1 and names the model, output and worst element
 on any mismatch or tool failure.
 
@@ -137,6 +139,14 @@ def check_model(name, args):
         both = ["--target", "cpu,cuda", "--cuda-emulation"]
         variants["cpu,cuda on cpu"] = (both, ["--device", "cpu"])
         variants["cpu,cuda on emulator"] = (both, ["--device", "cuda-emulator"])
+    elif args.device == "cuda":
+        target = (["--target", "cuda"], ["--device", "cuda"])
+        variants = {
+            "fusion": (target[0], target[1]),
+            "no fusion": (["--no-fusion"] + target[0], target[1]),
+            "no cuda graph": (target[0], target[1] + ["--no-cuda-graph"]),
+            "cpu,cuda on cuda": (["--target", "cpu,cuda"], ["--device", "cuda"]),
+        }
     for variant, (compile_flags, run_flags) in variants.items():
         label = f"{name} ({args.device}, {variant})"
         tag = variant.replace(" ", "-").replace(",", "-")
@@ -167,7 +177,7 @@ def main():
     parser.add_argument("--bin-dir", required=True)
     parser.add_argument("--work-dir", required=True)
     parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--device", choices=["cpu", "cuda-emulator"], default="cpu")
+    parser.add_argument("--device", choices=["cpu", "cuda-emulator", "cuda"], default="cpu")
     args = parser.parse_args()
     failures = []
     for name in args.models.split(","):
