@@ -175,6 +175,24 @@ catfish_status_t *loadCpuCode(catfish_model_t &model, const std::vector<bool> &k
   return nullptr;
 }
 
+/// UNSUPPORTED unless every used kernel is code for target cuda, which `device` runs.
+catfish_status_t *requireCudaPlans(const catfish_model_t &model,
+                                   const std::vector<bool> &kernelUsed, const std::string &device) {
+  const fa::Manifest &m = model.file->manifest();
+  for (size_t k = 0; k < kernelUsed.size(); ++k) {
+    if (!kernelUsed[k])
+      continue;
+    const fa::Kernel &kernel = *m.kernels()->Get(static_cast<flatbuffers::uoffset_t>(k));
+    const fa::Target &target = *m.targets()->Get(kernel.target());
+    if (target.name()->string_view() != "cuda")
+      return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, model.file->path(), ": kernel ", k, " (",
+                           kernel.symbol()->string_view(), ") is code for target ",
+                           target.name()->string_view(), "; device ", device,
+                           " runs CUDA plans only (compile with --target cuda or cpu,cuda)");
+  }
+  return nullptr;
+}
+
 /// Device cuda-emulator: every step's kernel must be a CUDA plan; each launch runs the host code
 /// of the artifact's cuda-emulator target with the launch table's grid and block.
 catfish_status_t *loadEmulatedCode(catfish_model_t &model, const std::vector<bool> &kernelUsed) {
@@ -192,16 +210,12 @@ catfish_status_t *loadEmulatedCode(catfish_model_t &model, const std::vector<boo
                          "artifact has none (compile it with --target cuda --cuda-emulation)");
   if (catfish_status_t *status = loadTargetCode(model, emulator))
     return status;
+  if (catfish_status_t *status = requireCudaPlans(model, kernelUsed, "cuda-emulator"))
+    return status;
   for (size_t k = 0; k < kernelUsed.size(); ++k) {
     if (!kernelUsed[k])
       continue;
     const fa::Kernel &kernel = *m.kernels()->Get(static_cast<flatbuffers::uoffset_t>(k));
-    const fa::Target &target = *m.targets()->Get(kernel.target());
-    if (target.name()->string_view() != "cuda")
-      return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, file.path(), ": kernel ", k, " (",
-                           kernel.symbol()->string_view(), ") is code for target ",
-                           target.name()->string_view(),
-                           "; device cuda-emulator runs CUDA plans only");
     // A region over empty tensors has no calls.
     if (!kernel.calls())
       continue;
@@ -280,18 +294,8 @@ bool hasTargetCode(const fa::Manifest &m, const char *name) {
 /// Device cuda:N: every step's kernel must be a CUDA plan, loaded onto GPU N.
 catfish_status_t *loadGpuCode(catfish_model_t &model, int ordinal, bool useGraphs,
                               const std::vector<bool> &kernelUsed) {
-  const fa::Manifest &m = model.file->manifest();
-  for (size_t k = 0; k < kernelUsed.size(); ++k) {
-    if (!kernelUsed[k])
-      continue;
-    const fa::Kernel &kernel = *m.kernels()->Get(static_cast<flatbuffers::uoffset_t>(k));
-    const fa::Target &target = *m.targets()->Get(kernel.target());
-    if (target.name()->string_view() != "cuda")
-      return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, model.file->path(), ": kernel ", k, " (",
-                           kernel.symbol()->string_view(), ") is code for target ",
-                           target.name()->string_view(), "; device ", model.device,
-                           " runs CUDA plans only (compile with --target cuda or cpu,cuda)");
-  }
+  if (catfish_status_t *status = requireCudaPlans(model, kernelUsed, model.device))
+    return status;
   return catfish::rt::cuda::loadModel(model, ordinal, useGraphs, model.gpu);
 }
 

@@ -331,11 +331,10 @@ catfish_status_t *bindDevice(catfish_session_t *session, bool output, size_t ind
   catfish::rt::cuda::GpuSession *gpu = nullptr;
   if (catfish_status_t *status = gpuOf(session, function, gpu))
     return status;
-  if (output)
-    return catfish::rt::cuda::bindOutput(*gpu, index, address);
-  if (catfish_status_t *status = catfish::rt::cuda::bindInput(*gpu, index, address))
+  if (catfish_status_t *status = catfish::rt::cuda::bind(*gpu, output, index, address))
     return status;
-  session->inputBound[index] = address != 0;
+  if (!output)
+    session->inputBound[index] = address != 0;
   return nullptr;
 }
 

@@ -24,6 +24,13 @@ catfish_status_t *makeStatus(catfish_status_code_t code, std::string message) {
   }
 }
 
+catfish_status_t *withPrefix(catfish_status_t *status, const std::string &prefix) {
+  catfish_status_t *prefixed = makeStatus(status->code, prefix + status->message);
+  if (status != &outOfMemoryStatus)
+    delete status;
+  return prefixed;
+}
+
 catfish_status_t *statusFromCurrentException() {
   try {
     throw;

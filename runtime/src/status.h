@@ -31,6 +31,9 @@ catfish_status_t *makeStatusCat(catfish_status_code_t code, const Args &...args)
   return makeStatus(code, strCat(args...));
 }
 
+/// `status` (not null) with `prefix` put before its message, same code; frees `status`.
+catfish_status_t *withPrefix(catfish_status_t *status, const std::string &prefix);
+
 /// The status for a C++ exception escaping an internal function (only std::bad_alloc can, in
 /// practice); used by the C API entry points so that no exception crosses them.
 catfish_status_t *statusFromCurrentException();

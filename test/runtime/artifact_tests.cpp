@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "artifact_writer.h"
+#include "check.h"
 #include "catfish/artifact_file.h"
 #include "catfish/runtime.h"
 #include "npy.h"
@@ -33,14 +34,6 @@ namespace {
 
 int failures = 0;
 std::string workDir;
-
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                \
-      ++failures;                                                                                  \
-    }                                                                                              \
-  } while (false)
 
 constexpr int64_t kLength = 1003;
 constexpr uint64_t kBytes = kLength * sizeof(float);

@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "artifact_writer.h"
+#include "check.h"
 #include "cuda/backend.h"
 #include "cuda/cublaslt.h"
 #include "cuda/driver.h"
@@ -35,14 +36,6 @@ using namespace catfish::rt::cuda;
 namespace {
 
 int failures = 0;
-
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                \
-      ++failures;                                                                                  \
-    }                                                                                              \
-  } while (false)
 
 struct Product {
   const char *name;

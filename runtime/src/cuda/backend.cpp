@@ -270,12 +270,8 @@ catfish_status_t *prepareCalls(const catfish_model_t &model, GpuModel &gpu) {
                                  statusText(*gpu.lt, created));
         }
         auto p = std::make_unique<GpuModel::Matmul>();
-        if (catfish_status_t *status = LtMatmul::create(*gpu.lt, mm, p->lt)) {
-          std::string message = catfish_status_message(status);
-          catfish_status_code_t code = catfish_status_code(status);
-          catfish_status_free(status);
-          return makeStatusCat(code, model.file->path(), ": ", kernelLabel(m, k), ": ", message);
-        }
+        if (catfish_status_t *status = LtMatmul::create(*gpu.lt, mm, p->lt))
+          return withPrefix(status, model.file->path() + ": " + kernelLabel(m, k) + ": ");
         uint32_t bytes = p->lt->elementBytes();
         p->a = mm.a(), p->b = mm.b(), p->c = mm.c();
         p->offsetA = mm.offset_a() * bytes;
@@ -294,14 +290,10 @@ catfish_status_t *prepareCalls(const catfish_model_t &model, GpuModel &gpu) {
         if (found == algorithms.end()) {
           cublasLtMatmulAlgo_t algorithm;
           if (catfish_status_t *status = p->lt->pickAlgorithm(
-                  gpu.ltHandle, kMatmulWorkspaceBytes, alignA, alignB, alignC, algorithm)) {
-            std::string message = catfish_status_message(status);
-            catfish_status_code_t code = catfish_status_code(status);
-            catfish_status_free(status);
-            return makeStatusCat(code, model.file->path(), ": ", kernelLabel(m, k), ": ",
-                                 mm.m(), "x", mm.n(), "x", mm.k(), " (batch ", mm.batch(),
-                                 ") on ", gpu.description, ": ", message);
-          }
+                  gpu.ltHandle, kMatmulWorkspaceBytes, alignA, alignB, alignC, algorithm))
+            return withPrefix(status, strCat(model.file->path(), ": ", kernelLabel(m, k), ": ",
+                                             mm.m(), "x", mm.n(), "x", mm.k(), " (batch ",
+                                             mm.batch(), ") on ", gpu.description, ": "));
           found = algorithms.emplace(key.str(), algorithm).first;
         }
         p->algorithm = found->second;
@@ -321,12 +313,9 @@ catfish_status_t *loadModel(const catfish_model_t &model, int ordinal, bool useG
   GpuModelPtr gpu(new GpuModel());
   gpu->ordinal = ordinal;
   gpu->useGraphs = useGraphs;
-  if (catfish_status_t *status = openDriver(gpu->driver)) {
-    std::string message = catfish_status_message(status);
-    catfish_status_free(status);
-    return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, model.file->path(), ": device cuda:",
-                         ordinal, " is not available: ", message);
-  }
+  if (catfish_status_t *status = openDriver(gpu->driver))
+    return withPrefix(status, strCat(model.file->path(), ": device cuda:", ordinal,
+                                     " is not available: "));
   if (model.stepKernels.empty())
     return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, model.file->path(),
                          ": the artifact has no steps to run on a GPU");
@@ -644,26 +633,16 @@ catfish_status_t *checkDeviceMemory(GpuSession &session, uint64_t address, const
 
 } // namespace
 
-catfish_status_t *bindInput(GpuSession &session, size_t index, uint64_t address) {
+catfish_status_t *bind(GpuSession &session, bool output, size_t index, uint64_t address) {
   if (catfish_status_t *status = useContext(*session.gpu->driver, session.gpu->context))
     return status;
+  const catfish_tensor_info_t &info =
+      output ? session.model->outputs[index] : session.model->inputs[index];
   if (address)
     if (catfish_status_t *status =
-            checkDeviceMemory(session, address, "input", session.model->inputs[index].name))
+            checkDeviceMemory(session, address, output ? "output" : "input", info.name))
       return status;
-  session.boundInputs[index] = address;
-  session.bindingsChanged = true;
-  return nullptr;
-}
-
-catfish_status_t *bindOutput(GpuSession &session, size_t index, uint64_t address) {
-  if (catfish_status_t *status = useContext(*session.gpu->driver, session.gpu->context))
-    return status;
-  if (address)
-    if (catfish_status_t *status =
-            checkDeviceMemory(session, address, "output", session.model->outputs[index].name))
-      return status;
-  session.boundOutputs[index] = address;
+  (output ? session.boundOutputs : session.boundInputs)[index] = address;
   session.bindingsChanged = true;
   return nullptr;
 }

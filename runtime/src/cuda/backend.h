@@ -58,11 +58,10 @@ catfish_status_t *createSession(const catfish_model_t &model, GpuSessionPtr &out
 /// Copies host data into input `index`'s device buffer (waiting for the session's earlier work,
 /// so `data` may be reused at once). `bytes` is the input's byte size, checked by the caller.
 catfish_status_t *setInput(GpuSession &session, size_t index, const void *data, size_t bytes);
-/// Makes the plan read input `index` from (write output `index` to) `address`, device memory
-/// of the model's GPU of the tensor's byte size; 0 undoes it. Arguments are checked by the
-/// caller except the memory's device.
-catfish_status_t *bindInput(GpuSession &session, size_t index, uint64_t address);
-catfish_status_t *bindOutput(GpuSession &session, size_t index, uint64_t address);
+/// Makes the plan read input `index` from (with `output`, write output `index` to) `address`,
+/// device memory of the model's GPU of the tensor's byte size; 0 undoes it. Arguments are
+/// checked by the caller except the memory's device.
+catfish_status_t *bind(GpuSession &session, bool output, size_t index, uint64_t address);
 /// The stream the session's runs go on (a CUstream); nullptr for the session's own.
 catfish_status_t *setStream(GpuSession &session, void *stream);
 /// Enqueues the plan (replaying its graph); with `wait`, waits for it and reports its errors.

@@ -31,8 +31,7 @@ const std::string &describe(const GpuModel &) {
 }
 catfish_status_t *createSession(const catfish_model_t &, GpuSessionPtr &) { return notBuilt(); }
 catfish_status_t *setInput(GpuSession &, size_t, const void *, size_t) { return notBuilt(); }
-catfish_status_t *bindInput(GpuSession &, size_t, uint64_t) { return notBuilt(); }
-catfish_status_t *bindOutput(GpuSession &, size_t, uint64_t) { return notBuilt(); }
+catfish_status_t *bind(GpuSession &, bool, size_t, uint64_t) { return notBuilt(); }
 catfish_status_t *setStream(GpuSession &, void *) { return notBuilt(); }
 catfish_status_t *run(GpuSession &, bool) { return notBuilt(); }
 catfish_status_t *wait(GpuSession &) { return notBuilt(); }
