@@ -401,6 +401,39 @@ void testFakeDriverRuns(const std::string &path, int graphs) {
   fake.free(boundY);
 }
 
+/// Two sessions of one model share its one weights upload; each has its own arena and inputs,
+/// and they do not see each other's inputs.
+void testFakeDriverSessions(const std::string &path) {
+  Counters before = fake.read();
+  Loaded l = load(path, "cuda");
+  CHECK(l.status == nullptr && l.model);
+  if (!l.model)
+    return;
+  // The weights, once.
+  CHECK(fake.read().liveAllocations - before.liveAllocations == 1);
+  catfish_session_t *first = nullptr, *second = nullptr;
+  CHECK(catfish_session_create(l.model, &first) == nullptr);
+  CHECK(catfish_session_create(l.model, &second) == nullptr);
+  // Each session: its arena and its inputs (no cuBLASLt workspace: the plan has no matmul).
+  CHECK(fake.read().liveAllocations - before.liveAllocations == 1 + 2 * 2);
+  std::vector<float> x(kLength), shifted(kLength);
+  for (int64_t i = 0; i < kLength; ++i)
+    x[i] = float(i), shifted[i] = float(i) + 3;
+  CHECK(catfish_session_set_input(first, 0, x.data(), kBytes) == nullptr);
+  CHECK(catfish_session_set_input(second, 0, shifted.data(), kBytes) == nullptr);
+  CHECK(catfish_session_run(first) == nullptr && catfish_session_run(second) == nullptr);
+  const void *a = nullptr, *b = nullptr;
+  size_t size = 0;
+  CHECK(catfish_session_output(first, 0, &a, &size) == nullptr);
+  CHECK(catfish_session_output(second, 0, &b, &size) == nullptr);
+  CHECK(a && rightOutput(static_cast<const float *>(a), 0));
+  CHECK(b && rightOutput(static_cast<const float *>(b), 3));
+  catfish_session_release(first);
+  catfish_session_release(second);
+  CHECK(fake.read().liveAllocations - before.liveAllocations == 1);
+  catfish_model_release(l.model);
+}
+
 void testFakeDriverRefusals(const std::string &path) {
   setenv("FAKE_CUDA_ARCH", "75", 1);
   Loaded l = load(path, "cuda");
@@ -448,6 +481,7 @@ int main() {
   std::string path = writeArtifact(axpwArtifact(), "axpw");
   testFakeDriverRuns(path, 1);
   testFakeDriverRuns(path, 0);
+  testFakeDriverSessions(path);
   testFakeDriverRefusals(path);
   unlink(path.c_str());
   std::printf("%s: the backend on the fake driver\n", failures == before ? "PASS" : "FAIL");
