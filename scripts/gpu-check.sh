@@ -57,6 +57,12 @@ dry=$([ "$mode" = "--dry-run" ] && echo 1 || echo 0)
 [ -f "$bundle/catfish-compile.xz" ] ||
   { echo "gpu-check: no build/gpu-bundle; run scripts/gpu-check.sh --prepare first" >&2; exit 1; }
 
+# The portable compiler finds ptxas, fatbinary and libdevice through CUDA_HOME.
+if [ -z "${CUDA_HOME:-}" ] && command -v nvcc > /dev/null; then
+  CUDA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")
+  export CUDA_HOME
+fi
+
 out=${OUT:-$root/build/gpu-check}
 mkdir -p "$out"
 work=$(mktemp -d /tmp/catfish-gpu-check-XXXXXX)

@@ -10,6 +10,8 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
+#include <cstdlib>
+
 using namespace llvm;
 
 namespace {
@@ -47,6 +49,11 @@ cl::opt<bool> cudaEmulation(
     cl::desc("cuda: also put host code for the CUDA emulator in the artifact "
              "(catfish-run --device cuda-emulator)"),
     cl::init(false), cl::cat(category));
+cl::opt<std::string> cudaPath(
+    "cuda-path",
+    cl::desc("cuda: the CUDA toolkit's root, for ptxas, fatbinary and libdevice (default "
+             "$CUDA_HOME, else /usr/local/cuda)"),
+    cl::value_desc("DIR"), cl::cat(category));
 cl::opt<bool> noFusion("no-fusion", cl::desc("Give every op a kernel of its own"),
                        cl::init(false), cl::cat(category));
 cl::list<std::string> shapes("shape",
@@ -94,6 +101,10 @@ int main(int argc, char **argv) {
     if (!gpuArchs.empty() || StringRef(target).contains("cuda"))
       options.cuda.archs = gpuArchs;
   }
+  if (cudaPath.getNumOccurrences())
+    options.cuda.cudaPath = cudaPath;
+  else if (const char *home = std::getenv("CUDA_HOME"); home && *home)
+    options.cuda.cudaPath = home;
   if (taskMinWork.getNumOccurrences()) {
     if (taskMinWork < 1)
       return fail("--task-min-work must be at least 1, got " + Twine(int64_t(taskMinWork)));

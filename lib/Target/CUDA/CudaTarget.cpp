@@ -276,7 +276,7 @@ mlir::catfish::emitCudaPtx(ModuleOp kernels, const CudaCodegenOptions &options) 
   std::string first;
   ScopedDiagnosticHandler handler(kernels.getContext(), [&](Diagnostic &diag) {
     if (first.empty() && diag.getSeverity() == DiagnosticSeverity::Error)
-      first = diag.str();
+      first = StringRef(diag.str()).rtrim().str();
     return success();
   });
   if (failed(pm.run(kernels)))
