@@ -356,8 +356,10 @@ struct MapReductionsToGpu final
 
   }
 
-  /// An ordered selection (argmax, argmin, hardmax): every result is `select(c, x, out)` with
-  /// one condition c and x the element or its index along the one reduction loop. Each thread
+  /// An ordered selection (argmax, argmin, hardmax, a top-k pick): every result is
+  /// `select(c, x, out)` with one condition c and x the element (of the first input) or its
+  /// index along the one reduction loop; further inputs are the same along the row (a top-k
+  /// pick's previous pick) and are read once per row. Each thread
   /// folds a contiguous chunk of the row, from the output's initial values, with the body
   /// itself; lanes and then warps combine in index order (xor 1, 2, 4, ...), the earlier state
   /// as the output and the later one as the element, so ties resolve as in sequence. A flag
@@ -367,21 +369,26 @@ struct MapReductionsToGpu final
       return generic.emitError("the CUDA target cannot generate this reduction with several "
                                "results (only ordered selections such as argmax and argmin)");
     };
-    if (generic.getNumDpsInputs() != 1 || generic.getNumReductionLoops() != 1)
+    if (generic.getNumDpsInputs() < 1 || generic.getNumReductionLoops() != 1)
       return refuse();
     SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
     unsigned reductionDim = llvm::find(iterators, utils::IteratorType::reduction) -
                             iterators.begin();
+    for (OpOperand *input : generic.getDpsInputOperands())
+      if (input->getOperandNumber() > 0 &&
+          generic.getMatchingIndexingMap(input).isFunctionOfDim(reductionDim))
+        return refuse();
     Block &body = generic.getRegion().front();
     BlockArgument element = body.getArgument(0);
     unsigned results = generic.getNumDpsInits();
+    unsigned inputs = generic.getNumDpsInputs();
     Value condition;
     // Which result carries the element's value, and which its index.
     std::optional<unsigned> valueResult, indexResult;
     for (unsigned j = 0; j < results; ++j) {
       auto select = body.getTerminator()->getOperand(j).getDefiningOp<arith::SelectOp>();
       if (!select || (condition && select.getCondition() != condition) ||
-          select.getFalseValue() != body.getArgument(1 + j))
+          select.getFalseValue() != body.getArgument(inputs + j))
         return refuse();
       condition = select.getCondition();
       Value chosen = select.getTrueValue();
@@ -405,6 +412,7 @@ struct MapReductionsToGpu final
     Block &body = generic.getRegion().front();
     BlockArgument element = body.getArgument(0);
     unsigned results = generic.getNumDpsInits();
+    unsigned inputs = generic.getNumDpsInputs();
     unsigned valueResult = selection.valueResult;
     std::optional<unsigned> indexResult = selection.indexResult;
     OpBuilder &b = k.builder;
@@ -423,12 +431,21 @@ struct MapReductionsToGpu final
           applyMap(b, loc, generic.getMatchingIndexingMap(&init), loopsAt(zero));
       initial.push_back(memref::LoadOp::create(b, loc, output, indices));
     }
+    // The inputs after the first are the same along the row: read once.
+    SmallVector<Value> invariants;
+    for (OpOperand *input : generic.getDpsInputOperands())
+      if (input->getOperandNumber() > 0)
+        invariants.push_back(memref::LoadOp::create(
+            b, loc, k.mapping.lookupOrDefault(input->get()),
+            applyMap(b, loc, generic.getMatchingIndexingMap(input), loopsAt(zero))));
     /// The body applied to `state` (as the outputs) and an element value and index.
     auto apply = [&](ValueRange state, Value value, Value index) {
       IRMapping mapping = k.mapping;
       mapping.map(element, value);
+      for (auto [i, invariant] : llvm::enumerate(invariants))
+        mapping.map(body.getArgument(1 + i), invariant);
       for (unsigned j = 0; j < results; ++j)
-        mapping.map(body.getArgument(1 + j), state[j]);
+        mapping.map(body.getArgument(inputs + j), state[j]);
       for (Operation &op : body.without_terminator()) {
         if (auto position = dyn_cast<linalg::IndexOp>(op)) {
           mapping.map(position.getResult(), index);

@@ -493,90 +493,93 @@ struct TopKLowering final : LoweringPattern<TopKOp> {
   FailureOr<SmallVector<Value>> lower(TopKOp op, PatternRewriter &rewriter) const override {
     auto input = cast<RankedTensorType>(op.getInput().getType());
     auto valuesType = resultTypeOf(op, 0), indicesType = resultTypeOf(op, 1);
-    int64_t axis = positiveAxis(op.getAxis(), input.getRank());
-    int64_t n = input.getDimSize(axis), k = static_cast<int64_t>(op.getK());
+    int64_t rank = input.getRank();
+    int64_t axis = positiveAxis(op.getAxis(), rank);
+    int64_t k = static_cast<int64_t>(op.getK());
     bool largest = op.getLargest();
     Type element = input.getElementType();
+    Type indexElement = indicesType.getElementType();
     Location loc = op.getLoc();
-    Value data = op.getInput();
-    // Rows are the input with the axis dim dropped; each row's k best are found by k scans,
-    // each taking the best element that ranks after the previous pick (value, then lower
-    // index first), so ties keep ONNX's order and no scratch memory is needed.
+    // Pick j is an ordered selection over the axis (an argmax with a threshold): the best
+    // element that ranks after pick j - 1 (by value, then lower index first), so ties keep
+    // ONNX's order and each pick is one reduction, which both targets map like argmax (the
+    // CUDA target: a warp or block per row). k picks read the row k times.
     SmallVector<int64_t> rowShape(input.getShape());
     rowShape.erase(rowShape.begin() + axis);
-    int64_t rows = 1;
-    for (int64_t d : rowShape)
-      rows *= d;
-    Value values = tensor::EmptyOp::create(rewriter, loc, valuesType.getShape(), element);
-    Value idx = tensor::EmptyOp::create(rewriter, loc, indicesType.getShape(),
-                                        indicesType.getElementType());
-    auto better = [&](OpBuilder &b, Location l, Value v, Value i, Value bestV, Value bestI) {
-      // (v, i) ranks before (bestV, bestI).
-      bool isFloat = isa<FloatType>(element);
+    auto rowType = RankedTensorType::get(rowShape, element);
+    auto rowIndexType = RankedTensorType::get(rowType.getShape(), indexElement);
+    SmallVector<AffineExpr> rowExprs;
+    SmallVector<utils::IteratorType> iterators;
+    for (int64_t d = 0; d < rank; ++d) {
+      iterators.push_back(d == axis ? utils::IteratorType::reduction
+                                    : utils::IteratorType::parallel);
+      if (d != axis)
+        rowExprs.push_back(rewriter.getAffineDimExpr(d));
+    }
+    AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
+    AffineMap rowMap = AffineMap::get(rank, 0, rowExprs, rewriter.getContext());
+    bool isFloat = isa<FloatType>(element);
+    // (v, i) ranks before (w, j).
+    auto ranksBefore = [&](OpBuilder &b, Location l, Value v, Value i, Value w, Value j) {
       Value strictly =
           isFloat ? Value(arith::CmpFOp::create(
-                        b, l, largest ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT, v,
-                        bestV))
+                        b, l, largest ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT, v, w))
                   : Value(arith::CmpIOp::create(
                         b, l, largest ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::slt, v,
-                        bestV));
-      Value equal = isFloat
-                        ? Value(arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, v, bestV))
-                        : Value(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, v, bestV));
-      Value lowerIndex = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, bestI);
+                        w));
+      Value equal = isFloat ? Value(arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, v, w))
+                            : Value(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, v, w));
+      Value lowerIndex = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, j);
       return arith::OrIOp::create(b, l, strictly, arith::AndIOp::create(b, l, equal, lowerIndex));
     };
-    SmallVector<Value> results = buildCarriedLoop(
-        rewriter, loc, rows, {values, idx},
-        [&](OpBuilder &b, Location l, Value row, ValueRange carried) -> SmallVector<Value> {
-          SmallVector<Value> rowAt = delinearize(b, l, row, rowShape);
-          auto at = [&](Value i) {
-            SmallVector<Value> full(rowAt);
-            full.insert(full.begin() + axis, i);
-            return full;
-          };
-          Value noIndex = arith::ConstantIndexOp::create(b, l, -1);
-          Value worst = largest ? lowestValue(b, l, element) : highestValue(b, l, element);
-          // Carried: output tensors, the previous pick (value, index).
-          SmallVector<Value> init = {carried[0], carried[1], worst, noIndex};
-          auto picks = scf::ForOp::create(
-              b, l, arith::ConstantIndexOp::create(b, l, 0),
-              arith::ConstantIndexOp::create(b, l, k), arith::ConstantIndexOp::create(b, l, 1),
-              init, [&](OpBuilder &pb, Location pl, Value j, ValueRange state) {
-                Value prevV = state[2], prevI = state[3];
-                Value first =
-                    arith::CmpIOp::create(pb, pl, arith::CmpIPredicate::eq, prevI, noIndex);
-                // Best element ranking after (prevV, prevI).
-                SmallVector<Value> scanInit = {worst, noIndex};
-                auto scan = scf::ForOp::create(
-                    pb, pl, arith::ConstantIndexOp::create(pb, pl, 0),
-                    arith::ConstantIndexOp::create(pb, pl, n),
-                    arith::ConstantIndexOp::create(pb, pl, 1), scanInit,
-                    [&](OpBuilder &sb, Location sl, Value i, ValueRange best) {
-                      Value v = tensor::ExtractOp::create(sb, sl, data, at(i));
-                      Value after =
-                          arith::OrIOp::create(sb, sl, first, better(sb, sl, prevV, prevI, v, i));
-                      Value none =
-                          arith::CmpIOp::create(sb, sl, arith::CmpIPredicate::eq, best[1], noIndex);
-                      Value wins = arith::OrIOp::create(sb, sl, none,
-                                                        better(sb, sl, v, i, best[0], best[1]));
-                      Value take = arith::AndIOp::create(sb, sl, after, wins);
-                      scf::YieldOp::create(
-                          sb, sl,
-                          ValueRange{arith::SelectOp::create(sb, sl, take, v, best[0]),
-                                     arith::SelectOp::create(sb, sl, take, i, best[1])});
-                    });
-                Value bestV = scan.getResult(0), bestI = scan.getResult(1);
-                SmallVector<Value> outAt = at(j);
-                Value newValues = tensor::InsertOp::create(pb, pl, bestV, state[0], outAt);
-                Value index64 =
-                    arith::IndexCastOp::create(pb, pl, indicesType.getElementType(), bestI);
-                Value newIndices = tensor::InsertOp::create(pb, pl, index64, state[1], outAt);
-                scf::YieldOp::create(pb, pl, ValueRange{newValues, newIndices, bestV, bestI});
-              });
-          return {picks.getResult(0), picks.getResult(1)};
-        });
-    return results;
+    SmallVector<int64_t> pieceShape(rowType.getShape());
+    pieceShape.insert(pieceShape.begin() + axis, 1);
+    SmallVector<Value> valuePieces, indexPieces;
+    Value previousValue, previousIndex;
+    for (int64_t j = 0; j < k; ++j) {
+      Value worst = largest ? lowestValue(rewriter, loc, element)
+                            : highestValue(rewriter, loc, element);
+      Value bestInit = buildFilled(rewriter, loc, rowType.getShape(), worst);
+      Value indexInit = buildFilled(rewriter, loc, rowType.getShape(),
+                                    scalarConstant(rewriter, loc, indexElement, -1));
+      SmallVector<Value> inputs = {op.getInput()};
+      SmallVector<AffineMap> maps = {identity};
+      if (j > 0) {
+        inputs.append({previousValue, previousIndex});
+        maps.append({rowMap, rowMap});
+      }
+      maps.append({rowMap, rowMap});
+      auto pick = linalg::GenericOp::create(
+          rewriter, loc, TypeRange{rowType, rowIndexType}, inputs, ValueRange{bestInit, indexInit},
+          maps, iterators, [&](OpBuilder &b, Location l, ValueRange a) {
+            Value v = a[0], best = a[a.size() - 2], bestIndex = a[a.size() - 1];
+            Value i = arith::IndexCastOp::create(b, l, indexElement,
+                                                 linalg::IndexOp::create(b, l, axis));
+            Value none = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, bestIndex,
+                                               scalarConstant(b, l, indexElement, 0));
+            Value take = arith::OrIOp::create(b, l, none,
+                                              ranksBefore(b, l, v, i, best, bestIndex));
+            if (j > 0)
+              take = arith::AndIOp::create(b, l, take, ranksBefore(b, l, a[1], a[2], v, i));
+            linalg::YieldOp::create(b, l,
+                                    ValueRange{arith::SelectOp::create(b, l, take, v, best),
+                                               arith::SelectOp::create(b, l, take, i, bestIndex)});
+          });
+      previousValue = pick.getResult(0);
+      previousIndex = pick.getResult(1);
+      valuePieces.push_back(reshapeTo(rewriter, loc, previousValue,
+                                      RankedTensorType::get(pieceShape, element)));
+      indexPieces.push_back(reshapeTo(rewriter, loc, previousIndex,
+                                      RankedTensorType::get(pieceShape, indexElement)));
+    }
+    auto join = [&](RankedTensorType type, SmallVector<Value> &pieces) -> Value {
+      if (pieces.empty())
+        return tensor::EmptyOp::create(rewriter, loc, type.getShape(), type.getElementType());
+      if (pieces.size() == 1)
+        return pieces.front();
+      return tensor::ConcatOp::create(rewriter, loc, type, axis, pieces);
+    };
+    return SmallVector<Value>{join(valuesType, valuePieces), join(indicesType, indexPieces)};
   }
 };
 

@@ -104,6 +104,60 @@ func.func @catfish_kernel_0(%in: memref<4x8xf32>, %value: memref<4xf32>, %index:
 #in = affine_map<(d0, d1) -> (d0, d1)>
 #out = affine_map<(d0, d1) -> (d0)>
 
+// A top-k pick: an argmax over the elements that rank after the previous pick, whose value and
+// index are inputs the same along the row, read once per row (before the lanes' folds).
+// CHECK-LABEL: func.func @catfish_kernel_0
+// CHECK: gpu.func @catfish_kernel_0_0
+// CHECK: %[[V0:.*]] = memref.load %{{.*}} : memref<4xf32>
+// CHECK: %[[I0:.*]] = memref.load %{{.*}} : memref<4xi64>
+// CHECK: %[[PV:.*]] = memref.load %{{.*}} : memref<4xf32>
+// CHECK: %[[PI:.*]] = memref.load %{{.*}} : memref<4xi64>
+// CHECK: scf.for
+// CHECK: arith.cmpf olt, %[[PV]], %{{.*}} : f32
+// CHECK: gpu.shuffle xor
+// CHECK: memref.store %{{.*}} : memref<4xi64>
+func.func @catfish_kernel_0(%in: memref<4x8xf32>, %pv: memref<4xf32>, %pi: memref<4xi64>, %value: memref<4xf32>, %index: memref<4xi64>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
+  linalg.generic {indexing_maps = [#in, #out, #out, #out, #out], iterator_types = ["parallel", "reduction"]} ins(%in, %pv, %pi : memref<4x8xf32>, memref<4xf32>, memref<4xi64>) outs(%value, %index : memref<4xf32>, memref<4xi64>) {
+  ^bb0(%x: f32, %prev: f32, %previ: i64, %v: f32, %i: i64):
+    %k = linalg.index 1 : index
+    %k64 = arith.index_cast %k : index to i64
+    %greater = arith.cmpf ogt, %x, %v : f32
+    %below = arith.cmpf olt, %prev, %x : f32
+    %later = arith.cmpi sgt, %k64, %previ : i64
+    %after = arith.ori %below, %later : i1
+    %take = arith.andi %greater, %after : i1
+    %v2 = arith.select %take, %x, %v : f32
+    %i2 = arith.select %take, %k64, %i : i64
+    linalg.yield %v2, %i2 : f32, i64
+  }
+  return
+}
+
+// -----
+
+#in = affine_map<(d0, d1) -> (d0, d1)>
+#out = affine_map<(d0, d1) -> (d0)>
+
+// A second input that changes along the row is no selection of the first's elements.
+func.func @catfish_kernel_0(%in: memref<4x8xf32>, %other: memref<4x8xf32>, %value: memref<4xf32>, %index: memref<4xi64>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
+  // expected-error @+1 {{the CUDA target cannot generate this reduction with several results (only ordered selections such as argmax and argmin)}}
+  linalg.generic {indexing_maps = [#in, #in, #out, #out], iterator_types = ["parallel", "reduction"]} ins(%in, %other : memref<4x8xf32>, memref<4x8xf32>) outs(%value, %index : memref<4xf32>, memref<4xi64>) {
+  ^bb0(%x: f32, %y: f32, %v: f32, %i: i64):
+    %k = linalg.index 1 : index
+    %k64 = arith.index_cast %k : index to i64
+    %greater = arith.cmpf ogt, %y, %v : f32
+    %v2 = arith.select %greater, %x, %v : f32
+    %i2 = arith.select %greater, %k64, %i : i64
+    linalg.yield %v2, %i2 : f32, i64
+  }
+  return
+}
+
+// -----
+
+#in = affine_map<(d0, d1) -> (d0, d1)>
+#out = affine_map<(d0, d1) -> (d0)>
+
 // Two results that are not a selection are refused at the op.
 func.func @catfish_kernel_0(%in: memref<4x8xf32>, %value: memref<4xf32>, %index: memref<4xi64>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
   // expected-error @+1 {{the CUDA target cannot generate this reduction with several results (only ordered selections such as argmax and argmin)}}
