@@ -101,8 +101,9 @@ LogicalResult checkMappable(func::FuncOp func) {
     WalkResult inner = loop.getBody()->walk([](Operation *nested) {
       if (isa<LoopLikeOpInterface>(nested) || isa<memref::AllocOp, memref::AllocaOp>(nested)) {
         nested->emitError("the CUDA target cannot map a loop nest with an inner sequential "
-                          "loop to GPU threads yet (only reductions of one result take a warp "
-                          "or a block per row; topk, argmax and scans do not)");
+                          "loop to GPU threads yet (reductions, argmax and top-k with k <= 64 "
+                          "take a warp or a block per row; scans, scatters and larger top-k "
+                          "do not)");
         return WalkResult::interrupt();
       }
       return WalkResult::advance();

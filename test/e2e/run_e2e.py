@@ -26,7 +26,7 @@ import onnxruntime as ort
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_MODEL = os.path.join(HERE, "..", "Import", "Inputs", "make_model.py")
 
-MODELS = ["mlp", "cnn", "bert_layer", "gpt2_block", "llama_block", "moe_block"]
+MODELS = ["mlp", "cnn", "bert_layer", "gpt2_block", "llama_block", "moe_block", "topk"]
 
 # (rtol, atol) per numpy dtype name; integers and bools must match exactly.
 TOLERANCES = {

@@ -488,9 +488,34 @@ struct OneHotLowering final : LoweringPattern<OneHotOp> {
   }
 };
 
+/// Whether (v, i) ranks before (w, j) in a top-k: a better value (larger when `largest`), or
+/// an equal one at a lower index.
+Value ranksBefore(OpBuilder &b, Location l, bool largest, Value v, Value i, Value w, Value j) {
+  bool isFloat = isa<FloatType>(v.getType());
+  Value strictly =
+      isFloat ? Value(arith::CmpFOp::create(
+                    b, l, largest ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT, v, w))
+              : Value(arith::CmpIOp::create(
+                    b, l, largest ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::slt, v, w));
+  Value equal = isFloat ? Value(arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, v, w))
+                        : Value(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, v, w));
+  Value lowerIndex = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, j);
+  return arith::OrIOp::create(b, l, strictly, arith::AndIOp::create(b, l, equal, lowerIndex));
+}
+
+/// The most picks TopK unrolls into ordered selections; a larger k (a sort) stays one loop nest.
+constexpr int64_t kMaxSelectionPicks = 64;
+
 struct TopKLowering final : LoweringPattern<TopKOp> {
   using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(TopKOp op, PatternRewriter &rewriter) const override {
+    return static_cast<int64_t>(op.getK()) <= kMaxSelectionPicks ? lowerAsPicks(op, rewriter)
+                                                                 : lowerAsScans(op, rewriter);
+  }
+
+  /// Small k: k ordered selections, which both targets map like argmax (the CUDA target: a warp
+  /// or block per row).
+  SmallVector<Value> lowerAsPicks(TopKOp op, PatternRewriter &rewriter) const {
     auto input = cast<RankedTensorType>(op.getInput().getType());
     auto valuesType = resultTypeOf(op, 0), indicesType = resultTypeOf(op, 1);
     int64_t rank = input.getRank();
@@ -518,20 +543,6 @@ struct TopKLowering final : LoweringPattern<TopKOp> {
     }
     AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
     AffineMap rowMap = AffineMap::get(rank, 0, rowExprs, rewriter.getContext());
-    bool isFloat = isa<FloatType>(element);
-    // (v, i) ranks before (w, j).
-    auto ranksBefore = [&](OpBuilder &b, Location l, Value v, Value i, Value w, Value j) {
-      Value strictly =
-          isFloat ? Value(arith::CmpFOp::create(
-                        b, l, largest ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT, v, w))
-                  : Value(arith::CmpIOp::create(
-                        b, l, largest ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::slt, v,
-                        w));
-      Value equal = isFloat ? Value(arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, v, w))
-                            : Value(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, v, w));
-      Value lowerIndex = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, j);
-      return arith::OrIOp::create(b, l, strictly, arith::AndIOp::create(b, l, equal, lowerIndex));
-    };
     SmallVector<int64_t> pieceShape(rowType.getShape());
     pieceShape.insert(pieceShape.begin() + axis, 1);
     SmallVector<Value> valuePieces, indexPieces;
@@ -558,9 +569,9 @@ struct TopKLowering final : LoweringPattern<TopKOp> {
             Value none = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, bestIndex,
                                                scalarConstant(b, l, indexElement, 0));
             Value take = arith::OrIOp::create(b, l, none,
-                                              ranksBefore(b, l, v, i, best, bestIndex));
+                                              ranksBefore(b, l, largest, v, i, best, bestIndex));
             if (j > 0)
-              take = arith::AndIOp::create(b, l, take, ranksBefore(b, l, a[1], a[2], v, i));
+              take = arith::AndIOp::create(b, l, take, ranksBefore(b, l, largest, a[1], a[2], v, i));
             linalg::YieldOp::create(b, l,
                                     ValueRange{arith::SelectOp::create(b, l, take, v, best),
                                                arith::SelectOp::create(b, l, take, i, bestIndex)});
@@ -579,7 +590,80 @@ struct TopKLowering final : LoweringPattern<TopKOp> {
         return pieces.front();
       return tensor::ConcatOp::create(rewriter, loc, type, axis, pieces);
     };
-    return SmallVector<Value>{join(valuesType, valuePieces), join(indicesType, indexPieces)};
+    return {join(valuesType, valuePieces), join(indicesType, indexPieces)};
+  }
+
+  /// Large k: one loop nest over the rows; each row's k best are found by k scans, each taking
+  /// the best element that ranks after the previous pick (value, then lower index first), so
+  /// ties keep ONNX's order and no scratch memory is needed. The CUDA target refuses it.
+  SmallVector<Value> lowerAsScans(TopKOp op, PatternRewriter &rewriter) const {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    auto valuesType = resultTypeOf(op, 0), indicesType = resultTypeOf(op, 1);
+    int64_t axis = positiveAxis(op.getAxis(), input.getRank());
+    int64_t n = input.getDimSize(axis), k = static_cast<int64_t>(op.getK());
+    bool largest = op.getLargest();
+    Type element = input.getElementType();
+    Location loc = op.getLoc();
+    Value data = op.getInput();
+    SmallVector<int64_t> rowShape(input.getShape());
+    rowShape.erase(rowShape.begin() + axis);
+    int64_t rows = 1;
+    for (int64_t d : rowShape)
+      rows *= d;
+    Value values = tensor::EmptyOp::create(rewriter, loc, valuesType.getShape(), element);
+    Value idx = tensor::EmptyOp::create(rewriter, loc, indicesType.getShape(),
+                                        indicesType.getElementType());
+    SmallVector<Value> results = buildCarriedLoop(
+        rewriter, loc, rows, {values, idx},
+        [&](OpBuilder &b, Location l, Value row, ValueRange carried) -> SmallVector<Value> {
+          SmallVector<Value> rowAt = delinearize(b, l, row, rowShape);
+          auto at = [&](Value i) {
+            SmallVector<Value> full(rowAt);
+            full.insert(full.begin() + axis, i);
+            return full;
+          };
+          Value noIndex = arith::ConstantIndexOp::create(b, l, -1);
+          Value worst = largest ? lowestValue(b, l, element) : highestValue(b, l, element);
+          // Carried: output tensors, the previous pick (value, index).
+          SmallVector<Value> init = {carried[0], carried[1], worst, noIndex};
+          auto picks = scf::ForOp::create(
+              b, l, arith::ConstantIndexOp::create(b, l, 0),
+              arith::ConstantIndexOp::create(b, l, k), arith::ConstantIndexOp::create(b, l, 1),
+              init, [&](OpBuilder &pb, Location pl, Value j, ValueRange state) {
+                Value prevV = state[2], prevI = state[3];
+                Value first =
+                    arith::CmpIOp::create(pb, pl, arith::CmpIPredicate::eq, prevI, noIndex);
+                // Best element ranking after (prevV, prevI).
+                SmallVector<Value> scanInit = {worst, noIndex};
+                auto scan = scf::ForOp::create(
+                    pb, pl, arith::ConstantIndexOp::create(pb, pl, 0),
+                    arith::ConstantIndexOp::create(pb, pl, n),
+                    arith::ConstantIndexOp::create(pb, pl, 1), scanInit,
+                    [&](OpBuilder &sb, Location sl, Value i, ValueRange best) {
+                      Value v = tensor::ExtractOp::create(sb, sl, data, at(i));
+                      Value after =
+                          arith::OrIOp::create(sb, sl, first, ranksBefore(sb, sl, largest, prevV, prevI, v, i));
+                      Value none =
+                          arith::CmpIOp::create(sb, sl, arith::CmpIPredicate::eq, best[1], noIndex);
+                      Value wins = arith::OrIOp::create(sb, sl, none,
+                                                        ranksBefore(sb, sl, largest, v, i, best[0], best[1]));
+                      Value take = arith::AndIOp::create(sb, sl, after, wins);
+                      scf::YieldOp::create(
+                          sb, sl,
+                          ValueRange{arith::SelectOp::create(sb, sl, take, v, best[0]),
+                                     arith::SelectOp::create(sb, sl, take, i, best[1])});
+                    });
+                Value bestV = scan.getResult(0), bestI = scan.getResult(1);
+                SmallVector<Value> outAt = at(j);
+                Value newValues = tensor::InsertOp::create(pb, pl, bestV, state[0], outAt);
+                Value index64 =
+                    arith::IndexCastOp::create(pb, pl, indicesType.getElementType(), bestI);
+                Value newIndices = tensor::InsertOp::create(pb, pl, index64, state[1], outAt);
+                scf::YieldOp::create(pb, pl, ValueRange{newValues, newIndices, bestV, bestI});
+              });
+          return {picks.getResult(0), picks.getResult(1)};
+        });
+    return results;
   }
 };
 

@@ -402,6 +402,21 @@ def moe_block():
     return b.model([tensor("x", FLOAT, [tokens, dim])], outputs)
 
 
+def topk(sort_k=64):
+    """TopK as routers write it (k = 2 of 8 rows' 300 scores, the largest) and as a partial sort
+    (k = sort_k of 200 keys, the smallest): up to 64 picks unroll into argmax-like selections,
+    which the CUDA target maps; a larger k stays one loop nest, which it refuses."""
+    b = Builder(seed=9)
+    b.ops("TopK", ["scores", b.const([2], "/router")], "/router", num_outputs=2, axis=-1,
+          outputs=["top_values", "top_indices"])
+    b.ops("TopK", ["keys", b.const([sort_k], "/sort")], "/sort", num_outputs=2, axis=1, largest=0,
+          outputs=["sorted_values", "sorted_indices"])
+    outputs = [tensor("top_values", FLOAT, [8, 2]), tensor("top_indices", INT64, [8, 2]),
+               tensor("sorted_values", FLOAT, [3, sort_k]),
+               tensor("sorted_indices", INT64, [3, sort_k])]
+    return b.model([tensor("scores", FLOAT, [8, 300]), tensor("keys", FLOAT, [3, 200])], outputs)
+
+
 def shape_subgraph():
     b = Builder(seed=8)
     shape = b.op("Shape", ["x"], "/view")
@@ -679,6 +694,8 @@ CASES = {
     "gpt2_block": saved(gpt2_block),
     "llama_block": saved(llama_block),
     "moe_block": saved(moe_block),
+    "topk": saved(topk),
+    "topk_sort": saved(lambda: topk(sort_k=100)),
     "shape_subgraph": saved(shape_subgraph),
     "if_loop": saved(if_loop),
     "quant": saved(quant),
