@@ -149,3 +149,30 @@ func.func @scatter_nd(%x: tensor<4x3xf32>, %i: tensor<2x1xi64>, %u: tensor<2x3xf
   %0 = catfish.scatter_nd %x, %i, %u {reduction = #catfish<scatter_reduction add>} : (tensor<4x3xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<4x3xf32>
   return %0 : tensor<4x3xf32>
 }
+
+// -----
+
+// TopK with k <= 64: k ordered selections over the axis. Pick 0 is an argmax; pick 1 also
+// reads pick 0 (the same along the row) and takes only what ranks after it; the picks are
+// concatenated along the axis.
+// CHECK-LABEL: func.func @topk_picks
+// CHECK: %[[P0:.*]]:2 = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%arg0 : tensor<4x8xf32>)
+// CHECK: %[[P1:.*]]:2 = linalg.generic {{.*}} ins(%arg0, %[[P0]]#0, %[[P0]]#1 : tensor<4x8xf32>, tensor<4xf32>, tensor<4xi64>)
+// CHECK: tensor.concat dim(1)
+// CHECK: tensor.concat dim(1)
+// CHECK-NOT: scf.for
+func.func @topk_picks(%x: tensor<4x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>) {
+  %v, %i = catfish.topk %x {axis = -1 : i64, k = 2 : i64} : (tensor<4x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>)
+  return %v, %i : tensor<4x2xf32>, tensor<4x2xi64>
+}
+
+// -----
+
+// A larger k (a sort) stays one loop nest of k scans per row.
+// CHECK-LABEL: func.func @topk_sort
+// CHECK: scf.for
+// CHECK-NOT: tensor.concat
+func.func @topk_sort(%x: tensor<2x100xf32>) -> (tensor<2x65xf32>, tensor<2x65xi64>) {
+  %v, %i = catfish.topk %x {axis = 1 : i64, k = 65 : i64, largest = false} : (tensor<2x100xf32>) -> (tensor<2x65xf32>, tensor<2x65xi64>)
+  return %v, %i : tensor<2x65xf32>, tensor<2x65xi64>
+}

@@ -119,8 +119,9 @@ def CatfishConvertToLinalg : Pass<"catfish-convert-to-linalg", "mlir::func::Func
     indexing maps; matmul, conv and pooling become generics with reduction iterators;
     softmax and the norms decompose into reductions and elementwise generics; reshapes become
     `tensor.collapse_shape` + `tensor.expand_shape`; gather reads with `tensor.extract` in a
-    generic body; scatter and topk become `scf.for` loops carrying tensors. An op the code
-    generators cannot handle yet is reported at its ONNX node and the pass fails.
+    generic body; topk with k <= 64 becomes k ordered selections (argmax-like generics, each
+    reading the previous pick), a larger k and scatter `scf.for` loops carrying tensors. An op
+    the code generators cannot handle yet is reported at its ONNX node and the pass fails.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
