@@ -20,9 +20,10 @@ void mlir::catfish::buildFusionPipeline(OpPassManager &pm, const FusionPipelineO
   funcs.addPass(createCatfishFormFusions(fusion));
 }
 
-void mlir::catfish::buildKernelLinalgPipeline(OpPassManager &pm) {
+void mlir::catfish::buildKernelLinalgPipeline(OpPassManager &pm,
+                                              const CatfishConvertToLinalgOptions &conversion) {
   OpPassManager &funcs = pm.nest<func::FuncOp>();
-  funcs.addPass(createCatfishConvertToLinalg());
+  funcs.addPass(createCatfishConvertToLinalg(conversion));
   funcs.addPass(createCanonicalizerPass());
   funcs.addPass(createCatfishFuseLinalgElementwise());
   funcs.addPass(createCanonicalizerPass());

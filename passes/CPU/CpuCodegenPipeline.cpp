@@ -87,7 +87,7 @@ void mlir::catfish::buildCpuLoweringPipeline(OpPassManager &pm) {
 void mlir::catfish::buildCpuCodegenPipeline(OpPassManager &pm,
                                             const CpuCodegenOptions &options) {
   CpuStage last = options.stopAfter;
-  buildKernelLinalgPipeline(pm);
+  buildKernelLinalgPipeline(pm, {});
   if (last == CpuStage::Linalg)
     return;
   addTiledStage(pm, options);

@@ -74,7 +74,10 @@ void addNvvmStage(OpPassManager &pm, const CudaCodegenOptions &options) {
 void mlir::catfish::buildCudaCodegenPipeline(OpPassManager &pm,
                                              const CudaCodegenOptions &options) {
   CudaStage last = options.stopAfter;
-  buildKernelLinalgPipeline(pm);
+  // Scatters run as selections: a GPU runs the elements in parallel, not one loop.
+  CatfishConvertToLinalgOptions conversion;
+  conversion.scatterAsSelections = true;
+  buildKernelLinalgPipeline(pm, conversion);
   if (last == CudaStage::Linalg)
     return;
   addBufferizedStage(pm);

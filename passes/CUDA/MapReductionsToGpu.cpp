@@ -147,7 +147,28 @@ SmallVector<Value> applyMap(OpBuilder &b, Location loc, AffineMap map, ValueRang
 struct Selection {
   unsigned valueResult;
   std::optional<unsigned> indexResult;
+  /// The condition reads no output: each result is that of the last element taken (a
+  /// scatter's pull), so states combine by "the later if it took any".
+  bool lastMatch;
 };
+
+/// Whether `value` is computed in `body` from one of `arguments`.
+bool dependsOn(Value value, ArrayRef<BlockArgument> arguments) {
+  SmallVector<Value> work = {value};
+  llvm::SmallPtrSet<Operation *, 16> seen;
+  while (!work.empty()) {
+    Value next = work.pop_back_val();
+    if (auto argument = dyn_cast<BlockArgument>(next)) {
+      if (llvm::is_contained(arguments, argument))
+        return true;
+      continue;
+    }
+    Operation *op = next.getDefiningOp();
+    if (op && seen.insert(op).second)
+      work.append(op->operand_begin(), op->operand_end());
+  }
+  return false;
+}
 
 /// A reduction kernel being built: its rows, and the values every row kernel starts with.
 struct RowKernel {
@@ -242,7 +263,10 @@ struct MapReductionsToGpu final
                              gpu::GPUModuleOp gpuModule) {
     FailureOr<Combiner> combiner = failure();
     FailureOr<Selection> selection = failure();
-    if (generic.getNumDpsInits() > 1)
+    Block &body = generic.getRegion().front();
+    auto select = body.getTerminator()->getOperand(0).getDefiningOp<arith::SelectOp>();
+    bool selects = select && select.getFalseValue() == body.getArgument(generic.getNumDpsInputs());
+    if (generic.getNumDpsInits() > 1 || selects)
       selection = matchSelection(generic);
     else
       combiner = matchCombiner(generic);
@@ -356,10 +380,11 @@ struct MapReductionsToGpu final
 
   }
 
-  /// An ordered selection (argmax, argmin, hardmax, a top-k pick): every result is
-  /// `select(c, x, out)` with one condition c and x the element (of the first input) or its
-  /// index along the one reduction loop; further inputs are the same along the row (a top-k
-  /// pick's previous pick) and are read once per row. Each thread
+  /// An ordered selection (argmax, argmin, hardmax, a top-k pick, a scatter's pull): every
+  /// result is `select(c, x, out)` with one condition c and x the element (of the first input)
+  /// or its index along the one reduction loop. Further inputs the same along the row (a top-k
+  /// pick's previous pick) are read once per row; inputs that change along it (a scatter's
+  /// indices) are read with each element, and only when c reads no output. Each thread
   /// folds a contiguous chunk of the row, from the output's initial values, with the body
   /// itself; lanes and then warps combine in index order (xor 1, 2, 4, ...), the earlier state
   /// as the output and the later one as the element, so ties resolve as in sequence. A flag
@@ -374,10 +399,10 @@ struct MapReductionsToGpu final
     SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
     unsigned reductionDim = llvm::find(iterators, utils::IteratorType::reduction) -
                             iterators.begin();
+    bool varying = false;
     for (OpOperand *input : generic.getDpsInputOperands())
-      if (input->getOperandNumber() > 0 &&
-          generic.getMatchingIndexingMap(input).isFunctionOfDim(reductionDim))
-        return refuse();
+      varying |= input->getOperandNumber() > 0 &&
+                 generic.getMatchingIndexingMap(input).isFunctionOfDim(reductionDim);
     Block &body = generic.getRegion().front();
     BlockArgument element = body.getArgument(0);
     unsigned results = generic.getNumDpsInits();
@@ -404,7 +429,11 @@ struct MapReductionsToGpu final
     }
     if (!valueResult)
       return refuse();
-    return Selection{*valueResult, indexResult};
+    SmallVector<BlockArgument> outputs(body.getArguments().drop_front(inputs));
+    bool lastMatch = !dependsOn(condition, outputs);
+    if (varying && !lastMatch)
+      return refuse();
+    return Selection{*valueResult, indexResult, lastMatch};
   }
 
   void emitSelection(linalg::GenericOp generic, RowKernel &k, const Selection &selection) {
@@ -431,32 +460,53 @@ struct MapReductionsToGpu final
           applyMap(b, loc, generic.getMatchingIndexingMap(&init), loopsAt(zero));
       initial.push_back(memref::LoadOp::create(b, loc, output, indices));
     }
-    // The inputs after the first are the same along the row: read once.
-    SmallVector<Value> invariants;
+    // Inputs after the first that are the same along the row are read once; the others with
+    // each element (the first one included).
+    unsigned reductionDim = llvm::find(iterators, utils::IteratorType::reduction) -
+                            iterators.begin();
+    auto readsAlongRow = [&](OpOperand *input) {
+      return generic.getMatchingIndexingMap(input).isFunctionOfDim(reductionDim);
+    };
+    IRMapping invariants;
     for (OpOperand *input : generic.getDpsInputOperands())
-      if (input->getOperandNumber() > 0)
-        invariants.push_back(memref::LoadOp::create(
-            b, loc, k.mapping.lookupOrDefault(input->get()),
-            applyMap(b, loc, generic.getMatchingIndexingMap(input), loopsAt(zero))));
-    /// The body applied to `state` (as the outputs) and an element value and index.
-    auto apply = [&](ValueRange state, Value value, Value index) {
+      if (input->getOperandNumber() > 0 && !readsAlongRow(input))
+        invariants.map(body.getArgument(input->getOperandNumber()),
+                       memref::LoadOp::create(
+                           b, loc, k.mapping.lookupOrDefault(input->get()),
+                           applyMap(b, loc, generic.getMatchingIndexingMap(input),
+                                    loopsAt(zero))));
+    SmallVector<Value> rowLoops = loopsAt(zero);
+    Value condition = body.getTerminator()
+                          ->getOperand(valueResult)
+                          .getDefiningOp<arith::SelectOp>()
+                          .getCondition();
+    /// The body applied to `state` (as the outputs) and an element (the values of the inputs
+    /// read along the row) and its index; then the condition.
+    auto apply = [&](ValueRange state, ValueRange element, Value index) {
       IRMapping mapping = k.mapping;
-      mapping.map(element, value);
-      for (auto [i, invariant] : llvm::enumerate(invariants))
-        mapping.map(body.getArgument(1 + i), invariant);
+      for (auto [from, to] : invariants.getValueMap())
+        mapping.map(from, to);
+      unsigned next = 0;
+      for (OpOperand *input : generic.getDpsInputOperands())
+        if (input->getOperandNumber() == 0 || readsAlongRow(input))
+          mapping.map(body.getArgument(input->getOperandNumber()), element[next++]);
       for (unsigned j = 0; j < results; ++j)
         mapping.map(body.getArgument(inputs + j), state[j]);
       for (Operation &op : body.without_terminator()) {
+        // The reduction loop's index is the element's; the others are the row's.
         if (auto position = dyn_cast<linalg::IndexOp>(op)) {
-          mapping.map(position.getResult(), index);
+          mapping.map(position.getResult(), position.getDim() == reductionDim
+                                                ? index
+                                                : rowLoops[position.getDim()]);
           continue;
         }
         b.clone(op, mapping);
       }
-      SmallVector<Value> next;
-      for (Value yielded : body.getTerminator()->getOperands())
-        next.push_back(mapping.lookupOrDefault(yielded));
-      return next;
+      SmallVector<Value> yielded;
+      for (Value value : body.getTerminator()->getOperands())
+        yielded.push_back(mapping.lookupOrDefault(value));
+      yielded.push_back(mapping.lookupOrDefault(condition));
+      return yielded;
     };
 
     // Each thread: the contiguous chunk [position * chunk, (position + 1) * chunk) of its row.
@@ -475,23 +525,37 @@ struct MapReductionsToGpu final
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value kk = loop.getInductionVar();
-      OpOperand *input = generic.getDpsInputOperand(0);
-      Value loaded = memref::LoadOp::create(
-          b, loc, k.mapping.lookupOrDefault(input->get()),
-          applyMap(b, loc, generic.getMatchingIndexingMap(input), loopsAt(kk)));
+      SmallVector<Value> loaded;
+      for (OpOperand *input : generic.getDpsInputOperands())
+        if (input->getOperandNumber() == 0 || readsAlongRow(input))
+          loaded.push_back(memref::LoadOp::create(
+              b, loc, k.mapping.lookupOrDefault(input->get()),
+              applyMap(b, loc, generic.getMatchingIndexingMap(input), loopsAt(kk))));
       SmallVector<Value> next = apply(loop.getRegionIterArgs().drop_back(), loaded, kk);
-      next.push_back(arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+      // The flag: the state holds an element (a last match: an element was taken).
+      Value taken = next.pop_back_val();
+      Value flag = loop.getRegionIterArgs().back();
+      next.push_back(selection.lastMatch ? arith::OrIOp::create(b, loc, flag, taken).getResult()
+                                         : arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1)
+                                               .getResult());
       scf::YieldOp::create(b, loc, next);
     }
     SmallVector<Value> state(loop.getResults());
 
     // earlier combined with later; a side that folded nothing is passed over.
     auto combine = [&](ArrayRef<Value> earlier, ArrayRef<Value> later) {
+      SmallVector<Value> result;
+      if (selection.lastMatch) {
+        for (unsigned j = 0; j < results; ++j)
+          result.push_back(arith::SelectOp::create(b, loc, later.back(), later[j], earlier[j]));
+        result.push_back(arith::OrIOp::create(b, loc, earlier.back(), later.back()));
+        return result;
+      }
       Value index = later[indexResult ? *indexResult : valueResult];
       if (indexResult && !index.getType().isIndex())
         index = arith::IndexCastOp::create(b, loc, b.getIndexType(), index);
       SmallVector<Value> both = apply(earlier.drop_back(), later[valueResult], index);
-      SmallVector<Value> result;
+      both.pop_back();
       for (unsigned j = 0; j < results; ++j)
         result.push_back(arith::SelectOp::create(
             b, loc, later.back(),

@@ -1,4 +1,5 @@
 // RUN: catfish-opt %s --split-input-file --catfish-convert-to-linalg | FileCheck %s
+// RUN: catfish-opt %s --split-input-file --catfish-convert-to-linalg=scatter-as-selections | FileCheck %s --check-prefix=SELECT
 
 // Unsigned tensors become signless; the ops that read them pick unsigned arith.
 // CHECK-LABEL: func.func @unsigned
@@ -175,4 +176,29 @@ func.func @topk_picks(%x: tensor<4x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>)
 func.func @topk_sort(%x: tensor<2x100xf32>) -> (tensor<2x65xf32>, tensor<2x65xi64>) {
   %v, %i = catfish.topk %x {axis = 1 : i64, k = 65 : i64, largest = false} : (tensor<2x100xf32>) -> (tensor<2x65xf32>, tensor<2x65xi64>)
   return %v, %i : tensor<2x65xf32>, tensor<2x65xi64>
+}
+
+// -----
+
+// ScatterElements: by default a copy, then one loop writing the updates in order; with
+// scatter-as-selections (the CUDA target) a copy, then an ordered selection over (p, j): out[p]
+// takes update j when index j aims at p, so the last one aimed at p wins. A reduction keeps
+// the loop.
+// CHECK-LABEL: func.func @scatter_elements
+// CHECK: scf.for
+// SELECT-LABEL: func.func @scatter_elements
+// SELECT: %[[COPY:.*]] = linalg.generic
+// SELECT: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}], iterator_types = ["parallel", "parallel", "reduction"]} ins(%arg2, %arg1 : tensor<3x2xf32>, tensor<3x2xi64>) outs(%[[COPY]] : tensor<3x5xf32>)
+// SELECT: %[[AT:.*]] = linalg.index 1 : index
+// SELECT: %[[AIMED:.*]] = arith.cmpi eq, %{{.*}}, %[[AT]] : index
+// SELECT: arith.select %[[AIMED]], %{{.*}}, %{{.*}} : f32
+// SELECT-LABEL: func.func @scatter_elements_add
+// SELECT: scf.for
+func.func @scatter_elements(%x: tensor<3x5xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf32>) -> tensor<3x5xf32> {
+  %0 = catfish.scatter_elements %x, %i, %u {axis = 1 : i64, reduction = #catfish<scatter_reduction none>} : (tensor<3x5xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+func.func @scatter_elements_add(%x: tensor<3x5xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf32>) -> tensor<3x5xf32> {
+  %0 = catfish.scatter_elements %x, %i, %u {axis = 1 : i64, reduction = #catfish<scatter_reduction add>} : (tensor<3x5xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
 }

@@ -9,14 +9,16 @@ namespace mlir::catfish {
 /// Patterns rewriting catfish ops into linalg, tensor, arith, math and scf ops on tensors.
 /// Each group lives in its own file under lib/Conversion/CatfishToLinalg.
 void populateElementwiseToLinalgPatterns(RewritePatternSet &patterns);
-void populateDataMovementToLinalgPatterns(RewritePatternSet &patterns);
+/// `scatterAsSelections`: see catfish-convert-to-linalg's option of that name.
+void populateDataMovementToLinalgPatterns(RewritePatternSet &patterns, bool scatterAsSelections);
 void populateReductionToLinalgPatterns(RewritePatternSet &patterns);
 void populateStructuredToLinalgPatterns(RewritePatternSet &patterns);
 void populateQuantizationToLinalgPatterns(RewritePatternSet &patterns);
 void populateResamplingToLinalgPatterns(RewritePatternSet &patterns);
 
 /// All of the above, and the dialects they produce marked legal in `target`.
-void populateCatfishToLinalgConversion(RewritePatternSet &patterns, ConversionTarget &target);
+void populateCatfishToLinalgConversion(RewritePatternSet &patterns, ConversionTarget &target,
+                                       bool scatterAsSelections);
 
 } // namespace mlir::catfish
 

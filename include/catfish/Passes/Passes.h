@@ -33,8 +33,9 @@ struct FusionPipelineOptions : PassPipelineOptions<FusionPipelineOptions> {
 void buildFusionPipeline(OpPassManager &pm, const FusionPipelineOptions &options);
 
 /// The first stage of every target's code generation (anchored on a kernel module): kernels
-/// lowered to linalg on tensors, elementwise generics fused.
-void buildKernelLinalgPipeline(OpPassManager &pm);
+/// lowered to linalg on tensors (catfish-convert-to-linalg with `conversion`), elementwise
+/// generics fused.
+void buildKernelLinalgPipeline(OpPassManager &pm, const CatfishConvertToLinalgOptions &conversion);
 
 /// One-shot bufferization of a kernel module on linalg tensors (identity layouts, results
 /// computed in the output buffers), shared by every target.

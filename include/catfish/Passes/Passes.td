@@ -122,7 +122,16 @@ def CatfishConvertToLinalg : Pass<"catfish-convert-to-linalg", "mlir::func::Func
     generic body; topk with k <= 64 becomes k ordered selections (argmax-like generics, each
     reading the previous pick), a larger k and scatter `scf.for` loops carrying tensors. An op
     the code generators cannot handle yet is reported at its ONNX node and the pass fails.
+
+    With `scatter-as-selections` (the CUDA target), a ScatterElements without a reduction
+    whose indices cover the data outside the axis becomes an ordered selection instead: each
+    output element takes the last update aimed at it (ONNX forbids duplicate indices there),
+    which runs as a row reduction, but costs the indices' axis length per element.
   }];
+  let options = [
+    Option<"scatterAsSelections", "scatter-as-selections", "bool", /*default=*/"false",
+           "Lower ScatterElements without a reduction to ordered selections">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",

@@ -22,9 +22,10 @@ using namespace mlir;
 using namespace mlir::catfish;
 
 void mlir::catfish::populateCatfishToLinalgConversion(RewritePatternSet &patterns,
-                                                      ConversionTarget &target) {
+                                                      ConversionTarget &target,
+                                                      bool scatterAsSelections) {
   populateElementwiseToLinalgPatterns(patterns);
-  populateDataMovementToLinalgPatterns(patterns);
+  populateDataMovementToLinalgPatterns(patterns, scatterAsSelections);
   populateReductionToLinalgPatterns(patterns);
   populateStructuredToLinalgPatterns(patterns);
   populateQuantizationToLinalgPatterns(patterns);
@@ -91,7 +92,7 @@ struct ConvertToLinalg final
     makeSignless(getOperation());
     RewritePatternSet patterns(context);
     ConversionTarget target(*context);
-    populateCatfishToLinalgConversion(patterns, target);
+    populateCatfishToLinalgConversion(patterns, target, scatterAsSelections);
     // Report the first op left over, at its ONNX node, in words a user can act on.
     Operation *unsupported = nullptr;
     ConversionConfig config;

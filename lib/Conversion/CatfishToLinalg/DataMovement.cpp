@@ -363,13 +363,20 @@ Value combineScattered(OpBuilder &b, Location l, ScatterReduction reduction, Val
 }
 
 struct ScatterElementsLowering final : LoweringPattern<ScatterElementsOp> {
-  using LoweringPattern::LoweringPattern;
+  ScatterElementsLowering(MLIRContext *context, bool asSelections)
+      : LoweringPattern(context), asSelections(asSelections) {}
+
   FailureOr<SmallVector<Value>> lower(ScatterElementsOp op,
                                       PatternRewriter &rewriter) const override {
     auto input = cast<RankedTensorType>(op.getInput().getType());
     auto indices = cast<RankedTensorType>(op.getIndices().getType());
     int64_t axis = positiveAxis(op.getAxis(), input.getRank());
     ScatterReduction reduction = op.getReduction();
+    bool covers = true;
+    for (int64_t d = 0; d < input.getRank(); ++d)
+      covers &= d == axis || indices.getDimSize(d) == input.getDimSize(d);
+    if (asSelections && reduction == ScatterReduction::none && covers)
+      return lowerAsSelection(op, axis, rewriter);
     Value indexTensor = op.getIndices(), updates = op.getUpdates();
     // Copy the input, then write the updates one by one in order (later ones win).
     Location loc = op.getLoc();
@@ -388,6 +395,42 @@ struct ScatterElementsLowering final : LoweringPattern<ScatterElementsOp> {
         });
     return result;
   }
+
+  /// out[p] = the last update j (along the axis) whose index names p[axis], else input[p]: a
+  /// generic over (p..., j) with j a reduction, the updates and indices read at p with the
+  /// axis coordinate j, and `select(aimed, update, out)` its body.
+  SmallVector<Value> lowerAsSelection(ScatterElementsOp op, int64_t axis,
+                                      PatternRewriter &rewriter) const {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    int64_t rank = input.getRank();
+    Location loc = op.getLoc();
+    SmallVector<AffineExpr> atUpdate;
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+    for (int64_t d = 0; d < rank; ++d)
+      atUpdate.push_back(rewriter.getAffineDimExpr(d == axis ? rank : d));
+    AffineMap updateMap = AffineMap::get(rank + 1, 0, atUpdate, rewriter.getContext());
+    AffineMap outMap = AffineMap::get(rank + 1, 0,
+                                      rewriter.getMultiDimIdentityMap(rank + 1).getResults()
+                                          .drop_back(),
+                                      rewriter.getContext());
+    Value copy = buildParallelGeneric(rewriter, loc, input, op.getInput(),
+                                      rewriter.getMultiDimIdentityMap(rank),
+                                      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{input}, ValueRange{op.getUpdates(), op.getIndices()},
+        ValueRange{copy}, {updateMap, updateMap, outMap}, iterators,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value target = normalizedIndex(b, l, a[1], input.getDimSize(axis));
+          Value aimed = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, target,
+                                              linalg::IndexOp::create(b, l, axis));
+          linalg::YieldOp::create(b, l, ValueRange{arith::SelectOp::create(b, l, aimed, a[0],
+                                                                            a[2])});
+        });
+    return {generic.getResult(0)};
+  }
+
+  bool asSelections;
 };
 
 /// ScatterND: a copy of the input, then every element of `updates` written in order at the
@@ -669,10 +712,12 @@ struct TopKLowering final : LoweringPattern<TopKOp> {
 
 } // namespace
 
-void mlir::catfish::populateDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
+void mlir::catfish::populateDataMovementToLinalgPatterns(RewritePatternSet &patterns,
+                                                         bool scatterAsSelections) {
   patterns.add<ConstantLowering, ReshapeLowering, TransposeLowering, BroadcastLowering,
                TileLowering, TriluLowering, SliceLowering, ConcatLowering, SplitLowering,
-               PadLowering, GatherLowering, GatherElementsLowering, ScatterElementsLowering,
-               ScatterNdLowering, GatherNdLowering, OneHotLowering, TopKLowering, RangeLowering>(
+               PadLowering, GatherLowering, GatherElementsLowering, ScatterNdLowering,
+               GatherNdLowering, OneHotLowering, TopKLowering, RangeLowering>(
       patterns.getContext());
+  patterns.add<ScatterElementsLowering>(patterns.getContext(), scatterAsSelections);
 }

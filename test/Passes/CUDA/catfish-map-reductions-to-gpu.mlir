@@ -135,6 +135,35 @@ func.func @catfish_kernel_0(%in: memref<4x8xf32>, %pv: memref<4xf32>, %pi: memre
 
 // -----
 
+#along = affine_map<(d0, d1, d2) -> (d0, d2)>
+#out = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// A scatter's pull: out[p] takes update j where index j aims at p's column, the last such j
+// winning. The indices change along the row and are read with each element; the condition
+// reads no output, so a state that took nothing is passed over when states combine.
+// CHECK-LABEL: func.func @catfish_kernel_0
+// CHECK: gpu.func @catfish_kernel_0_0
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %{{.*}}, %[[TOOK:.*]] = %false) -> (f32, i1)
+// CHECK: memref.load %{{.*}} : memref<3x2xf32>
+// CHECK: memref.load %{{.*}} : memref<3x2xi64>
+// CHECK: %[[AIMED:.*]] = arith.cmpi eq
+// CHECK: arith.ori %[[TOOK]], %[[AIMED]] : i1
+// CHECK: gpu.shuffle xor
+// CHECK: memref.store %{{.*}} : memref<3x5xf32>
+func.func @catfish_kernel_0(%u: memref<3x2xf32>, %i: memref<3x2xi64>, %out: memref<3x5xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
+  linalg.generic {indexing_maps = [#along, #along, #out], iterator_types = ["parallel", "parallel", "reduction"]} ins(%u, %i : memref<3x2xf32>, memref<3x2xi64>) outs(%out : memref<3x5xf32>) {
+  ^bb0(%x: f32, %index: i64, %acc: f32):
+    %column = linalg.index 1 : index
+    %target = arith.index_cast %index : i64 to index
+    %aimed = arith.cmpi eq, %target, %column : index
+    %v = arith.select %aimed, %x, %acc : f32
+    linalg.yield %v : f32
+  }
+  return
+}
+
+// -----
+
 #in = affine_map<(d0, d1) -> (d0, d1)>
 #out = affine_map<(d0, d1) -> (d0)>
 
