@@ -74,7 +74,8 @@ void addNvvmStage(OpPassManager &pm, const CudaCodegenOptions &options) {
 void mlir::catfish::buildCudaCodegenPipeline(OpPassManager &pm,
                                              const CudaCodegenOptions &options) {
   CudaStage last = options.stopAfter;
-  // Scatters run as selections: a GPU runs the elements in parallel, not one loop.
+  // Scatters without a reduction run as selections: a GPU runs the elements in parallel, not
+  // one loop over the updates.
   CatfishConvertToLinalgOptions conversion;
   conversion.scatterAsSelections = true;
   buildKernelLinalgPipeline(pm, conversion);

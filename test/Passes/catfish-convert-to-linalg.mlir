@@ -202,3 +202,19 @@ func.func @scatter_elements_add(%x: tensor<3x5xf32>, %i: tensor<3x2xi64>, %u: te
   %0 = catfish.scatter_elements %x, %i, %u {axis = 1 : i64, reduction = #catfish<scatter_reduction add>} : (tensor<3x5xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x5xf32>
   return %0 : tensor<3x5xf32>
 }
+
+// -----
+
+// ScatterND without a reduction, with scatter-as-selections: indices [2, 1] are 2 tuples of
+// one component and updates [2, 3] 2 slices; out[p0, p1] takes slice j's element p1 when
+// tuple j is p0 (each tuple component an input read at a constant column).
+// CHECK-LABEL: func.func @scatter_nd_none
+// CHECK: scf.for
+// SELECT-LABEL: func.func @scatter_nd_none
+// SELECT: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%arg2, %arg1 : tensor<2x3xf32>, tensor<2x1xi64>)
+// SELECT: linalg.index 0 : index
+// SELECT: arith.select
+func.func @scatter_nd_none(%x: tensor<4x3xf32>, %i: tensor<2x1xi64>, %u: tensor<2x3xf32>) -> tensor<4x3xf32> {
+  %0 = catfish.scatter_nd %x, %i, %u {reduction = #catfish<scatter_reduction none>} : (tensor<4x3xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}

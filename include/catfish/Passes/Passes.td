@@ -123,14 +123,15 @@ def CatfishConvertToLinalg : Pass<"catfish-convert-to-linalg", "mlir::func::Func
     reading the previous pick), a larger k and scatter `scf.for` loops carrying tensors. An op
     the code generators cannot handle yet is reported at its ONNX node and the pass fails.
 
-    With `scatter-as-selections` (the CUDA target), a ScatterElements without a reduction
-    whose indices cover the data outside the axis becomes an ordered selection instead: each
-    output element takes the last update aimed at it (ONNX forbids duplicate indices there),
-    which runs as a row reduction, but costs the indices' axis length per element.
+    With `scatter-as-selections` (the CUDA target), a ScatterND without a reduction, and a
+    ScatterElements without one whose indices cover the data outside the axis, become ordered
+    selections instead: each output element takes the last update aimed at it (ONNX forbids
+    duplicate indices there), which runs as a row reduction, but costs the number of updates
+    (ScatterElements: the indices' axis length) per element.
   }];
   let options = [
     Option<"scatterAsSelections", "scatter-as-selections", "bool", /*default=*/"false",
-           "Lower ScatterElements without a reduction to ordered selections">,
+           "Lower ScatterND and ScatterElements without a reduction to ordered selections">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

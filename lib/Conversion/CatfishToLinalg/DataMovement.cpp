@@ -436,7 +436,9 @@ struct ScatterElementsLowering final : LoweringPattern<ScatterElementsOp> {
 /// ScatterND: a copy of the input, then every element of `updates` written in order at the
 /// position its index tuple (the last dim of `indices`) and its trailing coordinates name.
 struct ScatterNdLowering final : LoweringPattern<ScatterNdOp> {
-  using LoweringPattern::LoweringPattern;
+  ScatterNdLowering(MLIRContext *context, bool asSelections)
+      : LoweringPattern(context), asSelections(asSelections) {}
+
   FailureOr<SmallVector<Value>> lower(ScatterNdOp op, PatternRewriter &rewriter) const override {
     auto input = cast<RankedTensorType>(op.getInput().getType());
     auto indices = cast<RankedTensorType>(op.getIndices().getType());
@@ -444,6 +446,8 @@ struct ScatterNdLowering final : LoweringPattern<ScatterNdOp> {
     int64_t tuple = indices.getDimSize(indices.getRank() - 1);
     int64_t leading = indices.getRank() - 1;
     ScatterReduction reduction = op.getReduction();
+    if (asSelections && reduction == ScatterReduction::none && updatesType.getNumElements() > 0)
+      return lowerAsSelection(op, rewriter);
     Value indexTensor = op.getIndices(), updates = op.getUpdates();
     Location loc = op.getLoc();
     Value copy = buildParallelGeneric(rewriter, loc, input, op.getInput(),
@@ -467,6 +471,60 @@ struct ScatterNdLowering final : LoweringPattern<ScatterNdOp> {
           return {tensor::InsertOp::create(b, l, value, carried[0], at)};
         });
   }
+
+  /// out[p] = the last update j whose index tuple is p's leading coordinates (its trailing
+  /// ones picking the element of the update's slice), else input[p]: the indices and updates
+  /// seen as J tuples and J slices, a generic over (p..., j) with j a reduction, and
+  /// `select(aimed, update, out)` its body. Each tuple component is an input of its own.
+  SmallVector<Value> lowerAsSelection(ScatterNdOp op, PatternRewriter &rewriter) const {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    auto indices = cast<RankedTensorType>(op.getIndices().getType());
+    int64_t rank = input.getRank();
+    int64_t tuple = indices.getDimSize(indices.getRank() - 1);
+    int64_t count = indices.getNumElements() / tuple;
+    Location loc = op.getLoc();
+    MLIRContext *context = rewriter.getContext();
+    SmallVector<int64_t> sliceShape = {count};
+    llvm::append_range(sliceShape, input.getShape().drop_front(tuple));
+    Value tuples = reshapeTo(rewriter, loc, op.getIndices(),
+                             RankedTensorType::get({count, tuple}, indices.getElementType()));
+    Value slices = reshapeTo(rewriter, loc, op.getUpdates(),
+                             RankedTensorType::get(sliceShape, input.getElementType()));
+    AffineExpr j = rewriter.getAffineDimExpr(rank);
+    SmallVector<AffineExpr> atSlice = {j};
+    for (int64_t d = tuple; d < rank; ++d)
+      atSlice.push_back(rewriter.getAffineDimExpr(d));
+    SmallVector<AffineMap> maps = {AffineMap::get(rank + 1, 0, atSlice, context)};
+    SmallVector<Value> inputs = {slices};
+    for (int64_t c = 0; c < tuple; ++c) {
+      maps.push_back(
+          AffineMap::get(rank + 1, 0, {j, rewriter.getAffineConstantExpr(c)}, context));
+      inputs.push_back(tuples);
+    }
+    maps.push_back(AffineMap::getMultiDimIdentityMap(rank + 1, context).getMajorSubMap(rank));
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+    Value copy = buildParallelGeneric(rewriter, loc, input, op.getInput(),
+                                      rewriter.getMultiDimIdentityMap(rank),
+                                      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{input}, inputs, ValueRange{copy}, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value aimed = arith::ConstantIntOp::create(b, l, b.getI1Type(), 1);
+          for (int64_t c = 0; c < tuple; ++c) {
+            Value target = normalizedIndex(b, l, a[1 + c], input.getDimSize(c));
+            aimed = arith::AndIOp::create(
+                b, l, aimed,
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, target,
+                                      linalg::IndexOp::create(b, l, c)));
+          }
+          linalg::YieldOp::create(
+              b, l, ValueRange{arith::SelectOp::create(b, l, aimed, a[0], a[a.size() - 1])});
+        });
+    return {generic.getResult(0)};
+  }
+
+  bool asSelections;
 };
 
 /// GatherND: output [batch..., indices outer..., slice...] reads input[batch..., tuple...,
@@ -716,8 +774,8 @@ void mlir::catfish::populateDataMovementToLinalgPatterns(RewritePatternSet &patt
                                                          bool scatterAsSelections) {
   patterns.add<ConstantLowering, ReshapeLowering, TransposeLowering, BroadcastLowering,
                TileLowering, TriluLowering, SliceLowering, ConcatLowering, SplitLowering,
-               PadLowering, GatherLowering, GatherElementsLowering, ScatterNdLowering,
-               GatherNdLowering, OneHotLowering, TopKLowering, RangeLowering>(
-      patterns.getContext());
-  patterns.add<ScatterElementsLowering>(patterns.getContext(), scatterAsSelections);
+               PadLowering, GatherLowering, GatherElementsLowering, GatherNdLowering,
+               OneHotLowering, TopKLowering, RangeLowering>(patterns.getContext());
+  patterns.add<ScatterElementsLowering, ScatterNdLowering>(patterns.getContext(),
+                                                           scatterAsSelections);
 }
