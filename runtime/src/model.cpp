@@ -310,10 +310,7 @@ catfish_status_t *loadCode(catfish_model_t &model, std::string device, bool useG
   const char *kDevices = "devices: auto, cpu, cuda, cuda:N, cuda-emulator";
   int ordinal = 0;
   bool cuda = parseCudaDevice(device, ordinal);
-  if (cuda && ordinal < 0)
-    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "unknown device '", device, "' (",
-                         kDevices, ")");
-  if (!cuda && device != "auto" && device != "cpu" && device != "cuda-emulator")
+  if (cuda ? ordinal < 0 : device != "auto" && device != "cpu" && device != "cuda-emulator")
     return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "unknown device '", device, "' (",
                          kDevices, ")");
   // auto: the GPU when the artifact has CUDA code and the machine a GPU, else the CPU code.

@@ -57,8 +57,6 @@ struct catfish_session_t {
   AlignedBytes inputStorage;
   std::vector<uint8_t *> inputData;
   std::vector<bool> inputSet;
-  /// Inputs bound to device memory (CUDA devices).
-  std::vector<bool> inputBound;
   /// The session on the GPU, for a CUDA device; the host storage above is then unused.
   catfish::rt::cuda::GpuSessionPtr gpu;
   /// The argument pointers of all calls, back to back.
@@ -99,7 +97,6 @@ catfish_status_t *createSession(const catfish_model_t *model, catfish_session_t 
   std::unique_ptr<catfish_session_t> session(new catfish_session_t());
   session->model = model;
   session->inputSet.assign(model->inputs.size(), false);
-  session->inputBound.assign(model->inputs.size(), false);
   if (model->gpu) {
     if (catfish_status_t *status = catfish::rt::cuda::createSession(*model, session->gpu))
       return status;
@@ -213,7 +210,6 @@ catfish_status_t *setInput(catfish_session_t *session, size_t index, const void 
   if (session->gpu) {
     if (catfish_status_t *status = catfish::rt::cuda::setInput(*session->gpu, index, data, byteSize))
       return status;
-    session->inputBound[index] = false;
   } else if (fa::isPackedDType(static_cast<fa::DType>(info.dtype))) {
     unpackNibbles(static_cast<const uint8_t *>(data), session->model->file->inputBufferSize(index),
                   session->inputData[index]);
@@ -230,7 +226,8 @@ catfish_status_t *run(catfish_session_t *session, bool wait) {
                       "catfish_session_run: session must not be NULL");
   const catfish_model_t &model = *session->model;
   for (size_t i = 0; i < model.inputs.size(); ++i)
-    if (!session->inputSet[i] && !session->inputBound[i])
+    if (!session->inputSet[i] &&
+        !(session->gpu && catfish::rt::cuda::inputBound(*session->gpu, i)))
       return makeStatusCat(CATFISH_STATUS_FAILED_PRECONDITION, "input '", model.inputs[i].name,
                            "' has not been set");
   if (session->gpu) {
@@ -331,11 +328,7 @@ catfish_status_t *bindDevice(catfish_session_t *session, bool output, size_t ind
   catfish::rt::cuda::GpuSession *gpu = nullptr;
   if (catfish_status_t *status = gpuOf(session, function, gpu))
     return status;
-  if (catfish_status_t *status = catfish::rt::cuda::bind(*gpu, output, index, address))
-    return status;
-  if (!output)
-    session->inputBound[index] = address != 0;
-  return nullptr;
+  return catfish::rt::cuda::bind(*gpu, output, index, address);
 }
 
 } // namespace
@@ -393,6 +386,9 @@ catfish_status_t *catfish_session_gpu_time_ms(catfish_session_t *session, float 
   if (!out_ms)
     return makeStatus(CATFISH_STATUS_INVALID_ARGUMENT,
                       "catfish_session_gpu_time_ms: out_ms must not be NULL");
+  if (!session->hasRun)
+    return makeStatus(CATFISH_STATUS_FAILED_PRECONDITION,
+                      "catfish_session_gpu_time_ms: no run has been made yet");
   CATFISH_GUARD(catfish::rt::cuda::lastGpuMilliseconds(*gpu, out_ms));
 }
 

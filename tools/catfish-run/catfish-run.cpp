@@ -425,7 +425,6 @@ bool benchmark(const catfish::Model &model, catfish::Session &session, const Opt
         return false;
       }
     Clock::time_point downloadStart = Clock::now();
-    outBytes = 0;
     for (size_t o = 0; gpu && o < model.outputCount(); ++o) {
       const void *data;
       size_t size;
@@ -433,7 +432,6 @@ bool benchmark(const catfish::Model &model, catfish::Session &session, const Opt
         error = status.message();
         return false;
       }
-      outBytes += size;
     }
     Clock::time_point downloaded = Clock::now();
     if (r < warmup)
@@ -448,6 +446,8 @@ bool benchmark(const catfish::Model &model, catfish::Session &session, const Opt
   }
   for (size_t i = 0; i < model.inputCount(); ++i)
     inBytes += model.input(i).byte_size;
+  for (size_t o = 0; o < model.outputCount(); ++o)
+    outBytes += model.output(o).byte_size;
   if (!gpu) {
     std::printf("benchmark: %" PRIu64 " runs (%" PRIu64 " warm-up), %u threads\n",
                 options.benchmark, warmup, catfish_model_num_threads(model.get()));

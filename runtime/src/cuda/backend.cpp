@@ -367,7 +367,6 @@ struct GpuSession {
   CUgraph graph = nullptr;
   CUgraphExec graphExec = nullptr;
   CUevent started = nullptr, finished = nullptr;
-  bool hasRun = false;
 
   /// Host copies of the outputs; valid after a run when fresh[o].
   std::vector<std::vector<uint8_t>> hostOutputs;
@@ -633,6 +632,8 @@ catfish_status_t *checkDeviceMemory(GpuSession &session, uint64_t address, const
 
 } // namespace
 
+bool inputBound(const GpuSession &session, size_t index) { return session.boundInputs[index]; }
+
 catfish_status_t *bind(GpuSession &session, bool output, size_t index, uint64_t address) {
   if (catfish_status_t *status = useContext(*session.gpu->driver, session.gpu->context))
     return status;
@@ -699,7 +700,6 @@ catfish_status_t *run(GpuSession &session, bool waitForIt) {
   CATFISH_CU_CHECK(driver, driver.cuEventRecord(session.finished, session.stream),
                    "cuEventRecord");
   session.fresh.assign(session.fresh.size(), false);
-  session.hasRun = true;
   return waitForIt ? wait(session) : nullptr;
 }
 
@@ -735,8 +735,6 @@ catfish_status_t *output(GpuSession &session, size_t index, const void **outData
 
 catfish_status_t *lastGpuMilliseconds(GpuSession &session, float *outMilliseconds) {
   const Driver &driver = *session.gpu->driver;
-  if (!session.hasRun)
-    return makeStatus(CATFISH_STATUS_FAILED_PRECONDITION, "no run has been made yet");
   if (catfish_status_t *status = useContext(driver, session.gpu->context))
     return status;
   CATFISH_CU_CHECK(driver, driver.cuEventSynchronize(session.finished), "cuEventSynchronize");

@@ -62,6 +62,8 @@ catfish_status_t *setInput(GpuSession &session, size_t index, const void *data, 
 /// device memory of the model's GPU of the tensor's byte size; 0 undoes it. Arguments are
 /// checked by the caller except the memory's device.
 catfish_status_t *bind(GpuSession &session, bool output, size_t index, uint64_t address);
+/// Whether input `index` is bound to device memory (which then needs no set_input).
+bool inputBound(const GpuSession &session, size_t index);
 /// The stream the session's runs go on (a CUstream); nullptr for the session's own.
 catfish_status_t *setStream(GpuSession &session, void *stream);
 /// Enqueues the plan (replaying its graph); with `wait`, waits for it and reports its errors.
@@ -70,7 +72,8 @@ catfish_status_t *run(GpuSession &session, bool wait);
 catfish_status_t *wait(GpuSession &session);
 /// Host copy of output `index` after the last run, copied from the device on the first ask.
 catfish_status_t *output(GpuSession &session, size_t index, const void **outData);
-/// Milliseconds of GPU time between the start and the end of the last run's plan.
+/// Milliseconds of GPU time between the start and the end of the last run's plan (the caller
+/// checks that there was one).
 catfish_status_t *lastGpuMilliseconds(GpuSession &session, float *outMilliseconds);
 
 } // namespace catfish::rt::cuda

@@ -31,6 +31,7 @@ const std::string &describe(const GpuModel &) {
 }
 catfish_status_t *createSession(const catfish_model_t &, GpuSessionPtr &) { return notBuilt(); }
 catfish_status_t *setInput(GpuSession &, size_t, const void *, size_t) { return notBuilt(); }
+bool inputBound(const GpuSession &, size_t) { return false; }
 catfish_status_t *bind(GpuSession &, bool, size_t, uint64_t) { return notBuilt(); }
 catfish_status_t *setStream(GpuSession &, void *) { return notBuilt(); }
 catfish_status_t *run(GpuSession &, bool) { return notBuilt(); }
