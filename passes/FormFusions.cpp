@@ -61,12 +61,16 @@ FusionKind kindOf(Operation *root) {
 void buildFusion(ArrayRef<Operation *> members) {
   Operation *root = members.back();
   llvm::SmallPtrSet<Operation *, 8> inGroup(members.begin(), members.end());
+  // The CUDA attention kernel reads every operand from a buffer.
+  auto inlined = [&](Value operand) {
+    return !isa<AttentionOp>(root) && isInlinableConstant(operand);
+  };
 
   llvm::SetVector<Value> inputs;
   SmallVector<Value> outputs;
   for (Operation *op : members) {
     for (Value operand : op->getOperands())
-      if (!inGroup.contains(operand.getDefiningOp()) && !isInlinableConstant(operand))
+      if (!inGroup.contains(operand.getDefiningOp()) && !inlined(operand))
         inputs.insert(operand);
     for (Value result : op->getResults())
       if (llvm::any_of(result.getUsers(),
@@ -83,7 +87,7 @@ void buildFusion(ArrayRef<Operation *> members) {
     mapping.map(input, body->addArgument(input.getType(), input.getLoc()));
   for (Operation *op : members) {
     for (Value operand : op->getOperands())
-      if (!mapping.contains(operand) && isInlinableConstant(operand))
+      if (!mapping.contains(operand) && inlined(operand))
         builder.clone(*operand.getDefiningOp(), mapping);
     builder.clone(*op, mapping);
   }

@@ -13,11 +13,9 @@ void mlir::catfish::buildImportCleanupPipeline(OpPassManager &pm) {
 }
 
 void mlir::catfish::buildFusionPipeline(OpPassManager &pm, const FusionPipelineOptions &options) {
-  OpPassManager &funcs = pm.nest<func::FuncOp>();
-  funcs.addPass(createCatfishExpandComposites());
   CatfishFormFusionsOptions fusion;
   fusion.fuse = options.fuse;
-  funcs.addPass(createCatfishFormFusions(fusion));
+  pm.addNestedPass<func::FuncOp>(createCatfishFormFusions(fusion));
 }
 
 void mlir::catfish::buildKernelLinalgPipeline(OpPassManager &pm,
@@ -42,7 +40,7 @@ void mlir::catfish::buildKernelBufferizePipeline(OpPassManager &pm) {
 
 void mlir::catfish::registerCatfishPipelines() {
   PassPipelineRegistration<FusionPipelineOptions>(
-      "catfish-fusion", "Expand composites and form catfish.fusion regions (on the program)",
+      "catfish-fusion", "Form catfish.fusion regions (on the program)",
       buildFusionPipeline);
   PassPipelineRegistration<CpuCodegenOptions>(
       "catfish-cpu-codegen",

@@ -87,6 +87,8 @@ void mlir::catfish::buildCpuLoweringPipeline(OpPassManager &pm) {
 void mlir::catfish::buildCpuCodegenPipeline(OpPassManager &pm,
                                             const CpuCodegenOptions &options) {
   CpuStage last = options.stopAfter;
+  // The CPU has no attention kernel: attention regions compute its primitive ops in order.
+  pm.addNestedPass<func::FuncOp>(createCatfishExpandComposites());
   buildKernelLinalgPipeline(pm, {});
   if (last == CpuStage::Linalg)
     return;

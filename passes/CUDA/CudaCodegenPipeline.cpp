@@ -1,6 +1,6 @@
 //===- CudaCodegenPipeline.cpp - the CUDA target's pipeline builder ------===//
 //
-// linalg on tensors -> one-shot bufferization -> parallel loops -> a thread per point in
+// attention regions -> flash-attention gpu.funcs; the rest: linalg on tensors -> one-shot bufferization -> parallel loops -> a thread per point in
 // gpu.funcs of one gpu.module (catfish-map-to-gpu) -> NVVM, one target per arch, libdevice
 // linked. PTX, ptxas and the fatbin follow in lib/Target/CUDA. The emulator's pipeline runs the
 // same stages up to the gpu.funcs, then turns them into host code.
@@ -74,6 +74,7 @@ void addNvvmStage(OpPassManager &pm, const CudaCodegenOptions &options) {
 void mlir::catfish::buildCudaCodegenPipeline(OpPassManager &pm,
                                              const CudaCodegenOptions &options) {
   CudaStage last = options.stopAfter;
+  pm.addPass(createCatfishAttentionToGpu());
   // Scatters without a reduction run as selections: a GPU runs the elements in parallel, not
   // one loop over the updates.
   CatfishConvertToLinalgOptions conversion;

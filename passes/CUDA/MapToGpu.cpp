@@ -81,10 +81,6 @@ void wrapScalarCode(func::FuncOp func) {
 
 /// Why the CUDA target cannot map `func` yet, as an error at the op responsible.
 LogicalResult checkMappable(func::FuncOp func) {
-  auto kind = func->getAttrOfType<FusionKindAttr>("catfish.kind");
-  if (kind && kind.getValue() == FusionKind::attention)
-    return func.emitError() << "the CUDA target has no 'attention' step yet (the flash-attention "
-                               "kernel is not built)";
   for (Operation &op : func.getBody().front()) {
     if (staysOnHost(op))
       continue;

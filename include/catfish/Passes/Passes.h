@@ -28,8 +28,8 @@ struct FusionPipelineOptions : PassPipelineOptions<FusionPipelineOptions> {
                     llvm::cl::init(true)};
 };
 
-/// Expands the composite ops no target has a kernel for yet (catfish-expand-composites), then
-/// groups every op of @main into catfish.fusion regions (catfish-form-fusions).
+/// Groups every op of @main into catfish.fusion regions (catfish-form-fusions). Composite ops
+/// (`catfish.attention`) keep a region of their own, which each target lowers its way.
 void buildFusionPipeline(OpPassManager &pm, const FusionPipelineOptions &options);
 
 /// The first stage of every target's code generation (anchored on a kernel module): kernels

@@ -297,6 +297,28 @@ def CatfishMapToGpu : Pass<"catfish-map-to-gpu", "mlir::ModuleOp"> {
   ];
 }
 
+def CatfishAttentionToGpu : Pass<"catfish-attention-to-gpu", "mlir::ModuleOp"> {
+  let summary = "Lower each attention region to one flash-attention kernel";
+  let description = [{
+    Runs first in the CUDA pipeline, on kernel functions of kind `attention` (one
+    `catfish.attention` over the region's inputs, materialized into its output). Each becomes
+    a `gpu.func` in `gpu.module @catfish_cuda` and its launch: a block of four warps takes
+    `4 * r` query rows (r = 1 to 4, by the query length) of one (batch, head); key and value
+    rows come in tiles of 32 through shared memory (converted to f32, K rows padded against
+    bank conflicts), each lane scores one key of the tile (scale * q.k, the mask read with
+    its broadcasts, the causal mask, the softcap), `gpu.shuffle xor` gives the row's tile max
+    and sum, and the running max, sum and output columns (lane, lane + 32, ...) stay in
+    registers across tiles (online softmax); `gpu.shuffle idx` hands each key's weight to the
+    lanes that accumulate V. Causal blocks stop at the tile of their last row. Grouped-query
+    heads read K/V head h / (Q heads / K heads). f32 accumulation for f16 and bf16. Head dims
+    above 128, or other element types, are an error at the op.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"
+  ];
+}
+
 def CatfishMatmulsToLibrary : Pass<"catfish-matmuls-to-library", "mlir::ModuleOp"> {
   let summary = "Hand the contraction of each GEMM region to cuBLASLt";
   let description = [{

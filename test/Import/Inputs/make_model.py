@@ -417,6 +417,32 @@ def topk(sort_k=64):
     return b.model([tensor("scores", FLOAT, [8, 300]), tensor("keys", FLOAT, [3, 200])], outputs)
 
 
+def attention():
+    """ONNX Attention (opset 23) in the forms the CUDA flash-attention kernel must get right:
+    several key tiles of 32 and query blocks with partial last ones, grouped-query heads with a
+    causal mask over more keys than queries; head dims that are not multiples of 32 with V's
+    differing from Q's, an additive bias broadcast over heads, a scale and a softcap; f16 with
+    a boolean mask broadcast over batch and heads that hides every key of one query row (NaN,
+    as softmax over nothing is)."""
+    b = Builder(seed=11)
+    b.op("Attention", ["q", "k", "v"], "/gqa", output="causal_out", is_causal=1)
+    b.op("Attention", ["q2", "k2", "v2", "bias"], "/biased", output="biased_out", scale=0.2,
+         softcap=3.0)
+    keep = b.rng.random((37, 100)) < 0.7
+    keep[5, :] = False
+    b.initializer("keep", keep)
+    half = [b.op("Cast", [name], "/half", to=TensorProto.FLOAT16) for name in ("q2", "k2", "v2")]
+    b.op("Attention", half + ["keep"], "/half", output="half_out")
+    inputs = [tensor("q", FLOAT, [1, 8, 70, 64]), tensor("k", FLOAT, [1, 2, 100, 64]),
+              tensor("v", FLOAT, [1, 2, 100, 64]), tensor("q2", FLOAT, [2, 3, 37, 40]),
+              tensor("k2", FLOAT, [2, 3, 100, 40]), tensor("v2", FLOAT, [2, 3, 100, 48]),
+              tensor("bias", FLOAT, [37, 100])]
+    outputs = [tensor("causal_out", FLOAT, [1, 8, 70, 64]),
+               tensor("biased_out", FLOAT, [2, 3, 37, 48]),
+               tensor("half_out", TensorProto.FLOAT16, [2, 3, 37, 48])]
+    return b.model(inputs, outputs, opset=23, ir_version=10)
+
+
 def shape_subgraph():
     b = Builder(seed=8)
     shape = b.op("Shape", ["x"], "/view")
@@ -698,6 +724,7 @@ CASES = {
     "topk_sort": saved(lambda: topk(sort_k=100)),
     "shape_subgraph": saved(shape_subgraph),
     "if_loop": saved(if_loop),
+    "attention": saved(attention),
     "quant": saved(quant),
     "dtypes": saved(dtypes),
     "external_data": external_data,
