@@ -35,6 +35,13 @@ std::optional<SmallVector<int64_t>> catfish::getConstantIntValues(Value value) {
   return values;
 }
 
+std::optional<double> catfish::getConstantFloatSplat(Value value) {
+  DenseFPElementsAttr attr;
+  if (!value || !matchPattern(value, m_Constant(&attr)) || !attr.isSplat())
+    return std::nullopt;
+  return attr.getSplatValue<APFloat>().convertToDouble();
+}
+
 int64_t catfish::broadcastSourceIndex(ArrayRef<int64_t> resultShape,
                                       ArrayRef<int64_t> operandShape, int64_t flat) {
   int64_t offset = 0, stride = 1;

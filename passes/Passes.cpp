@@ -13,9 +13,14 @@ void mlir::catfish::buildImportCleanupPipeline(OpPassManager &pm) {
 }
 
 void mlir::catfish::buildFusionPipeline(OpPassManager &pm, const FusionPipelineOptions &options) {
+  OpPassManager &funcs = pm.nest<func::FuncOp>();
+  funcs.addPass(createCatfishRaiseNorms());
+  if (options.raiseAttention)
+    funcs.addPass(createCatfishRaiseAttention());
+  funcs.addPass(createCanonicalizerPass());
   CatfishFormFusionsOptions fusion;
   fusion.fuse = options.fuse;
-  pm.addNestedPass<func::FuncOp>(createCatfishFormFusions(fusion));
+  funcs.addPass(createCatfishFormFusions(fusion));
 }
 
 void mlir::catfish::buildKernelLinalgPipeline(OpPassManager &pm,

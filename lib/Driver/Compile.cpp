@@ -71,8 +71,14 @@ llvm::Expected<OwningOpRef<ModuleOp>> importProgram(MLIRContext &context, String
 }
 
 llvm::Error fuseProgram(ModuleOp program, StringRef path, const CompileOptions &options) {
-  return runPipeline(program, path, "forming fusion regions",
-                     [&](OpPassManager &pm) { buildFusionPipeline(pm, options.fusion); });
+  return runPipeline(program, path, "forming fusion regions", [&](OpPassManager &pm) {
+    FusionPipelineOptions fusion;
+    fusion.copyOptionValuesFrom(options.fusion);
+    // Only the CUDA target has an attention kernel; the CPU would expand it again.
+    fusion.raiseAttention = llvm::any_of(llvm::split(options.target, ','),
+                                         [](StringRef name) { return name.trim() == "cuda"; });
+    buildFusionPipeline(pm, fusion);
+  });
 }
 
 /// Outlines the fusion regions of `program` into the nested module `moduleName` and returns it.

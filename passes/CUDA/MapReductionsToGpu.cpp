@@ -439,7 +439,6 @@ struct MapReductionsToGpu final
   void emitSelection(linalg::GenericOp generic, RowKernel &k, const Selection &selection) {
     SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
     Block &body = generic.getRegion().front();
-    BlockArgument element = body.getArgument(0);
     unsigned results = generic.getNumDpsInits();
     unsigned inputs = generic.getNumDpsInputs();
     unsigned valueResult = selection.valueResult;

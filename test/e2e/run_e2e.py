@@ -27,7 +27,8 @@ import onnxruntime as ort
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_MODEL = os.path.join(HERE, "..", "Import", "Inputs", "make_model.py")
 
-MODELS = ["mlp", "cnn", "bert_layer", "gpt2_block", "llama_block", "moe_block", "topk", "attention"]
+MODELS = ["mlp", "cnn", "bert_layer", "gpt2_block", "llama_block", "moe_block", "topk", "attention",
+          "norms"]
 
 # Models onnxruntime cannot run (the pinned 1.22 has no opset-23 Attention), checked against
 # the ONNX reference implementation instead, which the backend node tests' data come from.

@@ -60,9 +60,11 @@ static void execute(const Node *node) {
   }
   void *args[kMaxParams + 3];
   char shared[16];
+  unsigned dims[6];
+  memcpy(dims, node->dims, sizeof dims);
   for (unsigned i = 0; i < node->function->params; ++i)
     args[i] = (void *)node->values[i];
-  args[node->function->params] = (void *)node->dims;
+  args[node->function->params] = dims;
   args[node->function->params + 1] = shared;
   args[node->function->params + 2] = NULL;
   int64_t blocks = (int64_t)node->dims[0] * node->dims[1] * node->dims[2];

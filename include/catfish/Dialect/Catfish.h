@@ -40,6 +40,9 @@ bool areCompatibleResultTypes(TypeRange inferred, TypeRange actual);
 /// The values of a constant integer tensor (any integer width), or nullopt.
 std::optional<SmallVector<int64_t>> getConstantIntValues(Value value);
 
+/// The value of a constant float tensor whose elements are all equal, or nullopt.
+std::optional<double> getConstantFloatSplat(Value value);
+
 /// One dim of a resolved slice: elements start, start + step, ... (size of them).
 struct SliceDim {
   int64_t start, step, size;

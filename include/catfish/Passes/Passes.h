@@ -26,9 +26,16 @@ struct FusionPipelineOptions : PassPipelineOptions<FusionPipelineOptions> {
   Option<bool> fuse{*this, "fuse",
                     llvm::cl::desc("Fuse ops; false gives every op a region of its own"),
                     llvm::cl::init(true)};
+  Option<bool> raiseAttention{
+      *this, "raise-attention",
+      llvm::cl::desc("Raise attention written out op by op to catfish.attention (for targets "
+                     "with an attention kernel)"),
+      llvm::cl::init(false)};
 };
 
-/// Groups every op of @main into catfish.fusion regions (catfish-form-fusions). Composite ops
+/// Raises norms written out op by op (catfish-raise-norms), and attention
+/// (catfish-raise-attention) when asked, then groups
+/// every op of @main into catfish.fusion regions (catfish-form-fusions). Composite ops
 /// (`catfish.attention`) keep a region of their own, which each target lowers its way.
 void buildFusionPipeline(OpPassManager &pm, const FusionPipelineOptions &options);
 

@@ -24,7 +24,8 @@ def CatfishExpandComposites : Pass<"catfish-expand-composites", "mlir::func::Fun
   let summary = "Expand composite ops the target has no kernel for into primitive catfish ops";
   let description = [{
     For targets without a kernel of their own for an op, replaces it by the primitive catfish
-    ops that define it, before fusion, so those fuse like any others. Today: `catfish.attention`
+    ops that define it. The CPU pipeline runs it first on its kernel functions, so an
+    attention region becomes one kernel of primitive ops. Today: `catfish.attention`
     becomes scale * Q.K^T (a transpose and a matmul), the mask, the causal mask and the
     softcap, a softmax and a second matmul (see `expandAttention`).
 
@@ -34,6 +35,58 @@ def CatfishExpandComposites : Pass<"catfish-expand-composites", "mlir::func::Fun
     ```
     becomes `catfish.mul`, `catfish.transpose`, `catfish.matmul`, `catfish.softmax` and
     `catfish.matmul`.
+  }];
+  let dependentDialects = ["::mlir::catfish::CatfishDialect"];
+}
+
+def CatfishRaiseAttention : Pass<"catfish-raise-attention", "mlir::func::FuncOp"> {
+  let summary = "Raise attention written out op by op to catfish.attention";
+  let description = [{
+    Finds softmax(S) . V over the last axis, rank-4 [batch, heads, seq, dim] operands, where
+    S is Q . K^T, optionally divided or multiplied by a constant (the scale), then optionally
+    masked: plus an additive mask, or `select(keep, scores, fill)` with fill -inf, or at most
+    -1e4 when `keep` is a constant that leaves every row a key (then, for scores that lie
+    within 1e4 of each other, the fill gives what -inf gives). A constant mask that is ONNX's
+    causal triangle (key j seen by query i when j <= i; booleans, or 0 and at most -1e4)
+    becomes `is_causal`. K is K^T's transpose
+    (composed with the transpose that made K^T). Every intermediate must have no other use;
+    anything else stays as it is. The ops' locations fuse into the attention's.
+
+    ```mlir
+    %s = catfish.matmul %q, %kt
+    %d = catfish.div %s, %c8          // a splat constant
+    %m = catfish.add %d, %mask
+    %p = catfish.softmax %m {axis = 3}
+    %o = catfish.matmul %p, %v
+    ```
+    becomes `catfish.attention %q, %k, %v, %mask {scale = 0.125, is_causal = false}`.
+  }];
+  let dependentDialects = ["::mlir::catfish::CatfishDialect"];
+}
+
+def CatfishRaiseNorms : Pass<"catfish-raise-norms", "mlir::func::FuncOp"> {
+  let summary = "Raise LayerNorm and RMSNorm written out op by op to catfish norm ops";
+  let description = [{
+    The normalized value n = t / sqrt(mean(t^2) + eps) (a Div by the Sqrt, or a Mul by its
+    Reciprocal or by an Rsqrt; the square a Pow by 2 or t * t; the means over the trailing
+    dims [axis, rank), kept; eps a constant) becomes `catfish.layer_norm` when t is
+    x - mean(x) over the same dims and feeds nothing else, otherwise `catfish.rms_norm` of t.
+    A following Mul by a parameter of the normalized dims (either side) is the scale (else 1),
+    and for LayerNorm a following Add of one the bias. Every intermediate must have no other
+    use; anything else stays as it is.
+
+    ```mlir
+    %m = catfish.reduce %x {axes = array<i64: -1>, keepdims = true, kind = #catfish<reduce mean>}
+    %d = catfish.sub %x, %m
+    %p = catfish.pow %d, %two
+    %v = catfish.reduce %p {axes = array<i64: -1>, keepdims = true, kind = #catfish<reduce mean>}
+    %e = catfish.add %v, %eps
+    %s = catfish.sqrt %e
+    %n = catfish.div %d, %s
+    %w = catfish.mul %n, %gamma
+    %y = catfish.add %w, %beta
+    ```
+    becomes `catfish.layer_norm %x, %gamma, %beta {axis = 2, epsilon = ...}`.
   }];
   let dependentDialects = ["::mlir::catfish::CatfishDialect"];
 }

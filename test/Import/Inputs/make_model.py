@@ -443,6 +443,42 @@ def attention():
     return b.model(inputs, outputs, opset=23, ir_version=10)
 
 
+def norms():
+    """LayerNorm and RMSNorm written out op by op, as torch.onnx writes them below opset 17
+    (ReduceMean with an axes attribute): LayerNorm with Pow and Div, then weight and bias;
+    RMSNorm over the last two dims with x * x, Sqrt and Reciprocal, the weight in front; and
+    a LayerNorm whose centered value is an output too, which must stay as written."""
+    b = Builder(seed=12)
+    hidden, rows = 96, 16
+
+    def mean(x, scope, axes):
+        return b.op("ReduceMean", [x], scope, axes=axes, keepdims=1)
+
+    scope = "/LayerNorm"
+    centered = b.op("Sub", ["x", mean("x", scope, [-1])], scope)
+    variance = mean(b.op("Pow", [centered, b.const(2.0, scope, np.float32)], scope), scope, [-1])
+    std = b.op("Sqrt", [b.op("Add", [variance, b.const(1e-12, scope, np.float32)], scope)], scope)
+    normed = b.op("Div", [centered, std], scope)
+    gamma = b.initializer("ln.weight", 1 + b.rng.standard_normal(hidden).astype(np.float32) * 0.1)
+    ln = b.op("Add", [b.op("Mul", [normed, gamma], scope), b.weight("ln.bias", [hidden])], scope,
+              output="ln_out")
+    scope = "/RMSNorm"
+    variance = mean(b.op("Mul", [ln, ln], scope), scope, [1, 2])
+    std = b.op("Sqrt", [b.op("Add", [b.const(1e-6, scope, np.float32), variance], scope)], scope)
+    weight = b.initializer("rms.weight",
+                           1 + b.rng.standard_normal((rows, hidden)).astype(np.float32) * 0.1)
+    b.op("Mul", [weight, b.op("Mul", [ln, b.op("Reciprocal", [std], scope)], scope)], scope,
+         output="rms_out")
+    scope = "/Kept"
+    b.op("Sub", ["z", mean("z", scope, [-1])], scope, output="centered_out")
+    variance = mean(b.op("Pow", ["centered_out", b.const(2.0, scope, np.float32)], scope), scope, [-1])
+    std = b.op("Sqrt", [b.op("Add", [variance, b.const(1e-5, scope, np.float32)], scope)], scope)
+    b.op("Div", ["centered_out", std], scope, output="kept_out")
+    io = [2, rows, hidden]
+    outputs = [tensor(name, FLOAT, io) for name in ("ln_out", "rms_out", "centered_out", "kept_out")]
+    return b.model([tensor("x", FLOAT, io), tensor("z", FLOAT, io)], outputs)
+
+
 def shape_subgraph():
     b = Builder(seed=8)
     shape = b.op("Shape", ["x"], "/view")
@@ -725,6 +761,7 @@ CASES = {
     "shape_subgraph": saved(shape_subgraph),
     "if_loop": saved(if_loop),
     "attention": saved(attention),
+    "norms": saved(norms),
     "quant": saved(quant),
     "dtypes": saved(dtypes),
     "external_data": external_data,

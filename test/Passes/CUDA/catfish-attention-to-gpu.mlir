@@ -98,3 +98,10 @@ func.func @catfish_kernel_0(%q: memref<1x2x8x16xf64>, %k: memref<1x2x8x16xf64>, 
   bufferization.materialize_in_destination %3 in restrict writable %out : (tensor<1x2x8x16xf64>, memref<1x2x8x16xf64>) -> ()
   return
 }
+
+// -----
+
+// expected-error @+1 {{an attention region must hold exactly one catfish.attention}}
+func.func @catfish_kernel_0(%a: memref<4x4xf32>, %r: memref<4x4xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind attention>} {
+  return
+}

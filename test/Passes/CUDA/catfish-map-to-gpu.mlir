@@ -51,14 +51,6 @@ func.func @catfish_kernel_0(%a: memref<4x100xf32>, %b: memref<100xf32>, %r: memr
 
 // -----
 
-// An attention region is refused at its op: nothing falls back.
-// expected-error @+1 {{the CUDA target has no 'attention' step yet}}
-func.func @catfish_kernel_0(%a: memref<4x4xf32>, %r: memref<4x4xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind attention>} {
-  return
-}
-
-// -----
-
 // A sequential loop inside the nest would make a thread per row: refused.
 func.func @catfish_kernel_0(%a: memref<4x100xf32>, %r: memref<4xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
   %c0 = arith.constant 0 : index
