@@ -40,10 +40,14 @@ bool isInlinableConstant(Value value) {
   return cast<ShapedType>(constant.getType()).getNumElements() <= kMaxInlineConstantElements;
 }
 
-/// Whether `producer` may join a region rooted at `root`.
+/// Ops that only move data; their consumer's kernel reads through them (a reshape is a view).
+bool isDataMovement(Operation *op) { return isa<BroadcastOp, TransposeOp, ReshapeOp>(op); }
+
+/// Whether `producer` may join a region rooted at `root`. A transpose takes the elementwise
+/// ops and reshapes before it (a bias add, then the heads split), so they cost no step.
 bool canFuseInto(Operation *producer, Operation *root) {
-  bool producerOk = isElementwise(producer) || isa<BroadcastOp, TransposeOp>(producer);
-  return producerOk && (isElementwise(root) || isReductionOrNorm(root));
+  bool producerOk = isElementwise(producer) || isDataMovement(producer);
+  return producerOk && (isElementwise(root) || isReductionOrNorm(root) || isa<TransposeOp>(root));
 }
 
 FusionKind kindOf(Operation *root) {

@@ -85,3 +85,40 @@ func.func @attention_scores(%q: tensor<2x8x16xf32>, %k: tensor<2x16x8xf32>) -> t
   %r = catfish.reshape %p, %shape : (tensor<2x8x8xf32>, tensor<2xi64>) -> tensor<16x8xf32>
   return %r : tensor<16x8xf32>
 }
+
+// -----
+
+// The heads split after a projection: the bias add and the reshape join the transpose's region
+// (the reshape is a view there), and so does a reshape feeding an elementwise op; a reshape
+// feeding a matmul keeps a region of its own.
+// CHECK-LABEL: func.func @heads_split
+// CHECK: %[[T:.*]] = catfish.fusion generated(%arg0, %arg1)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: catfish.add
+// CHECK-NEXT: catfish.constant
+// CHECK-NEXT: catfish.reshape
+// CHECK-NEXT: catfish.transpose
+// CHECK-NEXT: catfish.yield
+// CHECK: catfish.fusion generated(%arg2)
+// CHECK-NEXT: ^bb0
+// CHECK: catfish.reshape
+// CHECK-NEXT: catfish.neg
+// CHECK-NEXT: catfish.yield
+// CHECK: %[[R:.*]] = catfish.fusion generated(%[[T]])
+// CHECK-NEXT: ^bb0
+// CHECK: catfish.reshape
+// CHECK-NEXT: catfish.yield
+// CHECK: catfish.fusion gemm(%[[R]], %arg3)
+func.func @heads_split(%x: tensor<8x64xf32>, %b: tensor<64xf32>, %m: tensor<8xf32>, %w: tensor<16x4xf32>) -> (tensor<4x8x16xf32>, tensor<1x8xf32>, tensor<32x4xf32>) {
+  %a = catfish.add %x, %b : (tensor<8x64xf32>, tensor<64xf32>) -> tensor<8x64xf32>
+  %s = catfish.constant dense<[8, 4, 16]> : tensor<3xi64>
+  %r = catfish.reshape %a, %s : (tensor<8x64xf32>, tensor<3xi64>) -> tensor<8x4x16xf32>
+  %t = catfish.transpose %r {perm = array<i64: 1, 0, 2>} : (tensor<8x4x16xf32>) -> tensor<4x8x16xf32>
+  %s1 = catfish.constant dense<[1, 8]> : tensor<2xi64>
+  %u = catfish.reshape %m, %s1 : (tensor<8xf32>, tensor<2xi64>) -> tensor<1x8xf32>
+  %n = catfish.neg %u : (tensor<1x8xf32>) -> tensor<1x8xf32>
+  %s2 = catfish.constant dense<[32, 16]> : tensor<2xi64>
+  %f = catfish.reshape %t, %s2 : (tensor<4x8x16xf32>, tensor<2xi64>) -> tensor<32x16xf32>
+  %y = catfish.matmul %f, %w : (tensor<32x16xf32>, tensor<16x4xf32>) -> tensor<32x4xf32>
+  return %t, %n, %y : tensor<4x8x16xf32>, tensor<1x8xf32>, tensor<32x4xf32>
+}

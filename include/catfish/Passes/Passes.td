@@ -99,8 +99,10 @@ def CatfishFormFusions : Pass<"catfish-form-fusions", "mlir::func::FuncOp"> {
 
     Elementwise ops (the `BroadcastElementwise` trait) fuse with their elementwise producers
     and consumers, and into a following reduction or normalization (reduce, softmax,
-    log_softmax, layer_norm, rms_norm, group_norm, batch_norm). Broadcasts and transposes fuse
-    into the elementwise, reduction or normalization op they feed. A producer joins its
+    log_softmax, layer_norm, rms_norm, group_norm, batch_norm). Broadcasts, transposes and
+    reshapes fuse into the elementwise, reduction or normalization op they feed, and a
+    transpose takes the elementwise ops and reshapes before it too (a bias add, then the
+    heads split: one kernel that reads through the reshape's view). A producer joins its
     consumer's region only when every use of it is in that region, so no value is computed
     twice and regions never form cycles. Every other op gets a region of its own; matmul,
     conv and attention regions get the kinds `gemm`, `conv` and `attention`.

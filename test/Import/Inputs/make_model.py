@@ -122,12 +122,12 @@ def merge_heads(b, x, scope, hidden):
     return b.op("Reshape", [merged, new_shape], scope)
 
 
-def gelu_erf(b, x, scope):
+def gelu_erf(b, x, scope, output=None):
     scaled = b.op("Div", [x, b.const(1.4142135381698608, scope, np.float32)], scope)
     erf = b.op("Erf", [scaled], scope)
     shifted = b.op("Add", [erf, b.const(1.0, scope, np.float32)], scope)
     product = b.op("Mul", [x, shifted], scope)
-    return b.op("Mul", [product, b.const(0.5, scope, np.float32)], scope)
+    return b.op("Mul", [product, b.const(0.5, scope, np.float32)], scope, output=output)
 
 
 def gelu_tanh(b, x, scope):
@@ -152,14 +152,16 @@ def mlp(hidden=32):
 
 
 def elementwise():
-    """Elementwise and data-movement ops only: a broadcast bias, erf GELU, a transpose. 1800
-    elements: several CUDA blocks of 256 threads, the last one partly idle."""
+    """Elementwise and data-movement ops only: a broadcast bias, erf GELU (an output too, so
+    it stays a kernel of its own), a transpose. 1800 elements: several CUDA blocks of 256
+    threads, the last one partly idle."""
     b = Builder(seed=3)
     bias = b.weight("bias", [300])
     h = b.op("Add", ["x", bias], "/bias")
-    h = gelu_erf(b, h, "/gelu")
+    h = gelu_erf(b, h, "/gelu", output="gelu")
     b.op("Transpose", [h], "/transpose", output="y", perm=[1, 0])
-    return b.model([tensor("x", FLOAT, [6, 300])], [tensor("y", FLOAT, [300, 6])])
+    return b.model([tensor("x", FLOAT, [6, 300])],
+                   [tensor("y", FLOAT, [300, 6]), tensor("gelu", FLOAT, [6, 300])])
 
 
 def reductions():
