@@ -2,10 +2,13 @@
 """Writes a ResNet-50-shaped ONNX model (random weights) the way torch.onnx.export writes an
 eval-mode torchvision ResNet-50: batch norms folded into the convolutions' weights and biases,
 Conv/Relu/Add bottlenecks, MaxPool, GlobalAveragePool, Flatten, Gemm. Input 'input'
-1x3x224x224 f32, output 'logits' 1x1000; about 25.5 M parameters (~100 MB).
+1x3x224x224 f32, output 'logits' 1x1000; about 25.5 M parameters (~100 MB). With
+--batch-norm every convolution is followed by a BatchNormalization instead (no conv bias), as
+the ONNX model zoo's ResNet-50 and exports that keep the norms write it.
 
-    .venv/bin/python bench/make_resnet50.py build/bench/resnet50.onnx
+    .venv/bin/python bench/make_resnet50.py build/bench/resnet50.onnx [--batch-norm]
 """
+import argparse
 import sys
 
 import numpy as np
@@ -14,9 +17,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 
 class Builder:
-    def __init__(self):
+    def __init__(self, batch_norm):
         self.nodes, self.inits, self.count = [], [], 0
         self.rng = np.random.default_rng(0)
+        self.batch_norm = batch_norm
 
     def name(self, kind):
         self.count += 1
@@ -30,13 +34,30 @@ class Builder:
 
     def conv(self, x, cin, cout, kernel, stride=1, relu=True):
         w = self.weight("w", (cout, cin, kernel, kernel), cin * kernel * kernel)
-        b = self.weight("b", (cout,), cout)
+        inputs = [x, w] if self.batch_norm else [x, w, self.weight("b", (cout,), cout)]
         y = self.name("conv")
         pad = kernel // 2
-        self.nodes.append(helper.make_node("Conv", [x, w, b], [y], name=y,
+        self.nodes.append(helper.make_node("Conv", inputs, [y], name=y,
                                            kernel_shape=[kernel, kernel],
                                            strides=[stride, stride], pads=[pad] * 4))
+        if self.batch_norm:
+            y = self.norm(y, cout)
         return self.relu(y) if relu else y
+
+    def norm(self, x, channels):
+        params = []
+        for kind, values in (
+                ("scale", 1 + self.rng.standard_normal(channels) * 0.1),
+                ("shift", self.rng.standard_normal(channels) * 0.1),
+                ("mean", self.rng.standard_normal(channels) * 0.1),
+                ("var", self.rng.uniform(0.5, 1.5, channels))):
+            name = self.name(kind)
+            self.inits.append(numpy_helper.from_array(values.astype(np.float32), name))
+            params.append(name)
+        y = self.name("bn")
+        self.nodes.append(helper.make_node("BatchNormalization", [x, *params], [y], name=y,
+                                           epsilon=1e-5))
+        return y
 
     def relu(self, x):
         y = self.name("relu")
@@ -56,7 +77,11 @@ class Builder:
 
 
 def main():
-    b = Builder()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("output")
+    parser.add_argument("--batch-norm", action="store_true")
+    args = parser.parse_args()
+    b = Builder(args.batch_norm)
     x = b.conv("input", 3, 64, 7, 2)
     pooled = b.name("maxpool")
     b.nodes.append(helper.make_node("MaxPool", [x], [pooled], name=pooled, kernel_shape=[3, 3],
@@ -81,7 +106,7 @@ def main():
                               producer_name="catfish-bench")
     model.ir_version = 8  # onnxruntime 1.22 reads IR versions up to 10
     onnx.checker.check_model(model)
-    onnx.save(model, sys.argv[1])
+    onnx.save(model, args.output)
     return 0
 
 

@@ -33,7 +33,8 @@ struct FusionPipelineOptions : PassPipelineOptions<FusionPipelineOptions> {
       llvm::cl::init(false)};
 };
 
-/// Raises norms written out op by op (catfish-raise-norms), and attention
+/// Folds batch norms into their convolutions (catfish-fold-batch-norm), raises norms written
+/// out op by op (catfish-raise-norms), and attention
 /// (catfish-raise-attention) when asked, then groups
 /// every op of @main into catfish.fusion regions (catfish-form-fusions). Composite ops
 /// (`catfish.attention`) keep a region of their own, which each target lowers its way.

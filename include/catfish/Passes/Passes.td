@@ -91,6 +91,25 @@ def CatfishRaiseNorms : Pass<"catfish-raise-norms", "mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::catfish::CatfishDialect"];
 }
 
+def CatfishFoldBatchNorm : Pass<"catfish-fold-batch-norm", "mlir::func::FuncOp"> {
+  let summary = "Fold inference batch normalization into the convolution before it";
+  let description = [{
+    A `catfish.batch_norm` whose input is a `catfish.conv` used by nothing else, where the
+    convolution's weights (and bias, if any) and the normalization's scale, bias, mean and
+    variance are f32 constants, becomes one convolution: with s = scale / sqrt(variance +
+    epsilon) per output channel, W' = W * s and b' = (b - mean) * s + bias, computed in
+    double at compile time. Exporters write ResNet-style models with the normalization apart;
+    folded, it costs no kernel.
+
+    ```mlir
+    %c = catfish.conv %x, %w, %b {...}
+    %y = catfish.batch_norm %c, %scale, %shift, %mean, %var {epsilon = 1.0e-5 : f32}
+    ```
+    becomes `catfish.conv %x, %w_folded, %b_folded {...}`.
+  }];
+  let dependentDialects = ["::mlir::catfish::CatfishDialect"];
+}
+
 def CatfishFormFusions : Pass<"catfish-form-fusions", "mlir::func::FuncOp"> {
   let summary = "Group ops into catfish.fusion regions, one per kernel";
   let description = [{
