@@ -50,14 +50,28 @@ bool canFuseInto(Operation *producer, Operation *root) {
   return producerOk && (isElementwise(root) || isReductionOrNorm(root) || isa<TransposeOp>(root));
 }
 
-FusionKind kindOf(Operation *root) {
-  if (isa<MatMulOp>(root))
+/// Contractions whose elementwise consumers (the epilogue: bias, activation, residual) join
+/// their region. Not convolutions yet: the CPU could no longer split a convolution with an
+/// epilogue into tasks (its output grid is cut from a widened one).
+bool isContraction(Operation *op) { return isa<MatMulOp>(op); }
+
+FusionKind kindOf(Operation *op) {
+  if (isa<MatMulOp>(op))
     return FusionKind::gemm;
-  if (isa<ConvOp, ConvTransposeOp>(root))
+  if (isa<ConvOp, ConvTransposeOp>(op))
     return FusionKind::conv;
-  if (isa<AttentionOp>(root))
+  if (isa<AttentionOp>(op))
     return FusionKind::attention;
   return FusionKind::generated;
+}
+
+/// The op that gives a region its kind and location: its contraction or attention, else its
+/// root (the last member).
+Operation *principalOf(ArrayRef<Operation *> members) {
+  for (Operation *op : members)
+    if (kindOf(op) != FusionKind::generated)
+      return op;
+  return members.back();
 }
 
 /// Moves `members` (in program order, the root last) into one catfish.fusion op placed at the
@@ -83,8 +97,9 @@ void buildFusion(ArrayRef<Operation *> members) {
   }
 
   OpBuilder builder(root);
-  auto fusion = FusionOp::create(builder, root->getLoc(), TypeRange(ValueRange(outputs)),
-                                 inputs.getArrayRef(), kindOf(root));
+  Operation *principal = principalOf(members);
+  auto fusion = FusionOp::create(builder, principal->getLoc(), TypeRange(ValueRange(outputs)),
+                                 inputs.getArrayRef(), kindOf(principal));
   Block *body = builder.createBlock(&fusion.getBody());
   IRMapping mapping;
   for (Value input : inputs)
@@ -117,6 +132,9 @@ struct FormFusions final : catfish::impl::CatfishFormFusionsBase<FormFusions> {
     // them are in one region whose root accepts it.
     llvm::DenseMap<Operation *, Operation *> rootOf;
     llvm::MapVector<Operation *, SmallVector<Operation *>> groups;
+    // Roots whose region holds a contraction: it is the region's first op, nothing joins
+    // before it.
+    llvm::SmallPtrSet<Operation *, 16> closed;
     for (Operation &op : llvm::reverse(block.without_terminator())) {
       if (!isa<CatfishDialect>(op.getDialect()) || isa<ConstantOp>(op))
         continue;
@@ -130,8 +148,12 @@ struct FormFusions final : catfish::impl::CatfishFormFusionsBase<FormFusions> {
           }
           root = userRoot;
         }
-        if (root && !canFuseInto(&op, root))
+        bool epilogue = root && isContraction(&op) && !closed.contains(root) &&
+                        llvm::all_of(groups[root], isElementwise);
+        if (root && (closed.contains(root) || (!epilogue && !canFuseInto(&op, root))))
           root = nullptr;
+        if (epilogue && root)
+          closed.insert(root);
       }
       if (!root)
         root = &op;

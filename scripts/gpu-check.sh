@@ -112,7 +112,7 @@ refused_here() {
   [ "$rc" = 1 ] && grep -q "device cuda:0 is not available" <<< "$message"
 }
 
-e2e_models=elementwise,reductions,topk,mlp,cnn,bert_layer,gpt2_block,llama_block,moe_block,attention,norms
+e2e_models=elementwise,reductions,topk,mlp,cnn,bert_layer,gpt2_block,llama_block,moe_block,attention,norms,half_mlp,bf16_mlp
 mkdir -p "$work/node"
 tar -C "$work/node" -xJf "$bundle/node-tests.tar.xz"
 if [ "$dry" = 1 ]; then

@@ -59,6 +59,11 @@ void addLoopsStage(OpPassManager &pm) {
 
 void addLLVMStage(OpPassManager &pm) {
   pm.addPass(createConvertMathToFuncs());
+  // x86-64 has no bf16 arithmetic, and LLVM would promote it through libgcc's
+  // __truncsfbf2, which Debian's GCC 12 lacks: compute in f32, then round with integer ops.
+  arith::ArithEmulateUnsupportedFloatsOptions emulate;
+  emulate.sourceTypeStrs = {"bf16"};
+  pm.addPass(arith::createArithEmulateUnsupportedFloats(emulate));
   arith::ArithExpandOpsPassOptions expand;
   expand.includeBf16 = true;
   pm.addPass(arith::createArithExpandOpsPass(expand));

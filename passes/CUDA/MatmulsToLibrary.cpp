@@ -125,7 +125,8 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
     };
     auto refuseType = [&](Type type) {
       return generic.emitError() << "the CUDA target cannot hand this GEMM to cuBLASLt: only "
-                                    "f32 GEMMs are built so far, got "
+                                    "f32, f16 and bf16 GEMMs (all operands one type, f32 "
+                                    "accumulation) are built so far, got "
                                  << type;
     };
     if (generic.getNumDpsInputs() != 2 || generic.getNumDpsInits() != 1 ||
@@ -142,11 +143,13 @@ struct MatmulsToLibrary final : catfish::impl::CatfishMatmulsToLibraryBase<Matmu
                                       generic.getDpsInputOperand(1)->get(),
                                       generic.getDpsInitOperand(0)->get()};
     SmallVector<Indexing, 3> indexings;
+    Type element = cast<MemRefType>(operands[2].getType()).getElementType();
     for (auto [operand, map] : llvm::zip(operands, maps)) {
       auto type = cast<MemRefType>(operand.getType());
       if (!type.getLayout().isIdentity() || !type.hasStaticShape())
         return refuse("an operand is not a dense row-major buffer");
-      if (!type.getElementType().isF32())
+      if (!isa<Float32Type, Float16Type, BFloat16Type>(type.getElementType()) ||
+          type.getElementType() != element)
         return refuseType(type.getElementType());
       FailureOr<Indexing> indexing = indexingOf(map, type, dropped);
       if (failed(indexing))

@@ -61,6 +61,18 @@ bool isPackedDType(DType dtype) {
   return dtype == DType::I4 || dtype == DType::U4 || dtype == DType::F4E2M1;
 }
 
+uint64_t matmulElementBytes(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+    return 4;
+  case DType::F16:
+  case DType::BF16:
+    return 2;
+  default:
+    return 0;
+  }
+}
+
 bool tensorBufferSize(DType dtype, const int64_t *dims, size_t rank, uint64_t &outBytes) {
   return tensorByteSize(isPackedDType(dtype) ? DType::I8 : dtype, dims, rank, outBytes);
 }
@@ -416,12 +428,12 @@ catfish_status_t *ArtifactFile::verifyManifest() {
                      " needs exactly one of a launch and a library call");
         if (const CudaMatmul *mm = call.matmul()) {
           if (mm->m() == 0 || mm->n() == 0 || mm->k() == 0 || mm->batch() == 0 ||
-              mm->dtype() != DType::F32 ||
+              matmulElementBytes(mm->dtype()) == 0 ||
               mm->lda() < (mm->transpose_a() ? mm->m() : mm->k()) ||
               mm->ldb() < (mm->transpose_b() ? mm->k() : mm->n()) || mm->ldc() < mm->n())
             return bad("kernel ", i, " (", k.symbol()->string_view(), ") call ", l,
                        " is a matrix product with inconsistent sizes or an element type the "
-                       "runtime does not know (f32)");
+                       "runtime does not know (f32, f16, bf16)");
           continue;
         }
         const CudaLaunch &launch = *call.launch();
@@ -495,7 +507,7 @@ catfish_status_t *ArtifactFile::verifyManifest() {
                           __builtin_add_overflow(batchPart, rowsPart, &last) ||
                           __builtin_add_overflow(last, operand.offset, &last) ||
                           __builtin_add_overflow(last, operand.columns, &last) ||
-                          __builtin_mul_overflow(last, uint64_t(4), &bytes);
+                          __builtin_mul_overflow(last, matmulElementBytes(mm.dtype()), &bytes);
           uint64_t size = m.buffers()->Get(s.args()->Get(operand.position))->size();
           if (overflow || bytes > size)
             return bad("step ", i, " multiplies with ", operand.name, " reaching ",

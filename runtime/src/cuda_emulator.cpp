@@ -276,24 +276,109 @@ private:
   uint64_t block_ = 0;
 };
 
-/// Rows [begin, end) of all batches' C (row r is row r % m of batch r / m).
-void multiply(const EmulatedMatmul &mm, const float *a, const float *b, float *c, uint64_t begin,
+float bitsToFloat(uint32_t bits) {
+  float value;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+
+uint32_t floatToBits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  return bits;
+}
+
+float halfToFloat(uint16_t half) {
+  uint32_t sign = uint32_t(half & 0x8000) << 16, exponent = (half >> 10) & 0x1f,
+           mantissa = half & 0x3ff;
+  if (exponent == 0) {
+    float subnormal = std::ldexp(float(mantissa), -24);
+    return sign ? -subnormal : subnormal;
+  }
+  if (exponent == 31)
+    return bitsToFloat(sign | 0x7f800000 | (mantissa << 13));
+  return bitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
+}
+
+/// Rounded to nearest even; overflow gives infinity, as a GPU's conversion does.
+uint16_t floatToHalf(float value) {
+  uint32_t bits = floatToBits(value);
+  auto sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
+  uint32_t magnitude = bits & 0x7fffffff;
+  if (magnitude >= 0x7f800000)
+    return sign | (magnitude > 0x7f800000 ? 0x7e00 : 0x7c00);
+  if (magnitude >= 0x477ff000) // 65520 and above round past the largest half, 65504
+    return sign | 0x7c00;
+  if (magnitude < 0x38800000) // below 2^-14: a subnormal half, exact after scaling by 2^24
+    return sign | static_cast<uint16_t>(std::nearbyint(bitsToFloat(magnitude) * 0x1p24f));
+  uint32_t half = (magnitude - 0x38000000) >> 13, rest = magnitude & 0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (half & 1)))
+    ++half;
+  return sign | static_cast<uint16_t>(half);
+}
+
+uint16_t floatToBf16(float value) {
+  uint32_t bits = floatToBits(value);
+  if ((bits & 0x7fffffff) > 0x7f800000)
+    return static_cast<uint16_t>((bits >> 16) | 0x40);
+  bits += 0x7fff + ((bits >> 16) & 1);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+float loadElement(const void *base, uint64_t index, MatmulElement element) {
+  uint16_t half;
+  switch (element) {
+  case MatmulElement::F32:
+    return static_cast<const float *>(base)[index];
+  case MatmulElement::F16:
+    std::memcpy(&half, static_cast<const uint16_t *>(base) + index, sizeof(half));
+    return halfToFloat(half);
+  case MatmulElement::BF16:
+    std::memcpy(&half, static_cast<const uint16_t *>(base) + index, sizeof(half));
+    return bitsToFloat(uint32_t(half) << 16);
+  }
+  return 0;
+}
+
+void storeElement(void *base, uint64_t index, float value, MatmulElement element) {
+  if (element == MatmulElement::F32) {
+    static_cast<float *>(base)[index] = value;
+    return;
+  }
+  uint16_t half = element == MatmulElement::F16 ? floatToHalf(value) : floatToBf16(value);
+  std::memcpy(static_cast<uint16_t *>(base) + index, &half, sizeof(half));
+}
+
+/// Rows [begin, end) of all batches' C (row r is row r % m of batch r / m), the operands at
+/// their element offsets already.
+void multiply(const EmulatedMatmul &mm, const void *a, const void *b, void *c, uint64_t begin,
               uint64_t end) {
   std::vector<float> row(mm.n);
   for (uint64_t r = begin; r < end; ++r) {
     uint64_t batch = r / mm.m, i = r % mm.m;
-    const float *batchA = a + batch * mm.strideA, *batchB = b + batch * mm.strideB;
-    float *out = c + batch * mm.strideC + i * mm.ldc;
+    uint64_t baseA = batch * mm.strideA, baseB = batch * mm.strideB;
+    uint64_t out = batch * mm.strideC + i * mm.ldc;
     std::fill(row.begin(), row.end(), 0.0f);
     for (uint64_t k = 0; k < mm.k; ++k) {
-      float x = mm.transposeA ? batchA[k * mm.lda + i] : batchA[i * mm.lda + k];
+      float x = loadElement(a, baseA + (mm.transposeA ? k * mm.lda + i : i * mm.lda + k),
+                            mm.element);
       for (uint64_t j = 0; j < mm.n; ++j)
-        row[j] = std::fma(x, mm.transposeB ? batchB[j * mm.ldb + k] : batchB[k * mm.ldb + j],
-                          row[j]);
+        row[j] = std::fma(
+            x,
+            loadElement(b, baseB + (mm.transposeB ? j * mm.ldb + k : k * mm.ldb + j),
+                        mm.element),
+            row[j]);
     }
-    for (uint64_t j = 0; j < mm.n; ++j)
-      out[j] = mm.alpha * row[j] + (mm.beta == 0.0f ? 0.0f : mm.beta * out[j]);
+    for (uint64_t j = 0; j < mm.n; ++j) {
+      float prior = mm.beta == 0.0f ? 0.0f : mm.beta * loadElement(c, out + j, mm.element);
+      storeElement(c, out + j, mm.alpha * row[j] + prior, mm.element);
+    }
   }
+}
+
+/// `base` advanced by `offset` elements of the product's type.
+void *atElement(void *base, uint64_t offset, MatmulElement element) {
+  return static_cast<char *>(base) + offset * (element == MatmulElement::F32 ? 4 : 2);
 }
 
 } // namespace
@@ -302,9 +387,9 @@ void runEmulatedCall(void *const *args, int64_t task, int64_t taskCount) {
   EmulatedCall &call = *static_cast<EmulatedCall *>(args[0]);
   if (const EmulatedMatmul *mm = call.matmul) {
     uint64_t rows = mm->batch * mm->m;
-    multiply(*mm, static_cast<const float *>(call.params[0]) + mm->offsetA,
-             static_cast<const float *>(call.params[1]) + mm->offsetB,
-             static_cast<float *>(call.params[2]) + mm->offsetC,
+    multiply(*mm, atElement(call.params[0], mm->offsetA, mm->element),
+             atElement(call.params[1], mm->offsetB, mm->element),
+             atElement(call.params[2], mm->offsetC, mm->element),
              rows * static_cast<uint64_t>(task) / static_cast<uint64_t>(taskCount),
              rows * static_cast<uint64_t>(task + 1) / static_cast<uint64_t>(taskCount));
     return;

@@ -36,10 +36,15 @@ struct EmulatedLaunch {
   uint64_t blockCount() const { return uint64_t(dims[0]) * dims[1] * dims[2]; }
 };
 
+/// The element types of the matrix products the plan hands to cuBLASLt.
+enum class MatmulElement : uint8_t { F32, F16, BF16 };
+
 /// A matrix product the plan hands to cuBLASLt (the manifest's CudaMatmul), which the emulator
-/// computes on the host as cuBLASLt is asked to: f32 products and sums, row-major, transposes,
-/// leading dimensions and batch strides as given.
+/// computes on the host as cuBLASLt is asked to: elements widened to f32, f32 products and
+/// sums, the result rounded to the element type once (to nearest even), row-major,
+/// transposes, leading dimensions and batch strides as given.
 struct EmulatedMatmul {
+  MatmulElement element;
   uint64_t m, n, k, batch;
   bool transposeA, transposeB;
   uint64_t lda, ldb, ldc, strideA, strideB, strideC, offsetA, offsetB, offsetC;

@@ -221,8 +221,12 @@ catfish_status_t *loadEmulatedCode(catfish_model_t &model, const std::vector<boo
       continue;
     for (const fa::CudaCall *step : *kernel.calls()) {
       if (const fa::CudaMatmul *mm = step->matmul()) {
+        using catfish::rt::MatmulElement;
+        MatmulElement element = mm->dtype() == fa::DType::F16    ? MatmulElement::F16
+                                : mm->dtype() == fa::DType::BF16 ? MatmulElement::BF16
+                                                                 : MatmulElement::F32;
         auto emulated = std::make_shared<catfish::rt::EmulatedMatmul>(catfish::rt::EmulatedMatmul{
-            mm->m(), mm->n(), mm->k(), mm->batch(), mm->transpose_a(), mm->transpose_b(),
+            element, mm->m(), mm->n(), mm->k(), mm->batch(), mm->transpose_a(), mm->transpose_b(),
             mm->lda(), mm->ldb(), mm->ldc(), mm->stride_a(), mm->stride_b(), mm->stride_c(),
             mm->offset_a(), mm->offset_b(), mm->offset_c(), mm->alpha(), mm->beta()});
         uint64_t rows = mm->batch() * mm->m();

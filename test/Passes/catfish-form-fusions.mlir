@@ -122,3 +122,48 @@ func.func @heads_split(%x: tensor<8x64xf32>, %b: tensor<64xf32>, %m: tensor<8xf3
   %y = catfish.matmul %f, %w : (tensor<32x16xf32>, tensor<16x4xf32>) -> tensor<32x4xf32>
   return %t, %n, %y : tensor<4x8x16xf32>, tensor<1x8xf32>, tensor<32x4xf32>
 }
+
+// -----
+
+// A matmul takes its elementwise epilogue (bias, activation, residual) into its gemm region;
+// the op producing its input stays out (nothing joins before a
+// contraction), and a matmul feeding a norm or a convolution feeding a ReLU keep regions of
+// their own.
+// CHECK-LABEL: func.func @epilogues
+// CHECK: %[[E:.*]] = catfish.fusion generated(%arg0)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: catfish.exp
+// CHECK-NEXT: catfish.yield
+// CHECK: catfish.fusion gemm(%[[E]], %arg1, %arg2, %arg0)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: catfish.matmul
+// CHECK-NEXT: catfish.add
+// CHECK-NEXT: catfish.tanh
+// CHECK-NEXT: catfish.add
+// CHECK-NEXT: catfish.yield
+// CHECK: catfish.fusion gemm(%arg0, %arg1)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: catfish.matmul
+// CHECK-NEXT: catfish.yield
+// CHECK: catfish.fusion generated
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: catfish.layer_norm
+// CHECK: catfish.fusion conv
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: catfish.conv
+// CHECK-NEXT: catfish.yield
+// CHECK: catfish.fusion generated
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: catfish.relu
+func.func @epilogues(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %b: tensor<8xf32>, %img: tensor<1x1x4x4xf32>, %k: tensor<2x1x1x1xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<1x2x4x4xf32>) {
+  %e = catfish.exp %x : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %m = catfish.matmul %e, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %a = catfish.add %m, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %t = catfish.tanh %a : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %r = catfish.add %t, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %m2 = catfish.matmul %x, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %n = catfish.layer_norm %m2, %b {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %c = catfish.conv %img, %k {dilations = array<i64: 1, 1>, groups = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>) -> tensor<1x2x4x4xf32>
+  %y = catfish.relu %c : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  return %r, %n, %y : tensor<4x8xf32>, tensor<4x8xf32>, tensor<1x2x4x4xf32>
+}

@@ -121,10 +121,13 @@ def CatfishFormFusions : Pass<"catfish-form-fusions", "mlir::func::FuncOp"> {
     log_softmax, layer_norm, rms_norm, group_norm, batch_norm). Broadcasts, transposes and
     reshapes fuse into the elementwise, reduction or normalization op they feed, and a
     transpose takes the elementwise ops and reshapes before it too (a bias add, then the
-    heads split: one kernel that reads through the reshape's view). A producer joins its
+    heads split: one kernel that reads through the reshape's view). A matmul joins the region
+    of its elementwise consumers (its epilogue: bias, activation, residual) as the region's
+    first op; nothing joins before it. A producer joins its
     consumer's region only when every use of it is in that region, so no value is computed
-    twice and regions never form cycles. Every other op gets a region of its own; matmul,
-    conv and attention regions get the kinds `gemm`, `conv` and `attention`.
+    twice and regions never form cycles. Every other op gets a region of its own; regions
+    with a matmul, conv or attention get the kinds `gemm`, `conv` and `attention` and that
+    op's location.
 
     Splat constants and constants of at most 64 elements are copied into the regions that
     use them; other constants (weights) become region inputs. With `fuse=false` every op is wrapped alone.

@@ -35,6 +35,9 @@ bool tensorByteSize(DType dtype, const int64_t *dims, size_t rank, uint64_t &out
 bool isPackedDType(DType dtype);
 /// The byte size of a tensor's buffer: tensorByteSize, but a byte per element when packed.
 bool tensorBufferSize(DType dtype, const int64_t *dims, size_t rank, uint64_t &outBytes);
+/// The element size of a matrix product the CUDA plan hands to cuBLASLt (F32 4, F16 and BF16
+/// 2), or 0 for an element type the runtime does not multiply.
+uint64_t matmulElementBytes(DType dtype);
 
 /// "manifest", "code", "weights", or "kind N".
 std::string sectionKindName(uint32_t kind);

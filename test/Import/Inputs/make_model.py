@@ -151,6 +151,47 @@ def mlp(hidden=32):
     return b.model([tensor("x", FLOAT, [1, 16])], [tensor("y", FLOAT, [1, 8])])
 
 
+def half_mlp():
+    """An f16 MLP (f16 weights, bias, ReLU) and an f16 batched product of two inputs, as
+    models exported in half precision are: the CUDA target's f16 cuBLASLt calls."""
+    b = Builder(seed=13)
+
+    def half(name, shape, scale):
+        return b.initializer(name, (b.rng.standard_normal(shape) * scale).astype(np.float16))
+
+    h = b.op("MatMul", ["x", half("fc1.weight", [64, 96], 0.125)], "/fc1")
+    h = b.op("Relu", [b.op("Add", [h, half("fc1.bias", [96], 0.1)], "/fc1")], "/act")
+    b.op("MatMul", [h, half("fc2.weight", [96, 32], 0.1)], "/fc2", output="y")
+    b.op("MatMul", ["q", "kt"], "/scores", output="scores")
+    half_type = TensorProto.FLOAT16
+    return b.model([tensor("x", half_type, [8, 64]), tensor("q", half_type, [2, 8, 16]),
+                    tensor("kt", half_type, [2, 16, 8])],
+                   [tensor("y", half_type, [8, 32]), tensor("scores", half_type, [2, 8, 8])])
+
+
+def bf16_mlp():
+    """half_mlp in bf16, with f32 inputs and outputs cast at the edges and f32 weights cast to
+    bf16 (the casts of constants fold at compile time), as mixed-precision exports write it."""
+    b = Builder(seed=14)
+    bf16 = TensorProto.BFLOAT16
+
+    def cast(x, scope, to=bf16):
+        return b.op("Cast", [x], scope, to=to)
+
+    def weight(name, shape, scale):
+        return cast(b.weight(name, shape, scale), "/weights")
+
+    h = b.op("MatMul", [cast("x", "/fc1"), weight("fc1.weight", [64, 96], 0.125)], "/fc1")
+    h = b.op("Relu", [b.op("Add", [h, weight("fc1.bias", [96], 0.1)], "/fc1")], "/act")
+    y = b.op("MatMul", [h, weight("fc2.weight", [96, 32], 0.1)], "/fc2")
+    b.op("Cast", [y], "/out", output="y", to=FLOAT)
+    scores = b.op("MatMul", [cast("q", "/scores"), cast("kt", "/scores")], "/scores")
+    b.op("Cast", [scores], "/out", output="scores", to=FLOAT)
+    return b.model([tensor("x", FLOAT, [8, 64]), tensor("q", FLOAT, [2, 8, 16]),
+                    tensor("kt", FLOAT, [2, 16, 8])],
+                   [tensor("y", FLOAT, [8, 32]), tensor("scores", FLOAT, [2, 8, 8])])
+
+
 def elementwise():
     """Elementwise and data-movement ops only: a broadcast bias, erf GELU (an output too, so
     it stays a kernel of its own), a transpose. 1800 elements: several CUDA blocks of 256
@@ -764,6 +805,8 @@ CASES = {
     "if_loop": saved(if_loop),
     "attention": saved(attention),
     "norms": saved(norms),
+    "half_mlp": saved(half_mlp),
+    "bf16_mlp": saved(bf16_mlp),
     "quant": saved(quant),
     "dtypes": saved(dtypes),
     "external_data": external_data,

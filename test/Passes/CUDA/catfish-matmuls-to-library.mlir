@@ -95,6 +95,11 @@ func.func @catfish_kernel_0(%x: memref<3x8xf32>, %w: memref<8x5xf32>, %y: memref
 
 // -----
 
+// f16 (and bf16) GEMMs are cuBLASLt calls too; the plan records the element type through the
+// operands' types and the runtime asks for f32 accumulation.
+// CHECK-LABEL: func.func @catfish_kernel_0(%arg0: memref<3x8xf16>
+// CHECK: call @catfish_cuda_matmul_0(%arg0, %arg1, %arg2) {catfish.matmul = {alpha = 1.000000e+00 : f32, batch = 1 : i64, beta = 0.000000e+00 : f32, k = 8 : i64
+// CHECK-SAME: : (memref<3x8xf16>, memref<8x5xf16>, memref<3x5xf16>) -> ()
 #a = affine_map<(m, n, k) -> (m, k)>
 #b = affine_map<(m, n, k) -> (k, n)>
 #c = affine_map<(m, n, k) -> (m, n)>
@@ -102,12 +107,28 @@ func.func @catfish_kernel_0(%x: memref<3x8xf32>, %w: memref<8x5xf32>, %y: memref
 func.func @catfish_kernel_0(%x: memref<3x8xf16>, %w: memref<8x5xf16>, %y: memref<3x5xf16>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind gemm>} {
   %zero = arith.constant 0.0 : f16
   linalg.fill ins(%zero : f16) outs(%y : memref<3x5xf16>)
-  // expected-error @+1 {{only f32 GEMMs are built so far, got 'f16'}}
   linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : memref<3x8xf16>, memref<8x5xf16>) outs(%y : memref<3x5xf16>) {
   ^bb0(%p: f16, %q: f16, %acc: f16):
     %prod = arith.mulf %p, %q : f16
     %sum = arith.addf %acc, %prod : f16
     linalg.yield %sum : f16
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+func.func @catfish_kernel_0(%x: memref<3x8xf64>, %w: memref<8x5xf64>, %y: memref<3x5xf64>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind gemm>} {
+  // expected-error @+1 {{only f32, f16 and bf16 GEMMs (all operands one type, f32 accumulation) are built so far, got 'f64'}}
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : memref<3x8xf64>, memref<8x5xf64>) outs(%y : memref<3x5xf64>) {
+  ^bb0(%p: f64, %q: f64, %acc: f64):
+    %prod = arith.mulf %p, %q : f64
+    %sum = arith.addf %acc, %prod : f64
+    linalg.yield %sum : f64
   }
   return
 }
