@@ -40,8 +40,11 @@ bool isInlinableConstant(Value value) {
   return cast<ShapedType>(constant.getType()).getNumElements() <= kMaxInlineConstantElements;
 }
 
-/// Ops that only move data; their consumer's kernel reads through them (a reshape is a view).
-bool isDataMovement(Operation *op) { return isa<BroadcastOp, TransposeOp, ReshapeOp>(op); }
+/// Ops that only move data; their consumer's kernel reads through them (a reshape or a slice
+/// is a view).
+bool isDataMovement(Operation *op) {
+  return isa<BroadcastOp, TransposeOp, ReshapeOp, SliceOp>(op);
+}
 
 /// Whether `producer` may join a region rooted at `root`. A transpose takes the elementwise
 /// ops and reshapes before it (a bias add, then the heads split), so they cost no step.

@@ -16,6 +16,9 @@ void mlir::catfish::buildFusionPipeline(OpPassManager &pm, const FusionPipelineO
   OpPassManager &funcs = pm.nest<func::FuncOp>();
   funcs.addPass(createCatfishFoldBatchNorm());
   funcs.addPass(createCatfishRaiseNorms());
+  // The merged product's slices only cost nothing when they fuse into their consumers.
+  if (options.fuse)
+    funcs.addPass(createCatfishMergeMatmuls());
   if (options.raiseAttention)
     funcs.addPass(createCatfishRaiseAttention());
   funcs.addPass(createCanonicalizerPass());

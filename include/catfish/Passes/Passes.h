@@ -34,9 +34,9 @@ struct FusionPipelineOptions : PassPipelineOptions<FusionPipelineOptions> {
 };
 
 /// Folds batch norms into their convolutions (catfish-fold-batch-norm), raises norms written
-/// out op by op (catfish-raise-norms), and attention
-/// (catfish-raise-attention) when asked, then groups
-/// every op of @main into catfish.fusion regions (catfish-form-fusions). Composite ops
+/// out op by op (catfish-raise-norms), merges matmuls of one input when fusing
+/// (catfish-merge-matmuls), raises attention (catfish-raise-attention) when asked, then
+/// groups every op of @main into catfish.fusion regions (catfish-form-fusions). Composite ops
 /// (`catfish.attention`) keep a region of their own, which each target lowers its way.
 void buildFusionPipeline(OpPassManager &pm, const FusionPipelineOptions &options);
 

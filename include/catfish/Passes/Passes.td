@@ -110,6 +110,25 @@ def CatfishFoldBatchNorm : Pass<"catfish-fold-batch-norm", "mlir::func::FuncOp">
   let dependentDialects = ["::mlir::catfish::CatfishDialect"];
 }
 
+def CatfishMergeMatmuls : Pass<"catfish-merge-matmuls", "mlir::func::FuncOp"> {
+  let summary = "Merge matmuls of one input by constant weights into one matmul";
+  let description = [{
+    Matmuls whose left operand is the same static value (rank 2 or more) and whose right
+    operands are constant rank-2 float weights with the same rows and element type (a
+    transformer's Q, K and V projections; the gate and up projections of a SiLU-gated MLP)
+    become one matmul by the weights side by side, concatenated at compile time; each result
+    is a `catfish.slice` of its columns, which fuses into the ops that read it.
+
+    ```mlir
+    %q = catfish.matmul %x, %wq : (tensor<8x64xf32>, tensor<64x64xf32>) -> tensor<8x64xf32>
+    %k = catfish.matmul %x, %wk : (tensor<8x64xf32>, tensor<64x16xf32>) -> tensor<8x16xf32>
+    ```
+    becomes one `catfish.matmul %x, %wqk` to `tensor<8x80xf32>` and slices [0, 64) and
+    [64, 80) of its last dim.
+  }];
+  let dependentDialects = ["::mlir::catfish::CatfishDialect"];
+}
+
 def CatfishFormFusions : Pass<"catfish-form-fusions", "mlir::func::FuncOp"> {
   let summary = "Group ops into catfish.fusion regions, one per kernel";
   let description = [{
