@@ -167,3 +167,32 @@ func.func @epilogues(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %b: tensor<8xf32>
   %y = catfish.relu %c : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
   return %r, %n, %y : tensor<4x8xf32>, tensor<4x8xf32>, tensor<1x2x4x4xf32>
 }
+
+// -----
+
+// A slice is a view like a reshape: the slices of a merged Q/K projection join the regions of
+// the ops that read them, and the product keeps a gemm region of its own.
+// CHECK-LABEL: func.func @merged_projection
+// CHECK: %[[P:.*]] = catfish.fusion gemm(%arg0, %arg1)
+// CHECK: catfish.fusion generated(%[[P]], %arg2)
+// CHECK-NEXT: ^bb0
+// CHECK: catfish.slice
+// CHECK-NEXT: catfish.add
+// CHECK-NEXT: catfish.yield
+// CHECK: catfish.fusion generated(%[[P]])
+// CHECK-NEXT: ^bb0
+// CHECK: catfish.slice
+// CHECK-NEXT: catfish.neg
+// CHECK-NEXT: catfish.yield
+func.func @merged_projection(%x: tensor<4x8xf32>, %w: tensor<8x24xf32>, %b: tensor<16xf32>) -> (tensor<4x16xf32>, tensor<4x8xf32>) {
+  %p = catfish.matmul %x, %w : (tensor<4x8xf32>, tensor<8x24xf32>) -> tensor<4x24xf32>
+  %axis = catfish.constant dense<1> : tensor<1xi64>
+  %s0 = catfish.constant dense<0> : tensor<1xi64>
+  %e0 = catfish.constant dense<16> : tensor<1xi64>
+  %e1 = catfish.constant dense<24> : tensor<1xi64>
+  %q = catfish.slice %p, %s0, %e0, %axis {operandSegmentSizes = array<i32: 1, 1, 1, 1, 0>} : (tensor<4x24xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<4x16xf32>
+  %k = catfish.slice %p, %e0, %e1, %axis {operandSegmentSizes = array<i32: 1, 1, 1, 1, 0>} : (tensor<4x24xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<4x8xf32>
+  %qb = catfish.add %q, %b : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  %kn = catfish.neg %k : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %qb, %kn : tensor<4x16xf32>, tensor<4x8xf32>
+}
