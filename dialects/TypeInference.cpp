@@ -1,6 +1,7 @@
 //===- TypeInference.cpp - shape helpers shared by the ops' inference ----===//
 #include "catfish/Dialect/Catfish.h"
 
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 
 using namespace mlir;
@@ -40,6 +41,36 @@ std::optional<double> catfish::getConstantFloatSplat(Value value) {
   if (!value || !matchPattern(value, m_Constant(&attr)) || !attr.isSplat())
     return std::nullopt;
   return attr.getSplatValue<APFloat>().convertToDouble();
+}
+
+ArrayRef<char> catfish::getConstantRawBytes(Value value) {
+  auto constant = value ? value.getDefiningOp<ConstantOp>() : nullptr;
+  auto type = constant ? dyn_cast<RankedTensorType>(constant.getType()) : nullptr;
+  if (!type || !type.getElementType().isIntOrFloat() ||
+      type.getElementType().getIntOrFloatBitWidth() % 8 != 0)
+    return {};
+  size_t size = static_cast<size_t>(type.getNumElements()) *
+                (type.getElementType().getIntOrFloatBitWidth() / 8);
+  ArrayRef<char> bytes;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      bytes = blob->getData();
+  } else if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue())) {
+    if (!dense.isSplat())
+      bytes = dense.getRawData();
+  }
+  return bytes.size() == size ? bytes : ArrayRef<char>();
+}
+
+ElementsAttr catfish::createWeightsAttr(RankedTensorType type, ArrayRef<char> bytes,
+                                        StringRef name) {
+  // Below the importer's threshold for blobs (lib/Import/Tensors.cpp), dense.
+  constexpr size_t kMaxDenseBytes = 1023;
+  if (bytes.size() <= kMaxDenseBytes)
+    return DenseElementsAttr::getFromRawBuffer(type, bytes);
+  size_t align = type.getElementType().getIntOrFloatBitWidth() / 8;
+  return DenseResourceElementsAttr::get(
+      type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, align));
 }
 
 int64_t catfish::broadcastSourceIndex(ArrayRef<int64_t> resultShape,

@@ -8,9 +8,6 @@
 #include "catfish/Dialect/Catfish.h"
 #include "catfish/Passes/Passes.h"
 
-#include "mlir/IR/BuiltinAttributes.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
-
 #include <cmath>
 
 namespace mlir::catfish {
@@ -23,43 +20,27 @@ using namespace mlir::catfish;
 
 namespace {
 
-/// Folded weights with more elements than this are stored as resource blobs, as the importer
-/// stores weights, rather than uniqued in the context.
-constexpr int64_t kMaxDenseElements = 1024;
-
-/// The elements of an f32 constant (dense or a resource blob), or nullopt.
+/// The elements of an f32 constant (a splat, dense or a resource blob), or nullopt.
 std::optional<ArrayRef<float>> f32Values(Value value, std::vector<float> &storage) {
-  auto constant = value ? value.getDefiningOp<ConstantOp>() : nullptr;
-  auto type = constant ? dyn_cast<RankedTensorType>(constant.getType()) : nullptr;
+  auto type = value ? dyn_cast<RankedTensorType>(value.getType()) : nullptr;
   if (!type || !type.getElementType().isF32())
     return std::nullopt;
-  Attribute attr = constant.getValue();
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() != type.getNumElements() * sizeof(float))
-      return std::nullopt;
-    ArrayRef<char> bytes = blob->getData();
+  ArrayRef<char> bytes = getConstantRawBytes(value);
+  if (!bytes.empty())
     return ArrayRef<float>(reinterpret_cast<const float *>(bytes.data()), type.getNumElements());
-  }
-  auto dense = dyn_cast<DenseFPElementsAttr>(attr);
-  if (!dense)
+  std::optional<double> splat = getConstantFloatSplat(value);
+  if (!splat)
     return std::nullopt;
-  storage.clear();
-  for (const APFloat &element : dense.getValues<APFloat>())
-    storage.push_back(element.convertToFloat());
+  storage.assign(type.getNumElements(), static_cast<float>(*splat));
   return ArrayRef<float>(storage);
 }
 
 /// An f32 constant of `type` holding `values`.
 Value f32Constant(OpBuilder &builder, Location loc, RankedTensorType type,
                   ArrayRef<float> values) {
-  ElementsAttr attr;
-  if (type.getNumElements() > kMaxDenseElements)
-    attr = DenseResourceElementsAttr::get(type, "folded_batch_norm",
-                                          HeapAsmResourceBlob::allocateAndCopyInferAlign(values));
-  else
-    attr = DenseElementsAttr::get(type, values);
-  return ConstantOp::create(builder, loc, attr);
+  ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()),
+                       values.size() * sizeof(float));
+  return ConstantOp::create(builder, loc, createWeightsAttr(type, bytes, "folded_batch_norm"));
 }
 
 struct FoldBatchNorm final : catfish::impl::CatfishFoldBatchNormBase<FoldBatchNorm> {

@@ -9,7 +9,6 @@
 #include "catfish/Dialect/Catfish.h"
 #include "catfish/Passes/Passes.h"
 
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/MapVector.h"
 
 #include <cstring>
@@ -24,35 +23,12 @@ using namespace mlir::catfish;
 
 namespace {
 
-/// Merged weights with more elements than this are stored as resource blobs, as the importer
-/// stores weights, rather than uniqued in the context.
-constexpr int64_t kMaxDenseElements = 1024;
-
-/// The raw bytes of a constant, dense or a resource blob, with the size its type needs; empty
-/// if it is neither (or a boolean, whose dense storage is packed).
-ArrayRef<char> constantBytes(ConstantOp constant) {
-  auto type = cast<RankedTensorType>(constant.getType());
-  unsigned width = type.getElementType().getIntOrFloatBitWidth();
-  if (width % 8 != 0)
-    return {};
-  size_t size = static_cast<size_t>(type.getNumElements()) * (width / 8);
-  ArrayRef<char> bytes;
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-      bytes = blob->getData();
-  } else if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue())) {
-    if (!dense.isSplat())
-      bytes = dense.getRawData();
-  }
-  return bytes.size() == size ? bytes : ArrayRef<char>();
-}
-
 /// A constant rank-2 float weight [K, N] of `matmul`, or null.
 ConstantOp weightOf(MatMulOp matmul) {
   auto constant = matmul.getRhs().getDefiningOp<ConstantOp>();
   auto type = constant ? dyn_cast<RankedTensorType>(constant.getType()) : nullptr;
   if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
-      !isa<FloatType>(type.getElementType()) || constantBytes(constant).empty())
+      !isa<FloatType>(type.getElementType()) || getConstantRawBytes(constant).empty())
     return nullptr;
   return constant;
 }
@@ -104,7 +80,7 @@ struct MergeMatmuls final : catfish::impl::CatfishMergeMatmulsBase<MergeMatmuls>
     for (MatMulOp matmul : group) {
       ConstantOp weight = weightOf(matmul);
       int64_t width = cast<RankedTensorType>(weight.getType()).getDimSize(1);
-      ArrayRef<char> bytes = constantBytes(weight);
+      ArrayRef<char> bytes = getConstantRawBytes(weight);
       for (int64_t k = 0; k < rows; ++k)
         std::memcpy(merged.data() + (k * columns + column) * elementBytes,
                     bytes.data() + k * width * elementBytes, width * elementBytes);
@@ -115,14 +91,8 @@ struct MergeMatmuls final : catfish::impl::CatfishMergeMatmulsBase<MergeMatmuls>
     OpBuilder builder(group.front());
     Location loc = builder.getFusedLoc(locations);
     auto weightType = RankedTensorType::get({rows, columns}, first.getElementType());
-    ElementsAttr weights;
-    if (weightType.getNumElements() > kMaxDenseElements)
-      weights = DenseResourceElementsAttr::get(
-          weightType, "merged_matmul",
-          HeapAsmResourceBlob::allocateAndCopyWithAlign(merged, elementBytes));
-    else
-      weights = DenseElementsAttr::getFromRawBuffer(weightType, merged);
-    Value weight = ConstantOp::create(builder, loc, weights);
+    Value weight =
+        ConstantOp::create(builder, loc, createWeightsAttr(weightType, merged, "merged_matmul"));
     auto lhsType = cast<RankedTensorType>(group.front().getLhs().getType());
     SmallVector<int64_t> shape(lhsType.getShape());
     shape.back() = columns;

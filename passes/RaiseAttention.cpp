@@ -38,7 +38,7 @@ bool broadcastsTo(Value mask, ArrayRef<int64_t> shape) {
 }
 
 /// Whether constant mask `mask` is ONNX's causal mask broadcast (key j visible from query i
-/// when j <= i): as booleans (`kept`), or as an additive mask of 0 and masked scores.
+/// when j <= i): as booleans, or as an additive mask of 0 and masked scores.
 bool isCausal(Value mask, int64_t queries, int64_t keys) {
   auto constant = mask.getDefiningOp<ConstantOp>();
   auto dense = constant ? dyn_cast<DenseElementsAttr>(constant.getValue()) : nullptr;
@@ -47,7 +47,6 @@ bool isCausal(Value mask, int64_t queries, int64_t keys) {
       dense.getNumElements() != queries * keys)
     return false;
   bool boolean = dense.getElementType().isInteger(1);
-  int64_t position = 0;
   auto visible = [&](int64_t flat) {
     if (boolean)
       return std::optional<bool>(dense.getValues<bool>()[flat]);
@@ -59,8 +58,8 @@ bool isCausal(Value mask, int64_t queries, int64_t keys) {
     return std::optional<bool>();
   };
   for (int64_t i = 0; i < queries; ++i)
-    for (int64_t j = 0; j < keys; ++j, ++position)
-      if (visible(position) != std::optional<bool>(j <= i))
+    for (int64_t j = 0; j < keys; ++j)
+      if (visible(i * keys + j) != std::optional<bool>(j <= i))
         return false;
   return true;
 }

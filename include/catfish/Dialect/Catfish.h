@@ -43,6 +43,14 @@ std::optional<SmallVector<int64_t>> getConstantIntValues(Value value);
 /// The value of a constant float tensor whose elements are all equal, or nullopt.
 std::optional<double> getConstantFloatSplat(Value value);
 
+/// The bytes of a constant that is not a splat, dense or a resource blob, laid out as its type
+/// says (row-major, whole bytes per element); empty for anything else, booleans included.
+ArrayRef<char> getConstantRawBytes(Value value);
+
+/// Weights made at compile time (folded, merged): `bytes` as a resource blob named `name`, as
+/// the importer stores weights, or as a dense attribute when small.
+ElementsAttr createWeightsAttr(RankedTensorType type, ArrayRef<char> bytes, StringRef name);
+
 /// One dim of a resolved slice: elements start, start + step, ... (size of them).
 struct SliceDim {
   int64_t start, step, size;
