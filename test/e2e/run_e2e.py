@@ -13,6 +13,7 @@ TOLERANCES (docs/e2e.md repeats them). Exits 1 and names the model, output and w
 on any mismatch or tool failure.
 
   run_e2e.py --bin-dir build/bin --work-dir /tmp/e2e [--models mlp,cnn] [--device cuda-emulator]
+      [--variants fusion,threads] [--run-bin-dir build/runtime-asan/bin]
 """
 import argparse
 import os
@@ -210,6 +211,9 @@ def check_model(name, args):
             "no cuda graph": (target[0], target[1] + ["--no-cuda-graph"]),
             "cpu,cuda on cuda": (["--target", "cpu,cuda"], ["--device", "cuda"]),
         }
+    if args.variants:
+        variants = {variant: flags for variant, flags in variants.items()
+                    if variant in args.variants.split(",")}
     for variant, (compile_flags, run_flags) in variants.items():
         label = f"{name} ({args.device}, {variant})"
         tag = variant.replace(" ", "-").replace(",", "-")
@@ -220,7 +224,7 @@ def check_model(name, args):
             failures.append(f"{label}: catfish-compile failed: {compiled.stderr.strip()}")
             continue
         out_dir = os.path.join(work, "out-" + tag)
-        ran = run([os.path.join(args.bin_dir, "catfish-run"), artifact, "--output-dir", out_dir]
+        ran = run([os.path.join(args.run_bin_dir or args.bin_dir, "catfish-run"), artifact, "--output-dir", out_dir]
                   + run_flags + input_args)
         if ran.returncode:
             failures.append(f"{label}: catfish-run failed: {ran.stderr.strip()}")
@@ -245,6 +249,10 @@ def main():
     parser.add_argument("--work-dir", required=True)
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--device", choices=["cpu", "cuda-emulator", "cuda"], default="cpu")
+    parser.add_argument("--run-bin-dir",
+                        help="where catfish-run is, if not in --bin-dir (a sanitized runtime build)")
+    parser.add_argument("--variants", help="only these variants (comma-separated names, "
+                        "as the ok: lines print them)")
     args = parser.parse_args()
     failures = []
     for name in args.models.split(","):

@@ -139,15 +139,30 @@ static CUresult ctxGetCurrent(CUcontext *context) {
   *context = (CUcontext)&theContext;
   return CUDA_SUCCESS;
 }
-static int theModule;
+/* A module owns the functions taken from it; unloading it frees them, as a real driver does. */
+enum { kMaxFunctions = 256 };
+struct FakeModule {
+  struct CUfunc_st *functions[kMaxFunctions];
+  int functionCount;
+};
 static CUresult moduleLoadDataEx(CUmodule *module, const void *image, unsigned count,
                                  CUjit_option *options, void **values) {
   (void)image, (void)count, (void)options, (void)values;
-  *module = (CUmodule)&theModule;
+  struct FakeModule *loaded = calloc(1, sizeof(*loaded));
+  if (!loaded)
+    return CUDA_ERROR_OUT_OF_MEMORY;
+  *module = (CUmodule)loaded;
+  return CUDA_SUCCESS;
+}
+static CUresult moduleUnload(CUmodule module) {
+  struct FakeModule *loaded = (struct FakeModule *)module;
+  for (int i = 0; i < loaded->functionCount; ++i)
+    free(loaded->functions[i]);
+  free(loaded);
   return CUDA_SUCCESS;
 }
 static CUresult moduleGetFunction(CUfunction *function, CUmodule module, const char *name) {
-  (void)module;
+  struct FakeModule *loaded = (struct FakeModule *)module;
   static void *kernels;
   if (!kernels && !(kernels = dlopen(getenv("FAKE_CUDA_KERNELS"), RTLD_NOW | RTLD_LOCAL)))
     return CUDA_ERROR_FILE_NOT_FOUND;
@@ -157,7 +172,12 @@ static CUresult moduleGetFunction(CUfunction *function, CUmodule module, const c
   const unsigned *params = (const unsigned *)dlsym(kernels, countName);
   if (!fn || !params || *params > kMaxParams)
     return CUDA_ERROR_NOT_FOUND;
+  if (loaded->functionCount == kMaxFunctions)
+    return CUDA_ERROR_OUT_OF_MEMORY;
   struct CUfunc_st *f = malloc(sizeof(*f));
+  if (!f)
+    return CUDA_ERROR_OUT_OF_MEMORY;
+  loaded->functions[loaded->functionCount++] = f;
   f->fn = fn;
   f->params = *params;
   *function = f;
@@ -316,7 +336,7 @@ CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int version, cuuint
       {"cuCtxSetCurrent", (void *)ok},
       {"cuCtxGetCurrent", (void *)ctxGetCurrent},
       {"cuModuleLoadDataEx", (void *)moduleLoadDataEx},
-      {"cuModuleUnload", (void *)ok},
+      {"cuModuleUnload", (void *)moduleUnload},
       {"cuModuleGetFunction", (void *)moduleGetFunction},
       {"cuFuncSetAttribute", (void *)ok},
       {"cuMemAlloc", (void *)memAlloc},
