@@ -112,7 +112,6 @@ refused_here() {
   [ "$rc" = 1 ] && grep -q "device cuda:0 is not available" <<< "$message"
 }
 
-e2e_models=elementwise,reductions,topk,mlp,cnn,bert_layer,gpt2_block,llama_block,moe_block,attention,norms,half_mlp,bf16_mlp
 mkdir -p "$work/node"
 tar -C "$work/node" -xJf "$bundle/node-tests.tar.xz"
 if [ "$dry" = 1 ]; then
@@ -127,8 +126,7 @@ if [ "$dry" = 1 ]; then
     --runner "$bin/catfish-run" --work "$work/bench" --out "$out/bench.md" --only 'BERT|LayerNorm'
 else
   nvidia-smi > "$out/nvidia-smi.log" 2>&1
-  step e2e "$python" test/e2e/run_e2e.py --bin-dir "$bin" --work-dir "$work/e2e" --device cuda \
-    --models "$e2e_models"
+  step e2e "$python" test/e2e/run_e2e.py --bin-dir "$bin" --work-dir "$work/e2e" --device cuda
   step node-tests "$python" test/conformance/run_node_tests.py --execute --device cuda \
     --node-dir "$work/node/node" --compiler "$bin/catfish-compile" --jobs "$(nproc)" \
     --output "$out/conformance-cuda.md"

@@ -30,6 +30,8 @@ MAKE_MODEL = os.path.join(HERE, "..", "Import", "Inputs", "make_model.py")
 
 MODELS = ["mlp", "cnn", "bert_layer", "gpt2_block", "llama_block", "moe_block", "topk", "attention",
           "norms", "half_mlp", "bf16_mlp"]
+# The CUDA plans (emulator, GPU) run these: the CPU's list and two kernel-level models.
+CUDA_MODELS = ["elementwise", "reductions"] + MODELS
 
 # Models onnxruntime cannot run (the pinned 1.22 has no opset-23 Attention), checked against
 # the ONNX reference implementation instead, which the backend node tests' data come from.
@@ -247,7 +249,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin-dir", required=True)
     parser.add_argument("--work-dir", required=True)
-    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--models", help="comma-separated; default: MODELS for the CPU, "
+                        "CUDA_MODELS for the emulator and the GPU")
     parser.add_argument("--device", choices=["cpu", "cuda-emulator", "cuda"], default="cpu")
     parser.add_argument("--run-bin-dir",
                         help="where catfish-run is, if not in --bin-dir (a sanitized runtime build)")
@@ -255,7 +258,9 @@ def main():
                         "as the ok: lines print them)")
     args = parser.parse_args()
     failures = []
-    for name in args.models.split(","):
+    models = (args.models.split(",") if args.models else
+              MODELS if args.device == "cpu" else CUDA_MODELS)
+    for name in models:
         failures += check_model(name, args)
     for failure in failures:
         print("FAIL: " + failure)
