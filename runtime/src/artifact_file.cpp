@@ -177,13 +177,38 @@ catfish_status_t *ArtifactFile::open(const std::string &path, std::unique_ptr<Ar
                          "': ", std::strerror(mapError));
   file->data_ = static_cast<const uint8_t *>(mapping);
   file->size_ = size;
-
-  if (catfish_status_t *status = file->verifyLayout())
-    return status;
-  if (catfish_status_t *status = file->verifyManifest())
+  if (catfish_status_t *status = file->verify())
     return status;
   out = std::move(file);
   return nullptr;
+}
+
+catfish_status_t *ArtifactFile::openMemory(const void *data, size_t size,
+                                           std::unique_ptr<ArtifactFile> &out) {
+  std::unique_ptr<ArtifactFile> file(new ArtifactFile());
+  file->path_ = "<memory>";
+  if (size < sizeof(FileHeader))
+    return makeStatusCat(CATFISH_STATUS_DATA_LOSS,
+                         "<memory>: not a Catfish artifact (the buffer is ", size,
+                         " bytes, shorter than the ", sizeof(FileHeader), "-byte header)");
+  void *mapping = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapping == MAP_FAILED)
+    return makeStatusCat(CATFISH_STATUS_RESOURCE_EXHAUSTED, "<memory>: cannot map ",
+                         humanBytes(size), " for a copy of the artifact: ", std::strerror(errno));
+  std::memcpy(mapping, data, size);
+  mprotect(mapping, size, PROT_READ);
+  file->data_ = static_cast<const uint8_t *>(mapping);
+  file->size_ = size;
+  if (catfish_status_t *status = file->verify())
+    return status;
+  out = std::move(file);
+  return nullptr;
+}
+
+catfish_status_t *ArtifactFile::verify() {
+  if (catfish_status_t *status = verifyLayout())
+    return status;
+  return verifyManifest();
 }
 
 catfish_status_t *ArtifactFile::verifyLayout() {

@@ -2,14 +2,13 @@
 
 #include "model.h"
 
+#include "memory_limit.h"
 #include "status.h"
 
 #include <algorithm>
 #include <cstring>
 #include <string>
 #include <thread>
-
-#include <unistd.h>
 
 namespace {
 using catfish::artifact::ArtifactFile;
@@ -58,17 +57,6 @@ void describeTensors(const ArtifactFile &file, bool outputs,
     info.byte_size = static_cast<size_t>(outputs ? file.outputByteSize(i) : file.inputByteSize(i));
     out.push_back(info);
   }
-}
-
-uint64_t physicalMemory() {
-  long pages = sysconf(_SC_PHYS_PAGES);
-  long pageSize = sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || pageSize <= 0)
-    return UINT64_MAX;
-  uint64_t bytes;
-  if (__builtin_mul_overflow(uint64_t(pages), uint64_t(pageSize), &bytes))
-    return UINT64_MAX;
-  return bytes;
 }
 
 std::string targetLabel(const ArtifactFile &file, uint32_t index) {
@@ -364,27 +352,15 @@ catfish_status_t *loadCode(catfish_model_t &model, std::string device, bool useG
   return nullptr;
 }
 
-catfish_status_t *loadModel(const char *path, const catfish_model_options_t *options,
-                            catfish_model_t **outModel) {
-  if (!path || !outModel)
-    return catfish::rt::makeStatus(CATFISH_STATUS_INVALID_ARGUMENT,
-                                   "catfish_model_load: path and out_model must not be NULL");
-  std::unique_ptr<catfish_model_t> model(new catfish_model_t());
-  if (catfish_status_t *status = ArtifactFile::open(path, model->file))
-    return status;
+/// Loads the verified artifact in `model->file`.
+catfish_status_t *loadModel(std::unique_ptr<catfish_model_t> model,
+                            const catfish_model_options_t *options, catfish_model_t **outModel) {
   const ArtifactFile &file = *model->file;
 
   uint32_t threads = options ? options->num_threads : 0;
   if (threads == 0)
     threads = std::max(1u, std::thread::hardware_concurrency());
   model->numThreads = threads;
-
-  uint64_t arena = file.manifest().arena_size();
-  uint64_t memory = physicalMemory();
-  if (arena > memory)
-    return makeStatusCat(CATFISH_STATUS_RESOURCE_EXHAUSTED, file.path(), ": the arena needs ",
-                         humanBytes(arena), " (", arena, " bytes), more than this machine's ",
-                         humanBytes(memory), " of memory");
 
   describeTensors(file, false, model->inputs);
   describeTensors(file, true, model->outputs);
@@ -398,8 +374,42 @@ catfish_status_t *loadModel(const char *path, const catfish_model_options_t *opt
   bool useGraphs = options ? options->cuda_graphs != 0 : true;
   if (catfish_status_t *status = loadCode(*model, device, useGraphs))
     return status;
+  // On the host a session holds its arena and reads every weight on each run: together they
+  // must fit. (A GPU's arena and weights are device memory, which its allocations check.)
+  uint64_t arena = file.manifest().arena_size();
+  uint64_t weights = file.weightsSize();
+  catfish::rt::MemoryLimit limit = catfish::rt::processMemoryLimit();
+  if (!model->gpu && (arena > limit.bytes || weights > limit.bytes - arena))
+    return makeStatusCat(CATFISH_STATUS_RESOURCE_EXHAUSTED, file.path(), ": a session needs ",
+                         humanBytes(arena), " of arena (", arena, " bytes) and ",
+                         humanBytes(weights), " of weights (", weights, " bytes), more than ",
+                         limit.source, " allows (", humanBytes(limit.bytes), ")");
   *outModel = model.release();
   return nullptr;
+}
+
+catfish_status_t *loadModelFile(const char *path, const catfish_model_options_t *options,
+                                catfish_model_t **outModel) {
+  if (!path || !outModel)
+    return catfish::rt::makeStatus(CATFISH_STATUS_INVALID_ARGUMENT,
+                                   "catfish_model_load: path and out_model must not be NULL");
+  std::unique_ptr<catfish_model_t> model(new catfish_model_t());
+  if (catfish_status_t *status = ArtifactFile::open(path, model->file))
+    return status;
+  return loadModel(std::move(model), options, outModel);
+}
+
+catfish_status_t *loadModelMemory(const void *data, size_t size,
+                                  const catfish_model_options_t *options,
+                                  catfish_model_t **outModel) {
+  if (!data || !outModel)
+    return catfish::rt::makeStatus(
+        CATFISH_STATUS_INVALID_ARGUMENT,
+        "catfish_model_load_from_memory: data and out_model must not be NULL");
+  std::unique_ptr<catfish_model_t> model(new catfish_model_t());
+  if (catfish_status_t *status = ArtifactFile::openMemory(data, size, model->file))
+    return status;
+  return loadModel(std::move(model), options, outModel);
 }
 
 catfish_status_t *findTensor(const std::vector<catfish_tensor_info_t> &tensors, const char *what,
@@ -444,13 +454,19 @@ void catfish_model_options_initialize(catfish_model_options_t *out_options) {
 }
 
 catfish_status_t *catfish_model_load(const char *path, catfish_model_t **out_model) {
-  CATFISH_GUARD(loadModel(path, nullptr, out_model));
+  CATFISH_GUARD(loadModelFile(path, nullptr, out_model));
 }
 
 catfish_status_t *catfish_model_load_with_options(const char *path,
                                                   const catfish_model_options_t *options,
                                                   catfish_model_t **out_model) {
-  CATFISH_GUARD(loadModel(path, options, out_model));
+  CATFISH_GUARD(loadModelFile(path, options, out_model));
+}
+
+catfish_status_t *catfish_model_load_from_memory(const void *data, size_t size,
+                                                 const catfish_model_options_t *options,
+                                                 catfish_model_t **out_model) {
+  CATFISH_GUARD(loadModelMemory(data, size, options, out_model));
 }
 
 void catfish_model_release(catfish_model_t *model) { delete model; }

@@ -1,5 +1,6 @@
 //===- session.cpp - catfish_session_t: arena, inputs, running steps -------===//
 
+#include "memory_limit.h"
 #include "model.h"
 #include "packing.h"
 #include "status.h"
@@ -104,7 +105,13 @@ catfish_status_t *createSession(const catfish_model_t *model, catfish_session_t 
     return nullptr;
   }
 
+  // Linux would grant an arena larger than what is free and kill the process on touching it.
   uint64_t arenaSize = m.arena_size();
+  uint64_t available = catfish::rt::availableMemory();
+  if (arenaSize > available)
+    return makeStatusCat(CATFISH_STATUS_RESOURCE_EXHAUSTED, file.path(), ": the arena of ",
+                         humanBytes(arenaSize), " (", arenaSize, " bytes) is more than the ",
+                         humanBytes(available), " of memory available now");
   session->arena = allocateAligned(arenaSize);
   if (!session->arena)
     return makeStatusCat(CATFISH_STATUS_RESOURCE_EXHAUSTED, file.path(),

@@ -25,6 +25,8 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace catfish::artifact;
@@ -187,6 +189,40 @@ void testRun() {
     CHECK(runAndCheck(model, threads, 3));
     catfish_model_release(model);
   }
+}
+
+/// The add artifact from memory runs as from its file; damage and NULLs are refused.
+void testLoadFromMemory() {
+  std::vector<uint8_t> bytes = buildArtifact(addModel());
+  catfish_model_t *model = nullptr;
+  catfish_status_t *status = catfish_model_load_from_memory(bytes.data(), bytes.size(), nullptr,
+                                                            &model);
+  CHECK(status == nullptr);
+  catfish_status_free(status);
+  // The runtime keeps a copy: the caller's buffer may go.
+  std::fill(bytes.begin(), bytes.end(), 0);
+  if (model)
+    CHECK(runAndCheck(model, 5, 2));
+  catfish_model_release(model);
+
+  auto expectRefused = [](const std::vector<uint8_t> &data, size_t size,
+                          catfish_status_code_t code, const std::string &message) {
+    catfish_model_t *refused = nullptr;
+    catfish_status_t *error =
+        catfish_model_load_from_memory(data.empty() ? nullptr : data.data(), size, nullptr,
+                                       &refused);
+    CHECK(catfish_status_code(error) == code && refused == nullptr);
+    CHECK(contains(catfish_status_message(error), message));
+    catfish_status_free(error);
+  };
+  std::vector<uint8_t> damaged = buildArtifact(addModel());
+  const SectionEntry *table = reinterpret_cast<const SectionEntry *>(damaged.data() + 32);
+  damaged[table[0].offset + 8] ^= 0x40;
+  expectRefused(damaged, damaged.size(), CATFISH_STATUS_DATA_LOSS,
+                "<memory>: section 0 (manifest) is damaged: checksum mismatch");
+  expectRefused(damaged, 20, CATFISH_STATUS_DATA_LOSS,
+                "<memory>: not a Catfish artifact (the buffer is 20 bytes");
+  expectRefused({}, 0, CATFISH_STATUS_INVALID_ARGUMENT, "data and out_model must not be NULL");
 }
 
 void testIntrospectionAndSessionErrors() {
@@ -371,8 +407,26 @@ void testInconsistentManifests() {
   if (pages > 0 && pageSize > 0 && uint64_t(pages) * uint64_t(pageSize) < (uint64_t(1) << 40)) {
     d = addModel();
     d.arenaSize = uint64_t(1) << 40;
-    expectLoadError(d, CATFISH_STATUS_RESOURCE_EXHAUSTED, "more than this machine's");
+    expectLoadError(d, CATFISH_STATUS_RESOURCE_EXHAUSTED,
+                    "a session needs 1.0 TiB of arena (1099511627776 bytes) and 3.9 KiB of "
+                    "weights (4012 bytes), more than this machine's memory allows");
   }
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  // Under `ulimit -v` (the sanitizers reserve terabytes of address space, so not with them).
+  pid_t child = fork();
+  if (child == 0) {
+    struct rlimit limit = {uint64_t(1) << 31, uint64_t(1) << 31};
+    setrlimit(RLIMIT_AS, &limit);
+    d = addModel();
+    d.arenaSize = uint64_t(3) << 30;
+    expectLoadError(d, CATFISH_STATUS_RESOURCE_EXHAUSTED, "more than RLIMIT_AS (ulimit -v) allows "
+                                                          "(2.0 GiB)");
+    std::_Exit(failures == 0 ? 0 : 1);
+  }
+  int childStatus = 0;
+  CHECK(child > 0 && waitpid(child, &childStatus, 0) == child && WIFEXITED(childStatus) &&
+        WEXITSTATUS(childStatus) == 0);
+#endif
 
   d = addModel();
   d.steps[0].kernel = 5;
@@ -774,6 +828,7 @@ int main(int argc, char **argv) {
     void (*run)();
   } tests[] = {
       {"run", testRun},
+      {"load from memory", testLoadFromMemory},
       {"introspection and session errors", testIntrospectionAndSessionErrors},
       {"concurrent sessions", testConcurrentSessions},
       {"every flipped byte", testEveryFlippedByte},

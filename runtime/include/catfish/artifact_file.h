@@ -58,6 +58,10 @@ public:
 
   /// Maps and verifies `path`. Errors name the file and what is wrong.
   static catfish_status_t *open(const std::string &path, std::unique_ptr<ArtifactFile> &out);
+  /// Copies the `size` bytes at `data` into a mapping of its own and verifies them; errors call
+  /// the artifact "<memory>".
+  static catfish_status_t *openMemory(const void *data, size_t size,
+                                      std::unique_ptr<ArtifactFile> &out);
 
   const std::string &path() const { return path_; }
   uint64_t fileSize() const { return size_; }
@@ -79,6 +83,7 @@ public:
 
 private:
   ArtifactFile() = default;
+  catfish_status_t *verify();
   catfish_status_t *verifyLayout();
   catfish_status_t *verifyManifest();
 

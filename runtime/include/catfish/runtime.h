@@ -136,6 +136,12 @@ catfish_status_t *catfish_model_load(const char *path, catfish_model_t **out_mod
 catfish_status_t *catfish_model_load_with_options(const char *path,
                                                   const catfish_model_options_t *options,
                                                   catfish_model_t **out_model);
+/* As catfish_model_load_with_options(), from the `size` bytes of an artifact at `data` (an
+ * artifact embedded in a program, or received over a network). The runtime copies them; the
+ * caller may free `data` as soon as this returns. Messages call the artifact "<memory>". */
+catfish_status_t *catfish_model_load_from_memory(const void *data, size_t size,
+                                                 const catfish_model_options_t *options,
+                                                 catfish_model_t **out_model);
 /* Unmaps the file and unloads the code. NULL is a no-op. */
 void catfish_model_release(catfish_model_t *model);
 
