@@ -68,7 +68,7 @@ llvm::Expected<ArrayRef<char>> ExternalData::read(StringRef location, int64_t of
                              location + "' (" + Twine(size) + " bytes)");
   if (length < 0)
     length = size - offset;
-  if (static_cast<uint64_t>(offset + length) > size)
+  if (static_cast<uint64_t>(length) > size - static_cast<uint64_t>(offset))
     return createStringError("external data file '" + location + "' has " + Twine(size) +
                              " bytes but the tensor needs bytes [" + Twine(offset) + ", " +
                              Twine(offset + length) + ")");

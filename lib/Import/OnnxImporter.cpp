@@ -8,6 +8,8 @@
 
 #include <google/protobuf/io/coded_stream.h>
 
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::catfish;
 using namespace mlir::catfish::onnx_import;
@@ -43,21 +45,26 @@ static const ConverterMap &converters() {
   return map;
 }
 
-static llvm::Expected<onnx::ModelProto> parseModel(StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
-  if (!buffer)
-    return createStringError("cannot read: " + buffer.getError().message());
-  if ((*buffer)->getBufferSize() == 0)
+/// Protobuf's limit on one serialized message (its sizes are signed 32-bit).
+constexpr size_t kMaxProtobufBytes = std::numeric_limits<int>::max();
+/// How deep messages may nest (graphs in attributes of If, Loop and Scan nodes, in theirs ...).
+constexpr int kMaxNesting = 256;
+
+static llvm::Expected<onnx::ModelProto> parseModel(ArrayRef<char> bytes) {
+  if (bytes.empty())
     return createStringError("the file is empty");
-  google::protobuf::io::CodedInputStream stream(
-      reinterpret_cast<const uint8_t *>((*buffer)->getBufferStart()),
-      static_cast<int>((*buffer)->getBufferSize()));
-  stream.SetRecursionLimit(256);
+  if (bytes.size() > kMaxProtobufBytes)
+    return createStringError("the model is " + Twine(bytes.size()) +
+                             " bytes, more than protobuf's limit of 2 GiB on one message; "
+                             "models this large keep their weights in external data files");
+  google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t *>(bytes.data()),
+                                                static_cast<int>(bytes.size()));
+  stream.SetRecursionLimit(kMaxNesting);
   onnx::ModelProto model;
   if (!model.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage())
-    return createStringError("not a valid ONNX model (protobuf parse failed; truncated or not "
-                             "an .onnx file)");
+    return createStringError("not a valid ONNX model (protobuf parse failed: truncated, not an "
+                             ".onnx file, or messages nested more than " +
+                             Twine(kMaxNesting) + " deep)");
   if (!model.has_graph() || model.ir_version() <= 0)
     return createStringError("not a valid ONNX model (no graph or ir_version)");
   return model;
@@ -70,6 +77,8 @@ static llvm::Expected<ElementsAttr> readTensorFile(MLIRContext *ctx, StringRef p
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
     return createStringError("cannot read " + path + ": " + buffer.getError().message());
+  if ((*buffer)->getBufferSize() > kMaxProtobufBytes)
+    return createStringError(path + " is more than protobuf's limit of 2 GiB on one message");
   onnx::TensorProto tensor;
   if (!tensor.ParseFromArray((*buffer)->getBufferStart(),
                              static_cast<int>((*buffer)->getBufferSize())))
@@ -207,25 +216,37 @@ importGraph(MLIRContext &context, onnx::ModelProto &model, ExternalData &externa
 }
 
 llvm::Expected<OwningOpRef<ModuleOp>>
-mlir::catfish::importOnnxModel(MLIRContext &context, StringRef path,
-                               const ImportOptions &options) {
+mlir::catfish::importOnnxModelBytes(MLIRContext &context, ArrayRef<char> bytes, StringRef name,
+                                    StringRef externalDataDir, const ImportOptions &options) {
   context.loadDialect<CatfishDialect, func::FuncDialect>();
   auto prefix = [&](llvm::Error err) {
-    return createStringError(path + ": " + llvm::toString(std::move(err)));
+    return createStringError(name + ": " + llvm::toString(std::move(err)));
   };
-  auto model = parseModel(path);
+  auto model = parseModel(bytes);
   if (!model)
     return prefix(model.takeError());
   auto opset = defaultOpset(*model);
   if (!opset)
     return prefix(opset.takeError());
-  SmallString<256> dir(path);
-  llvm::sys::path::remove_filename(dir);
-  if (dir.empty())
-    dir = ".";
-  ExternalData external{std::string(dir)};
+  ExternalData external{externalDataDir.str()};
   auto module = importGraph(context, *model, external, *opset, options);
   if (!module)
     return prefix(module.takeError());
   return module;
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::catfish::importOnnxModel(MLIRContext &context, StringRef path,
+                               const ImportOptions &options) {
+  // Mapped, not read: the parse copies what it keeps.
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return createStringError(path + ": cannot read: " + buffer.getError().message());
+  SmallString<256> dir(path);
+  llvm::sys::path::remove_filename(dir);
+  if (dir.empty())
+    dir = ".";
+  ArrayRef<char> bytes((*buffer)->getBufferStart(), (*buffer)->getBufferSize());
+  return importOnnxModelBytes(context, bytes, path, dir, options);
 }

@@ -30,6 +30,13 @@ inline constexpr int64_t kMaxOnnxOpset = 23;
 llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModel(MLIRContext &context, StringRef path,
                                                       const ImportOptions &options);
 
+/// As importOnnxModel, from a serialized model in memory: errors name it `name`, and external
+/// data locations are relative to `externalDataDir`.
+llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModelBytes(MLIRContext &context,
+                                                           ArrayRef<char> bytes, StringRef name,
+                                                           StringRef externalDataDir,
+                                                           const ImportOptions &options);
+
 /// Parses "1x128" into {1, 128}; "" is a scalar.
 llvm::Expected<SmallVector<int64_t>> parseShape(StringRef text);
 

@@ -671,6 +671,28 @@ def bad_random_bytes(out, options):
     write_bytes(out, np.random.default_rng(13).bytes(4096))
 
 
+def bad_deep_nesting(out, options):
+    """300 If nodes, each in the then_branch of the one before: 900 nested messages, encoded
+    by hand (protobuf's own encoders refuse such depths)."""
+    def field(number, payload):
+        return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+    def varint(value):
+        encoded = b""
+        while value >= 0x80:
+            encoded += bytes([value & 0x7F | 0x80])
+            value >>= 7
+        return encoded + bytes([value])
+
+    graph = b""
+    for _ in range(300):
+        attribute = field(1, b"then_branch") + varint(20 << 3) + varint(5) + field(6, graph)
+        node = field(1, b"c") + field(2, b"y") + field(4, b"If") + field(5, attribute)
+        graph = field(1, node)
+    opset = varint(2 << 3) + varint(17)
+    write_bytes(out, varint(1 << 3) + varint(8) + field(8, opset) + field(7, graph))
+
+
 def raw_model(nodes, inputs, outputs, initializers=(), opset=17, extra_opsets=()):
     """A model built without any checking, for the malformed cases."""
     graph = helper.make_graph(nodes, "main_graph", inputs, outputs, list(initializers))
@@ -815,6 +837,7 @@ CASES = {
     "bad_truncated": bad_truncated,
     "bad_not_onnx": bad_not_onnx,
     "bad_random_bytes": bad_random_bytes,
+    "bad_deep_nesting": bad_deep_nesting,
     "bad_unknown_op": saved(lambda: unary_model("FooBar")),
     "bad_custom_domain": saved(lambda: unary_model("FusedGelu", domain="com.example")),
     "bad_opset_too_new": saved(lambda: unary_model("Relu", opset=99)),
