@@ -43,6 +43,7 @@ static Attribute remapElements(Attribute input, Type resultType,
   return DenseElementsAttr::get(type, result);
 }
 
+/// Row-major strides of a static shape.
 static SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
   SmallVector<int64_t> strides(shape.size(), 1);
   for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
@@ -196,6 +197,8 @@ OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
   if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())) &&
       getInput().getType() == getType())
     return getInput();
+  if (!adaptor.getInput() || !getInput().getType().hasStaticShape())
+    return {};
   ArrayRef<int64_t> inShape = getInput().getType().getShape();
   auto outType = cast<RankedTensorType>(getType());
   SmallVector<int64_t> inStrides = stridesOf(inShape);
