@@ -18,7 +18,9 @@ llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 tool_dirs = [config.catfish_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
-    ["catfish-opt", "catfish-compile", "catfish-run", "catfish-inspect"], tool_dirs)
+    ["catfish-opt", "catfish-compile", "catfish-run", "catfish-inspect", "catfish-runtime-tests",
+     "catfish-fuzz-onnx-import", "catfish-fuzz-artifact", "catfish-fuzz-npy",
+     "catfish-fuzz-tensor-proto"], tool_dirs)
 config.substitutions.append(("%catfish_bin", config.catfish_tools_dir))
 config.substitutions.append(("%catfish_obj", config.catfish_obj_root))
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

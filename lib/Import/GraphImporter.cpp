@@ -339,9 +339,10 @@ LogicalResult GraphImporter::importNodes(onnx::GraphProto &graph) {
 }
 
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
-  auto loc = FusedLoc::get(ctx,
-                           {NameLoc::get(builder.getStringAttr(
-                               node.name().empty() ? node.output(0) : node.name()))},
+  std::string name = !node.name().empty()    ? node.name()
+                     : node.output_size() > 0 ? node.output(0)
+                                              : node.op_type();
+  auto loc = FusedLoc::get(ctx, {NameLoc::get(builder.getStringAttr(name))},
                            builder.getStringAttr("onnx." + node.op_type()));
   NodeContext context(*this, node, loc);
   if (!node.domain().empty() && node.domain() != "ai.onnx")
