@@ -20,7 +20,7 @@ tool_dirs = [config.catfish_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
     ["catfish-opt", "catfish-compile", "catfish-run", "catfish-inspect", "catfish-runtime-tests",
      "catfish-fuzz-onnx-import", "catfish-fuzz-artifact", "catfish-fuzz-npy",
-     "catfish-fuzz-tensor-proto"], tool_dirs)
+     "catfish-fuzz-tensor-proto", "catfish-soak", "catfish-concurrency-test"], tool_dirs)
 config.substitutions.append(("%catfish_bin", config.catfish_tools_dir))
 config.substitutions.append(("%catfish_obj", config.catfish_obj_root))
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
