@@ -14,16 +14,10 @@
 #include "llvm/Support/FileSystem.h"
 
 #include <cstdlib>
-#include <memory>
 
 namespace {
 
 std::string emptyDirectory;
-std::unique_ptr<mlir::MLIRContext> context;
-/// Inputs since the context was made: it interns every type and attribute an input creates,
-/// so a fresh one now and then keeps the fuzzer's memory flat.
-unsigned inputsOnContext = 0;
-constexpr unsigned kInputsPerContext = 512;
 
 } // namespace
 
@@ -36,14 +30,13 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (!context || ++inputsOnContext == kInputsPerContext) {
-    context = std::make_unique<mlir::MLIRContext>(mlir::MLIRContext::Threading::DISABLED);
-    context->loadDialect<mlir::catfish::CatfishDialect, mlir::func::FuncDialect>();
-    inputsOnContext = 0;
-  }
+  // A context per input, as catfish-compile has one per model: an input's interned types and
+  // attributes cannot reach the next one.
+  mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
+  context.loadDialect<mlir::catfish::CatfishDialect, mlir::func::FuncDialect>();
   mlir::catfish::ImportOptions options;
   auto module = mlir::catfish::importOnnxModelBytes(
-      *context, llvm::ArrayRef<char>(reinterpret_cast<const char *>(data), size), "<fuzz>",
+      context, llvm::ArrayRef<char>(reinterpret_cast<const char *>(data), size), "<fuzz>",
       emptyDirectory, options);
   if (!module) {
     std::string message = llvm::toString(module.takeError());
