@@ -7,7 +7,8 @@
 # compiled example models, then runs each target. Exits non-zero when any target crashed,
 # leaked, timed out or ran out of memory; the input that did it is in
 # build/fuzzing/crashes/TARGET/ (copy it into fuzz/regressions/TARGET/ with the fix). The corpora
-# stay in build/fuzzing/corpus/ for the next run; build/fuzzing/summary.md has the figures.
+# stay in build/fuzzing/corpus/ for the next run; build/fuzzing/summary-TARGETS.md has the
+# figures.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -80,7 +81,7 @@ fi
 # checks of the heap and stack stay.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-allow_user_poisoning=0}
 
-summary=$fuzz/summary.md
+summary=$fuzz/summary-$(IFS=-; echo "${targets[*]}").md
 {
   echo "# scripts/fuzz.sh $seconds, $(date -u +%Y-%m-%d), $(nproc) cores"
   echo

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian bookworm machine lacks, creates the test venv, configures and
 # builds Catfish into build/. Idempotent: with everything in place it only runs the (no-op) build.
+# CATFISH_WERROR=ON (CI sets it) makes warnings in Catfish's own code errors.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -39,6 +40,7 @@ if [ ! -f build/build.ninja ]; then
     -DCMAKE_BUILD_TYPE=Release \
     -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir \
     -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit \
-    -DPython3_EXECUTABLE="$root/.venv/bin/python"
+    -DPython3_EXECUTABLE="$root/.venv/bin/python" \
+    -DCATFISH_WERROR="${CATFISH_WERROR:-OFF}"
 fi
 cmake --build build

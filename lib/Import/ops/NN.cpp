@@ -40,11 +40,41 @@ static LogicalResult convertGemm(NodeContext &node) {
   return setResult(node, y);
 }
 
+/// Window attributes the pad arithmetic below can trust: one entry per spatial dim, strides and dilations of at least 1, and every value (the input's static spatial
+/// dims too) at most 2^30 in magnitude, so that no sum of products overflows int64.
+static LogicalResult checkWindow(NodeContext &node, RankedTensorType input,
+                                 ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                                 ArrayRef<int64_t> dilations) {
+  constexpr int64_t kMax = int64_t(1) << 30;
+  size_t spatial = kernel.size();
+  if (static_cast<size_t>(input.getRank()) != spatial + 2)
+    return node.fail("the input has rank " + Twine(input.getRank()) + " but the kernel has " +
+                     Twine(spatial) + " spatial dims");
+  if (strides.size() != spatial || dilations.size() != spatial)
+    return node.fail("strides and dilations need " + Twine(spatial) + " entries each, one per "
+                     "spatial dim");
+  for (size_t i = 0; i < spatial; ++i) {
+    if (!ShapedType::isDynamic(kernel[i]) && (kernel[i] < 1 || kernel[i] > kMax))
+      return node.fail("kernel dim " + Twine(i) + " must be in [1, 2^30]");
+    if (strides[i] < 1 || strides[i] > kMax || dilations[i] < 1 || dilations[i] > kMax)
+      return node.fail("strides and dilations must be in [1, 2^30]");
+    int64_t in = input.getDimSize(i + 2);
+    if (!ShapedType::isDynamic(in) && in > kMax)
+      return node.fail("spatial dim " + Twine(i) + " of the input is larger than 2^30");
+  }
+  for (int64_t pad : node.attrInts("pads"))
+    if (pad < -kMax || pad > kMax)
+      return node.fail("pads must be in [-2^30, 2^30]");
+  return success();
+}
+
 /// Explicit pads for a conv/pool node: `pads` or the resolved `auto_pad`.
 static FailureOr<SmallVector<int64_t>> resolvePads(NodeContext &node, RankedTensorType input,
                                                    ArrayRef<int64_t> kernel,
                                                    ArrayRef<int64_t> strides,
                                                    ArrayRef<int64_t> dilations) {
+  if (failed(checkWindow(node, input, kernel, strides, dilations)))
+    return failure();
   size_t spatial = kernel.size();
   std::string autoPad = node.attrString("auto_pad", "NOTSET");
   if (autoPad == "NOTSET") {
@@ -60,8 +90,8 @@ static FailureOr<SmallVector<int64_t>> resolvePads(NodeContext &node, RankedTens
     return node.fail("unsupported auto_pad '" + autoPad + "'");
   for (size_t i = 0; i < spatial; ++i) {
     int64_t in = input.getDimSize(i + 2);
-    if (ShapedType::isDynamic(in))
-      return node.fail("auto_pad " + autoPad + " needs static spatial dims");
+    if (ShapedType::isDynamic(in) || ShapedType::isDynamic(kernel[i]))
+      return node.fail("auto_pad " + autoPad + " needs static spatial dims and kernel");
     int64_t out = (in + strides[i] - 1) / strides[i];
     int64_t total =
         std::max<int64_t>(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - in);
@@ -85,7 +115,12 @@ static FailureOr<SmallVector<int64_t>>
 resolveTransposedPads(NodeContext &node, RankedTensorType input, ArrayRef<int64_t> kernel,
                       ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
                       ArrayRef<int64_t> outPad) {
+  if (failed(checkWindow(node, input, kernel, strides, dilations)))
+    return failure();
   size_t spatial = kernel.size();
+  constexpr int64_t kMax = int64_t(1) << 30;
+  if (outPad.size() != spatial || llvm::any_of(outPad, [](int64_t p) { return p < 0 || p > kMax; }))
+    return node.fail("output_padding needs " + Twine(spatial) + " entries in [0, 2^30]");
   std::string autoPad = node.attrString("auto_pad", "NOTSET");
   SmallVector<int64_t> outShape = node.attrInts("output_shape");
   bool same = autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER";
@@ -103,11 +138,14 @@ resolveTransposedPads(NodeContext &node, RankedTensorType input, ArrayRef<int64_
   if (!outShape.empty() && outShape.size() != spatial)
     return node.fail("output_shape has " + Twine(outShape.size()) + " entries, expected " +
                      Twine(spatial));
+  if (llvm::any_of(outShape, [](int64_t d) { return d < 0 || d > kMax; }))
+    return node.fail("output_shape entries must be in [0, 2^30]");
   SmallVector<int64_t> pads(2 * spatial, 0);
   for (size_t i = 0; i < spatial; ++i) {
     int64_t in = input.getDimSize(i + 2);
-    if (ShapedType::isDynamic(in))
-      return node.fail("ConvTranspose with output_shape or auto_pad needs static spatial dims");
+    if (ShapedType::isDynamic(in) || ShapedType::isDynamic(kernel[i]))
+      return node.fail("ConvTranspose with output_shape or auto_pad needs static spatial dims "
+                       "and kernel");
     int64_t out = outShape.empty() ? in * strides[i] : outShape[i];
     int64_t total = strides[i] * (in - 1) + outPad[i] + (kernel[i] - 1) * dilations[i] + 1 - out;
     int64_t half = llvm::divideFloorSigned(total, 2);
