@@ -96,6 +96,33 @@ FailureOr<int64_t> NodeContext::requiredAttrInt(StringRef name) {
   return fail("required attribute '" + name + "' is missing");
 }
 
+LogicalResult NodeContext::checkOperandCount(RegisteredOperationName info, size_t count) {
+  std::optional<size_t> exactly, atLeast;
+  if (info.hasTrait<OpTrait::ZeroOperands>())
+    exactly = 0;
+  else if (info.hasTrait<OpTrait::OneOperand>())
+    exactly = 1;
+  else if (info.hasTrait<OpTrait::NOperands<2>::Impl>())
+    exactly = 2;
+  else if (info.hasTrait<OpTrait::NOperands<3>::Impl>())
+    exactly = 3;
+  else if (info.hasTrait<OpTrait::NOperands<4>::Impl>())
+    exactly = 4;
+  else if (info.hasTrait<OpTrait::NOperands<5>::Impl>())
+    exactly = 5;
+  else if (info.hasTrait<OpTrait::AtLeastNOperands<1>::Impl>())
+    atLeast = 1;
+  else if (info.hasTrait<OpTrait::AtLeastNOperands<2>::Impl>())
+    atLeast = 2;
+  else if (info.hasTrait<OpTrait::AtLeastNOperands<3>::Impl>())
+    atLeast = 3;
+  if (exactly && count != *exactly)
+    return fail("takes " + Twine(*exactly) + " input(s) here but has " + Twine(count));
+  if (atLeast && count < *atLeast)
+    return fail("takes at least " + Twine(*atLeast) + " input(s) but has " + Twine(count));
+  return success();
+}
+
 FailureOr<SmallVector<Value>> NodeContext::create(StringRef opName, ValueRange operands,
                                                   ArrayRef<NamedAttribute> attrs,
                                                   TypeRange explicitTypes) {
@@ -105,6 +132,10 @@ FailureOr<SmallVector<Value>> NodeContext::create(StringRef opName, ValueRange o
   OperationName name(opName, ctx());
   std::optional<RegisteredOperationName> info = name.getRegisteredInfo();
   assert(info && "converters only create registered ops");
+  // Inference reads operands by position: a node with too few inputs (a malformed model) must
+  // fail here, not there.
+  if (failed(checkOperandCount(*info, operands.size())))
+    return failure();
   // Inference and verification report through diagnostics; keep the first as the reason.
   std::string diagnostic;
   ScopedDiagnosticHandler handler(ctx(), [&](Diagnostic &diag) {

@@ -76,6 +76,9 @@ public:
   /// Records the failure reason for this node; returns failure() for convenience.
   LogicalResult fail(const Twine &reason);
 
+  /// Fails when `count` operands do not fit the op's ODS arity (NOperands, AtLeastNOperands).
+  LogicalResult checkOperandCount(RegisteredOperationName info, size_t count);
+
   /// Creates a catfish op with inferred result types, verifies it and folds it when its operands
   /// are constant. Inference or verification errors become this node's failure.
   FailureOr<SmallVector<Value>> create(StringRef opName, ValueRange operands,
