@@ -11,8 +11,8 @@ using namespace mlir::catfish::onnx_import;
 
 std::string mlir::catfish::onnx_import::describeNode(const onnx::NodeProto &node) {
   std::string name = node.name();
-  if (name.empty() && node.output_size() > 0)
-    name = "<producing " + node.output(0) + ">";
+  if (name.empty())
+    name = node.output_size() > 0 ? "<producing " + node.output(0) + ">" : "<unnamed>";
   std::string op = node.domain().empty() || node.domain() == "ai.onnx"
                        ? node.op_type()
                        : node.domain() + "." + node.op_type();
@@ -381,6 +381,13 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   auto it = converters.find(node.op_type());
   if (it == converters.end())
     return context.fail("unsupported operator");
+  // Every ONNX operator but these (onnx.defs: min_input 0, and Loop's optional trip count)
+  // takes a first input; converters may rely on it.
+  static constexpr StringLiteral kNoFirstInput[] = {
+      "Constant", "Loop", "Optional", "OptionalHasElement", "RandomNormal", "RandomUniform",
+      "SequenceEmpty"};
+  if (!llvm::is_contained(kNoFirstInput, node.op_type()) && !context.input(0))
+    return context.fail("input 0 is missing");
   if (failed(it->second(context)))
     return context.fail("conversion failed");
   for (auto [i, out] : llvm::enumerate(node.output()))
