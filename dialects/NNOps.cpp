@@ -473,7 +473,9 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
                    v = rankedType(a.getValue());
   if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
     return emitOptionalError(loc, "attention expects [batch, heads, seq, head_dim] operands");
-  if (failed(unifyDims(loc, q.getDimSize(3), k.getDimSize(3), "query/key head_dim")) ||
+  if (failed(unifyDims(loc, q.getDimSize(0), k.getDimSize(0), "query/key batch")) ||
+      failed(unifyDims(loc, k.getDimSize(0), v.getDimSize(0), "key/value batch")) ||
+      failed(unifyDims(loc, q.getDimSize(3), k.getDimSize(3), "query/key head_dim")) ||
       failed(unifyDims(loc, k.getDimSize(2), v.getDimSize(2), "key/value sequence length")) ||
       failed(unifyDims(loc, k.getDimSize(1), v.getDimSize(1), "key/value heads")))
     return failure();
@@ -481,6 +483,23 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
   if (!ShapedType::isDynamic(qh) && !ShapedType::isDynamic(kh) && (kh == 0 || qh % kh != 0))
     return emitOptionalError(loc, "query heads (", qh, ") must be a multiple of key heads (", kh,
                              ")");
+  if (Value maskValue = a.getMask()) {
+    // Added to (or selecting among) the scores [batch, heads, queries, keys]: it may broadcast
+    // to them but not widen them.
+    auto mask = dyn_cast<RankedTensorType>(maskValue.getType());
+    SmallVector<int64_t> scores = {q.getDimSize(0), qh, q.getDimSize(2), k.getDimSize(2)};
+    if (!mask || mask.getRank() > 4)
+      return emitOptionalError(loc, "the attention mask must be ranked, of rank 4 at most");
+    if (!mask.getElementType().isInteger(1) && mask.getElementType() != q.getElementType())
+      return emitOptionalError(loc, "the attention mask must be i1 or of the query's type");
+    FailureOr<SmallVector<int64_t>> shape = broadcastShapes(loc, scores, mask.getShape());
+    if (failed(shape))
+      return failure();
+    for (auto [have, want] : llvm::zip(*shape, scores))
+      if (!ShapedType::isDynamic(want) && have != want)
+        return emitOptionalError(loc, "the attention mask ", mask,
+                                 " does not broadcast to the scores' shape");
+  }
   inferred.push_back(RankedTensorType::get(
       {q.getDimSize(0), qh, q.getDimSize(2), v.getDimSize(3)}, q.getElementType()));
   return success();
