@@ -128,8 +128,9 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *, std::optional<Location>
       return emitOptionalError(loc, "reshape dim ", i, " is negative (", d, ")");
     if (ShapedType::isDynamic(d) || ShapedType::isDynamic(known))
       known = kDyn;
-    else
-      known *= d;
+    else if (__builtin_mul_overflow(known, d, &known))
+      return emitOptionalError(loc, "reshape shape [", ArrayRef<int64_t>(*requested),
+                               "] has more than 2^63 elements");
   }
   if (input.hasStaticShape() && !ShapedType::isDynamic(known)) {
     int64_t total = input.getNumElements();

@@ -89,6 +89,14 @@ int64_t catfish::broadcastSourceIndex(ArrayRef<int64_t> resultShape,
   return offset;
 }
 
+/// "[?, 3, 4]": dynamic dims as '?'.
+static std::string shapeText(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  for (auto [i, d] : llvm::enumerate(shape))
+    text += (i ? ", " : "") + (ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d));
+  return text + "]";
+}
+
 FailureOr<SmallVector<int64_t>> catfish::broadcastShapes(std::optional<Location> loc,
                                                          ArrayRef<int64_t> lhs,
                                                          ArrayRef<int64_t> rhs) {
@@ -104,8 +112,8 @@ FailureOr<SmallVector<int64_t>> catfish::broadcastShapes(std::optional<Location>
     } else if (ShapedType::isDynamic(l) || ShapedType::isDynamic(r)) {
       result[i] = ShapedType::isDynamic(l) ? r : l;
     } else {
-      return emitOptionalError(loc, "shapes [", lhs, "] and [", rhs,
-                               "] are not broadcast-compatible (dim ", i, ": ", l, " vs ", r,
+      return emitOptionalError(loc, "shapes ", shapeText(lhs), " and ", shapeText(rhs),
+                               " are not broadcast-compatible (dim ", i, ": ", l, " vs ", r,
                                ")");
     }
   }
