@@ -473,13 +473,18 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
                    v = rankedType(a.getValue());
   if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
     return emitOptionalError(loc, "attention expects [batch, heads, seq, head_dim] operands");
+  if (k.getElementType() != q.getElementType() || v.getElementType() != q.getElementType())
+    return emitOptionalError(loc, "attention operands must share one element type: ", q, ", ",
+                             k, ", ", v);
   if (failed(unifyDims(loc, q.getDimSize(0), k.getDimSize(0), "query/key batch")) ||
       failed(unifyDims(loc, k.getDimSize(0), v.getDimSize(0), "key/value batch")) ||
+      failed(unifyDims(loc, q.getDimSize(0), v.getDimSize(0), "query/value batch")) ||
       failed(unifyDims(loc, q.getDimSize(3), k.getDimSize(3), "query/key head_dim")) ||
       failed(unifyDims(loc, k.getDimSize(2), v.getDimSize(2), "key/value sequence length")) ||
       failed(unifyDims(loc, k.getDimSize(1), v.getDimSize(1), "key/value heads")))
     return failure();
-  int64_t qh = q.getDimSize(1), kh = k.getDimSize(1);
+  int64_t qh = q.getDimSize(1), kh = ShapedType::isDynamic(k.getDimSize(1)) ? v.getDimSize(1)
+                                                                             : k.getDimSize(1);
   if (!ShapedType::isDynamic(qh) && !ShapedType::isDynamic(kh) && (kh == 0 || qh % kh != 0))
     return emitOptionalError(loc, "query heads (", qh, ") must be a multiple of key heads (", kh,
                              ")");
@@ -487,7 +492,8 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
     // Added to (or selecting among) the scores [batch, heads, queries, keys]: it may broadcast
     // to them but not widen them.
     auto mask = dyn_cast<RankedTensorType>(maskValue.getType());
-    SmallVector<int64_t> scores = {q.getDimSize(0), qh, q.getDimSize(2), k.getDimSize(2)};
+    int64_t keys = ShapedType::isDynamic(k.getDimSize(2)) ? v.getDimSize(2) : k.getDimSize(2);
+    SmallVector<int64_t> scores = {q.getDimSize(0), qh, q.getDimSize(2), keys};
     if (!mask || mask.getRank() > 4)
       return emitOptionalError(loc, "the attention mask must be ranked, of rank 4 at most");
     if (!mask.getElementType().isInteger(1) && mask.getElementType() != q.getElementType())

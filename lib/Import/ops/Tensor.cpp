@@ -220,6 +220,11 @@ static LogicalResult convertSplit(NodeContext &node) {
     if (type.isDynamicDim(n))
       return node.fail("splitting a dynamic dim needs explicit split sizes");
     int64_t parts = node.attr("num_outputs") ? node.attrInt("num_outputs", 1) : node.numOutputs();
+    if (parts != static_cast<int64_t>(node.numOutputs()))
+      return node.fail("num_outputs is " + Twine(parts) + " but the node has " +
+                       Twine(node.numOutputs()) + " outputs");
+    if (parts < 1)
+      return node.fail("Split needs at least one output");
     int64_t dim = type.getDimSize(n);
     int64_t chunk = (dim + parts - 1) / parts;
     for (int64_t i = 0; i < parts; ++i)
