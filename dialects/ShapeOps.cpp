@@ -613,7 +613,11 @@ LogicalResult RangeOp::inferReturnTypes(MLIRContext *, std::optional<Location> l
     double delta = asDouble(d);
     if (delta == 0)
       return emitOptionalError(loc, "range delta must not be 0");
-    count = std::max<int64_t>(0, std::ceil((asDouble(l) - asDouble(s)) / delta));
+    double elements = std::ceil((asDouble(l) - asDouble(s)) / delta);
+    // NaN bounds, and counts no tensor could hold, are errors, not a cast out of range.
+    if (!(elements < 9.0e18))
+      return emitOptionalError(loc, "range of ", elements, " elements is too long");
+    count = std::max<int64_t>(0, static_cast<int64_t>(elements));
   }
   inferred.push_back(RankedTensorType::get({count}, et));
   return success();
