@@ -9,6 +9,8 @@ using namespace mlir::catfish::onnx_import;
 
 /// A shape-like operand as i64 (ONNX allows int32 in a few places).
 static FailureOr<Value> asI64(NodeContext &node, Value v) {
+  if (!v)
+    return node.fail("a shape input is missing");
   if (getElementTypeOrSelf(v).isInteger(64))
     return v;
   auto r = node.create(CastOp::getOperationName(), {v}, {},
