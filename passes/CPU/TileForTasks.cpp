@@ -14,6 +14,8 @@
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
+#include <numeric>
+
 namespace mlir::catfish {
 #define GEN_PASS_DEF_CATFISHTILEFORTASKS
 #include "catfish/Passes/Passes.h.inc"
@@ -74,6 +76,55 @@ SmallVector<unsigned> candidateDims(linalg::LinalgOp op) {
     if (iterator == utils::IteratorType::parallel)
       order.push_back(d);
   return order;
+}
+
+/// Multiplies `multiples[d]` into the least common multiple of itself and each divisor that a
+/// `floordiv`, `ceildiv` or `mod` of `map` applies to an expression of loop `d`.
+void collectDivisors(AffineMap map, MutableArrayRef<int64_t> multiples) {
+  for (AffineExpr result : map.getResults()) {
+    result.walk([&](AffineExpr expr) {
+      auto binary = dyn_cast<AffineBinaryOpExpr>(expr);
+      if (!binary || binary.getKind() == AffineExprKind::Add ||
+          binary.getKind() == AffineExprKind::Mul)
+        return;
+      auto divisor = dyn_cast<AffineConstantExpr>(binary.getRHS());
+      if (!divisor || divisor.getValue() <= 0)
+        return;
+      binary.getLHS().walk([&](AffineExpr inner) {
+        if (auto dim = dyn_cast<AffineDimExpr>(inner))
+          multiples[dim.getPosition()] =
+              std::lcm(multiples[dim.getPosition()], divisor.getValue());
+      });
+    });
+  }
+}
+
+/// Per loop of `op`, the number its tiles must be a multiple of. Tiling keeps a map such as
+/// `d0 floordiv 32` (a block-wise quantization scale) on the part's own indices and offsets
+/// the slice by `offset floordiv 32`, which is right only when every part starts on a multiple
+/// of 32. The producers that tiling fuses into the parts bring their maps along: their loops
+/// are linked to `op`'s through the dims of the tensor between them.
+SmallVector<int64_t> tileMultiples(linalg::LinalgOp op) {
+  SmallVector<int64_t> multiples(op.getNumLoops(), 1);
+  for (AffineMap map : op.getIndexingMapsArray())
+    collectDivisors(map, multiples);
+  for (OpOperand *operand : op.getDpsInputOperands()) {
+    auto producer = operand->get().getDefiningOp<linalg::LinalgOp>();
+    if (!producer)
+      continue;
+    SmallVector<int64_t> inner = tileMultiples(producer);
+    AffineMap produced = producer.getIndexingMapMatchingResult(cast<OpResult>(operand->get()));
+    AffineMap consumed = op.getMatchingIndexingMap(operand);
+    for (auto [producedExpr, consumedExpr] :
+         llvm::zip(produced.getResults(), consumed.getResults())) {
+      auto from = dyn_cast<AffineDimExpr>(producedExpr);
+      auto to = dyn_cast<AffineDimExpr>(consumedExpr);
+      if (from && to)
+        multiples[to.getPosition()] =
+            std::lcm(multiples[to.getPosition()], inner[from.getPosition()]);
+    }
+  }
+  return multiples;
 }
 
 /// The smallest tile that divides `extent`, is a multiple of `minTile` and makes at most
@@ -182,12 +233,14 @@ struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks>
     auto innermost = resultMap.getNumResults() == 0
                          ? nullptr
                          : dyn_cast<AffineDimExpr>(resultMap.getResults().back());
+    SmallVector<int64_t> multiples = tileMultiples(root);
     std::optional<std::pair<unsigned, int64_t>> choice;
     for (unsigned d : candidateDims(root)) {
       if (cut && isCutDim(root, cut, d))
         continue;
       // Parts along the result's contiguous dimension keep whole vectors and cache lines.
       int64_t minTile = innermost && innermost.getPosition() == d ? kMinContiguousTile : 1;
+      minTile = std::lcm(minTile, multiples[d]);
       if (std::optional<int64_t> tile = chooseTile(ranges[d], minTile, budget)) {
         choice = {d, *tile};
         break;

@@ -297,8 +297,9 @@ def CatfishTileForTasks : Pass<"catfish-tile-for-tasks", "mlir::func::FuncOp"> {
     a batch dimension, else n, else m; other ops along their first parallel loop that can be
     split. There are at most `max-parts` parts, each covers at least `min-work` iterations of
     the op's loops, the tile divides the loop's extent (static shapes in every part) and is a
-    multiple of 64 along the result's innermost dimension; a kernel that cannot make two such
-    parts stays whole.
+    multiple of 16 along the result's innermost dimension and of every divisor that a
+    `floordiv` or `mod` of the op's (or a fused producer's) indexing maps applies to the loop
+    (block-wise quantization scales); a kernel that cannot make two such parts stays whole.
   }];
   let options = [
     Option<"minWork", "min-work", "int64_t", /*default=*/"::mlir::catfish::kDefaultTaskMinWork",

@@ -91,3 +91,50 @@ func.func @cut_result(%in: memref<64x16xf32>, %out: memref<64x14xf32>, %task: in
   bufferization.materialize_in_destination %c in restrict writable %out : (tensor<64x14xf32>, memref<64x14xf32>) -> ()
   return
 }
+
+#block = affine_map<(d0, d1) -> (d0 floordiv 32, d1)>
+
+// A block-wise dequantization (a scale per 32 rows): 96 rows in at most 8 parts would be 12
+// rows each, but a part must start on a block, or it would read its rows' scales from the
+// block of its first row; so the parts are whole blocks.
+// CHECK-LABEL: func.func @block_scaled
+// CHECK: scf.forall (%{{.*}}) = (0) to (96) step (32)
+func.func @block_scaled(%in: memref<96x16xi8>, %scale: memref<3x16xf32>, %out: memref<96x16xf32>, %task: index, %count: index) {
+  %x = bufferization.to_tensor %in restrict : memref<96x16xi8> to tensor<96x16xi8>
+  %s = bufferization.to_tensor %scale restrict : memref<3x16xf32> to tensor<3x16xf32>
+  %e = tensor.empty() : tensor<96x16xf32>
+  %y = linalg.generic {indexing_maps = [#id, #block, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %s : tensor<96x16xi8>, tensor<3x16xf32>) outs(%e : tensor<96x16xf32>) {
+  ^bb0(%a: i8, %b: f32, %o: f32):
+    %f = arith.sitofp %a : i8 to f32
+    %m = arith.mulf %f, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<96x16xf32>
+  bufferization.materialize_in_destination %y in restrict writable %out : (tensor<96x16xf32>, memref<96x16xf32>) -> ()
+  return
+}
+
+// The same when the block-scaled op is a producer that tiling fuses into the parts.
+// CHECK-LABEL: func.func @block_scaled_producer
+// CHECK: scf.forall (%{{.*}}) = (0) to (96) step (32)
+func.func @block_scaled_producer(%in: memref<96x16xi8>, %scale: memref<3x16xf32>, %out: memref<96x16xf32>, %task: index, %count: index) {
+  %x = bufferization.to_tensor %in restrict : memref<96x16xi8> to tensor<96x16xi8>
+  %s = bufferization.to_tensor %scale restrict : memref<3x16xf32> to tensor<3x16xf32>
+  %e = tensor.empty() : tensor<96x16xf32>
+  %d = linalg.generic {indexing_maps = [#id, #block, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %s : tensor<96x16xi8>, tensor<3x16xf32>) outs(%e : tensor<96x16xf32>) {
+  ^bb0(%a: i8, %b: f32, %o: f32):
+    %f = arith.sitofp %a : i8 to f32
+    %m = arith.mulf %f, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<96x16xf32>
+  %e2 = tensor.empty() : tensor<96x16xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%d : tensor<96x16xf32>) outs(%e2 : tensor<96x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %n = arith.negf %a : f32
+    linalg.yield %n : f32
+  } -> tensor<96x16xf32>
+  bufferization.materialize_in_destination %y in restrict writable %out : (tensor<96x16xf32>, memref<96x16xf32>) -> ()
+  return
+}
