@@ -376,9 +376,10 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   auto loc = FusedLoc::get(ctx, {NameLoc::get(builder.getStringAttr(name))},
                            builder.getStringAttr("onnx." + node.op_type()));
   NodeContext context(*this, node, loc);
-  if (!node.domain().empty() && node.domain() != "ai.onnx")
+  bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+  auto it = converters.find(defaultDomain ? node.op_type() : node.domain() + "." + node.op_type());
+  if (it == converters.end() && !defaultDomain && node.domain() != kMicrosoftDomain)
     return context.fail("operators of domain '" + node.domain() + "' are not supported");
-  auto it = converters.find(node.op_type());
   if (it == converters.end())
     return context.fail("unsupported operator");
   // Every ONNX operator but these (onnx.defs: min_input 0, and Loop's optional trip count)

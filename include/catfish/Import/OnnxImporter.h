@@ -22,6 +22,9 @@ struct ImportOptions {
 /// Opsets of the default ONNX domain that the importer accepts.
 inline constexpr int64_t kMinOnnxOpset = 7;
 inline constexpr int64_t kMaxOnnxOpset = 23;
+/// The one other domain with imported ops: onnxruntime's contrib ops that exporters and
+/// onnxruntime.quantization write (QOperator ops such as QLinearAdd and QGemm).
+inline constexpr llvm::StringLiteral kMicrosoftDomain = "com.microsoft";
 
 /// Imports the ONNX model at `path` into a module holding one `func.func @main`. Initializers
 /// become constants; large ones are dense resource blobs that point into the model's memory

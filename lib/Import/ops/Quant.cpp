@@ -202,7 +202,174 @@ static LogicalResult convertQLinearConv(NodeContext &node) {
   return q ? node.setOutput(0, q) : failure();
 }
 
+//===----------------------------------------------------------------------===//
+// com.microsoft QOperator ops: dequantize, the float op, quantize
+//===----------------------------------------------------------------------===//
+
+/// `x` dequantized to f32 with a per-tensor scale, or per-axis along `axis`.
+static Value dequantizeToF32(NodeContext &node, Value x, Value scale, Value zeroPoint,
+                             int64_t axis = 1) {
+  SmallVector<Value> operands = {x, scale};
+  if (zeroPoint)
+    operands.push_back(zeroPoint);
+  return node.make<DequantizeOp>(operands,
+                                 {node.named("axis", node.builder().getI64IntegerAttr(axis))},
+                                 {typeOf(x).clone(node.builder().getF32Type())});
+}
+
+/// `y` quantized per tensor to the type of `zeroPoint`, else to `fallback`'s element type.
+static Value quantizeTo(NodeContext &node, Value y, Value scale, Value zeroPoint, Type fallback) {
+  if (!y || !scale)
+    return {};
+  SmallVector<Value> operands = {y, scale};
+  if (zeroPoint)
+    operands.push_back(zeroPoint);
+  Type et = zeroPoint ? getElementTypeOrSelf(zeroPoint) : fallback;
+  return node.make<QuantizeOp>(operands, {}, {typeOf(y).clone(et)});
+}
+
+/// Imports the default-domain `opType` on `inputs`, with the node's attributes but those in
+/// `dropped`, plus `extra`: the float op inside a QOperator node. `opset` selects its
+/// semantics.
+static FailureOr<Value> importFloatOp(NodeContext &node, StringRef opType, ArrayRef<Value> inputs,
+                                      ArrayRef<StringRef> dropped, int64_t opset,
+                                      ArrayRef<onnx::AttributeProto> extra = {}) {
+  if (llvm::any_of(inputs, [](Value v) { return !v; }))
+    return failure();
+  onnx::NodeProto inner;
+  inner.set_op_type(opType.str());
+  inner.set_name(node.node().name());
+  std::string prefix = "catfish.qoperator." + node.node().output(0) + ".";
+  for (auto [i, value] : llvm::enumerate(inputs)) {
+    inner.add_input(prefix + std::to_string(i));
+    node.graph.bind(inner.input(i), value);
+  }
+  inner.add_output(prefix + "result");
+  for (const onnx::AttributeProto &attribute : node.node().attribute())
+    if (!llvm::is_contained(dropped, attribute.name()))
+      *inner.add_attribute() = attribute;
+  for (const onnx::AttributeProto &attribute : extra)
+    *inner.add_attribute() = attribute;
+  NodeContext innerContext(node.graph, inner, node.loc());
+  int64_t outerOpset = node.graph.opset;
+  node.graph.opset = opset;
+  LogicalResult converted = node.graph.converters.lookup(opType)(innerContext);
+  node.graph.opset = outerOpset;
+  if (failed(converted))
+    return failure();
+  return node.graph.lookup(inner.output(0));
+}
+
+static constexpr char kAdd[] = "Add", kMul[] = "Mul", kSigmoid[] = "Sigmoid",
+                      kLeakyRelu[] = "LeakyRelu", kAveragePool[] = "AveragePool",
+                      kGlobalAveragePool[] = "GlobalAveragePool";
+
+/// A QOperator node whose inputs are (X, x_scale, x_zero_point) per quantized operand then
+/// (y_scale, y_zero_point): dequantize, `floatOp`, quantize like the first operand.
+template <unsigned NumOperands, const char *FloatOp>
+static LogicalResult convertQLinear(NodeContext &node) {
+  if (node.attrInt("channels_last", 0) != 0)
+    return node.fail("channels_last=1 is not supported (the NHWC form onnxruntime makes "
+                     "inside a session; exported QOperator models are NCHW)");
+  SmallVector<Value> operands;
+  for (unsigned i = 0; i < NumOperands; ++i) {
+    FailureOr<Value> x = node.requiredInput(3 * i), scale = node.requiredInput(3 * i + 1);
+    if (failed(x) || failed(scale))
+      return failure();
+    operands.push_back(dequantizeToF32(node, *x, *scale, node.input(3 * i + 2)));
+  }
+  FailureOr<Value> y = importFloatOp(node, FloatOp, operands, {"channels_last"}, node.opset());
+  if (failed(y))
+    return failure();
+  FailureOr<Value> yScale = node.requiredInput(3 * NumOperands);
+  if (failed(yScale))
+    return failure();
+  Value q = quantizeTo(node, *y, *yScale, node.input(3 * NumOperands + 1),
+                      getElementTypeOrSelf(node.input(0)));
+  return q ? node.setOutput(0, q) : failure();
+}
+
+/// QLinearSoftmax: its `opset` attribute says which Softmax (coerced to 2-D before 13).
+static LogicalResult convertQLinearSoftmax(NodeContext &node) {
+  FailureOr<Value> x = node.requiredInput(0), scale = node.requiredInput(1),
+                   yScale = node.requiredInput(3);
+  if (failed(x) || failed(scale) || failed(yScale))
+    return failure();
+  FailureOr<int64_t> opset = node.requiredAttrInt("opset");
+  if (failed(opset))
+    return failure();
+  FailureOr<Value> y =
+      importFloatOp(node, "Softmax", {dequantizeToF32(node, *x, *scale, node.input(2))},
+                    {"opset"}, *opset);
+  if (failed(y))
+    return failure();
+  Value q = quantizeTo(node, *y, *yScale, node.input(4), getElementTypeOrSelf(*x));
+  return q ? node.setOutput(0, q) : failure();
+}
+
+/// QLinearConcat(y_scale, y_zero_point, (X, x_scale, x_zero_point)...).
+static LogicalResult convertQLinearConcat(NodeContext &node) {
+  FailureOr<Value> yScale = node.requiredInput(0);
+  if (failed(yScale))
+    return failure();
+  if (node.numInputs() < 5 || (node.numInputs() - 2) % 3 != 0)
+    return node.fail("takes y_scale, y_zero_point and then (X, x_scale, x_zero_point) per "
+                     "input, got " + Twine(node.numInputs()) + " inputs");
+  SmallVector<Value> operands;
+  for (size_t i = 2; i < node.numInputs(); i += 3) {
+    FailureOr<Value> x = node.requiredInput(i), scale = node.requiredInput(i + 1);
+    if (failed(x) || failed(scale))
+      return failure();
+    operands.push_back(dequantizeToF32(node, *x, *scale, node.input(i + 2)));
+  }
+  FailureOr<Value> y = importFloatOp(node, "Concat", operands, {}, node.opset());
+  if (failed(y))
+    return failure();
+  Value q = quantizeTo(node, *y, *yScale, node.input(1), getElementTypeOrSelf(node.input(2)));
+  return q ? node.setOutput(0, q) : failure();
+}
+
+/// QGemm(A, a_scale, a_zp, B, b_scale, b_zp, C, y_scale, y_zp): the i32 accumulator of A*B
+/// plus the i32 C, times alpha * a_scale * b_scale; quantized when y_scale is given, else f32.
+/// b_scale may be per output column.
+static LogicalResult convertQGemm(NodeContext &node) {
+  FailureOr<SmallVector<Value>> in = requiredInputs(node, 6);
+  if (failed(in))
+    return failure();
+  Value a = (*in)[0], aScale = (*in)[1], b = (*in)[3], bScale = (*in)[4];
+  bool transB = node.attrInt("transB", 0) != 0;
+  Value bf = dequantizeToF32(node, b, bScale, (*in)[5], transB ? 0 : 1);
+  SmallVector<Value> operands = {dequantizeToF32(node, a, aScale, (*in)[2]), bf};
+  if (Value c = node.input(6)) {
+    Type f32 = node.builder().getF32Type();
+    Value scale = node.make<MulOp>({node.castElements(aScale, f32), node.castElements(bScale, f32)});
+    operands.push_back(node.make<MulOp>({node.castElements(c, f32), scale}));
+  }
+  // Alpha scales C too: it is added to the accumulator before the requantization.
+  onnx::AttributeProto beta;
+  beta.set_name("beta");
+  beta.set_type(onnx::AttributeProto::FLOAT);
+  beta.set_f(node.attrFloat("alpha", 1.0f));
+  FailureOr<Value> y = importFloatOp(node, "Gemm", operands, {"beta"}, node.opset(), {beta});
+  if (failed(y))
+    return failure();
+  Value yScale = node.input(7);
+  if (!yScale)
+    return node.setOutput(0, *y);
+  Value q = quantizeTo(node, *y, yScale, node.input(8), getElementTypeOrSelf(a));
+  return q ? node.setOutput(0, q) : failure();
+}
+
 void mlir::catfish::onnx_import::registerQuantConverters(ConverterMap &map) {
+  map["com.microsoft.QLinearAdd"] = convertQLinear<2, kAdd>;
+  map["com.microsoft.QLinearMul"] = convertQLinear<2, kMul>;
+  map["com.microsoft.QLinearSigmoid"] = convertQLinear<1, kSigmoid>;
+  map["com.microsoft.QLinearLeakyRelu"] = convertQLinear<1, kLeakyRelu>;
+  map["com.microsoft.QLinearAveragePool"] = convertQLinear<1, kAveragePool>;
+  map["com.microsoft.QLinearGlobalAveragePool"] = convertQLinear<1, kGlobalAveragePool>;
+  map["com.microsoft.QLinearSoftmax"] = convertQLinearSoftmax;
+  map["com.microsoft.QLinearConcat"] = convertQLinearConcat;
+  map["com.microsoft.QGemm"] = convertQGemm;
   map["ConvInteger"] = convertConvInteger;
   map["QLinearConv"] = convertQLinearConv;
   map["QLinearMatMul"] = convertQLinearMatMul;

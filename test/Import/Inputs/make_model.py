@@ -590,6 +590,46 @@ def quant():
     return b.model(inputs, [tensor("y", FLOAT, [2, 4]), tensor("y_int", TensorProto.INT32, [2, 4])])
 
 
+def qoperator(channels_last=0):
+    """Each com.microsoft QOperator op onnxruntime.quantization writes, on uint8 x: [1, 4, 4, 4]
+    with its scales and zero points as initializers; every result is an output."""
+    b = Builder(seed=11)
+    scale = lambda name, value: b.initializer(name, np.float32(value))
+    zero = lambda name, value: b.initializer(name, np.uint8(value))
+    x = ["x", scale("x_scale", 0.05), zero("x_zero_point", 128)]
+    y = [scale("y_scale", 0.04), zero("y_zero_point", 120)]
+    other = b.initializer("other", b.rng.integers(0, 256, (1, 4, 4, 4), dtype=np.uint8))
+    o = [other, scale("o_scale", 0.03), zero("o_zero_point", 100)]
+    ms = {"domain": "com.microsoft"}
+    b.op("QLinearAdd", x + o + y, "/add", output="add", **ms)
+    b.op("QLinearMul", x + o + y, "/mul", output="mul", **ms)
+    b.op("QLinearSigmoid", x + y, "/sigmoid", output="sigmoid", **ms)
+    b.op("QLinearLeakyRelu", x + y, "/leaky_relu", output="leaky_relu", alpha=0.1, **ms)
+    b.op("QLinearAveragePool", x + y, "/average_pool", output="average_pool", kernel_shape=[2, 2],
+         strides=[2, 2], channels_last=channels_last, **ms)
+    b.op("QLinearGlobalAveragePool", x + y, "/global_average_pool", output="global_average_pool",
+         channels_last=0, **ms)
+    b.op("QLinearSoftmax", x + y, "/softmax", output="softmax", axis=-1, opset=13, **ms)
+    b.op("QLinearConcat", y + x + o, "/concat", output="concat", axis=1, **ms)
+    weight = b.initializer("fc.weight", b.rng.integers(-128, 128, (4, 3), dtype=np.int8))
+    w_scale = b.initializer("fc.weight_scale", np.array([0.01, 0.02, 0.03], np.float32))
+    w_zero = b.initializer("fc.weight_zero_point", np.zeros(3, np.int8))
+    bias = b.initializer("fc.bias", np.array([100, -200, 300], np.int32))
+    a = [b.op("Reshape", ["x", b.const([16, 4])], "/fc"), "x_scale", "x_zero_point"]
+    b.op("QGemm", a + [weight, w_scale, w_zero, bias] + y, "/fc", output="gemm", alpha=0.5, **ms)
+    b.op("QGemm", a + [weight, w_scale, w_zero], "/fc_float", output="gemm_float", **ms)
+    u8 = TensorProto.UINT8
+    shapes = {"add": [1, 4, 4, 4], "mul": [1, 4, 4, 4], "sigmoid": [1, 4, 4, 4],
+              "leaky_relu": [1, 4, 4, 4], "average_pool": [1, 4, 2, 2],
+              "global_average_pool": [1, 4, 1, 1], "softmax": [1, 4, 4, 4],
+              "concat": [1, 8, 4, 4], "gemm": [16, 3]}
+    outputs = [tensor(name, u8, shape) for name, shape in shapes.items()]
+    outputs.append(tensor("gemm_float", FLOAT, [16, 3]))
+    model = b.model([tensor("x", u8, [1, 4, 4, 4])], outputs)
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return model
+
+
 def typed_initializer(b, name, elem_type, values):
     """Initializer of a type numpy lacks (bfloat16, int4), stored the way onnx.helper packs it."""
     b.initializers.append(helper.make_tensor(name, elem_type, [len(values)], values))
@@ -830,6 +870,7 @@ CASES = {
     "half_mlp": saved(half_mlp),
     "bf16_mlp": saved(bf16_mlp),
     "quant": saved(quant),
+    "qoperator": saved(qoperator),
     "dtypes": saved(dtypes),
     "external_data": external_data,
     "large_weights": large_weights,
@@ -840,6 +881,8 @@ CASES = {
     "bad_deep_nesting": bad_deep_nesting,
     "bad_unknown_op": saved(lambda: unary_model("FooBar")),
     "bad_custom_domain": saved(lambda: unary_model("FusedGelu", domain="com.example")),
+    "bad_contrib_op": saved(lambda: unary_model("FusedGelu", domain="com.microsoft")),
+    "bad_channels_last": saved(lambda: qoperator(channels_last=1)),
     "bad_opset_too_new": saved(lambda: unary_model("Relu", opset=99)),
     "bad_opset_too_old": saved(lambda: unary_model("Relu", opset=1)),
     "bad_bad_attribute": saved(lambda: unary_model("Transpose", perm=[1, 0, 2])),
