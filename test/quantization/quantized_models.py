@@ -5,14 +5,18 @@ runs them.
 The e2e CNN and BERT layer (test/Import/Inputs/make_model.py) are calibrated on seeded random
 inputs and quantized the two ways onnxruntime writes (and make_model.py's `qoperator`, made
 quantized, has one of each com.microsoft op, QLinearConcat, QLinearSigmoid, QLinearLeakyRelu,
-QLinearAveragePool and QGemm with and without y_scale among them): QDQ (int8 activations and per-channel
+QLinearAveragePool and QGemm with and without y_scale among them), and their weights are
+quantized alone by MatMulNBitsQuantizer (com.microsoft MatMulNBits: 4 bits in blocks of 32 with zero
+points and of 128, symmetric): QDQ (int8 activations and per-channel
 int8 weights, QuantizeLinear/DequantizeLinear around float ops) and QOperator (uint8
 activations: QLinearConv, QLinearMatMul and the com.microsoft ops QLinearAdd, QLinearMul,
 QLinearSoftmax, QLinearGlobalAveragePool, QGemm). Catfish compiles each for the CPU, with
 fusion and without, and runs it on other seeded inputs. Every quantized (integer) tensor the
 model computes is made a graph output, and each must be within 1 of onnxruntime's (its fused
 integer kernels round requantization differently from dequantize-compute-quantize); each
-float output must have a cosine similarity of at least 0.9999 with onnxruntime's.
+float output must have a cosine similarity of at least 0.9999 with onnxruntime's, and with
+weight-only quantization (the same f32 arithmetic on both sides) a max abs error within 1e-4
+of the output's largest magnitude.
 
   quantized_models.py --bin-dir build/bin --work-dir /tmp/qmodels [--models cnn] [--device ...]
 """
@@ -27,14 +31,23 @@ import onnx
 import onnxruntime as ort
 from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
                                       quantize_static)
+from onnxruntime.quantization.matmul_nbits_quantizer import (DefaultWeightOnlyQuantConfig,
+                                                             MatMulNBitsQuantizer)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_MODEL = os.path.join(HERE, "..", "Import", "Inputs", "make_model.py")
 # name -> the make_model.py case; "qoperator" is quantized already (every com.microsoft op).
-MODELS = {"cnn": "cnn", "bert": "bert_layer", "qoperator": "qoperator"}
+MODELS = {"cnn": "cnn", "bert": "bert_layer", "gpt2": "gpt2_block", "qoperator": "qoperator"}
 FORMATS = {
     "qdq": (QuantFormat.QDQ, QuantType.QInt8),
     "qoperator": (QuantFormat.QOperator, QuantType.QUInt8),
+}
+# Weight-only formats: (block size, symmetric, bits) for onnxruntime's MatMulNBitsQuantizer,
+# which writes com.microsoft MatMulNBits (round to nearest), as LLM exports ship. 4 bits only:
+# onnxruntime's CPU kernel computes no other width.
+WEIGHT_ONLY = {
+    "int4-block32": (32, False, 4),
+    "int4-block128-symmetric": (128, True, 4),
 }
 MIN_COSINE = 0.9999
 
@@ -99,7 +112,7 @@ def output_file_name(name):
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) + ".npy"
 
 
-def compare(name, expected, actual, stats):
+def compare(name, expected, actual, stats, weight_only):
     """A failure message, or None; `stats` gathers off-by-one counts and the lowest cosine."""
     if expected.shape != actual.shape or expected.dtype != actual.dtype:
         return (f"{name}: got {actual.dtype}{list(actual.shape)}, expected "
@@ -114,6 +127,12 @@ def compare(name, expected, actual, stats):
                     f"1; worst at {index}: {actual[index]} vs {expected[index]}")
         return None
     a, e = actual.astype(np.float64).ravel(), expected.astype(np.float64).ravel()
+    if weight_only:
+        # Both dequantize the weights exactly and multiply in f32: f32 rounding apart.
+        error = np.abs(a - e).max(initial=0)
+        limit = 1e-4 * np.abs(e).max(initial=0) + 1e-6
+        if not error <= limit:
+            return f"{name}: max abs error {error:.3g} > {limit:.3g}"
     norms = np.linalg.norm(a) * np.linalg.norm(e)
     cosine = 1.0 if norms == 0 and not a.any() and not e.any() else float(a @ e / norms)
     stats["cosine"] = min(stats["cosine"], cosine)
@@ -132,7 +151,14 @@ def check(model_name, format_name, args):
     float_model = onnx.load(float_path)
     quant_format, activation_type = FORMATS.get(format_name, (None, None))
     path = os.path.join(work, "quantized.onnx")
-    if format_name:
+    if format_name in WEIGHT_ONLY:
+        block_size, symmetric, bits = WEIGHT_ONLY[format_name]
+        config = DefaultWeightOnlyQuantConfig(block_size=block_size, is_symmetric=symmetric,
+                                              bits=bits)
+        quantizer = MatMulNBitsQuantizer(float_model, algo_config=config)
+        quantizer.process()
+        quantizer.model.save_model_to_file(path)
+    elif format_name:
         quantize_static(float_path, path, Calibration(float_model), quant_format=quant_format,
                         per_channel=True, activation_type=activation_type,
                         weight_type=QuantType.QInt8)
@@ -170,7 +196,7 @@ def check(model_name, format_name, args):
             continue
         for name, reference in expected.items():
             got = np.load(os.path.join(out_dir, output_file_name(name)))
-            problem = compare(name, reference, got, stats)
+            problem = compare(name, reference, got, stats, format_name in WEIGHT_ONLY)
             if problem:
                 failures.append(f"{label}, {variant}: {problem}")
     integers = sum(np.issubdtype(v.dtype, np.integer) for v in expected.values())
@@ -191,7 +217,9 @@ def main():
     logging.getLogger().setLevel(logging.ERROR)  # quantize_static's advice on pre-processing
     failures = []
     for model_name in args.models.split(","):
-        for format_name in FORMATS if model_name != "qoperator" else [""]:
+        formats = {"cnn": list(FORMATS), "bert": list(FORMATS) + list(WEIGHT_ONLY),
+                   "gpt2": list(WEIGHT_ONLY), "qoperator": [""]}[model_name]
+        for format_name in formats:
             failures += check(model_name, format_name, args)
     for failure in failures:
         print(failure, file=sys.stderr)

@@ -360,7 +360,111 @@ static LogicalResult convertQGemm(NodeContext &node) {
   return q ? node.setOutput(0, q) : failure();
 }
 
+/// The `bits`-wide unsigned fields of `packed` (LSB first within each byte), `count` per row
+/// of `rowBytes` bytes, as one byte each; `bits` divides 8.
+static std::vector<char> unpackBits(ArrayRef<uint8_t> packed, int64_t rows, int64_t rowBytes,
+                                    int64_t count, int64_t bits) {
+  std::vector<char> out(rows * count);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < count; ++i) {
+      int64_t bit = i * bits;
+      unsigned byte = packed[r * rowBytes + bit / 8];
+      out[r * count + i] = static_cast<char>((byte >> (bit % 8)) & ((1u << bits) - 1));
+    }
+  return out;
+}
+
+/// The bytes of the constant `value` of `expected` elements, else empty.
+static ArrayRef<uint8_t> constantBytes(Value value, int64_t expected) {
+  if (!value)
+    return {};
+  ArrayRef<char> raw = getConstantRawBytes(value);
+  if (static_cast<int64_t>(raw.size()) != expected)
+    return {};
+  return ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(raw.data()), raw.size());
+}
+
+/// com.microsoft MatMulNBits: Y = A * dequantize(B)^T (+ bias), B being N rows of K weights of
+/// `bits` bits packed in blocks of `block_size` ([N, blocks, block_size * bits / 8] uint8),
+/// with a scale per row and block ([N * blocks] or [N, blocks]) and zero points packed the
+/// same way (default 2^(bits - 1)). The weights and zero points are unpacked at compile time
+/// to a byte each and dequantized block-wise in the kernel that uses them.
+static LogicalResult convertMatMulNBits(NodeContext &node) {
+  FailureOr<Value> a = node.requiredInput(0), b = node.requiredInput(1),
+                   scales = node.requiredInput(2);
+  FailureOr<int64_t> k = node.requiredAttrInt("K"), n = node.requiredAttrInt("N"),
+                     blockSize = node.requiredAttrInt("block_size");
+  if (failed(a) || failed(b) || failed(scales) || failed(k) || failed(n) || failed(blockSize))
+    return failure();
+  // 4 bits only: the one width onnxruntime's CPU kernel (our reference) computes.
+  int64_t bits = node.attrInt("bits", 4);
+  if (bits != 4)
+    return node.fail("bits=" + Twine(bits) + " is not supported (only 4)");
+  if (*k <= 0 || *n <= 0 || *k > (int64_t(1) << 30) || *n > (int64_t(1) << 30) ||
+      *blockSize < 16 || *blockSize > (int64_t(1) << 20) || (*blockSize & (*blockSize - 1)))
+    return node.fail("needs K and N in [1, 2^30] and block_size a power of two >= 16, got K=" +
+                     Twine(*k) + " N=" + Twine(*n) + " block_size=" + Twine(*blockSize));
+  if (node.input(4))
+    return node.fail("g_idx (act-order group indices) is not supported");
+  Type floatType = getElementTypeOrSelf(*a);
+  if (!isa<FloatType>(floatType) || getElementTypeOrSelf(*scales) != floatType)
+    return node.fail("A and scales must have one float type");
+  int64_t blocks = llvm::divideCeil(*k, *blockSize), blobBytes = *blockSize * bits / 8;
+  ArrayRef<uint8_t> packed = constantBytes(*b, *n * blocks * blobBytes);
+  if (packed.empty() || getElementTypeOrSelf(*b) != node.builder().getIntegerType(8, false))
+    return node.fail("B must be a constant uint8 tensor of N * ceil(K / block_size) * "
+                     "block_size * bits / 8 = " + Twine(*n * blocks * blobBytes) + " bytes");
+  if (typeOf(*scales).getNumElements() != *n * blocks)
+    return node.fail("scales must have N * ceil(K / block_size) = " + Twine(*n * blocks) +
+                     " elements, got " + Twine(typeOf(*scales).getNumElements()));
+  OpBuilder &builder = node.builder();
+  Type u8 = builder.getIntegerType(8, false);
+  auto weightsType = RankedTensorType::get({*n, blocks * *blockSize}, u8);
+  auto weights = ConstantOp::create(
+      builder, node.loc(),
+      createWeightsAttr(weightsType,
+                        unpackBits(packed, *n, blocks * blobBytes, blocks * *blockSize, bits),
+                        node.node().input(1) + ".unpacked"));
+  Value zeroPoints;
+  if (Value zp = node.input(3)) {
+    int64_t rowBytes = llvm::divideCeil(blocks * bits, 8);
+    ArrayRef<uint8_t> packedZero = constantBytes(zp, *n * rowBytes);
+    if (isa<FloatType>(getElementTypeOrSelf(zp)))
+      return node.fail("float zero_points are not supported (only packed uint8 ones)");
+    if (packedZero.empty() || getElementTypeOrSelf(zp) != u8)
+      return node.fail("zero_points must be a constant uint8 tensor of N * ceil(blocks * bits "
+                       "/ 8) = " + Twine(*n * rowBytes) + " bytes");
+    std::vector<char> unpacked = unpackBits(packedZero, *n, rowBytes, blocks, bits);
+    zeroPoints = ConstantOp::create(
+        builder, node.loc(),
+        cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(
+            RankedTensorType::get({*n, blocks}, u8), unpacked)));
+  } else {
+    zeroPoints = ConstantOp::create(
+        builder, node.loc(),
+        cast<ElementsAttr>(DenseElementsAttr::get(
+            RankedTensorType::get({*n, blocks}, u8),
+            builder.getIntegerAttr(u8, APInt(8, uint64_t(1) << (bits - 1))))));
+  }
+  Value blockScales = node.make<ReshapeOp>({*scales, node.constI64({*n, blocks})});
+  Value w = node.make<DequantizeOp>(
+      {weights, blockScales, zeroPoints},
+      {node.named("axis", builder.getI64IntegerAttr(1)),
+       node.named("block_size", builder.getI64IntegerAttr(*blockSize))},
+      {weightsType.clone(floatType)});
+  if (w && blocks * *blockSize != *k)
+    w = node.make<SliceOp>(
+        {w, node.constI64({0}), node.constI64({*k}), node.constI64({1})},
+        {node.named("operandSegmentSizes", builder.getDenseI32ArrayAttr({1, 1, 1, 1, 0}))});
+  Value wt = node.make<TransposeOp>({w}, {node.named("perm", builder.getDenseI64ArrayAttr({1, 0}))});
+  Value y = node.make<MatMulOp>({*a, wt});
+  if (Value bias = node.input(5))
+    y = node.make<AddOp>({y, bias});
+  return y ? node.setOutput(0, y) : failure();
+}
+
 void mlir::catfish::onnx_import::registerQuantConverters(ConverterMap &map) {
+  map["com.microsoft.MatMulNBits"] = convertMatMulNBits;
   map["com.microsoft.QLinearAdd"] = convertQLinear<2, kAdd>;
   map["com.microsoft.QLinearMul"] = convertQLinear<2, kMul>;
   map["com.microsoft.QLinearSigmoid"] = convertQLinear<1, kSigmoid>;

@@ -630,6 +630,22 @@ def qoperator(channels_last=0):
     return model
 
 
+def matmul_nbits(bits=4):
+    """com.microsoft MatMulNBits as MatMulNBitsQuantizer writes it: y = x[2, 40] times 3 rows of
+    40 4-bit weights in 2 blocks of 32 (the second one padded), with packed zero points, a
+    scale per row and block, and a bias."""
+    b = Builder(seed=12)
+    packed = b.initializer("w_q", b.rng.integers(0, 256, (3, 2, 16), dtype=np.uint8))
+    scales = b.initializer("w_scales", np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], np.float32))
+    zero_points = b.initializer("w_zero_points", np.array([0x98, 0x7A, 0x65], np.uint8))
+    bias = b.initializer("bias", np.array([1.0, 2.0, 3.0], np.float32))
+    b.op("MatMulNBits", ["x", packed, scales, zero_points, "", bias], "/fc", output="y",
+         domain="com.microsoft", K=40, N=3, bits=bits, block_size=32)
+    model = b.model([tensor("x", FLOAT, [2, 40])], [tensor("y", FLOAT, [2, 3])])
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return model
+
+
 def typed_initializer(b, name, elem_type, values):
     """Initializer of a type numpy lacks (bfloat16, int4), stored the way onnx.helper packs it."""
     b.initializers.append(helper.make_tensor(name, elem_type, [len(values)], values))
@@ -871,6 +887,7 @@ CASES = {
     "bf16_mlp": saved(bf16_mlp),
     "quant": saved(quant),
     "qoperator": saved(qoperator),
+    "matmul_nbits": saved(matmul_nbits),
     "dtypes": saved(dtypes),
     "external_data": external_data,
     "large_weights": large_weights,
@@ -883,6 +900,7 @@ CASES = {
     "bad_custom_domain": saved(lambda: unary_model("FusedGelu", domain="com.example")),
     "bad_contrib_op": saved(lambda: unary_model("FusedGelu", domain="com.microsoft")),
     "bad_channels_last": saved(lambda: qoperator(channels_last=1)),
+    "bad_matmul_nbits_bits": saved(lambda: matmul_nbits(bits=8)),
     "bad_opset_too_new": saved(lambda: unary_model("Relu", opset=99)),
     "bad_opset_too_old": saved(lambda: unary_model("Relu", opset=1)),
     "bad_bad_attribute": saved(lambda: unary_model("Transpose", perm=[1, 0, 2])),
