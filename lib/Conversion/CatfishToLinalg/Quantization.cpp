@@ -70,21 +70,11 @@ struct QuantizeLowering final : LoweringPattern<QuantizeOp> {
           auto integer = dyn_cast<IntegerType>(out);
           if (integer)
             value = math::RoundEvenOp::create(b, loc, value);
-          if (args.size() > 2 && integer)
+          if (args.size() > 2)
             value =
                 arith::AddFOp::create(b, loc, value, convertScalar(b, loc, args[2], f, isUnsigned));
-          if (!integer) {
-            // A float8 zero point is 0 in every model ONNX allows; adding +0 would turn -0
-            // into +0, so it is added only when it is not zero.
-            if (args.size() > 2) {
-              Value zero = convertScalar(b, loc, args[2], f);
-              Value isZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, zero,
-                                                   scalarConstant(b, loc, f, 0.0));
-              value = arith::SelectOp::create(b, loc, isZero, value,
-                                              arith::AddFOp::create(b, loc, value, zero));
-            }
+          if (!integer)
             return convertScalar(b, loc, value, out, false, false, saturate);
-          }
           unsigned width = integer.getWidth();
           double lo = isUnsigned ? 0 : -std::ldexp(1.0, width - 1);
           double hi = isUnsigned ? std::ldexp(1.0, width) - 1 : std::ldexp(1.0, width - 1) - 1;

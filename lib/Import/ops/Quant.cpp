@@ -236,6 +236,8 @@ static FailureOr<Value> importFloatOp(NodeContext &node, StringRef opType, Array
                                       ArrayRef<onnx::AttributeProto> extra = {}) {
   if (llvm::any_of(inputs, [](Value v) { return !v; }))
     return failure();
+  if (node.numOutputs() == 0)
+    return node.fail("has no output");
   onnx::NodeProto inner;
   inner.set_op_type(opType.str());
   inner.set_name(node.node().name());
@@ -298,6 +300,10 @@ static LogicalResult convertQLinearSoftmax(NodeContext &node) {
   FailureOr<int64_t> opset = node.requiredAttrInt("opset");
   if (failed(opset))
     return failure();
+  if (*opset < kMinOnnxOpset || *opset > kMaxOnnxOpset)
+    return node.fail("opset " + Twine(*opset) + " is not an opset of the default domain the "
+                     "importer takes (" + Twine(kMinOnnxOpset) + " to " + Twine(kMaxOnnxOpset) +
+                     ")");
   FailureOr<Value> y =
       importFloatOp(node, "Softmax", {dequantizeToF32(node, *x, *scale, node.input(2))},
                     {"opset"}, *opset);
@@ -414,7 +420,7 @@ static LogicalResult convertMatMulNBits(NodeContext &node) {
   if (packed.empty() || getElementTypeOrSelf(*b) != node.builder().getIntegerType(8, false))
     return node.fail("B must be a constant uint8 tensor of N * ceil(K / block_size) * "
                      "block_size * bits / 8 = " + Twine(*n * blocks * blobBytes) + " bytes");
-  if (typeOf(*scales).getNumElements() != *n * blocks)
+  if (!typeOf(*scales).hasStaticShape() || typeOf(*scales).getNumElements() != *n * blocks)
     return node.fail("scales must have N * ceil(K / block_size) = " + Twine(*n * blocks) +
                      " elements, got " + Twine(typeOf(*scales).getNumElements()));
   OpBuilder &builder = node.builder();
