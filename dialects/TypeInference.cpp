@@ -43,6 +43,21 @@ std::optional<double> catfish::getConstantFloatSplat(Value value) {
   return attr.getSplatValue<APFloat>().convertToDouble();
 }
 
+std::optional<ArrayRef<float>> catfish::getConstantF32Values(Value value,
+                                                             std::vector<float> &storage) {
+  auto type = value ? dyn_cast<RankedTensorType>(value.getType()) : nullptr;
+  if (!type || !type.getElementType().isF32() || !type.hasStaticShape())
+    return std::nullopt;
+  ArrayRef<char> bytes = getConstantRawBytes(value);
+  if (!bytes.empty())
+    return ArrayRef<float>(reinterpret_cast<const float *>(bytes.data()), type.getNumElements());
+  std::optional<double> splat = getConstantFloatSplat(value);
+  if (!splat)
+    return std::nullopt;
+  storage.assign(type.getNumElements(), static_cast<float>(*splat));
+  return ArrayRef<float>(storage);
+}
+
 ArrayRef<char> catfish::getConstantRawBytes(Value value) {
   auto constant = value ? value.getDefiningOp<ConstantOp>() : nullptr;
   auto type = constant ? dyn_cast<RankedTensorType>(constant.getType()) : nullptr;

@@ -20,21 +20,6 @@ using namespace mlir::catfish;
 
 namespace {
 
-/// The elements of an f32 constant (a splat, dense or a resource blob), or nullopt.
-std::optional<ArrayRef<float>> f32Values(Value value, std::vector<float> &storage) {
-  auto type = value ? dyn_cast<RankedTensorType>(value.getType()) : nullptr;
-  if (!type || !type.getElementType().isF32())
-    return std::nullopt;
-  ArrayRef<char> bytes = getConstantRawBytes(value);
-  if (!bytes.empty())
-    return ArrayRef<float>(reinterpret_cast<const float *>(bytes.data()), type.getNumElements());
-  std::optional<double> splat = getConstantFloatSplat(value);
-  if (!splat)
-    return std::nullopt;
-  storage.assign(type.getNumElements(), static_cast<float>(*splat));
-  return ArrayRef<float>(storage);
-}
-
 /// An f32 constant of `type` holding `values`.
 Value f32Constant(OpBuilder &builder, Location loc, RankedTensorType type,
                   ArrayRef<float> values) {
@@ -62,14 +47,14 @@ struct FoldBatchNorm final : catfish::impl::CatfishFoldBatchNormBase<FoldBatchNo
     int64_t channels = weightType.getDimSize(0);
     std::vector<float> weightStorage, biasStorage, scaleStorage, shiftStorage, meanStorage,
         varianceStorage;
-    std::optional<ArrayRef<float>> weight = f32Values(conv.getWeight(), weightStorage);
-    std::optional<ArrayRef<float>> scale = f32Values(norm.getScale(), scaleStorage),
-                                   shift = f32Values(norm.getBias(), shiftStorage),
-                                   mean = f32Values(norm.getMean(), meanStorage),
-                                   variance = f32Values(norm.getVariance(), varianceStorage);
+    std::optional<ArrayRef<float>> weight = getConstantF32Values(conv.getWeight(), weightStorage);
+    std::optional<ArrayRef<float>> scale = getConstantF32Values(norm.getScale(), scaleStorage),
+                                   shift = getConstantF32Values(norm.getBias(), shiftStorage),
+                                   mean = getConstantF32Values(norm.getMean(), meanStorage),
+                                   variance = getConstantF32Values(norm.getVariance(), varianceStorage);
     std::optional<ArrayRef<float>> bias;
     if (conv.getBias()) {
-      bias = f32Values(conv.getBias(), biasStorage);
+      bias = getConstantF32Values(conv.getBias(), biasStorage);
       if (!bias || bias->size() != static_cast<size_t>(channels))
         return;
     }

@@ -9,7 +9,9 @@ QuantizeLinear(x)) over 1000x1000 elements. Catfish compiles and runs it (with f
 DQ share a kernel, and without, so each has its own) and its output must equal onnxruntime's
 bit for bit. onnxruntime's Python API cannot return int4 or float8 tensors, so the pair is
 compared: dequantizing is injective in the quantized value, so equal outputs mean equal
-quantized values. DequantizeLinear alone is checked on integer inputs over their whole range.
+quantized values. DequantizeLinear alone is checked on integer inputs over their whole range,
+and QuantizeLinear of constants (weights, per axis and blocked), which Catfish quantizes at
+compile time (catfish-fold-constant-quantize), for every integer type.
 
 The data holds what breaks quantizers: exact ties (k + 1/2 steps, power-of-two scales so the
 division is exact), values far past the type's range and +-inf (saturation), +-0, subnormals,
@@ -129,14 +131,18 @@ def spread_data(rng, type_name, attributes, scale, zero_point, dtype):
     return x
 
 
-def qdq_model(type_name, opset, attributes, scale, zero_point, float_type, zero_point_form):
+def qdq_model(type_name, opset, attributes, scale, zero_point, float_type, zero_point_form,
+              constant_x=None):
     """Q then DQ; `zero_point_form` is "input", "output_dtype" (no zero point, the type as an
-    attribute) or "default" (neither: uint8)."""
+    attribute) or "default" (neither: uint8). With `constant_x`, x is an initializer holding
+    it (weights, which Catfish quantizes at compile time) and the model has no input."""
     onnx_type = TYPES[type_name][0]
     x = helper.make_tensor_value_info("x", float_type, list(SHAPE))
     y = helper.make_tensor_value_info("y", float_type, list(SHAPE))
     initializers = [helper.make_tensor("scale", float_type, list(scale.shape),
                                        scale.reshape(-1).tolist())]
+    if constant_x is not None:
+        initializers.append(onnx.numpy_helper.from_array(constant_x, "x"))
     q_inputs, q_attributes = ["x", "scale"], dict(attributes)
     if zero_point_form == "input":
         initializers.append(helper.make_tensor("zero_point", onnx_type, list(zero_point.shape),
@@ -147,7 +153,8 @@ def qdq_model(type_name, opset, attributes, scale, zero_point, float_type, zero_
     dq_attributes = {k: v for k, v in attributes.items() if k != "saturate"}
     nodes = [helper.make_node("QuantizeLinear", q_inputs, ["q"], **q_attributes),
              helper.make_node("DequantizeLinear", ["q"] + q_inputs[1:], ["y"], **dq_attributes)]
-    graph = helper.make_graph(nodes, "qdq", [x], [y], initializers)
+    inputs = [] if constant_x is not None else [x]
+    graph = helper.make_graph(nodes, "qdq", inputs, [y], initializers)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=10)
 
 
@@ -231,13 +238,15 @@ def reference(model, x):
     even (onnxruntime#18576, fixed after 1.29 by #32452), so f16 models run in f32, where every
     f16 input and scale is exact and onnxruntime rounds as ONNX says, and the output is rounded
     to f16 once."""
+    feeds = {"x": x} if model.graph.input else {}
     if x.dtype == np.float16:
         session = ort.InferenceSession(widened_to_f32(model).SerializeToString(),
                                        providers=["CPUExecutionProvider"])
         with np.errstate(over="ignore"):
-            return session.run(None, {"x": x.astype(np.float32)})[0].astype(np.float16)
+            feeds = {name: value.astype(np.float32) for name, value in feeds.items()}
+            return session.run(None, feeds)[0].astype(np.float16)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return session.run(None, {"x": x})[0]
+    return session.run(None, feeds)[0]
 
 
 def check(label, model, x, args):
@@ -260,8 +269,9 @@ def check(label, model, x, args):
             failures.append(f"{label} ({variant}): catfish-compile failed: {compiled.stderr.strip()}")
             continue
         out_dir = os.path.join(work, "out")
-        ran = run([os.path.join(args.bin_dir, "catfish-run"), artifact, "--input", f"x={x_path}",
-                   "--output-dir", out_dir] + run_flags)
+        inputs = ["--input", f"x={x_path}"] if model.graph.input else []
+        ran = run([os.path.join(args.bin_dir, "catfish-run"), artifact, "--output-dir", out_dir] +
+                  inputs + run_flags)
         if ran.returncode:
             failures.append(f"{label} ({variant}): catfish-run failed: {ran.stderr.strip()}")
             continue
@@ -311,6 +321,18 @@ def cases(selected):
             x = make_data(rng, type_name, attributes, scale, zero_point, dtype)
             yield name, qdq_model(type_name, opset, attributes, scale, zero_point, float_type,
                                   form), x
+        # Weights: x a constant, which Catfish quantizes at compile time.
+        for label, opset, attributes, scale_shape in granularities(type_name)[1:5:3]:
+            if not bounds:
+                continue
+            name = f"{type_name}-{label}-constant"
+            rng = np.random.default_rng(sum(map(ord, name)))
+            scale = random_scales(rng, scale_shape, np.float32)
+            zero_point = rng.integers(bounds[0], bounds[1] + 1, size=scale_shape)
+            zero_point = zero_point.astype(zero_dtype)
+            x = make_data(rng, type_name, attributes, scale, zero_point, np.float32)
+            yield name, qdq_model(type_name, opset, attributes, scale, zero_point,
+                                  TensorProto.FLOAT, "input", constant_x=x), x
         if type_name == "uint8":
             name = "uint8-default-type"
             rng = np.random.default_rng(sum(map(ord, name)))

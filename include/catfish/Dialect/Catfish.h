@@ -18,6 +18,8 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include <vector>
+
 #include "catfish/Dialect/CatfishDialect.h.inc"
 #include "catfish/Dialect/CatfishEnums.h.inc"
 
@@ -42,6 +44,10 @@ std::optional<SmallVector<int64_t>> getConstantIntValues(Value value);
 
 /// The value of a constant float tensor whose elements are all equal, or nullopt.
 std::optional<double> getConstantFloatSplat(Value value);
+
+/// The elements of an f32 constant (a splat, dense or a resource blob), or nullopt; a splat is
+/// expanded into `storage`.
+std::optional<ArrayRef<float>> getConstantF32Values(Value value, std::vector<float> &storage);
 
 /// The bytes of a constant that is not a splat, dense or a resource blob, laid out as its type
 /// says (row-major, whole bytes per element); empty for anything else, booleans included.

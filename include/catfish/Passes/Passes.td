@@ -91,6 +91,27 @@ def CatfishRaiseNorms : Pass<"catfish-raise-norms", "mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::catfish::CatfishDialect"];
 }
 
+def CatfishFoldConstantQuantize : Pass<"catfish-fold-constant-quantize", "mlir::func::FuncOp"> {
+  let summary = "Quantize constant weights at compile time";
+  let description = [{
+    A `catfish.quantize` of an f32 constant with a constant f32 scale (and constant zero
+    point) to an integer type of 4, 8 or 16 bits becomes a constant of that type, computed as
+    the kernel computes it: x / scale in f32, rounded half to even, plus the zero point,
+    clamped to the type; per tensor, per axis or block-wise. Fake-quantized exports (QAT,
+    TensorRT-style QDQ) quantize their f32 weights in the graph; folded, the artifact holds
+    the integer weights and no kernel requantizes them on every run. Float8 results and inputs
+    holding NaN (whose integer value ONNX leaves unspecified) stay kernels.
+
+    ```mlir
+    %w = catfish.constant dense<[[0.5, -1.0]]> : tensor<1x2xf32>
+    %q = catfish.quantize %w, %s, %z : (tensor<1x2xf32>, tensor<f32>, tensor<i8>) -> tensor<1x2xi8>
+    ```
+    becomes `catfish.constant dense<[[1, -2]]> : tensor<1x2xi8>` for a scale of 0.5 and a zero
+    point of 0.
+  }];
+  let dependentDialects = ["::mlir::catfish::CatfishDialect"];
+}
+
 def CatfishFoldBatchNorm : Pass<"catfish-fold-batch-norm", "mlir::func::FuncOp"> {
   let summary = "Fold inference batch normalization into the convolution before it";
   let description = [{
