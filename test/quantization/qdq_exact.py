@@ -23,7 +23,6 @@ left out for integer types, where ONNX leaves its result undefined.
 """
 import argparse
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -31,6 +30,8 @@ import onnx
 import onnx.numpy_helper
 import onnxruntime as ort
 from onnx import TensorProto, helper
+
+from catfish_tools import DEVICES, VARIANTS, compile_and_run
 
 # name -> (ONNX type, (lowest, highest) for integers or None for float8)
 TYPES = {
@@ -216,10 +217,6 @@ def same_bits(expected, actual):
     return ~both_nan & (expected.view(wide) != actual.view(wide))
 
 
-def run(cmd):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-
-
 def widened_to_f32(model):
     """`model` with its f16 input, output and scale in f32 (every f16 value is exact there)."""
     wide = onnx.ModelProto()
@@ -258,22 +255,11 @@ def check(label, model, x, args):
     x_path = os.path.join(work, "x.npy")
     np.save(x_path, x)
     failures = []
-    target, run_flags = ["--target", "cpu"], []
-    if args.device == "cuda-emulator":
-        target, run_flags = ["--target", "cuda", "--cuda-emulation"], ["--device", "cuda-emulator"]
-    for variant, flags in (("fusion", []), ("no fusion", ["--no-fusion"])):
-        artifact = os.path.join(work, "model.catfish")
-        compiled = run([os.path.join(args.bin_dir, "catfish-compile"), path, "-o", artifact] +
-                       target + flags)
-        if compiled.returncode:
-            failures.append(f"{label} ({variant}): catfish-compile failed: {compiled.stderr.strip()}")
-            continue
-        out_dir = os.path.join(work, "out")
-        inputs = ["--input", f"x={x_path}"] if model.graph.input else []
-        ran = run([os.path.join(args.bin_dir, "catfish-run"), artifact, "--output-dir", out_dir] +
-                  inputs + run_flags)
-        if ran.returncode:
-            failures.append(f"{label} ({variant}): catfish-run failed: {ran.stderr.strip()}")
+    inputs = ["--input", f"x={x_path}"] if model.graph.input else []
+    for variant, flags in VARIANTS:
+        out_dir, error = compile_and_run(args.bin_dir, path, work, args.device, flags, inputs)
+        if error:
+            failures.append(f"{label} ({variant}): {error}")
             continue
         actual = np.load(os.path.join(out_dir, "y.npy"))
         if actual.dtype != expected.dtype or actual.shape != expected.shape:
@@ -355,7 +341,7 @@ def main():
     parser.add_argument("--bin-dir", required=True)
     parser.add_argument("--work-dir", required=True)
     parser.add_argument("--cases", help="comma-separated type names (default: all)")
-    parser.add_argument("--device", choices=["cpu", "cuda-emulator"], default="cpu",
+    parser.add_argument("--device", choices=sorted(DEVICES), default="cpu",
                         help="cuda-emulator: compile for --target cuda and run the CUDA plan on "
                         "the CUDA emulator")
     args = parser.parse_args()

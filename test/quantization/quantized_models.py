@@ -34,6 +34,8 @@ from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantT
 from onnxruntime.quantization.matmul_nbits_quantizer import (DefaultWeightOnlyQuantConfig,
                                                              MatMulNBitsQuantizer)
 
+from catfish_tools import DEVICES, VARIANTS, compile_and_run, output_file_name
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_MODEL = os.path.join(HERE, "..", "Import", "Inputs", "make_model.py")
 # name -> the make_model.py case; "qoperator" is quantized already (every com.microsoft op).
@@ -104,14 +106,6 @@ def with_quantized_outputs(model):
     return model
 
 
-def run(cmd):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-
-
-def output_file_name(name):
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) + ".npy"
-
-
 def compare(name, expected, actual, stats, weight_only):
     """A failure message, or None; `stats` gathers off-by-one counts and the lowest cosine."""
     if expected.shape != actual.shape or expected.dtype != actual.dtype:
@@ -145,7 +139,8 @@ def check(model_name, format_name, args):
     work = os.path.join(args.work_dir, f"{model_name}-{format_name}")
     os.makedirs(work, exist_ok=True)
     float_path = os.path.join(work, "float.onnx")
-    made = run([sys.executable, MAKE_MODEL, MODELS[model_name], float_path])
+    made = subprocess.run([sys.executable, MAKE_MODEL, MODELS[model_name], float_path],
+                          capture_output=True, text=True)
     if made.returncode:
         return [f"{model_name}: generating the model failed: {made.stderr.strip()}"]
     float_model = onnx.load(float_path)
@@ -175,24 +170,13 @@ def check(model_name, format_name, args):
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     expected = dict(zip([o.name for o in session.get_outputs()], session.run(None, inputs)))
 
-    target, run_flags = ["--target", "cpu"], []
-    if args.device == "cuda-emulator":
-        target, run_flags = ["--target", "cuda", "--cuda-emulation"], ["--device", "cuda-emulator"]
     failures = []
     stats = {"off by one": 0, "elements": 0, "cosine": 1.0}
     label = f"{model_name} ({format_name or 'as made'})"
-    for variant, flags in (("fusion", []), ("no fusion", ["--no-fusion"])):
-        artifact = os.path.join(work, "model.catfish")
-        compiled = run([os.path.join(args.bin_dir, "catfish-compile"), path, "-o", artifact] +
-                       target + flags)
-        if compiled.returncode:
-            failures.append(f"{label}, {variant}: catfish-compile failed: {compiled.stderr.strip()}")
-            continue
-        out_dir = os.path.join(work, "out-" + variant.replace(" ", "-"))
-        ran = run([os.path.join(args.bin_dir, "catfish-run"), artifact, "--output-dir", out_dir] +
-                  input_args + run_flags)
-        if ran.returncode:
-            failures.append(f"{label}, {variant}: catfish-run failed: {ran.stderr.strip()}")
+    for variant, flags in VARIANTS:
+        out_dir, error = compile_and_run(args.bin_dir, path, work, args.device, flags, input_args)
+        if error:
+            failures.append(f"{label}, {variant}: {error}")
             continue
         for name, reference in expected.items():
             got = np.load(os.path.join(out_dir, output_file_name(name)))
@@ -212,7 +196,7 @@ def main():
     parser.add_argument("--bin-dir", required=True)
     parser.add_argument("--work-dir", required=True)
     parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--device", choices=["cpu", "cuda-emulator"], default="cpu")
+    parser.add_argument("--device", choices=sorted(DEVICES), default="cpu")
     args = parser.parse_args()
     logging.getLogger().setLevel(logging.ERROR)  # quantize_static's advice on pre-processing
     failures = []
