@@ -587,8 +587,9 @@ LogicalResult FillOp::inferReturnTypes(MLIRContext *, std::optional<Location> lo
 }
 
 OpFoldResult FillOp::fold(FoldAdaptor) {
+  // A large fill stays a kernel: folded, the artifact would store every element as a weight.
   auto type = cast<RankedTensorType>(getType());
-  if (!type.hasStaticShape())
+  if (!type.hasStaticShape() || type.getNumElements() > kMaxFoldElements)
     return {};
   return SplatElementsAttr::get(type, getValueAttr());
 }

@@ -4,6 +4,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
 using namespace mlir::catfish;
@@ -171,6 +172,20 @@ FailureOr<SmallVector<Value>> NodeContext::create(StringRef opName, ValueRange o
     if (failed(ok))
       return fail(diagnostic.empty() ? "cannot infer the result type" : diagnostic);
     state.addTypes(types);
+  }
+  // One bound for every op, whatever its inference trusted: no tensor of a model that could
+  // exist has 2^40 elements, and past it element counts overflow the byte sizes made of them.
+  constexpr int64_t kMaxImportedElements = int64_t(1) << 40;
+  for (Type type : state.types) {
+    auto shaped = dyn_cast<RankedTensorType>(type);
+    if (!shaped)
+      continue;
+    int64_t count = 1;
+    for (int64_t dim : shaped.getShape())
+      if (!ShapedType::isDynamic(dim) &&
+          (dim < 0 || llvm::MulOverflow(count, dim, count) || count > kMaxImportedElements))
+        return fail("its result " + llvm::formatv("{0}", type).str() +
+                    " has more than 2^40 elements");
   }
   Operation *op = builder().create(state);
   if (failed(verify(op))) {

@@ -253,6 +253,15 @@ struct PadLowering final : LoweringPattern<PadOp> {
   }
 };
 
+/// A fill too large to fold into a constant (ConstantOfShape of a big shape).
+struct FillLowering final : LoweringPattern<FillOp> {
+  using LoweringPattern::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(FillOp op, PatternRewriter &rewriter) const override {
+    Value value = arith::ConstantOp::create(rewriter, op.getLoc(), op.getValueAttr());
+    return SmallVector<Value>{buildFilled(rewriter, op.getLoc(), op.getType().getShape(), value)};
+  }
+};
+
 /// Element i of a range is start + i * delta (its length is static by now).
 struct RangeLowering final : LoweringPattern<RangeOp> {
   using LoweringPattern::LoweringPattern;
@@ -775,7 +784,7 @@ void mlir::catfish::populateDataMovementToLinalgPatterns(RewritePatternSet &patt
   patterns.add<ConstantLowering, ReshapeLowering, TransposeLowering, BroadcastLowering,
                TileLowering, TriluLowering, SliceLowering, ConcatLowering, SplitLowering,
                PadLowering, GatherLowering, GatherElementsLowering, GatherNdLowering,
-               OneHotLowering, TopKLowering, RangeLowering>(patterns.getContext());
+               OneHotLowering, TopKLowering, RangeLowering, FillLowering>(patterns.getContext());
   patterns.add<ScatterElementsLowering, ScatterNdLowering>(patterns.getContext(),
                                                            scatterAsSelections);
 }

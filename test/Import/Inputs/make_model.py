@@ -646,6 +646,25 @@ def matmul_nbits(bits=4):
     return model
 
 
+def large_fill():
+    """ConstantOfShape of [512, 256] (2.5), an output and added to x: too large to be a weight."""
+    b = Builder()
+    shape = b.initializer("shape", np.array([512, 256], np.int64))
+    value = numpy_helper.from_array(np.array([2.5], np.float32))
+    fill = b.op("ConstantOfShape", [shape], "/fill", output="y", value=value)
+    b.op("Add", [fill, "x"], "/add", output="z")
+    return b.model([tensor("x", FLOAT, [512, 256])],
+                   [tensor("y", FLOAT, [512, 256]), tensor("z", FLOAT, [512, 256])])
+
+
+def bad_huge_tensor():
+    """ConstantOfShape of [2^21, 2^21, 2]: 2^43 elements, more than any model can hold."""
+    b = Builder()
+    shape = b.initializer("shape", np.array([1 << 21, 1 << 21, 2], np.int64))
+    b.op("ConstantOfShape", [shape], "/fill", output="y")
+    return b.model([], [tensor("y", FLOAT, [1 << 21, 1 << 21, 2])])
+
+
 def typed_initializer(b, name, elem_type, values):
     """Initializer of a type numpy lacks (bfloat16, int4), stored the way onnx.helper packs it."""
     b.initializers.append(helper.make_tensor(name, elem_type, [len(values)], values))
@@ -901,6 +920,8 @@ CASES = {
     "bad_contrib_op": saved(lambda: unary_model("FusedGelu", domain="com.microsoft")),
     "bad_channels_last": saved(lambda: qoperator(channels_last=1)),
     "bad_matmul_nbits_bits": saved(lambda: matmul_nbits(bits=8)),
+    "bad_huge_tensor": saved(bad_huge_tensor),
+    "large_fill": saved(large_fill),
     "bad_opset_too_new": saved(lambda: unary_model("Relu", opset=99)),
     "bad_opset_too_old": saved(lambda: unary_model("Relu", opset=1)),
     "bad_bad_attribute": saved(lambda: unary_model("Transpose", perm=[1, 0, 2])),
