@@ -78,7 +78,7 @@ SmallVector<unsigned> candidateDims(linalg::LinalgOp op) {
   return order;
 }
 
-/// Multiplies `multiples[d]` into the least common multiple of itself and each divisor that a
+/// Raises `multiples[d]` to the least common multiple of itself and each divisor that a
 /// `floordiv`, `ceildiv` or `mod` of `map` applies to an expression of loop `d`.
 void collectDivisors(AffineMap map, MutableArrayRef<int64_t> multiples) {
   for (AffineExpr result : map.getResults()) {
@@ -103,8 +103,12 @@ void collectDivisors(AffineMap map, MutableArrayRef<int64_t> multiples) {
 /// `d0 floordiv 32` (a block-wise quantization scale) on the part's own indices and offsets
 /// the slice by `offset floordiv 32`, which is right only when every part starts on a multiple
 /// of 32. The producers that tiling fuses into the parts bring their maps along: their loops
-/// are linked to `op`'s through the dims of the tensor between them.
-SmallVector<int64_t> tileMultiples(linalg::LinalgOp op) {
+/// are linked to `op`'s through the dims of the tensor between them. `known` holds the ops
+/// already computed (a producer may feed several ops).
+SmallVector<int64_t> tileMultiples(linalg::LinalgOp op,
+                                   DenseMap<Operation *, SmallVector<int64_t>> &known) {
+  if (auto it = known.find(op); it != known.end())
+    return it->second;
   SmallVector<int64_t> multiples(op.getNumLoops(), 1);
   for (AffineMap map : op.getIndexingMapsArray())
     collectDivisors(map, multiples);
@@ -112,7 +116,7 @@ SmallVector<int64_t> tileMultiples(linalg::LinalgOp op) {
     auto producer = operand->get().getDefiningOp<linalg::LinalgOp>();
     if (!producer)
       continue;
-    SmallVector<int64_t> inner = tileMultiples(producer);
+    SmallVector<int64_t> inner = tileMultiples(producer, known);
     AffineMap produced = producer.getIndexingMapMatchingResult(cast<OpResult>(operand->get()));
     AffineMap consumed = op.getMatchingIndexingMap(operand);
     for (auto [producedExpr, consumedExpr] :
@@ -124,6 +128,7 @@ SmallVector<int64_t> tileMultiples(linalg::LinalgOp op) {
             std::lcm(multiples[to.getPosition()], inner[from.getPosition()]);
     }
   }
+  known[op] = multiples;
   return multiples;
 }
 
@@ -233,7 +238,8 @@ struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks>
     auto innermost = resultMap.getNumResults() == 0
                          ? nullptr
                          : dyn_cast<AffineDimExpr>(resultMap.getResults().back());
-    SmallVector<int64_t> multiples = tileMultiples(root);
+    DenseMap<Operation *, SmallVector<int64_t>> known;
+    SmallVector<int64_t> multiples = tileMultiples(root, known);
     std::optional<std::pair<unsigned, int64_t>> choice;
     for (unsigned d : candidateDims(root)) {
       if (cut && isCutDim(root, cut, d))
