@@ -185,7 +185,7 @@ def check(model_name, format_name, args):
                 failures.append(f"{label}, {variant}: {problem}")
     integers = sum(np.issubdtype(v.dtype, np.integer) for v in expected.values())
     print(f"{label}: {'FAIL' if failures else 'ok'} ({integers} quantized tensors: "
-          f"{stats['off by one']} of {stats['elements']} elements off by one; "
+          f"{stats['off by one']} of {stats['elements']} elements off by one over both runs; "
           f"{len(expected) - integers} float outputs: lowest cosine {stats['cosine']:.7f})",
           flush=True)
     return failures
