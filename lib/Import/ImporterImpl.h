@@ -149,6 +149,7 @@ void registerReductionConverters(ConverterMap &map);
 void registerQuantConverters(ConverterMap &map);
 void registerControlFlowConverters(ConverterMap &map);
 void registerLossConverters(ConverterMap &map);
+void registerRecurrentConverters(ConverterMap &map);
 
 /// Imports one ONNX graph (the main graph or a subgraph) into the current insertion block.
 class GraphImporter {

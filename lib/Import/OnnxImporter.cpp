@@ -40,6 +40,7 @@ static const ConverterMap &converters() {
     registerQuantConverters(m);
     registerControlFlowConverters(m);
     registerLossConverters(m);
+    registerRecurrentConverters(m);
     return m;
   }();
   return map;

@@ -31,6 +31,7 @@ import onnx.numpy_helper
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 from catfish_tools import DEVICES, VARIANTS, compile_and_run
 
 # name -> (ONNX type, (lowest, highest) for integers or None for float8)

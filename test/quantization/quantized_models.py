@@ -34,6 +34,7 @@ from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantT
 from onnxruntime.quantization.matmul_nbits_quantizer import (DefaultWeightOnlyQuantConfig,
                                                              MatMulNBitsQuantizer)
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 from catfish_tools import DEVICES, VARIANTS, compile_and_run, output_file_name
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -646,6 +646,21 @@ def matmul_nbits(bits=4):
     return model
 
 
+def recurrent(op_type="GRU", seq=3, **attrs):
+    """op_type over x: float[seq, 2, 4] with 5 hidden units, constant weights and bias; outputs Y
+    and Y_h (Y_c too for LSTM)."""
+    gates = {"RNN": 1, "GRU": 3, "LSTM": 4}[op_type]
+    dirs = 2 if attrs.get("direction") == "bidirectional" else 1
+    b = Builder(seed=13)
+    w = b.initializer("W", b.rng.uniform(-1, 1, (dirs, gates * 5, 4)).astype(np.float32))
+    r = b.initializer("R", b.rng.uniform(-1, 1, (dirs, gates * 5, 5)).astype(np.float32))
+    bias = b.initializer("B", b.rng.uniform(-1, 1, (dirs, 2 * gates * 5)).astype(np.float32))
+    outputs = ["Y", "Y_h"] + (["Y_c"] if op_type == "LSTM" else [])
+    b.ops(op_type, ["x", w, r, bias], outputs=outputs, hidden_size=5, **attrs)
+    return b.model([tensor("x", FLOAT, [seq, 2, 4])],
+                   [tensor(n, FLOAT, None) for n in outputs])
+
+
 def large_fill():
     """ConstantOfShape of [512, 256] (2.5), an output and added to x: too large to be a weight."""
     b = Builder()
@@ -922,6 +937,11 @@ CASES = {
     "bad_matmul_nbits_bits": saved(lambda: matmul_nbits(bits=8)),
     "bad_huge_tensor": saved(bad_huge_tensor),
     "large_fill": saved(large_fill),
+    "gru": saved(recurrent),
+    "bad_rnn_dynamic_sequence": saved(lambda: recurrent("RNN", seq="seq")),
+    "bad_lstm_activation": saved(lambda: recurrent("LSTM", activations=["Sigmoid", "Gelu", "Tanh"])),
+    "bad_gru_activation_count": saved(lambda: recurrent("GRU", direction="bidirectional",
+                                                        activations=["Sigmoid", "Tanh"])),
     "bad_opset_too_new": saved(lambda: unary_model("Relu", opset=99)),
     "bad_opset_too_old": saved(lambda: unary_model("Relu", opset=1)),
     "bad_bad_attribute": saved(lambda: unary_model("Transpose", perm=[1, 0, 2])),

@@ -1,5 +1,5 @@
-"""Compiling and running a model with catfish-compile and catfish-run, as the quantization
-checks do it: for the CPU or as a CUDA plan on the emulator, with fusion and without."""
+"""Compiling and running a model with catfish-compile and catfish-run, as the Python checks
+under test/ do it: for the CPU or as a CUDA plan on the emulator, with fusion and without."""
 import os
 import subprocess
 
