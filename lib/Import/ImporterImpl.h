@@ -150,6 +150,7 @@ void registerQuantConverters(ConverterMap &map);
 void registerControlFlowConverters(ConverterMap &map);
 void registerLossConverters(ConverterMap &map);
 void registerRecurrentConverters(ConverterMap &map);
+void registerLegacyConverters(ConverterMap &map);
 
 /// Imports one ONNX graph (the main graph or a subgraph) into the current insertion block.
 class GraphImporter {

@@ -41,6 +41,7 @@ static const ConverterMap &converters() {
     registerControlFlowConverters(m);
     registerLossConverters(m);
     registerRecurrentConverters(m);
+    registerLegacyConverters(m);
     return m;
   }();
   return map;

@@ -20,7 +20,7 @@ struct ImportOptions {
 };
 
 /// Opsets of the default ONNX domain that the importer accepts.
-inline constexpr int64_t kMinOnnxOpset = 7;
+inline constexpr int64_t kMinOnnxOpset = 1;
 inline constexpr int64_t kMaxOnnxOpset = 23;
 /// The one other domain with imported ops: onnxruntime's contrib ops that exporters and
 /// onnxruntime.quantization write (QOperator ops such as QLinearAdd and QGemm).

@@ -62,6 +62,28 @@ static const llvm::StringMap<StringRef> &directOps() {
   return map;
 }
 
+/// Before opset 7, binary ops broadcast only with `broadcast` = 1, and then B's dims match A's
+/// from `axis` on (suffix matching when `axis` is absent, which numpy broadcasting also does).
+/// Before opset 7 too, PRelu's 1-D slope is per channel (dim 1), not per last dim.
+static Value legacyBroadcast(NodeContext &node, Value a, Value b) {
+  int64_t rankA = typeOf(a).getRank(), rankB = typeOf(b).getRank();
+  int64_t axis = -1;
+  if (node.node().op_type() == "PRelu") {
+    if (rankB == 1 && rankA > 2 && typeOf(b).getDimSize(0) == typeOf(a).getDimSize(1) &&
+        typeOf(b).getDimSize(0) != 1)
+      axis = 1;
+  } else if (node.attrInt("broadcast", 0) && node.attr("axis")) {
+    axis = node.attrInt("axis", 0);
+    if (axis < 0)
+      axis += rankA;
+  }
+  if (axis < 0 || rankB == 0 || axis + rankB > rankA)
+    return b;
+  return node.reshapeTo(b, {node.constI64(SmallVector<int64_t>(axis, 1)),
+                            node.shapeOf(b, 0, rankB),
+                            node.constI64(SmallVector<int64_t>(rankA - axis - rankB, 1))});
+}
+
 static LogicalResult convertDirect(NodeContext &node) {
   StringRef opName = directOps().lookup(node.node().op_type());
   SmallVector<Value> operands;
@@ -70,6 +92,11 @@ static LogicalResult convertDirect(NodeContext &node) {
     if (failed(v))
       return failure();
     operands.push_back(*v);
+  }
+  if (node.opset() < 7 && operands.size() == 2) {
+    operands[1] = legacyBroadcast(node, operands[0], operands[1]);
+    if (!operands[1])
+      return failure();
   }
   auto results = node.create(opName, operands);
   if (failed(results))
@@ -85,6 +112,9 @@ static LogicalResult convertIdentity(NodeContext &node) {
     return node.setOutput(0, *x);
   // Inference: the identity, and a mask of all true. Training mode drops at random, which an
   // inference compiler does not do: refuse it rather than compute something else.
+  if (node.opset() < 7 && !node.attrInt("is_test", 0))
+    return node.fail("Dropout with is_test = 0 runs in training mode (random drops), which is "
+                     "not supported; inference models set is_test = 1");
   if (Value training = node.input(2)) {
     std::optional<SmallVector<int64_t>> flag = getConstantIntValues(training);
     if (!flag || flag->size() != 1 || (*flag)[0] != 0)
@@ -151,8 +181,21 @@ static LogicalResult castTo(NodeContext &node, Value x, Type elementType) {
 
 static LogicalResult convertCast(NodeContext &node) {
   FailureOr<Value> x = node.requiredInput(0);
+  if (failed(x))
+    return failure();
+  // Before opset 6, `to` names the type as a string ("FLOAT").
+  const onnx::AttributeProto *toAttr = node.attr("to");
+  if (toAttr && toAttr->type() == onnx::AttributeProto::STRING) {
+    onnx::TensorProto::DataType named;
+    if (!onnx::TensorProto::DataType_Parse(toAttr->s(), &named))
+      return node.fail("attribute 'to' names no ONNX type: '" + toAttr->s() + "'");
+    Type et = onnxElementType(node.ctx(), named);
+    if (!et)
+      return node.fail("cannot cast to " + onnxDataTypeName(named));
+    return castTo(node, *x, et);
+  }
   FailureOr<int64_t> to = node.requiredAttrInt("to");
-  if (failed(x) || failed(to))
+  if (failed(to))
     return failure();
   Type et = onnxElementType(node.ctx(), *to);
   if (!et)

@@ -224,7 +224,10 @@ static LogicalResult convertPool(NodeContext &node) {
   if (type == "MaxPool")
     return setResult(node, node.create<MaxPoolOp>({*x}, attrs));
   if (type == "LpPool") {
-    attrs.push_back(node.named("p", b.getI64IntegerAttr(node.attrInt("p", 2))));
+    // Before opset 2, p is a float.
+    const onnx::AttributeProto *p = node.attr("p");
+    int64_t power = !p ? 2 : p->type() == onnx::AttributeProto::FLOAT ? std::lround(p->f()) : p->i();
+    attrs.push_back(node.named("p", b.getI64IntegerAttr(power)));
     return setResult(node, node.create<LpPoolOp>({*x}, attrs));
   }
   attrs.push_back(
@@ -321,6 +324,19 @@ static LogicalResult convertBatchNorm(NodeContext &node) {
     return failure();
   if (node.attrInt("training_mode", 0))
     return node.fail("training_mode is not supported");
+  if (node.opset() < 7 && !node.attrInt("is_test", 0))
+    return node.fail("BatchNormalization with is_test = 0 runs in training mode (batch "
+                     "statistics), which is not supported; inference models set is_test = 1");
+  // Before opset 9, spatial = 0 normalizes each element with its own statistics: the
+  // parameters have the input's dims after the batch, and broadcast against it as they are.
+  if (node.opset() < 9 && !node.attrInt("spatial", 1)) {
+    Value x = node.input(0);
+    Type et = getElementTypeOrSelf(x);
+    Value var = node.make<AddOp>({node.input(4), node.constScalar(et, node.attrFloat("epsilon", 1e-5f))});
+    Value normalized = node.make<DivOp>({node.make<SubOp>({x, node.input(3)}), node.make<SqrtOp>({var})});
+    Value y = node.make<AddOp>({node.make<MulOp>({normalized, node.input(1)}), node.input(2)});
+    return y ? node.setOutput(0, y) : failure();
+  }
   return setResult(node, node.create<BatchNormOp>(
                              {node.input(0), node.input(1), node.input(2), node.input(3),
                               node.input(4)},

@@ -80,10 +80,12 @@ static LogicalResult convertSize(NodeContext &node) {
 }
 
 static LogicalResult convertReshape(NodeContext &node) {
-  if (!node.input(1))
+  // Before opset 5 the shape is an attribute.
+  Value shape = node.opset() < 5 ? node.constI64(node.attrInts("shape")) : node.input(1);
+  if (!shape)
     return node.fail("Reshape needs a shape input");
   return setResult(node, node.create<ReshapeOp>(
-                             {node.input(0), node.input(1)},
+                             {node.input(0), shape},
                              {node.named("allowzero", node.builder().getBoolAttr(
                                                           node.attrInt("allowzero", 0)))}));
 }
@@ -193,7 +195,9 @@ static LogicalResult convertTranspose(NodeContext &node) {
 }
 
 static LogicalResult convertConcat(NodeContext &node) {
-  FailureOr<int64_t> axis = node.requiredAttrInt("axis");
+  // Before opset 4 the axis defaults to 1.
+  FailureOr<int64_t> axis =
+      node.opset() < 4 ? node.attrInt("axis", 1) : node.requiredAttrInt("axis");
   if (failed(axis))
     return failure();
   SmallVector<Value> inputs;
@@ -318,6 +322,20 @@ static LogicalResult convertExpand(NodeContext &node) {
 }
 
 static LogicalResult convertTile(NodeContext &node) {
+  // Before opset 6, Tile repeats one axis: inputs (input, tiles, axis), both scalars.
+  if (node.opset() < 6) {
+    std::optional<SmallVector<int64_t>> tiles = getConstantIntValues(node.input(1));
+    std::optional<SmallVector<int64_t>> axis = getConstantIntValues(node.input(2));
+    if (!tiles || !axis || tiles->size() != 1 || axis->size() != 1)
+      return node.fail("Tile (opset < 6) needs constant scalar tiles and axis");
+    int64_t rank = typeOf(node.input(0)).getRank();
+    int64_t a = axis->front() < 0 ? axis->front() + rank : axis->front();
+    if (a < 0 || a >= rank)
+      return node.fail("Tile axis " + Twine(axis->front()) + " is out of range");
+    SmallVector<int64_t> repeats(rank, 1);
+    repeats[a] = tiles->front();
+    return setResult(node, node.create<TileOp>({node.input(0), node.constI64(repeats)}));
+  }
   auto repeats = asI64(node, node.input(1));
   if (failed(repeats))
     return failure();
@@ -333,7 +351,7 @@ static LogicalResult convertPad(NodeContext &node) {
     return node.fail("unsupported pad mode '" + modeName + "'");
   Value pads, value;
   if (node.opset() < 11) {
-    pads = node.constI64(node.attrInts("pads"));
+    pads = node.constI64(node.attrInts(node.opset() < 2 ? "paddings" : "pads"));
     value = node.constScalar(getElementTypeOrSelf(x), node.attrFloat("value", 0));
   } else {
     pads = node.input(1);
@@ -506,6 +524,22 @@ static LogicalResult convertResize(NodeContext &node) {
   bool hasRoi = !upsample && node.opset() >= 11;
   Value roiValue = hasRoi ? node.input(1) : Value();
   Value scalesValue = upsample || !hasRoi ? node.input(1) : node.input(2);
+  // Upsample before opset 9 takes its scales as an attribute: `scales` (opset 7), or
+  // `height_scale` and `width_scale` of an NCHW input (the experimental opset 1 form).
+  if (upsample && node.opset() < 9) {
+    SmallVector<double> attrScales;
+    if (node.attr("scales")) {
+      for (float s : node.attrFloats("scales"))
+        attrScales.push_back(s);
+    } else if (type.getRank() == 4) {
+      attrScales = {1.0, 1.0, node.attrFloat("height_scale", 1.0f),
+                    node.attrFloat("width_scale", 1.0f)};
+    }
+    if (attrScales.empty())
+      return node.fail("Upsample (opset < 9) needs a scales attribute");
+    scalesValue = node.constFloats(Float64Type::get(node.ctx()),
+                                   {static_cast<int64_t>(attrScales.size())}, attrScales);
+  }
   Value sizesValue = hasRoi ? node.input(3) : Value();
   if (!type.hasStaticShape())
     return node.fail("Resize needs a static input shape (fix input dims with --shape)");
@@ -585,9 +619,11 @@ static LogicalResult convertResize(NodeContext &node) {
     return node.fail("Resize needs constant scales or sizes (initializers, or graph inputs "
                      "frozen with --freeze-input)");
   }
+  // Upsample's experimental opset 1 form calls linear "bilinear".
+  std::string interpolation = node.attrString("mode", "nearest");
   OpBuilder &b = node.builder();
   SmallVector<NamedAttribute> attrs = {
-      node.named("mode", b.getStringAttr(node.attrString("mode", "nearest"))),
+      node.named("mode", b.getStringAttr(interpolation == "bilinear" ? "linear" : interpolation)),
       node.named("coordinate_transformation_mode", b.getStringAttr(mode)),
       node.named("nearest_mode",
                  b.getStringAttr(node.attrString("nearest_mode",

@@ -661,6 +661,14 @@ def recurrent(op_type="GRU", seq=3, **attrs):
                    [tensor(n, FLOAT, None) for n in outputs])
 
 
+def bad_legacy_training_batch_norm():
+    """An opset 6 BatchNormalization without is_test = 1: training mode."""
+    b = Builder()
+    params = [b.initializer(n, np.ones(3, np.float32)) for n in ("scale", "bias", "mean", "var")]
+    b.op("BatchNormalization", ["x"] + params, output="y")
+    return b.model([tensor("x", FLOAT, [2, 3, 4])], [tensor("y", FLOAT, [2, 3, 4])], opset=6)
+
+
 def large_fill():
     """ConstantOfShape of [512, 256] (2.5), an output and added to x: too large to be a weight."""
     b = Builder()
@@ -943,7 +951,8 @@ CASES = {
     "bad_gru_activation_count": saved(lambda: recurrent("GRU", direction="bidirectional",
                                                         activations=["Sigmoid", "Tanh"])),
     "bad_opset_too_new": saved(lambda: unary_model("Relu", opset=99)),
-    "bad_opset_too_old": saved(lambda: unary_model("Relu", opset=1)),
+    "bad_opset_too_old": saved(lambda: unary_model("Relu", opset=0)),
+    "bad_legacy_training_batch_norm": saved(bad_legacy_training_batch_norm),
     "bad_bad_attribute": saved(lambda: unary_model("Transpose", perm=[1, 0, 2])),
     "bad_cycle": saved(bad_cycle),
     "bad_undefined_value": saved(bad_undefined_value),
