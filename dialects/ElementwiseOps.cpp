@@ -2,6 +2,7 @@
 #include "catfish/Dialect/Catfish.h"
 
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/APSInt.h"
 
 using namespace mlir;
 using namespace mlir::catfish;
@@ -32,6 +33,81 @@ static Attribute foldIntBinary(ArrayRef<Attribute> operands, Type resultType, In
     values.push_back(predicate ? v->trunc(1) : *v);
   }
   return DenseElementsAttr::get(type, values);
+}
+
+namespace {
+using FloatFn = function_ref<APFloat(APFloat, const APFloat &)>;
+using FloatPredicate = function_ref<bool(const APFloat &, const APFloat &)>;
+} // namespace
+
+/// Folds a float binary op over constants with numpy broadcasting: arithmetic with `fn`
+/// (IEEE, rounded to nearest even in the operands' type, as the kernels compute), or a
+/// comparison with `predicate` into an i1 result.
+static Attribute foldFloatBinary(ArrayRef<Attribute> operands, Type resultType, FloatFn fn,
+                                 FloatPredicate predicate = nullptr) {
+  auto lhs = dyn_cast_if_present<DenseFPElementsAttr>(operands[0]);
+  auto rhs = dyn_cast_if_present<DenseFPElementsAttr>(operands[1]);
+  auto type = dyn_cast<RankedTensorType>(resultType);
+  if (!lhs || !rhs || !type || !type.hasStaticShape() ||
+      type.getNumElements() > kMaxFoldElements)
+    return {};
+  auto lv = lhs.getValues<APFloat>();
+  auto rv = rhs.getValues<APFloat>();
+  SmallVector<APFloat> floats;
+  SmallVector<APInt> bits;
+  for (int64_t i = 0, e = type.getNumElements(); i < e; ++i) {
+    APFloat a = lv[broadcastSourceIndex(type.getShape(), lhs.getType().getShape(), i)];
+    APFloat b = rv[broadcastSourceIndex(type.getShape(), rhs.getType().getShape(), i)];
+    if (predicate)
+      bits.push_back(APInt(1, predicate(a, b)));
+    else
+      floats.push_back(fn(a, b));
+  }
+  return predicate ? DenseElementsAttr::get(type, bits) : DenseElementsAttr::get(type, floats);
+}
+
+/// Folds an arithmetic op over integer or float constants.
+static Attribute foldArithmetic(ArrayRef<Attribute> operands, Type resultType, IntFn intFn,
+                                FloatFn floatFn) {
+  if (isa<FloatType>(getElementTypeOrSelf(resultType)))
+    return foldFloatBinary(operands, resultType, floatFn);
+  return foldIntBinary(operands, resultType, intFn);
+}
+
+/// Folds a comparison over integer (signed or unsigned) or float constants; NaN compares false.
+static Attribute foldComparison(ArrayRef<Attribute> operands, Type resultType,
+                                function_ref<bool(int)> holds) {
+  auto lhs = dyn_cast_if_present<DenseElementsAttr>(operands[0]);
+  if (!lhs)
+    return {};
+  if (isa<FloatType>(lhs.getElementType()))
+    return foldFloatBinary(operands, resultType, nullptr,
+                           [&](const APFloat &a, const APFloat &b) {
+                             APFloat::cmpResult c = a.compare(b);
+                             return c != APFloat::cmpUnordered &&
+                                    holds(c == APFloat::cmpLessThan      ? -1
+                                          : c == APFloat::cmpGreaterThan ? 1
+                                                                         : 0);
+                           });
+  bool isUnsigned = lhs.getElementType().isUnsignedInteger();
+  return foldIntBinary(operands, resultType,
+                       [&](const APInt &a, const APInt &b) -> std::optional<APInt> {
+                         int c = isUnsigned ? (a.ult(b) ? -1 : a.ugt(b) ? 1 : 0)
+                                            : (a.slt(b) ? -1 : a.sgt(b) ? 1 : 0);
+                         return APInt(a.getBitWidth(), holds(c));
+                       });
+}
+
+/// Rounds float constants to integral values with `mode` (Floor, Ceil, Round).
+static Attribute foldRoundToIntegral(Attribute input, APFloat::roundingMode mode) {
+  auto values = dyn_cast_if_present<DenseFPElementsAttr>(input);
+  if (!values || values.getNumElements() > kMaxFoldElements)
+    return {};
+  return values.mapValues(values.getElementType(), [&](const APFloat &v) {
+    APFloat r = v;
+    r.roundToIntegral(mode);
+    return r.bitcastToAPInt();
+  });
 }
 
 /// True when `attr` is a splat constant equal to `value` (integer or float).
@@ -68,12 +144,48 @@ LogicalResult CastOp::verify() {
   return success();
 }
 
+/// Float constants cast to an integer type (truncating toward zero; a value out of the type's
+/// range or NaN is left to the kernel) or to bool (nonzero), or to another float type of 16 or
+/// more bits (rounded to nearest even; float8's saturation stays with the kernel).
+static Attribute foldFloatCast(DenseFPElementsAttr input, RankedTensorType type) {
+  Type to = type.getElementType();
+  if (auto toInt = dyn_cast<IntegerType>(to)) {
+    SmallVector<APInt> values;
+    for (const APFloat &v : input.getValues<APFloat>()) {
+      if (toInt.getWidth() == 1) {
+        values.push_back(APInt(1, !v.isZero()));
+        continue;
+      }
+      APSInt r(toInt.getWidth(), toInt.isUnsigned());
+      bool exact;
+      if (v.convertToInteger(r, APFloat::rmTowardZero, &exact) & APFloat::opInvalidOp)
+        return {};
+      values.push_back(r);
+    }
+    return DenseElementsAttr::get(type, values);
+  }
+  auto toFloat = dyn_cast<FloatType>(to);
+  if (!toFloat || toFloat.getWidth() < 16)
+    return {};
+  SmallVector<APFloat> values;
+  for (APFloat v : input.getValues<APFloat>()) {
+    bool lost;
+    v.convert(toFloat.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    values.push_back(v);
+  }
+  return DenseElementsAttr::get(type, values);
+}
+
 OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getType())
     return getInput();
-  auto input = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getInput());
   auto type = dyn_cast<RankedTensorType>(getType());
-  if (!input || !type.hasStaticShape() || type.getNumElements() > kMaxFoldElements)
+  if (!type.hasStaticShape() || type.getNumElements() > kMaxFoldElements)
+    return {};
+  if (auto floats = dyn_cast_if_present<DenseFPElementsAttr>(adaptor.getInput()))
+    return foldFloatCast(floats, type);
+  auto input = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getInput());
+  if (!input)
     return {};
   bool fromUnsigned = input.getElementType().isUnsignedInteger();
   if (auto toFloat = dyn_cast<FloatType>(type.getElementType())) {
@@ -151,67 +263,123 @@ OpFoldResult ModOp::fold(FoldAdaptor adaptor) {
 OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
   if (OpFoldResult r = foldIdentityRhs(getLhs(), adaptor.getRhs(), getType(), 0))
     return r;
-  return foldIntBinary(adaptor.getOperands(), getType(),
-                       [](const APInt &a, const APInt &b) -> std::optional<APInt> {
-                         return a + b;
-                       });
+  return foldArithmetic(
+      adaptor.getOperands(), getType(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> { return a + b; },
+      [](APFloat a, const APFloat &b) {
+        a.add(b, APFloat::rmNearestTiesToEven);
+        return a;
+      });
 }
 
 OpFoldResult SubOp::fold(FoldAdaptor adaptor) {
   if (OpFoldResult r = foldIdentityRhs(getLhs(), adaptor.getRhs(), getType(), 0))
     return r;
-  return foldIntBinary(adaptor.getOperands(), getType(),
-                       [](const APInt &a, const APInt &b) -> std::optional<APInt> {
-                         return a - b;
-                       });
+  return foldArithmetic(
+      adaptor.getOperands(), getType(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> { return a - b; },
+      [](APFloat a, const APFloat &b) {
+        a.subtract(b, APFloat::rmNearestTiesToEven);
+        return a;
+      });
 }
 
 OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
   if (OpFoldResult r = foldIdentityRhs(getLhs(), adaptor.getRhs(), getType(), 1))
     return r;
-  return foldIntBinary(adaptor.getOperands(), getType(),
-                       [](const APInt &a, const APInt &b) -> std::optional<APInt> {
-                         return a * b;
-                       });
+  return foldArithmetic(
+      adaptor.getOperands(), getType(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> { return a * b; },
+      [](APFloat a, const APFloat &b) {
+        a.multiply(b, APFloat::rmNearestTiesToEven);
+        return a;
+      });
 }
 
 OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
   if (OpFoldResult r = foldIdentityRhs(getLhs(), adaptor.getRhs(), getType(), 1))
     return r;
   bool isUnsigned = getElementTypeOrSelf(getType()).isUnsignedInteger();
-  return foldIntBinary(adaptor.getOperands(), getType(),
-                       [&](const APInt &a, const APInt &b) -> std::optional<APInt> {
-                         if (b.isZero())
-                           return std::nullopt;
-                         return isUnsigned ? a.udiv(b) : a.sdiv(b);
-                       });
+  return foldArithmetic(
+      adaptor.getOperands(), getType(),
+      [&](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        if (b.isZero())
+          return std::nullopt;
+        return isUnsigned ? a.udiv(b) : a.sdiv(b);
+      },
+      [](APFloat a, const APFloat &b) {
+        a.divide(b, APFloat::rmNearestTiesToEven);
+        return a;
+      });
 }
 
 OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
   if (getLhs() == getRhs() && getLhs().getType() == getType())
     return getLhs();
   bool isUnsigned = getElementTypeOrSelf(getType()).isUnsignedInteger();
-  return foldIntBinary(adaptor.getOperands(), getType(),
-                       [&](const APInt &a, const APInt &b) -> std::optional<APInt> {
-                         return isUnsigned ? llvm::APIntOps::umax(a, b) : llvm::APIntOps::smax(a, b);
-                       });
+  return foldArithmetic(
+      adaptor.getOperands(), getType(),
+      [&](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        return isUnsigned ? llvm::APIntOps::umax(a, b) : llvm::APIntOps::smax(a, b);
+      },
+      [](APFloat a, const APFloat &b) { return llvm::maximum(a, b); });
 }
 
 OpFoldResult MinOp::fold(FoldAdaptor adaptor) {
   if (getLhs() == getRhs() && getLhs().getType() == getType())
     return getLhs();
   bool isUnsigned = getElementTypeOrSelf(getType()).isUnsignedInteger();
-  return foldIntBinary(adaptor.getOperands(), getType(),
-                       [&](const APInt &a, const APInt &b) -> std::optional<APInt> {
-                         return isUnsigned ? llvm::APIntOps::umin(a, b) : llvm::APIntOps::smin(a, b);
-                       });
+  return foldArithmetic(
+      adaptor.getOperands(), getType(),
+      [&](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        return isUnsigned ? llvm::APIntOps::umin(a, b) : llvm::APIntOps::smin(a, b);
+      },
+      [](APFloat a, const APFloat &b) { return llvm::minimum(a, b); });
 }
 
 OpFoldResult EqualOp::fold(FoldAdaptor adaptor) {
-  return foldIntBinary(adaptor.getOperands(), getType(),
-                       [](const APInt &a, const APInt &b) -> std::optional<APInt> {
-                         return APInt(a.getBitWidth(), a == b);
-                       });
+  return foldComparison(adaptor.getOperands(), getType(), [](int c) { return c == 0; });
+}
+
+OpFoldResult LessOp::fold(FoldAdaptor adaptor) {
+  return foldComparison(adaptor.getOperands(), getType(), [](int c) { return c < 0; });
+}
+
+OpFoldResult LessEqualOp::fold(FoldAdaptor adaptor) {
+  return foldComparison(adaptor.getOperands(), getType(), [](int c) { return c <= 0; });
+}
+
+OpFoldResult GreaterOp::fold(FoldAdaptor adaptor) {
+  return foldComparison(adaptor.getOperands(), getType(), [](int c) { return c > 0; });
+}
+
+OpFoldResult GreaterEqualOp::fold(FoldAdaptor adaptor) {
+  return foldComparison(adaptor.getOperands(), getType(), [](int c) { return c >= 0; });
+}
+
+OpFoldResult FloorOp::fold(FoldAdaptor adaptor) {
+  return foldRoundToIntegral(adaptor.getInput(), APFloat::rmTowardNegative);
+}
+
+OpFoldResult CeilOp::fold(FoldAdaptor adaptor) {
+  return foldRoundToIntegral(adaptor.getInput(), APFloat::rmTowardPositive);
+}
+
+OpFoldResult RoundOp::fold(FoldAdaptor adaptor) {
+  return foldRoundToIntegral(adaptor.getInput(), APFloat::rmNearestTiesToEven);
+}
+
+OpFoldResult AbsOp::fold(FoldAdaptor adaptor) {
+  if (auto floats = dyn_cast_if_present<DenseFPElementsAttr>(adaptor.getInput());
+      floats && floats.getNumElements() <= kMaxFoldElements)
+    return floats.mapValues(floats.getElementType(),
+                            [](const APFloat &v) { return abs(v).bitcastToAPInt(); });
+  auto ints = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getInput());
+  if (!ints || ints.getNumElements() > kMaxFoldElements)
+    return {};
+  bool isUnsigned = ints.getElementType().isUnsignedInteger();
+  return ints.mapValues(ints.getElementType(),
+                        [&](const APInt &v) { return isUnsigned ? v : v.abs(); });
 }
 
 LogicalResult SelectOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
@@ -241,5 +409,20 @@ OpFoldResult SelectOp::fold(FoldAdaptor adaptor) {
     chosen = cond.getSplatValue<bool>() ? getOnTrue() : getOnFalse();
   if (chosen && chosen.getType() == getType())
     return chosen;
-  return {};
+  // Constant condition and branches (shape arithmetic: Where(Equal(shape, -1), ...)).
+  auto c = dyn_cast_if_present<DenseElementsAttr>(adaptor.getCondition());
+  auto t = dyn_cast_if_present<DenseElementsAttr>(adaptor.getOnTrue());
+  auto f = dyn_cast_if_present<DenseElementsAttr>(adaptor.getOnFalse());
+  auto type = dyn_cast<RankedTensorType>(getType());
+  if (!c || !t || !f || !type.hasStaticShape() || type.getNumElements() > kMaxFoldElements)
+    return {};
+  auto cv = c.getValues<bool>();
+  auto tv = t.getValues<Attribute>();
+  auto fv = f.getValues<Attribute>();
+  SmallVector<Attribute> values;
+  for (int64_t i = 0, e = type.getNumElements(); i < e; ++i)
+    values.push_back(cv[broadcastSourceIndex(type.getShape(), c.getType().getShape(), i)]
+                         ? tv[broadcastSourceIndex(type.getShape(), t.getType().getShape(), i)]
+                         : fv[broadcastSourceIndex(type.getShape(), f.getType().getShape(), i)]);
+  return DenseElementsAttr::get(type, values);
 }

@@ -39,7 +39,61 @@ LogicalResult ReduceOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   return success();
 }
 
-OpFoldResult ReduceOp::fold(FoldAdaptor) {
+/// Sum, product, max or min of integer constants (shape arithmetic: ReduceProd of a shape).
+static Attribute foldIntReduce(DenseIntElementsAttr input, RankedTensorType type, ReduceKind kind,
+                               ArrayRef<int64_t> axes) {
+  if (kind == ReduceKind::mean || !type.hasStaticShape() ||
+      input.getNumElements() > kMaxFoldElements)
+    return {};
+  ArrayRef<int64_t> shape = input.getType().getShape();
+  int64_t rank = shape.size();
+  SmallVector<bool> reduced(rank, axes.empty());
+  for (int64_t axis : axes)
+    reduced[axis < 0 ? axis + rank : axis] = true;
+  bool isUnsigned = input.getElementType().isUnsignedInteger();
+  unsigned width = input.getElementType().getIntOrFloatBitWidth();
+  std::optional<APInt> start;
+  if (kind == ReduceKind::sum || kind == ReduceKind::prod)
+    start = APInt(width, kind == ReduceKind::prod ? 1 : 0);
+  SmallVector<std::optional<APInt>> acc(type.getNumElements(), start);
+  auto values = input.getValues<APInt>();
+  for (int64_t i = 0, e = input.getNumElements(); i < e; ++i) {
+    // The output element of input element i: its index with the reduced dims dropped.
+    int64_t out = 0, rest = i, stride = 1;
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      int64_t index = rest % shape[d];
+      rest /= shape[d];
+      if (!reduced[d]) {
+        out += index * stride;
+        stride *= shape[d];
+      }
+    }
+    const APInt &v = values[i];
+    std::optional<APInt> &a = acc[out];
+    if (!a)
+      a = v;
+    else if (kind == ReduceKind::sum)
+      *a += v;
+    else if (kind == ReduceKind::prod)
+      *a *= v;
+    else if (kind == ReduceKind::max)
+      a = isUnsigned ? llvm::APIntOps::umax(*a, v) : llvm::APIntOps::smax(*a, v);
+    else
+      a = isUnsigned ? llvm::APIntOps::umin(*a, v) : llvm::APIntOps::smin(*a, v);
+  }
+  SmallVector<APInt> results;
+  for (const std::optional<APInt> &a : acc) {
+    if (!a)
+      return {}; // max or min over an empty dim
+    results.push_back(*a);
+  }
+  return DenseElementsAttr::get(type, results);
+}
+
+OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
+  if (auto ints = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getInput()))
+    if (Attribute folded = foldIntReduce(ints, getType(), getKind(), getAxes()))
+      return folded;
   // Reducing only size-1 dims with keepdims changes nothing for sum/mean/max/min/prod.
   RankedTensorType input = getInput().getType();
   if (input != getType() || !input.hasStaticShape())

@@ -477,3 +477,86 @@ func.func @logic_and_mod() -> (tensor<2xi1>, tensor<2xi1>, tensor<2xi1>, tensor<
   %4 = catfish.mod %a, %b {fmod = true} : (tensor<2xi64>, tensor<2xi64>) -> tensor<2xi64>
   return %0, %1, %2, %3, %4 : tensor<2xi1>, tensor<2xi1>, tensor<2xi1>, tensor<2xi64>, tensor<2xi64>
 }
+
+// -----
+
+// Comparisons of integer (signed and unsigned) and float constants fold; NaN compares false.
+// CHECK-LABEL: func.func @comparisons
+// CHECK-DAG: %[[LT:.*]] = catfish.constant dense<[true, false, false]> : tensor<3xi1>
+// CHECK-DAG: %[[GE:.*]] = catfish.constant dense<[false, true, true]> : tensor<3xi1>
+// CHECK-DAG: %[[UGT:.*]] = catfish.constant dense<[true, false, true]> : tensor<3xi1>
+// CHECK-DAG: %[[FLE:.*]] = catfish.constant dense<[true, true, false]> : tensor<3xi1>
+// CHECK-DAG: %[[FEQ:.*]] = catfish.constant dense<[false, true, false]> : tensor<3xi1>
+// CHECK: return %[[LT]], %[[GE]], %[[UGT]], %[[FLE]], %[[FEQ]]
+func.func @comparisons() -> (tensor<3xi1>, tensor<3xi1>, tensor<3xi1>, tensor<3xi1>, tensor<3xi1>) {
+  %a = catfish.constant dense<[-1, 2, 3]> : tensor<3xi64>
+  %b = catfish.constant dense<2> : tensor<i64>
+  %ua = catfish.constant dense<[255, 1, 3]> : tensor<3xui8>
+  %ub = catfish.constant dense<2> : tensor<ui8>
+  %fa = catfish.constant dense<[1.0, 2.0, 0x7FC00000]> : tensor<3xf32>
+  %fb = catfish.constant dense<2.0> : tensor<f32>
+  %0 = catfish.less %a, %b : (tensor<3xi64>, tensor<i64>) -> tensor<3xi1>
+  %1 = catfish.greater_equal %a, %b : (tensor<3xi64>, tensor<i64>) -> tensor<3xi1>
+  %2 = catfish.greater %ua, %ub : (tensor<3xui8>, tensor<ui8>) -> tensor<3xi1>
+  %3 = catfish.less_equal %fa, %fb : (tensor<3xf32>, tensor<f32>) -> tensor<3xi1>
+  %4 = catfish.equal %fa, %fb : (tensor<3xf32>, tensor<f32>) -> tensor<3xi1>
+  return %0, %1, %2, %3, %4 : tensor<3xi1>, tensor<3xi1>, tensor<3xi1>, tensor<3xi1>, tensor<3xi1>
+}
+
+// -----
+
+// Float shape arithmetic folds (TorchScript's computed resize sizes: floor(float(h) * 1.5)),
+// and casts to integers truncate toward zero; a value out of the target's range stays a cast.
+// CHECK-LABEL: func.func @float_arithmetic
+// CHECK-DAG: %[[SIZE:.*]] = catfish.constant dense<[5, -4, 3]> : tensor<3xi64>
+// CHECK-DAG: %[[R:.*]] = catfish.constant dense<[3.000000e+00, -3.000000e+00, 2.000000e+00]> : tensor<3xf32>
+// CHECK-DAG: %[[M:.*]] = catfish.constant dense<[1.000000e+00, 2.000000e+00, 1.000000e+00]> : tensor<3xf32>
+// CHECK-DAG: %[[BIG:.*]] = catfish.cast %{{.*}} : (tensor<1xf32>) -> tensor<1xi8>
+// CHECK: return %[[SIZE]], %[[R]], %[[M]], %[[BIG]]
+func.func @float_arithmetic() -> (tensor<3xi64>, tensor<3xf32>, tensor<3xf32>, tensor<1xi8>) {
+  %h = catfish.constant dense<[3, -3, 2]> : tensor<3xi64>
+  %s = catfish.constant dense<1.5> : tensor<f32>
+  %one = catfish.constant dense<1.0> : tensor<f32>
+  %m2 = catfish.constant dense<-2.0> : tensor<f32>
+  %big = catfish.constant dense<300.0> : tensor<1xf32>
+  %0 = catfish.cast %h : (tensor<3xi64>) -> tensor<3xf32>
+  %1 = catfish.mul %0, %s : (tensor<3xf32>, tensor<f32>) -> tensor<3xf32>
+  %2 = catfish.floor %1 : (tensor<3xf32>) -> tensor<3xf32>
+  %3 = catfish.ceil %1 : (tensor<3xf32>) -> tensor<3xf32>
+  %4 = catfish.sub %3, %2 : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  %5 = catfish.add %2, %4 : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  %6 = catfish.div %1, %s : (tensor<3xf32>, tensor<f32>) -> tensor<3xf32>
+  %7 = catfish.round %6 : (tensor<3xf32>) -> tensor<3xf32>
+  %8 = catfish.cast %5 : (tensor<3xf32>) -> tensor<3xi64>
+  %9 = catfish.min %0, %one : (tensor<3xf32>, tensor<f32>) -> tensor<3xf32>
+  %10 = catfish.max %9, %m2 : (tensor<3xf32>, tensor<f32>) -> tensor<3xf32>
+  %11 = catfish.abs %10 : (tensor<3xf32>) -> tensor<3xf32>
+  %12 = catfish.cast %big : (tensor<1xf32>) -> tensor<1xi8>
+  return %8, %7, %11, %12 : tensor<3xi64>, tensor<3xf32>, tensor<3xf32>, tensor<1xi8>
+}
+
+// -----
+
+// Where over constants folds elementwise (TorchScript's expand: Where(Equal(shape, -1), 1,
+// shape)); integer reductions of constants fold (ReduceProd of a shape is its element count).
+// CHECK-LABEL: func.func @select_and_reduce
+// CHECK-DAG: %[[S:.*]] = catfish.constant dense<[2, 1, 1]> : tensor<3xi64>
+// CHECK-DAG: %[[P:.*]] = catfish.constant dense<120> : tensor<1xi64>
+// CHECK-DAG: %[[ROWS:.*]] = catfish.constant dense<[3, 14]> : tensor<2xi64>
+// CHECK-DAG: %[[MAX:.*]] = catfish.constant dense<[2, 5]> : tensor<2xi64>
+// CHECK: return %[[S]], %[[P]], %[[ROWS]], %[[MAX]]
+func.func @select_and_reduce() -> (tensor<3xi64>, tensor<1xi64>, tensor<2xi64>, tensor<2xi64>) {
+  %shape = catfish.constant dense<[2, -1, -1]> : tensor<3xi64>
+  %neg = catfish.constant dense<-1> : tensor<i64>
+  %one = catfish.constant dense<1> : tensor<i64>
+  %dims = catfish.constant dense<[2, 3, 4, 5]> : tensor<4xi64>
+  %m = catfish.constant dense<[[1, 2], [2, 5]]> : tensor<2x2xi64>
+  %eq = catfish.equal %shape, %neg : (tensor<3xi64>, tensor<i64>) -> tensor<3xi1>
+  %0 = catfish.select %eq, %one, %shape : (tensor<3xi1>, tensor<i64>, tensor<3xi64>) -> tensor<3xi64>
+  %1 = catfish.reduce %dims {axes = array<i64>, keepdims = true, kind = #catfish<reduce prod>} : (tensor<4xi64>) -> tensor<1xi64>
+  %2 = catfish.reduce %m {axes = array<i64: 0>, keepdims = false, kind = #catfish<reduce sum>} : (tensor<2x2xi64>) -> tensor<2xi64>
+  %3 = catfish.reduce %m {axes = array<i64: 1>, keepdims = false, kind = #catfish<reduce max>} : (tensor<2x2xi64>) -> tensor<2xi64>
+  %4 = catfish.mul %2, %m : (tensor<2xi64>, tensor<2x2xi64>) -> tensor<2x2xi64>
+  %5 = catfish.reduce %4 {axes = array<i64: 0>, keepdims = false, kind = #catfish<reduce min>} : (tensor<2x2xi64>) -> tensor<2xi64>
+  return %0, %1, %5, %3 : tensor<3xi64>, tensor<1xi64>, tensor<2xi64>, tensor<2xi64>
+}

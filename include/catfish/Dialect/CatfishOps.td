@@ -112,7 +112,10 @@ def Catfish_CastOp : Catfish_TypedOp<"cast", [SameOperandsAndResultShape,
 // Elementwise
 //===----------------------------------------------------------------------===//
 
-def Catfish_AbsOp : Catfish_UnaryOp<"abs"> { let summary = "|x|"; }
+def Catfish_AbsOp : Catfish_UnaryOp<"abs"> {
+  let summary = "|x|";
+  let hasFolder = 1;
+}
 def Catfish_NegOp : Catfish_UnaryOp<"neg"> {
   let summary = "-x";
   let hasFolder = 1;
@@ -147,9 +150,9 @@ def Catfish_CoshOp : Catfish_FloatUnaryOp<"cosh", "hyperbolic cosine">;
 def Catfish_AsinhOp : Catfish_FloatUnaryOp<"asinh", "inverse hyperbolic sine">;
 def Catfish_AcoshOp : Catfish_FloatUnaryOp<"acosh", "inverse hyperbolic cosine">;
 def Catfish_AtanhOp : Catfish_FloatUnaryOp<"atanh", "inverse hyperbolic tangent">;
-def Catfish_FloorOp : Catfish_FloatUnaryOp<"floor", "round toward -inf">;
-def Catfish_CeilOp : Catfish_FloatUnaryOp<"ceil", "round toward +inf">;
-def Catfish_RoundOp : Catfish_FloatUnaryOp<"round", "round half to even">;
+def Catfish_FloorOp : Catfish_FloatUnaryOp<"floor", "round toward -inf"> { let hasFolder = 1; }
+def Catfish_CeilOp : Catfish_FloatUnaryOp<"ceil", "round toward +inf"> { let hasFolder = 1; }
+def Catfish_RoundOp : Catfish_FloatUnaryOp<"round", "round half to even"> { let hasFolder = 1; }
 def Catfish_SoftplusOp : Catfish_FloatUnaryOp<"softplus", "log(1 + e^x)">;
 def Catfish_SoftsignOp : Catfish_FloatUnaryOp<"softsign", "x / (1 + |x|)">;
 def Catfish_MishOp : Catfish_FloatUnaryOp<"mish", "x * tanh(softplus(x))">;
@@ -226,11 +229,19 @@ def Catfish_ShiftLeftOp : Catfish_BinaryOp<"shift_left", "lhs << rhs (unsigned)"
 def Catfish_ShiftRightOp : Catfish_BinaryOp<"shift_right", "lhs >> rhs (logical)">;
 def Catfish_EqualOp : Catfish_BinaryOp<"equal", "lhs == rhs", "inferBroadcastPredicate",
                                        [Commutative]> { let hasFolder = 1; }
-def Catfish_LessOp : Catfish_BinaryOp<"less", "lhs < rhs", "inferBroadcastPredicate">;
-def Catfish_LessEqualOp : Catfish_BinaryOp<"less_equal", "lhs <= rhs", "inferBroadcastPredicate">;
-def Catfish_GreaterOp : Catfish_BinaryOp<"greater", "lhs > rhs", "inferBroadcastPredicate">;
+def Catfish_LessOp : Catfish_BinaryOp<"less", "lhs < rhs", "inferBroadcastPredicate"> {
+  let hasFolder = 1;
+}
+def Catfish_LessEqualOp : Catfish_BinaryOp<"less_equal", "lhs <= rhs", "inferBroadcastPredicate"> {
+  let hasFolder = 1;
+}
+def Catfish_GreaterOp : Catfish_BinaryOp<"greater", "lhs > rhs", "inferBroadcastPredicate"> {
+  let hasFolder = 1;
+}
 def Catfish_GreaterEqualOp : Catfish_BinaryOp<"greater_equal", "lhs >= rhs",
-                                              "inferBroadcastPredicate">;
+                                              "inferBroadcastPredicate"> {
+  let hasFolder = 1;
+}
 
 def Catfish_SelectOp : Catfish_InferOp<"select", [Catfish_BroadcastElementwise]> {
   let summary = "condition ? on_true : on_false, with numpy broadcasting (ONNX Where)";

@@ -669,6 +669,33 @@ def bad_legacy_training_batch_norm():
     return b.model([tensor("x", FLOAT, [2, 3, 4])], [tensor("y", FLOAT, [2, 3, 4])], opset=6)
 
 
+def shape_arithmetic():
+    """The TorchScript exporter's shape arithmetic on x: float[b, s, 8], with symbolic dims that
+    --shape fixes: x.mean(0, keepdim=True).expand(b, -1, -1) (Equal/Where on the target shape),
+    a nearest resize to floor(float(s) * 1.5) rows (Cast, Mul, Floor, Cast on a Shape slice),
+    and x.reshape(x.numel()) (ReduceProd of the shape)."""
+    b = Builder()
+    shape = b.op("Shape", ["x"])
+    batch = b.op("Unsqueeze", [b.op("Gather", [shape, b.const(0)]), b.const([0])])
+    target = b.op("Concat", [batch, b.const([-1, -1])], axis=0)
+    minus_one = b.const([-1])
+    is_free = b.op("Equal", [target, minus_one])
+    ones = b.op("ConstantOfShape", [b.op("Shape", [target])],
+                value=numpy_helper.from_array(np.array([1], np.int64)))
+    fixed = b.op("Where", [is_free, ones, target])
+    mean = b.op("ReduceMean", ["x"], axes=[0], keepdims=1)
+    b.op("Expand", [mean, fixed], output="expanded")
+    rows = b.op("Slice", [shape, b.const([1]), b.const([2])])
+    scaled = b.op("Mul", [b.op("Cast", [rows], to=FLOAT),
+                          b.const(np.float32(1.5), dtype=np.float32)])
+    size = b.op("Cast", [b.op("Floor", [scaled])], to=helper.TensorProto.INT64)
+    sizes = b.op("Concat", [batch, size, b.const([8])], axis=0)
+    b.op("Resize", ["x", "", "", sizes], mode="nearest", output="resized")
+    b.op("Reshape", ["x", b.op("ReduceProd", [shape], keepdims=1)], output="flat")
+    return b.model([tensor("x", FLOAT, ["b", "s", 8])],
+                   [tensor(n, FLOAT, None) for n in ("expanded", "resized", "flat")])
+
+
 def large_fill():
     """ConstantOfShape of [512, 256] (2.5), an output and added to x: too large to be a weight."""
     b = Builder()
@@ -946,6 +973,7 @@ CASES = {
     "bad_huge_tensor": saved(bad_huge_tensor),
     "large_fill": saved(large_fill),
     "gru": saved(recurrent),
+    "shape_arithmetic": saved(shape_arithmetic),
     "bad_rnn_dynamic_sequence": saved(lambda: recurrent("RNN", seq="seq")),
     "bad_lstm_activation": saved(lambda: recurrent("LSTM", activations=["Sigmoid", "Gelu", "Tanh"])),
     "bad_gru_activation_count": saved(lambda: recurrent("GRU", direction="bidirectional",
