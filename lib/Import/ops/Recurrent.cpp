@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "../ImporterImpl.h"
 
+#include "mlir/IR/Matchers.h"
 #include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
@@ -53,6 +54,13 @@ static LogicalResult convertReverseSequence(NodeContext &node) {
     return node.fail("ReverseSequence takes an input of rank >= 2 and 1-D sequence_lens");
   Value r = reverseSequence(node, *x, *lens, timeAxis, batchAxis);
   return r ? node.setOutput(0, r) : failure();
+}
+
+/// True for a constant of float zeros.
+static bool isZeros(Value v) {
+  DenseFPElementsAttr attr;
+  return v && matchPattern(v, m_Constant(&attr)) &&
+         llvm::all_of(attr.getValues<APFloat>(), [](const APFloat &f) { return f.isZero(); });
 }
 
 namespace {
@@ -439,6 +447,11 @@ LogicalResult RecurrentImporter::run() {
     dir.c0 = direction(c0, d);
     if ((h0 && !dir.h0) || (c0 && !dir.c0))
       return failure();
+    // torch.onnx passes zero initial states as constants: a zero state is no state.
+    if (isZeros(dir.h0))
+      dir.h0 = {};
+    if (isZeros(dir.c0))
+      dir.c0 = {};
     Value y, hLast, cLast;
     if (failed(runDirection(dir, xw, lens, y, hLast, cLast)))
       return failure();
