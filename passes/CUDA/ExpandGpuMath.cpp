@@ -1,7 +1,7 @@
 //===- ExpandGpuMath.cpp - the catfish-expand-gpu-math pass ---------------===//
 //
 // Math ops that convert-gpu-to-nvvm has no lowering for, rewritten with ops it has: math.trunc
-// through floor and ceil, math.ipowi as square-and-multiply.
+// through floor and ceil, math.ipowi as square-and-multiply, math.absi as a select.
 //
 //===----------------------------------------------------------------------===//
 #include "catfish/Passes/Passes.h"
@@ -32,6 +32,18 @@ void expandTrunc(math::TruncOp op) {
   Value down = math::FloorOp::create(b, loc, x);
   Value result = arith::SelectOp::create(b, loc, negative, up, down);
   op.replaceAllUsesWith(result);
+  op.erase();
+}
+
+/// |x| = x < 0 ? 0 - x : x (the most negative value stays itself, as llvm.abs without poison).
+void expandAbsI(math::AbsIOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value x = op.getOperand();
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(x.getType()));
+  Value negative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, zero);
+  Value negated = arith::SubIOp::create(b, loc, zero, x);
+  op.replaceAllUsesWith(arith::SelectOp::create(b, loc, negative, negated, x).getResult());
   op.erase();
 }
 
@@ -88,6 +100,8 @@ struct ExpandGpuMath final : catfish::impl::CatfishExpandGpuMathBase<ExpandGpuMa
         expandTrunc(trunc);
       else if (auto power = dyn_cast<math::IPowIOp>(op); power && isa<IntegerType>(power.getType()))
         expandIPowI(power);
+      else if (auto abs = dyn_cast<math::AbsIOp>(op); abs && isa<IntegerType>(abs.getType()))
+        expandAbsI(abs);
     });
   }
 };

@@ -167,6 +167,42 @@ def transformers_model(kind):
                                         hidden_size=32, num_hidden_layers=2,
                                         num_attention_heads=4, intermediate_size=64)
         return transformers.ViTModel(config)
+    if kind == "distilbert":
+        config = transformers.DistilBertConfig(vocab_size=100, dim=32, n_layers=2, n_heads=4,
+                                               hidden_dim=64, max_position_embeddings=64)
+        return transformers.DistilBertModel(config)
+    if kind == "t5":
+        config = transformers.T5Config(vocab_size=100, d_model=32, d_kv=8, d_ff=64, num_layers=2,
+                                       num_heads=4, relative_attention_num_buckets=8)
+        return transformers.T5EncoderModel(config)
+    if kind == "wav2vec2":
+        config = transformers.Wav2Vec2Config(
+            vocab_size=20, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+            intermediate_size=64, conv_dim=(16, 16), conv_stride=(5, 2), conv_kernel=(10, 3),
+            num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4)
+        return transformers.Wav2Vec2Model(config)
+    if kind == "convnext":
+        config = transformers.ConvNextConfig(num_channels=3, hidden_sizes=[8, 16], depths=[1, 1],
+                                             num_stages=2, image_size=32)
+        return transformers.ConvNextModel(config)
+    if kind == "clip_text":
+        config = transformers.CLIPTextConfig(vocab_size=100, hidden_size=32, intermediate_size=64,
+                                             num_hidden_layers=2, num_attention_heads=4,
+                                             max_position_embeddings=16)
+        return transformers.CLIPTextModel(config)
+    if kind == "whisper_encoder":
+        config = transformers.WhisperConfig(vocab_size=100, num_mel_bins=16, d_model=32,
+                                            encoder_layers=2, encoder_attention_heads=4,
+                                            decoder_layers=1, decoder_attention_heads=4,
+                                            encoder_ffn_dim=64, decoder_ffn_dim=64,
+                                            max_source_positions=20, pad_token_id=0,
+                                            bos_token_id=1, eos_token_id=2,
+                                            decoder_start_token_id=1)
+        return transformers.WhisperModel(config).get_encoder()
+    if kind == "swin":
+        config = transformers.SwinConfig(image_size=32, patch_size=4, num_channels=3, embed_dim=16,
+                                         depths=[1, 1], num_heads=[2, 4], window_size=4)
+        return transformers.SwinModel(config)
     raise ValueError(kind)
 
 
@@ -212,6 +248,21 @@ for exporter in ("ts", "dynamo"):
                                         lambda: {"input_ids": seeded((1, 12), np.int64, 100)}, exporter)
     MODELS[f"vit_tiny_{exporter}"] = (lambda: HiddenStates(transformers_model("vit")),
                                       lambda: {"pixel_values": seeded((1, 3, 32, 32), np.float32)}, exporter)
+    MODELS[f"distilbert_tiny_{exporter}"] = (lambda: HiddenStates(transformers_model("distilbert")),
+                                             bert_inputs, exporter)
+    MODELS[f"t5_encoder_tiny_{exporter}"] = (lambda: HiddenStates(transformers_model("t5")),
+                                             bert_inputs, exporter)
+    MODELS[f"wav2vec2_tiny_{exporter}"] = (lambda: HiddenStates(transformers_model("wav2vec2")),
+                                           lambda: {"input_values": seeded((1, 400), np.float32)}, exporter)
+    MODELS[f"convnext_tiny_{exporter}"] = (lambda: HiddenStates(transformers_model("convnext")),
+                                           lambda: {"pixel_values": seeded((1, 3, 32, 32), np.float32)}, exporter)
+    MODELS[f"clip_text_tiny_{exporter}"] = (lambda: HiddenStates(transformers_model("clip_text")),
+                                            lambda: {"input_ids": seeded((2, 10), np.int64, 100)}, exporter)
+    MODELS[f"whisper_encoder_tiny_{exporter}"] = (
+        lambda: HiddenStates(transformers_model("whisper_encoder")),
+        lambda: {"input_features": seeded((1, 16, 40), np.float32)}, exporter)
+    MODELS[f"swin_tiny_{exporter}"] = (lambda: HiddenStates(transformers_model("swin")),
+                                       lambda: {"pixel_values": seeded((1, 3, 32, 32), np.float32)}, exporter)
     # Exported with symbolic batch and sequence dims, as users export for serving; the suite
     # fixes them with --shape.
     MODELS[f"bert_tiny_{exporter}_dynamic"] = MODELS[f"bert_tiny_{exporter}"] + (

@@ -7,6 +7,7 @@ each input's dims fixed by --shape to its stored input's, run by catfish-run on 
 match onnxruntime on the same inputs within rtol 1e-3, atol 1e-4 (integers exactly).
 
   run_models.py --bin-dir build/bin --work-dir /tmp/models [--models bert] [--device cpu]
+      [--suite DIR]
 """
 import argparse
 import os
@@ -23,7 +24,7 @@ SUITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite")
 
 
 def check(name, args):
-    model_dir = os.path.join(SUITE, name)
+    model_dir = os.path.join(args.suite, name)
     path = os.path.join(model_dir, "model.onnx")
     inputs_dir = os.path.join(model_dir, "inputs")
     feeds = {f[:-4]: np.load(os.path.join(inputs_dir, f)) for f in sorted(os.listdir(inputs_dir))}
@@ -64,8 +65,9 @@ def main():
     parser.add_argument("--work-dir", required=True)
     parser.add_argument("--models", default="", help="run the models whose names contain this")
     parser.add_argument("--device", choices=sorted(DEVICES), default="cpu")
+    parser.add_argument("--suite", default=SUITE, help="a folder of models as make_models.py writes")
     args = parser.parse_args()
-    names = sorted(n for n in os.listdir(SUITE) if args.models in n)
+    names = sorted(n for n in os.listdir(args.suite) if args.models in n)
     failures = []
     for name in names:
         failures += check(name, args)

@@ -504,10 +504,11 @@ def CatfishExpandGpuMath : Pass<"catfish-expand-gpu-math", "mlir::gpu::GPUModule
   let description = [{
     Runs on a `gpu.module` after the GPU mapping (so that the CUDA emulator runs the same
     code), before `convert-gpu-to-nvvm`, which has no lowering for
-    `math.trunc` (GridSample's nearest mode) and `math.ipowi` (integer Pow): trunc becomes
-    `x < 0 ? ceil(x) : floor(x)`; ipowi becomes square-and-multiply over the exponent's bits
-    (a loop of the type's width), and for a negative exponent 1 for base 1, +-1 for base -1,
-    0 otherwise.
+    `math.trunc` (GridSample's nearest mode), `math.ipowi` (integer Pow) and `math.absi`
+    (integer Abs: T5's relative position buckets): trunc becomes `x < 0 ? ceil(x) : floor(x)`;
+    ipowi becomes square-and-multiply over the exponent's bits (a loop of the type's width),
+    and for a negative exponent 1 for base 1, +-1 for base -1, 0 otherwise; absi becomes
+    `x < 0 ? 0 - x : x`.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect", "::mlir::scf::SCFDialect"
