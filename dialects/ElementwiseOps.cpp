@@ -369,6 +369,22 @@ OpFoldResult RoundOp::fold(FoldAdaptor adaptor) {
   return foldRoundToIntegral(adaptor.getInput(), APFloat::rmNearestTiesToEven);
 }
 
+OpFoldResult ReluOp::fold(FoldAdaptor adaptor) {
+  if (auto floats = dyn_cast_if_present<DenseFPElementsAttr>(adaptor.getInput());
+      floats && floats.getNumElements() <= kMaxFoldElements)
+    return floats.mapValues(floats.getElementType(), [](const APFloat &v) {
+      return (v.isNegative() && !v.isNaN() ? APFloat::getZero(v.getSemantics()) : v)
+          .bitcastToAPInt();
+    });
+  auto ints = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getInput());
+  if (!ints || ints.getNumElements() > kMaxFoldElements)
+    return {};
+  bool isUnsigned = ints.getElementType().isUnsignedInteger();
+  return ints.mapValues(ints.getElementType(), [&](const APInt &v) {
+    return !isUnsigned && v.isNegative() ? APInt::getZero(v.getBitWidth()) : v;
+  });
+}
+
 OpFoldResult AbsOp::fold(FoldAdaptor adaptor) {
   if (auto floats = dyn_cast_if_present<DenseFPElementsAttr>(adaptor.getInput());
       floats && floats.getNumElements() <= kMaxFoldElements)

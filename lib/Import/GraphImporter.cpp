@@ -401,7 +401,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   // takes a first input; converters may rely on it.
   static constexpr StringLiteral kNoFirstInput[] = {
       "Constant", "Loop", "Optional", "OptionalHasElement", "RandomNormal", "RandomUniform",
-      "SequenceEmpty"};
+      "Scan", "SequenceEmpty"};
   if (!llvm::is_contained(kNoFirstInput, node.op_type()) && !context.input(0))
     return context.fail("input 0 is missing");
   if (failed(it->second(context)))

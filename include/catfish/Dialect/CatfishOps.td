@@ -121,7 +121,10 @@ def Catfish_NegOp : Catfish_UnaryOp<"neg"> {
   let hasFolder = 1;
 }
 def Catfish_SignOp : Catfish_UnaryOp<"sign"> { let summary = "sign(x)"; }
-def Catfish_ReluOp : Catfish_UnaryOp<"relu"> { let summary = "max(x, 0)"; }
+def Catfish_ReluOp : Catfish_UnaryOp<"relu"> {
+  let summary = "max(x, 0)";
+  let hasFolder = 1;
+}
 def Catfish_NotOp : Catfish_UnaryOp<"not"> {
   let summary = "Logical not of a boolean tensor";
   let arguments = (ins TensorOf<[I1]>:$input);

@@ -1,4 +1,12 @@
-//===- ControlFlow.cpp - ONNX If and Loop --------------------------------===//
+//===- ControlFlow.cpp - ONNX If, Loop and Scan ---------------------------===//
+//
+// An If with a constant condition imports its taken branch in place. A Loop whose trip count
+// is a constant (and whose condition, where the body computes one, folds to a constant each
+// iteration) and a Scan over a static sequence are unrolled at import: the body is imported
+// once per iteration, so shapes and constants flow through it and fold. Other Ifs and Loops
+// import as catfish.if / catfish.loop, which no target executes yet.
+//
+//===----------------------------------------------------------------------===//
 #include "../ImporterImpl.h"
 
 #include "mlir/IR/Verifier.h"
@@ -68,6 +76,83 @@ static LogicalResult convertIf(NodeContext &node) {
   return success();
 }
 
+/// Iterations beyond which a Loop or Scan is not unrolled.
+static constexpr int64_t kMaxUnrolledIterations = 4096;
+
+/// `v` with a dim of size 1 inserted at `axis`.
+static Value unsqueezeAt(NodeContext &node, Value v, int64_t axis) {
+  int64_t rank = typeOf(v).getRank();
+  return node.reshapeTo(v, {node.shapeOf(v, 0, axis), node.constI64({1}),
+                            node.shapeOf(v, axis, rank)});
+}
+
+/// The per-iteration values `parts` stacked along a new dim `axis`.
+static Value stack(NodeContext &node, ArrayRef<Value> parts, int64_t axis) {
+  SmallVector<Value> pieces;
+  for (Value v : parts)
+    pieces.push_back(unsqueezeAt(node, v, axis));
+  if (pieces.size() == 1)
+    return pieces.front();
+  return node.make<ConcatOp>(pieces, {node.named("axis", node.builder().getI64IntegerAttr(axis))});
+}
+
+/// Unrolls a Loop with a constant trip count. Returns failure() without an error when the loop
+/// cannot be unrolled (the caller then imports catfish.loop), and sets `error` when it can but
+/// fails.
+static LogicalResult unrollLoop(NodeContext &node, onnx::GraphProto &body, int64_t trips,
+                                SmallVector<Value> carried, bool &error) {
+  OpBuilder &b = node.builder();
+  size_t numCarried = carried.size();
+  SmallVector<SmallVector<Value>> scans;
+  for (int64_t i = 0; i < trips; ++i) {
+    Value iteration = node.constI64({i}, /*scalar=*/true);
+    Value condition = ConstantOp::create(
+        b, node.loc(), DenseElementsAttr::get(RankedTensorType::get({}, b.getI1Type()), true));
+    SmallVector<Value> arguments = {iteration, condition};
+    llvm::append_range(arguments, carried);
+    auto outputs = node.graph.importSubgraph(body, arguments);
+    if (failed(outputs) || outputs->size() < numCarried + 1) {
+      error = true;
+      return failed(outputs) ? failure()
+                             : node.fail("Loop body must produce the condition and every "
+                                         "carried value");
+    }
+    carried.assign(outputs->begin() + 1, outputs->begin() + 1 + numCarried);
+    if (scans.empty())
+      scans.resize(outputs->size() - 1 - numCarried);
+    for (auto [k, v] : llvm::enumerate(ArrayRef<Value>(*outputs).drop_front(1 + numCarried)))
+      scans[k].push_back(v);
+    std::optional<SmallVector<int64_t>> go = getConstantIntValues((*outputs)[0]);
+    if (!go || go->size() != 1) {
+      error = true;
+      return node.fail("the Loop body's condition is computed at run time, so the loop cannot "
+                       "be unrolled, and loops with run-time conditions are not supported yet");
+    }
+    if (!(*go)[0])
+      break;
+  }
+  for (auto [i, v] : llvm::enumerate(carried))
+    if (failed(node.setOutput(i, v))) {
+      error = true;
+      return failure();
+    }
+  for (auto [k, values] : llvm::enumerate(scans)) {
+    if (!node.hasOutput(numCarried + k))
+      continue;
+    Value stacked = stack(node, values, 0);
+    if (!stacked || failed(node.setOutput(numCarried + k, stacked))) {
+      error = true;
+      return failure();
+    }
+  }
+  if (scans.empty() && static_cast<size_t>(body.output_size()) > numCarried + 1 &&
+      trips == 0) {
+    error = true;
+    return node.fail("a Loop of zero iterations with scan outputs is not supported");
+  }
+  return success();
+}
+
 static LogicalResult convertLoop(NodeContext &node) {
   onnx::GraphProto *body = graphAttr(node, "body");
   if (!body)
@@ -80,6 +165,16 @@ static LogicalResult convertLoop(NodeContext &node) {
     if (failed(v))
       return failure();
     initial.push_back(*v);
+  }
+  std::optional<SmallVector<int64_t>> trips =
+      tripCount ? getConstantIntValues(tripCount) : std::nullopt;
+  std::optional<SmallVector<int64_t>> enter = cond ? getConstantIntValues(cond) : std::nullopt;
+  if (trips && trips->size() == 1 && (*trips)[0] <= kMaxUnrolledIterations &&
+      (!cond || (enter && enter->size() == 1))) {
+    int64_t count = cond && !(*enter)[0] ? 0 : std::max<int64_t>((*trips)[0], 0);
+    bool error = false;
+    if (succeeded(unrollLoop(node, *body, count, initial, error)) || error)
+      return success(!error);
   }
   SmallVector<Type> argTypes = {RankedTensorType::get({}, b.getI64Type()),
                                 RankedTensorType::get({}, b.getI1Type())};
@@ -115,7 +210,133 @@ static LogicalResult convertLoop(NodeContext &node) {
   return success();
 }
 
+/// Scan over static sequences, unrolled. Opset 8's form has a batch dim first on every input
+/// and output, which the body does not see: it is unrolled per batch entry too.
+static LogicalResult convertScan(NodeContext &node) {
+  onnx::GraphProto *body = graphAttr(node, "body");
+  FailureOr<int64_t> numScanInputs = node.requiredAttrInt("num_scan_inputs");
+  if (!body || failed(numScanInputs))
+    return body ? failure() : node.fail("Scan needs a body graph");
+  bool batched = node.opset() < 9;
+  size_t first = batched ? 1 : 0; // opset 8: sequence_lens comes first
+  if (batched && node.input(0))
+    return node.fail("Scan's sequence_lens (opset 8) is not supported");
+  SmallVector<Value> inputs;
+  for (size_t i = first; i < node.numInputs(); ++i) {
+    FailureOr<Value> v = node.requiredInput(i);
+    if (failed(v))
+      return failure();
+    inputs.push_back(*v);
+  }
+  int64_t m = *numScanInputs;
+  if (m < 1 || m > static_cast<int64_t>(inputs.size()))
+    return node.fail("num_scan_inputs is " + Twine(m) + " but the node has " +
+                     Twine(inputs.size()) + " inputs");
+  size_t n = inputs.size() - m;
+  auto listOr = [&](StringRef name, size_t count) {
+    SmallVector<int64_t> v = node.attrInts(name);
+    v.resize(std::max(v.size(), count), 0);
+    return v;
+  };
+  SmallVector<int64_t> inAxes = listOr(batched ? "" : "scan_input_axes", m);
+  SmallVector<int64_t> inDirections = listOr(batched ? "directions" : "scan_input_directions", m);
+  size_t numScanOutputs = body->output_size() - n;
+  SmallVector<int64_t> outAxes = listOr(batched ? "" : "scan_output_axes", numScanOutputs);
+  SmallVector<int64_t> outDirections = listOr("scan_output_directions", numScanOutputs);
+  if (body->output_size() < static_cast<int>(n))
+    return node.fail("the Scan body must produce every state");
+
+  // One scan over `states` and `scanned` (no batch dim): the final states, then each scan
+  // output stacked.
+  auto scanOnce = [&](SmallVector<Value> states,
+                      ArrayRef<Value> scanned) -> FailureOr<SmallVector<Value>> {
+    int64_t length = -1;
+    SmallVector<int64_t> axes;
+    for (auto [j, v] : llvm::enumerate(scanned)) {
+      int64_t rank = typeOf(v).getRank();
+      int64_t axis = inAxes[j] < 0 ? inAxes[j] + rank : inAxes[j];
+      if (axis < 0 || axis >= rank)
+        return node.fail("scan input axis " + Twine(inAxes[j]) + " is out of range");
+      int64_t dim = typeOf(v).getDimSize(axis);
+      if (ShapedType::isDynamic(dim))
+        return node.fail("Scan needs a static sequence length: it is unrolled at compile time "
+                         "(fix input dims with --shape)");
+      if (length >= 0 && dim != length)
+        return node.fail("scan inputs have different sequence lengths");
+      length = dim;
+      axes.push_back(axis);
+    }
+    if (length > kMaxUnrolledIterations)
+      return node.fail("Scan over " + Twine(length) + " steps: at most " +
+                       Twine(kMaxUnrolledIterations) + " are unrolled");
+    SmallVector<SmallVector<Value>> outs(numScanOutputs);
+    for (int64_t t = 0; t < length; ++t) {
+      SmallVector<Value> arguments(states);
+      for (auto [j, v] : llvm::enumerate(scanned))
+        arguments.push_back(node.make<GatherOp>(
+            {v, node.constI64({inDirections[j] ? length - 1 - t : t}, true)},
+            {node.named("axis", node.builder().getI64IntegerAttr(axes[j]))}));
+      auto results = node.graph.importSubgraph(*body, arguments);
+      if (failed(results))
+        return failure();
+      states.assign(results->begin(), results->begin() + n);
+      for (size_t k = 0; k < numScanOutputs; ++k)
+        outs[k].push_back((*results)[n + k]);
+    }
+    SmallVector<Value> result(states);
+    for (size_t k = 0; k < numScanOutputs; ++k) {
+      if (outs[k].empty())
+        return node.fail("a Scan of zero steps with scan outputs is not supported");
+      if (outDirections[k])
+        std::reverse(outs[k].begin(), outs[k].end());
+      int64_t rank = typeOf(outs[k].front()).getRank() + 1;
+      int64_t axis = outAxes[k] < 0 ? outAxes[k] + rank : outAxes[k];
+      result.push_back(stack(node, outs[k], axis));
+    }
+    return result;
+  };
+
+  SmallVector<Value> results;
+  if (!batched) {
+    auto r = scanOnce(SmallVector<Value>(ArrayRef<Value>(inputs).take_front(n)),
+                      ArrayRef<Value>(inputs).drop_front(n));
+    if (failed(r))
+      return failure();
+    results = *r;
+  } else {
+    int64_t batch = typeOf(inputs.front()).getDimSize(0);
+    if (ShapedType::isDynamic(batch))
+      return node.fail("Scan (opset 8) needs a static batch dim (fix input dims with --shape)");
+    auto entry = [&](Value v, int64_t index) {
+      return node.make<GatherOp>({v, node.constI64({index}, true)},
+                                 {node.named("axis", node.builder().getI64IntegerAttr(0))});
+    };
+    SmallVector<SmallVector<Value>> perBatch;
+    for (int64_t e = 0; e < batch; ++e) {
+      SmallVector<Value> sliced;
+      for (Value v : inputs)
+        sliced.push_back(entry(v, e));
+      auto r = scanOnce(SmallVector<Value>(ArrayRef<Value>(sliced).take_front(n)),
+                        ArrayRef<Value>(sliced).drop_front(n));
+      if (failed(r))
+        return failure();
+      perBatch.push_back(*r);
+    }
+    for (size_t k = 0; k < perBatch.front().size(); ++k) {
+      SmallVector<Value> parts;
+      for (auto &r : perBatch)
+        parts.push_back(r[k]);
+      results.push_back(stack(node, parts, 0));
+    }
+  }
+  for (auto [i, v] : llvm::enumerate(results))
+    if (!v || failed(node.setOutput(i, v)))
+      return failure();
+  return success();
+}
+
 void mlir::catfish::onnx_import::registerControlFlowConverters(ConverterMap &map) {
   map["If"] = convertIf;
   map["Loop"] = convertLoop;
+  map["Scan"] = convertScan;
 }

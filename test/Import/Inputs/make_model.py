@@ -564,8 +564,12 @@ def if_loop():
     trip_count, keep_going = b.const(3), b.const(True, dtype=bool)
     initial = b.const(np.zeros(4), dtype=np.float32)
     b.op("Loop", [trip_count, keep_going, initial], "", output="loop_sum", body=loop_body("if_out"))
-    inputs = [tensor("cond", TensorProto.BOOL, []), tensor("x", FLOAT, [4])]
-    return b.model(inputs, [tensor("if_out", FLOAT, [4]), tensor("loop_sum", FLOAT, [4])])
+    b.op("Loop", ["trips", keep_going, initial], "", output="loop_runtime",
+         body=loop_body("if_out"))
+    inputs = [tensor("cond", TensorProto.BOOL, []), tensor("x", FLOAT, [4]),
+              tensor("trips", TensorProto.INT64, [])]
+    return b.model(inputs, [tensor("if_out", FLOAT, [4]), tensor("loop_sum", FLOAT, [4]),
+                            tensor("loop_runtime", FLOAT, [4])])
 
 
 def quant_dequant(b, x, scale, zero_point, scope, **attrs):
