@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""RNN, GRU, LSTM and ReverseSequence against onnxruntime.
+"""RNN, GRU, LSTM, ReverseSequence and Scan against onnxruntime.
 
 Each case is one node with seeded random inputs (weights as graph inputs or initializers),
 covering every direction, both layouts, biases, initial states, sequence lengths (including a
@@ -119,6 +119,32 @@ def reverse_sequence_case(time_axis, seed=0):
                                               providers=["CPUExecutionProvider"]).run(None, feeds)
 
 
+def scan_case(seed=0):
+    """Scan (opset 16, unrolled at import): a running sum of x * y over axis 1 of both, y read
+    backwards; the state and the per-step sums (stacked along axis 1, in reverse) are outputs."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, (3, 5, 4)).astype(np.float32)
+    y = rng.uniform(-1, 1, (3, 5, 4)).astype(np.float32)
+    state = rng.uniform(-1, 1, (3, 4)).astype(np.float32)
+    body = helper.make_graph(
+        [helper.make_node("Mul", ["xt", "yt"], ["p"]), helper.make_node("Add", ["s", "p"], ["s2"]),
+         helper.make_node("Identity", ["s2"], ["out"])], "body",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [3, 4]) for n in ("s", "xt", "yt")],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [3, 4]) for n in ("s2", "out")])
+    node = helper.make_node("Scan", ["state", "x", "y"], ["final", "sums"], body=body,
+                            num_scan_inputs=2, scan_input_axes=[1, 1],
+                            scan_input_directions=[0, 1], scan_output_axes=[1],
+                            scan_output_directions=[1])
+    graph = helper.make_graph(
+        [node], "scan", [helper.make_tensor_value_info(n, TensorProto.FLOAT, v.shape)
+                         for n, v in (("state", state), ("x", x), ("y", y))],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("final", "sums")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 16)], ir_version=8)
+    feeds = {"state": state, "x": x, "y": y}
+    return model, feeds, ort.InferenceSession(model.SerializeToString(),
+                                              providers=["CPUExecutionProvider"]).run(None, feeds)
+
+
 CASES = {}
 
 
@@ -166,6 +192,7 @@ case("lstm_activations", recurrent_case, "LSTM",
      activation_beta=[0.45, 0.0, 0.0])
 case("reverse_sequence_time0", reverse_sequence_case, 0)
 case("reverse_sequence_time1", reverse_sequence_case, 1)
+case("scan_axes_directions", scan_case)
 
 
 def check(name, device, bin_dir, work_dir):
