@@ -34,3 +34,39 @@ def compile_and_run(bin_dir, model_path, work, device, variant_flags, input_args
     if ran.returncode:
         return None, f"catfish-run failed: {ran.stderr.strip()}"
     return out_dir, None
+
+
+def check_model(name, model, feeds, expected, bin_dir, work_dir, device="cpu",
+                variants=VARIANTS, rtol=1e-4, atol=1e-5):
+    """Compiles and runs `model` (an in-memory ModelProto) on `feeds` for each variant and
+    compares every output with `expected` (onnxruntime's, in graph-output order): same shapes
+    and dtypes, values within rtol/atol (integers and booleans exactly). Returns the failures
+    as lines naming the case, device and variant."""
+    import numpy as np
+    import onnx
+
+    failures = []
+    for variant, flags in variants:
+        label = f"{name} ({device}, {variant})"
+        work = os.path.join(work_dir, name, variant.replace(" ", "_"))
+        os.makedirs(work, exist_ok=True)
+        path = os.path.join(work, "model.onnx")
+        onnx.save(model, path)
+        input_args = []
+        for n, value in feeds.items():
+            file = os.path.join(work, n + ".npy")
+            np.save(file, value)
+            input_args += ["--input", f"{n}={file}"]
+        out_dir, error = compile_and_run(bin_dir, path, work, device, flags, input_args)
+        if error:
+            failures.append(f"{label}: {error}")
+            continue
+        for output, want in zip(model.graph.output, expected):
+            got = np.load(os.path.join(out_dir, output_file_name(output.name)))
+            if got.shape != want.shape or got.dtype != want.dtype:
+                failures.append(f"{label}: {output.name} is {got.dtype}{got.shape}, "
+                                f"onnxruntime's {want.dtype}{want.shape}")
+            elif not np.allclose(got, want, rtol=rtol, atol=atol):
+                err = np.max(np.abs(got.astype(np.float64) - want))
+                failures.append(f"{label}: {output.name} differs by up to {err:.3g}")
+    return failures

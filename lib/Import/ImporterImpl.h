@@ -151,6 +151,7 @@ void registerControlFlowConverters(ConverterMap &map);
 void registerLossConverters(ConverterMap &map);
 void registerRecurrentConverters(ConverterMap &map);
 void registerLegacyConverters(ConverterMap &map);
+void registerSpectralConverters(ConverterMap &map);
 
 /// Imports one ONNX graph (the main graph or a subgraph) into the current insertion block.
 class GraphImporter {

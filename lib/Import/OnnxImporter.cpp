@@ -42,6 +42,7 @@ static const ConverterMap &converters() {
     registerLossConverters(m);
     registerRecurrentConverters(m);
     registerLegacyConverters(m);
+    registerSpectralConverters(m);
     return m;
   }();
   return map;

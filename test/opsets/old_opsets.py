@@ -23,7 +23,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-from catfish_tools import VARIANTS, compile_and_run, output_file_name
+from catfish_tools import check_model
 
 RNG = np.random.default_rng(7)
 
@@ -166,30 +166,8 @@ def check(name, bin_dir, work_dir):
     old = model(nodes, feeds, opset)
     ref_model = old if reference is None else model(reference[0], feeds, reference[1])
     want = ort.InferenceSession(ref_model.SerializeToString(),
-                                providers=["CPUExecutionProvider"]).run(None, feeds)[0]
-    failures = []
-    for variant, flags in VARIANTS:
-        work = os.path.join(work_dir, name, variant.replace(" ", "_"))
-        os.makedirs(work, exist_ok=True)
-        path = os.path.join(work, "model.onnx")
-        onnx.save(old, path)
-        input_args = []
-        for n, value in feeds.items():
-            file = os.path.join(work, n + ".npy")
-            np.save(file, value)
-            input_args += ["--input", f"{n}={file}"]
-        out_dir, error = compile_and_run(bin_dir, path, work, "cpu", flags, input_args)
-        if error:
-            failures.append(f"{name} ({variant}): {error}")
-            continue
-        got = np.load(os.path.join(out_dir, output_file_name(old.graph.output[0].name)))
-        if got.shape != want.shape or got.dtype != want.dtype:
-            failures.append(f"{name} ({variant}): {got.dtype}{got.shape}, onnxruntime's "
-                            f"{want.dtype}{want.shape}")
-        elif not np.allclose(got, want, rtol=1e-5, atol=1e-6):
-            failures.append(f"{name} ({variant}): differs by up to "
-                            f"{np.max(np.abs(got.astype(np.float64) - want)):.3g}")
-    return failures
+                                providers=["CPUExecutionProvider"]).run(None, feeds)
+    return check_model(name, old, feeds, want, bin_dir, work_dir, rtol=1e-5, atol=1e-6)
 
 
 def main():

@@ -17,13 +17,12 @@ import os
 import sys
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-from catfish_tools import DEVICES, VARIANTS, compile_and_run, output_file_name
+from catfish_tools import DEVICES, VARIANTS, check_model
 
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 SEQ, BATCH, INPUT, HIDDEN = 5, 3, 4, 6
@@ -197,32 +196,8 @@ case("scan_axes_directions", scan_case)
 
 def check(name, device, bin_dir, work_dir):
     model, feeds, expected = CASES[name]()
-    outputs = [o.name for o in model.graph.output]
-    failures = []
     variants = VARIANTS if device == "cpu" else VARIANTS[:1]
-    for variant, flags in variants:
-        work = os.path.join(work_dir, name, variant.replace(" ", "_"))
-        os.makedirs(work, exist_ok=True)
-        path = os.path.join(work, "model.onnx")
-        onnx.save(model, path)
-        input_args = []
-        for n, value in feeds.items():
-            file = os.path.join(work, n + ".npy")
-            np.save(file, value)
-            input_args += ["--input", f"{n}={file}"]
-        out_dir, error = compile_and_run(bin_dir, path, work, device, flags, input_args)
-        if error:
-            failures.append(f"{name} ({device}, {variant}): {error}")
-            continue
-        for n, want in zip(outputs, expected):
-            got = np.load(os.path.join(out_dir, output_file_name(n)))
-            if got.shape != want.shape or got.dtype != want.dtype:
-                failures.append(f"{name} ({device}, {variant}): {n} is {got.dtype}{got.shape}, "
-                                f"onnxruntime's {want.dtype}{want.shape}")
-            elif not np.allclose(got, want, rtol=1e-4, atol=1e-5):
-                err = np.max(np.abs(got.astype(np.float64) - want))
-                failures.append(f"{name} ({device}, {variant}): {n} differs by up to {err:.3g}")
-    return failures
+    return check_model(name, model, feeds, expected, bin_dir, work_dir, device, variants)
 
 
 def main():
