@@ -136,8 +136,9 @@ struct FormFusions final : catfish::impl::CatfishFormFusionsBase<FormFusions> {
         return WalkResult::advance();
       op->emitError() << "control flow whose condition or trip count is known only at run time "
                          "is not supported by code generation yet (a Loop with a constant trip "
-                         "count and a Scan over a static sequence are unrolled, an If with a "
-                         "constant condition is inlined)";
+                         "count and a Scan over a static sequence are unrolled, an If is "
+                         "inlined when its condition is constant or its branches' results have "
+                         "one static type)";
       return WalkResult::interrupt();
     });
     if (controlFlow.wasInterrupted())

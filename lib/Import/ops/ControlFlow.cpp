@@ -1,6 +1,8 @@
 //===- ControlFlow.cpp - ONNX If, Loop and Scan ---------------------------===//
 //
-// An If with a constant condition imports its taken branch in place. A Loop whose trip count
+// An If with a constant condition imports its taken branch in place; one with a run-time
+// condition whose branches give results of the same static types imports both in place and
+// selects each result. A Loop whose trip count
 // is a constant (and whose condition, where the body computes one, folds to a constant each
 // iteration) and a Scan over a static sequence are unrolled at import: the body is imported
 // once per iteration, so shapes and constants flow through it and fold. Other Ifs and Loops
@@ -56,6 +58,40 @@ static LogicalResult convertIf(NodeContext &node) {
     return success();
   }
   OpBuilder &b = node.builder();
+  // A run-time condition over branches whose results have the same static types: both
+  // branches are computed in place and each result selected (ONNX graphs have no side
+  // effects, so computing the branch not taken changes nothing but the work done).
+  if (typeOf(*cond).getNumElements() == 1) {
+    Block *block = b.getInsertionBlock();
+    bool atStart = b.getInsertionPoint() == block->begin();
+    Block::iterator before = atStart ? block->end() : std::prev(b.getInsertionPoint());
+    auto thenOut = node.graph.importSubgraph(*thenGraph, {});
+    auto elseOut = succeeded(thenOut) ? node.graph.importSubgraph(*elseGraph, {})
+                                      : FailureOr<SmallVector<Value>>(failure());
+    if (failed(thenOut) || failed(elseOut))
+      return failure();
+    bool sameTypes = thenOut->size() == elseOut->size();
+    for (auto [t, e] : llvm::zip(*thenOut, *elseOut))
+      sameTypes = sameTypes && t.getType() == e.getType() && typeOf(t).hasStaticShape();
+    if (sameTypes) {
+      Value scalar = node.make<ReshapeOp>({*cond, node.constI64({})});
+      for (auto [i, pair] : llvm::enumerate(llvm::zip(*thenOut, *elseOut))) {
+        auto [t, e] = pair;
+        Value chosen = node.make<SelectOp>({scalar, t, e});
+        if (!chosen || failed(node.setOutput(i, chosen)))
+          return failure();
+      }
+      return success();
+    }
+    // The branches disagree: drop what was imported and keep them as regions.
+    Block::iterator first = atStart ? block->begin() : std::next(before);
+    SmallVector<Operation *> imported;
+    for (Operation &op : llvm::make_range(first, b.getInsertionPoint()))
+      imported.push_back(&op);
+    for (Operation *op : llvm::reverse(imported))
+      if (op->use_empty())
+        op->erase();
+  }
   // Result types are the then-branch's; the verifier checks the else branch agrees.
   OperationState state(node.loc(), IfOp::getOperationName());
   state.addOperands(*cond);
