@@ -419,11 +419,18 @@ ORT_REFERENCE_TESTS = {
     f"test_qlinearmatmul_{rank}_int8_{float_type}": "onnx#7835"
     for rank in ("2D", "3D") for float_type in ("float16", "float32")
 }
+# MaxUnpool with output_shape: the data scatters into the shape inferred from the kernel and
+# pads the rest, where PyTorch (whose max_pool indices these are) and onnxruntime scatter the
+# flat indices into output_shape itself.
+ORT_REFERENCE_TESTS["test_maxunpool_export_with_output_shape"] = "onnx#2398, onnxruntime#2193"
 
 
 def onnxruntime_outputs(case):
     import onnxruntime
     feeds = {name: tensor_array(onnx.load_tensor(str(path))) for name, _, path in case.inputs}
+    for flag in case.frozen:  # --freeze-input=NAME=PATH: graph inputs onnxruntime needs too
+        name, path = flag.split("=", 1)[1].split("=", 1)
+        feeds[name] = tensor_array(onnx.load_tensor(path))
     session = onnxruntime.InferenceSession(str(case.model), providers=["CPUExecutionProvider"])
     return session.run([name for name, _, _ in case.outputs], feeds)
 

@@ -198,13 +198,109 @@ static LogicalResult convertConv(NodeContext &node) {
                                    node.node().op_type() == "ConvTranspose"));
 }
 
+/// MaxPool's second output: per window, the flat index into the input (row-major; with
+/// storage_order = 1 the spatial dims column-major) of its first maximum in window order.
+/// Each kernel offset's strided slice of the input padded with -inf is compared with the
+/// pooled maximum; walking the offsets from the last to the first, a match takes that
+/// offset's index. The indices are a constant per offset: the window origin's spatial index
+/// (one [O...] constant), the offset's, and the batch and channel's (one [N, C] constant).
+static Value maxPoolIndices(NodeContext &node, Value x, Value pooled, ArrayRef<int64_t> kernel,
+                            ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
+                            ArrayRef<int64_t> dilations) {
+  RankedTensorType in = typeOf(x), out = typeOf(pooled);
+  if (!in.hasStaticShape() || !out.hasStaticShape() || !isa<FloatType>(in.getElementType())) {
+    (void)node.fail("MaxPool indices need static shapes and a floating-point input");
+    return {};
+  }
+  int64_t rank = in.getRank(), spatial = rank - 2;
+  ArrayRef<int64_t> dims = in.getShape(), outDims = out.getShape();
+  bool columnMajor = node.attrInt("storage_order", 0) != 0;
+  // Strides of the spatial dims in the flat index.
+  SmallVector<int64_t> flat(spatial, 1);
+  for (int64_t i = 0; i < spatial; ++i)
+    for (int64_t j = 0; j < spatial; ++j)
+      if (columnMajor ? j < i : j > i)
+        flat[i] *= dims[2 + j];
+  int64_t image = 1;
+  for (int64_t i = 0; i < spatial; ++i)
+    image *= dims[2 + i];
+  // The input padded so that every window lies inside, with the lowest value.
+  SmallVector<int64_t> padAll(2 * rank, 0);
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t need = (outDims[2 + i] - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1;
+    padAll[2 + i] = pads[i];
+    padAll[rank + 2 + i] = std::max(pads[spatial + i], need - dims[2 + i] - pads[i]);
+  }
+  Type et = in.getElementType();
+  Value lowest = node.constScalar(et, -INFINITY);
+  Value padded = node.make<PadOp>({x, node.constI64(padAll), lowest},
+                                  {node.named("mode", PadModeAttr::get(node.ctx(), PadMode::constant))});
+  // Window origins' spatial flat index, and each batch and channel's offset.
+  SmallVector<int64_t> originDims(outDims.drop_front(2));
+  SmallVector<int64_t> origins;
+  int64_t windows = out.getNumElements() / (outDims[0] * outDims[1]);
+  for (int64_t w = 0; w < windows; ++w) {
+    int64_t rest = w, index = 0;
+    for (int64_t i = spatial - 1; i >= 0; --i) {
+      index += (rest % originDims[i] * strides[i] - pads[i]) * flat[i];
+      rest /= originDims[i];
+    }
+    origins.push_back(index);
+  }
+  SmallVector<int64_t> planes;
+  for (int64_t p = 0; p < dims[0] * dims[1]; ++p)
+    planes.push_back(p * image);
+  auto i64 = node.builder().getI64Type();
+  SmallVector<int64_t> originShape = {1, 1};
+  originShape.append(originDims);
+  auto constant = [&](ArrayRef<int64_t> shape, ArrayRef<int64_t> values) -> Value {
+    return ConstantOp::create(node.builder(), node.loc(),
+                              DenseIntElementsAttr::get(RankedTensorType::get(shape, i64), values));
+  };
+  SmallVector<int64_t> planeShape(rank, 1);
+  planeShape[0] = dims[0];
+  planeShape[1] = dims[1];
+  Value base = node.make<AddOp>({constant(originShape, origins), constant(planeShape, planes)});
+  int64_t offsets = 1;
+  for (int64_t k : kernel)
+    offsets *= k;
+  SmallVector<int64_t> axes, steps;
+  for (int64_t i = 0; i < spatial; ++i) {
+    axes.push_back(2 + i);
+    steps.push_back(strides[i]);
+  }
+  Value indices;
+  for (int64_t o = offsets - 1; o >= 0; --o) {
+    SmallVector<int64_t> starts, ends;
+    int64_t rest = o, delta = 0;
+    SmallVector<int64_t> offset(spatial);
+    for (int64_t i = spatial - 1; i >= 0; --i) {
+      offset[i] = rest % kernel[i];
+      rest /= kernel[i];
+    }
+    for (int64_t i = 0; i < spatial; ++i) {
+      int64_t start = offset[i] * dilations[i];
+      starts.push_back(start);
+      ends.push_back(start + (outDims[2 + i] - 1) * strides[i] + 1);
+      delta += start * flat[i];
+    }
+    Value window = node.make<SliceOp>(
+        {padded, node.constI64(starts), node.constI64(ends), node.constI64(axes),
+         node.constI64(steps)},
+        {node.named("operandSegmentSizes", node.builder().getDenseI32ArrayAttr({1, 1, 1, 1, 1}))});
+    Value candidate = node.make<AddOp>({base, node.constI64({delta}, true)});
+    indices = indices ? node.make<SelectOp>(
+                            {node.make<EqualOp>({window, pooled}), candidate, indices})
+                      : candidate;
+  }
+  return indices;
+}
+
 static LogicalResult convertPool(NodeContext &node) {
   FailureOr<Value> x = node.requiredInput(0);
   if (failed(x))
     return failure();
   StringRef type = node.node().op_type();
-  if (type == "MaxPool" && failed(node.rejectOutputsFrom(1, "MaxPool indices")))
-    return failure();
   SmallVector<int64_t> kernel = node.attrInts("kernel_shape");
   if (kernel.empty())
     return node.fail("required attribute 'kernel_shape' is missing");
@@ -221,8 +317,15 @@ static LogicalResult convertPool(NodeContext &node) {
       node.named("pads", b.getDenseI64ArrayAttr(*pads)),
       node.named("dilations", b.getDenseI64ArrayAttr(dilations)),
       node.named("ceil_mode", b.getBoolAttr(node.attrInt("ceil_mode", 0)))};
-  if (type == "MaxPool")
-    return setResult(node, node.create<MaxPoolOp>({*x}, attrs));
+  if (type == "MaxPool") {
+    FailureOr<Value> pooled = node.create<MaxPoolOp>({*x}, attrs);
+    if (failed(pooled) || failed(node.setOutput(0, *pooled)))
+      return failure();
+    if (!node.hasOutput(1))
+      return success();
+    Value indices = maxPoolIndices(node, *x, *pooled, kernel, strides, *pads, dilations);
+    return indices ? node.setOutput(1, indices) : failure();
+  }
   if (type == "LpPool") {
     // Before opset 2, p is a float.
     const onnx::AttributeProto *p = node.attr("p");
@@ -233,6 +336,51 @@ static LogicalResult convertPool(NodeContext &node) {
   attrs.push_back(
       node.named("count_include_pad", b.getBoolAttr(node.attrInt("count_include_pad", 0))));
   return setResult(node, node.create<AvgPoolOp>({*x}, attrs));
+}
+
+/// MaxUnpool: zeros of the unpooled shape (output_shape, else (O - 1) * stride - pads +
+/// kernel) with each input value written at its flat index.
+static LogicalResult convertMaxUnpool(NodeContext &node) {
+  FailureOr<Value> x = node.requiredInput(0), indices = node.requiredInput(1);
+  if (failed(x) || failed(indices))
+    return failure();
+  RankedTensorType type = typeOf(*x);
+  SmallVector<int64_t> kernel = node.attrInts("kernel_shape");
+  int64_t spatial = type.getRank() - 2;
+  if (spatial < 1 || static_cast<int64_t>(kernel.size()) != spatial || !type.hasStaticShape())
+    return node.fail("MaxUnpool needs a static [N, C, spatial...] input and one kernel dim per "
+                     "spatial dim");
+  SmallVector<int64_t> strides = intsOr(node, "strides", spatial, 1);
+  SmallVector<int64_t> pads = intsOr(node, "pads", 2 * spatial, 0);
+  if (static_cast<int64_t>(strides.size()) != spatial ||
+      static_cast<int64_t>(pads.size()) != 2 * spatial)
+    return node.fail("strides and pads need one and two entries per spatial dim");
+  SmallVector<int64_t> dims(type.getShape().take_front(2));
+  for (int64_t i = 0; i < spatial; ++i)
+    dims.push_back((type.getDimSize(2 + i) - 1) * strides[i] - pads[i] - pads[spatial + i] +
+                   kernel[i]);
+  if (Value shape = node.input(2)) {
+    std::optional<SmallVector<int64_t>> given = getConstantIntValues(shape);
+    if (!given || given->size() != dims.size())
+      return node.fail("output_shape must be a constant with one entry per dim");
+    dims = *given;
+  }
+  int64_t total = 1;
+  for (int64_t d : dims) {
+    if (d < 0)
+      return node.fail("the unpooled shape has a negative dim");
+    total *= d;
+  }
+  OpBuilder &b = node.builder();
+  Value zeros = node.make<FillOp>({node.constI64({total})},
+                                  {node.named("value", b.getZeroAttr(type.getElementType()))});
+  Value scattered = node.make<ScatterElementsOp>(
+      {zeros, node.reshapeTo(node.castElements(*indices, b.getI64Type()), {node.constI64({-1})}),
+       node.reshapeTo(*x, {node.constI64({-1})})},
+      {node.named("axis", b.getI64IntegerAttr(0)),
+       node.named("reduction", ScatterReductionAttr::get(node.ctx(), ScatterReduction::none))});
+  Value y = node.reshapeTo(scattered, {node.constI64(dims)});
+  return y ? node.setOutput(0, y) : failure();
 }
 
 /// GlobalAveragePool / GlobalMaxPool: a keepdims reduction over the spatial dims.
@@ -613,6 +761,7 @@ void mlir::catfish::onnx_import::registerNNConverters(ConverterMap &map) {
   map["Gemm"] = convertGemm;
   map["Conv"] = convertConv;
   map["ConvTranspose"] = convertConv;
+  map["MaxUnpool"] = convertMaxUnpool;
   for (StringRef name : {"MaxPool", "AveragePool", "LpPool"})
     map[name] = convertPool;
   map["GlobalAveragePool"] = convertGlobalPool;

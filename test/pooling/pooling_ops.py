@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""MaxPool's indices output and MaxUnpool against onnxruntime: 1-D, 2-D and 3-D windows with
+pads, strides, dilations, ceil_mode and storage_order = 1, ties inside a window (the first
+maximum wins), and MaxPool -> MaxUnpool as SegNet-style decoders and torch's
+max_pool2d(return_indices=True) / max_unpool2d write it. Catfish compiles and runs each model
+(with fusion and without on the CPU; with fusion as a CUDA plan on the emulator); outputs must
+match onnxruntime exactly.
+
+  pooling_ops.py --bin-dir build/bin --work-dir /tmp/pooling [--cases unpool] [--device cpu]
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import onnxruntime as ort
+from onnx import TensorProto, helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+from catfish_tools import DEVICES, VARIANTS, check_model
+
+
+def model_of(nodes, x, outputs, opset=12):
+    graph = helper.make_graph(
+        nodes, "pooling", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+        [helper.make_tensor_value_info(n, TensorProto.UNDEFINED, None) for n in outputs])
+    for value in graph.output:
+        value.type.Clear()
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
+    feeds = {"x": x}
+    expected = ort.InferenceSession(model.SerializeToString(),
+                                    providers=["CPUExecutionProvider"]).run(None, feeds)
+    return model, feeds, expected
+
+
+def data(*shape, ties=False):
+    rng = np.random.default_rng(sum(shape))
+    if ties:  # few distinct values: windows hold several maxima
+        return rng.integers(0, 3, shape).astype(np.float32)
+    return rng.uniform(-1, 1, shape).astype(np.float32)
+
+
+def max_pool(x, **attrs):
+    return model_of([helper.make_node("MaxPool", ["x"], ["y", "i"], **attrs)], x, ["y", "i"])
+
+
+def pool_unpool(x, output_shape=False, **attrs):
+    nodes = [helper.make_node("MaxPool", ["x"], ["p", "i"], **attrs)]
+    inputs = ["p", "i"]
+    if output_shape:
+        nodes.append(helper.make_node(
+            "Constant", [], ["shape"],
+            value=helper.make_tensor("shape", TensorProto.INT64, [len(x.shape)], x.shape)))
+        inputs.append("shape")
+    unpool_attrs = {k: v for k, v in attrs.items() if k in ("kernel_shape", "strides", "pads")}
+    nodes.append(helper.make_node("MaxUnpool", inputs, ["y"], **unpool_attrs))
+    return model_of(nodes, x, ["y"])
+
+
+CASES = {
+    "pool_2d": lambda: max_pool(data(2, 3, 8, 8), kernel_shape=[2, 2], strides=[2, 2]),
+    "pool_2d_ties": lambda: max_pool(data(1, 2, 6, 6, ties=True), kernel_shape=[3, 3]),
+    "pool_2d_pads_strides": lambda: max_pool(data(1, 2, 7, 9), kernel_shape=[3, 2],
+                                             strides=[2, 3], pads=[1, 0, 1, 1]),
+    "pool_2d_dilations": lambda: max_pool(data(1, 1, 9, 9), kernel_shape=[2, 2],
+                                          dilations=[2, 3]),
+    "pool_2d_ceil_mode": lambda: max_pool(data(1, 2, 7, 7), kernel_shape=[2, 2],
+                                          strides=[2, 2], ceil_mode=1),
+    "pool_2d_column_major": lambda: max_pool(data(2, 2, 5, 6), kernel_shape=[2, 3],
+                                             storage_order=1),
+    "pool_1d": lambda: max_pool(data(2, 3, 11), kernel_shape=[3], strides=[2], pads=[1, 1]),
+    "pool_3d": lambda: max_pool(data(1, 2, 4, 5, 6), kernel_shape=[2, 2, 2], strides=[2, 2, 2]),
+    "unpool_2d": lambda: pool_unpool(data(2, 3, 8, 8), kernel_shape=[2, 2], strides=[2, 2]),
+    "unpool_output_shape": lambda: pool_unpool(data(1, 2, 7, 9), output_shape=True,
+                                               kernel_shape=[2, 2], strides=[2, 2]),
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bin-dir", required=True)
+    parser.add_argument("--work-dir", required=True)
+    parser.add_argument("--cases", default="", help="run the cases whose names contain this")
+    parser.add_argument("--device", choices=sorted(DEVICES), default="cpu")
+    args = parser.parse_args()
+    names = [n for n in CASES if args.cases in n]
+    variants = VARIANTS if args.device == "cpu" else VARIANTS[:1]
+    failures = []
+    for name in names:
+        model, feeds, expected = CASES[name]()
+        failures += check_model(name, model, feeds, expected, args.bin_dir, args.work_dir,
+                                args.device, variants, rtol=0, atol=0)
+    for failure in failures:
+        print(failure, file=sys.stderr)
+    print(f"{len(names) - len({f.split(' ')[0] for f in failures})} / {len(names)} cases match "
+          f"onnxruntime on {args.device}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
