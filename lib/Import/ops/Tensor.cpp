@@ -714,7 +714,91 @@ static LogicalResult convertCenterCropPad(NodeContext &node) {
   return setResult(node, node.create<PadOp>({*x, node.constI64(pads)}, {mode}));
 }
 
+/// Col2Im: the sum of sliding blocks into an image. Each of the K block offsets times L block
+/// positions of a channel lands on one pixel of the padded image, known at compile time; the
+/// input rows are added there (ScatterElements with add), and the pads cut off.
+static LogicalResult convertCol2Im(NodeContext &node) {
+  FailureOr<Value> input = node.requiredInput(0);
+  if (failed(input))
+    return failure();
+  std::optional<SmallVector<int64_t>> image = getConstantIntValues(node.input(1));
+  std::optional<SmallVector<int64_t>> block = getConstantIntValues(node.input(2));
+  if (!image || !block || image->size() != block->size() || image->empty())
+    return node.fail("image_shape and block_shape must be constants of one length");
+  int64_t spatial = image->size();
+  SmallVector<int64_t> strides = node.attrInts("strides"), dilations = node.attrInts("dilations");
+  SmallVector<int64_t> pads = node.attrInts("pads");
+  strides.resize(spatial, 1);
+  dilations.resize(spatial, 1);
+  pads.resize(2 * spatial, 0);
+  RankedTensorType type = typeOf(*input);
+  if (type.getRank() != 3 || type.isDynamicDim(1) || type.isDynamicDim(2))
+    return node.fail("Col2Im takes a [N, C * prod(block_shape), L] input with static C and L");
+  int64_t blockSize = 1, blocks = 1;
+  SmallVector<int64_t> padded, positions;
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t extent = (*image)[i] + pads[i] + pads[spatial + i];
+    int64_t span = dilations[i] * ((*block)[i] - 1) + 1;
+    if ((*block)[i] < 1 || strides[i] < 1 || dilations[i] < 1 || extent < span)
+      return node.fail("the blocks do not fit the padded image along dim " + Twine(i));
+    padded.push_back(extent);
+    positions.push_back((extent - span) / strides[i] + 1);
+    blockSize *= (*block)[i];
+    blocks *= positions.back();
+  }
+  if (type.getDimSize(1) % blockSize || type.getDimSize(2) != blocks)
+    return node.fail("the input has " + Twine(type.getDimSize(1)) + " rows and " +
+                     Twine(type.getDimSize(2)) + " blocks; the block and image shapes give " +
+                     Twine(blockSize) + " rows per channel and " + Twine(blocks) + " blocks");
+  int64_t channels = type.getDimSize(1) / blockSize, pixels = 1;
+  for (int64_t e : padded)
+    pixels *= e;
+  // The padded pixel of block offset k at block position l, row-major over (k, l).
+  SmallVector<int64_t> target;
+  for (int64_t k = 0; k < blockSize; ++k)
+    for (int64_t l = 0; l < blocks; ++l) {
+      int64_t restK = k, restL = l, flat = 0, stride = 1;
+      for (int64_t i = spatial - 1; i >= 0; --i) {
+        int64_t offset = restK % (*block)[i], position = restL % positions[i];
+        restK /= (*block)[i];
+        restL /= positions[i];
+        flat += (position * strides[i] + offset * dilations[i]) * stride;
+        stride *= padded[i];
+      }
+      target.push_back(flat);
+    }
+  OpBuilder &b = node.builder();
+  Value rows = node.reshapeTo(*input, {node.shapeOf(*input, 0, 1),
+                                       node.constI64({channels, blockSize * blocks})});
+  Value indices = ConstantOp::create(
+      b, node.loc(),
+      DenseIntElementsAttr::get(RankedTensorType::get({1, 1, blockSize * blocks}, b.getI64Type()),
+                                target));
+  indices = node.make<BroadcastOp>({indices, node.shapeOf(rows, 0, 3)});
+  Value zeros = node.make<FillOp>(
+      {node.make<ConcatOp>({node.shapeOf(*input, 0, 1), node.constI64({channels, pixels})},
+                           {node.named("axis", b.getI64IntegerAttr(0))})},
+      {node.named("value", b.getZeroAttr(type.getElementType()))});
+  Value summed = node.make<ScatterElementsOp>(
+      {zeros, indices, rows},
+      {node.named("axis", b.getI64IntegerAttr(2)),
+       node.named("reduction", ScatterReductionAttr::get(node.ctx(), ScatterReduction::add))});
+  SmallVector<int64_t> paddedShape = {channels};
+  paddedShape.append(padded);
+  Value y = node.reshapeTo(summed, {node.shapeOf(*input, 0, 1), node.constI64(paddedShape)});
+  SmallVector<int64_t> starts, ends, axes;
+  for (int64_t i = 0; i < spatial; ++i) {
+    starts.push_back(pads[i]);
+    ends.push_back(pads[i] + (*image)[i]);
+    axes.push_back(2 + i);
+  }
+  y = node.make<SliceOp>({y, node.constI64(starts), node.constI64(ends), node.constI64(axes)},
+                         {node.named("operandSegmentSizes", b.getDenseI32ArrayAttr({1, 1, 1, 1, 0}))});
+  return y ? node.setOutput(0, y) : failure();
+}
+
 void mlir::catfish::onnx_import::registerTensorConverters(ConverterMap &map) {
+  map["Col2Im"] = convertCol2Im;
   for (StringRef name : {"HannWindow", "HammingWindow", "BlackmanWindow"})
     map[name] = convertWindow;
   map["MeanVarianceNormalization"] = convertMeanVarianceNorm;
