@@ -366,11 +366,9 @@ static LogicalResult convertMaxUnpool(NodeContext &node) {
     dims = *given;
   }
   int64_t total = 1;
-  for (int64_t d : dims) {
-    if (d < 0)
-      return node.fail("the unpooled shape has a negative dim");
-    total *= d;
-  }
+  for (int64_t d : dims)
+    if (d < 0 || llvm::MulOverflow(total, d, total) || total > (int64_t(1) << 40))
+      return node.fail("the unpooled shape has a negative dim or more than 2^40 elements");
   OpBuilder &b = node.builder();
   Value zeros = node.make<FillOp>({node.constI64({total})},
                                   {node.named("value", b.getZeroAttr(type.getElementType()))});

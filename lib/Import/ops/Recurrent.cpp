@@ -381,6 +381,12 @@ LogicalResult RecurrentImporter::run() {
   RankedTensorType xType = typeOf(x), rType = typeOf(*r);
   if (xType.getDimSize(0) == 0)
     return node.fail("the sequence length (dim " + Twine(layout) + " of X) is 0");
+  // Each step is a few kernels of the plan: past this the artifact and its compile time grow
+  // out of proportion (a loop in the plan is the way past it, not built yet).
+  constexpr int64_t kMaxSteps = 4096;
+  if (xType.getDimSize(0) > kMaxSteps)
+    return node.fail("the sequence has " + Twine(xType.getDimSize(0)) + " steps; at most " +
+                     Twine(kMaxSteps) + " are unrolled");
   if (xType.isDynamicDim(0))
     return node.fail("the sequence length (dim " + Twine(layout) +
                      " of X) must be static: the sequence is unrolled at compile time (fix it "

@@ -736,23 +736,35 @@ static LogicalResult convertCol2Im(NodeContext &node) {
     return node.fail("Col2Im takes a [N, C * prod(block_shape), L] input with static C and L");
   int64_t blockSize = 1, blocks = 1;
   SmallVector<int64_t> padded, positions;
+  constexpr int64_t kMax = int64_t(1) << 24;
+  auto inRange = [&](int64_t v, int64_t low) { return v >= low && v <= kMax; };
   for (int64_t i = 0; i < spatial; ++i) {
+    if (!inRange((*image)[i], 1) || !inRange((*block)[i], 1) || !inRange(strides[i], 1) ||
+        !inRange(dilations[i], 1) || !inRange(pads[i], 0) || !inRange(pads[spatial + i], 0))
+      return node.fail("image_shape, block_shape, strides and dilations must be in [1, 2^24], "
+                       "pads in [0, 2^24]");
     int64_t extent = (*image)[i] + pads[i] + pads[spatial + i];
     int64_t span = dilations[i] * ((*block)[i] - 1) + 1;
-    if ((*block)[i] < 1 || strides[i] < 1 || dilations[i] < 1 || extent < span)
+    if (extent < span)
       return node.fail("the blocks do not fit the padded image along dim " + Twine(i));
     padded.push_back(extent);
     positions.push_back((extent - span) / strides[i] + 1);
-    blockSize *= (*block)[i];
-    blocks *= positions.back();
+    if (llvm::MulOverflow(blockSize, (*block)[i], blockSize) ||
+        llvm::MulOverflow(blocks, positions.back(), blocks) || blockSize > kMax || blocks > kMax)
+      return node.fail("Col2Im's blocks have more than 2^24 elements");
   }
   if (type.getDimSize(1) % blockSize || type.getDimSize(2) != blocks)
     return node.fail("the input has " + Twine(type.getDimSize(1)) + " rows and " +
                      Twine(type.getDimSize(2)) + " blocks; the block and image shapes give " +
                      Twine(blockSize) + " rows per channel and " + Twine(blocks) + " blocks");
+  // The pixel of every (offset, position) pair is a constant of the model.
+  if (blockSize * blocks > kMax)
+    return node.fail("Col2Im over " + Twine(blockSize * blocks) + " block elements per "
+                     "channel: at most 2^24 are supported");
   int64_t channels = type.getDimSize(1) / blockSize, pixels = 1;
   for (int64_t e : padded)
-    pixels *= e;
+    if (llvm::MulOverflow(pixels, e, pixels) || pixels > (int64_t(1) << 40))
+      return node.fail("the padded image has more than 2^40 pixels");
   // The padded pixel of block offset k at block position l, row-major over (k, l).
   SmallVector<int64_t> target;
   for (int64_t k = 0; k < blockSize; ++k)
