@@ -70,3 +70,31 @@ def check_model(name, model, feeds, expected, bin_dir, work_dir, device="cpu",
                 err = np.max(np.abs(got.astype(np.float64) - want))
                 failures.append(f"{label}: {output.name} differs by up to {err:.3g}")
     return failures
+
+
+def run_cases(doc, cases, check, cpu_only=lambda name: False, devices=tuple(DEVICES)):
+    """The command line of a case harness: --bin-dir, --work-dir, --cases (run the cases whose
+    names contain it), --device. `check(name, model, feeds, expected, args, variants)` returns
+    a case's failure lines; `cases` maps names to functions giving (model, feeds, expected).
+    On the emulator, cases for which `cpu_only(name)` holds are left out and only the fusion
+    variant runs. Prints the failures and a summary; returns the exit status."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--bin-dir", required=True)
+    parser.add_argument("--work-dir", required=True)
+    parser.add_argument("--cases", default="", help="run the cases whose names contain this")
+    parser.add_argument("--device", choices=sorted(devices), default="cpu")
+    args = parser.parse_args()
+    names = [n for n in cases if args.cases in n and (args.device == "cpu" or not cpu_only(n))]
+    variants = VARIANTS if args.device == "cpu" else VARIANTS[:1]
+    failures = []
+    for name in names:
+        model, feeds, expected = cases[name]()
+        failures += check(name, model, feeds, expected, args, variants)
+    for failure in failures:
+        print(failure, file=sys.stderr)
+    failed = {f.split(" ")[0] for f in failures}
+    print(f"{len(names) - len(failed)} / {len(names)} cases match on {args.device}")
+    return 1 if failures else 0

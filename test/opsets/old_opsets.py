@@ -13,7 +13,6 @@ model on the CPU, with fusion and without; outputs must match within rtol 1e-5, 
 
   old_opsets.py --bin-dir build/bin --work-dir /tmp/opsets [--cases pad]
 """
-import argparse
 import os
 import sys
 
@@ -23,7 +22,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-from catfish_tools import check_model
+from catfish_tools import check_model, run_cases
 
 RNG = np.random.default_rng(7)
 
@@ -161,31 +160,21 @@ case("crop_borders", ([node("Crop", ["x"], border=[1, 0, 2, 1])], {"x": rand(1, 
 case("crop_scale", ([node("Crop", ["x"], border=[1, 2, 0, 0], scale=[2, 3])], {"x": rand(1, 2, 5, 6)}, 8))
 
 
-def check(name, bin_dir, work_dir):
+def prepared(name):
+    """(the old model, feeds, onnxruntime's outputs) of case `name`."""
     (nodes, feeds, opset), reference = CASES[name]
     old = model(nodes, feeds, opset)
     ref_model = old if reference is None else model(reference[0], feeds, reference[1])
     want = ort.InferenceSession(ref_model.SerializeToString(),
                                 providers=["CPUExecutionProvider"]).run(None, feeds)
-    return check_model(name, old, feeds, want, bin_dir, work_dir, rtol=1e-5, atol=1e-6)
+    return old, feeds, want
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bin-dir", required=True)
-    parser.add_argument("--work-dir", required=True)
-    parser.add_argument("--cases", default="", help="run the cases whose names contain this")
-    args = parser.parse_args()
-    names = [n for n in CASES if args.cases in n]
-    failures = []
-    for name in names:
-        failures += check(name, args.bin_dir, args.work_dir)
-    for failure in failures:
-        print(failure, file=sys.stderr)
-    print(f"{len(names) - len({f.split(' ')[0] for f in failures})} / {len(names)} cases match "
-          "onnxruntime")
-    return 1 if failures else 0
+def check(name, old, feeds, expected, args, variants):
+    return check_model(name, old, feeds, expected, args.bin_dir, args.work_dir, args.device,
+                       variants, rtol=1e-5, atol=1e-6)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cases(__doc__, {n: (lambda n=n: prepared(n)) for n in CASES}, check,
+                       devices=("cpu",)))

@@ -12,7 +12,6 @@ state, as no step ran.
 
   recurrent_ops.py --bin-dir build/bin --work-dir /tmp/rnn [--cases gru_] [--device cpu]
 """
-import argparse
 import os
 import sys
 
@@ -22,7 +21,7 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-from catfish_tools import DEVICES, VARIANTS, check_model
+from catfish_tools import check_model, run_cases
 
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 SEQ, BATCH, INPUT, HIDDEN = 5, 3, 4, 6
@@ -194,31 +193,11 @@ case("reverse_sequence_time1", reverse_sequence_case, 1)
 case("scan_axes_directions", scan_case)
 
 
-def check(name, device, bin_dir, work_dir):
-    model, feeds, expected = CASES[name]()
-    variants = VARIANTS if device == "cpu" else VARIANTS[:1]
-    return check_model(name, model, feeds, expected, bin_dir, work_dir, device, variants)
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bin-dir", required=True)
-    parser.add_argument("--work-dir", required=True)
-    parser.add_argument("--cases", default="", help="run the cases whose names contain this")
-    parser.add_argument("--device", choices=sorted(DEVICES), default="cpu")
-    args = parser.parse_args()
-    names = [n for n in CASES if args.cases in n]
-    if args.device == "cuda-emulator":  # the CUDA target has no f64 GEMM (cuBLASLt steps)
-        names = [n for n in names if not n.endswith("_f64")]
-    failures = []
-    for name in names:
-        failures += check(name, args.device, args.bin_dir, args.work_dir)
-    for failure in failures:
-        print(failure, file=sys.stderr)
-    print(f"{len(names) - len({f.split(' ')[0] for f in failures})} / {len(names)} cases match "
-          f"onnxruntime on {args.device}")
-    return 1 if failures else 0
+def check(name, model, feeds, expected, args, variants):
+    return check_model(name, model, feeds, expected, args.bin_dir, args.work_dir, args.device,
+                       variants)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # The CUDA target has no f64 GEMM (cuBLASLt steps) yet.
+    sys.exit(run_cases(__doc__, CASES, check, cpu_only=lambda n: n.endswith("_f64")))

@@ -8,7 +8,6 @@ emulator); every output must match onnxruntime within rtol 1e-4, atol 1e-4 (the 
 
   spectral_ops.py --bin-dir build/bin --work-dir /tmp/spectral [--cases stft] [--device cpu]
 """
-import argparse
 import os
 import sys
 
@@ -18,7 +17,7 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-from catfish_tools import DEVICES, VARIANTS, check_model
+from catfish_tools import check_model, run_cases
 
 
 def single_node(op, inputs, constants, opset, reference="onnxruntime", **attrs):
@@ -72,26 +71,10 @@ CASES = {
 }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bin-dir", required=True)
-    parser.add_argument("--work-dir", required=True)
-    parser.add_argument("--cases", default="", help="run the cases whose names contain this")
-    parser.add_argument("--device", choices=sorted(DEVICES), default="cpu")
-    args = parser.parse_args()
-    names = [n for n in CASES if args.cases in n]
-    variants = VARIANTS if args.device == "cpu" else VARIANTS[:1]
-    failures = []
-    for name in names:
-        model, feeds, expected = CASES[name]()
-        failures += check_model(name, model, feeds, expected, args.bin_dir, args.work_dir,
-                                args.device, variants, rtol=1e-4, atol=1e-4)
-    for failure in failures:
-        print(failure, file=sys.stderr)
-    print(f"{len(names) - len({f.split(' ')[0] for f in failures})} / {len(names)} cases match "
-          f"onnxruntime on {args.device}")
-    return 1 if failures else 0
+def check(name, model, feeds, expected, args, variants):
+    return check_model(name, model, feeds, expected, args.bin_dir, args.work_dir, args.device,
+                       variants, rtol=1e-4, atol=1e-4)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cases(__doc__, CASES, check))
