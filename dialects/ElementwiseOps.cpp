@@ -179,7 +179,7 @@ static Attribute foldFloatCast(DenseFPElementsAttr input, RankedTensorType type)
 OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getType())
     return getInput();
-  auto type = dyn_cast<RankedTensorType>(getType());
+  auto type = cast<RankedTensorType>(getType());
   if (!type.hasStaticShape() || type.getNumElements() > kMaxFoldElements)
     return {};
   if (auto floats = dyn_cast_if_present<DenseFPElementsAttr>(adaptor.getInput()))
@@ -429,7 +429,7 @@ OpFoldResult SelectOp::fold(FoldAdaptor adaptor) {
   auto c = dyn_cast_if_present<DenseElementsAttr>(adaptor.getCondition());
   auto t = dyn_cast_if_present<DenseElementsAttr>(adaptor.getOnTrue());
   auto f = dyn_cast_if_present<DenseElementsAttr>(adaptor.getOnFalse());
-  auto type = dyn_cast<RankedTensorType>(getType());
+  auto type = cast<RankedTensorType>(getType());
   if (!c || !t || !f || !type.hasStaticShape() || type.getNumElements() > kMaxFoldElements)
     return {};
   auto cv = c.getValues<bool>();

@@ -46,11 +46,14 @@ static Attribute foldIntReduce(DenseIntElementsAttr input, RankedTensorType type
       input.getNumElements() > kMaxFoldElements)
     return {};
   ArrayRef<int64_t> shape = input.getType().getShape();
-  int64_t rank = shape.size();
-  SmallVector<bool> reduced(rank, axes.empty());
-  for (int64_t axis : axes)
-    reduced[axis < 0 ? axis + rank : axis] = true;
-  bool isUnsigned = input.getElementType().isUnsignedInteger();
+  // With keepdims the reduced shape broadcasts back over the input: the output element of
+  // input element i is its broadcast source (the order is the same without keepdims).
+  FailureOr<SmallVector<int64_t>> kept = reducedShape(std::nullopt, shape, axes, true);
+  if (failed(kept))
+    return {};
+  // Booleans compare unsigned (true > false), as the kernels do.
+  Type et = input.getElementType();
+  bool isUnsigned = et.isUnsignedInteger() || et.isInteger(1);
   unsigned width = input.getElementType().getIntOrFloatBitWidth();
   std::optional<APInt> start;
   if (kind == ReduceKind::sum || kind == ReduceKind::prod)
@@ -58,18 +61,8 @@ static Attribute foldIntReduce(DenseIntElementsAttr input, RankedTensorType type
   SmallVector<std::optional<APInt>> acc(type.getNumElements(), start);
   auto values = input.getValues<APInt>();
   for (int64_t i = 0, e = input.getNumElements(); i < e; ++i) {
-    // The output element of input element i: its index with the reduced dims dropped.
-    int64_t out = 0, rest = i, stride = 1;
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      int64_t index = rest % shape[d];
-      rest /= shape[d];
-      if (!reduced[d]) {
-        out += index * stride;
-        stride *= shape[d];
-      }
-    }
     const APInt &v = values[i];
-    std::optional<APInt> &a = acc[out];
+    std::optional<APInt> &a = acc[broadcastSourceIndex(shape, *kept, i)];
     if (!a)
       a = v;
     else if (kind == ReduceKind::sum)

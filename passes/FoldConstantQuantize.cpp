@@ -97,11 +97,6 @@ struct FoldConstantQuantize final
       if (!zeroPoint)
         return;
     }
-    // NaN has no integer value: the kernel's result is unspecified, so it stays a kernel.
-    if (llvm::any_of(*input, [](float x) { return std::isnan(x); })) {
-      LLVM_DEBUG(llvm::dbgs() << "not folded (NaN in the input): " << op << "\n");
-      return;
-    }
     int64_t rank = type.getRank();
     int64_t axis = rank == 0 ? 0 : (op.getAxis() % rank + rank) % rank;
     ParamIndex paramIndex(type.getShape(), axis, op.getBlockSize(),
@@ -110,11 +105,17 @@ struct FoldConstantQuantize final
     unsigned width = integer.getWidth();
     float lo = isUnsigned ? 0.0f : -std::ldexp(1.0f, width - 1);
     float hi = isUnsigned ? std::ldexp(1.0f, width) - 1 : std::ldexp(1.0f, width - 1) - 1;
-    size_t bytesPerElement = width == 16 ? 2 : 1;
+    size_t bytesPerElement = llvm::divideCeil(width, 8);
     std::vector<char> bytes(input->size() * bytesPerElement);
     for (size_t i = 0; i < input->size(); ++i) {
       int64_t p = paramIndex(static_cast<int64_t>(i));
       float value = std::nearbyint((*input)[i] / (*scale)[p]);
+      // NaN (in the input, or 0/0 and inf/inf here) has no integer value: the kernel's
+      // result is unspecified, so the op stays a kernel.
+      if (std::isnan(value)) {
+        LLVM_DEBUG(llvm::dbgs() << "not folded (NaN): " << op << "\n");
+        return;
+      }
       if (zeroPoint)
         value += static_cast<float>((*zeroPoint)[zeroPoint->size() == 1 ? 0 : p]);
       auto q = static_cast<int64_t>(std::fmin(std::fmax(value, lo), hi));

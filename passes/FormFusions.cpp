@@ -130,20 +130,18 @@ struct FormFusions final : catfish::impl::CatfishFormFusionsBase<FormFusions> {
   using Base::Base;
 
   void runOnOperation() override {
-    // catfish.if and catfish.loop are what the importer could not inline or unroll.
-    WalkResult controlFlow = getOperation().walk([](Operation *op) {
-      if (!isa<IfOp, LoopOp>(op))
-        return WalkResult::advance();
-      op->emitError() << "control flow whose condition or trip count is known only at run time "
-                         "is not supported by code generation yet (a Loop with a constant trip "
-                         "count and a Scan over a static sequence are unrolled, an If is "
-                         "inlined when its condition is constant or its branches' results have "
-                         "one static type)";
-      return WalkResult::interrupt();
-    });
-    if (controlFlow.wasInterrupted())
-      return signalPassFailure();
     Block &block = getOperation().getBody().front();
+    // catfish.if and catfish.loop are what the importer could not inline or unroll (nested
+    // ones sit inside a top-level one).
+    auto controlFlow = llvm::find_if(block, [](Operation &op) { return isa<IfOp, LoopOp>(op); });
+    if (controlFlow != block.end()) {
+      controlFlow->emitError()
+          << "control flow whose condition or trip count is known only at run time is not "
+             "supported by code generation yet (a Loop with a constant trip count and a Scan "
+             "over a static sequence are unrolled, an If is inlined when its condition is "
+             "constant or its branches' results have one static type)";
+      return signalPassFailure();
+    }
     // Walk consumers before producers: a producer joins the region of its users when all of
     // them are in one region whose root accepts it.
     llvm::DenseMap<Operation *, Operation *> rootOf;

@@ -72,12 +72,12 @@ def check_model(name, model, feeds, expected, bin_dir, work_dir, device="cpu",
     return failures
 
 
-def run_cases(doc, cases, check, cpu_only=lambda name: False, devices=tuple(DEVICES)):
+def run_cases(doc, cases, rtol, atol, cpu_only=lambda name: False, devices=tuple(DEVICES)):
     """The command line of a case harness: --bin-dir, --work-dir, --cases (run the cases whose
-    names contain it), --device. `check(name, model, feeds, expected, args, variants)` returns
-    a case's failure lines; `cases` maps names to functions giving (model, feeds, expected).
-    On the emulator, cases for which `cpu_only(name)` holds are left out and only the fusion
-    variant runs. Prints the failures and a summary; returns the exit status."""
+    names contain it), --device. `cases` maps names to functions giving (model, feeds,
+    expected outputs); each is checked by check_model within rtol/atol. On the emulator, cases
+    for which `cpu_only(name)` holds are left out and only the fusion variant runs. Prints the
+    failures and a summary; returns the exit status."""
     import argparse
     import sys
 
@@ -92,7 +92,8 @@ def run_cases(doc, cases, check, cpu_only=lambda name: False, devices=tuple(DEVI
     failures = []
     for name in names:
         model, feeds, expected = cases[name]()
-        failures += check(name, model, feeds, expected, args, variants)
+        failures += check_model(name, model, feeds, expected, args.bin_dir, args.work_dir,
+                                args.device, variants, rtol, atol)
     for failure in failures:
         print(failure, file=sys.stderr)
     failed = {f.split(" ")[0] for f in failures}

@@ -173,9 +173,7 @@ FailureOr<SmallVector<Value>> NodeContext::create(StringRef opName, ValueRange o
       return fail(diagnostic.empty() ? "cannot infer the result type" : diagnostic);
     state.addTypes(types);
   }
-  // One bound for every op, whatever its inference trusted: no tensor of a model that could
-  // exist has 2^40 elements, and past it element counts overflow the byte sizes made of them.
-  constexpr int64_t kMaxImportedElements = int64_t(1) << 40;
+  // One bound for every op, whatever its inference trusted.
   for (Type type : state.types) {
     auto shaped = dyn_cast<RankedTensorType>(type);
     if (!shaped)
@@ -224,6 +222,18 @@ Value NodeContext::reduce(Value x, ReduceKind kind, ArrayRef<int64_t> axes, bool
   return make<ReduceOp>({x}, {named("kind", ReduceKindAttr::get(ctx(), kind)),
                               named("axes", b.getDenseI64ArrayAttr(axes)),
                               named("keepdims", b.getBoolAttr(keepdims))});
+}
+
+Value NodeContext::takeAt(Value x, int64_t axis, int64_t index) {
+  return make<GatherOp>({x, constI64({index}, /*scalar=*/true)},
+                        {named("axis", builder().getI64IntegerAttr(axis))});
+}
+
+Value NodeContext::sliceOf(Value x, ArrayRef<int64_t> starts, ArrayRef<int64_t> ends,
+                           ArrayRef<int64_t> axes) {
+  return make<SliceOp>({x, constI64(starts), constI64(ends), constI64(axes)},
+                       {named("operandSegmentSizes",
+                              builder().getDenseI32ArrayAttr({1, 1, 1, 1, 0}))});
 }
 
 Value NodeContext::constI64(ArrayRef<int64_t> values, bool scalar) {

@@ -41,6 +41,10 @@ llvm::Expected<ElementsAttr> importTensor(MLIRContext *ctx, onnx::TensorProto &t
 
 class GraphImporter;
 
+/// No tensor of a model that could exist has more elements; past it element counts overflow
+/// the byte sizes made of them. Every imported op's results are checked against it.
+inline constexpr int64_t kMaxImportedElements = int64_t(1) << 40;
+
 /// What a converter sees of the node it converts.
 class NodeContext {
 public:
@@ -113,6 +117,11 @@ public:
   Value reshapeTo(Value x, ArrayRef<Value> shapePieces);
   /// A reduction of `x` over `axes` (a chain step, see make).
   Value reduce(Value x, ReduceKind kind, ArrayRef<int64_t> axes, bool keepdims);
+  /// `x` at constant `index` along `axis`, which is dropped (a chain step, see make).
+  Value takeAt(Value x, int64_t axis, int64_t index);
+  /// `x` cut to [starts, ends) along `axes`, with unit steps (a chain step, see make).
+  Value sliceOf(Value x, ArrayRef<int64_t> starts, ArrayRef<int64_t> ends,
+                ArrayRef<int64_t> axes);
 
   Value constI64(ArrayRef<int64_t> values, bool scalar = false);
   /// A rank-0 constant of `elementType` holding `value`.

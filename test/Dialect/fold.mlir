@@ -560,3 +560,17 @@ func.func @select_and_reduce() -> (tensor<3xi64>, tensor<1xi64>, tensor<2xi64>, 
   %5 = catfish.reduce %4 {axes = array<i64: 0>, keepdims = false, kind = #catfish<reduce min>} : (tensor<2x2xi64>) -> tensor<2xi64>
   return %0, %1, %5, %3 : tensor<3xi64>, tensor<1xi64>, tensor<2xi64>, tensor<2xi64>
 }
+
+// -----
+
+// Booleans reduce unsigned, as the kernels compute them: max(true, false) is true.
+// CHECK-LABEL: func.func @reduce_bool
+// CHECK-DAG: %[[ANY:.*]] = catfish.constant dense<true> : tensor<1xi1>
+// CHECK-DAG: %[[ALL:.*]] = catfish.constant dense<false> : tensor<1xi1>
+// CHECK: return %[[ANY]], %[[ALL]]
+func.func @reduce_bool() -> (tensor<1xi1>, tensor<1xi1>) {
+  %b = catfish.constant dense<[true, false]> : tensor<2xi1>
+  %0 = catfish.reduce %b {axes = array<i64>, keepdims = true, kind = #catfish<reduce max>} : (tensor<2xi1>) -> tensor<1xi1>
+  %1 = catfish.reduce %b {axes = array<i64>, keepdims = true, kind = #catfish<reduce min>} : (tensor<2xi1>) -> tensor<1xi1>
+  return %0, %1 : tensor<1xi1>, tensor<1xi1>
+}

@@ -45,15 +45,19 @@ func.func @int16() -> tensor<3xi16> {
 
 // -----
 
-// Not folded: a run-time input, a float8 result, and NaN (its integer value is unspecified).
+// Not folded: a run-time input, a float8 result, NaN in the input and NaN made by the
+// division (0 / 0 with a zero scale): NaN's integer value is unspecified.
 // CHECK-LABEL: func.func @kept
-// CHECK-COUNT-3: catfish.quantize
-func.func @kept(%x: tensor<2xf32>) -> (tensor<2xi8>, tensor<2xf8E4M3FN>, tensor<2xi8>) {
+// CHECK-COUNT-4: catfish.quantize
+func.func @kept(%x: tensor<2xf32>) -> (tensor<2xi8>, tensor<2xf8E4M3FN>, tensor<2xi8>, tensor<2xi8>) {
   %s = catfish.constant dense<1.0> : tensor<f32>
+  %zero = catfish.constant dense<0.0> : tensor<f32>
   %c = catfish.constant dense<[1.0, 2.0]> : tensor<2xf32>
   %nan = catfish.constant dense<[1.0, 0x7FC00000]> : tensor<2xf32>
+  %z = catfish.constant dense<[0.0, 1.0]> : tensor<2xf32>
   %a = catfish.quantize %x, %s : (tensor<2xf32>, tensor<f32>) -> tensor<2xi8>
   %b = catfish.quantize %c, %s : (tensor<2xf32>, tensor<f32>) -> tensor<2xf8E4M3FN>
   %n = catfish.quantize %nan, %s : (tensor<2xf32>, tensor<f32>) -> tensor<2xi8>
-  return %a, %b, %n : tensor<2xi8>, tensor<2xf8E4M3FN>, tensor<2xi8>
+  %d = catfish.quantize %z, %zero : (tensor<2xf32>, tensor<f32>) -> tensor<2xi8>
+  return %a, %b, %n, %d : tensor<2xi8>, tensor<2xf8E4M3FN>, tensor<2xi8>, tensor<2xi8>
 }

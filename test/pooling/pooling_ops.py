@@ -16,7 +16,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-from catfish_tools import check_model, run_cases
+from catfish_tools import run_cases
 
 
 def model_of(nodes, x, outputs, opset=12):
@@ -90,11 +90,6 @@ CASES = {
 }
 
 
-def check(name, model, feeds, expected, args, variants):
-    return check_model(name, model, feeds, expected, args.bin_dir, args.work_dir, args.device,
-                       variants, rtol=0, atol=0)
-
-
 if __name__ == "__main__":
     # The CUDA target has no scatter with a reduction yet: Col2Im runs on the CPU only.
-    sys.exit(run_cases(__doc__, CASES, check, cpu_only=lambda n: n.startswith("col2im")))
+    sys.exit(run_cases(__doc__, CASES, 0, 0, cpu_only=lambda n: n.startswith("col2im")))

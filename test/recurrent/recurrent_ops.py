@@ -21,7 +21,7 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-from catfish_tools import check_model, run_cases
+from catfish_tools import run_cases
 
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 SEQ, BATCH, INPUT, HIDDEN = 5, 3, 4, 6
@@ -193,11 +193,6 @@ case("reverse_sequence_time1", reverse_sequence_case, 1)
 case("scan_axes_directions", scan_case)
 
 
-def check(name, model, feeds, expected, args, variants):
-    return check_model(name, model, feeds, expected, args.bin_dir, args.work_dir, args.device,
-                       variants)
-
-
 if __name__ == "__main__":
     # The CUDA target has no f64 GEMM (cuBLASLt steps) yet.
-    sys.exit(run_cases(__doc__, CASES, check, cpu_only=lambda n: n.endswith("_f64")))
+    sys.exit(run_cases(__doc__, CASES, 1e-4, 1e-5, cpu_only=lambda n: n.endswith("_f64")))

@@ -61,7 +61,7 @@ static LogicalResult convertIf(NodeContext &node) {
   // A run-time condition over branches whose results have the same static types: both
   // branches are computed in place and each result selected (ONNX graphs have no side
   // effects, so computing the branch not taken changes nothing but the work done).
-  if (typeOf(*cond).getNumElements() == 1) {
+  if (typeOf(*cond).hasStaticShape() && typeOf(*cond).getNumElements() == 1) {
     Block *block = b.getInsertionBlock();
     bool atStart = b.getInsertionPoint() == block->begin();
     Block::iterator before = atStart ? block->end() : std::prev(b.getInsertionPoint());
@@ -132,59 +132,45 @@ static Value stack(NodeContext &node, ArrayRef<Value> parts, int64_t axis) {
   return node.make<ConcatOp>(pieces, {node.named("axis", node.builder().getI64IntegerAttr(axis))});
 }
 
-/// Unrolls a Loop with a constant trip count. Returns failure() without an error when the loop
-/// cannot be unrolled (the caller then imports catfish.loop), and sets `error` when it can but
-/// fails.
+/// Unrolls a Loop with a constant trip count into the enclosing graph.
 static LogicalResult unrollLoop(NodeContext &node, onnx::GraphProto &body, int64_t trips,
-                                SmallVector<Value> carried, bool &error) {
+                                SmallVector<Value> carried) {
   OpBuilder &b = node.builder();
   size_t numCarried = carried.size();
+  if (trips == 0 && static_cast<size_t>(body.output_size()) > numCarried + 1)
+    return node.fail("a Loop of zero iterations with scan outputs is not supported");
   SmallVector<SmallVector<Value>> scans;
+  Value condition = ConstantOp::create(
+      b, node.loc(), DenseElementsAttr::get(RankedTensorType::get({}, b.getI1Type()), true));
   for (int64_t i = 0; i < trips; ++i) {
-    Value iteration = node.constI64({i}, /*scalar=*/true);
-    Value condition = ConstantOp::create(
-        b, node.loc(), DenseElementsAttr::get(RankedTensorType::get({}, b.getI1Type()), true));
-    SmallVector<Value> arguments = {iteration, condition};
+    SmallVector<Value> arguments = {node.constI64({i}, /*scalar=*/true), condition};
     llvm::append_range(arguments, carried);
     auto outputs = node.graph.importSubgraph(body, arguments);
-    if (failed(outputs) || outputs->size() < numCarried + 1) {
-      error = true;
-      return failed(outputs) ? failure()
-                             : node.fail("Loop body must produce the condition and every "
-                                         "carried value");
-    }
+    if (failed(outputs))
+      return failure();
+    if (outputs->size() < numCarried + 1)
+      return node.fail("Loop body must produce the condition and every carried value");
     carried.assign(outputs->begin() + 1, outputs->begin() + 1 + numCarried);
     if (scans.empty())
       scans.resize(outputs->size() - 1 - numCarried);
     for (auto [k, v] : llvm::enumerate(ArrayRef<Value>(*outputs).drop_front(1 + numCarried)))
       scans[k].push_back(v);
     std::optional<SmallVector<int64_t>> go = getConstantIntValues((*outputs)[0]);
-    if (!go || go->size() != 1) {
-      error = true;
+    if (!go || go->size() != 1)
       return node.fail("the Loop body's condition is computed at run time, so the loop cannot "
                        "be unrolled, and loops with run-time conditions are not supported yet");
-    }
     if (!(*go)[0])
       break;
   }
   for (auto [i, v] : llvm::enumerate(carried))
-    if (failed(node.setOutput(i, v))) {
-      error = true;
+    if (failed(node.setOutput(i, v)))
       return failure();
-    }
   for (auto [k, values] : llvm::enumerate(scans)) {
     if (!node.hasOutput(numCarried + k))
       continue;
     Value stacked = stack(node, values, 0);
-    if (!stacked || failed(node.setOutput(numCarried + k, stacked))) {
-      error = true;
+    if (!stacked || failed(node.setOutput(numCarried + k, stacked)))
       return failure();
-    }
-  }
-  if (scans.empty() && static_cast<size_t>(body.output_size()) > numCarried + 1 &&
-      trips == 0) {
-    error = true;
-    return node.fail("a Loop of zero iterations with scan outputs is not supported");
   }
   return success();
 }
@@ -208,9 +194,7 @@ static LogicalResult convertLoop(NodeContext &node) {
   if (trips && trips->size() == 1 && (*trips)[0] <= kMaxUnrolledIterations &&
       (!cond || (enter && enter->size() == 1))) {
     int64_t count = cond && !(*enter)[0] ? 0 : std::max<int64_t>((*trips)[0], 0);
-    bool error = false;
-    if (succeeded(unrollLoop(node, *body, count, initial, error)) || error)
-      return success(!error);
+    return unrollLoop(node, *body, count, initial);
   }
   SmallVector<Type> argTypes = {RankedTensorType::get({}, b.getI64Type()),
                                 RankedTensorType::get({}, b.getI1Type())};
@@ -269,6 +253,8 @@ static LogicalResult convertScan(NodeContext &node) {
     return node.fail("num_scan_inputs is " + Twine(m) + " but the node has " +
                      Twine(inputs.size()) + " inputs");
   size_t n = inputs.size() - m;
+  if (body->output_size() < static_cast<int>(n))
+    return node.fail("the Scan body must produce every state");
   auto listOr = [&](StringRef name, size_t count) {
     SmallVector<int64_t> v = node.attrInts(name);
     v.resize(std::max(v.size(), count), 0);
@@ -279,8 +265,6 @@ static LogicalResult convertScan(NodeContext &node) {
   size_t numScanOutputs = body->output_size() - n;
   SmallVector<int64_t> outAxes = listOr(batched ? "" : "scan_output_axes", numScanOutputs);
   SmallVector<int64_t> outDirections = listOr("scan_output_directions", numScanOutputs);
-  if (body->output_size() < static_cast<int>(n))
-    return node.fail("the Scan body must produce every state");
 
   // One scan over `states` and `scanned` (no batch dim): the final states, then each scan
   // output stacked.
@@ -309,9 +293,7 @@ static LogicalResult convertScan(NodeContext &node) {
     for (int64_t t = 0; t < length; ++t) {
       SmallVector<Value> arguments(states);
       for (auto [j, v] : llvm::enumerate(scanned))
-        arguments.push_back(node.make<GatherOp>(
-            {v, node.constI64({inDirections[j] ? length - 1 - t : t}, true)},
-            {node.named("axis", node.builder().getI64IntegerAttr(axes[j]))}));
+        arguments.push_back(node.takeAt(v, axes[j], inDirections[j] ? length - 1 - t : t));
       auto results = node.graph.importSubgraph(*body, arguments);
       if (failed(results))
         return failure();
@@ -341,17 +323,14 @@ static LogicalResult convertScan(NodeContext &node) {
     results = *r;
   } else {
     int64_t batch = typeOf(inputs.front()).getDimSize(0);
-    if (ShapedType::isDynamic(batch))
-      return node.fail("Scan (opset 8) needs a static batch dim (fix input dims with --shape)");
-    auto entry = [&](Value v, int64_t index) {
-      return node.make<GatherOp>({v, node.constI64({index}, true)},
-                                 {node.named("axis", node.builder().getI64IntegerAttr(0))});
-    };
+    if (ShapedType::isDynamic(batch) || batch < 1)
+      return node.fail("Scan (opset 8) needs a static batch dim of at least 1 (fix input dims "
+                       "with --shape)");
     SmallVector<SmallVector<Value>> perBatch;
     for (int64_t e = 0; e < batch; ++e) {
       SmallVector<Value> sliced;
       for (Value v : inputs)
-        sliced.push_back(entry(v, e));
+        sliced.push_back(node.takeAt(v, 0, e));
       auto r = scanOnce(SmallVector<Value>(ArrayRef<Value>(sliced).take_front(n)),
                         ArrayRef<Value>(sliced).drop_front(n));
       if (failed(r))

@@ -185,16 +185,15 @@ static LogicalResult convertCast(NodeContext &node) {
     return failure();
   // Before opset 6, `to` names the type as a string ("FLOAT").
   const onnx::AttributeProto *toAttr = node.attr("to");
+  FailureOr<int64_t> to = failure();
   if (toAttr && toAttr->type() == onnx::AttributeProto::STRING) {
     onnx::TensorProto::DataType named;
     if (!onnx::TensorProto::DataType_Parse(toAttr->s(), &named))
       return node.fail("attribute 'to' names no ONNX type: '" + toAttr->s() + "'");
-    Type et = onnxElementType(node.ctx(), named);
-    if (!et)
-      return node.fail("cannot cast to " + onnxDataTypeName(named));
-    return castTo(node, *x, et);
+    to = named;
+  } else {
+    to = node.requiredAttrInt("to");
   }
-  FailureOr<int64_t> to = node.requiredAttrInt("to");
   if (failed(to))
     return failure();
   Type et = onnxElementType(node.ctx(), *to);

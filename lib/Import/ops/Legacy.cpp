@@ -80,15 +80,17 @@ static LogicalResult convertCrop(NodeContext &node) {
   if (type.isDynamicDim(2) || type.isDynamicDim(3))
     return node.fail("Crop needs static spatial dims (fix input dims with --shape)");
   int64_t height = type.getDimSize(2), width = type.getDimSize(3);
-  int64_t endH = scale.empty() ? height - bottom : top + scale[0];
-  int64_t endW = scale.empty() ? width - right : left + scale[1];
-  if (endH <= top || endW <= left || endH > height || endW > width)
+  if (!scale.empty() && (scale[0] < 1 || scale[1] < 1 || scale[0] > height - top ||
+                         scale[1] > width - left))
     return node.fail("the crop window lies outside the " + Twine(height) + "x" + Twine(width) +
                      " input");
-  auto r = node.create<SliceOp>(
-      {*x, node.constI64({top, left}), node.constI64({endH, endW}), node.constI64({2, 3})},
-      {node.named("operandSegmentSizes", node.builder().getDenseI32ArrayAttr({1, 1, 1, 1, 0}))});
-  return setResult(node, r);
+  int64_t endH = scale.empty() ? height - bottom : top + scale[0];
+  int64_t endW = scale.empty() ? width - right : left + scale[1];
+  if (endH <= top || endW <= left)
+    return node.fail("the crop window lies outside the " + Twine(height) + "x" + Twine(width) +
+                     " input");
+  Value y = node.sliceOf(*x, {top, left}, {endH, endW}, {2, 3});
+  return y ? node.setOutput(0, y) : failure();
 }
 
 void mlir::catfish::onnx_import::registerLegacyConverters(ConverterMap &map) {

@@ -238,7 +238,7 @@ static Value maxPoolIndices(NodeContext &node, Value x, Value pooled, ArrayRef<i
   // Window origins' spatial flat index, and each batch and channel's offset.
   SmallVector<int64_t> originDims(outDims.drop_front(2));
   SmallVector<int64_t> origins;
-  int64_t windows = out.getNumElements() / (outDims[0] * outDims[1]);
+  int64_t windows = ShapedType::getNumElements(originDims);
   for (int64_t w = 0; w < windows; ++w) {
     int64_t rest = w, index = 0;
     for (int64_t i = spatial - 1; i >= 0; --i) {
@@ -367,7 +367,7 @@ static LogicalResult convertMaxUnpool(NodeContext &node) {
   }
   int64_t total = 1;
   for (int64_t d : dims)
-    if (d < 0 || llvm::MulOverflow(total, d, total) || total > (int64_t(1) << 40))
+    if (d < 0 || llvm::MulOverflow(total, d, total) || total > kMaxImportedElements)
       return node.fail("the unpooled shape has a negative dim or more than 2^40 elements");
   OpBuilder &b = node.builder();
   Value zeros = node.make<FillOp>({node.constI64({total})},
@@ -476,11 +476,18 @@ static LogicalResult convertBatchNorm(NodeContext &node) {
   // Before opset 9, spatial = 0 normalizes each element with its own statistics: the
   // parameters have the input's dims after the batch, and broadcast against it as they are.
   if (node.opset() < 9 && !node.attrInt("spatial", 1)) {
-    Value x = node.input(0);
-    Type et = getElementTypeOrSelf(x);
-    Value var = node.make<AddOp>({node.input(4), node.constScalar(et, node.attrFloat("epsilon", 1e-5f))});
-    Value normalized = node.make<DivOp>({node.make<SubOp>({x, node.input(3)}), node.make<SqrtOp>({var})});
-    Value y = node.make<AddOp>({node.make<MulOp>({normalized, node.input(1)}), node.input(2)});
+    SmallVector<Value, 5> in;
+    for (size_t i = 0; i < 5; ++i) {
+      FailureOr<Value> v = node.requiredInput(i);
+      if (failed(v))
+        return failure();
+      in.push_back(*v);
+    }
+    Type et = getElementTypeOrSelf(in[0]);
+    Value var = node.make<AddOp>({in[4], node.constScalar(et, node.attrFloat("epsilon", 1e-5f))});
+    Value normalized =
+        node.make<DivOp>({node.make<SubOp>({in[0], in[3]}), node.make<SqrtOp>({var})});
+    Value y = node.make<AddOp>({node.make<MulOp>({normalized, in[1]}), in[2]});
     return y ? node.setOutput(0, y) : failure();
   }
   return setResult(node, node.create<BatchNormOp>(

@@ -34,7 +34,8 @@ static Value reverseSequence(NodeContext &node, Value x, Value lens, int64_t tim
   Value length = node.make<ReshapeOp>({node.shapeOf(x, timeAxis, timeAxis + 1), node.constI64({})});
   Value steps = node.make<RangeOp>({node.constI64({0}, true), length, node.constI64({1}, true)});
   Value t = alongAxis(steps, timeAxis);
-  Value len = alongAxis(node.castElements(lens, i64), batchAxis);
+  // Lengths past the sequence count as the whole sequence.
+  Value len = alongAxis(node.make<MinOp>({node.castElements(lens, i64), length}), batchAxis);
   Value reversed = node.make<SubOp>({node.make<SubOp>({len, node.constI64({1}, true)}), t});
   Value index = node.make<SelectOp>({node.make<LessOp>({t, len}), reversed, t});
   index = node.make<BroadcastOp>({index, node.shapeOf(x, 0, rank)});
@@ -97,7 +98,6 @@ private:
   Value zeros(Value like);
   Value activate(const Activation &a, Value x);
   Value clipped(Value x);
-  Value timeStep(Value xw, int64_t t);
   Value unsqueezeFront(Value v, ArrayRef<int64_t> leading);
   /// Runs one direction; returns Y [seq, batch, H] (null if not asked for) and the last state.
   LogicalResult runDirection(const Direction &dir, Value xw, Value lens, Value &y, Value &hLast,
@@ -162,16 +162,11 @@ LogicalResult RecurrentImporter::parseActivations(int64_t directions) {
 }
 
 Value RecurrentImporter::direction(Value v, int64_t d) {
-  if (!v)
-    return {};
-  return node.make<GatherOp>({v, node.constI64({d}, true)},
-                             {node.named("axis", node.builder().getI64IntegerAttr(0))});
+  return v ? node.takeAt(v, 0, d) : Value();
 }
 
 Value RecurrentImporter::slice(Value v, int64_t axis, int64_t begin, int64_t end) {
-  return node.make<SliceOp>({v, node.constI64({begin}), node.constI64({end}), node.constI64({axis})},
-                            {node.named("operandSegmentSizes",
-                                        node.builder().getDenseI32ArrayAttr({1, 1, 1, 1, 0}))});
+  return node.sliceOf(v, {begin}, {end}, {axis});
 }
 
 Value RecurrentImporter::transposed(Value m) {
@@ -219,12 +214,6 @@ Value RecurrentImporter::clipped(Value x) {
     return x;
   return node.make<MinOp>(
       {node.make<MaxOp>({x, node.constScalar(et, -*clip)}), node.constScalar(et, *clip)});
-}
-
-/// Step t of the input projection [seq, batch, G*H]: [batch, G*H].
-Value RecurrentImporter::timeStep(Value xw, int64_t t) {
-  return node.make<GatherOp>({xw, node.constI64({t}, true)},
-                             {node.named("axis", node.builder().getI64IntegerAttr(0))});
 }
 
 /// `v` reshaped to `leading` dims, then -1 (the batch), then the hidden size.
@@ -302,7 +291,7 @@ LogicalResult RecurrentImporter::runDirection(const Direction &dir, Value xw, Va
     // Without masks the reverse direction walks the sequence backwards in place.
     int64_t t = dir.reverse && !masked ? seq - 1 - s : s;
     Value hNext, cNext;
-    step(dir, timeStep(xw, t), h, c, hNext, cNext);
+    step(dir, node.takeAt(xw, 0, t), h, c, hNext, cNext);
     if (!hNext || (kind == CellKind::Lstm && !cNext))
       return failure();
     if (masked) {
@@ -420,7 +409,7 @@ LogicalResult RecurrentImporter::run() {
       failed(expect(p, "P", {directions, 3 * hidden})))
     return failure();
   if (lens && !getElementTypeOrSelf(lens).isInteger(32) && !getElementTypeOrSelf(lens).isInteger(64))
-    return node.fail("sequence_lens must be int32");
+    return node.fail("sequence_lens must be int32 or int64");
   if (failed(parseActivations(directions)))
     return failure();
 

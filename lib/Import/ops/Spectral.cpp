@@ -36,9 +36,7 @@ static Value dft(NodeContext &node, Value x, int64_t axis, bool inverse, bool on
   bool complex = type.getDimSize(rank - 1) == 2;
   // The signal axis last, the real/imaginary dim dropped: [..., N].
   auto part = [&](int64_t index) {
-    Value p = node.make<GatherOp>({x, node.constI64({index}, true)},
-                                  {node.named("axis", node.builder().getI64IntegerAttr(rank - 1))});
-    return swapAxes(node, p, axis, rank - 2);
+    return swapAxes(node, node.takeAt(x, rank - 1, index), axis, rank - 2);
   };
   Value re = part(0), im = complex ? part(1) : Value();
   SmallVector<double> cosines, sines;
@@ -117,9 +115,7 @@ static LogicalResult convertDft(NodeContext &node) {
       return node.fail("dft_length must be a positive constant");
     int64_t have = typeOf(x).getDimSize(axis), want = length->front();
     if (want < have) {
-      x = node.make<SliceOp>(
-          {x, node.constI64({0}), node.constI64({want}), node.constI64({axis})},
-          {node.named("operandSegmentSizes", node.builder().getDenseI32ArrayAttr({1, 1, 1, 1, 0}))});
+      x = node.sliceOf(x, {0}, {want}, {axis});
     } else if (want > have) {
       SmallVector<int64_t> pads(2 * rank, 0);
       pads[rank + axis] = want - have;
@@ -154,10 +150,14 @@ static LogicalResult convertStft(NodeContext &node) {
   if (type.getRank() != 3 || type.isDynamicDim(1))
     return node.fail("STFT takes a [batch, length, 1 or 2] signal with a static length");
   int64_t length = type.getDimSize(1);
-  if (frameLength < 1 || frameLength > length)
+  if (frameLength < 1 || frameLength > std::min(length, kMaxDftLength))
     return node.fail("the frame length (frame_length or the window's) must be in 1 to the "
-                     "signal length " + Twine(length));
+                     "signal length " + Twine(length) + " and at most " + Twine(kMaxDftLength));
   int64_t frames = 1 + (length - frameLength) / step->front();
+  // The frame index is a constant of the model.
+  if (frames > (int64_t(1) << 24) / frameLength)
+    return node.fail("STFT of " + Twine(frames) + " frames of " + Twine(frameLength) +
+                     ": at most 2^24 frame samples are supported");
   SmallVector<int64_t> index;
   for (int64_t f = 0; f < frames; ++f)
     for (int64_t i = 0; i < frameLength; ++i)

@@ -81,7 +81,9 @@ static LogicalResult convertSize(NodeContext &node) {
 
 static LogicalResult convertReshape(NodeContext &node) {
   // Before opset 5 the shape is an attribute.
-  Value shape = node.opset() < 5 ? node.constI64(node.attrInts("shape")) : node.input(1);
+  Value shape = node.opset() >= 5           ? node.input(1)
+                : node.attr("shape") ? node.constI64(node.attrInts("shape"))
+                                     : Value();
   if (!shape)
     return node.fail("Reshape needs a shape input");
   return setResult(node, node.create<ReshapeOp>(
@@ -763,7 +765,7 @@ static LogicalResult convertCol2Im(NodeContext &node) {
                      "channel: at most 2^24 are supported");
   int64_t channels = type.getDimSize(1) / blockSize, pixels = 1;
   for (int64_t e : padded)
-    if (llvm::MulOverflow(pixels, e, pixels) || pixels > (int64_t(1) << 40))
+    if (llvm::MulOverflow(pixels, e, pixels) || pixels > kMaxImportedElements)
       return node.fail("the padded image has more than 2^40 pixels");
   // The padded pixel of block offset k at block position l, row-major over (k, l).
   SmallVector<int64_t> target;
@@ -804,8 +806,7 @@ static LogicalResult convertCol2Im(NodeContext &node) {
     ends.push_back(pads[i] + (*image)[i]);
     axes.push_back(2 + i);
   }
-  y = node.make<SliceOp>({y, node.constI64(starts), node.constI64(ends), node.constI64(axes)},
-                         {node.named("operandSegmentSizes", b.getDenseI32ArrayAttr({1, 1, 1, 1, 0}))});
+  y = node.sliceOf(y, starts, ends, axes);
   return y ? node.setOutput(0, y) : failure();
 }
 
