@@ -24,6 +24,34 @@ static FailureOr<int64_t> unifyDims(std::optional<Location> loc, int64_t a, int6
 // matmul, einsum
 //===----------------------------------------------------------------------===//
 
+LogicalResult NonMaxSuppressionOp::inferReturnTypes(MLIRContext *ctx,
+                                                    std::optional<Location> loc, Adaptor adaptor,
+                                                    SmallVectorImpl<Type> &inferred) {
+  auto boxes = cast<RankedTensorType>(adaptor.getBoxes().getType());
+  auto scores = cast<RankedTensorType>(adaptor.getScores().getType());
+  if (boxes.getRank() != 3 || scores.getRank() != 3)
+    return emitOptionalError(loc, "non_max_suppression takes boxes [B, N, 4] and scores "
+                                  "[B, C, N], got ",
+                             boxes, " and ", scores);
+  auto agree = [](int64_t a, int64_t b) {
+    return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+  };
+  if (!agree(boxes.getDimSize(2), 4) || !agree(boxes.getDimSize(0), scores.getDimSize(0)) ||
+      !agree(boxes.getDimSize(1), scores.getDimSize(2)))
+    return emitOptionalError(loc, "non_max_suppression boxes ", boxes, " and scores ", scores,
+                             " do not agree (boxes [B, N, 4], scores [B, C, N])");
+  int64_t perClass = adaptor.getBoundPerClass();
+  if (perClass < 0)
+    return emitOptionalError(loc, "non_max_suppression bound_per_class must not be negative");
+  int64_t bound = ShapedType::kDynamic;
+  if (!scores.isDynamicDim(0) && !scores.isDynamicDim(1))
+    bound = scores.getDimSize(0) * scores.getDimSize(1) * perClass;
+  auto i64 = IntegerType::get(ctx, 64);
+  inferred.push_back(RankedTensorType::get({bound, 3}, i64));
+  inferred.push_back(RankedTensorType::get({}, i64));
+  return success();
+}
+
 LogicalResult MatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                          Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
   RankedTensorType lhs = rankedType(adaptor.getLhs()), rhs = rankedType(adaptor.getRhs());

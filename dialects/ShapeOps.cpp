@@ -640,8 +640,32 @@ OpFoldResult RangeOp::fold(FoldAdaptor adaptor) {
 
 LogicalResult NonZeroOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location>,
                                           Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
-  inferred.push_back(RankedTensorType::get({rankedType(adaptor.getInput()).getRank(), kDyn},
-                                           IntegerType::get(ctx, 64)));
+  RankedTensorType input = rankedType(adaptor.getInput());
+  int64_t bound = input.hasStaticShape() ? input.getNumElements() : kDyn;
+  auto i64 = IntegerType::get(ctx, 64);
+  inferred.push_back(RankedTensorType::get({std::max<int64_t>(input.getRank(), 1), bound}, i64));
+  inferred.push_back(RankedTensorType::get({}, i64));
+  return success();
+}
+
+LogicalResult UniqueOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+                                         Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  RankedTensorType input = rankedType(adaptor.getInput());
+  RankedTensorType values;
+  int64_t bound;
+  if (std::optional<int64_t> axisAttr = adaptor.getAxis()) {
+    FailureOr<int64_t> axis = normalizeAxis(loc, *axisAttr, input.getRank());
+    if (failed(axis))
+      return failure();
+    values = input;
+    bound = input.getDimSize(*axis);
+  } else {
+    bound = input.hasStaticShape() ? input.getNumElements() : kDyn;
+    values = RankedTensorType::get({bound}, input.getElementType());
+  }
+  auto i64 = IntegerType::get(ctx, 64);
+  auto perSlice = RankedTensorType::get({bound}, i64);
+  inferred.append({values, perSlice, perSlice, perSlice, RankedTensorType::get({}, i64)});
   return success();
 }
 

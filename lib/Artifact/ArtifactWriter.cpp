@@ -1,5 +1,6 @@
 //===- ArtifactWriter.cpp - memory planning and the .catfish writer ------===//
 #include "catfish/Artifact/Artifact.h"
+#include "catfish/Dialect/Catfish.h"
 
 #include "catfish/artifact_format.h"
 
@@ -15,6 +16,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include "artifact_generated.h"
+
+#include <map>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -367,8 +370,28 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<TargetKernels> kernelSet
 
   // The manifest.
   flatbuffers::FlatBufferBuilder fbb;
-  auto tensorInfo = [&](Value value, StringRef name) -> llvm::Expected<
-                                                         flatbuffers::Offset<fb::TensorInfo>> {
+  // The hidden results holding run-time sizes of outputs' bounded dims, per output.
+  std::map<unsigned, std::vector<flatbuffers::Offset<fb::DataDependentDim>>> boundedDims;
+  SmallVector<Value> outputValues;
+  for (auto [i, value] : llvm::enumerate(returnOp.getOperands())) {
+    DictionaryAttr attrs = main.getResultAttrDict(i);
+    auto sizeOf = attrs ? attrs.getAs<DenseI64ArrayAttr>(kSizeOfAttr) : DenseI64ArrayAttr();
+    if (!sizeOf) {
+      outputValues.push_back(value);
+      continue;
+    }
+    if (sizeOf.size() != 2)
+      return makeError("internal error: result " + Twine(i) + " has a malformed " + kSizeOfAttr);
+    uint32_t buffer = bufferOf.lookup(value);
+    if (buffers[buffer].kind != fb::BufferKind::Arena)
+      return makeError("internal error: the run-time size of dim " + Twine(sizeOf[1]) +
+                       " of output " + Twine(sizeOf[0]) + " is not computed by a kernel");
+    boundedDims[sizeOf[0]].push_back(
+        fb::CreateDataDependentDim(fbb, static_cast<uint32_t>(sizeOf[1]), buffer));
+  }
+  auto tensorInfo = [&](Value value, StringRef name,
+                        const std::vector<flatbuffers::Offset<fb::DataDependentDim>> *bounded =
+                            nullptr) -> llvm::Expected<flatbuffers::Offset<fb::TensorInfo>> {
     auto type = cast<RankedTensorType>(value.getType());
     auto dtype = dtypeOf(type.getElementType());
     if (!dtype)
@@ -377,7 +400,7 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<TargetKernels> kernelSet
                        " which artifacts cannot describe");
     std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
     return fb::CreateTensorInfoDirect(fbb, name.str().c_str(), *dtype, &shape,
-                                      bufferOf.lookup(value));
+                                      bufferOf.lookup(value), bounded);
   };
   std::vector<flatbuffers::Offset<fb::TensorInfo>> inputs, outputs;
   for (auto [i, arg] : llvm::enumerate(main.getArguments())) {
@@ -386,8 +409,10 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<TargetKernels> kernelSet
       return info.takeError();
     inputs.push_back(*info);
   }
-  for (auto [i, value] : llvm::enumerate(returnOp.getOperands())) {
-    auto info = tensorInfo(value, stringName(main, i, true));
+  for (auto [i, value] : llvm::enumerate(outputValues)) {
+    auto bounded = boundedDims.find(i);
+    auto info = tensorInfo(value, stringName(main, i, true),
+                           bounded == boundedDims.end() ? nullptr : &bounded->second);
     if (!info)
       return info.takeError();
     outputs.push_back(*info);
@@ -510,7 +535,8 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<TargetKernels> kernelSet
 
     format::FileHeader header{};
     std::memcpy(header.magic, format::kMagic, sizeof(header.magic));
-    header.formatVersion = format::kFormatVersion;
+    header.formatVersion =
+        boundedDims.empty() ? format::kFirstFormatVersion : format::kFormatVersion;
     header.sectionCount = sectionCount;
     header.fileSize = fileSize;
     XXH64_state_t state;

@@ -419,7 +419,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   for (auto [i, out] : llvm::enumerate(node.output()))
     if (!out.empty() && !lookup(out))
       return context.fail("output " + Twine(i) + " ('" + out + "') was not produced");
-  return success();
+  return propagateBoundedDims(context);
 }
 
 FailureOr<SmallVector<Value>> GraphImporter::importSubgraph(onnx::GraphProto &graph,

@@ -148,6 +148,26 @@ inline LogicalResult setResult(NodeContext &node, FailureOr<Value> result, size_
 using Converter = LogicalResult (*)(NodeContext &);
 using ConverterMap = llvm::StringMap<Converter>;
 
+/// Axes given by attribute (older opsets) or by a constant input `inputIndex` (newer ones);
+/// none when neither is given.
+FailureOr<std::optional<SmallVector<int64_t>>> axesOf(NodeContext &node, size_t inputIndex);
+
+/// A dim whose size is known only at run time (made by NonZero, Compress, Unique or
+/// NonMaxSuppression): the value's type holds its upper bound, and `size` (rank-0 i64) its
+/// size.
+struct BoundedDim {
+  int64_t dim;
+  Value size;
+  /// "NonZero 'name'", for messages.
+  std::string origin;
+};
+
+/// Records, after `node` converted, which dims of its outputs are bounded: those of a
+/// data-dependent op, and those that flow from its inputs through the ops that keep them
+/// (elementwise ops, Cast, Transpose, Squeeze, Unsqueeze, Gather, GatherND, Identity). Any
+/// other op taking a bounded input is an error at the node.
+LogicalResult propagateBoundedDims(NodeContext &node);
+
 /// A Conv or ConvTranspose of `x` and `w` (and `bias`) with `node`'s attributes.
 FailureOr<Value> buildConv(NodeContext &node, Value x, Value w, Value bias, bool transposed);
 
@@ -161,6 +181,7 @@ void registerLossConverters(ConverterMap &map);
 void registerRecurrentConverters(ConverterMap &map);
 void registerLegacyConverters(ConverterMap &map);
 void registerSpectralConverters(ConverterMap &map);
+void registerDataDependentConverters(ConverterMap &map);
 
 /// Imports one ONNX graph (the main graph or a subgraph) into the current insertion block.
 class GraphImporter {
@@ -182,6 +203,11 @@ public:
   Value lookup(StringRef name) const;
   bool isDefined(StringRef name) const { return static_cast<bool>(lookup(name)); }
 
+  /// The bounded dims of every value of the model (shared with subgraphs).
+  llvm::DenseMap<Value, SmallVector<BoundedDim>> &boundedDims() {
+    return parent ? parent->boundedDims() : bounded;
+  }
+
   OpBuilder &builder;
   MLIRContext *ctx;
   ExternalData &external;
@@ -196,6 +222,7 @@ private:
   LogicalResult importNode(const onnx::NodeProto &node);
   GraphImporter *parent;
   llvm::StringMap<Value> values;
+  llvm::DenseMap<Value, SmallVector<BoundedDim>> bounded;
 };
 
 /// "node 'NAME' (OP)" for messages; unnamed nodes are named by their first output.

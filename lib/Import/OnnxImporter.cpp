@@ -43,6 +43,7 @@ static const ConverterMap &converters() {
     registerRecurrentConverters(m);
     registerLegacyConverters(m);
     registerSpectralConverters(m);
+    registerDataDependentConverters(m);
     return m;
   }();
   return map;
@@ -202,10 +203,25 @@ importGraph(MLIRContext &context, onnx::ModelProto &model, ExternalData &externa
       return createStringError("graph output '" + out.name() + "' is never produced");
     results.push_back(v);
   }
+  // Each run-time size of an output's bounded dim is a hidden result after the outputs.
+  SmallVector<std::pair<int64_t, int64_t>> sizeOf;
+  size_t outputCount = results.size();
+  for (size_t i = 0; i < outputCount; ++i)
+    for (const BoundedDim &dim : importer.boundedDims().lookup(results[i])) {
+      results.push_back(dim.size);
+      sizeOf.emplace_back(i, dim.dim);
+    }
   func::ReturnOp::create(builder, loc, results);
   func.setType(builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
   for (auto [i, out] : llvm::enumerate(graph.output()))
     func.setResultAttr(i, "catfish.name", builder.getStringAttr(out.name()));
+  for (auto [k, entry] : llvm::enumerate(sizeOf)) {
+    auto [output, dim] = entry;
+    func.setResultAttr(outputCount + k, "catfish.name",
+                       builder.getStringAttr(graph.output(output).name() + ".size" + Twine(dim)));
+    func.setResultAttr(outputCount + k, kSizeOfAttr,
+                       builder.getDenseI64ArrayAttr({output, dim}));
+  }
 
   std::string diagnostic;
   ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "GpuKernels.h"
 
+#include "catfish/Conversion/CatfishToLinalg.h"
 #include "catfish/Dialect/Catfish.h"
 #include "catfish/Passes/Passes.h"
 
@@ -79,8 +80,30 @@ void wrapScalarCode(func::FuncOp func) {
   }
 }
 
+/// A sequential kernel (kSequentialKernel: NonZero, Unique, NonMaxSuppression) runs on one
+/// thread: everything but what stays on the host goes into a parallel loop of one iteration at
+/// the end of the body.
+void wrapSequentialKernel(func::FuncOp func) {
+  Block &body = func.getBody().front();
+  SmallVector<Operation *> ops;
+  for (Operation &op : body.without_terminator())
+    if (!staysOnHost(op))
+      ops.push_back(&op);
+  if (ops.empty())
+    return;
+  OpBuilder builder(body.getTerminator());
+  Location loc = ops.front()->getLoc();
+  Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
+  Value one = arith::ConstantIndexOp::create(builder, loc, 1);
+  auto loop = scf::ParallelOp::create(builder, loc, ValueRange{zero}, ValueRange{one},
+                                      ValueRange{one});
+  for (Operation *op : ops)
+    op->moveBefore(loop.getBody()->getTerminator());
+}
+
 /// Why the CUDA target cannot map `func` yet, as an error at the op responsible.
 LogicalResult checkMappable(func::FuncOp func) {
+  bool sequential = func->hasAttr(kSequentialKernel);
   for (Operation &op : func.getBody().front()) {
     if (staysOnHost(op))
       continue;
@@ -94,8 +117,9 @@ LogicalResult checkMappable(func::FuncOp func) {
     }
     if (failed(staticExtents(loop)))
       return loop.emitError("the CUDA target needs static loop bounds");
-    WalkResult inner = loop.getBody()->walk([](Operation *nested) {
-      if (isa<LoopLikeOpInterface>(nested) || isa<memref::AllocOp, memref::AllocaOp>(nested)) {
+    WalkResult inner = loop.getBody()->walk([&](Operation *nested) {
+      if ((!sequential && isa<LoopLikeOpInterface>(nested)) ||
+          isa<memref::AllocOp, memref::AllocaOp>(nested)) {
         nested->emitError("the CUDA target cannot map a loop nest with an inner sequential "
                           "loop to GPU threads yet (reductions, argmax and top-k with k <= 64 "
                           "take a warp or a block per row; scans, scatters and larger top-k "
@@ -129,7 +153,10 @@ struct MapToGpu final : catfish::impl::CatfishMapToGpuBase<MapToGpu> {
       if (func->hasAttr("catfish.kind"))
         kernels.push_back(func);
     for (func::FuncOp func : kernels) {
-      wrapScalarCode(func);
+      if (func->hasAttr(kSequentialKernel))
+        wrapSequentialKernel(func);
+      else
+        wrapScalarCode(func);
       if (failed(checkMappable(func)))
         return signalPassFailure();
     }

@@ -372,6 +372,37 @@ catfish_status_t *ArtifactFile::verifyManifest() {
       if (buffer.size() != bufferBytes)
         return bad(what, " '", name, "' needs ", bufferBytes, " bytes but its buffer ",
                    t.buffer(), " has ", buffer.size());
+      if (const auto *dynamic = t.data_dependent_dims(); dynamic && dynamic->size() != 0) {
+        if (!isOutput)
+          return bad("input '", name, "' has data-dependent dims; only outputs may");
+        if (header_.formatVersion < 2)
+          return bad("output '", name, "' has data-dependent dims, which format version ",
+                     header_.formatVersion, " cannot describe");
+        // The C API reports them as a 64-bit mask.
+        if (rank > 64)
+          return bad("output '", name, "' has data-dependent dims and rank ", rank,
+                     "; the limit is 64");
+        // Compacting moves whole bytes; a packed output would need repacking instead.
+        if (isPackedDType(t.dtype()))
+          return bad("output '", name, "' is ", catfish_dtype_name(catfish_dtype_t(t.dtype())),
+                     ", packed two per byte, and cannot have data-dependent dims");
+        uint64_t seen = 0;
+        for (const DataDependentDim *dim : *dynamic) {
+          if (dim->dim() >= rank)
+            return bad("output '", name, "' has data-dependent dim ", dim->dim(),
+                       " but its rank is ", rank);
+          if (seen & (uint64_t(1) << dim->dim()))
+            return bad("output '", name, "' lists data-dependent dim ", dim->dim(), " twice");
+          seen |= uint64_t(1) << dim->dim();
+          if (dim->size_buffer() >= bufferCount)
+            return bad("output '", name, "' has the size of dim ", dim->dim(), " in buffer ",
+                       dim->size_buffer(), " but there are ", bufferCount);
+          const Buffer &size = *m.buffers()->Get(dim->size_buffer());
+          if (size.kind() != BufferKind::Arena || size.size() != sizeof(int64_t))
+            return bad("output '", name, "' has the size of dim ", dim->dim(), " in buffer ",
+                       dim->size_buffer(), ", which is not an 8-byte arena buffer");
+        }
+      }
       if (!isOutput) {
         if (buffer.kind() != BufferKind::Input || buffer.input_index() != static_cast<int32_t>(i))
           return bad("input '", name, "' uses buffer ", t.buffer(),

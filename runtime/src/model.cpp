@@ -55,6 +55,10 @@ void describeTensors(const ArtifactFile &file, bool outputs,
     info.rank = t.shape() ? t.shape()->size() : 0;
     info.dims = info.rank ? t.shape()->data() : kNoDims;
     info.byte_size = static_cast<size_t>(outputs ? file.outputByteSize(i) : file.inputByteSize(i));
+    info.data_dependent_dims = 0;
+    if (t.data_dependent_dims())
+      for (const fa::DataDependentDim *dim : *t.data_dependent_dims())
+        info.data_dependent_dims |= uint64_t(1) << dim->dim();
     out.push_back(info);
   }
 }

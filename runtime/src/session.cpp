@@ -1,5 +1,6 @@
 //===- session.cpp - catfish_session_t: arena, inputs, running steps -------===//
 
+#include "data_dependent.h"
 #include "memory_limit.h"
 #include "model.h"
 #include "packing.h"
@@ -83,6 +84,21 @@ struct catfish_session_t {
     std::vector<uint8_t> packed;
   };
   std::vector<PackedOutput> packedOutputs;
+  /// Outputs with data-dependent dims: the padded tensor, where the kernels write each size (in
+  /// the order of the manifest's list), and the actual dims and compacted copy that run() makes,
+  /// which outputData points at.
+  struct DynamicOutput {
+    size_t index;
+    const uint8_t *padded;
+    std::vector<const int64_t *> sizes;
+    std::vector<int64_t> dims;
+    std::vector<uint8_t> compacted;
+  };
+  std::vector<DynamicOutput> dynamicOutputs;
+  /// Per output, its dims and byte size after the last run (the actual ones for an output with
+  /// data-dependent dims, which point into dynamicOutputs).
+  std::vector<const int64_t *> outputDims;
+  std::vector<size_t> outputBytes;
   catfish::rt::ThreadPool pool;
   bool hasRun = false;
 };
@@ -180,11 +196,25 @@ catfish_status_t *createSession(const catfish_model_t *model, catfish_session_t 
   for (size_t o = 0; o < model->outputs.size(); ++o) {
     const fa::TensorInfo &info = *m.outputs()->Get(static_cast<flatbuffers::uoffset_t>(o));
     uint8_t *address = bufferAddress(info.buffer());
+    const catfish_tensor_info_t &described = model->outputs[o];
+    session->outputDims.push_back(described.dims);
+    session->outputBytes.push_back(described.byte_size);
     if (fa::isPackedDType(info.dtype())) {
       uint64_t count = m.buffers()->Get(info.buffer())->size();
       session->packedOutputs.push_back(
-          {address, count, std::vector<uint8_t>(model->outputs[o].byte_size, 0)});
+          {address, count, std::vector<uint8_t>(described.byte_size, 0)});
       session->outputData.push_back(session->packedOutputs.back().packed.data());
+    } else if (described.data_dependent_dims) {
+      catfish_session_t::DynamicOutput dynamic{
+          o, address, {}, std::vector<int64_t>(described.dims, described.dims + described.rank),
+          std::vector<uint8_t>(described.byte_size)};
+      for (const fa::DataDependentDim *dim : *info.data_dependent_dims())
+        dynamic.sizes.push_back(
+            reinterpret_cast<const int64_t *>(bufferAddress(dim->size_buffer())));
+      // Moving the vectors into place keeps their storage, so these pointers stay valid.
+      session->outputDims.back() = dynamic.dims.data();
+      session->outputData.push_back(dynamic.compacted.data());
+      session->dynamicOutputs.push_back(std::move(dynamic));
     } else {
       session->outputData.push_back(address);
     }
@@ -264,7 +294,45 @@ catfish_status_t *run(catfish_session_t *session, bool wait) {
   }
   for (catfish_session_t::PackedOutput &output : session->packedOutputs)
     packNibbles(output.unpacked, output.count, output.packed.data());
+  for (catfish_session_t::DynamicOutput &output : session->dynamicOutputs) {
+    const catfish_tensor_info_t &info = model.outputs[output.index];
+    int64_t sizes[64];
+    for (size_t i = 0; i < output.sizes.size(); ++i)
+      sizes[i] = *output.sizes[i];
+    if (catfish_status_t *status = catfish::rt::setActualDims(
+            info, *m.outputs()->Get(static_cast<flatbuffers::uoffset_t>(output.index)), sizes,
+            output.dims.data())) {
+      // The outputs are half updated: none may be read until a run succeeds.
+      session->hasRun = false;
+      return status;
+    }
+    session->outputBytes[output.index] = catfish::rt::compactOutput(
+        info, output.dims.data(), output.padded, output.compacted.data());
+  }
   session->hasRun = true;
+  return nullptr;
+}
+
+/// INVALID_ARGUMENT for an output index out of range, FAILED_PRECONDITION before the first run.
+catfish_status_t *checkOutputReadable(const catfish_session_t &session, size_t index) {
+  const catfish_model_t &model = *session.model;
+  if (index >= model.outputs.size())
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "output index ", index,
+                         " is out of range; the model has ", model.outputs.size(), " outputs");
+  if (!session.hasRun)
+    return makeStatusCat(CATFISH_STATUS_FAILED_PRECONDITION, "output '", model.outputs[index].name,
+                         "' is not available before the first run");
+  return nullptr;
+}
+
+/// Output `index` after the last run (checked readable): its data, byte size and dims.
+catfish_status_t *readOutput(const catfish_session_t &session, size_t index, const void **outData,
+                             size_t *outByteSize, const int64_t **outDims) {
+  if (session.gpu)
+    return catfish::rt::cuda::output(*session.gpu, index, outData, outByteSize, outDims);
+  *outData = session.outputData[index];
+  *outByteSize = session.outputBytes[index];
+  *outDims = session.outputDims[index];
   return nullptr;
 }
 
@@ -274,20 +342,41 @@ catfish_status_t *output(const catfish_session_t *session, size_t index, const v
     return makeStatus(CATFISH_STATUS_INVALID_ARGUMENT,
                       "catfish_session_output: session, out_data and out_byte_size must not be "
                       "NULL");
-  const catfish_model_t &model = *session->model;
-  if (index >= model.outputs.size())
-    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "output index ", index,
-                         " is out of range; the model has ", model.outputs.size(), " outputs");
-  if (!session->hasRun)
-    return makeStatusCat(CATFISH_STATUS_FAILED_PRECONDITION, "output '", model.outputs[index].name,
-                         "' is not available before the first run");
-  if (session->gpu) {
-    if (catfish_status_t *status = catfish::rt::cuda::output(*session->gpu, index, outData))
+  if (catfish_status_t *status = checkOutputReadable(*session, index))
+    return status;
+  const void *data;
+  size_t byteSize;
+  const int64_t *dims;
+  if (catfish_status_t *status = readOutput(*session, index, &data, &byteSize, &dims))
+    return status;
+  *outData = data;
+  *outByteSize = byteSize;
+  return nullptr;
+}
+
+catfish_status_t *outputShape(const catfish_session_t *session, size_t index, int64_t *outDims,
+                              size_t capacity) {
+  if (!session)
+    return makeStatus(CATFISH_STATUS_INVALID_ARGUMENT,
+                      "catfish_session_output_shape: session must not be NULL");
+  if (catfish_status_t *status = checkOutputReadable(*session, index))
+    return status;
+  const catfish_tensor_info_t &info = session->model->outputs[index];
+  if (capacity < info.rank)
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "output '", info.name, "' has rank ",
+                         info.rank, "; out_dims has room for ", capacity);
+  if (info.rank && !outDims)
+    return makeStatus(CATFISH_STATUS_INVALID_ARGUMENT,
+                      "catfish_session_output_shape: out_dims must not be NULL");
+  // A static output's shape needs nothing from the device.
+  const int64_t *dims = info.dims;
+  if (info.data_dependent_dims) {
+    const void *data;
+    size_t byteSize;
+    if (catfish_status_t *status = readOutput(*session, index, &data, &byteSize, &dims))
       return status;
-  } else {
-    *outData = session->outputData[index];
   }
-  *outByteSize = model.outputs[index].byte_size;
+  std::copy(dims, dims + info.rank, outDims);
   return nullptr;
 }
 
@@ -318,6 +407,10 @@ catfish_status_t *bindDevice(catfish_session_t *session, bool output, size_t ind
     return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, what, " index ", index,
                          " is out of range; the model has ", tensors.size(), " ", what, "s");
   const catfish_tensor_info_t &info = tensors[index];
+  if (info.data_dependent_dims)
+    return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, "output '", info.name,
+                         "' has data-dependent dims, whose sizes the runtime reads after each "
+                         "run; it must be read through catfish_session_output");
   if (byteSize != info.byte_size)
     return makeStatusCat(CATFISH_STATUS_INVALID_ARGUMENT, what, " '", info.name, "' (index ",
                          index, ") is ", info.byte_size, " bytes (", catfish_dtype_name(info.dtype),
@@ -402,6 +495,11 @@ catfish_status_t *catfish_session_gpu_time_ms(catfish_session_t *session, float 
 catfish_status_t *catfish_session_output(const catfish_session_t *session, size_t index,
                                          const void **out_data, size_t *out_byte_size) {
   CATFISH_GUARD(output(session, index, out_data, out_byte_size));
+}
+
+catfish_status_t *catfish_session_output_shape(const catfish_session_t *session, size_t index,
+                                               int64_t *out_dims, size_t capacity) {
+  CATFISH_GUARD(outputShape(session, index, out_dims, capacity));
 }
 
 const catfish_model_t *catfish_session_model(const catfish_session_t *session) {

@@ -130,6 +130,19 @@ void expectLoadError(const ModelDesc &desc, catfish_status_code_t code, const st
   CHECK(contains(result.message, message));
 }
 
+/// Whether `status` has `code` and `message` in its text; frees it.
+bool expectStatus(catfish_status_t *status, catfish_status_code_t code,
+                  const std::string &message) {
+  bool right = catfish_status_code(status) == code;
+  if (!right)
+    std::fprintf(stderr, "  expected %s, got %s: %s\n", catfish_status_code_name(code),
+                 catfish_status_code_name(catfish_status_code(status)),
+                 catfish_status_message(status));
+  right = contains(catfish_status_message(status), message) && right;
+  catfish_status_free(status);
+  return right;
+}
+
 std::vector<float> inputValues(int64_t salt) {
   std::vector<float> values(kLength);
   for (int64_t i = 0; i < kLength; ++i)
@@ -574,6 +587,214 @@ void testTensorFiles() {
   CHECK(!tensorByteSize(DType::F32, huge, 2, bytes));
 }
 
+/// y = NonZero(x) for x f32 2x3: y is i64 [2, <=6], its size in the 8-byte arena buffer 2; CPU
+/// code. With `setSize`, an input n and a second step overwrite that size with n.
+ModelDesc nonzeroModel(bool setSize = false) {
+  ModelDesc d;
+  d.compilerVersion = "catfish-test 0.1";
+  d.modelName = "nonzero";
+  d.inputs = {{"x", DType::F32, {2, 3}, 0}};
+  d.outputs = {{"y", DType::I64, {2, 6}, 1, {{1, 2}}}};
+  d.buffers = {{BufferKind::Input, 0, 24, 0},
+               {BufferKind::Arena, 0, 96},
+               {BufferKind::Arena, 128, 8}};
+  d.targets = {{"cpu", "x86-64", "elf-shared-object", 1}};
+  d.kernels = {{"catfish_test_nonzero", "generated", "node 'NonZero_0'", 0, 1}};
+  d.steps = {{0, {0, 1, 2}}};
+  d.arenaSize = 192;
+  d.code = {fileBytes(CATFISH_TEST_EMULATED_SO)};
+  if (setSize) {
+    d.inputs.push_back({"n", DType::I64, {}, 3});
+    d.buffers.push_back({BufferKind::Input, 0, 8, 1});
+    d.kernels.push_back({"catfish_test_set_size", "generated", "", 0, 1});
+    d.steps.push_back({1, {3, 2}});
+  }
+  return d;
+}
+
+/// nonzeroModel() as a CUDA plan of one launch of one thread, for the CUDA emulator.
+ModelDesc emulatedNonzeroModel() {
+  ModelDesc d = nonzeroModel();
+  d.targets = {{"cuda", "sm_80", "fatbin", 1},
+               {kCudaEmulatorTarget, "x86-64", "elf-shared-object", 2}};
+  d.code.insert(d.code.begin(), std::vector<uint8_t>{0x50, 0xed, 0x55, 0xba});
+  LaunchDesc launch{"catfish_test_nonzero", {1, 1, 1}, {1, 1, 1}, {0, 1, 2}};
+  d.kernels = {{"catfish_kernel_0", "generated", "node 'NonZero_0'", 0, 1, {launch}}};
+  return d;
+}
+
+/// Loads `desc` on `device` and creates a session; both null after a failed CHECK.
+void openSession(const ModelDesc &desc, const char *device, catfish_model_t *&model,
+                 catfish_session_t *&session) {
+  catfish_model_options_t options;
+  catfish_model_options_initialize(&options);
+  options.device = device;
+  std::string path = writeTemp("data-dependent.catfish", buildArtifact(desc));
+  model = nullptr;
+  session = nullptr;
+  catfish_status_t *status = catfish_model_load_with_options(path.c_str(), &options, &model);
+  if (!status)
+    status = catfish_session_create(model, &session);
+  if (status)
+    std::fprintf(stderr, "  %s\n", catfish_status_message(status));
+  CHECK(status == nullptr);
+  catfish_status_free(status);
+}
+
+/// Whether the last run's y has the dims `dims` and holds `values`, compacted.
+bool nonzeroOutputIs(const catfish_session_t *session, const std::vector<int64_t> &dims,
+                     const std::vector<int64_t> &values) {
+  int64_t actual[2] = {-1, -1};
+  const void *data = nullptr;
+  size_t size = 0;
+  catfish_status_t *status = catfish_session_output_shape(session, 0, actual, 2);
+  if (!status)
+    status = catfish_session_output(session, 0, &data, &size);
+  if (status) {
+    std::fprintf(stderr, "  %s\n", catfish_status_message(status));
+    catfish_status_free(status);
+    return false;
+  }
+  return actual[0] == dims[0] && actual[1] == dims[1] && size == values.size() * sizeof(int64_t) &&
+         (size == 0 || std::memcmp(data, values.data(), size) == 0);
+}
+
+/// NonZero on the CPU and on the CUDA emulator: the bound in the signature, the actual shape
+/// and the compacted data after each run (rows of 4 taken from rows of 6, an empty result, a
+/// full one), and the refusals of a short out_dims and of a device binding.
+void testDataDependentOutputs() {
+  for (const char *device : {"cpu", "cuda-emulator"}) {
+    catfish_model_t *model;
+    catfish_session_t *session;
+    openSession(device == std::string("cpu") ? nonzeroModel() : emulatedNonzeroModel(), device,
+                model, session);
+    if (!session) {
+      catfish_model_release(model);
+      continue;
+    }
+    catfish_tensor_info_t info;
+    CHECK(catfish_model_output_info(model, 0, &info) == nullptr);
+    CHECK(info.data_dependent_dims == 0b10 && info.rank == 2 && info.dims[0] == 2 &&
+          info.dims[1] == 6 && info.byte_size == 96);
+    CHECK(catfish_model_input_info(model, 0, &info) == nullptr && info.data_dependent_dims == 0);
+    int64_t dims[2];
+    CHECK(expectStatus(catfish_session_output_shape(session, 0, dims, 2),
+                       CATFISH_STATUS_FAILED_PRECONDITION,
+                       "output 'y' is not available before the first run"));
+    float sparse[6] = {1, 0, 2, 0, 3, 4}, zeros[6] = {}, ones[6] = {1, 1, 1, 1, 1, 1};
+    CHECK(catfish_session_set_input(session, 0, sparse, sizeof(sparse)) == nullptr);
+    CHECK(catfish_session_run(session) == nullptr);
+    CHECK(nonzeroOutputIs(session, {2, 4}, {0, 0, 1, 1, 0, 2, 1, 2}));
+    CHECK(catfish_session_set_input(session, 0, zeros, sizeof(zeros)) == nullptr);
+    CHECK(catfish_session_run(session) == nullptr);
+    CHECK(nonzeroOutputIs(session, {2, 0}, {}));
+    CHECK(catfish_session_set_input(session, 0, ones, sizeof(ones)) == nullptr);
+    CHECK(catfish_session_run(session) == nullptr);
+    CHECK(nonzeroOutputIs(session, {2, 6}, {0, 0, 0, 1, 1, 1, 0, 1, 2, 0, 1, 2}));
+
+    CHECK(expectStatus(catfish_session_output_shape(session, 0, dims, 1),
+                       CATFISH_STATUS_INVALID_ARGUMENT,
+                       "output 'y' has rank 2; out_dims has room for 1"));
+    CHECK(expectStatus(catfish_session_bind_output_device(session, 0, 0x1000, 96),
+                       CATFISH_STATUS_INVALID_ARGUMENT,
+                       "output 'y' has data-dependent dims, whose sizes the runtime reads after "
+                       "each run; it must be read through catfish_session_output"));
+    catfish_session_release(session);
+    catfish_model_release(model);
+  }
+
+  // A static output: no bit set, its static shape.
+  catfish_model_t *model;
+  catfish_session_t *session;
+  openSession(addModel(), "cpu", model, session);
+  if (session) {
+    std::vector<float> a = inputValues(1);
+    CHECK(catfish_session_set_input(session, 0, a.data(), kBytes) == nullptr);
+    CHECK(catfish_session_set_input(session, 1, a.data(), kBytes) == nullptr);
+    CHECK(catfish_session_run(session) == nullptr);
+    catfish_tensor_info_t info;
+    CHECK(catfish_model_output_info(model, 0, &info) == nullptr && info.data_dependent_dims == 0);
+    int64_t dims[1] = {0};
+    CHECK(catfish_session_output_shape(session, 0, dims, 1) == nullptr && dims[0] == kLength);
+    CHECK(expectStatus(catfish_session_output_shape(session, 0, nullptr, 0),
+                       CATFISH_STATUS_INVALID_ARGUMENT, "output 'c' has rank 1"));
+  }
+  catfish_session_release(session);
+  catfish_model_release(model);
+}
+
+/// A size outside [0, bound] fails the run, naming the output, dim, value and bound, and leaves
+/// no output readable; a size within it is used.
+void testDataDependentSizeOutOfRange() {
+  catfish_model_t *model;
+  catfish_session_t *session;
+  openSession(nonzeroModel(true), "cpu", model, session);
+  if (!session) {
+    catfish_model_release(model);
+    return;
+  }
+  float x[6] = {1, 0, 2, 0, 3, 4};
+  int64_t n = 3;
+  CHECK(catfish_session_set_input(session, 0, x, sizeof(x)) == nullptr);
+  CHECK(catfish_session_set_input(session, 1, &n, sizeof(n)) == nullptr);
+  CHECK(catfish_session_run(session) == nullptr);
+  CHECK(nonzeroOutputIs(session, {2, 3}, {0, 0, 1, 0, 2, 1}));
+  for (int64_t bad : {int64_t(7), int64_t(-1), INT64_MAX}) {
+    CHECK(catfish_session_set_input(session, 1, &bad, sizeof(bad)) == nullptr);
+    CHECK(expectStatus(catfish_session_run(session), CATFISH_STATUS_INTERNAL,
+                       "output 'y': the run gave data-dependent dim 1 the size " +
+                           std::to_string(bad) +
+                           ", outside its bound [0, 6] (a wrong kernel or a damaged artifact)"));
+    const void *data;
+    size_t size;
+    CHECK(expectStatus(catfish_session_output(session, 0, &data, &size),
+                       CATFISH_STATUS_FAILED_PRECONDITION, "not available before the first run"));
+  }
+  catfish_session_release(session);
+  catfish_model_release(model);
+}
+
+/// Data-dependent dims only on outputs, in range, once each, with an 8-byte arena size buffer,
+/// at rank 64 at most, not packed, and in a version-2 file.
+void testDataDependentRefusals() {
+  ModelDesc d = nonzeroModel();
+  d.inputs[0].dataDependentDims = {{0, 2}};
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS,
+                  "input 'x' has data-dependent dims; only outputs may");
+  d = nonzeroModel();
+  d.outputs[0].dataDependentDims = {{2, 2}};
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS,
+                  "output 'y' has data-dependent dim 2 but its rank is 2");
+  d.outputs[0].dataDependentDims = {{1, 2}, {1, 2}};
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "output 'y' lists data-dependent dim 1 twice");
+  d.outputs[0].dataDependentDims = {{1, 7}};
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS,
+                  "output 'y' has the size of dim 1 in buffer 7 but there are 3");
+  d.outputs[0].dataDependentDims = {{1, 0}};
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS,
+                  "output 'y' has the size of dim 1 in buffer 0, which is not an 8-byte arena "
+                  "buffer");
+  d = nonzeroModel();
+  d.buffers[2].size = 16;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS,
+                  "output 'y' has the size of dim 1 in buffer 2, which is not an 8-byte arena "
+                  "buffer");
+  d = nonzeroModel();
+  d.outputs[0].shape = std::vector<int64_t>(65, 1);
+  d.buffers[1].size = 8;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS,
+                  "output 'y' has data-dependent dims and rank 65; the limit is 64");
+  d = nonzeroModel();
+  d.outputs[0].dtype = DType::I4;
+  d.buffers[1].size = 12;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS,
+                  "output 'y' is i4, packed two per byte, and cannot have data-dependent dims");
+  d = nonzeroModel();
+  d.formatVersion = kFirstFormatVersion;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS,
+                  "output 'y' has data-dependent dims, which format version 1 cannot describe");
+}
+
 /// Artifacts and input files for tool_tests.cmake.
 int writeExamples(const std::string &dir) {
   std::error_code error;
@@ -596,6 +817,12 @@ int writeExamples(const std::string &dir) {
   ModelDesc odd = addModel();
   odd.outputs[0].name = "out/c:0";
   writeTemp("odd-names.catfish", buildArtifact(odd));
+  writeTemp("nonzero.catfish", buildArtifact(nonzeroModel()));
+  float sparse[6] = {1, 0, 2, 0, 3, 4};
+  int64_t sparseShape[2] = {2, 3};
+  writeTemp("nonzero-x.npy",
+            catfish::tools::encodeNpy(CATFISH_DTYPE_F32, sparseShape, 2,
+                                      reinterpret_cast<const uint8_t *>(sparse), sizeof(sparse)));
 
   std::vector<float> a(kLength, 1.0f), b(kLength, 2.0f);
   int64_t shape[2] = {2, 4};
@@ -838,6 +1065,9 @@ int main(int argc, char **argv) {
       {"tensor files", testTensorFiles},
       {"CUDA emulator", testCudaEmulator},
       {"device API on the CPU", testDeviceApiOnCpu},
+      {"data-dependent outputs", testDataDependentOutputs},
+      {"data-dependent size out of range", testDataDependentSizeOutOfRange},
+      {"data-dependent dims refused", testDataDependentRefusals},
   };
   for (const Test &test : tests) {
     int before = failures;

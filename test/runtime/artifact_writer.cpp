@@ -56,8 +56,13 @@ std::vector<uint8_t> buildManifest(const ModelDesc &desc) {
   flatbuffers::FlatBufferBuilder fbb;
   auto tensors = [&](const std::vector<TensorDesc> &list) {
     std::vector<flatbuffers::Offset<TensorInfo>> out;
-    for (const TensorDesc &t : list)
-      out.push_back(CreateTensorInfoDirect(fbb, t.name.c_str(), t.dtype, &t.shape, t.buffer));
+    for (const TensorDesc &t : list) {
+      std::vector<flatbuffers::Offset<DataDependentDim>> dims;
+      for (const DataDependentDimDesc &d : t.dataDependentDims)
+        dims.push_back(CreateDataDependentDim(fbb, d.dim, d.sizeBuffer));
+      out.push_back(CreateTensorInfoDirect(fbb, t.name.c_str(), t.dtype, &t.shape, t.buffer,
+                                           dims.empty() ? nullptr : &dims));
+    }
     return out;
   };
   auto inputs = tensors(desc.inputs);

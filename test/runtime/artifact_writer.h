@@ -34,11 +34,15 @@ struct BufferDesc {
   uint64_t size;
   int32_t inputIndex = -1;
 };
+struct DataDependentDimDesc {
+  uint32_t dim, sizeBuffer;
+};
 struct TensorDesc {
   std::string name;
   DType dtype;
   std::vector<int64_t> shape;
   uint32_t buffer;
+  std::vector<DataDependentDimDesc> dataDependentDims = {};
 };
 struct TargetDesc {
   std::string name, arch, format;

@@ -1,6 +1,7 @@
 # Runs one tool invocation for CTest and checks its exit code and output.
 #   cmake -DCOMMAND="a|b|c" -DEXPECT_RC=1 -DEXPECT="regex" [-DEXPECT_NOT="regex"]
-#         [-DEXPECT_FILE=path] [-DEXPECT_NO_FILE=path] [-DCLEAN_DIR=dir] -P check_tool.cmake
+#         [-DEXPECT_FILE=path [-DEXPECT_IN_FILE=regex]] [-DEXPECT_NO_FILE=path] [-DCLEAN_DIR=dir]
+#         -P check_tool.cmake
 if(CLEAN_DIR)
   file(REMOVE_RECURSE "${CLEAN_DIR}")
 endif()
@@ -27,6 +28,13 @@ if(EXPECT_RC STREQUAL "1")
 endif()
 if(DEFINED EXPECT_FILE AND NOT EXISTS "${EXPECT_FILE}")
   message(FATAL_ERROR "${EXPECT_FILE} was not written\n${all}")
+endif()
+if(DEFINED EXPECT_IN_FILE)
+  # Matched against the file's printable strings (a .npy's header, say).
+  file(STRINGS "${EXPECT_FILE}" found REGEX "${EXPECT_IN_FILE}")
+  if(NOT found)
+    message(FATAL_ERROR "${EXPECT_FILE} has nothing matching '${EXPECT_IN_FILE}'\n${all}")
+  endif()
 endif()
 if(DEFINED EXPECT_NO_FILE AND EXISTS "${EXPECT_NO_FILE}")
   message(FATAL_ERROR "${EXPECT_NO_FILE} exists but should not\n${all}")

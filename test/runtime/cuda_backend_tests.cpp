@@ -8,7 +8,8 @@
 //
 // Then the backend end to end on fake_cuda_driver.c, a libcuda stand-in that runs launches on
 // the host: loading (image choice, weights upload), sessions, CUDA Graph capture and replay,
-// device-pointer bindings, the refusals of a wrong arch, ordinal or function.
+// device-pointer bindings, outputs with data-dependent dims, the refusals of a wrong arch,
+// ordinal or function.
 //
 // The cuBLASLt part is skipped, visibly ("SKIP:"), where libcublasLt.so.13 cannot be opened.
 //
@@ -434,6 +435,75 @@ void testFakeDriverSessions(const std::string &path) {
   catfish_model_release(l.model);
 }
 
+/// y = NonZero(x) for x f32 2x3, y i64 [2, <=6] with its size in arena buffer 2, then the size
+/// overwritten with input n: two launches of one thread.
+std::vector<uint8_t> nonzeroArtifact() {
+  using namespace catfish::artifact;
+  using namespace catfish::artifact::testing;
+  ModelDesc d;
+  d.compilerVersion = "catfish-test 0.1";
+  d.modelName = "nonzero";
+  d.inputs = {{"x", DType::F32, {2, 3}, 0}, {"n", DType::I64, {}, 3}};
+  d.outputs = {{"y", DType::I64, {2, 6}, 1, {{1, 2}}}};
+  d.buffers = {{BufferKind::Input, 0, 24, 0},
+               {BufferKind::Arena, 0, 96},
+               {BufferKind::Arena, 128, 8},
+               {BufferKind::Input, 0, 8, 1}};
+  d.targets = {{"cuda", "sm_90a", "fatbin", 1}};
+  LaunchDesc nonzero{"catfish_test_nonzero", {1, 1, 1}, {1, 1, 1}, {0, 1, 2}};
+  LaunchDesc setSize{"catfish_test_set_size", {1, 1, 1}, {1, 1, 1}, {3, 2}};
+  d.kernels = {{"catfish_kernel_0", "generated", "node 'NonZero_0'", 0, 1, {nonzero, setSize}}};
+  d.steps = {{0, {0, 1, 2, 3}}};
+  d.arenaSize = 192;
+  d.code = {{0x50, 0xed, 0x55, 0xba}};
+  return buildArtifact(d);
+}
+
+/// The size buffers travel with their output from the device, which is then compacted; a size
+/// out of bounds is reported when the output is read. With and without CUDA Graphs.
+void testFakeDriverDataDependent(const std::string &path) {
+  for (int graphs : {1, 0}) {
+    Loaded l = load(path, "cuda", graphs);
+    CHECK(l.status == nullptr && l.model);
+    catfish_session_t *session = nullptr;
+    if (!l.model || catfish_session_create(l.model, &session) != nullptr) {
+      CHECK(session != nullptr);
+      catfish_model_release(l.model);
+      continue;
+    }
+    float x[6] = {1, 0, 2, 0, 3, 4};
+    CHECK(catfish_session_set_input(session, 0, x, sizeof(x)) == nullptr);
+    struct Case {
+      int64_t n;
+      std::vector<int64_t> y;
+    } cases[] = {{4, {0, 0, 1, 1, 0, 2, 1, 2}}, {2, {0, 0, 0, 2}}};
+    for (const Case &c : cases) {
+      CHECK(catfish_session_set_input(session, 1, &c.n, sizeof(c.n)) == nullptr);
+      CHECK(catfish_session_run(session) == nullptr);
+      int64_t dims[2] = {};
+      const void *data = nullptr;
+      size_t size = 0;
+      CHECK(catfish_session_output_shape(session, 0, dims, 2) == nullptr && dims[0] == 2 &&
+            dims[1] == c.n);
+      CHECK(catfish_session_output(session, 0, &data, &size) == nullptr &&
+            size == c.y.size() * sizeof(int64_t) && std::memcmp(data, c.y.data(), size) == 0);
+    }
+    int64_t bad = 9, dims[2];
+    CHECK(catfish_session_set_input(session, 1, &bad, sizeof(bad)) == nullptr);
+    CHECK(catfish_session_run(session) == nullptr);
+    CHECK(expectStatus(catfish_session_output_shape(session, 0, dims, 2), CATFISH_STATUS_INTERNAL,
+                       "output 'y': the run gave data-dependent dim 1 the size 9, outside its "
+                       "bound [0, 6]"));
+    CUdeviceptr bound = fake.alloc(96);
+    CHECK(expectStatus(catfish_session_bind_output_device(session, 0, bound, 96),
+                       CATFISH_STATUS_INVALID_ARGUMENT,
+                       "it must be read through catfish_session_output"));
+    fake.free(bound);
+    catfish_session_release(session);
+    catfish_model_release(l.model);
+  }
+}
+
 void testFakeDriverRefusals(const std::string &path) {
   setenv("FAKE_CUDA_ARCH", "75", 1);
   Loaded l = load(path, "cuda");
@@ -482,6 +552,9 @@ int main() {
   testFakeDriverRuns(path, 1);
   testFakeDriverRuns(path, 0);
   testFakeDriverSessions(path);
+  std::string nonzero = writeArtifact(nonzeroArtifact(), "nonzero");
+  testFakeDriverDataDependent(nonzero);
+  unlink(nonzero.c_str());
   testFakeDriverRefusals(path);
   unlink(path.c_str());
   std::printf("%s: the backend on the fake driver\n", failures == before ? "PASS" : "FAIL");

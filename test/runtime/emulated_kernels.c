@@ -72,3 +72,31 @@ void catfish_test_axpw(void *const *args, int64_t block, int64_t thread) {
   int64_t i = block * dims[3] + thread;
   y[i] = 2 * x[i] + w[i];
 }
+
+/* NonZero of x, f32 2x3 (args: x, y, count): y, i64 [2, <=6] row-major, gets the row indices
+ * then the column indices of the nonzero elements, padded with -1, and *count their number.
+ * One thread: with one block of one thread the CUDA emulator's convention is the CPU kernel
+ * ABI, so the tests run it as CPU code, on the emulator and on the fake CUDA driver. */
+const unsigned catfish_test_nonzero_param_count = 3;
+void catfish_test_nonzero(void *const *args, int64_t block, int64_t thread) {
+  (void)block, (void)thread;
+  const float *x = (const float *)args[0];
+  int64_t *y = (int64_t *)args[1];
+  int64_t count = 0;
+  for (int64_t i = 0; i < 6; ++i)
+    if (x[i] != 0.0f) {
+      y[count] = i / 3;
+      y[6 + count] = i % 3;
+      ++count;
+    }
+  for (int64_t i = count; i < 6; ++i)
+    y[i] = y[6 + i] = -1;
+  *(int64_t *)args[2] = count;
+}
+
+/* *size = *value (args: value, size): a size of the test's choosing, right or wrong. */
+const unsigned catfish_test_set_size_param_count = 2;
+void catfish_test_set_size(void *const *args, int64_t block, int64_t thread) {
+  (void)block, (void)thread;
+  *(int64_t *)args[1] = *(const int64_t *)args[0];
+}

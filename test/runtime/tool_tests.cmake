@@ -2,12 +2,13 @@
 # writes to CATFISH_RT_TEST_WORK. Included from runtime/CMakeLists.txt.
 set(W ${CATFISH_RT_TEST_WORK})
 
-# catfish_tool_test(NAME RC REGEX [EXPECT_NOT r] [EXPECT_FILE f] [EXPECT_NO_FILE f] [CLEAN_DIR d]
-#                   COMMAND tool args...)
+# catfish_tool_test(NAME RC REGEX [EXPECT_NOT r] [EXPECT_FILE f [EXPECT_IN_FILE r]]
+#                   [EXPECT_NO_FILE f] [CLEAN_DIR d] COMMAND tool args...)
 function(catfish_tool_test name rc regex)
-  cmake_parse_arguments(T "" "EXPECT_NOT;EXPECT_FILE;EXPECT_NO_FILE;CLEAN_DIR" "COMMAND" ${ARGN})
+  cmake_parse_arguments(T "" "EXPECT_NOT;EXPECT_FILE;EXPECT_IN_FILE;EXPECT_NO_FILE;CLEAN_DIR"
+                        "COMMAND" ${ARGN})
   set(extra)
-  foreach(key EXPECT_NOT EXPECT_FILE EXPECT_NO_FILE CLEAN_DIR)
+  foreach(key EXPECT_NOT EXPECT_FILE EXPECT_IN_FILE EXPECT_NO_FILE CLEAN_DIR)
     if(DEFINED T_${key})
       list(APPEND extra "-D${key}=${T_${key}}")
     endif()
@@ -26,6 +27,9 @@ catfish_tool_test(inspect-add 0
   COMMAND catfish-inspect ${W}/add.catfish)
 catfish_tool_test(inspect-cuda 0 "\ntarget cuda sm_90a \\(cubin, 4 B\\)\n"
   COMMAND catfish-inspect ${W}/cuda.catfish)
+catfish_tool_test(inspect-data-dependent 0
+  "outputs: 1\n  0 'y': i64 2x<=6 \\(buffer 1, size of dim 1 in buffer 2\\)\n"
+  COMMAND catfish-inspect ${W}/nonzero.catfish)
 catfish_tool_test(inspect-damaged 1 "error: .*damaged.catfish: section 1 \\(code\\) is damaged: checksum mismatch"
   COMMAND catfish-inspect ${W}/damaged.catfish)
 
@@ -38,6 +42,10 @@ catfish_tool_test(run-files 0 "output 'c': f32 1003\n  min 3 +max 4.5 +mean"
 catfish_tool_test(run-odd-output-name 0 "output 'out/c:0'"
   EXPECT_FILE ${W}/odd/out_c_0.npy CLEAN_DIR ${W}/odd
   COMMAND catfish-run ${W}/odd-names.catfish --output-dir ${W}/odd)
+catfish_tool_test(run-data-dependent 0
+  "output 'y': i64 2x4\n  min 0  max 2  mean 0.875\n  \\[0, 0, 1, 1, 0, 2, 1, 2\\]"
+  EXPECT_FILE ${W}/nonzero/y.npy EXPECT_IN_FILE "'shape': \\(2, 4\\)" CLEAN_DIR ${W}/nonzero
+  COMMAND catfish-run ${W}/nonzero.catfish --input x=${W}/nonzero-x.npy --output-dir ${W}/nonzero)
 catfish_tool_test(run-benchmark 0 "latency ms: min [0-9.]+  median [0-9.]+  p90 [0-9.]+  p99 [0-9.]+.*throughput: [0-9.]+ runs/s"
   COMMAND catfish-run ${W}/add.catfish --benchmark 20)
 catfish_tool_test(run-unknown-input 1 "error: the model has no input 'q'; valid inputs: 'a', 'b'"

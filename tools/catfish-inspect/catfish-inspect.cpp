@@ -32,12 +32,19 @@ template <typename T> size_t count(const flatbuffers::Vector<flatbuffers::Offset
   return v ? v->size() : 0;
 }
 
-std::string shapeText(const flatbuffers::Vector<int64_t> *shape) {
+/// "3x<=24": a data-dependent dim shows its upper bound after "<=".
+std::string shapeText(const fa::TensorInfo &t) {
+  const auto *shape = t.shape();
   if (!shape || shape->size() == 0)
     return "scalar";
   std::string out;
-  for (flatbuffers::uoffset_t i = 0; i < shape->size(); ++i)
-    out += (i ? "x" : "") + std::to_string(shape->Get(i));
+  for (flatbuffers::uoffset_t i = 0; i < shape->size(); ++i) {
+    bool dynamic = false;
+    if (t.data_dependent_dims())
+      for (const fa::DataDependentDim *dim : *t.data_dependent_dims())
+        dynamic |= dim->dim() == i;
+    out += (i ? "x" : "") + std::string(dynamic ? "<=" : "") + std::to_string(shape->Get(i));
+  }
   return out;
 }
 
@@ -46,9 +53,14 @@ void printTensors(const char *title,
   std::printf("%s: %zu\n", title, count(tensors));
   for (size_t i = 0; i < count(tensors); ++i) {
     const fa::TensorInfo &t = *tensors->Get(static_cast<flatbuffers::uoffset_t>(i));
-    std::printf("  %zu '%s': %s %s (buffer %u)\n", i, t.name()->c_str(),
+    std::string sizes;
+    if (t.data_dependent_dims())
+      for (const fa::DataDependentDim *dim : *t.data_dependent_dims())
+        sizes += ", size of dim " + std::to_string(dim->dim()) + " in buffer " +
+                 std::to_string(dim->size_buffer());
+    std::printf("  %zu '%s': %s %s (buffer %u%s)\n", i, t.name()->c_str(),
                 catfish_dtype_name(static_cast<catfish_dtype_t>(t.dtype())),
-                shapeText(t.shape()).c_str(), t.buffer());
+                shapeText(t).c_str(), t.buffer(), sizes.c_str());
   }
 }
 

@@ -301,12 +301,16 @@ bool writeOutputs(const std::string &dir, const catfish::Model &model,
     std::string temp = dir + "/." + file + ".npy.tmp" + std::to_string(getpid());
     const void *data;
     size_t size;
-    if (catfish::Status status = session.output(o, data, size); !status.ok()) {
+    std::vector<int64_t> dims;
+    catfish::Status status = session.output(o, data, size);
+    if (status.ok())
+      status = session.outputShape(o, dims);
+    if (!status.ok()) {
       error = status.message();
       cleanup();
       return false;
     }
-    std::vector<uint8_t> npy = encodeNpy(info.dtype, info.dims, info.rank,
+    std::vector<uint8_t> npy = encodeNpy(info.dtype, dims.data(), dims.size(),
                                          static_cast<const uint8_t *>(data), size);
     written.emplace_back(temp, final);
     if (!writeWhole(temp, npy, error)) {
@@ -335,12 +339,14 @@ std::string formatValue(catfish_dtype_t dtype, double value) {
   return text;
 }
 
-void printOutput(const catfish_tensor_info_t &info, const uint8_t *data) {
+/// Prints output `info` of the actual shape `dims`.
+void printOutput(const catfish_tensor_info_t &info, const std::vector<int64_t> &dims,
+                 const uint8_t *data) {
   uint64_t count = 1;
-  for (size_t i = 0; i < info.rank; ++i)
-    count *= static_cast<uint64_t>(info.dims[i]);
+  for (int64_t dim : dims)
+    count *= static_cast<uint64_t>(dim);
   std::printf("output '%s': %s %s\n", info.name, catfish_dtype_name(info.dtype),
-              shapeText(info.dims, info.rank).c_str());
+              shapeText(dims).c_str());
   if (count == 0) {
     std::printf("  (empty)\n");
     return;
@@ -541,9 +547,13 @@ int runMain(int argc, char **argv) {
   for (size_t o = 0; o < model.outputCount(); ++o) {
     const void *data;
     size_t size;
-    if (catfish::Status status = session.output(o, data, size); !status.ok())
+    std::vector<int64_t> dims;
+    catfish::Status status = session.output(o, data, size);
+    if (status.ok())
+      status = session.outputShape(o, dims);
+    if (!status.ok())
       return fail(status.message());
-    printOutput(model.output(o), static_cast<const uint8_t *>(data));
+    printOutput(model.output(o), dims, static_cast<const uint8_t *>(data));
   }
   if (!options.outputDir.empty() && !writeOutputs(options.outputDir, model, session, error))
     return fail(error);

@@ -15,6 +15,13 @@ void populateReductionToLinalgPatterns(RewritePatternSet &patterns);
 void populateStructuredToLinalgPatterns(RewritePatternSet &patterns);
 void populateQuantizationToLinalgPatterns(RewritePatternSet &patterns);
 void populateResamplingToLinalgPatterns(RewritePatternSet &patterns);
+/// NonZero, Unique, NonMaxSuppression: sequential loop nests in kernels marked
+/// kSequentialKernel.
+void populateDataDependentToLinalgPatterns(RewritePatternSet &patterns);
+
+/// Unit attribute of a kernel function whose loops must run in order (each step's output
+/// position depends on all earlier steps): the CUDA target runs it on one thread.
+inline constexpr llvm::StringLiteral kSequentialKernel = "catfish.sequential";
 
 /// All of the above, and the dialects they produce marked legal in `target`.
 void populateCatfishToLinalgConversion(RewritePatternSet &patterns, ConversionTarget &target,

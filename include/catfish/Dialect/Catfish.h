@@ -35,6 +35,10 @@ class BroadcastElementwise : public TraitBase<ConcreteType, BroadcastElementwise
 
 namespace mlir::catfish {
 
+/// Result attribute of `main`'s hidden results: [output, dim] says the result (rank-0 i64) is
+/// the run-time size of that dim of that output, whose type holds only its upper bound.
+inline constexpr llvm::StringLiteral kSizeOfAttr = "catfish.size_of";
+
 /// Result types are compatible when element types match and every dim agrees or one side is
 /// dynamic: a result may be more static than inference found, never contradict it.
 bool areCompatibleResultTypes(TypeRange inferred, TypeRange actual);

@@ -381,10 +381,33 @@ def Catfish_RangeOp : Catfish_InferOp<"range"> {
   let hasFolder = 1;
 }
 
+// Ops whose output size depends on the data: each result is planned at an upper bound that
+// follows from the input shapes, padded with zeros past the data, and `count` (rank 0) says how
+// far along the bounded dim the data reaches. The importer tracks which dims are bounded.
+
 def Catfish_NonZeroOp : Catfish_InferOp<"non_zero"> {
-  let summary = "Indices of the non-zero elements, as [rank, count]";
+  let summary = "Coordinates of the non-zero elements, as [rank, numel] padded, and their count";
+  let description = [{
+    Column j < count of `output` holds the coordinates of the j-th non-zero element of
+    `input` in row-major order; the columns after it are zero. A rank-0 input counts as a
+    rank-1 input of one element, as onnxruntime does.
+  }];
   let arguments = (ins AnyRankedTensor:$input);
-  let results = (outs I64Tensor:$output);
+  let results = (outs I64Tensor:$output, I64Tensor:$count);
+}
+
+def Catfish_UniqueOp : Catfish_InferOp<"unique"> {
+  let summary = "The distinct slices of `input` along `axis` (or its distinct elements)";
+  let description = [{
+    ONNX Unique. Without `axis` the input is flattened. `values` keeps the input's shape (the
+    flattened length without `axis`); its first `count` slices along the axis are the distinct
+    ones, sorted (lexicographically, slices in row-major order) or in order of first
+    occurrence. `indices` and `counts` are padded to the same bound; `inverse_indices` has one
+    entry per input slice.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, OptionalAttr<I64Attr>:$axis, BoolAttr:$sorted);
+  let results = (outs AnyRankedTensor:$values, I64Tensor:$indices, I64Tensor:$inverse_indices,
+                      I64Tensor:$counts, I64Tensor:$count);
 }
 
 def Catfish_OneHotOp : Catfish_InferOp<"one_hot"> {
@@ -482,6 +505,23 @@ def Catfish_TopKOp : Catfish_InferOp<"topk"> {
 //===----------------------------------------------------------------------===//
 // Neural network
 //===----------------------------------------------------------------------===//
+
+def Catfish_NonMaxSuppressionOp : Catfish_InferOp<"non_max_suppression"> {
+  let summary = "Greedy non-maximum suppression of boxes per batch and class (ONNX semantics)";
+  let description = [{
+    `boxes` [B, N, 4] (corners, or centers and sizes with `center_point_box`), `scores`
+    [B, C, N], and three scalars. For each batch and class, boxes are taken by falling score
+    (the lower index first among equal scores) while their score is above `score_threshold`
+    (when `has_score_threshold`) and fewer than `max_output_boxes_per_class` are selected,
+    skipping a box whose IoU with one already selected exceeds `iou_threshold`. Rows
+    [batch, class, box] of `selected` are padded to `bound_per_class` per batch and class.
+  }];
+  let arguments = (ins TensorOf<[F32]>:$boxes, TensorOf<[F32]>:$scores,
+                       I64Tensor:$max_output_boxes_per_class, TensorOf<[F32]>:$iou_threshold,
+                       TensorOf<[F32]>:$score_threshold, BoolAttr:$center_point_box,
+                       BoolAttr:$has_score_threshold, I64Attr:$bound_per_class);
+  let results = (outs I64Tensor:$selected, I64Tensor:$count);
+}
 
 def Catfish_MatMulOp : Catfish_InferOp<"matmul"> {
   let summary = "Batched matrix product with numpy (ONNX MatMul) semantics";

@@ -323,32 +323,6 @@ struct GatherElementsLowering final : LoweringPattern<GatherElementsOp> {
   }
 };
 
-/// Row-major coordinates of the linear index `linear` in `shape`.
-SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear, ArrayRef<int64_t> shape) {
-  SmallVector<Value> coords(shape.size());
-  for (int64_t i = shape.size() - 1; i >= 0; --i) {
-    Value size = arith::ConstantIndexOp::create(b, loc, shape[i]);
-    coords[i] = arith::RemUIOp::create(b, loc, linear, size);
-    linear = arith::DivUIOp::create(b, loc, linear, size);
-  }
-  return coords;
-}
-
-/// A loop over [0, count) carrying `init` tensors; `body` returns the updated tensors.
-SmallVector<Value>
-buildCarriedLoop(OpBuilder &b, Location loc, int64_t count, ValueRange init,
-                 function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)> body) {
-  Value lb = arith::ConstantIndexOp::create(b, loc, 0);
-  Value ub = arith::ConstantIndexOp::create(b, loc, count);
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  auto loop = scf::ForOp::create(
-      b, loc, lb, ub, one, init,
-      [&](OpBuilder &nested, Location nestedLoc, Value iv, ValueRange carried) {
-        scf::YieldOp::create(nested, nestedLoc, body(nested, nestedLoc, iv, carried));
-      });
-  return loop.getResults();
-}
-
 /// The value a scatter writes at `at` of `target`: `update`, or its reduction with the
 /// element already there.
 Value combineScattered(OpBuilder &b, Location l, ScatterReduction reduction, Value target,

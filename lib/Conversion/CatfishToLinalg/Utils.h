@@ -50,6 +50,14 @@ Value scalarOf(OpBuilder &b, Location loc, Value tensor);
 /// Reshapes a static tensor to `type` (same element count) via collapse + expand.
 Value reshapeTo(OpBuilder &b, Location loc, Value value, RankedTensorType type);
 
+/// Row-major coordinates of the linear index `linear` in `shape`.
+SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear, ArrayRef<int64_t> shape);
+
+/// A loop over [0, count) carrying `init` tensors; `body` returns the updated tensors.
+SmallVector<Value>
+buildCarriedLoop(OpBuilder &b, Location loc, int64_t count, ValueRange init,
+                 function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)> body);
+
 /// An axis of a verified op in [0, rank) (negative axes count from the end).
 int64_t positiveAxis(int64_t axis, int64_t rank);
 

@@ -20,9 +20,8 @@ static FailureOr<Value> asI64(NodeContext &node, Value v) {
   return r->front();
 }
 
-/// Axes given by attribute (older opsets) or by a constant input (newer ones).
-static FailureOr<std::optional<SmallVector<int64_t>>> axesOf(NodeContext &node,
-                                                             size_t inputIndex) {
+FailureOr<std::optional<SmallVector<int64_t>>>
+mlir::catfish::onnx_import::axesOf(NodeContext &node, size_t inputIndex) {
   if (node.attr("axes"))
     return std::optional<SmallVector<int64_t>>(node.attrInts("axes"));
   Value axes = node.input(inputIndex);
@@ -406,10 +405,6 @@ static LogicalResult convertConstantOfShape(NodeContext &node) {
 
 static LogicalResult convertRange(NodeContext &node) {
   return setResult(node, node.create<RangeOp>({node.input(0), node.input(1), node.input(2)}));
-}
-
-static LogicalResult convertNonZero(NodeContext &node) {
-  return setResult(node, node.create<NonZeroOp>({node.input(0)}));
 }
 
 static LogicalResult convertOneHot(NodeContext &node) {
@@ -836,7 +831,6 @@ void mlir::catfish::onnx_import::registerTensorConverters(ConverterMap &map) {
   map["Pad"] = convertPad;
   map["ConstantOfShape"] = convertConstantOfShape;
   map["Range"] = convertRange;
-  map["NonZero"] = convertNonZero;
   map["OneHot"] = convertOneHot;
   map["Trilu"] = convertTrilu;
   map["CumSum"] = convertCumSum;

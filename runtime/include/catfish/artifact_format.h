@@ -13,8 +13,11 @@ namespace catfish::artifact {
 
 /// The first 8 bytes of every artifact.
 inline constexpr char kMagic[8] = {'C', 'A', 'T', 'F', 'I', 'S', 'H', '\0'};
-/// Bumped on every change an older runtime cannot read.
-inline constexpr uint32_t kFormatVersion = 1;
+/// Bumped on every change an older runtime cannot read. Writers write the lowest version that
+/// describes the artifact: 2 only for outputs with data-dependent dims (TensorInfo.
+/// data_dependent_dims), which a version-1 runtime would return padded, as if static.
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kFirstFormatVersion = 1;
 /// Every section starts at a multiple of this.
 inline constexpr uint64_t kSectionAlignment = 64;
 /// The weights section starts at a multiple of this, so it can be mapped page by page.

@@ -45,7 +45,8 @@ typedef enum catfish_status_code_e {
   /* A call in the wrong state: running before every input is set, reading outputs before a
    * run. */
   CATFISH_STATUS_FAILED_PRECONDITION = 7,
-  /* The system refused something it should not have (dlopen of a verified code section). */
+  /* The system refused something it should not have (dlopen of a verified code section), or a
+   * run produced what no correct kernel does (a data-dependent size outside its bound). */
   CATFISH_STATUS_INTERNAL = 8,
 } catfish_status_code_t;
 
@@ -150,10 +151,15 @@ typedef struct catfish_tensor_info_t {
   const char *name;
   catfish_dtype_t dtype;
   size_t rank;
-  /* `rank` dims; the shape is static. */
+  /* `rank` dims: the static shape, or for a data-dependent dim its upper bound. */
   const int64_t *dims;
-  /* Bytes of the tensor's data (dims product times element size, I4 rounded up). */
+  /* Bytes of the tensor's data (dims product times element size, I4 rounded up): the upper
+   * bound's byte size when some dim is data-dependent. */
   size_t byte_size;
+  /* Bit d set: dim d of this output has a size known only after a run (NonZero, Unique, ...)
+   * and dims[d] is its upper bound; catfish_session_output_shape() gives the actual size. 0 for
+   * every static tensor (every input). */
+  uint64_t data_dependent_dims;
 } catfish_tensor_info_t;
 
 size_t catfish_model_input_count(const catfish_model_t *model);
@@ -235,9 +241,19 @@ catfish_status_t *catfish_session_run(catfish_session_t *session);
 /* The data of output `index` after the last run, and its byte size (on a CUDA device, copied
  * from the GPU on the first ask after each run, so only the outputs asked for travel). Valid until the next
  * catfish_session_set_input(), catfish_session_run() or catfish_session_release() on this
- * session. CATFISH_STATUS_FAILED_PRECONDITION before the first successful run. */
+ * session. CATFISH_STATUS_FAILED_PRECONDITION before the first successful run. An output with
+ * data-dependent dims comes compacted to its actual shape (row-major, a copy the session owns)
+ * with the actual byte size. */
 catfish_status_t *catfish_session_output(const catfish_session_t *session, size_t index,
                                          const void **out_data, size_t *out_byte_size);
+/* Writes the `rank` actual dims of output `index` after the last run to `out_dims` (the static
+ * dims for a static output); `capacity` entries must hold them (CATFISH_STATUS_INVALID_ARGUMENT
+ * naming the rank otherwise). CATFISH_STATUS_FAILED_PRECONDITION before the first successful
+ * run. A data-dependent size outside [0, bound] fails the run with CATFISH_STATUS_INTERNAL (a
+ * wrong kernel or a damaged artifact); on a CUDA device, where sizes travel with their output,
+ * this call and catfish_session_output() report it instead. */
+catfish_status_t *catfish_session_output_shape(const catfish_session_t *session, size_t index,
+                                               int64_t *out_dims, size_t capacity);
 /* Runs every step like catfish_session_run() but may return before they finish: on a CUDA
  * device it enqueues the plan on the session's stream and returns; catfish_session_wait() waits
  * for it (errors of the enqueued work surface there). On the CPU devices it runs to completion.
@@ -256,8 +272,8 @@ catfish_status_t *catfish_session_set_stream(catfish_session_t *session, void *s
  * memory of the model's GPU (a CUdeviceptr), 64-byte aligned, of exactly the tensor's
  * `byte_size`, on every later run; `device_ptr` 0 undoes it, and so does set_input for an
  * input. The memory must hold the input (stay valid for the output) while a run executes.
- * Packed 4-bit tensors cannot be bound. A bound output is not readable through
- * catfish_session_output(). */
+ * Packed 4-bit tensors and outputs with data-dependent dims cannot be bound. A bound output is
+ * not readable through catfish_session_output(). */
 catfish_status_t *catfish_session_bind_input_device(catfish_session_t *session, size_t index,
                                                     uint64_t device_ptr, size_t byte_size);
 catfish_status_t *catfish_session_bind_output_device(catfish_session_t *session, size_t index,

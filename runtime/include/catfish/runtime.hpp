@@ -21,6 +21,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace catfish {
 
@@ -146,6 +147,18 @@ public:
   /// Valid until the next setInput(), run() or the session's end.
   Status output(size_t index, const void *&outData, size_t &outByteSize) const {
     return Status(catfish_session_output(session_, index, &outData, &outByteSize));
+  }
+  /// The actual dims of output `index` after the last run (see catfish_session_output_shape).
+  Status outputShape(size_t index, std::vector<int64_t> &outDims) const {
+    catfish_tensor_info_t info{};
+    Status status(catfish_model_output_info(catfish_session_model(session_), index, &info));
+    if (!status.ok())
+      return status;
+    std::vector<int64_t> dims(info.rank);
+    status = Status(catfish_session_output_shape(session_, index, dims.data(), dims.size()));
+    if (status.ok())
+      outDims = std::move(dims);
+    return status;
   }
 
 private:

@@ -4,6 +4,7 @@
 
 #include "cuda/cublaslt.h"
 #include "cuda/driver.h"
+#include "data_dependent.h"
 #include "model.h"
 #include "packing.h"
 #include "status.h"
@@ -368,8 +369,11 @@ struct GpuSession {
   CUgraphExec graphExec = nullptr;
   CUevent started = nullptr, finished = nullptr;
 
-  /// Host copies of the outputs; valid after a run when fresh[o].
+  /// Host copies of the outputs with their byte sizes and dims (the actual ones for an output
+  /// with data-dependent dims); valid after a run when fresh[o].
   std::vector<std::vector<uint8_t>> hostOutputs;
+  std::vector<size_t> hostBytes;
+  std::vector<std::vector<int64_t>> hostDims;
   std::vector<bool> fresh;
 
   void dropGraph() {
@@ -574,8 +578,11 @@ catfish_status_t *createSession(const catfish_model_t &model, GpuSessionPtr &out
     session->copyBoundOutput.push_back(m.buffers()->Get(info->buffer())->kind() !=
                                            fa::BufferKind::Arena ||
                                        outputsOfBuffer[info->buffer()] > 1);
-  for (const catfish_tensor_info_t &info : model.outputs)
+  for (const catfish_tensor_info_t &info : model.outputs) {
     session->hostOutputs.emplace_back(info.byte_size);
+    session->hostBytes.push_back(info.byte_size);
+    session->hostDims.emplace_back(info.dims, info.dims + info.rank);
+  }
   session->fresh.assign(model.outputs.size(), false);
   bindBuffers(*session);
   out = std::move(session);
@@ -703,7 +710,8 @@ catfish_status_t *run(GpuSession &session, bool waitForIt) {
   return waitForIt ? wait(session) : nullptr;
 }
 
-catfish_status_t *output(GpuSession &session, size_t index, const void **outData) {
+catfish_status_t *output(GpuSession &session, size_t index, const void **outData,
+                         size_t *outByteSize, const int64_t **outDims) {
   const Driver &driver = *session.gpu->driver;
   const catfish_tensor_info_t &info = session.model->outputs[index];
   if (session.boundOutputs[index])
@@ -713,23 +721,46 @@ catfish_status_t *output(GpuSession &session, size_t index, const void **outData
     if (catfish_status_t *status = useContext(driver, session.gpu->context))
       return status;
     const fa::Manifest &m = session.model->file->manifest();
-    uint32_t buffer = m.outputs()->Get(flatbuffers::uoffset_t(index))->buffer();
+    const fa::TensorInfo &tensor = *m.outputs()->Get(flatbuffers::uoffset_t(index));
+    uint32_t buffer = tensor.buffer();
     uint64_t size = m.buffers()->Get(buffer)->size();
+    auto copying = [&] { return std::string("copying output '") + info.name + "' from the GPU"; };
+    // A packed output is packed, and one with data-dependent dims compacted, from a staging copy.
     bool packed = fa::isPackedDType(static_cast<fa::DType>(info.dtype));
-    std::vector<uint8_t> unpacked(packed ? size : 0);
-    uint8_t *target = packed ? unpacked.data() : session.hostOutputs[index].data();
+    bool dynamic = info.data_dependent_dims != 0;
+    std::vector<uint8_t> staged(packed || dynamic ? size : 0);
+    uint8_t *target = staged.empty() ? session.hostOutputs[index].data() : staged.data();
     if (size)
       CATFISH_CU_CHECK(driver,
                        driver.cuMemcpyDtoHAsync(target, session.addresses[buffer], size,
                                                 session.stream),
-                       std::string("copying output '") + info.name + "' from the GPU");
+                       copying());
+    // Loading allowed at most 64 data-dependent dims, each with an 8-byte arena size buffer.
+    int64_t sizes[64];
+    flatbuffers::uoffset_t sizeCount = 0;
+    if (dynamic)
+      for (const fa::DataDependentDim *dim : *tensor.data_dependent_dims())
+        CATFISH_CU_CHECK(driver,
+                         driver.cuMemcpyDtoHAsync(&sizes[sizeCount++],
+                                                  session.addresses[dim->size_buffer()],
+                                                  sizeof(int64_t), session.stream),
+                         copying());
     if (catfish_status_t *status = wait(session))
       return status;
     if (packed)
-      packNibbles(unpacked.data(), size, session.hostOutputs[index].data());
+      packNibbles(staged.data(), size, session.hostOutputs[index].data());
+    if (dynamic) {
+      std::vector<int64_t> &dims = session.hostDims[index];
+      if (catfish_status_t *status = setActualDims(info, tensor, sizes, dims.data()))
+        return status;
+      session.hostBytes[index] =
+          compactOutput(info, dims.data(), staged.data(), session.hostOutputs[index].data());
+    }
     session.fresh[index] = true;
   }
   *outData = session.hostOutputs[index].data();
+  *outByteSize = session.hostBytes[index];
+  *outDims = session.hostDims[index].data();
   return nullptr;
 }
 

@@ -70,8 +70,11 @@ catfish_status_t *setStream(GpuSession &session, void *stream);
 catfish_status_t *run(GpuSession &session, bool wait);
 /// Waits for the session's stream; errors of the enqueued work surface here.
 catfish_status_t *wait(GpuSession &session);
-/// Host copy of output `index` after the last run, copied from the device on the first ask.
-catfish_status_t *output(GpuSession &session, size_t index, const void **outData);
+/// Host copy of output `index` after the last run, copied from the device on the first ask,
+/// with its byte size and dims: for an output with data-dependent dims, its size buffers travel
+/// with it and the copy is compacted to the actual dims (INTERNAL for a size out of bounds).
+catfish_status_t *output(GpuSession &session, size_t index, const void **outData,
+                         size_t *outByteSize, const int64_t **outDims);
 /// Milliseconds of GPU time between the start and the end of the last run's plan (the caller
 /// checks that there was one).
 catfish_status_t *lastGpuMilliseconds(GpuSession &session, float *outMilliseconds);

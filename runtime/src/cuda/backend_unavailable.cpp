@@ -36,7 +36,9 @@ catfish_status_t *bind(GpuSession &, bool, size_t, uint64_t) { return notBuilt()
 catfish_status_t *setStream(GpuSession &, void *) { return notBuilt(); }
 catfish_status_t *run(GpuSession &, bool) { return notBuilt(); }
 catfish_status_t *wait(GpuSession &) { return notBuilt(); }
-catfish_status_t *output(GpuSession &, size_t, const void **) { return notBuilt(); }
+catfish_status_t *output(GpuSession &, size_t, const void **, size_t *, const int64_t **) {
+  return notBuilt();
+}
 catfish_status_t *lastGpuMilliseconds(GpuSession &, float *) { return notBuilt(); }
 
 } // namespace catfish::rt::cuda

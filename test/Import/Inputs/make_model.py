@@ -572,6 +572,24 @@ def if_loop():
                             tensor("loop_runtime", FLOAT, [4])])
 
 
+def nonzero_select(reduce_after=False):
+    """torch's x[x > 0] on a 1-D x (NonZero, Squeeze, Gather), with the positions as a second
+    output; the number selected is known only at run time. `reduce_after` sums the selection,
+    which Catfish cannot do yet."""
+    b = Builder(seed=12)
+    positions = b.op("NonZero", [b.op("Greater", ["x", b.const(0.0, "", np.float32)])], "",
+                     output="positions")
+    picked = b.op("Gather", ["x", b.op("Squeeze", [positions, b.const([0])])], "", axis=0)
+    b.op("Unique", ["x"], "", output="distinct", sorted=1)
+    if reduce_after:
+        b.op("ReduceSum", [picked], "", output="picked", keepdims=0)
+    else:
+        b.op("Identity", [picked], "", output="picked")
+    outputs = [tensor("picked", FLOAT, None), tensor("positions", INT64, None),
+               tensor("distinct", FLOAT, None)]
+    return b.model([tensor("x", FLOAT, [6])], outputs)
+
+
 def quant_dequant(b, x, scale, zero_point, scope, **attrs):
     quantized = b.op("QuantizeLinear", [x, scale, zero_point], scope, **attrs)
     return b.op("DequantizeLinear", [quantized, scale, zero_point], scope, **attrs)
@@ -978,6 +996,8 @@ CASES = {
     "large_fill": saved(large_fill),
     "gru": saved(recurrent),
     "shape_arithmetic": saved(shape_arithmetic),
+    "nonzero_select": saved(nonzero_select),
+    "bad_nonzero_reduce": saved(lambda: nonzero_select(reduce_after=True)),
     "bad_rnn_dynamic_sequence": saved(lambda: recurrent("RNN", seq="seq")),
     "bad_lstm_activation": saved(lambda: recurrent("LSTM", activations=["Sigmoid", "Gelu", "Tanh"])),
     "bad_gru_activation_count": saved(lambda: recurrent("GRU", direction="bidirectional",

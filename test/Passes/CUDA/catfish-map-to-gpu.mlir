@@ -78,3 +78,42 @@ func.func @catfish_kernel_0(%a: memref<4xf32>, %r: memref<4xf32>, %t: index, %n:
   %tmp = memref.alloc() : memref<4xf32>
   return
 }
+
+// -----
+
+// A sequential kernel (catfish.sequential: NonZero, Unique, NonMaxSuppression) runs on one
+// thread: its fill and its loop carrying the count go into one launch of one block, and the
+// constant stays on the host side.
+// CHECK-LABEL: func.func @catfish_kernel_0
+// CHECK: gpu.launch_func @catfish_cuda::@catfish_kernel_0_0 blocks in (%c1{{.*}}, %{{.*}}, %{{.*}}) threads in
+// CHECK-NOT: gpu.launch_func
+// CHECK: gpu.func @catfish_kernel_0_0
+// CHECK-SAME: known_grid_size = array<i32: 1, 1, 1>
+// CHECK: arith.cmpi ult, %{{.*}}, %c1
+// CHECK: linalg.fill
+// CHECK: scf.for
+// CHECK: memref.store %{{.*}}, %{{.*}}[] : memref<i64>
+func.func @catfish_kernel_0(%x: memref<8xf32>, %out: memref<8xi64>, %count: memref<i64>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>, catfish.sequential} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
+  %z64 = arith.constant 0 : i64
+  linalg.fill ins(%z64 : i64) outs(%out : memref<8xi64>)
+  %n_nz = scf.for %i = %c0 to %c8 step %c1 iter_args(%k = %c0) -> (index) {
+    %v = memref.load %x[%i] : memref<8xf32>
+    %nz = arith.cmpf une, %v, %zero : f32
+    %next = scf.if %nz -> (index) {
+      %i64 = arith.index_cast %i : index to i64
+      memref.store %i64, %out[%k] : memref<8xi64>
+      %k1 = arith.addi %k, %c1 : index
+      scf.yield %k1 : index
+    } else {
+      scf.yield %k : index
+    }
+    scf.yield %next : index
+  }
+  %total = arith.index_cast %n_nz : index to i64
+  memref.store %total, %count[] : memref<i64>
+  return
+}

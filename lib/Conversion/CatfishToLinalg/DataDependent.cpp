@@ -1,0 +1,446 @@
+//===- DataDependent.cpp - ops whose output size depends on the data ------===//
+//
+// NonZero, Unique and NonMaxSuppression write their results padded to a bound known at
+// compile time, plus the count of valid entries. They are sequential by nature (each entry's
+// position depends on every earlier one), so each lowers to one loop nest over tensors; the
+// kernel is marked `catfish.sequential` so that the CUDA target runs it on one thread instead
+// of refusing its inner loops.
+//
+//===----------------------------------------------------------------------===//
+#include "Utils.h"
+
+#include "catfish/Conversion/CatfishToLinalg.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::catfish;
+using namespace mlir::catfish::lowering;
+
+namespace {
+
+using Values = SmallVector<Value>;
+using BranchBuilder = function_ref<Values(OpBuilder &, Location)>;
+
+Value index(OpBuilder &b, Location l, int64_t value) {
+  return arith::ConstantIndexOp::create(b, l, value);
+}
+
+Value toI64(OpBuilder &b, Location l, Value indexValue) {
+  return arith::IndexCastOp::create(b, l, b.getI64Type(), indexValue);
+}
+
+Value toIndex(OpBuilder &b, Location l, Value i64Value) {
+  return arith::IndexCastOp::create(b, l, b.getIndexType(), i64Value);
+}
+
+/// `a + 1` where `condition` holds, else `a`.
+Value incrementIf(OpBuilder &b, Location l, Value condition, Value a) {
+  return arith::SelectOp::create(b, l, condition, arith::AddIOp::create(b, l, a, index(b, l, 1)),
+                                 a);
+}
+
+/// scf.if yielding what `thenBranch` / `elseBranch` build (same types).
+Values ifElse(OpBuilder &b, Location l, Value condition, BranchBuilder thenBranch,
+              BranchBuilder elseBranch) {
+  auto op = scf::IfOp::create(
+      b, l, condition,
+      [&](OpBuilder &tb, Location tl) { scf::YieldOp::create(tb, tl, thenBranch(tb, tl)); },
+      [&](OpBuilder &eb, Location el) { scf::YieldOp::create(eb, el, elseBranch(eb, el)); });
+  return op.getResults();
+}
+
+/// A loop over [lower, upper) carrying `init`, with bounds given as index values.
+Values buildLoop(OpBuilder &b, Location l, Value lower, Value upper, ValueRange init,
+                 function_ref<Values(OpBuilder &, Location, Value, ValueRange)> body) {
+  auto loop = scf::ForOp::create(b, l, lower, upper, index(b, l, 1), init,
+                                 [&](OpBuilder &nb, Location nl, Value iv, ValueRange carried) {
+                                   scf::YieldOp::create(nb, nl, body(nb, nl, iv, carried));
+                                 });
+  return loop.getResults();
+}
+
+/// The count result: a rank-0 i64 tensor holding `count` (an index).
+Value countTensor(OpBuilder &b, Location l, Value count) {
+  return tensor::FromElementsOp::create(b, l, RankedTensorType::get({}, b.getI64Type()),
+                                        ValueRange{toI64(b, l, count)});
+}
+
+/// Marks the kernel that `op` is lowered in as sequential (see the file comment).
+void markSequential(Operation *op) {
+  if (auto func = op->getParentOfType<func::FuncOp>())
+    func->setAttr(kSequentialKernel, UnitAttr::get(op->getContext()));
+}
+
+/// `v` in a type arith compares directly (8-bit and smaller floats widened).
+Value comparable(OpBuilder &b, Location l, Value v) {
+  return isSmallFloat(v.getType()) ? extendSmallFloat(b, l, v) : v;
+}
+
+Value lessThan(OpBuilder &b, Location l, Value x, Value y, bool isUnsigned) {
+  if (isa<FloatType>(x.getType()))
+    return arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, x, y);
+  return arith::CmpIOp::create(
+      b, l, isUnsigned || x.getType().isInteger(1) ? arith::CmpIPredicate::ult
+                                                    : arith::CmpIPredicate::slt,
+      x, y);
+}
+
+struct NonZeroLowering final : LoweringPattern<NonZeroOp> {
+  using LoweringPattern::LoweringPattern;
+  FailureOr<Values> lower(NonZeroOp op, PatternRewriter &rewriter) const override {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    auto outType = cast<RankedTensorType>(op.getOutput().getType());
+    Location l = op.getLoc();
+    OpBuilder &b = rewriter;
+    int64_t rank = input.getRank();
+    SmallVector<int64_t> shape(input.getShape());
+    if (rank == 0)
+      shape.push_back(1);
+    Value zero64 = arith::ConstantIntOp::create(b, l, b.getI64Type(), 0);
+    Value out = buildFilled(b, l, outType.getShape(), zero64);
+    Value data = op.getInput();
+    Values results = buildLoop(
+        b, l, index(b, l, 0), index(b, l, input.getNumElements()), {out, index(b, l, 0)},
+        [&](OpBuilder &lb, Location ll, Value i, ValueRange carried) -> Values {
+          SmallVector<Value> coords = delinearize(lb, ll, i, shape);
+          Value v = comparable(
+              lb, ll,
+              tensor::ExtractOp::create(lb, ll, data, rank == 0 ? ValueRange{} : ValueRange(coords)));
+          Value nonZero =
+              isa<FloatType>(v.getType())
+                  ? Value(arith::CmpFOp::create(lb, ll, arith::CmpFPredicate::UNE, v,
+                                                scalarConstant(lb, ll, v.getType(), 0)))
+                  : Value(arith::CmpIOp::create(lb, ll, arith::CmpIPredicate::ne, v,
+                                                scalarConstant(lb, ll, v.getType(), 0)));
+          Value count = carried[1];
+          Values written = ifElse(
+              lb, ll, nonZero,
+              [&](OpBuilder &tb, Location tl) -> Values {
+                Value column = carried[0];
+                for (auto [d, coord] : llvm::enumerate(coords))
+                  column = tensor::InsertOp::create(tb, tl, toI64(tb, tl, coord), column,
+                                                    ValueRange{index(tb, tl, d), count});
+                return {column};
+              },
+              [&](OpBuilder &, Location) -> Values { return {carried[0]}; });
+          return {written[0], incrementIf(lb, ll, nonZero, count)};
+        });
+    markSequential(op);
+    return Values{results[0], countTensor(b, l, results[1])};
+  }
+};
+
+/// Unique over the slices of `input` along `axis` (a flattened input has axis 0 and slices of
+/// one element). Two passes, O(n^2) slice comparisons: the first finds each slice's first
+/// equal slice; the second gives every first occurrence its output slot (its rank among the
+/// distinct slices when sorted, else the running count) and every later one its first's slot.
+struct UniqueLowering final : LoweringPattern<UniqueOp> {
+  using LoweringPattern::LoweringPattern;
+  FailureOr<Values> lower(UniqueOp op, PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location l = op.getLoc();
+    auto valuesType = cast<RankedTensorType>(op.getValues().getType());
+    Value data = op.getInput();
+    int64_t axis = 0;
+    if (std::optional<int64_t> attr = op.getAxis())
+      axis = positiveAxis(*attr, valuesType.getRank());
+    else
+      data = reshapeTo(b, l, data, valuesType);
+    ArrayRef<int64_t> shape = valuesType.getShape();
+    int64_t n = shape[axis];
+    SmallVector<int64_t> sliceShape(shape);
+    sliceShape.erase(sliceShape.begin() + axis);
+    int64_t sliceSize = 1;
+    for (int64_t d : sliceShape)
+      sliceSize *= d;
+    bool isUnsigned = hasUnsignedOperands(op);
+    bool sorted = op.getSorted();
+    Type i64 = b.getI64Type();
+    Type i1 = b.getI1Type();
+
+    // Element e of slice s.
+    auto at = [&](OpBuilder &ob, Location ol, Value s, Value e) {
+      SmallVector<Value> coords = delinearize(ob, ol, e, sliceShape);
+      coords.insert(coords.begin() + axis, s);
+      return coords;
+    };
+    // (differs, less): whether slices s and t differ, and whether s < t lexicographically.
+    auto compare = [&](OpBuilder &ob, Location ol, Value s, Value t) -> std::pair<Value, Value> {
+      Value no = arith::ConstantIntOp::create(ob, ol, i1, 0);
+      Values state = buildLoop(
+          ob, ol, index(ob, ol, 0), index(ob, ol, sliceSize), {no, no},
+          [&](OpBuilder &cb, Location cl, Value e, ValueRange carried) -> Values {
+            return ifElse(
+                cb, cl, carried[0],
+                [&](OpBuilder &, Location) -> Values { return {carried[0], carried[1]}; },
+                [&](OpBuilder &eb, Location el) -> Values {
+                  Value x = comparable(eb, el, tensor::ExtractOp::create(eb, el, data, at(eb, el, s, e)));
+                  Value y = comparable(eb, el, tensor::ExtractOp::create(eb, el, data, at(eb, el, t, e)));
+                  Value less = lessThan(eb, el, x, y, isUnsigned);
+                  Value greater = lessThan(eb, el, y, x, isUnsigned);
+                  return {arith::OrIOp::create(eb, el, less, greater), less};
+                });
+          });
+      return {state[0], state[1]};
+    };
+
+    // Pass 1: firstOf[i], the first slice equal to slice i.
+    Value firstOf = tensor::EmptyOp::create(b, l, ArrayRef<int64_t>{n}, i64);
+    firstOf = buildLoop(
+        b, l, index(b, l, 0), index(b, l, n), {firstOf},
+        [&](OpBuilder &lb, Location ll, Value i, ValueRange carried) -> Values {
+          Values first = buildLoop(
+              lb, ll, index(lb, ll, 0), i, {i},
+              [&](OpBuilder &jb, Location jl, Value j, ValueRange found) -> Values {
+                Value searching =
+                    arith::CmpIOp::create(jb, jl, arith::CmpIPredicate::eq, found[0], i);
+                return ifElse(
+                    jb, jl, searching,
+                    [&](OpBuilder &tb, Location tl) -> Values {
+                      Value differs = compare(tb, tl, j, i).first;
+                      return {arith::SelectOp::create(tb, tl, differs, found[0], j)};
+                    },
+                    [&](OpBuilder &, Location) -> Values { return {found[0]}; });
+              });
+          return {tensor::InsertOp::create(lb, ll, toI64(lb, ll, first[0]), carried[0],
+                                           ValueRange{i})};
+        })[0];
+
+    // Pass 2: the outputs.
+    Value zeroValue = scalarConstant(b, l, valuesType.getElementType(), 0);
+    Value zero64 = arith::ConstantIntOp::create(b, l, i64, 0);
+    Value values = buildFilled(b, l, shape, zeroValue);
+    // Per slot: row 0 the first index, row 1 the count. One tensor, not two equal fills, which
+    // CSE would merge into one buffer that bufferization then writes both outputs from.
+    Value perSlot = buildFilled(b, l, {2, n}, zero64);
+    Value inverse = tensor::EmptyOp::create(b, l, ArrayRef<int64_t>{n}, i64);
+    Values results = buildLoop(
+        b, l, index(b, l, 0), index(b, l, n), {values, perSlot, inverse, index(b, l, 0)},
+        [&](OpBuilder &lb, Location ll, Value i, ValueRange c) -> Values {
+          Value first = toIndex(lb, ll, tensor::ExtractOp::create(lb, ll, firstOf, ValueRange{i}));
+          Value isFirst = arith::CmpIOp::create(lb, ll, arith::CmpIPredicate::eq, first, i);
+          Values placed = ifElse(
+              lb, ll, isFirst,
+              [&](OpBuilder &tb, Location tl) -> Values {
+                Value slot = c[3];
+                if (sorted)
+                  slot = buildLoop(
+                      tb, tl, index(tb, tl, 0), index(tb, tl, n), {index(tb, tl, 0)},
+                      [&](OpBuilder &kb, Location kl, Value k, ValueRange rank) -> Values {
+                        Value kFirst = arith::CmpIOp::create(
+                            kb, kl, arith::CmpIPredicate::eq,
+                            toIndex(kb, kl, tensor::ExtractOp::create(kb, kl, firstOf, ValueRange{k})), k);
+                        return ifElse(
+                            kb, kl, kFirst,
+                            [&](OpBuilder &ib, Location il) -> Values {
+                              return {incrementIf(ib, il, compare(ib, il, k, i).second, rank[0])};
+                            },
+                            [&](OpBuilder &, Location) -> Values { return {rank[0]}; });
+                      })[0];
+                Value copied = buildLoop(
+                    tb, tl, index(tb, tl, 0), index(tb, tl, sliceSize), {c[0]},
+                    [&](OpBuilder &eb, Location el, Value e, ValueRange v) -> Values {
+                      Value x = tensor::ExtractOp::create(eb, el, data, at(eb, el, i, e));
+                      return {tensor::InsertOp::create(eb, el, x, v[0], at(eb, el, slot, e))};
+                    })[0];
+                Value newIndices = tensor::InsertOp::create(tb, tl, toI64(tb, tl, i), c[1],
+                                                            ValueRange{index(tb, tl, 0), slot});
+                Value newInverse =
+                    tensor::InsertOp::create(tb, tl, toI64(tb, tl, slot), c[2], ValueRange{i});
+                return {copied, newIndices, newInverse};
+              },
+              [&](OpBuilder &eb, Location el) -> Values {
+                Value slot = tensor::ExtractOp::create(eb, el, c[2], ValueRange{first});
+                return {c[0], c[1], tensor::InsertOp::create(eb, el, slot, c[2], ValueRange{i})};
+              });
+          Value slot = toIndex(lb, ll, tensor::ExtractOp::create(lb, ll, placed[2], ValueRange{i}));
+          SmallVector<Value> countAt = {index(lb, ll, 1), slot};
+          Value seen = tensor::ExtractOp::create(lb, ll, placed[1], countAt);
+          Value one64 = arith::ConstantIntOp::create(lb, ll, i64, 1);
+          Value counted = tensor::InsertOp::create(
+              lb, ll, arith::AddIOp::create(lb, ll, seen, one64), placed[1], countAt);
+          return {placed[0], counted, placed[2], incrementIf(lb, ll, isFirst, c[3])};
+        });
+    markSequential(op);
+    auto row = [&](int64_t r) -> Value {
+      return tensor::ExtractSliceOp::create(
+          b, l, RankedTensorType::get({n}, i64), results[1],
+          ArrayRef<OpFoldResult>{b.getIndexAttr(r), b.getIndexAttr(0)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(n)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+    };
+    return Values{results[0], row(0), results[2], row(1), countTensor(b, l, results[3])};
+  }
+};
+
+/// ONNX NonMaxSuppression as onnxruntime computes it: per batch and class, candidates in order
+/// of falling score (lower index first among equals; onnxruntime leaves ties to its heap), each
+/// kept unless its IoU with a box kept before exceeds the threshold.
+struct NonMaxSuppressionLowering final : LoweringPattern<NonMaxSuppressionOp> {
+  using LoweringPattern::LoweringPattern;
+
+  /// [xMin, yMin, xMax, yMax] of box `k` of batch `batch`.
+  static std::array<Value, 4> corners(OpBuilder &b, Location l, Value boxes, Value batch, Value k,
+                                      bool centered) {
+    std::array<Value, 4> c;
+    for (int64_t i = 0; i < 4; ++i)
+      c[i] = tensor::ExtractOp::create(b, l, boxes, ValueRange{batch, k, index(b, l, i)});
+    if (centered) {
+      Value half = scalarConstant(b, l, b.getF32Type(), 0.5);
+      Value halfW = arith::MulFOp::create(b, l, c[2], half);
+      Value halfH = arith::MulFOp::create(b, l, c[3], half);
+      return {arith::SubFOp::create(b, l, c[0], halfW), arith::SubFOp::create(b, l, c[1], halfH),
+              arith::AddFOp::create(b, l, c[0], halfW), arith::AddFOp::create(b, l, c[1], halfH)};
+    }
+    // [y1, x1, y2, x2], any diagonal.
+    auto lo = [&](Value p, Value q) { return arith::MinimumFOp::create(b, l, p, q); };
+    auto hi = [&](Value p, Value q) { return arith::MaximumFOp::create(b, l, p, q); };
+    return {lo(c[1], c[3]), lo(c[0], c[2]), hi(c[1], c[3]), hi(c[0], c[2])};
+  }
+
+  /// Whether boxes p and q overlap by more than `threshold` (onnxruntime's SuppressByIOU).
+  static Value suppresses(OpBuilder &b, Location l, std::array<Value, 4> p,
+                          std::array<Value, 4> q, Value threshold) {
+    Value zero = scalarConstant(b, l, b.getF32Type(), 0);
+    auto sub = [&](Value x, Value y) { return arith::SubFOp::create(b, l, x, y); };
+    auto mul = [&](Value x, Value y) { return arith::MulFOp::create(b, l, x, y); };
+    auto positive = [&](Value x) {
+      return arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, zero);
+    };
+    auto both = [&](Value x, Value y) { return arith::AndIOp::create(b, l, x, y); };
+    Value width = sub(arith::MinimumFOp::create(b, l, p[2], q[2]),
+                      arith::MaximumFOp::create(b, l, p[0], q[0]));
+    Value height = sub(arith::MinimumFOp::create(b, l, p[3], q[3]),
+                       arith::MaximumFOp::create(b, l, p[1], q[1]));
+    Value intersection = mul(width, height);
+    Value areaP = mul(sub(p[2], p[0]), sub(p[3], p[1]));
+    Value areaQ = mul(sub(q[2], q[0]), sub(q[3], q[1]));
+    Value unionArea = sub(arith::AddFOp::create(b, l, areaP, areaQ), intersection);
+    Value valid = both(both(both(positive(width), positive(height)), positive(intersection)),
+                       both(both(positive(areaP), positive(areaQ)), positive(unionArea)));
+    Value iou = arith::DivFOp::create(b, l, intersection, unionArea);
+    return both(valid, arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, iou, threshold));
+  }
+
+  FailureOr<Values> lower(NonMaxSuppressionOp op, PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location l = op.getLoc();
+    auto scoresType = cast<RankedTensorType>(op.getScores().getType());
+    auto outType = cast<RankedTensorType>(op.getSelected().getType());
+    int64_t classes = scoresType.getDimSize(1), n = scoresType.getDimSize(2);
+    int64_t pairs = scoresType.getDimSize(0) * classes;
+    Value boxes = op.getBoxes(), scores = op.getScores();
+    bool centered = op.getCenterPointBox(), thresholded = op.getHasScoreThreshold();
+    Type i1 = b.getI1Type(), f32 = b.getF32Type();
+    Value iouThreshold = scalarOf(b, l, op.getIouThreshold());
+    Value scoreThreshold = scalarOf(b, l, op.getScoreThreshold());
+    // At most min(max_output_boxes_per_class, the bound) per class; a negative count is 0.
+    Value limit = toIndex(b, l, scalarOf(b, l, op.getMaxOutputBoxesPerClass()));
+    limit = arith::MinSIOp::create(
+        b, l, arith::MaxSIOp::create(b, l, limit, index(b, l, 0)),
+        index(b, l, op.getBoundPerClass()));
+    Value noIndex = index(b, l, -1);
+    Value out = buildFilled(b, l, outType.getShape(), arith::ConstantIntOp::create(b, l, b.getI64Type(), 0));
+
+    Values results = buildLoop(
+        b, l, index(b, l, 0), index(b, l, pairs), {out, index(b, l, 0)},
+        [&](OpBuilder &pb, Location pl, Value pair, ValueRange c) -> Values {
+          Value batch = arith::DivUIOp::create(pb, pl, pair, index(pb, pl, classes));
+          Value cls = arith::RemUIOp::create(pb, pl, pair, index(pb, pl, classes));
+          Value start = c[1];
+          Value no = arith::ConstantIntOp::create(pb, pl, i1, 0);
+          Value lowest = scalarConstant(pb, pl, f32, 0);
+          // Carried: output, count, the previous candidate (score, index), done.
+          Values state = buildLoop(
+              pb, pl, index(pb, pl, 0), index(pb, pl, n), {c[0], c[1], lowest, noIndex, no},
+              [&](OpBuilder &tb, Location tl, Value, ValueRange s) -> Values {
+                Value full = arith::CmpIOp::create(
+                    tb, tl, arith::CmpIPredicate::sge,
+                    arith::SubIOp::create(tb, tl, s[1], start), limit);
+                Value stop = arith::OrIOp::create(tb, tl, s[4], full);
+                return ifElse(
+                    tb, tl, stop,
+                    [&](OpBuilder &sb, Location sl) -> Values {
+                      return {s[0], s[1], s[2], s[3], arith::ConstantIntOp::create(sb, sl, i1, 1)};
+                    },
+                    [&](OpBuilder &ob, Location ol) -> Values {
+                      return nextCandidate(ob, ol, s, boxes, scores, batch, cls, start, n,
+                                           centered, thresholded, iouThreshold, scoreThreshold);
+                    });
+              });
+          return {state[0], state[1]};
+        });
+    markSequential(op);
+    return Values{results[0], countTensor(b, l, results[1])};
+  }
+
+  /// Takes the best candidate ranking after the previous one (s[2], s[3]) and keeps it unless
+  /// a box kept before for this class suppresses it; done when none is left.
+  static Values nextCandidate(OpBuilder &b, Location l, ValueRange s, Value boxes, Value scores,
+                              Value batch, Value cls, Value start, int64_t n, bool centered,
+                              bool thresholded, Value iouThreshold, Value scoreThreshold) {
+    Value noIndex = index(b, l, -1);
+    Value first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, s[3], noIndex);
+    Values best = buildLoop(
+        b, l, index(b, l, 0), index(b, l, n), {s[2], noIndex},
+        [&](OpBuilder &kb, Location kl, Value k, ValueRange bestSoFar) -> Values {
+          Value score = tensor::ExtractOp::create(kb, kl, scores, ValueRange{batch, cls, k});
+          auto ranksBefore = [&](Value v, Value i, Value w, Value j) {
+            Value higher = arith::CmpFOp::create(kb, kl, arith::CmpFPredicate::OGT, v, w);
+            Value equal = arith::CmpFOp::create(kb, kl, arith::CmpFPredicate::OEQ, v, w);
+            Value lower = arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::slt, i, j);
+            return arith::OrIOp::create(kb, kl, higher, arith::AndIOp::create(kb, kl, equal, lower));
+          };
+          Value after = arith::OrIOp::create(kb, kl, first, ranksBefore(s[2], s[3], score, k));
+          if (thresholded)
+            after = arith::AndIOp::create(
+                kb, kl, after,
+                arith::CmpFOp::create(kb, kl, arith::CmpFPredicate::OGT, score, scoreThreshold));
+          Value none = arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::eq, bestSoFar[1], noIndex);
+          Value wins = arith::OrIOp::create(kb, kl, none,
+                                            ranksBefore(score, k, bestSoFar[0], bestSoFar[1]));
+          Value take = arith::AndIOp::create(kb, kl, after, wins);
+          return {arith::SelectOp::create(kb, kl, take, score, bestSoFar[0]),
+                  arith::SelectOp::create(kb, kl, take, k, bestSoFar[1])};
+        });
+    Value found = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne, best[1], noIndex);
+    return ifElse(
+        b, l, found,
+        [&](OpBuilder &fb, Location fl) -> Values {
+          std::array<Value, 4> candidate = corners(fb, fl, boxes, batch, best[1], centered);
+          Value no = arith::ConstantIntOp::create(fb, fl, fb.getI1Type(), 0);
+          Value suppressed = buildLoop(
+              fb, fl, start, s[1], {no},
+              [&](OpBuilder &qb, Location ql, Value row, ValueRange sup) -> Values {
+                Value kept = toIndex(qb, ql, tensor::ExtractOp::create(
+                                                 qb, ql, s[0], ValueRange{row, index(qb, ql, 2)}));
+                std::array<Value, 4> other = corners(qb, ql, boxes, batch, kept, centered);
+                return {arith::OrIOp::create(
+                    qb, ql, sup[0], suppresses(qb, ql, other, candidate, iouThreshold))};
+              })[0];
+          Values kept = ifElse(
+              fb, fl, suppressed,
+              [&](OpBuilder &, Location) -> Values { return {s[0], s[1]}; },
+              [&](OpBuilder &ib, Location il) -> Values {
+                Value row = s[1], out = s[0];
+                SmallVector<Value> picked = {batch, cls, best[1]};
+                for (auto [column, value] : llvm::enumerate(picked))
+                  out = tensor::InsertOp::create(ib, il, toI64(ib, il, value), out,
+                                                 ValueRange{row, index(ib, il, column)});
+                return {out, arith::AddIOp::create(ib, il, row, index(ib, il, 1))};
+              });
+          return {kept[0], kept[1], best[0], best[1], no};
+        },
+        [&](OpBuilder &db, Location dl) -> Values {
+          return {s[0], s[1], s[2], s[3], arith::ConstantIntOp::create(db, dl, db.getI1Type(), 1)};
+        });
+  }
+};
+
+} // namespace
+
+void mlir::catfish::populateDataDependentToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<NonZeroLowering, UniqueLowering, NonMaxSuppressionLowering>(patterns.getContext());
+}

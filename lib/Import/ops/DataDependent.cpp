@@ -1,0 +1,353 @@
+//===- DataDependent.cpp - ops whose output size depends on the data ------===//
+//
+// NonZero, Compress, Unique and NonMaxSuppression produce outputs padded to an upper bound,
+// with the real size as a separate value (see catfish.non_zero). The importer records which
+// dims are bounded (GraphImporter::boundedDims), carries them through the ops that keep them,
+// refuses the others at their node, and makes each bounded dim of a graph output a hidden
+// result that the runtime reads to report the output's real shape.
+//
+//===----------------------------------------------------------------------===//
+#include "../ImporterImpl.h"
+
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace mlir::catfish;
+using namespace mlir::catfish::onnx_import;
+
+/// Constant inputs of at most this many elements make constant NonZero results.
+static constexpr int64_t kMaxFoldedNonZeroElements = int64_t(1) << 20;
+
+static std::string originOf(NodeContext &node) {
+  std::string name = node.node().name().empty() ? node.node().output(0) : node.node().name();
+  return node.node().op_type() + " '" + name + "'";
+}
+
+static void recordBounded(NodeContext &node, Value value, int64_t dim, Value size) {
+  node.graph.boundedDims()[value] = {BoundedDim{dim, size, originOf(node)}};
+}
+
+/// NonZero of `x`: the [rank, count] coordinates, and the count as a value (null when `x` is a
+/// constant: the result is then a constant of its exact shape).
+static FailureOr<std::pair<Value, Value>> nonZero(NodeContext &node, Value x) {
+  DenseElementsAttr constant;
+  RankedTensorType type = typeOf(x);
+  if (matchPattern(x, m_Constant(&constant)) && type.hasStaticShape() &&
+      type.getNumElements() <= kMaxFoldedNonZeroElements) {
+    SmallVector<int64_t> shape(type.getShape());
+    if (shape.empty())
+      shape.push_back(1);
+    SmallVector<bool> nonZeros;
+    if (isa<FloatType>(type.getElementType()))
+      for (const APFloat &v : constant.getValues<APFloat>())
+        nonZeros.push_back(!v.isZero());
+    else
+      for (const APInt &v : constant.getValues<APInt>())
+        nonZeros.push_back(!v.isZero());
+    int64_t rank = shape.size(), count = llvm::count(nonZeros, true);
+    SmallVector<int64_t> coords(rank * count);
+    int64_t column = 0;
+    for (auto [linear, isNonZero] : llvm::enumerate(nonZeros)) {
+      if (!isNonZero)
+        continue;
+      int64_t rest = linear;
+      for (int64_t d = rank - 1; d >= 0; --d) {
+        coords[d * count + column] = rest % shape[d];
+        rest /= shape[d];
+      }
+      ++column;
+    }
+    Value folded = node.reshapeTo(node.constI64(coords), {node.constI64({rank, count})});
+    if (!folded)
+      return failure();
+    return std::make_pair(folded, Value());
+  }
+  FailureOr<SmallVector<Value>> results = node.create(NonZeroOp::getOperationName(), {x});
+  if (failed(results))
+    return failure();
+  return std::make_pair((*results)[0], (*results)[1]);
+}
+
+static LogicalResult convertNonZero(NodeContext &node) {
+  auto result = nonZero(node, node.input(0));
+  if (failed(result))
+    return failure();
+  if (result->second)
+    recordBounded(node, result->first, 1, result->second);
+  return node.setOutput(0, result->first);
+}
+
+static LogicalResult convertCompress(NodeContext &node) {
+  Value x = node.input(0);
+  FailureOr<Value> condition = node.requiredInput(1);
+  if (failed(condition))
+    return failure();
+  RankedTensorType type = typeOf(x), conditionType = typeOf(*condition);
+  if (conditionType.getRank() != 1 || conditionType.isDynamicDim(0))
+    return node.fail("condition must be 1-D with a static length, got " +
+                     llvm::formatv("{0}", conditionType).str());
+  const onnx::AttributeProto *axisAttr = node.attr("axis");
+  int64_t axis = 0;
+  Value data = x;
+  if (axisAttr) {
+    axis = axisAttr->i() < 0 ? axisAttr->i() + type.getRank() : axisAttr->i();
+    if (axis < 0 || axis >= type.getRank())
+      return node.fail("axis " + Twine(axisAttr->i()) + " is out of range for a " +
+                       Twine(type.getRank()) + "-D input");
+  } else {
+    if (!type.hasStaticShape())
+      return node.fail("Compress without an axis needs a static input shape");
+    data = node.reshapeTo(x, {node.constI64({type.getNumElements()})});
+  }
+  if (!data)
+    return failure();
+  int64_t extent = typeOf(data).getDimSize(axis);
+  if (ShapedType::isDynamic(extent))
+    return node.fail("Compress needs a static size along its axis");
+  // Entries of the condition past the data select nothing (onnxruntime reads only as many).
+  Value selector = *condition;
+  if (conditionType.getDimSize(0) > extent)
+    selector = node.sliceOf(selector, {0}, {extent}, {0});
+  if (!selector)
+    return failure();
+  auto picked = nonZero(node, selector);
+  if (failed(picked))
+    return failure();
+  Value indices = node.takeAt(picked->first, 0, 0);
+  if (!indices)
+    return failure();
+  FailureOr<Value> result =
+      node.create<GatherOp>({data, indices}, {node.named("axis", node.builder().getI64IntegerAttr(axis))});
+  if (failed(result))
+    return failure();
+  if (picked->second)
+    recordBounded(node, *result, axis, picked->second);
+  return node.setOutput(0, *result);
+}
+
+static LogicalResult convertUnique(NodeContext &node) {
+  Value x = node.input(0);
+  SmallVector<NamedAttribute> attrs = {
+      node.named("sorted", node.builder().getBoolAttr(node.attrInt("sorted", 1) != 0))};
+  int64_t axis = 0;
+  if (const onnx::AttributeProto *axisAttr = node.attr("axis")) {
+    int64_t rank = typeOf(x).getRank();
+    axis = axisAttr->i() < 0 ? axisAttr->i() + rank : axisAttr->i();
+    if (axis < 0 || axis >= rank)
+      return node.fail("axis " + Twine(axisAttr->i()) + " is out of range for a " + Twine(rank) +
+                       "-D input");
+    attrs.push_back(node.named("axis", node.builder().getI64IntegerAttr(axis)));
+  }
+  FailureOr<SmallVector<Value>> results = node.create(UniqueOp::getOperationName(), {x}, attrs);
+  if (failed(results))
+    return failure();
+  Value count = (*results)[4];
+  recordBounded(node, (*results)[0], axis, count);
+  recordBounded(node, (*results)[1], 0, count);
+  recordBounded(node, (*results)[3], 0, count);
+  for (size_t i = 0; i < 4; ++i)
+    if (failed(node.setOutput(i, (*results)[i])))
+      return failure();
+  return success();
+}
+
+static LogicalResult convertNonMaxSuppression(NodeContext &node) {
+  FailureOr<Value> scores = node.requiredInput(1);
+  if (failed(scores))
+    return failure();
+  int64_t centerPointBox = node.attrInt("center_point_box", 0);
+  if (centerPointBox != 0 && centerPointBox != 1)
+    return node.fail("center_point_box must be 0 or 1, got " + Twine(centerPointBox));
+  RankedTensorType scoresType = typeOf(*scores);
+  if (scoresType.getRank() != 3 || scoresType.isDynamicDim(2))
+    return node.fail("scores must be [batches, classes, boxes] with a static box count");
+  Type f32 = node.builder().getF32Type();
+  // The optional scalars, as rank 0 (exporters also write them as one-element 1-D tensors).
+  auto scalar = [&](size_t i, Value absent) -> Value {
+    Value v = node.input(i);
+    if (!v)
+      return absent;
+    if (typeOf(v).getRank() == 0)
+      return v;
+    if (!typeOf(v).hasStaticShape() || typeOf(v).getNumElements() != 1) {
+      (void)node.fail("input " + Twine(i) + " must hold one value, got " +
+                      llvm::formatv("{0}", typeOf(v)).str());
+      return {};
+    }
+    return node.reshapeTo(v, {node.constI64({})});
+  };
+  Value maxOutput = scalar(2, node.constI64({0}, /*scalar=*/true));
+  Value iouThreshold = scalar(3, node.constScalar(f32, 0));
+  Value scoreThreshold = scalar(4, node.constScalar(f32, 0));
+  if (!maxOutput || !iouThreshold || !scoreThreshold)
+    return failure();
+  int64_t perClass = scoresType.getDimSize(2);
+  if (std::optional<SmallVector<int64_t>> limit = getConstantIntValues(maxOutput))
+    perClass = std::clamp<int64_t>(limit->front(), 0, perClass);
+  OpBuilder &b = node.builder();
+  FailureOr<SmallVector<Value>> results = node.create(
+      NonMaxSuppressionOp::getOperationName(),
+      {node.input(0), *scores, maxOutput, iouThreshold, scoreThreshold},
+      {node.named("center_point_box", b.getBoolAttr(centerPointBox == 1)),
+       node.named("has_score_threshold", b.getBoolAttr(static_cast<bool>(node.input(4)))),
+       node.named("bound_per_class", b.getI64IntegerAttr(perClass))});
+  if (failed(results))
+    return failure();
+  recordBounded(node, (*results)[0], 0, (*results)[1]);
+  return node.setOutput(0, (*results)[0]);
+}
+
+void mlir::catfish::onnx_import::registerDataDependentConverters(ConverterMap &map) {
+  map["NonZero"] = convertNonZero;
+  map["Compress"] = convertCompress;
+  map["Unique"] = convertUnique;
+  map["NonMaxSuppression"] = convertNonMaxSuppression;
+}
+
+//===----------------------------------------------------------------------===//
+// Carrying bounded dims through the ops that keep them
+//===----------------------------------------------------------------------===//
+
+/// ONNX ops computed element by element with numpy broadcasting.
+static bool isElementwiseOnnxOp(StringRef op) {
+  static const llvm::StringSet<> ops{
+      "Abs", "Acos", "Acosh", "Add", "And", "Asin", "Asinh", "Atan", "Atanh", "BitShift",
+      "BitwiseAnd", "BitwiseNot", "BitwiseOr", "BitwiseXor", "Cast", "CastLike", "Ceil", "Celu",
+      "Clip", "Cos", "Cosh", "Div", "Elu", "Equal", "Erf", "Exp", "Floor", "Gelu", "Greater",
+      "GreaterOrEqual", "HardSigmoid", "HardSwish", "Identity", "IsInf", "IsNaN", "LeakyRelu",
+      "Less", "LessOrEqual", "Log", "Max", "Mean", "Min", "Mish", "Mod", "Mul", "Neg", "Not",
+      "Or", "Pow", "PRelu", "Reciprocal", "Relu", "Round", "Selu", "Shrink", "Sigmoid", "Sign",
+      "Sin", "Sinh", "Softplus", "Softsign", "Sqrt", "Sub", "Sum", "Tan", "Tanh",
+      "ThresholdedRelu", "Where", "Xor"};
+  return ops.contains(op);
+}
+
+LogicalResult mlir::catfish::onnx_import::propagateBoundedDims(NodeContext &node) {
+  auto &bounded = node.graph.boundedDims();
+  // The first bounded input, for messages; every input's bounded dims.
+  std::optional<size_t> firstBounded;
+  SmallVector<ArrayRef<BoundedDim>> inputDims(node.numInputs());
+  for (size_t i = 0; i < node.numInputs(); ++i) {
+    auto it = node.input(i) ? bounded.find(node.input(i)) : bounded.end();
+    if (it == bounded.end())
+      continue;
+    inputDims[i] = it->second;
+    if (!firstBounded)
+      firstBounded = i;
+  }
+  if (!firstBounded)
+    return success();
+  const BoundedDim &example = inputDims[*firstBounded].front();
+  auto refuse = [&](const Twine &why) {
+    return node.fail("input " + Twine(*firstBounded) + " ('" +
+                     node.node().input(*firstBounded) + "') has a dim (" + Twine(example.dim) +
+                     ") whose size is known only at run time (made by " + example.origin +
+                     "): " + why);
+  };
+  StringRef op = node.node().op_type();
+  Value output = node.numOutputs() > 0 && node.hasOutput(0)
+                     ? node.graph.lookup(node.node().output(0))
+                     : Value();
+  if (!output)
+    return success();
+  int64_t outRank = typeOf(output).getRank();
+  SmallVector<BoundedDim> result;
+  auto add = [&](const BoundedDim &dim, int64_t at) {
+    for (const BoundedDim &seen : result)
+      if (seen.dim == at)
+        return;
+    result.push_back({at, dim.size, dim.origin});
+  };
+
+  if (isElementwiseOnnxOp(op)) {
+    for (size_t i = 0; i < node.numInputs(); ++i) {
+      for (const BoundedDim &dim : inputDims[i]) {
+        int64_t at = outRank - typeOf(node.input(i)).getRank() + dim.dim;
+        // Every other input must broadcast along that dim or have the same run-time size.
+        for (size_t j = 0; j < node.numInputs(); ++j) {
+          if (j == i || !node.input(j))
+            continue;
+          int64_t other = typeOf(node.input(j)).getRank() - outRank + at;
+          if (other < 0)
+            continue;
+          bool sameSize = llvm::any_of(inputDims[j], [&](const BoundedDim &d) {
+            return d.dim == other && d.size == dim.size;
+          });
+          if (!sameSize && typeOf(node.input(j)).getDimSize(other) != 1)
+            return refuse("input " + Twine(j) + "'s dim " + Twine(other) +
+                          " would have to match it, which cannot be checked at compile time");
+        }
+        add(dim, at);
+      }
+    }
+  } else if (op == "Transpose") {
+    SmallVector<int64_t> perm = node.attrInts("perm");
+    if (perm.empty())
+      for (int64_t d = outRank - 1; d >= 0; --d)
+        perm.push_back(d);
+    for (const BoundedDim &dim : inputDims[0])
+      add(dim, llvm::find(perm, dim.dim) - perm.begin());
+  } else if (op == "Squeeze" || op == "Unsqueeze") {
+    RankedTensorType inType = typeOf(node.input(0));
+    auto axes = axesOf(node, 1);
+    if (failed(axes))
+      return failure();
+    int64_t inRank = inType.getRank();
+    bool squeeze = op == "Squeeze";
+    // Which dims of the larger side are the ones dropped or inserted.
+    int64_t wideRank = squeeze ? inRank : outRank;
+    SmallVector<bool> changed(wideRank, false);
+    if (*axes) {
+      for (int64_t a : **axes)
+        changed[a < 0 ? a + wideRank : a] = true;
+    } else {
+      for (int64_t d = 0; d < inRank; ++d)
+        changed[d] = inType.getDimSize(d) == 1;
+    }
+    for (const BoundedDim &dim : inputDims[0]) {
+      if (squeeze && changed[dim.dim])
+        return refuse("Squeeze cannot drop it");
+      int64_t at = 0, seen = 0;
+      for (int64_t d = 0; d < wideRank; ++d) {
+        if (changed[d])
+          continue;
+        if (squeeze ? d == dim.dim : seen == dim.dim) {
+          at = squeeze ? seen : d;
+          break;
+        }
+        ++seen;
+      }
+      add(dim, at);
+    }
+  } else if (op == "Gather") {
+    int64_t dataRank = typeOf(node.input(0)).getRank();
+    int64_t axis = node.attrInt("axis", 0);
+    axis = axis < 0 ? axis + dataRank : axis;
+    int64_t indexRank = typeOf(node.input(1)).getRank();
+    for (const BoundedDim &dim : inputDims[0]) {
+      if (dim.dim == axis)
+        return refuse("Gather cannot index along it");
+      add(dim, dim.dim < axis ? dim.dim : dim.dim + indexRank - 1);
+    }
+    for (const BoundedDim &dim : inputDims[1])
+      add(dim, axis + dim.dim);
+  } else if (op == "GatherND") {
+    if (!inputDims[0].empty())
+      return refuse("GatherND cannot gather from it");
+    for (const BoundedDim &dim : inputDims[1]) {
+      if (dim.dim == typeOf(node.input(1)).getRank() - 1)
+        return refuse("it cannot be GatherND's index dim");
+      add(dim, dim.dim);
+    }
+  } else {
+    return refuse(op + " cannot take such a value yet (it can be a graph output or go through "
+                       "elementwise ops, Cast, Transpose, Squeeze, Unsqueeze, Gather and "
+                       "GatherND)");
+  }
+  if (node.numOutputs() > 1)
+    return refuse(op + " with several outputs cannot take such a value yet");
+  bounded[output] = std::move(result);
+  return success();
+}
