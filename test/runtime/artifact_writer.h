@@ -26,7 +26,7 @@ struct SectionBytes {
 /// sections[i]): header, section table, then each section at the next multiple of 64 (4096 for
 /// weights), zero padding in between, checksums filled in.
 std::vector<uint8_t> writeArtifactFile(const std::vector<SectionBytes> &sections,
-                                       uint32_t formatVersion = kFormatVersion);
+                                       uint32_t formatVersion = kFirstFormatVersion);
 
 struct BufferDesc {
   BufferKind kind;
@@ -67,7 +67,7 @@ struct StepDesc {
 
 /// A whole artifact: manifest fields plus the code blobs (section 1, 2, ...) and the weights.
 struct ModelDesc {
-  uint32_t formatVersion = kFormatVersion;
+  uint32_t formatVersion = kFirstFormatVersion;
   std::string compilerVersion, modelSha256, modelName;
   std::vector<TensorDesc> inputs, outputs;
   std::vector<BufferDesc> buffers;

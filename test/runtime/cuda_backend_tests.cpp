@@ -442,6 +442,7 @@ std::vector<uint8_t> nonzeroArtifact() {
   using namespace catfish::artifact::testing;
   ModelDesc d;
   d.compilerVersion = "catfish-test 0.1";
+  d.formatVersion = kFormatVersion;
   d.modelName = "nonzero";
   d.inputs = {{"x", DType::F32, {2, 3}, 0}, {"n", DType::I64, {}, 3}};
   d.outputs = {{"y", DType::I64, {2, 6}, 1, {{1, 2}}}};
