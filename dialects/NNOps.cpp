@@ -52,6 +52,17 @@ LogicalResult NonMaxSuppressionOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
+LogicalResult DetOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                     Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  auto input = cast<RankedTensorType>(adaptor.getInput().getType());
+  int64_t rank = input.getRank();
+  if (rank < 2 || (!input.isDynamicDim(rank - 1) && !input.isDynamicDim(rank - 2) &&
+                   input.getDimSize(rank - 1) != input.getDimSize(rank - 2)))
+    return emitOptionalError(loc, "det takes [..., M, M] matrices, got ", input);
+  inferred.push_back(RankedTensorType::get(input.getShape().drop_back(2), input.getElementType()));
+  return success();
+}
+
 LogicalResult MatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                          Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
   RankedTensorType lhs = rankedType(adaptor.getLhs()), rhs = rankedType(adaptor.getRhs());

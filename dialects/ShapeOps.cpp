@@ -395,6 +395,33 @@ OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
   });
 }
 
+/// A split of a small constant: each piece is a constant (shape arithmetic splits shapes).
+LogicalResult SplitOp::fold(FoldAdaptor adaptor, SmallVectorImpl<OpFoldResult> &results) {
+  RankedTensorType input = getInput().getType();
+  if (!adaptor.getInput() || !input.hasStaticShape())
+    return failure();
+  int64_t axis = *normalizeAxis(std::nullopt, getAxis(), input.getRank());
+  SmallVector<int64_t> inStrides = stridesOf(input.getShape());
+  int64_t offset = 0;
+  for (Value piece : getOutputs()) {
+    auto type = cast<RankedTensorType>(piece.getType());
+    ArrayRef<int64_t> shape = type.getShape();
+    Attribute folded = remapElements(adaptor.getInput(), type, [&](int64_t flat) {
+      int64_t src = 0;
+      for (int64_t i = shape.size() - 1; i >= 0; --i) {
+        src += ((flat % shape[i]) + (i == axis ? offset : 0)) * inStrides[i];
+        flat /= shape[i];
+      }
+      return src;
+    });
+    if (!folded)
+      return failure();
+    results.push_back(folded);
+    offset += shape[axis];
+  }
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // broadcast, tile, pad
 //===----------------------------------------------------------------------===//

@@ -15,9 +15,9 @@ void populateReductionToLinalgPatterns(RewritePatternSet &patterns);
 void populateStructuredToLinalgPatterns(RewritePatternSet &patterns);
 void populateQuantizationToLinalgPatterns(RewritePatternSet &patterns);
 void populateResamplingToLinalgPatterns(RewritePatternSet &patterns);
-/// NonZero, Unique, NonMaxSuppression: sequential loop nests in kernels marked
+/// NonZero, Unique, NonMaxSuppression, Det: sequential loop nests in kernels marked
 /// kSequentialKernel.
-void populateDataDependentToLinalgPatterns(RewritePatternSet &patterns);
+void populateSequentialToLinalgPatterns(RewritePatternSet &patterns);
 
 /// Unit attribute of a kernel function whose loops must run in order (each step's output
 /// position depends on all earlier steps): the CUDA target runs it on one thread.

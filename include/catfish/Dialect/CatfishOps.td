@@ -299,6 +299,7 @@ def Catfish_SplitOp : Catfish_InferOp<"split"> {
   let summary = "Split along `axis` into pieces of the given sizes";
   let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis, DenseI64ArrayAttr:$sizes);
   let results = (outs Variadic<AnyRankedTensor>:$outputs);
+  let hasFolder = 1;
 }
 
 def Catfish_SliceOp : Catfish_InferOp<"slice", [AttrSizedOperandSegments]> {
@@ -521,6 +522,16 @@ def Catfish_NonMaxSuppressionOp : Catfish_InferOp<"non_max_suppression"> {
                        TensorOf<[F32]>:$score_threshold, BoolAttr:$center_point_box,
                        BoolAttr:$has_score_threshold, I64Attr:$bound_per_class);
   let results = (outs I64Tensor:$selected, I64Tensor:$count);
+}
+
+def Catfish_DetOp : Catfish_InferOp<"det"> {
+  let summary = "Determinants of the trailing square matrices of `input` (ONNX Det)";
+  let description = [{
+    Gaussian elimination with partial pivoting, one matrix after the other, in a kernel the
+    CUDA target runs on one thread.
+  }];
+  let arguments = (ins TensorOf<[AnyFloat]>:$input);
+  let results = (outs TensorOf<[AnyFloat]>:$output);
 }
 
 def Catfish_MatMulOp : Catfish_InferOp<"matmul"> {

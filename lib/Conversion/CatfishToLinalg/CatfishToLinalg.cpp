@@ -30,7 +30,7 @@ void mlir::catfish::populateCatfishToLinalgConversion(RewritePatternSet &pattern
   populateStructuredToLinalgPatterns(patterns);
   populateQuantizationToLinalgPatterns(patterns);
   populateResamplingToLinalgPatterns(patterns);
-  populateDataDependentToLinalgPatterns(patterns);
+  populateSequentialToLinalgPatterns(patterns);
   target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect, math::MathDialect,
                          scf::SCFDialect, tensor::TensorDialect>();
   target.addIllegalDialect<CatfishDialect>();

@@ -465,7 +465,61 @@ static LogicalResult convertHardmax(NodeContext &node) {
   return y ? node.setOutput(0, y) : failure();
 }
 
+static LogicalResult convertDet(NodeContext &node) {
+  return setResult(node, node.create<DetOp>({node.input(0)}));
+}
+
+/// BatchNormalization with training_mode = 1 (opset 14 on): Y from the batch's statistics
+/// (population variance over every dim but the channels), and the running statistics updated
+/// with `momentum`, as the ONNX reference computes them.
+static LogicalResult convertTrainingBatchNorm(NodeContext &node) {
+  SmallVector<Value, 5> in;
+  for (size_t i = 0; i < 5; ++i) {
+    FailureOr<Value> v = node.requiredInput(i);
+    if (failed(v))
+      return failure();
+    in.push_back(*v);
+  }
+  Value x = in[0];
+  int64_t rank = typeOf(x).getRank();
+  if (rank < 2)
+    return node.fail("the input must have a channel dim (rank 2 or more)");
+  SmallVector<int64_t> axes = {0};
+  for (int64_t d = 2; d < rank; ++d)
+    axes.push_back(d);
+  Type et = getElementTypeOrSelf(x);
+  // The per-channel parameters as [C, 1, ...] so they broadcast against x's [N, C, ...].
+  SmallVector<Value> channelShape = {node.shapeOf(in[1], 0, 1)};
+  if (rank > 2)
+    channelShape.push_back(node.constI64(SmallVector<int64_t>(rank - 2, 1)));
+  auto perChannel = [&](Value v) { return node.reshapeTo(v, channelShape); };
+  Value mean = node.reduce(x, ReduceKind::mean, axes, /*keepdims=*/true);
+  Value centered = node.make<SubOp>({x, mean});
+  Value var = node.reduce(node.make<MulOp>({centered, centered}), ReduceKind::mean, axes, true);
+  Value epsilon = node.constScalar(et, node.attrFloat("epsilon", 1e-5f));
+  Value y = node.make<AddOp>(
+      {node.make<MulOp>({node.make<DivOp>({centered, node.make<SqrtOp>({node.make<AddOp>({var, epsilon})})}),
+                         perChannel(in[1])}),
+       perChannel(in[2])});
+  if (!y || failed(node.setOutput(0, y)))
+    return failure();
+  float momentum = node.attrFloat("momentum", 0.9f);
+  Value keep = node.constScalar(et, momentum), take = node.constScalar(et, 1.0 - momentum);
+  Value flat = node.shapeOf(in[1], 0, 1);
+  for (auto [output, running, batch] : {std::tuple{1, in[3], mean}, std::tuple{2, in[4], var}}) {
+    if (!node.hasOutput(output))
+      continue;
+    Value updated = node.make<AddOp>({node.make<MulOp>({running, keep}),
+                                      node.make<MulOp>({node.reshapeTo(batch, {flat}), take})});
+    if (!updated || failed(node.setOutput(output, updated)))
+      return failure();
+  }
+  return success();
+}
+
 static LogicalResult convertBatchNorm(NodeContext &node) {
+  if (node.opset() >= 14 && node.attrInt("training_mode", 0))
+    return convertTrainingBatchNorm(node);
   if (failed(node.rejectOutputsFrom(1, "training-mode statistics")))
     return failure();
   if (node.attrInt("training_mode", 0))
@@ -781,6 +835,7 @@ void mlir::catfish::onnx_import::registerNNConverters(ConverterMap &map) {
   map["InstanceNormalization"] = convertGroupNorm;
   map["LRN"] = convertLrn;
   map["Einsum"] = convertEinsum;
+  map["Det"] = convertDet;
   map["Attention"] = convertAttention;
   map["RotaryEmbedding"] = convertRotaryEmbedding;
 }

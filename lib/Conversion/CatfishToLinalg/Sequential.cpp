@@ -1,10 +1,10 @@
-//===- DataDependent.cpp - ops whose output size depends on the data ------===//
+//===- Sequential.cpp - ops lowered to one sequential loop nest ------------===//
 //
 // NonZero, Unique and NonMaxSuppression write their results padded to a bound known at
-// compile time, plus the count of valid entries. They are sequential by nature (each entry's
-// position depends on every earlier one), so each lowers to one loop nest over tensors; the
-// kernel is marked `catfish.sequential` so that the CUDA target runs it on one thread instead
-// of refusing its inner loops.
+// compile time, plus the count of valid entries; Det eliminates row after row. They are
+// sequential by nature (each entry's position or each step depends on every earlier one), so
+// each lowers to one loop nest over tensors; the kernel is marked `catfish.sequential` so that
+// the CUDA target runs it on one thread instead of refusing its inner loops.
 //
 //===----------------------------------------------------------------------===//
 #include "Utils.h"
@@ -12,6 +12,7 @@
 #include "catfish/Conversion/CatfishToLinalg.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
@@ -439,8 +440,111 @@ struct NonMaxSuppressionLowering final : LoweringPattern<NonMaxSuppressionOp> {
   }
 };
 
+/// Det: for each matrix, Gaussian elimination with partial pivoting on a copy; the determinant
+/// is the product of the pivots, negated per row swap (0 at the first zero pivot column).
+struct DetLowering final : LoweringPattern<DetOp> {
+  using LoweringPattern::LoweringPattern;
+  FailureOr<Values> lower(DetOp op, PatternRewriter &rewriter) const override {
+    OpBuilder &b = rewriter;
+    Location l = op.getLoc();
+    auto inputType = cast<RankedTensorType>(op.getInput().getType());
+    auto outType = cast<RankedTensorType>(op.getOutput().getType());
+    int64_t rank = inputType.getRank(), m = inputType.getDimSize(rank - 1);
+    int64_t batch = outType.getNumElements();
+    Type et = inputType.getElementType();
+    // The arithmetic runs in f32 at least (f16 pivots would lose the product).
+    Type ct = et.getIntOrFloatBitWidth() < 32 ? b.getF32Type() : et;
+    auto widen = [&](OpBuilder &ob, Location ol, Value v) {
+      return v.getType() == ct ? v : convertScalar(ob, ol, v, ct);
+    };
+    Value matrices = reshapeTo(b, l, op.getInput(), RankedTensorType::get({batch, m, m}, et));
+    Value work = tensor::EmptyOp::create(b, l, ArrayRef<int64_t>{m, m}, ct);
+    Value out = tensor::EmptyOp::create(b, l, ArrayRef<int64_t>{batch}, et);
+    Value zero = scalarConstant(b, l, ct, 0), one = scalarConstant(b, l, ct, 1);
+    Values results = buildLoop(
+        b, l, index(b, l, 0), index(b, l, batch), {out, work},
+        [&](OpBuilder &bb, Location bl, Value mat, ValueRange c) -> Values {
+          // Copy the matrix into the work tensor.
+          Value a = buildLoop(
+              bb, bl, index(bb, bl, 0), index(bb, bl, m * m), {c[1]},
+              [&](OpBuilder &eb, Location el, Value e, ValueRange w) -> Values {
+                Value i = arith::DivUIOp::create(eb, el, e, index(eb, el, m));
+                Value j = arith::RemUIOp::create(eb, el, e, index(eb, el, m));
+                Value v = tensor::ExtractOp::create(eb, el, matrices, ValueRange{mat, i, j});
+                return {tensor::InsertOp::create(eb, el, widen(eb, el, v), w[0], ValueRange{i, j})};
+              })[0];
+          Values state = buildLoop(
+              bb, bl, index(bb, bl, 0), index(bb, bl, m), {a, one},
+              [&](OpBuilder &kb, Location kl, Value k, ValueRange s) -> Values {
+                return eliminate(kb, kl, s[0], s[1], k, m, zero);
+              });
+          Value det = state[1];
+          if (ct != et)
+            det = convertScalar(bb, bl, det, et);
+          return {tensor::InsertOp::create(bb, bl, det, c[0], ValueRange{mat}), c[1]};
+        });
+    markSequential(op);
+    return Values{reshapeTo(b, l, results[0], outType)};
+  }
+
+  /// Column k: picks the largest pivot at or below row k, swaps it up, multiplies the
+  /// determinant by it, and clears the column below it. Returns (matrix, determinant).
+  static Values eliminate(OpBuilder &b, Location l, Value a, Value det, Value k, int64_t m,
+                          Value zero) {
+    Value end = index(b, l, m);
+    auto at = [&](OpBuilder &ob, Location ol, Value t, Value i, Value j) -> Value {
+      return tensor::ExtractOp::create(ob, ol, t, ValueRange{i, j});
+    };
+    auto magnitude = [&](OpBuilder &ob, Location ol, Value v) -> Value {
+      return math::AbsFOp::create(ob, ol, v);
+    };
+    Value pivotRow = buildLoop(
+        b, l, k, end, {k},
+        [&](OpBuilder &ib, Location il, Value i, ValueRange best) -> Values {
+          Value larger = arith::CmpFOp::create(ib, il, arith::CmpFPredicate::OGT,
+                                               magnitude(ib, il, at(ib, il, a, i, k)),
+                                               magnitude(ib, il, at(ib, il, a, best[0], k)));
+          return {arith::SelectOp::create(ib, il, larger, i, best[0])};
+        })[0];
+    // Swap rows k and pivotRow (a no-op when equal), negating the determinant if they differ.
+    Value swapped = buildLoop(
+        b, l, index(b, l, 0), end, {a},
+        [&](OpBuilder &jb, Location jl, Value j, ValueRange t) -> Values {
+          Value top = at(jb, jl, t[0], k, j), other = at(jb, jl, t[0], pivotRow, j);
+          Value u = tensor::InsertOp::create(jb, jl, other, t[0], ValueRange{k, j});
+          return {tensor::InsertOp::create(jb, jl, top, u, ValueRange{pivotRow, j})};
+        })[0];
+    Value moved = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne, pivotRow, k);
+    Value pivot = at(b, l, swapped, k, k);
+    Value signedDet = arith::SelectOp::create(b, l, moved, arith::NegFOp::create(b, l, det), det);
+    Value newDet = arith::MulFOp::create(b, l, signedDet, pivot);
+    Value nonZero = arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNE, pivot, zero);
+    Values cleared = ifElse(
+        b, l, nonZero,
+        [&](OpBuilder &tb, Location tl) -> Values {
+          Value below = arith::AddIOp::create(tb, tl, k, index(tb, tl, 1));
+          return {buildLoop(
+              tb, tl, below, end, {swapped},
+              [&](OpBuilder &ib, Location il, Value i, ValueRange t) -> Values {
+                Value factor = arith::DivFOp::create(ib, il, at(ib, il, t[0], i, k), pivot);
+                return {buildLoop(
+                    ib, il, below, end, {t[0]},
+                    [&](OpBuilder &jb, Location jl, Value j, ValueRange r) -> Values {
+                      Value update = arith::SubFOp::create(
+                          jb, jl, at(jb, jl, r[0], i, j),
+                          arith::MulFOp::create(jb, jl, factor, at(jb, jl, r[0], k, j)));
+                      return {tensor::InsertOp::create(jb, jl, update, r[0], ValueRange{i, j})};
+                    })[0]};
+              })[0]};
+        },
+        [&](OpBuilder &, Location) -> Values { return {swapped}; });
+    return {cleared[0], newDet};
+  }
+};
+
 } // namespace
 
-void mlir::catfish::populateDataDependentToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<NonZeroLowering, UniqueLowering, NonMaxSuppressionLowering>(patterns.getContext());
+void mlir::catfish::populateSequentialToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<NonZeroLowering, UniqueLowering, NonMaxSuppressionLowering, DetLowering>(
+      patterns.getContext());
 }
