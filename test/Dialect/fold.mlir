@@ -574,3 +574,19 @@ func.func @reduce_bool() -> (tensor<1xi1>, tensor<1xi1>) {
   %1 = catfish.reduce %b {axes = array<i64>, keepdims = true, kind = #catfish<reduce min>} : (tensor<2xi1>) -> tensor<1xi1>
   return %0, %1 : tensor<1xi1>, tensor<1xi1>
 }
+
+// -----
+
+// A split of a constant shape (AffineGrid's expanded form splits its size input): constant
+// pieces.
+// CHECK-LABEL: func.func @split_constant
+// CHECK-DAG: %[[N:.*]] = catfish.constant dense<2> : tensor<1xi64>
+// CHECK-DAG: %[[HW:.*]] = catfish.constant dense<{{\[}}[5, 6], [7, 8]]> : tensor<2x2xi64>
+// CHECK: return %[[N]], %[[HW]]
+func.func @split_constant() -> (tensor<1xi64>, tensor<2x2xi64>) {
+  %size = catfish.constant dense<[[2, 3, 5, 6], [4, 9, 7, 8]]> : tensor<2x4xi64>
+  %first = catfish.constant dense<[2, 3, 5, 6]> : tensor<4xi64>
+  %n:2 = catfish.split %first {axis = 0 : i64, sizes = array<i64: 1, 3>} : (tensor<4xi64>) -> (tensor<1xi64>, tensor<3xi64>)
+  %p:2 = catfish.split %size {axis = -1 : i64, sizes = array<i64: 2, 2>} : (tensor<2x4xi64>) -> (tensor<2x2xi64>, tensor<2x2xi64>)
+  return %n#0, %p#1 : tensor<1xi64>, tensor<2x2xi64>
+}
