@@ -182,6 +182,7 @@ void registerRecurrentConverters(ConverterMap &map);
 void registerLegacyConverters(ConverterMap &map);
 void registerSpectralConverters(ConverterMap &map);
 void registerDataDependentConverters(ConverterMap &map);
+void registerRoiAlignConverters(ConverterMap &map);
 
 /// Imports one ONNX graph (the main graph or a subgraph) into the current insertion block.
 class GraphImporter {

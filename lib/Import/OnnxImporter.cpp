@@ -44,6 +44,7 @@ static const ConverterMap &converters() {
     registerLegacyConverters(m);
     registerSpectralConverters(m);
     registerDataDependentConverters(m);
+    registerRoiAlignConverters(m);
     return m;
   }();
   return map;

@@ -590,6 +590,15 @@ def nonzero_select(reduce_after=False):
     return b.model([tensor("x", FLOAT, [6])], outputs)
 
 
+def bad_roi_align_adaptive():
+    """RoiAlign as torchvision exports roi_align(sampling_ratio=-1): an adaptive grid."""
+    b = Builder(seed=13)
+    b.op("RoiAlign", ["x", "rois", "batch"], "", output="y", output_height=2, output_width=2)
+    inputs = [tensor("x", FLOAT, [1, 2, 8, 8]), tensor("rois", FLOAT, [3, 4]),
+              tensor("batch", INT64, [3])]
+    return b.model(inputs, [tensor("y", FLOAT, [3, 2, 2, 2])])
+
+
 def quant_dequant(b, x, scale, zero_point, scope, **attrs):
     quantized = b.op("QuantizeLinear", [x, scale, zero_point], scope, **attrs)
     return b.op("DequantizeLinear", [quantized, scale, zero_point], scope, **attrs)
@@ -998,6 +1007,7 @@ CASES = {
     "shape_arithmetic": saved(shape_arithmetic),
     "nonzero_select": saved(nonzero_select),
     "bad_nonzero_reduce": saved(lambda: nonzero_select(reduce_after=True)),
+    "bad_roi_align_adaptive": saved(bad_roi_align_adaptive),
     "bad_rnn_dynamic_sequence": saved(lambda: recurrent("RNN", seq="seq")),
     "bad_lstm_activation": saved(lambda: recurrent("LSTM", activations=["Sigmoid", "Gelu", "Tanh"])),
     "bad_gru_activation_count": saved(lambda: recurrent("GRU", direction="bidirectional",
