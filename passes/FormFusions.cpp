@@ -31,12 +31,15 @@ bool isReductionOrNorm(Operation *op) {
              BatchNormOp>(op);
 }
 
+/// Whether constant `value` is copied into the regions that use it rather than passed in. A
+/// splat GEMM operand stays an input: inlined, it folds into the product's body, which is then
+/// no longer a product of two operands that cuBLASLt can compute.
 bool isInlinableConstant(Value value) {
   auto constant = value.getDefiningOp<ConstantOp>();
   if (!constant)
     return false;
   if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue()); dense && dense.isSplat())
-    return true;
+    return llvm::none_of(value.getUsers(), [](Operation *user) { return isa<MatMulOp>(user); });
   return cast<ShapedType>(constant.getType()).getNumElements() <= kMaxInlineConstantElements;
 }
 

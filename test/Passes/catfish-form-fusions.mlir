@@ -196,3 +196,22 @@ func.func @merged_projection(%x: tensor<4x8xf32>, %w: tensor<8x24xf32>, %b: tens
   %kn = catfish.neg %k : (tensor<4x8xf32>) -> tensor<4x8xf32>
   return %qb, %kn : tensor<4x16xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// A splat GEMM operand (MatMul of ConstantOfShape) stays an input of the GEMM's region: inlined,
+// it would fold into the product's body, which cuBLASLt could then not compute. The small
+// dense weight is inlined as usual.
+// CHECK-LABEL: func.func @splat_gemm_operand
+// CHECK: %[[SPLAT:.*]] = catfish.constant dense<5.000000e-01> : tensor<2x5xf32>
+// CHECK: catfish.fusion gemm(%[[SPLAT]], %arg0)
+// CHECK-NEXT: ^bb0(%{{.*}}: tensor<2x5xf32>, %{{.*}}: tensor<2x4xf32>):
+// CHECK-NEXT: catfish.constant dense<{{\[}}[1.000000e+00, {{.*}}]]> : tensor<5x4xf32>
+// CHECK-NEXT: catfish.matmul
+func.func @splat_gemm_operand(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %z = catfish.constant dense<0.5> : tensor<2x5xf32>
+  %w = catfish.constant dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0], [17.0, 18.0, 19.0, 20.0]]> : tensor<5x4xf32>
+  %p = catfish.matmul %z, %w : (tensor<2x5xf32>, tensor<5x4xf32>) -> tensor<2x4xf32>
+  %y = catfish.add %p, %x : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
