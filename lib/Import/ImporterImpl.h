@@ -183,6 +183,7 @@ void registerLegacyConverters(ConverterMap &map);
 void registerSpectralConverters(ConverterMap &map);
 void registerDataDependentConverters(ConverterMap &map);
 void registerRoiAlignConverters(ConverterMap &map);
+void registerTfIdfVectorizerConverters(ConverterMap &map);
 
 /// Imports one ONNX graph (the main graph or a subgraph) into the current insertion block.
 class GraphImporter {

@@ -45,6 +45,7 @@ static const ConverterMap &converters() {
     registerSpectralConverters(m);
     registerDataDependentConverters(m);
     registerRoiAlignConverters(m);
+    registerTfIdfVectorizerConverters(m);
     return m;
   }();
   return map;
