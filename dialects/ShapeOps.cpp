@@ -395,10 +395,12 @@ OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
   });
 }
 
-/// A split of a small constant: each piece is a constant (shape arithmetic splits shapes).
+/// A split of a small constant: each piece is a constant (shape arithmetic splits shapes). Every
+/// piece is checked first, so the fold gives all results or none.
 LogicalResult SplitOp::fold(FoldAdaptor adaptor, SmallVectorImpl<OpFoldResult> &results) {
   RankedTensorType input = getInput().getType();
-  if (!adaptor.getInput() || !input.hasStaticShape())
+  if (!isa_and_present<DenseElementsAttr>(adaptor.getInput()) || !isSmallStatic(input) ||
+      !llvm::all_of(getOutputs().getTypes(), isSmallStatic))
     return failure();
   int64_t axis = *normalizeAxis(std::nullopt, getAxis(), input.getRank());
   SmallVector<int64_t> inStrides = stridesOf(input.getShape());

@@ -536,7 +536,7 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<TargetKernels> kernelSet
     format::FileHeader header{};
     std::memcpy(header.magic, format::kMagic, sizeof(header.magic));
     header.formatVersion =
-        boundedDims.empty() ? format::kFirstFormatVersion : format::kFormatVersion;
+        boundedDims.empty() ? format::kFirstFormatVersion : format::kDataDependentDimsFormatVersion;
     header.sectionCount = sectionCount;
     header.fileSize = fileSize;
     XXH64_state_t state;

@@ -12,8 +12,10 @@ using namespace mlir::catfish::onnx_import;
 
 std::string mlir::catfish::onnx_import::describeNode(const onnx::NodeProto &node) {
   std::string name = node.name();
+  // Unnamed: by its first output that has a name (LSTM's Y may be left out).
+  auto output = llvm::find_if(node.output(), [](const std::string &o) { return !o.empty(); });
   if (name.empty())
-    name = node.output_size() > 0 ? "<producing " + node.output(0) + ">" : "<unnamed>";
+    name = output != node.output().end() ? "<producing " + *output + ">" : "<unnamed>";
   std::string op = node.domain().empty() || node.domain() == "ai.onnx"
                        ? node.op_type()
                        : node.domain() + "." + node.op_type();
@@ -437,6 +439,10 @@ FailureOr<SmallVector<Value>> GraphImporter::importSubgraph(onnx::GraphProto &gr
     Value v = sub.lookup(out.name());
     if (!v)
       return setError("subgraph output '" + out.name() + "' is never produced");
+    if (auto it = boundedDims().find(v); it != boundedDims().end())
+      return setError("subgraph output '" + out.name() + "' has a dim whose size is known only "
+                      "at run time (made by " + it->second.front().origin +
+                      "), which If, Loop and Scan cannot return yet");
     outputs.push_back(v);
   }
   return outputs;

@@ -208,11 +208,25 @@ importGraph(MLIRContext &context, onnx::ModelProto &model, ExternalData &externa
   // Each run-time size of an output's bounded dim is a hidden result after the outputs.
   SmallVector<std::pair<int64_t, int64_t>> sizeOf;
   size_t outputCount = results.size();
-  for (size_t i = 0; i < outputCount; ++i)
-    for (const BoundedDim &dim : importer.boundedDims().lookup(results[i])) {
+  for (size_t i = 0; i < outputCount; ++i) {
+    SmallVector<BoundedDim> dims = importer.boundedDims().lookup(results[i]);
+    if (dims.empty())
+      continue;
+    // The runtime compacts whole bytes and reports the dims as a 64-bit mask.
+    RankedTensorType type = typeOf(results[i]);
+    if (type.getElementTypeBitWidth() < 8 || type.getRank() > 64)
+      return createStringError("graph output '" + graph.output(i).name() +
+                               "' has a dim whose size is known only at run time (made by " +
+                               dims.front().origin + "), which a " +
+                               Twine(type.getElementTypeBitWidth()) + "-bit rank-" +
+                               Twine(type.getRank()) +
+                               " output cannot have (8-bit or wider elements and rank 64 or "
+                               "less only)");
+    for (const BoundedDim &dim : dims) {
       results.push_back(dim.size);
       sizeOf.emplace_back(i, dim.dim);
     }
+  }
   func::ReturnOp::create(builder, loc, results);
   func.setType(builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
   for (auto [i, out] : llvm::enumerate(graph.output()))

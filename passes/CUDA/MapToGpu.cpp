@@ -80,8 +80,8 @@ void wrapScalarCode(func::FuncOp func) {
   }
 }
 
-/// A sequential kernel (kSequentialKernel: NonZero, Unique, NonMaxSuppression) runs on one
-/// thread: everything but what stays on the host goes into a parallel loop of one iteration at
+/// A sequential kernel (kSequentialKernel: NonZero, Unique, NonMaxSuppression, Det, scatters
+/// written in order) runs on one thread: everything but what stays on the host goes into a parallel loop of one iteration at
 /// the end of the body.
 void wrapSequentialKernel(func::FuncOp func) {
   Block &body = func.getBody().front();
@@ -118,8 +118,12 @@ LogicalResult checkMappable(func::FuncOp func) {
     if (failed(staticExtents(loop)))
       return loop.emitError("the CUDA target needs static loop bounds");
     WalkResult inner = loop.getBody()->walk([&](Operation *nested) {
-      if ((!sequential && isa<LoopLikeOpInterface>(nested)) ||
-          isa<memref::AllocOp, memref::AllocaOp>(nested)) {
+      if (isa<memref::AllocOp, memref::AllocaOp>(nested)) {
+        nested->emitError("a temporary buffer inside a CUDA loop nest (run "
+                          "catfish-scratch-buffers first)");
+        return WalkResult::interrupt();
+      }
+      if (!sequential && isa<LoopLikeOpInterface>(nested)) {
         nested->emitError("the CUDA target cannot map a loop nest with an inner sequential "
                           "loop to GPU threads yet (reductions, argmax and top-k with k <= 64 "
                           "take a warp or a block per row; scans, scatters and larger top-k "

@@ -375,7 +375,7 @@ catfish_status_t *ArtifactFile::verifyManifest() {
       if (const auto *dynamic = t.data_dependent_dims(); dynamic && dynamic->size() != 0) {
         if (!isOutput)
           return bad("input '", name, "' has data-dependent dims; only outputs may");
-        if (header_.formatVersion < 2)
+        if (header_.formatVersion < kDataDependentDimsFormatVersion)
           return bad("output '", name, "' has data-dependent dims, which format version ",
                      header_.formatVersion, " cannot describe");
         // The C API reports them as a 64-bit mask.

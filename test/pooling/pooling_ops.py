@@ -81,8 +81,8 @@ CASES = {
     "unpool_2d": lambda: pool_unpool(data(2, 3, 8, 8), kernel_shape=[2, 2], strides=[2, 2]),
     "unpool_output_shape": lambda: pool_unpool(data(1, 2, 7, 9), output_shape=True,
                                                kernel_shape=[2, 2], strides=[2, 2]),
-    # Col2Im (torch's fold): overlapping blocks sum. The CUDA target has no scatter with a
-    # reduction yet, so these run on the CPU only.
+    # Col2Im (torch's fold): overlapping blocks sum (a scatter with a reduction, one GPU thread
+    # on the CUDA target).
     "col2im_overlapping": lambda: col2im(data(2, 2 * 3 * 3, 6 * 4), [7, 6], [3, 3],
                                          pads=[1, 0, 0, 0], strides=[1, 1], dilations=[1, 1]),
     "col2im_strided_dilated": lambda: col2im(data(1, 3 * 2 * 2, 3 * 3), [7, 8], [2, 2],
@@ -91,5 +91,4 @@ CASES = {
 
 
 if __name__ == "__main__":
-    # The CUDA target has no scatter with a reduction yet: Col2Im runs on the CPU only.
-    sys.exit(run_cases(__doc__, CASES, 0, 0, cpu_only=lambda n: n.startswith("col2im")))
+    sys.exit(run_cases(__doc__, CASES, 0, 0))

@@ -361,13 +361,15 @@ struct ScatterElementsLowering final : LoweringPattern<ScatterElementsOp> {
     if (asSelections && reduction == ScatterReduction::none && covers)
       return lowerAsSelection(op, axis, rewriter);
     Value indexTensor = op.getIndices(), updates = op.getUpdates();
-    // Copy the input, then write the updates one by one in order (later ones win).
+    // Copy the input, then write the updates one by one in order (later ones win): a
+    // sequential kernel, one GPU thread on the CUDA target.
     Location loc = op.getLoc();
     Value copy = buildParallelGeneric(rewriter, loc, input, op.getInput(),
                                       rewriter.getMultiDimIdentityMap(input.getRank()),
                                       [](OpBuilder &, Location, ValueRange a) { return a[0]; });
-    SmallVector<Value> result = buildCarriedLoop(
-        rewriter, loc, indices.getNumElements(), copy,
+    SmallVector<Value> result = buildLoop(
+        rewriter, loc, arith::ConstantIndexOp::create(rewriter, loc, 0),
+        arith::ConstantIndexOp::create(rewriter, loc, indices.getNumElements()), copy,
         [&](OpBuilder &b, Location l, Value iv, ValueRange carried) -> SmallVector<Value> {
           SmallVector<Value> at = delinearize(b, l, iv, indices.getShape());
           Value update = tensor::ExtractOp::create(b, l, updates, at);
@@ -376,6 +378,7 @@ struct ScatterElementsLowering final : LoweringPattern<ScatterElementsOp> {
           Value value = combineScattered(b, l, reduction, carried[0], at, update);
           return {tensor::InsertOp::create(b, l, value, carried[0], at)};
         });
+    markSequential(op);
     return result;
   }
 
@@ -436,8 +439,10 @@ struct ScatterNdLowering final : LoweringPattern<ScatterNdOp> {
     Value copy = buildParallelGeneric(rewriter, loc, input, op.getInput(),
                                       rewriter.getMultiDimIdentityMap(input.getRank()),
                                       [](OpBuilder &, Location, ValueRange a) { return a[0]; });
-    return buildCarriedLoop(
-        rewriter, loc, updatesType.getNumElements(), copy,
+    markSequential(op);
+    return buildLoop(
+        rewriter, loc, arith::ConstantIndexOp::create(rewriter, loc, 0),
+        arith::ConstantIndexOp::create(rewriter, loc, updatesType.getNumElements()), copy,
         [&](OpBuilder &b, Location l, Value iv, ValueRange carried) -> SmallVector<Value> {
           SmallVector<Value> u = delinearize(b, l, iv, updatesType.getShape());
           SmallVector<Value> at;
@@ -697,8 +702,9 @@ struct TopKLowering final : LoweringPattern<TopKOp> {
     Value values = tensor::EmptyOp::create(rewriter, loc, valuesType.getShape(), element);
     Value idx = tensor::EmptyOp::create(rewriter, loc, indicesType.getShape(),
                                         indicesType.getElementType());
-    SmallVector<Value> results = buildCarriedLoop(
-        rewriter, loc, rows, {values, idx},
+    SmallVector<Value> results = buildLoop(
+        rewriter, loc, arith::ConstantIndexOp::create(rewriter, loc, 0),
+        arith::ConstantIndexOp::create(rewriter, loc, rows), {values, idx},
         [&](OpBuilder &b, Location l, Value row, ValueRange carried) -> SmallVector<Value> {
           SmallVector<Value> rowAt = delinearize(b, l, row, rowShape);
           auto at = [&](Value i) {

@@ -66,6 +66,30 @@ Value isNegative(OpBuilder &b, Location loc, Value x) {
                  cst(b, loc, x.getType(), 0));
 }
 
+/// The integer divisor `y` made safe for the hardware: 0 (undefined in ONNX) becomes 1, and for
+/// signed types so does -1 (INT_MIN / -1 overflows), whose quotient the caller takes as -x and
+/// whose remainder is 0 anyway. A division must never trap, whatever the data (padding past a
+/// data-dependent size is zeros).
+Value safeDivisor(OpBuilder &b, Location loc, Value y, bool isUnsigned) {
+  Value one = cst(b, loc, y.getType(), 1);
+  Value unsafe = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, y,
+                                       cst(b, loc, y.getType(), 0));
+  if (!isUnsigned)
+    unsafe = arith::OrIOp::create(
+        b, loc, unsafe,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, y, cst(b, loc, y.getType(), -1)));
+  return arith::SelectOp::create(b, loc, unsafe, one, y);
+}
+
+/// Signed x / y, truncating, with y == -1 as -x (wrapping) and y == 0 as x.
+Value signedDivide(OpBuilder &b, Location loc, Value x, Value y) {
+  Value quotient = arith::DivSIOp::create(b, loc, x, safeDivisor(b, loc, y, false));
+  Value minusOne =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, y, cst(b, loc, y.getType(), -1));
+  Value negated = arith::SubIOp::create(b, loc, cst(b, loc, x.getType(), 0), x);
+  return arith::SelectOp::create(b, loc, minusOne, negated, quotient);
+}
+
 /// Python-style integer modulo (the result takes the divisor's sign).
 Value integerMod(OpBuilder &b, Location loc, Value x, Value y) {
   Value zero = cst(b, loc, x.getType(), 0);
@@ -262,8 +286,9 @@ Value buildScalar(Operation *op, OpBuilder &b, Location loc, ValueRange args, Ty
       .Case([&](DivOp) -> Value {
         if (isFloat)
           return arith::DivFOp::create(b, loc, x, args[1]);
-        return isUnsigned ? Value(arith::DivUIOp::create(b, loc, x, args[1]))
-                          : Value(arith::DivSIOp::create(b, loc, x, args[1]));
+        return isUnsigned ? Value(arith::DivUIOp::create(b, loc, x,
+                                                         safeDivisor(b, loc, args[1], true)))
+                          : signedDivide(b, loc, x, args[1]);
       })
       .Case([&](PowOp) { return power(b, loc, x, args[1], isUnsigned); })
       .Case([&](MaxOp) { return maxScalar(b, loc, x, args[1], isUnsigned); })
@@ -271,10 +296,11 @@ Value buildScalar(Operation *op, OpBuilder &b, Location loc, ValueRange args, Ty
       .Case([&](ModOp op) -> Value {
         if (isFloat)
           return floatMod(b, loc, x, args[1], op.getFmod());
+        Value divisor = safeDivisor(b, loc, args[1], isUnsigned);
         if (isUnsigned)
-          return arith::RemUIOp::create(b, loc, x, args[1]);
-        return op.getFmod() ? Value(arith::RemSIOp::create(b, loc, x, args[1]))
-                            : integerMod(b, loc, x, args[1]);
+          return arith::RemUIOp::create(b, loc, x, divisor);
+        return op.getFmod() ? Value(arith::RemSIOp::create(b, loc, x, divisor))
+                            : integerMod(b, loc, x, divisor);
       })
       .Case([&](PReluOp) -> Value {
         return arith::SelectOp::create(b, loc, isNegative(b, loc, x), mulScalar(b, loc, x, args[1]),

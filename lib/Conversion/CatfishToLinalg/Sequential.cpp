@@ -52,26 +52,10 @@ Values ifElse(OpBuilder &b, Location l, Value condition, BranchBuilder thenBranc
   return op.getResults();
 }
 
-/// A loop over [lower, upper) carrying `init`, with bounds given as index values.
-Values buildLoop(OpBuilder &b, Location l, Value lower, Value upper, ValueRange init,
-                 function_ref<Values(OpBuilder &, Location, Value, ValueRange)> body) {
-  auto loop = scf::ForOp::create(b, l, lower, upper, index(b, l, 1), init,
-                                 [&](OpBuilder &nb, Location nl, Value iv, ValueRange carried) {
-                                   scf::YieldOp::create(nb, nl, body(nb, nl, iv, carried));
-                                 });
-  return loop.getResults();
-}
-
 /// The count result: a rank-0 i64 tensor holding `count` (an index).
 Value countTensor(OpBuilder &b, Location l, Value count) {
   return tensor::FromElementsOp::create(b, l, RankedTensorType::get({}, b.getI64Type()),
                                         ValueRange{toI64(b, l, count)});
-}
-
-/// Marks the kernel that `op` is lowered in as sequential (see the file comment).
-void markSequential(Operation *op) {
-  if (auto func = op->getParentOfType<func::FuncOp>())
-    func->setAttr(kSequentialKernel, UnitAttr::get(op->getContext()));
 }
 
 /// `v` in a type arith compares directly (8-bit and smaller floats widened).
@@ -79,9 +63,15 @@ Value comparable(OpBuilder &b, Location l, Value v) {
   return isSmallFloat(v.getType()) ? extendSmallFloat(b, l, v) : v;
 }
 
+/// x < y, with NaN after every number and equal to NaN (numpy's order), so that "neither
+/// less nor greater" is an equivalence.
 Value lessThan(OpBuilder &b, Location l, Value x, Value y, bool isUnsigned) {
-  if (isa<FloatType>(x.getType()))
-    return arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, x, y);
+  if (isa<FloatType>(x.getType())) {
+    Value ordered = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, x, y);
+    Value xNumber = arith::CmpFOp::create(b, l, arith::CmpFPredicate::ORD, x, x);
+    Value yNaN = arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNO, y, y);
+    return arith::OrIOp::create(b, l, ordered, arith::AndIOp::create(b, l, xNumber, yNaN));
+  }
   return arith::CmpIOp::create(
       b, l, isUnsigned || x.getType().isInteger(1) ? arith::CmpIPredicate::ult
                                                     : arith::CmpIPredicate::slt,
@@ -342,7 +332,6 @@ struct NonMaxSuppressionLowering final : LoweringPattern<NonMaxSuppressionOp> {
     limit = arith::MinSIOp::create(
         b, l, arith::MaxSIOp::create(b, l, limit, index(b, l, 0)),
         index(b, l, op.getBoundPerClass()));
-    Value noIndex = index(b, l, -1);
     Value out = buildFilled(b, l, outType.getShape(), arith::ConstantIntOp::create(b, l, b.getI64Type(), 0));
 
     Values results = buildLoop(
@@ -352,10 +341,11 @@ struct NonMaxSuppressionLowering final : LoweringPattern<NonMaxSuppressionOp> {
           Value cls = arith::RemUIOp::create(pb, pl, pair, index(pb, pl, classes));
           Value start = c[1];
           Value no = arith::ConstantIntOp::create(pb, pl, i1, 0);
-          Value lowest = scalarConstant(pb, pl, f32, 0);
-          // Carried: output, count, the previous candidate (score, index), done.
+          // Carried: output, count, the previous candidate (score, index; none yet: index -1,
+          // its score unused), done.
           Values state = buildLoop(
-              pb, pl, index(pb, pl, 0), index(pb, pl, n), {c[0], c[1], lowest, noIndex, no},
+              pb, pl, index(pb, pl, 0), index(pb, pl, n),
+              {c[0], c[1], scalarConstant(pb, pl, f32, 0), index(pb, pl, -1), no},
               [&](OpBuilder &tb, Location tl, Value, ValueRange s) -> Values {
                 Value full = arith::CmpIOp::create(
                     tb, tl, arith::CmpIPredicate::sge,
@@ -441,7 +431,7 @@ struct NonMaxSuppressionLowering final : LoweringPattern<NonMaxSuppressionOp> {
 };
 
 /// Det: for each matrix, Gaussian elimination with partial pivoting on a copy; the determinant
-/// is the product of the pivots, negated per row swap (0 at the first zero pivot column).
+/// is the product of the pivots, negated per row swap.
 struct DetLowering final : LoweringPattern<DetOp> {
   using LoweringPattern::LoweringPattern;
   FailureOr<Values> lower(DetOp op, PatternRewriter &rewriter) const override {
@@ -488,7 +478,9 @@ struct DetLowering final : LoweringPattern<DetOp> {
   }
 
   /// Column k: picks the largest pivot at or below row k, swaps it up, multiplies the
-  /// determinant by it, and clears the column below it. Returns (matrix, determinant).
+  /// determinant by it, and clears the column below it unless the pivot is 0 (the determinant
+  /// is then 0, and stays so unless a later pivot is infinite or NaN). Returns (matrix,
+  /// determinant).
   static Values eliminate(OpBuilder &b, Location l, Value a, Value det, Value k, int64_t m,
                           Value zero) {
     Value end = index(b, l, m);

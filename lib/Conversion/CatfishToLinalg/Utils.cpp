@@ -1,6 +1,9 @@
 //===- Utils.cpp - helpers shared by the catfish -> linalg patterns ------===//
 #include "Utils.h"
 
+#include "catfish/Conversion/CatfishToLinalg.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 
@@ -143,19 +146,21 @@ SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear, ArrayRe
   return coords;
 }
 
-/// A loop over [0, count) carrying `init` tensors; `body` returns the updated tensors.
 SmallVector<Value>
-buildCarriedLoop(OpBuilder &b, Location loc, int64_t count, ValueRange init,
-                 function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)> body) {
-  Value lb = arith::ConstantIndexOp::create(b, loc, 0);
-  Value ub = arith::ConstantIndexOp::create(b, loc, count);
+buildLoop(OpBuilder &b, Location loc, Value lower, Value upper, ValueRange init,
+          function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)> body) {
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   auto loop = scf::ForOp::create(
-      b, loc, lb, ub, one, init,
+      b, loc, lower, upper, one, init,
       [&](OpBuilder &nested, Location nestedLoc, Value iv, ValueRange carried) {
         scf::YieldOp::create(nested, nestedLoc, body(nested, nestedLoc, iv, carried));
       });
   return loop.getResults();
+}
+
+void markSequential(Operation *op) {
+  if (auto func = op->getParentOfType<func::FuncOp>())
+    func->setAttr(kSequentialKernel, UnitAttr::get(op->getContext()));
 }
 
 int64_t positiveAxis(int64_t axis, int64_t rank) {

@@ -53,10 +53,15 @@ Value reshapeTo(OpBuilder &b, Location loc, Value value, RankedTensorType type);
 /// Row-major coordinates of the linear index `linear` in `shape`.
 SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear, ArrayRef<int64_t> shape);
 
-/// A loop over [0, count) carrying `init` tensors; `body` returns the updated tensors.
+/// Marks the kernel function `op` is being lowered in as one whose loops must run in order
+/// (kSequentialKernel): the CUDA target runs it on one thread.
+void markSequential(Operation *op);
+
+/// A loop over [lower, upper) (index values) carrying `init`; `body` returns the updated
+/// values.
 SmallVector<Value>
-buildCarriedLoop(OpBuilder &b, Location loc, int64_t count, ValueRange init,
-                 function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)> body);
+buildLoop(OpBuilder &b, Location loc, Value lower, Value upper, ValueRange init,
+          function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)> body);
 
 /// An axis of a verified op in [0, rank) (negative axes count from the end).
 int64_t positiveAxis(int64_t axis, int64_t rank);

@@ -88,9 +88,14 @@ static LogicalResult convertIf(NodeContext &node) {
     SmallVector<Operation *> imported;
     for (Operation &op : llvm::make_range(first, b.getInsertionPoint()))
       imported.push_back(&op);
-    for (Operation *op : llvm::reverse(imported))
-      if (op->use_empty())
-        op->erase();
+    for (Operation *op : llvm::reverse(imported)) {
+      if (!op->use_empty())
+        continue;
+      // A later op could reuse the address of an erased result.
+      for (Value result : op->getResults())
+        node.graph.boundedDims().erase(result);
+      op->erase();
+    }
   }
   // Result types are the then-branch's; the verifier checks the else branch agrees.
   OperationState state(node.loc(), IfOp::getOperationName());

@@ -20,13 +20,8 @@ using namespace mlir::catfish::onnx_import;
 /// Constant inputs of at most this many elements make constant NonZero results.
 static constexpr int64_t kMaxFoldedNonZeroElements = int64_t(1) << 20;
 
-static std::string originOf(NodeContext &node) {
-  std::string name = node.node().name().empty() ? node.node().output(0) : node.node().name();
-  return node.node().op_type() + " '" + name + "'";
-}
-
 static void recordBounded(NodeContext &node, Value value, int64_t dim, Value size) {
-  node.graph.boundedDims()[value] = {BoundedDim{dim, size, originOf(node)}};
+  node.graph.boundedDims()[value] = {BoundedDim{dim, size, describeNode(node.node())}};
 }
 
 /// NonZero of `x`: the [rank, count] coordinates, and the count as a value (null when `x` is a
@@ -183,6 +178,8 @@ static LogicalResult convertNonMaxSuppression(NodeContext &node) {
   Value scoreThreshold = scalar(4, node.constScalar(f32, 0));
   if (!maxOutput || !iouThreshold || !scoreThreshold)
     return failure();
+  if (std::optional<double> iou = getConstantFloatSplat(iouThreshold); iou && !(*iou >= 0 && *iou <= 1))
+    return node.fail("iou_threshold must be in [0, 1], got " + llvm::formatv("{0}", *iou).str());
   int64_t perClass = scoresType.getDimSize(2);
   if (std::optional<SmallVector<int64_t>> limit = getConstantIntValues(maxOutput))
     perClass = std::clamp<int64_t>(limit->front(), 0, perClass);
@@ -214,7 +211,7 @@ void mlir::catfish::onnx_import::registerDataDependentConverters(ConverterMap &m
 static bool isElementwiseOnnxOp(StringRef op) {
   static const llvm::StringSet<> ops{
       "Abs", "Acos", "Acosh", "Add", "And", "Asin", "Asinh", "Atan", "Atanh", "BitShift",
-      "BitwiseAnd", "BitwiseNot", "BitwiseOr", "BitwiseXor", "Cast", "CastLike", "Ceil", "Celu",
+      "BitwiseAnd", "BitwiseNot", "BitwiseOr", "BitwiseXor", "Cast", "Ceil", "Celu",
       "Clip", "Cos", "Cosh", "Div", "Elu", "Equal", "Erf", "Exp", "Floor", "Gelu", "Greater",
       "GreaterOrEqual", "HardSigmoid", "HardSwish", "Identity", "IsInf", "IsNaN", "LeakyRelu",
       "Less", "LessOrEqual", "Log", "Max", "Mean", "Min", "Mish", "Mod", "Mul", "Neg", "Not",
@@ -247,11 +244,18 @@ LogicalResult mlir::catfish::onnx_import::propagateBoundedDims(NodeContext &node
                      "): " + why);
   };
   StringRef op = node.node().op_type();
-  Value output = node.numOutputs() > 0 && node.hasOutput(0)
-                     ? node.graph.lookup(node.node().output(0))
-                     : Value();
-  if (!output)
+  bool keeps = isElementwiseOnnxOp(op) || op == "CastLike" ||
+               llvm::is_contained({"Transpose", "Squeeze", "Unsqueeze", "Gather", "GatherND"}, op);
+  if (!keeps)
+    return refuse(op + " cannot take such a value yet (it can be a graph output or go through "
+                       "elementwise ops, Cast, Transpose, Squeeze, Unsqueeze, Gather and "
+                       "GatherND)");
+  if (node.numOutputs() != 1)
+    return refuse(op + " with " + Twine(node.numOutputs()) +
+                  " outputs cannot take such a value yet");
+  if (!node.hasOutput(0))
     return success();
+  Value output = node.graph.lookup(node.node().output(0));
   int64_t outRank = typeOf(output).getRank();
   SmallVector<BoundedDim> result;
   auto add = [&](const BoundedDim &dim, int64_t at) {
@@ -261,7 +265,11 @@ LogicalResult mlir::catfish::onnx_import::propagateBoundedDims(NodeContext &node
     result.push_back({at, dim.size, dim.origin});
   };
 
-  if (isElementwiseOnnxOp(op)) {
+  if (op == "CastLike") {
+    // Its second input only gives the element type.
+    for (const BoundedDim &dim : inputDims[0])
+      add(dim, dim.dim);
+  } else if (isElementwiseOnnxOp(op)) {
     for (size_t i = 0; i < node.numInputs(); ++i) {
       for (const BoundedDim &dim : inputDims[i]) {
         int64_t at = outRank - typeOf(node.input(i)).getRank() + dim.dim;
@@ -341,13 +349,7 @@ LogicalResult mlir::catfish::onnx_import::propagateBoundedDims(NodeContext &node
         return refuse("it cannot be GatherND's index dim");
       add(dim, dim.dim);
     }
-  } else {
-    return refuse(op + " cannot take such a value yet (it can be a graph output or go through "
-                       "elementwise ops, Cast, Transpose, Squeeze, Unsqueeze, Gather and "
-                       "GatherND)");
   }
-  if (node.numOutputs() > 1)
-    return refuse(op + " with several outputs cannot take such a value yet");
   bounded[output] = std::move(result);
   return success();
 }

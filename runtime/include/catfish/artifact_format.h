@@ -18,6 +18,7 @@ inline constexpr char kMagic[8] = {'C', 'A', 'T', 'F', 'I', 'S', 'H', '\0'};
 /// data_dependent_dims), which a version-1 runtime would return padded, as if static.
 inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr uint32_t kFirstFormatVersion = 1;
+inline constexpr uint32_t kDataDependentDimsFormatVersion = 2;
 /// Every section starts at a multiple of this.
 inline constexpr uint64_t kSectionAlignment = 64;
 /// The weights section starts at a multiple of this, so it can be mapped page by page.
