@@ -40,8 +40,8 @@ def check_model(name, model, feeds, expected, bin_dir, work_dir, device="cpu",
                 variants=VARIANTS, rtol=1e-4, atol=1e-5):
     """Compiles and runs `model` (an in-memory ModelProto) on `feeds` for each variant and
     compares every output with `expected` (onnxruntime's, in graph-output order): same shapes
-    and dtypes, values within rtol/atol (integers and booleans exactly). Returns the failures
-    as lines naming the case, device and variant."""
+    and dtypes, values within rtol/atol (integers and booleans exactly; NaN matches NaN).
+    Returns the failures as lines naming the case, device and variant."""
     import numpy as np
     import onnx
 
@@ -66,7 +66,7 @@ def check_model(name, model, feeds, expected, bin_dir, work_dir, device="cpu",
             if got.shape != want.shape or got.dtype != want.dtype:
                 failures.append(f"{label}: {output.name} is {got.dtype}{got.shape}, "
                                 f"onnxruntime's {want.dtype}{want.shape}")
-            elif not np.allclose(got, want, rtol=rtol, atol=atol):
+            elif not np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
                 err = np.max(np.abs(got.astype(np.float64) - want))
                 failures.append(f"{label}: {output.name} differs by up to {err:.3g}")
     return failures

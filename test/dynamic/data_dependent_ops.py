@@ -138,6 +138,44 @@ def batched_nms_select(batches, classes, n, seed):
                                "two": np.array(2, np.int64)}, opset=11)
 
 
+def unique_then_divide(x):
+    """Integer Div and Mod by Unique's values: the padding past the distinct count is zeros,
+    which must not trap."""
+    nodes = [helper.make_node("Unique", ["x"], ["u"]),
+             helper.make_node("Div", ["n", "u"], ["q"]),
+             helper.make_node("Mod", ["n", "u"], ["r"])]
+    return model_of(nodes, {"x": x}, ["q", "r"], constants={"n": np.array(105, np.int64)},
+                    opset=11)
+
+
+def castlike_to_bounded(x):
+    """CastLike takes only the element type of its second input, however it is shaped."""
+    nodes = [helper.make_node("NonZero", ["x"], ["nz"]),
+             helper.make_node("CastLike", ["nz", "like"], ["a"]),
+             helper.make_node("CastLike", ["y", "nz"], ["b"])]
+    return model_of(nodes, {"x": x}, ["a", "b"],
+                    constants={"like": np.zeros((4, 1), np.float32),
+                               "y": np.array([[1.5, -2.5, 3.0]], np.float32)}, opset=15)
+
+
+def unique_nan():
+    """Unique orders NaN after every number and merges NaNs, as numpy does; onnxruntime 1.22
+    merges NaN into a number, so numpy is the reference here."""
+    x = np.array([1.0, np.nan, 2.0, 1.0, np.nan, -3.0], np.float32)
+    values, indices, inverse, counts = np.unique(x, return_index=True, return_inverse=True,
+                                                 return_counts=True)
+    node = helper.make_node("Unique", ["x"], ["y", "indices", "inverse", "counts"])
+    graph = helper.make_graph(
+        [node], "unique_nan", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+        [helper.make_tensor_value_info(n, TensorProto.UNDEFINED, None)
+         for n in ("y", "indices", "inverse", "counts")])
+    for value in graph.output:
+        value.type.Clear()
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)], ir_version=8)
+    return model, {"x": x}, [values, indices.astype(np.int64), inverse.astype(np.int64),
+                             counts.astype(np.int64)]
+
+
 CASES = {
     "nonzero_1d": lambda: nonzero(sparse((37,), 0.3, 1)),
     "nonzero_3d": lambda: nonzero(sparse((3, 4, 5), 0.4, 2)),
@@ -180,6 +218,9 @@ CASES = {
         (rng(29).random(9) < 0.4).astype(np.float32),
         rng(30).standard_normal((9, 3)).astype(np.float32)),
     "batched_nms_select": lambda: batched_nms_select(1, 2, 10, 31),
+    "unique_then_divide": lambda: unique_then_divide(np.array([5, 3, 5, 7, -4, 3], np.int64)),
+    "castlike_to_bounded": lambda: castlike_to_bounded(sparse((2, 3), 0.5, 32)),
+    "unique_nan": unique_nan,
 }
 
 if __name__ == "__main__":

@@ -590,6 +590,22 @@ def nonzero_select(reduce_after=False):
     return b.model([tensor("x", FLOAT, [6])], outputs)
 
 
+def bad_if_nonzero():
+    """An If on a run-time condition whose branches return NonZero's positions: control flow
+    cannot return a value of run-time size yet."""
+    b = Builder(seed=14)
+
+    def positions(name):
+        inner = Builder()
+        inner.op("NonZero", ["x"], f"/{name}", output=f"{name}_out")
+        return helper.make_graph(inner.nodes, name, [], [tensor(f"{name}_out", INT64, None)])
+
+    b.op("If", ["cond"], "", output="y", then_branch=positions("then_branch"),
+         else_branch=positions("else_branch"))
+    inputs = [tensor("cond", TensorProto.BOOL, []), tensor("x", FLOAT, [6])]
+    return b.model(inputs, [tensor("y", INT64, None)])
+
+
 def bad_roi_align_adaptive():
     """RoiAlign as torchvision exports roi_align(sampling_ratio=-1): an adaptive grid."""
     b = Builder(seed=13)
@@ -1008,6 +1024,7 @@ CASES = {
     "nonzero_select": saved(nonzero_select),
     "bad_nonzero_reduce": saved(lambda: nonzero_select(reduce_after=True)),
     "bad_roi_align_adaptive": saved(bad_roi_align_adaptive),
+    "bad_if_nonzero": saved(bad_if_nonzero),
     "bad_rnn_dynamic_sequence": saved(lambda: recurrent("RNN", seq="seq")),
     "bad_lstm_activation": saved(lambda: recurrent("LSTM", activations=["Sigmoid", "Gelu", "Tanh"])),
     "bad_gru_activation_count": saved(lambda: recurrent("GRU", direction="bidirectional",
