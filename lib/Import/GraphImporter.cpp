@@ -439,6 +439,9 @@ FailureOr<SmallVector<Value>> GraphImporter::importSubgraph(onnx::GraphProto &gr
     Value v = sub.lookup(out.name());
     if (!v)
       return setError("subgraph output '" + out.name() + "' is never produced");
+    if (boundedShapes().contains(v))
+      return setError("subgraph output '" + out.name() + "' is the shape of a value whose "
+                      "size is known only at run time, which If, Loop and Scan cannot return yet");
     if (auto it = boundedDims().find(v); it != boundedDims().end())
       return setError("subgraph output '" + out.name() + "' has a dim whose size is known only "
                       "at run time (made by " + it->second.front().origin +

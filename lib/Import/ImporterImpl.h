@@ -164,8 +164,9 @@ struct BoundedDim {
 
 /// Records, after `node` converted, which dims of its outputs are bounded: those of a
 /// data-dependent op, and those that flow from its inputs through the ops that keep them
-/// (elementwise ops, Cast, Transpose, Squeeze, Unsqueeze, Gather, GatherND, Identity). Any
-/// other op taking a bounded input is an error at the node.
+/// (elementwise ops, Cast, Transpose, Squeeze, Unsqueeze, Gather, GatherND, Identity, and
+/// Expand by a Shape of a bounded value, as torch's index broadcasting writes it). Any other op
+/// taking a bounded input or such a shape is an error at the node.
 LogicalResult propagateBoundedDims(NodeContext &node);
 
 /// A Conv or ConvTranspose of `x` and `w` (and `bias`) with `node`'s attributes.
@@ -209,6 +210,11 @@ public:
   llvm::DenseMap<Value, SmallVector<BoundedDim>> &boundedDims() {
     return parent ? parent->boundedDims() : bounded;
   }
+  /// Shapes of values with bounded dims (Shape's results, holding the bounds): per value, its
+  /// entries (BoundedDim::dim) that are run-time sizes. Only Expand may take them.
+  llvm::DenseMap<Value, SmallVector<BoundedDim>> &boundedShapes() {
+    return parent ? parent->boundedShapes() : shapes;
+  }
 
   OpBuilder &builder;
   MLIRContext *ctx;
@@ -224,7 +230,7 @@ private:
   LogicalResult importNode(const onnx::NodeProto &node);
   GraphImporter *parent;
   llvm::StringMap<Value> values;
-  llvm::DenseMap<Value, SmallVector<BoundedDim>> bounded;
+  llvm::DenseMap<Value, SmallVector<BoundedDim>> bounded, shapes;
 };
 
 /// "node 'NAME' (OP)" for messages; unnamed nodes are named by their first output.

@@ -145,6 +145,19 @@ class ShapeOps(nn.Module):
         return flat, summary + repeated + positions, scores @ x, grown
 
 
+class Selections(nn.Module):
+    """Sizes that depend on the data, as PyTorch code writes them: boolean-mask indexing of
+    elements and of rows, nonzero positions and unique with counts. (torch.masked_select does
+    not export through the dynamo exporter of torch 2.15.)"""
+
+    def forward(self, x, scores):
+        kept = x[x > 0] * 2
+        rows = x[x.sum(1) > 0].relu()
+        positions = torch.nonzero(scores > 0.5)
+        values, counts = torch.unique(torch.round(x * 2), return_counts=True)
+        return kept, rows, positions, values, counts
+
+
 def transformers_model(kind):
     import transformers
     if kind == "bert":
@@ -241,6 +254,9 @@ for exporter in ("ts", "dynamo"):
     MODELS[f"mobile_block_{exporter}"] = (MobileBlock, lambda: {"x": seeded((1, 8, 12, 12), np.float32)}, exporter)
     MODELS[f"unet_tiny_{exporter}"] = (UNetTiny, lambda: {"x": seeded((1, 3, 16, 16), np.float32)}, exporter)
     MODELS[f"shape_ops_{exporter}"] = (ShapeOps, lambda: {"x": seeded((2, 5, 4), np.float32)}, exporter)
+    MODELS[f"selections_{exporter}"] = (Selections, lambda: {"x": seeded((3, 7), np.float32),
+                                                             "scores": seeded((4, 5), np.float32)},
+                                        exporter)
     MODELS[f"bert_tiny_{exporter}"] = (lambda: HiddenStates(transformers_model("bert")), bert_inputs, exporter)
     MODELS[f"gpt2_tiny_{exporter}"] = (lambda: HiddenStates(transformers_model("gpt2")),
                                        lambda: {"input_ids": seeded((1, 12), np.int64, 100)}, exporter)

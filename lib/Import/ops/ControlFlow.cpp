@@ -92,8 +92,10 @@ static LogicalResult convertIf(NodeContext &node) {
       if (!op->use_empty())
         continue;
       // A later op could reuse the address of an erased result.
-      for (Value result : op->getResults())
+      for (Value result : op->getResults()) {
         node.graph.boundedDims().erase(result);
+        node.graph.boundedShapes().erase(result);
+      }
       op->erase();
     }
   }

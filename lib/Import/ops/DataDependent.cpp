@@ -223,33 +223,45 @@ static bool isElementwiseOnnxOp(StringRef op) {
 
 LogicalResult mlir::catfish::onnx_import::propagateBoundedDims(NodeContext &node) {
   auto &bounded = node.graph.boundedDims();
-  // The first bounded input, for messages; every input's bounded dims.
-  std::optional<size_t> firstBounded;
-  SmallVector<ArrayRef<BoundedDim>> inputDims(node.numInputs());
+  auto &shapes = node.graph.boundedShapes();
+  // Every input's bounded dims, and for shape values the entries that are run-time sizes; the
+  // first input with either, for messages.
+  std::optional<size_t> first;
+  SmallVector<ArrayRef<BoundedDim>> inputDims(node.numInputs()), shapeEntries(node.numInputs());
   for (size_t i = 0; i < node.numInputs(); ++i) {
-    auto it = node.input(i) ? bounded.find(node.input(i)) : bounded.end();
-    if (it == bounded.end())
+    if (!node.input(i))
       continue;
-    inputDims[i] = it->second;
-    if (!firstBounded)
-      firstBounded = i;
+    if (auto it = bounded.find(node.input(i)); it != bounded.end())
+      inputDims[i] = it->second;
+    if (auto it = shapes.find(node.input(i)); it != shapes.end())
+      shapeEntries[i] = it->second;
+    if (!first && (!inputDims[i].empty() || !shapeEntries[i].empty()))
+      first = i;
   }
-  if (!firstBounded)
+  if (!first)
     return success();
-  const BoundedDim &example = inputDims[*firstBounded].front();
+  bool isShape = inputDims[*first].empty();
+  const BoundedDim &example = isShape ? shapeEntries[*first].front() : inputDims[*first].front();
   auto refuse = [&](const Twine &why) {
-    return node.fail("input " + Twine(*firstBounded) + " ('" +
-                     node.node().input(*firstBounded) + "') has a dim (" + Twine(example.dim) +
-                     ") whose size is known only at run time (made by " + example.origin +
-                     "): " + why);
+    return node.fail("input " + Twine(*first) + " ('" + node.node().input(*first) + "') " +
+                     (isShape ? "is a shape whose entry " : "has a dim (") + Twine(example.dim) +
+                     (isShape ? " is" : ") whose size is") +
+                     " known only at run time (made by " + example.origin + "): " + why);
   };
   StringRef op = node.node().op_type();
+  bool shapeOnlyToExpand = llvm::all_of(llvm::enumerate(shapeEntries), [&](auto entry) {
+    return entry.value().empty() || (op == "Expand" && entry.index() == 1);
+  });
+  if (!shapeOnlyToExpand)
+    return refuse(op + " cannot take such a shape yet (Expand can)");
   bool keeps = isElementwiseOnnxOp(op) || op == "CastLike" ||
-               llvm::is_contained({"Transpose", "Squeeze", "Unsqueeze", "Gather", "GatherND"}, op);
+               llvm::is_contained({"Transpose", "Squeeze", "Unsqueeze", "Gather", "GatherND",
+                                   "Shape", "Expand"},
+                                  op);
   if (!keeps)
     return refuse(op + " cannot take such a value yet (it can be a graph output or go through "
-                       "elementwise ops, Cast, Transpose, Squeeze, Unsqueeze, Gather and "
-                       "GatherND)");
+                       "elementwise ops, Cast, Transpose, Squeeze, Unsqueeze, Gather, GatherND, "
+                       "and Shape into Expand)");
   if (node.numOutputs() != 1)
     return refuse(op + " with " + Twine(node.numOutputs()) +
                   " outputs cannot take such a value yet");
@@ -265,7 +277,48 @@ LogicalResult mlir::catfish::onnx_import::propagateBoundedDims(NodeContext &node
     result.push_back({at, dim.size, dim.origin});
   };
 
-  if (op == "CastLike") {
+  if (op == "Shape") {
+    // Its entries [start, end) of the input's dims: those of bounded dims are run-time sizes.
+    int64_t rank = typeOf(node.input(0)).getRank();
+    auto clampDim = [&](int64_t d) { return std::clamp<int64_t>(d < 0 ? d + rank : d, 0, rank); };
+    int64_t start = clampDim(node.attrInt("start", 0));
+    int64_t end = node.attr("end") ? clampDim(node.attrInt("end", rank)) : rank;
+    SmallVector<BoundedDim> entries;
+    for (const BoundedDim &dim : inputDims[0])
+      if (dim.dim >= start && dim.dim < end)
+        entries.push_back({dim.dim - start, dim.size, dim.origin});
+    if (!entries.empty())
+      shapes[output] = std::move(entries);
+    return success();
+  }
+  if (op == "Expand") {
+    // Output dim j comes from the data's dim (aligned right) and the shape's entry (aligned
+    // right); a run-time size on either side needs the other to be 1 or the same size.
+    Value shape = node.input(1);
+    int64_t dataRank = typeOf(node.input(0)).getRank();
+    int64_t shapeLength = typeOf(shape).getDimSize(0);
+    std::optional<SmallVector<int64_t>> shapeValues = getConstantIntValues(shape);
+    for (int64_t j = 0; j < outRank; ++j) {
+      int64_t d = j - (outRank - dataRank), e = j - (outRank - shapeLength);
+      const BoundedDim *fromData = nullptr, *fromShape = nullptr;
+      for (const BoundedDim &dim : inputDims[0])
+        if (dim.dim == d)
+          fromData = &dim;
+      for (const BoundedDim &entry : shapeEntries[1])
+        if (entry.dim == e)
+          fromShape = &entry;
+      if (fromData && fromShape && fromData->size != fromShape->size)
+        return refuse("Expand would need two sizes known only at run time to agree");
+      bool shapeOne = e >= 0 && !fromShape && shapeValues && (*shapeValues)[e] == 1;
+      if (fromData && !fromShape && e >= 0 && !shapeOne)
+        return refuse("Expand's shape entry " + Twine(e) + " would have to match it");
+      bool dataOne = d < 0 || typeOf(node.input(0)).getDimSize(d) == 1;
+      if (fromShape && !fromData && !dataOne)
+        return refuse("the data's dim " + Twine(d) + " would have to match it");
+      if (const BoundedDim *dim = fromData ? fromData : fromShape)
+        add(*dim, j);
+    }
+  } else if (op == "CastLike") {
     // Its second input only gives the element type.
     for (const BoundedDim &dim : inputDims[0])
       add(dim, dim.dim);

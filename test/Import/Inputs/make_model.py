@@ -606,6 +606,14 @@ def bad_if_nonzero():
     return b.model(inputs, [tensor("y", INT64, None)])
 
 
+def bad_nonzero_shape():
+    """The shape of NonZero's positions read by ConstantOfShape: only Expand can take a shape
+    with a run-time entry yet."""
+    b = Builder(seed=15)
+    b.op("ConstantOfShape", [b.op("Shape", [b.op("NonZero", ["x"])])], "", output="y")
+    return b.model([tensor("x", FLOAT, [6])], [tensor("y", FLOAT, None)])
+
+
 def bad_roi_align_adaptive():
     """RoiAlign as torchvision exports roi_align(sampling_ratio=-1): an adaptive grid."""
     b = Builder(seed=13)
@@ -1025,6 +1033,7 @@ CASES = {
     "bad_nonzero_reduce": saved(lambda: nonzero_select(reduce_after=True)),
     "bad_roi_align_adaptive": saved(bad_roi_align_adaptive),
     "bad_if_nonzero": saved(bad_if_nonzero),
+    "bad_nonzero_shape": saved(bad_nonzero_shape),
     "bad_rnn_dynamic_sequence": saved(lambda: recurrent("RNN", seq="seq")),
     "bad_lstm_activation": saved(lambda: recurrent("LSTM", activations=["Sigmoid", "Gelu", "Tanh"])),
     "bad_gru_activation_count": saved(lambda: recurrent("GRU", direction="bidirectional",
