@@ -185,6 +185,7 @@ void registerSpectralConverters(ConverterMap &map);
 void registerDataDependentConverters(ConverterMap &map);
 void registerRoiAlignConverters(ConverterMap &map);
 void registerTfIdfVectorizerConverters(ConverterMap &map);
+void registerDeformConvConverters(ConverterMap &map);
 
 /// Imports one ONNX graph (the main graph or a subgraph) into the current insertion block.
 class GraphImporter {

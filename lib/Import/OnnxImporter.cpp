@@ -46,6 +46,7 @@ static const ConverterMap &converters() {
     registerDataDependentConverters(m);
     registerRoiAlignConverters(m);
     registerTfIdfVectorizerConverters(m);
+    registerDeformConvConverters(m);
     return m;
   }();
   return map;

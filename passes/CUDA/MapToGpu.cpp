@@ -47,6 +47,17 @@ FailureOr<SmallVector<int64_t>> staticExtents(scf::ParallelOp loop) {
   return extents;
 }
 
+/// Moves `ops` (in order) into a parallel loop of one iteration created at `builder`'s point.
+void moveIntoOnePointLoop(OpBuilder &builder, ArrayRef<Operation *> ops) {
+  Location loc = ops.front()->getLoc();
+  Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
+  Value one = arith::ConstantIndexOp::create(builder, loc, 1);
+  auto loop = scf::ParallelOp::create(builder, loc, ValueRange{zero}, ValueRange{one},
+                                      ValueRange{one});
+  for (Operation *op : ops)
+    op->moveBefore(loop.getBody()->getTerminator());
+}
+
 /// Moves each run of loop-free top-level ops of `func` (what a rank-0 fill or elementwise op
 /// lowers to) into a parallel loop of one iteration, so that it maps like any other nest.
 void wrapScalarCode(func::FuncOp func) {
@@ -70,19 +81,13 @@ void wrapScalarCode(func::FuncOp func) {
     if (usedOutside)
       continue;
     OpBuilder builder(run.front());
-    Location loc = run.front()->getLoc();
-    Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
-    Value one = arith::ConstantIndexOp::create(builder, loc, 1);
-    auto loop = scf::ParallelOp::create(builder, loc, ValueRange{zero}, ValueRange{one},
-                                        ValueRange{one});
-    for (Operation *op : run)
-      op->moveBefore(loop.getBody()->getTerminator());
+    moveIntoOnePointLoop(builder, run);
   }
 }
 
 /// A sequential kernel (kSequentialKernel: NonZero, Unique, NonMaxSuppression, Det, scatters
-/// written in order) runs on one thread: everything but what stays on the host goes into a parallel loop of one iteration at
-/// the end of the body.
+/// written in order) runs on one thread: everything but what stays on the host goes into a
+/// parallel loop of one iteration at the end of the body.
 void wrapSequentialKernel(func::FuncOp func) {
   Block &body = func.getBody().front();
   SmallVector<Operation *> ops;
@@ -92,13 +97,7 @@ void wrapSequentialKernel(func::FuncOp func) {
   if (ops.empty())
     return;
   OpBuilder builder(body.getTerminator());
-  Location loc = ops.front()->getLoc();
-  Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
-  Value one = arith::ConstantIndexOp::create(builder, loc, 1);
-  auto loop = scf::ParallelOp::create(builder, loc, ValueRange{zero}, ValueRange{one},
-                                      ValueRange{one});
-  for (Operation *op : ops)
-    op->moveBefore(loop.getBody()->getTerminator());
+  moveIntoOnePointLoop(builder, ops);
 }
 
 /// Why the CUDA target cannot map `func` yet, as an error at the op responsible.

@@ -465,6 +465,18 @@ static LogicalResult convertHardmax(NodeContext &node) {
   return y ? node.setOutput(0, y) : failure();
 }
 
+/// Inputs 0 to `count` - 1, each required.
+static FailureOr<SmallVector<Value>> requiredInputs(NodeContext &node, size_t count) {
+  SmallVector<Value> inputs;
+  for (size_t i = 0; i < count; ++i) {
+    FailureOr<Value> v = node.requiredInput(i);
+    if (failed(v))
+      return failure();
+    inputs.push_back(*v);
+  }
+  return inputs;
+}
+
 static LogicalResult convertDet(NodeContext &node) {
   return setResult(node, node.create<DetOp>({node.input(0)}));
 }
@@ -473,13 +485,10 @@ static LogicalResult convertDet(NodeContext &node) {
 /// (population variance over every dim but the channels), and the running statistics updated
 /// with `momentum`, as the ONNX reference computes them.
 static LogicalResult convertTrainingBatchNorm(NodeContext &node) {
-  SmallVector<Value, 5> in;
-  for (size_t i = 0; i < 5; ++i) {
-    FailureOr<Value> v = node.requiredInput(i);
-    if (failed(v))
-      return failure();
-    in.push_back(*v);
-  }
+  FailureOr<SmallVector<Value>> inputs = requiredInputs(node, 5);
+  if (failed(inputs))
+    return failure();
+  ArrayRef<Value> in = *inputs;
   Value x = in[0];
   int64_t rank = typeOf(x).getRank();
   if (rank < 2)
@@ -530,13 +539,10 @@ static LogicalResult convertBatchNorm(NodeContext &node) {
   // Before opset 9, spatial = 0 normalizes each element with its own statistics: the
   // parameters have the input's dims after the batch, and broadcast against it as they are.
   if (node.opset() < 9 && !node.attrInt("spatial", 1)) {
-    SmallVector<Value, 5> in;
-    for (size_t i = 0; i < 5; ++i) {
-      FailureOr<Value> v = node.requiredInput(i);
-      if (failed(v))
-        return failure();
-      in.push_back(*v);
-    }
+    FailureOr<SmallVector<Value>> inputs = requiredInputs(node, 5);
+    if (failed(inputs))
+      return failure();
+    ArrayRef<Value> in = *inputs;
     Type et = getElementTypeOrSelf(in[0]);
     Value var = node.make<AddOp>({in[4], node.constScalar(et, node.attrFloat("epsilon", 1e-5f))});
     Value normalized =
