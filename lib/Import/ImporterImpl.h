@@ -162,6 +162,9 @@ struct BoundedDim {
   std::string origin;
 };
 
+/// Records that dim `dim` of `value`, made by `node`, is bounded, its run-time size in `size`.
+void markBounded(NodeContext &node, Value value, int64_t dim, Value size);
+
 /// Records, after `node` converted, which dims of its outputs are bounded: those of a
 /// data-dependent op, and those that flow from its inputs through the ops that keep them
 /// (elementwise ops, Cast, Transpose, Squeeze, Unsqueeze, Gather, GatherND, Identity, and

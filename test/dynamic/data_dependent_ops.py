@@ -138,6 +138,16 @@ def batched_nms_select(batches, classes, n, seed):
                                "two": np.array(2, np.int64)}, opset=11)
 
 
+def topk_runtime_k(x, k, axis=-1, largest=1):
+    """TopK whose k is a graph input (MoE routing computes it): outputs of run-time size along
+    the axis, the values also gathered by their indices."""
+    nodes = [helper.make_node("TopK", ["x", "k"], ["values", "indices"], axis=axis,
+                              largest=largest),
+             helper.make_node("GatherElements", ["x", "indices"], ["again"], axis=axis)]
+    return model_of(nodes, {"x": x, "k": np.array([k], np.int64)}, ["values", "indices", "again"],
+                    opset=11)
+
+
 def unique_then_divide(x):
     """Integer Div and Mod by Unique's values: the padding past the distinct count is zeros,
     which must not trap."""
@@ -221,6 +231,11 @@ CASES = {
     "unique_then_divide": lambda: unique_then_divide(np.array([5, 3, 5, 7, -4, 3], np.int64)),
     "castlike_to_bounded": lambda: castlike_to_bounded(sparse((2, 3), 0.5, 32)),
     "unique_nan": unique_nan,
+    "topk_runtime_k": lambda: topk_runtime_k(rng(33).standard_normal((3, 10)).astype(np.float32), 4),
+    "topk_runtime_k_axis0_smallest": lambda: topk_runtime_k(
+        rng(34).standard_normal((12, 2)).astype(np.float32), 5, axis=0, largest=0),
+    "topk_runtime_k_zero": lambda: topk_runtime_k(rng(35).standard_normal((2, 6)).astype(np.float32), 0),
+    "topk_runtime_k_all": lambda: topk_runtime_k(rng(36).standard_normal((2, 6)).astype(np.float32), 6),
 }
 
 if __name__ == "__main__":

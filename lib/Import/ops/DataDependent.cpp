@@ -20,7 +20,8 @@ using namespace mlir::catfish::onnx_import;
 /// Constant inputs of at most this many elements make constant NonZero results.
 static constexpr int64_t kMaxFoldedNonZeroElements = int64_t(1) << 20;
 
-static void recordBounded(NodeContext &node, Value value, int64_t dim, Value size) {
+void mlir::catfish::onnx_import::markBounded(NodeContext &node, Value value, int64_t dim,
+                                              Value size) {
   node.graph.boundedDims()[value] = {BoundedDim{dim, size, describeNode(node.node())}};
 }
 
@@ -70,7 +71,7 @@ static LogicalResult convertNonZero(NodeContext &node) {
   if (failed(result))
     return failure();
   if (result->second)
-    recordBounded(node, result->first, 1, result->second);
+    markBounded(node, result->first, 1, result->second);
   return node.setOutput(0, result->first);
 }
 
@@ -118,7 +119,7 @@ static LogicalResult convertCompress(NodeContext &node) {
   if (failed(result))
     return failure();
   if (picked->second)
-    recordBounded(node, *result, axis, picked->second);
+    markBounded(node, *result, axis, picked->second);
   return node.setOutput(0, *result);
 }
 
@@ -139,9 +140,9 @@ static LogicalResult convertUnique(NodeContext &node) {
   if (failed(results))
     return failure();
   Value count = (*results)[4];
-  recordBounded(node, (*results)[0], axis, count);
-  recordBounded(node, (*results)[1], 0, count);
-  recordBounded(node, (*results)[3], 0, count);
+  markBounded(node, (*results)[0], axis, count);
+  markBounded(node, (*results)[1], 0, count);
+  markBounded(node, (*results)[3], 0, count);
   for (size_t i = 0; i < 4; ++i)
     if (failed(node.setOutput(i, (*results)[i])))
       return failure();
@@ -192,7 +193,7 @@ static LogicalResult convertNonMaxSuppression(NodeContext &node) {
        node.named("bound_per_class", b.getI64IntegerAttr(perClass))});
   if (failed(results))
     return failure();
-  recordBounded(node, (*results)[0], 0, (*results)[1]);
+  markBounded(node, (*results)[0], 0, (*results)[1]);
   return node.setOutput(0, (*results)[0]);
 }
 
@@ -255,13 +256,13 @@ LogicalResult mlir::catfish::onnx_import::propagateBoundedDims(NodeContext &node
   if (!shapeOnlyToExpand)
     return refuse(op + " cannot take such a shape yet (Expand can)");
   bool keeps = isElementwiseOnnxOp(op) || op == "CastLike" ||
-               llvm::is_contained({"Transpose", "Squeeze", "Unsqueeze", "Gather", "GatherND",
-                                   "Shape", "Expand"},
+               llvm::is_contained({"Transpose", "Squeeze", "Unsqueeze", "Gather", "GatherElements",
+                                   "GatherND", "Shape", "Expand"},
                                   op);
   if (!keeps)
     return refuse(op + " cannot take such a value yet (it can be a graph output or go through "
-                       "elementwise ops, Cast, Transpose, Squeeze, Unsqueeze, Gather, GatherND, "
-                       "and Shape into Expand)");
+                       "elementwise ops, Cast, Transpose, Squeeze, Unsqueeze, the gathers, and "
+                       "Shape into Expand)");
   if (node.numOutputs() != 1)
     return refuse(op + " with " + Twine(node.numOutputs()) +
                   " outputs cannot take such a value yet");
@@ -394,6 +395,12 @@ LogicalResult mlir::catfish::onnx_import::propagateBoundedDims(NodeContext &node
     }
     for (const BoundedDim &dim : inputDims[1])
       add(dim, axis + dim.dim);
+  } else if (op == "GatherElements") {
+    // The output has the indices' shape.
+    if (!inputDims[0].empty())
+      return refuse("GatherElements cannot gather from it");
+    for (const BoundedDim &dim : inputDims[1])
+      add(dim, dim.dim);
   } else if (op == "GatherND") {
     if (!inputDims[0].empty())
       return refuse("GatherND cannot gather from it");

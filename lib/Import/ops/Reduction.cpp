@@ -88,13 +88,35 @@ static LogicalResult convertArgReduce(NodeContext &node) {
   return failed(r) ? failure() : node.setOutput(0, r->front());
 }
 
+/// TopK. A run-time k (opset 10 on) sorts the whole axis and gives the outputs a bounded dim:
+/// their first k entries along the axis are the result.
 static LogicalResult convertTopK(NodeContext &node) {
   int64_t k = node.attrInt("k", -1);
+  Value runtimeK;
+  RankedTensorType type = typeOf(node.input(0));
+  int64_t axis = node.attrInt("axis", -1);
+  axis = axis < 0 ? axis + type.getRank() : axis;
   if (node.opset() >= 10) {
-    auto values = getConstantIntValues(node.input(1));
-    if (!values || values->size() != 1)
-      return node.fail("TopK k must be a constant");
-    k = values->front();
+    FailureOr<Value> kInput = node.requiredInput(1);
+    if (failed(kInput))
+      return failure();
+    if (auto values = getConstantIntValues(*kInput)) {
+      if (values->size() != 1)
+        return node.fail("TopK k must hold one value");
+      k = values->front();
+    } else {
+      if (axis < 0 || axis >= type.getRank() || type.isDynamicDim(axis))
+        return node.fail("TopK with a run-time k needs a static size along its axis");
+      if (!typeOf(*kInput).hasStaticShape() || typeOf(*kInput).getNumElements() != 1)
+        return node.fail("TopK k must hold one value");
+      k = type.getDimSize(axis);
+      // The run-time count: k clamped to [0, the axis size].
+      Value scalarK = node.reshapeTo(*kInput, {node.constI64({})});
+      runtimeK = node.make<MinOp>({node.make<MaxOp>({scalarK, node.constI64({0}, true)}),
+                                   node.constI64({k}, true)});
+      if (!runtimeK)
+        return failure();
+    }
   }
   OpBuilder &b = node.builder();
   auto r = node.create(TopKOp::getOperationName(), {node.input(0)},
@@ -104,6 +126,10 @@ static LogicalResult convertTopK(NodeContext &node) {
                         node.named("sorted", b.getBoolAttr(node.attrInt("sorted", 1)))});
   if (failed(r))
     return failure();
+  if (runtimeK) {
+    markBounded(node, (*r)[0], axis, runtimeK);
+    markBounded(node, (*r)[1], axis, runtimeK);
+  }
   (void)node.setOutput(0, (*r)[0]);
   return node.setOutput(1, (*r)[1]);
 }
