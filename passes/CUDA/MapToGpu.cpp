@@ -18,6 +18,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 #include "llvm/Support/Debug.h"
 
@@ -45,6 +47,54 @@ FailureOr<SmallVector<int64_t>> staticExtents(scf::ParallelOp loop) {
     extents.push_back(*ub > *lb ? (*ub - *lb + *st - 1) / *st : 0);
   }
   return extents;
+}
+
+/// The function argument that `v` is a view of, or null.
+Value viewedArgument(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    auto view = dyn_cast<ViewLikeOpInterface>(def);
+    if (!view)
+      return {};
+    v = view.getViewSource();
+  }
+  return isa<BlockArgument>(v) ? v : Value();
+}
+
+/// Copies each top-level load of a buffer the kernel never writes (a scalar its loops all read,
+/// such as Pad's run-time value) into the parallel loops that use it, so that each loop maps to
+/// threads on its own.
+void sinkInputLoads(func::FuncOp func) {
+  llvm::DenseSet<Value> written;
+  func.walk([&](MemoryEffectOpInterface op) {
+    SmallVector<MemoryEffects::EffectInstance> effects;
+    op.getEffects(effects);
+    for (const MemoryEffects::EffectInstance &effect : effects)
+      if (isa<MemoryEffects::Write>(effect.getEffect()) && effect.getValue())
+        written.insert(viewedArgument(effect.getValue()));
+  });
+  Block &body = func.getBody().front();
+  for (auto load : llvm::make_early_inc_range(body.getOps<memref::LoadOp>())) {
+    Value source = viewedArgument(load.getMemRef());
+    if (!source || written.contains(source))
+      continue;
+    llvm::SetVector<scf::ParallelOp> loops;
+    bool onlyInLoops = llvm::all_of(load->getUsers(), [&](Operation *user) {
+      auto loop = dyn_cast<scf::ParallelOp>(body.findAncestorOpInBlock(*user));
+      if (loop && loop != user)
+        loops.insert(loop);
+      return loop && loop != user;
+    });
+    if (!onlyInLoops || loops.empty())
+      continue;
+    for (scf::ParallelOp loop : loops) {
+      OpBuilder builder = OpBuilder::atBlockBegin(loop.getBody());
+      Operation *copy = builder.clone(*load);
+      load->replaceUsesWithIf(copy->getResults(), [&](OpOperand &use) {
+        return loop->isProperAncestor(use.getOwner());
+      });
+    }
+    load->erase();
+  }
 }
 
 /// Moves `ops` (in order) into a parallel loop of one iteration created at `builder`'s point.
@@ -156,10 +206,12 @@ struct MapToGpu final : catfish::impl::CatfishMapToGpuBase<MapToGpu> {
       if (func->hasAttr("catfish.kind"))
         kernels.push_back(func);
     for (func::FuncOp func : kernels) {
-      if (func->hasAttr(kSequentialKernel))
+      if (func->hasAttr(kSequentialKernel)) {
         wrapSequentialKernel(func);
-      else
+      } else {
+        sinkInputLoads(func);
         wrapScalarCode(func);
+      }
       if (failed(checkMappable(func)))
         return signalPassFailure();
     }

@@ -117,3 +117,25 @@ func.func @catfish_kernel_0(%x: memref<8xf32>, %out: memref<8xi64>, %count: memr
   memref.store %total, %count[] : memref<i64>
   return
 }
+
+// -----
+
+// A scalar the kernel reads once at the top (Pad's run-time value) from a buffer it never
+// writes is copied into the loop that uses it, which then maps to threads alone.
+// CHECK-LABEL: func.func @catfish_kernel_0
+// CHECK-NOT: memref.load
+// CHECK: gpu.launch_func @catfish_cuda::@catfish_kernel_0_0
+// CHECK: gpu.func @catfish_kernel_0_0
+// CHECK: memref.load %{{.*}}[] : memref<f32>
+// CHECK: memref.store
+func.func @catfish_kernel_0(%value: memref<f32>, %r: memref<64xf32>, %t: index, %n: index) attributes {catfish.kind = #catfish<fusion_kind generated>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %v = memref.load %value[] : memref<f32>
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    memref.store %v, %r[%i] : memref<64xf32>
+    scf.reduce
+  }
+  return
+}
