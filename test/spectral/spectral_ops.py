@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""DFT and STFT against onnxruntime (one case against the ONNX reference implementation): real and complex signals, forward and inverse, one- and
-two-sided, each signal axis, dft_length padding and cutting, the opset 17 and 20 forms, STFT
-with and without a window, frames that leave part of the signal out. Catfish compiles and
+"""DFT, STFT and MelWeightMatrix against onnxruntime (one case against the ONNX reference
+implementation): real and complex signals, forward and inverse, one- and two-sided, each signal
+axis, dft_length padding and cutting, the opset 17 and 20 forms, STFT with and without a
+window, frames that leave part of the signal out; mel filters with constant and run-time rates
+and edges. Catfish compiles and
 runs each node (with fusion and without on the CPU; with fusion as a CUDA plan on the
 emulator); every output must match onnxruntime within rtol 1e-4, atol 1e-4 (the DFT sums up to
 64 terms of unit magnitude).
@@ -46,6 +48,26 @@ def signal(*shape):
     return np.random.default_rng(sum(shape)).uniform(-1, 1, shape).astype(np.float32)
 
 
+def mel_weights(mels, dft_length, rate, low, high, runtime=()):
+    """MelWeightMatrix with its five inputs in order; those named in `runtime` are graph
+    inputs (as the node tests feed the edges), the rest initializers."""
+    values = {"num_mel_bins": np.int64(mels), "dft_length": np.int64(dft_length),
+              "sample_rate": np.int64(rate), "lower_edge_hertz": np.float32(low),
+              "upper_edge_hertz": np.float32(high)}
+    feeds = {n: np.asarray(v) for n, v in values.items() if n in runtime}
+    node = helper.make_node("MelWeightMatrix", list(values), ["y"])
+    graph = helper.make_graph(
+        [node], "mel",
+        [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(v.dtype), v.shape)
+         for n, v in feeds.items()],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.asarray(v), n) for n, v in values.items() if n not in runtime])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    expected = ort.InferenceSession(model.SerializeToString(),
+                                    providers=["CPUExecutionProvider"]).run(None, feeds)
+    return model, feeds, expected
+
+
 CASES = {
     "dft_real_axis1": lambda: single_node("DFT", {"x": signal(2, 16, 3, 1)}, {}, 17, axis=1),
     "dft_complex_axis2": lambda: single_node("DFT", {"x": signal(2, 3, 12, 2)}, {}, 17, axis=2),
@@ -68,6 +90,11 @@ CASES = {
         "STFT", {"signal": signal(1, 64, 2)},
         {"frame_step": np.int64(5), "window": np.ones(16, np.float32),
          "frame_length": np.int64(16)}, 17, reference="onnx", onesided=0),
+    "mel_constant": lambda: mel_weights(10, 64, 16000, 20.0, 8000.0),
+    "mel_runtime_edges": lambda: mel_weights(8, 32, 8000, 100.0, 3500.0,
+                                             runtime=("lower_edge_hertz", "upper_edge_hertz")),
+    "mel_runtime_rate": lambda: mel_weights(20, 512, 22050, 0.0, 11025.0,
+                                            runtime=("sample_rate",)),
 }
 
 

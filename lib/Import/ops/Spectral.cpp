@@ -177,7 +177,78 @@ static LogicalResult convertStft(NodeContext &node) {
   return y ? node.setOutput(0, y) : failure();
 }
 
+/// MelWeightMatrix: [dft_length / 2 + 1, num_mel_bins] triangular filters, as the ONNX
+/// reference and onnxruntime compute them: num_mel_bins + 2 points evenly spaced in mel between
+/// the edges (the step divides by num_mel_bins + 2), each turned into a spectrogram bin
+/// floor((dft_length + 1) * hz / sample_rate); filter i rises from bin i to bin i + 1 and falls
+/// to bin i + 2. The bin counts must be constants; the rate and edges may be run-time values,
+/// so the filters are elementwise functions of the bins.
+static LogicalResult convertMelWeightMatrix(NodeContext &node) {
+  for (size_t i = 0; i < 5; ++i)
+    if (failed(node.requiredInput(i)))
+      return failure();
+  std::optional<SmallVector<int64_t>> melBins = getConstantIntValues(node.input(0));
+  std::optional<SmallVector<int64_t>> dftLength = getConstantIntValues(node.input(1));
+  if (!melBins || !dftLength || melBins->size() != 1 || dftLength->size() != 1)
+    return node.fail("num_mel_bins and dft_length must be constant scalars");
+  int64_t mels = melBins->front(), spectrum = dftLength->front() / 2 + 1;
+  if (mels < 1 || dftLength->front() < 1 || mels > 4096 || spectrum > 65536)
+    return node.fail("num_mel_bins must be in [1, 4096] and dft_length in [1, 131070]");
+  std::optional<int64_t> outType;
+  if (const onnx::AttributeProto *attr = node.attr("output_datatype"))
+    outType = attr->i();
+  Type outElement =
+      outType ? onnxElementType(node.ctx(), *outType) : Type(node.builder().getF32Type());
+  if (!outElement || !isa<FloatType>(outElement))
+    return node.fail("output_datatype must be a float type");
+  Type f32 = node.builder().getF32Type();
+  auto scalar = [&](Value v) {
+    return node.castElements(node.reshapeTo(v, {node.constI64({})}), f32);
+  };
+  auto c = [&](double v) { return node.constScalar(f32, v); };
+  // mel(f) = 2595 log10(1 + f / 700), its inverse 700 (10^(m / 2595) - 1).
+  auto toMel = [&](Value hz) {
+    return node.make<MulOp>({node.make<LogOp>({node.make<AddOp>({c(1), node.make<DivOp>({hz, c(700)})})}),
+                             c(2595 / std::log(10.0))});
+  };
+  Value low = toMel(scalar(node.input(3))), high = toMel(scalar(node.input(4)));
+  Value step = node.make<DivOp>({node.make<SubOp>({high, low}), c(static_cast<double>(mels + 2))});
+  SmallVector<double> points;
+  for (int64_t i = 0; i < mels + 2; ++i)
+    points.push_back(i);
+  Value mel = node.make<AddOp>({node.make<MulOp>({node.constFloats(f32, {mels + 2}, points), step}), low});
+  Value hz = node.make<MulOp>(
+      {node.make<SubOp>({node.make<ExpOp>({node.make<MulOp>({mel, c(std::log(10.0) / 2595)})}), c(1)}),
+       c(700)});
+  Value bins = node.make<FloorOp>({node.make<DivOp>(
+      {node.make<MulOp>({hz, c(static_cast<double>(dftLength->front() + 1))}),
+       scalar(node.input(2))})});
+  // Per filter i: its left, center and right bins, against every spectrogram bin j.
+  Value left = node.sliceOf(bins, {0}, {mels}, {0});
+  Value center = node.sliceOf(bins, {1}, {mels + 1}, {0});
+  Value right = node.sliceOf(bins, {2}, {mels + 2}, {0});
+  SmallVector<double> js;
+  for (int64_t j = 0; j < spectrum; ++j)
+    js.push_back(j);
+  Value j = node.constFloats(f32, {spectrum, 1}, js);
+  auto both = [&](Value a, Value b) { return node.make<AndOp>({a, b}); };
+  Value zero = c(0);
+  Value rising = node.make<SelectOp>(
+      {node.make<EqualOp>({left, center}), node.castElements(node.make<EqualOp>({j, center}), f32),
+       node.make<DivOp>({node.make<SubOp>({j, left}), node.make<SubOp>({center, left})})});
+  Value inRise = both(node.make<GreaterEqualOp>({j, left}), node.make<LessEqualOp>({j, center}));
+  Value falling = node.make<DivOp>({node.make<SubOp>({right, j}), node.make<SubOp>({right, center})});
+  Value inFall = both(both(node.make<GreaterEqualOp>({j, center}), node.make<LessOp>({j, right})),
+                      node.make<GreaterOp>({right, center}));
+  Value y = node.make<SelectOp>(
+      {inFall, falling, node.make<SelectOp>({inRise, rising, zero})});
+  if (y && outElement != f32)
+    y = node.castElements(y, outElement);
+  return y ? node.setOutput(0, y) : failure();
+}
+
 void mlir::catfish::onnx_import::registerSpectralConverters(ConverterMap &map) {
   map["DFT"] = convertDft;
   map["STFT"] = convertStft;
+  map["MelWeightMatrix"] = convertMelWeightMatrix;
 }
