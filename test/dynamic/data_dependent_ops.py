@@ -83,8 +83,10 @@ def boxes_and_scores(batches, classes, n, seed, center=False):
 
 
 def nms(batches, classes, n, seed, max_out=3, iou=0.5, score=None, center=False,
-        max_out_input=False):
+        max_out_input=False, ties=False):
     boxes, scores = boxes_and_scores(batches, classes, n, seed, center)
+    if ties:  # a few distinct scores: the order among equal ones decides what is kept
+        scores = np.round(scores * 3) / 3
     feeds = {"boxes": boxes, "scores": scores}
     constants = {"iou": np.array([iou], np.float32)}
     inputs = ["boxes", "scores", "max_out", "iou"]
@@ -222,6 +224,8 @@ CASES = {
     "nms_none_kept": lambda: nms(1, 2, 8, 25, score=2.0),
     "nms_zero_max": lambda: nms(1, 2, 8, 26, max_out=0),
     "nms_max_out_input": lambda: nms(2, 2, 10, 27, max_out=2, max_out_input=True),
+    "nms_ties": lambda: nms(1, 2, 40, 37, max_out=20, iou=0.3, ties=True),
+    "nms_many_boxes": lambda: nms(1, 3, 300, 38, max_out=50, iou=0.5, score=0.2),
     "nonzero_gather_nd": lambda: nonzero_gather_nd(
         rng(28).standard_normal((5, 6)).astype(np.float32)),
     "nonzero_gather": lambda: nonzero_gather(

@@ -267,8 +267,8 @@ struct UniqueLowering final : LoweringPattern<UniqueOp> {
 };
 
 /// ONNX NonMaxSuppression as onnxruntime computes it: per batch and class, candidates in order
-/// of falling score (lower index first among equals; onnxruntime leaves ties to its heap), each
-/// kept unless its IoU with a box kept before exceeds the threshold.
+/// of falling score (heap-sorted, lower index first among equals; onnxruntime leaves ties to
+/// its heap), each kept unless its IoU with a box kept before exceeds the threshold.
 struct NonMaxSuppressionLowering final : LoweringPattern<NonMaxSuppressionOp> {
   using LoweringPattern::LoweringPattern;
 
@@ -333,99 +333,155 @@ struct NonMaxSuppressionLowering final : LoweringPattern<NonMaxSuppressionOp> {
         b, l, arith::MaxSIOp::create(b, l, limit, index(b, l, 0)),
         index(b, l, op.getBoundPerClass()));
     Value out = buildFilled(b, l, outType.getShape(), arith::ConstantIntOp::create(b, l, b.getI64Type(), 0));
+    // The class's box indices, sorted by falling score once per class.
+    Value order = tensor::EmptyOp::create(b, l, ArrayRef<int64_t>{n}, b.getI64Type());
 
     Values results = buildLoop(
-        b, l, index(b, l, 0), index(b, l, pairs), {out, index(b, l, 0)},
+        b, l, index(b, l, 0), index(b, l, pairs), {out, index(b, l, 0), order},
         [&](OpBuilder &pb, Location pl, Value pair, ValueRange c) -> Values {
           Value batch = arith::DivUIOp::create(pb, pl, pair, index(pb, pl, classes));
           Value cls = arith::RemUIOp::create(pb, pl, pair, index(pb, pl, classes));
           Value start = c[1];
+          auto scoreOf = [&](OpBuilder &sb, Location sl, Value box) -> Value {
+            return tensor::ExtractOp::create(sb, sl, scores, ValueRange{batch, cls, box});
+          };
+          // Box x (i64) after box y: a lower score, or an equal one and a later index.
+          auto after = [&](OpBuilder &ab, Location al, Value x, Value y) -> Value {
+            Value sx = scoreOf(ab, al, toIndex(ab, al, x));
+            Value sy = scoreOf(ab, al, toIndex(ab, al, y));
+            Value lower = arith::CmpFOp::create(ab, al, arith::CmpFPredicate::OLT, sx, sy);
+            Value equal = arith::CmpFOp::create(ab, al, arith::CmpFPredicate::OEQ, sx, sy);
+            Value later = arith::CmpIOp::create(ab, al, arith::CmpIPredicate::sgt, x, y);
+            return arith::OrIOp::create(ab, al, lower, arith::AndIOp::create(ab, al, equal, later));
+          };
+          Value sorted = heapSort(pb, pl, c[2], n, after);
           Value no = arith::ConstantIntOp::create(pb, pl, i1, 0);
-          // Carried: output, count, the previous candidate (score, index; none yet: index -1,
-          // its score unused), done.
+          // Carried: output, count, done.
           Values state = buildLoop(
-              pb, pl, index(pb, pl, 0), index(pb, pl, n),
-              {c[0], c[1], scalarConstant(pb, pl, f32, 0), index(pb, pl, -1), no},
-              [&](OpBuilder &tb, Location tl, Value, ValueRange s) -> Values {
+              pb, pl, index(pb, pl, 0), index(pb, pl, n), {c[0], c[1], no},
+              [&](OpBuilder &tb, Location tl, Value t, ValueRange s) -> Values {
                 Value full = arith::CmpIOp::create(
                     tb, tl, arith::CmpIPredicate::sge,
                     arith::SubIOp::create(tb, tl, s[1], start), limit);
-                Value stop = arith::OrIOp::create(tb, tl, s[4], full);
+                Value box = toIndex(tb, tl, tensor::ExtractOp::create(tb, tl, sorted, ValueRange{t}));
+                Value stop = arith::OrIOp::create(tb, tl, s[2], full);
+                // Scores fall from here on: the first below the threshold ends the class.
+                if (thresholded)
+                  stop = arith::OrIOp::create(
+                      tb, tl, stop,
+                      arith::XOrIOp::create(
+                          tb, tl,
+                          arith::CmpFOp::create(tb, tl, arith::CmpFPredicate::OGT,
+                                                scoreOf(tb, tl, box), scoreThreshold),
+                          arith::ConstantIntOp::create(tb, tl, i1, 1)));
                 return ifElse(
                     tb, tl, stop,
                     [&](OpBuilder &sb, Location sl) -> Values {
-                      return {s[0], s[1], s[2], s[3], arith::ConstantIntOp::create(sb, sl, i1, 1)};
+                      return {s[0], s[1], arith::ConstantIntOp::create(sb, sl, i1, 1)};
                     },
                     [&](OpBuilder &ob, Location ol) -> Values {
-                      return nextCandidate(ob, ol, s, boxes, scores, batch, cls, start, n,
-                                           centered, thresholded, iouThreshold, scoreThreshold);
+                      Values kept = keepUnlessSuppressed(ob, ol, s[0], s[1], boxes, batch, cls,
+                                                         box, start, centered, iouThreshold);
+                      return {kept[0], kept[1], s[2]};
                     });
               });
-          return {state[0], state[1]};
+          return {state[0], state[1], sorted};
         });
     markSequential(op);
     return Values{results[0], countTensor(b, l, results[1])};
   }
 
-  /// Takes the best candidate ranking after the previous one (s[2], s[3]) and keeps it unless
-  /// a box kept before for this class suppresses it; done when none is left.
-  static Values nextCandidate(OpBuilder &b, Location l, ValueRange s, Value boxes, Value scores,
-                              Value batch, Value cls, Value start, int64_t n, bool centered,
-                              bool thresholded, Value iouThreshold, Value scoreThreshold) {
-    Value noIndex = index(b, l, -1);
-    Value first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, s[3], noIndex);
-    Values best = buildLoop(
-        b, l, index(b, l, 0), index(b, l, n), {s[2], noIndex},
-        [&](OpBuilder &kb, Location kl, Value k, ValueRange bestSoFar) -> Values {
-          Value score = tensor::ExtractOp::create(kb, kl, scores, ValueRange{batch, cls, k});
-          auto ranksBefore = [&](Value v, Value i, Value w, Value j) {
-            Value higher = arith::CmpFOp::create(kb, kl, arith::CmpFPredicate::OGT, v, w);
-            Value equal = arith::CmpFOp::create(kb, kl, arith::CmpFPredicate::OEQ, v, w);
-            Value lower = arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::slt, i, j);
-            return arith::OrIOp::create(kb, kl, higher, arith::AndIOp::create(kb, kl, equal, lower));
-          };
-          Value after = arith::OrIOp::create(kb, kl, first, ranksBefore(s[2], s[3], score, k));
-          if (thresholded)
-            after = arith::AndIOp::create(
-                kb, kl, after,
-                arith::CmpFOp::create(kb, kl, arith::CmpFPredicate::OGT, score, scoreThreshold));
-          Value none = arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::eq, bestSoFar[1], noIndex);
-          Value wins = arith::OrIOp::create(kb, kl, none,
-                                            ranksBefore(score, k, bestSoFar[0], bestSoFar[1]));
-          Value take = arith::AndIOp::create(kb, kl, after, wins);
-          return {arith::SelectOp::create(kb, kl, take, score, bestSoFar[0]),
-                  arith::SelectOp::create(kb, kl, take, k, bestSoFar[1])};
-        });
-    Value found = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne, best[1], noIndex);
+  /// `order` (i64, n entries) set to 0 .. n-1 and heap-sorted so that no entry comes `after`
+  /// a later one: O(n log n), each sift a loop of at most log2(n) + 1 steps.
+  static Value heapSort(OpBuilder &b, Location l, Value order, int64_t n,
+                        function_ref<Value(OpBuilder &, Location, Value, Value)> after) {
+    Value filled = buildLoop(b, l, index(b, l, 0), index(b, l, n), {order},
+                             [&](OpBuilder &fb, Location fl, Value k, ValueRange o) -> Values {
+                               return {tensor::InsertOp::create(fb, fl, toI64(fb, fl, k), o[0],
+                                                                ValueRange{k})};
+                             })[0];
+    auto at = [](OpBuilder &ob, Location ol, Value t, Value i) -> Value {
+      return tensor::ExtractOp::create(ob, ol, t, ValueRange{i});
+    };
+    auto swap = [&](OpBuilder &ob, Location ol, Value t, Value i, Value j) -> Value {
+      Value vi = at(ob, ol, t, i), vj = at(ob, ol, t, j);
+      Value u = tensor::InsertOp::create(ob, ol, vj, t, ValueRange{i});
+      return tensor::InsertOp::create(ob, ol, vi, u, ValueRange{j});
+    };
+    int64_t depth = llvm::Log2_64_Ceil(std::max<int64_t>(n, 1)) + 1;
+    // Moves entry `root` down the heap [0, end) until no child comes after it.
+    auto siftDown = [&](OpBuilder &ob, Location ol, Value t, Value root, Value end) -> Value {
+      Value no = arith::ConstantIntOp::create(ob, ol, ob.getI1Type(), 0);
+      return buildLoop(
+          ob, ol, index(ob, ol, 0), index(ob, ol, depth), {t, root, no},
+          [&](OpBuilder &sb, Location sl, Value, ValueRange s) -> Values {
+            Value child = arith::AddIOp::create(
+                sb, sl, arith::MulIOp::create(sb, sl, s[1], index(sb, sl, 2)), index(sb, sl, 1));
+            Value leaf = arith::CmpIOp::create(sb, sl, arith::CmpIPredicate::sge, child, end);
+            return ifElse(
+                sb, sl, arith::OrIOp::create(sb, sl, s[2], leaf),
+                [&](OpBuilder &db, Location dl) -> Values {
+                  return {s[0], s[1], arith::ConstantIntOp::create(db, dl, db.getI1Type(), 1)};
+                },
+                [&](OpBuilder &cb, Location cl) -> Values {
+                  Value right = arith::AddIOp::create(cb, cl, child, index(cb, cl, 1));
+                  Value hasRight = arith::CmpIOp::create(cb, cl, arith::CmpIPredicate::slt, right, end);
+                  Value other = arith::SelectOp::create(cb, cl, hasRight, right, child);
+                  Value takeRight = arith::AndIOp::create(
+                      cb, cl, hasRight,
+                      after(cb, cl, at(cb, cl, s[0], other), at(cb, cl, s[0], child)));
+                  Value pick = arith::SelectOp::create(cb, cl, takeRight, right, child);
+                  Value down = after(cb, cl, at(cb, cl, s[0], pick), at(cb, cl, s[0], s[1]));
+                  return ifElse(
+                      cb, cl, down,
+                      [&](OpBuilder &wb, Location wl) -> Values {
+                        return {swap(wb, wl, s[0], s[1], pick), pick,
+                                arith::ConstantIntOp::create(wb, wl, wb.getI1Type(), 0)};
+                      },
+                      [&](OpBuilder &kb, Location kl) -> Values {
+                        return {s[0], s[1], arith::ConstantIntOp::create(kb, kl, kb.getI1Type(), 1)};
+                      });
+                });
+          })[0];
+    };
+    Value heap = buildLoop(b, l, index(b, l, 0), index(b, l, n / 2), {filled},
+                           [&](OpBuilder &hb, Location hl, Value k, ValueRange h) -> Values {
+                             Value root = arith::SubIOp::create(hb, hl, index(hb, hl, n / 2 - 1), k);
+                             return {siftDown(hb, hl, h[0], root, index(hb, hl, n))};
+                           })[0];
+    return buildLoop(b, l, index(b, l, 0), index(b, l, std::max<int64_t>(n - 1, 0)), {heap},
+                     [&](OpBuilder &sb, Location sl, Value k, ValueRange h) -> Values {
+                       Value end = arith::SubIOp::create(sb, sl, index(sb, sl, n - 1), k);
+                       Value moved = swap(sb, sl, h[0], index(sb, sl, 0), end);
+                       return {siftDown(sb, sl, moved, index(sb, sl, 0), end)};
+                     })[0];
+  }
+
+  /// Appends [batch, cls, box] to `out` at row `count` unless a box kept before for this class
+  /// (rows [start, count)) suppresses it. Returns (out, count).
+  static Values keepUnlessSuppressed(OpBuilder &b, Location l, Value out, Value count,
+                                     Value boxes, Value batch, Value cls, Value box, Value start,
+                                     bool centered, Value iouThreshold) {
+    std::array<Value, 4> candidate = corners(b, l, boxes, batch, box, centered);
+    Value no = arith::ConstantIntOp::create(b, l, b.getI1Type(), 0);
+    Value suppressed = buildLoop(
+        b, l, start, count, {no},
+        [&](OpBuilder &qb, Location ql, Value row, ValueRange sup) -> Values {
+          Value kept = toIndex(qb, ql, tensor::ExtractOp::create(
+                                           qb, ql, out, ValueRange{row, index(qb, ql, 2)}));
+          std::array<Value, 4> other = corners(qb, ql, boxes, batch, kept, centered);
+          return {arith::OrIOp::create(qb, ql, sup[0],
+                                       suppresses(qb, ql, other, candidate, iouThreshold))};
+        })[0];
     return ifElse(
-        b, l, found,
-        [&](OpBuilder &fb, Location fl) -> Values {
-          std::array<Value, 4> candidate = corners(fb, fl, boxes, batch, best[1], centered);
-          Value no = arith::ConstantIntOp::create(fb, fl, fb.getI1Type(), 0);
-          Value suppressed = buildLoop(
-              fb, fl, start, s[1], {no},
-              [&](OpBuilder &qb, Location ql, Value row, ValueRange sup) -> Values {
-                Value kept = toIndex(qb, ql, tensor::ExtractOp::create(
-                                                 qb, ql, s[0], ValueRange{row, index(qb, ql, 2)}));
-                std::array<Value, 4> other = corners(qb, ql, boxes, batch, kept, centered);
-                return {arith::OrIOp::create(
-                    qb, ql, sup[0], suppresses(qb, ql, other, candidate, iouThreshold))};
-              })[0];
-          Values kept = ifElse(
-              fb, fl, suppressed,
-              [&](OpBuilder &, Location) -> Values { return {s[0], s[1]}; },
-              [&](OpBuilder &ib, Location il) -> Values {
-                Value row = s[1], out = s[0];
-                SmallVector<Value> picked = {batch, cls, best[1]};
-                for (auto [column, value] : llvm::enumerate(picked))
-                  out = tensor::InsertOp::create(ib, il, toI64(ib, il, value), out,
-                                                 ValueRange{row, index(ib, il, column)});
-                return {out, arith::AddIOp::create(ib, il, row, index(ib, il, 1))};
-              });
-          return {kept[0], kept[1], best[0], best[1], no};
-        },
-        [&](OpBuilder &db, Location dl) -> Values {
-          return {s[0], s[1], s[2], s[3], arith::ConstantIntOp::create(db, dl, db.getI1Type(), 1)};
+        b, l, suppressed, [&](OpBuilder &, Location) -> Values { return {out, count}; },
+        [&](OpBuilder &ib, Location il) -> Values {
+          Value written = out;
+          SmallVector<Value> picked = {batch, cls, box};
+          for (auto [column, value] : llvm::enumerate(picked))
+            written = tensor::InsertOp::create(ib, il, toI64(ib, il, value), written,
+                                               ValueRange{count, index(ib, il, column)});
+          return {written, arith::AddIOp::create(ib, il, count, index(ib, il, 1))};
         });
   }
 };
