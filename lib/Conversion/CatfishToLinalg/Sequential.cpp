@@ -72,10 +72,77 @@ Value lessThan(OpBuilder &b, Location l, Value x, Value y, bool isUnsigned) {
     Value yNaN = arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNO, y, y);
     return arith::OrIOp::create(b, l, ordered, arith::AndIOp::create(b, l, xNumber, yNaN));
   }
-  return arith::CmpIOp::create(
-      b, l, isUnsigned || x.getType().isInteger(1) ? arith::CmpIPredicate::ult
-                                                    : arith::CmpIPredicate::slt,
-      x, y);
+  return arith::CmpIOp::create(b, l,
+                               isUnsigned || x.getType().isInteger(1) ? arith::CmpIPredicate::ult
+                                                                      : arith::CmpIPredicate::slt,
+                               x, y);
+}
+
+/// `order` (i64, n entries) set to 0 .. n-1 and heap-sorted so that no entry comes `after`
+/// a later one: O(n log n), each sift a loop of at most log2(n) + 1 steps.
+Value heapSort(OpBuilder &b, Location l, Value order, int64_t n,
+               function_ref<Value(OpBuilder &, Location, Value, Value)> after) {
+  Value filled =
+      buildLoop(b, l, index(b, l, 0), index(b, l, n), {order},
+                [&](OpBuilder &fb, Location fl, Value k, ValueRange o) -> Values {
+                  return {tensor::InsertOp::create(fb, fl, toI64(fb, fl, k), o[0], ValueRange{k})};
+                })[0];
+  auto at = [](OpBuilder &ob, Location ol, Value t, Value i) -> Value {
+    return tensor::ExtractOp::create(ob, ol, t, ValueRange{i});
+  };
+  auto swap = [&](OpBuilder &ob, Location ol, Value t, Value i, Value j) -> Value {
+    Value vi = at(ob, ol, t, i), vj = at(ob, ol, t, j);
+    Value u = tensor::InsertOp::create(ob, ol, vj, t, ValueRange{i});
+    return tensor::InsertOp::create(ob, ol, vi, u, ValueRange{j});
+  };
+  int64_t depth = llvm::Log2_64_Ceil(std::max<int64_t>(n, 1)) + 1;
+  // Moves entry `root` down the heap [0, end) until no child comes after it.
+  auto siftDown = [&](OpBuilder &ob, Location ol, Value t, Value root, Value end) -> Value {
+    Value no = arith::ConstantIntOp::create(ob, ol, ob.getI1Type(), 0);
+    return buildLoop(
+        ob, ol, index(ob, ol, 0), index(ob, ol, depth), {t, root, no},
+        [&](OpBuilder &sb, Location sl, Value, ValueRange s) -> Values {
+          Value child = arith::AddIOp::create(
+              sb, sl, arith::MulIOp::create(sb, sl, s[1], index(sb, sl, 2)), index(sb, sl, 1));
+          Value leaf = arith::CmpIOp::create(sb, sl, arith::CmpIPredicate::sge, child, end);
+          return ifElse(
+              sb, sl, arith::OrIOp::create(sb, sl, s[2], leaf),
+              [&](OpBuilder &db, Location dl) -> Values {
+                return {s[0], s[1], arith::ConstantIntOp::create(db, dl, db.getI1Type(), 1)};
+              },
+              [&](OpBuilder &cb, Location cl) -> Values {
+                Value right = arith::AddIOp::create(cb, cl, child, index(cb, cl, 1));
+                Value hasRight =
+                    arith::CmpIOp::create(cb, cl, arith::CmpIPredicate::slt, right, end);
+                Value other = arith::SelectOp::create(cb, cl, hasRight, right, child);
+                Value takeRight = arith::AndIOp::create(
+                    cb, cl, hasRight,
+                    after(cb, cl, at(cb, cl, s[0], other), at(cb, cl, s[0], child)));
+                Value pick = arith::SelectOp::create(cb, cl, takeRight, right, child);
+                Value down = after(cb, cl, at(cb, cl, s[0], pick), at(cb, cl, s[0], s[1]));
+                return ifElse(
+                    cb, cl, down,
+                    [&](OpBuilder &wb, Location wl) -> Values {
+                      return {swap(wb, wl, s[0], s[1], pick), pick,
+                              arith::ConstantIntOp::create(wb, wl, wb.getI1Type(), 0)};
+                    },
+                    [&](OpBuilder &kb, Location kl) -> Values {
+                      return {s[0], s[1], arith::ConstantIntOp::create(kb, kl, kb.getI1Type(), 1)};
+                    });
+              });
+        })[0];
+  };
+  Value heap = buildLoop(b, l, index(b, l, 0), index(b, l, n / 2), {filled},
+                         [&](OpBuilder &hb, Location hl, Value k, ValueRange h) -> Values {
+                           Value root = arith::SubIOp::create(hb, hl, index(hb, hl, n / 2 - 1), k);
+                           return {siftDown(hb, hl, h[0], root, index(hb, hl, n))};
+                         })[0];
+  return buildLoop(b, l, index(b, l, 0), index(b, l, std::max<int64_t>(n - 1, 0)), {heap},
+                   [&](OpBuilder &sb, Location sl, Value k, ValueRange h) -> Values {
+                     Value end = arith::SubIOp::create(sb, sl, index(sb, sl, n - 1), k);
+                     Value moved = swap(sb, sl, h[0], index(sb, sl, 0), end);
+                     return {siftDown(sb, sl, moved, index(sb, sl, 0), end)};
+                   })[0];
 }
 
 struct NonZeroLowering final : LoweringPattern<NonZeroOp> {
@@ -96,9 +163,9 @@ struct NonZeroLowering final : LoweringPattern<NonZeroOp> {
         b, l, index(b, l, 0), index(b, l, input.getNumElements()), {out, index(b, l, 0)},
         [&](OpBuilder &lb, Location ll, Value i, ValueRange carried) -> Values {
           SmallVector<Value> coords = delinearize(lb, ll, i, shape);
-          Value v = comparable(
-              lb, ll,
-              tensor::ExtractOp::create(lb, ll, data, rank == 0 ? ValueRange{} : ValueRange(coords)));
+          Value v = comparable(lb, ll,
+                               tensor::ExtractOp::create(
+                                   lb, ll, data, rank == 0 ? ValueRange{} : ValueRange(coords)));
           Value nonZero =
               isa<FloatType>(v.getType())
                   ? Value(arith::CmpFOp::create(lb, ll, arith::CmpFPredicate::UNE, v,
@@ -124,9 +191,10 @@ struct NonZeroLowering final : LoweringPattern<NonZeroOp> {
 };
 
 /// Unique over the slices of `input` along `axis` (a flattened input has axis 0 and slices of
-/// one element). Two passes, O(n^2) slice comparisons: the first finds each slice's first
-/// equal slice; the second gives every first occurrence its output slot (its rank among the
-/// distinct slices when sorted, else the running count) and every later one its first's slot.
+/// one element): the slice indices heap-sorted by (slice, index), O(n log n) slice
+/// comparisons; runs of equal slices are the groups, each group's first member its first
+/// occurrence, and its output slot the group's rank (sorted) or its first occurrence's rank
+/// among the first occurrences (unsorted).
 struct UniqueLowering final : LoweringPattern<UniqueOp> {
   using LoweringPattern::LoweringPattern;
   FailureOr<Values> lower(UniqueOp op, PatternRewriter &rewriter) const override {
@@ -165,10 +233,14 @@ struct UniqueLowering final : LoweringPattern<UniqueOp> {
           [&](OpBuilder &cb, Location cl, Value e, ValueRange carried) -> Values {
             return ifElse(
                 cb, cl, carried[0],
-                [&](OpBuilder &, Location) -> Values { return {carried[0], carried[1]}; },
+                [&](OpBuilder &, Location) -> Values {
+                  return {carried[0], carried[1]};
+                },
                 [&](OpBuilder &eb, Location el) -> Values {
-                  Value x = comparable(eb, el, tensor::ExtractOp::create(eb, el, data, at(eb, el, s, e)));
-                  Value y = comparable(eb, el, tensor::ExtractOp::create(eb, el, data, at(eb, el, t, e)));
+                  Value x =
+                      comparable(eb, el, tensor::ExtractOp::create(eb, el, data, at(eb, el, s, e)));
+                  Value y =
+                      comparable(eb, el, tensor::ExtractOp::create(eb, el, data, at(eb, el, t, e)));
                   Value less = lessThan(eb, el, x, y, isUnsigned);
                   Value greater = lessThan(eb, el, y, x, isUnsigned);
                   return {arith::OrIOp::create(eb, el, less, greater), less};
@@ -177,82 +249,103 @@ struct UniqueLowering final : LoweringPattern<UniqueOp> {
       return {state[0], state[1]};
     };
 
-    // Pass 1: firstOf[i], the first slice equal to slice i.
-    Value firstOf = tensor::EmptyOp::create(b, l, ArrayRef<int64_t>{n}, i64);
-    firstOf = buildLoop(
-        b, l, index(b, l, 0), index(b, l, n), {firstOf},
-        [&](OpBuilder &lb, Location ll, Value i, ValueRange carried) -> Values {
-          Values first = buildLoop(
-              lb, ll, index(lb, ll, 0), i, {i},
-              [&](OpBuilder &jb, Location jl, Value j, ValueRange found) -> Values {
-                Value searching =
-                    arith::CmpIOp::create(jb, jl, arith::CmpIPredicate::eq, found[0], i);
-                return ifElse(
-                    jb, jl, searching,
-                    [&](OpBuilder &tb, Location tl) -> Values {
-                      Value differs = compare(tb, tl, j, i).first;
-                      return {arith::SelectOp::create(tb, tl, differs, found[0], j)};
-                    },
-                    [&](OpBuilder &, Location) -> Values { return {found[0]}; });
-              });
-          return {tensor::InsertOp::create(lb, ll, toI64(lb, ll, first[0]), carried[0],
-                                           ValueRange{i})};
-        })[0];
-
-    // Pass 2: the outputs.
-    Value zeroValue = scalarConstant(b, l, valuesType.getElementType(), 0);
+    // Slice indices sorted by (slice, index): equal slices are neighbours, and the first of
+    // each run (a group) is its first occurrence.
+    auto after = [&](OpBuilder &ab, Location al, Value x, Value y) -> Value {
+      auto [differs, less] = compare(ab, al, toIndex(ab, al, x), toIndex(ab, al, y));
+      Value yes = arith::ConstantIntOp::create(ab, al, i1, 1);
+      Value greater =
+          arith::AndIOp::create(ab, al, differs, arith::XOrIOp::create(ab, al, less, yes));
+      Value later = arith::CmpIOp::create(ab, al, arith::CmpIPredicate::sgt, x, y);
+      return arith::OrIOp::create(
+          ab, al, greater,
+          arith::AndIOp::create(ab, al, arith::XOrIOp::create(ab, al, differs, yes), later));
+    };
+    Value order =
+        heapSort(b, l, tensor::EmptyOp::create(b, l, ArrayRef<int64_t>{n}, i64), n, after);
+    auto get = [](OpBuilder &ob, Location ol, Value t, int64_t row, Value at) -> Value {
+      return tensor::ExtractOp::create(ob, ol, t, ValueRange{index(ob, ol, row), at});
+    };
+    auto put = [](OpBuilder &ob, Location ol, Value t, int64_t row, Value at, Value v) -> Value {
+      return tensor::InsertOp::create(ob, ol, v, t, ValueRange{index(ob, ol, row), at});
+    };
+    // Rows of `groups`: 0 each slice's group, 1 each group's first slice, 2 each group's size,
+    // 3 each group's output slot (unsorted only). One tensor, for the reason `perSlot` is one.
     Value zero64 = arith::ConstantIntOp::create(b, l, i64, 0);
+    Value one64 = arith::ConstantIntOp::create(b, l, i64, 1);
+    Values grouped = buildLoop(
+        b, l, index(b, l, 0), index(b, l, n), {buildFilled(b, l, {4, n}, zero64), index(b, l, -1)},
+        [&](OpBuilder &lb, Location ll, Value p, ValueRange c) -> Values {
+          Value i = toIndex(lb, ll, tensor::ExtractOp::create(lb, ll, order, ValueRange{p}));
+          Value atStart =
+              arith::CmpIOp::create(lb, ll, arith::CmpIPredicate::eq, p, index(lb, ll, 0));
+          Value previous = toIndex(
+              lb, ll,
+              tensor::ExtractOp::create(
+                  lb, ll, order,
+                  ValueRange{arith::SelectOp::create(
+                      lb, ll, atStart, p, arith::SubIOp::create(lb, ll, p, index(lb, ll, 1)))}));
+          Value starts = arith::OrIOp::create(lb, ll, atStart, compare(lb, ll, previous, i).first);
+          Value g = incrementIf(lb, ll, starts, c[1]);
+          Value t = put(lb, ll, c[0], 0, i, toI64(lb, ll, g));
+          Value first =
+              arith::SelectOp::create(lb, ll, starts, toI64(lb, ll, i), get(lb, ll, t, 1, g));
+          t = put(lb, ll, t, 1, g, first);
+          t = put(lb, ll, t, 2, g, arith::AddIOp::create(lb, ll, get(lb, ll, t, 2, g), one64));
+          return {t, g};
+        });
+    Value groups = grouped[0];
+    Value count = arith::AddIOp::create(b, l, grouped[1], index(b, l, 1));
+    auto isFirst = [&](OpBuilder &ob, Location ol, Value t, Value i, Value g) -> Value {
+      return arith::CmpIOp::create(ob, ol, arith::CmpIPredicate::eq, get(ob, ol, t, 1, g),
+                                   toI64(ob, ol, i));
+    };
+    auto groupOf = [&](OpBuilder &ob, Location ol, Value t, Value i) -> Value {
+      return toIndex(ob, ol, get(ob, ol, t, 0, i));
+    };
+    if (!sorted)
+      // Slots in order of first occurrence: the groups' first slices, by index.
+      groups = buildLoop(
+          b, l, index(b, l, 0), index(b, l, n), {groups, zero64},
+          [&](OpBuilder &lb, Location ll, Value i, ValueRange c) -> Values {
+            Value g = groupOf(lb, ll, c[0], i);
+            Value first = isFirst(lb, ll, c[0], i, g);
+            Value slot = arith::SelectOp::create(lb, ll, first, c[1], get(lb, ll, c[0], 3, g));
+            return {put(lb, ll, c[0], 3, g, slot),
+                    arith::SelectOp::create(lb, ll, first,
+                                            arith::AddIOp::create(lb, ll, c[1], one64), c[1])};
+          })[0];
+
+    // The outputs.
+    Value zeroValue = scalarConstant(b, l, valuesType.getElementType(), 0);
     Value values = buildFilled(b, l, shape, zeroValue);
     // Per slot: row 0 the first index, row 1 the count. One tensor, not two equal fills, which
     // CSE would merge into one buffer that bufferization then writes both outputs from.
     Value perSlot = buildFilled(b, l, {2, n}, zero64);
     Value inverse = tensor::EmptyOp::create(b, l, ArrayRef<int64_t>{n}, i64);
     Values results = buildLoop(
-        b, l, index(b, l, 0), index(b, l, n), {values, perSlot, inverse, index(b, l, 0)},
+        b, l, index(b, l, 0), index(b, l, n), {values, perSlot, inverse},
         [&](OpBuilder &lb, Location ll, Value i, ValueRange c) -> Values {
-          Value first = toIndex(lb, ll, tensor::ExtractOp::create(lb, ll, firstOf, ValueRange{i}));
-          Value isFirst = arith::CmpIOp::create(lb, ll, arith::CmpIPredicate::eq, first, i);
+          Value g = groupOf(lb, ll, groups, i);
+          Value slot64 = sorted ? toI64(lb, ll, g) : get(lb, ll, groups, 3, g);
+          Value slot = toIndex(lb, ll, slot64);
+          Value newInverse = tensor::InsertOp::create(lb, ll, slot64, c[2], ValueRange{i});
           Values placed = ifElse(
-              lb, ll, isFirst,
+              lb, ll, isFirst(lb, ll, groups, i, g),
               [&](OpBuilder &tb, Location tl) -> Values {
-                Value slot = c[3];
-                if (sorted)
-                  slot = buildLoop(
-                      tb, tl, index(tb, tl, 0), index(tb, tl, n), {index(tb, tl, 0)},
-                      [&](OpBuilder &kb, Location kl, Value k, ValueRange rank) -> Values {
-                        Value kFirst = arith::CmpIOp::create(
-                            kb, kl, arith::CmpIPredicate::eq,
-                            toIndex(kb, kl, tensor::ExtractOp::create(kb, kl, firstOf, ValueRange{k})), k);
-                        return ifElse(
-                            kb, kl, kFirst,
-                            [&](OpBuilder &ib, Location il) -> Values {
-                              return {incrementIf(ib, il, compare(ib, il, k, i).second, rank[0])};
-                            },
-                            [&](OpBuilder &, Location) -> Values { return {rank[0]}; });
-                      })[0];
                 Value copied = buildLoop(
                     tb, tl, index(tb, tl, 0), index(tb, tl, sliceSize), {c[0]},
                     [&](OpBuilder &eb, Location el, Value e, ValueRange v) -> Values {
                       Value x = tensor::ExtractOp::create(eb, el, data, at(eb, el, i, e));
                       return {tensor::InsertOp::create(eb, el, x, v[0], at(eb, el, slot, e))};
                     })[0];
-                Value newIndices = tensor::InsertOp::create(tb, tl, toI64(tb, tl, i), c[1],
-                                                            ValueRange{index(tb, tl, 0), slot});
-                Value newInverse =
-                    tensor::InsertOp::create(tb, tl, toI64(tb, tl, slot), c[2], ValueRange{i});
-                return {copied, newIndices, newInverse};
+                Value slotRows = put(tb, tl, c[1], 0, slot, toI64(tb, tl, i));
+                return {copied, put(tb, tl, slotRows, 1, slot, get(tb, tl, groups, 2, g))};
               },
-              [&](OpBuilder &eb, Location el) -> Values {
-                Value slot = tensor::ExtractOp::create(eb, el, c[2], ValueRange{first});
-                return {c[0], c[1], tensor::InsertOp::create(eb, el, slot, c[2], ValueRange{i})};
+              [&](OpBuilder &, Location) -> Values {
+                return {c[0], c[1]};
               });
-          Value slot = toIndex(lb, ll, tensor::ExtractOp::create(lb, ll, placed[2], ValueRange{i}));
-          SmallVector<Value> countAt = {index(lb, ll, 1), slot};
-          Value seen = tensor::ExtractOp::create(lb, ll, placed[1], countAt);
-          Value one64 = arith::ConstantIntOp::create(lb, ll, i64, 1);
-          Value counted = tensor::InsertOp::create(
-              lb, ll, arith::AddIOp::create(lb, ll, seen, one64), placed[1], countAt);
-          return {placed[0], counted, placed[2], incrementIf(lb, ll, isFirst, c[3])};
+          return {placed[0], placed[1], newInverse};
         });
     markSequential(op);
     auto row = [&](int64_t r) -> Value {
@@ -262,7 +355,7 @@ struct UniqueLowering final : LoweringPattern<UniqueOp> {
           ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(n)},
           ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
     };
-    return Values{results[0], row(0), results[2], row(1), countTensor(b, l, results[3])};
+    return Values{results[0], row(0), results[2], row(1), countTensor(b, l, count)};
   }
 };
 
@@ -292,8 +385,8 @@ struct NonMaxSuppressionLowering final : LoweringPattern<NonMaxSuppressionOp> {
   }
 
   /// Whether boxes p and q overlap by more than `threshold` (onnxruntime's SuppressByIOU).
-  static Value suppresses(OpBuilder &b, Location l, std::array<Value, 4> p,
-                          std::array<Value, 4> q, Value threshold) {
+  static Value suppresses(OpBuilder &b, Location l, std::array<Value, 4> p, std::array<Value, 4> q,
+                          Value threshold) {
     Value zero = scalarConstant(b, l, b.getF32Type(), 0);
     auto sub = [&](Value x, Value y) { return arith::SubFOp::create(b, l, x, y); };
     auto mul = [&](Value x, Value y) { return arith::MulFOp::create(b, l, x, y); };
@@ -324,15 +417,15 @@ struct NonMaxSuppressionLowering final : LoweringPattern<NonMaxSuppressionOp> {
     int64_t pairs = scoresType.getDimSize(0) * classes;
     Value boxes = op.getBoxes(), scores = op.getScores();
     bool centered = op.getCenterPointBox(), thresholded = op.getHasScoreThreshold();
-    Type i1 = b.getI1Type(), f32 = b.getF32Type();
+    Type i1 = b.getI1Type();
     Value iouThreshold = scalarOf(b, l, op.getIouThreshold());
     Value scoreThreshold = scalarOf(b, l, op.getScoreThreshold());
     // At most min(max_output_boxes_per_class, the bound) per class; a negative count is 0.
     Value limit = toIndex(b, l, scalarOf(b, l, op.getMaxOutputBoxesPerClass()));
-    limit = arith::MinSIOp::create(
-        b, l, arith::MaxSIOp::create(b, l, limit, index(b, l, 0)),
-        index(b, l, op.getBoundPerClass()));
-    Value out = buildFilled(b, l, outType.getShape(), arith::ConstantIntOp::create(b, l, b.getI64Type(), 0));
+    limit = arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, limit, index(b, l, 0)),
+                                   index(b, l, op.getBoundPerClass()));
+    Value out = buildFilled(b, l, outType.getShape(),
+                            arith::ConstantIntOp::create(b, l, b.getI64Type(), 0));
     // The class's box indices, sorted by falling score once per class.
     Value order = tensor::EmptyOp::create(b, l, ArrayRef<int64_t>{n}, b.getI64Type());
 
@@ -360,28 +453,29 @@ struct NonMaxSuppressionLowering final : LoweringPattern<NonMaxSuppressionOp> {
           Values state = buildLoop(
               pb, pl, index(pb, pl, 0), index(pb, pl, n), {c[0], c[1], no},
               [&](OpBuilder &tb, Location tl, Value t, ValueRange s) -> Values {
-                Value full = arith::CmpIOp::create(
-                    tb, tl, arith::CmpIPredicate::sge,
-                    arith::SubIOp::create(tb, tl, s[1], start), limit);
-                Value box = toIndex(tb, tl, tensor::ExtractOp::create(tb, tl, sorted, ValueRange{t}));
+                Value full =
+                    arith::CmpIOp::create(tb, tl, arith::CmpIPredicate::sge,
+                                          arith::SubIOp::create(tb, tl, s[1], start), limit);
+                Value box =
+                    toIndex(tb, tl, tensor::ExtractOp::create(tb, tl, sorted, ValueRange{t}));
                 Value stop = arith::OrIOp::create(tb, tl, s[2], full);
                 // Scores fall from here on: the first below the threshold ends the class.
                 if (thresholded)
                   stop = arith::OrIOp::create(
                       tb, tl, stop,
-                      arith::XOrIOp::create(
-                          tb, tl,
-                          arith::CmpFOp::create(tb, tl, arith::CmpFPredicate::OGT,
-                                                scoreOf(tb, tl, box), scoreThreshold),
-                          arith::ConstantIntOp::create(tb, tl, i1, 1)));
+                      arith::XOrIOp::create(tb, tl,
+                                            arith::CmpFOp::create(tb, tl, arith::CmpFPredicate::OGT,
+                                                                  scoreOf(tb, tl, box),
+                                                                  scoreThreshold),
+                                            arith::ConstantIntOp::create(tb, tl, i1, 1)));
                 return ifElse(
                     tb, tl, stop,
                     [&](OpBuilder &sb, Location sl) -> Values {
                       return {s[0], s[1], arith::ConstantIntOp::create(sb, sl, i1, 1)};
                     },
                     [&](OpBuilder &ob, Location ol) -> Values {
-                      Values kept = keepUnlessSuppressed(ob, ol, s[0], s[1], boxes, batch, cls,
-                                                         box, start, centered, iouThreshold);
+                      Values kept = keepUnlessSuppressed(ob, ol, s[0], s[1], boxes, batch, cls, box,
+                                                         start, centered, iouThreshold);
                       return {kept[0], kept[1], s[2]};
                     });
               });
@@ -391,90 +485,27 @@ struct NonMaxSuppressionLowering final : LoweringPattern<NonMaxSuppressionOp> {
     return Values{results[0], countTensor(b, l, results[1])};
   }
 
-  /// `order` (i64, n entries) set to 0 .. n-1 and heap-sorted so that no entry comes `after`
-  /// a later one: O(n log n), each sift a loop of at most log2(n) + 1 steps.
-  static Value heapSort(OpBuilder &b, Location l, Value order, int64_t n,
-                        function_ref<Value(OpBuilder &, Location, Value, Value)> after) {
-    Value filled = buildLoop(b, l, index(b, l, 0), index(b, l, n), {order},
-                             [&](OpBuilder &fb, Location fl, Value k, ValueRange o) -> Values {
-                               return {tensor::InsertOp::create(fb, fl, toI64(fb, fl, k), o[0],
-                                                                ValueRange{k})};
-                             })[0];
-    auto at = [](OpBuilder &ob, Location ol, Value t, Value i) -> Value {
-      return tensor::ExtractOp::create(ob, ol, t, ValueRange{i});
-    };
-    auto swap = [&](OpBuilder &ob, Location ol, Value t, Value i, Value j) -> Value {
-      Value vi = at(ob, ol, t, i), vj = at(ob, ol, t, j);
-      Value u = tensor::InsertOp::create(ob, ol, vj, t, ValueRange{i});
-      return tensor::InsertOp::create(ob, ol, vi, u, ValueRange{j});
-    };
-    int64_t depth = llvm::Log2_64_Ceil(std::max<int64_t>(n, 1)) + 1;
-    // Moves entry `root` down the heap [0, end) until no child comes after it.
-    auto siftDown = [&](OpBuilder &ob, Location ol, Value t, Value root, Value end) -> Value {
-      Value no = arith::ConstantIntOp::create(ob, ol, ob.getI1Type(), 0);
-      return buildLoop(
-          ob, ol, index(ob, ol, 0), index(ob, ol, depth), {t, root, no},
-          [&](OpBuilder &sb, Location sl, Value, ValueRange s) -> Values {
-            Value child = arith::AddIOp::create(
-                sb, sl, arith::MulIOp::create(sb, sl, s[1], index(sb, sl, 2)), index(sb, sl, 1));
-            Value leaf = arith::CmpIOp::create(sb, sl, arith::CmpIPredicate::sge, child, end);
-            return ifElse(
-                sb, sl, arith::OrIOp::create(sb, sl, s[2], leaf),
-                [&](OpBuilder &db, Location dl) -> Values {
-                  return {s[0], s[1], arith::ConstantIntOp::create(db, dl, db.getI1Type(), 1)};
-                },
-                [&](OpBuilder &cb, Location cl) -> Values {
-                  Value right = arith::AddIOp::create(cb, cl, child, index(cb, cl, 1));
-                  Value hasRight = arith::CmpIOp::create(cb, cl, arith::CmpIPredicate::slt, right, end);
-                  Value other = arith::SelectOp::create(cb, cl, hasRight, right, child);
-                  Value takeRight = arith::AndIOp::create(
-                      cb, cl, hasRight,
-                      after(cb, cl, at(cb, cl, s[0], other), at(cb, cl, s[0], child)));
-                  Value pick = arith::SelectOp::create(cb, cl, takeRight, right, child);
-                  Value down = after(cb, cl, at(cb, cl, s[0], pick), at(cb, cl, s[0], s[1]));
-                  return ifElse(
-                      cb, cl, down,
-                      [&](OpBuilder &wb, Location wl) -> Values {
-                        return {swap(wb, wl, s[0], s[1], pick), pick,
-                                arith::ConstantIntOp::create(wb, wl, wb.getI1Type(), 0)};
-                      },
-                      [&](OpBuilder &kb, Location kl) -> Values {
-                        return {s[0], s[1], arith::ConstantIntOp::create(kb, kl, kb.getI1Type(), 1)};
-                      });
-                });
-          })[0];
-    };
-    Value heap = buildLoop(b, l, index(b, l, 0), index(b, l, n / 2), {filled},
-                           [&](OpBuilder &hb, Location hl, Value k, ValueRange h) -> Values {
-                             Value root = arith::SubIOp::create(hb, hl, index(hb, hl, n / 2 - 1), k);
-                             return {siftDown(hb, hl, h[0], root, index(hb, hl, n))};
-                           })[0];
-    return buildLoop(b, l, index(b, l, 0), index(b, l, std::max<int64_t>(n - 1, 0)), {heap},
-                     [&](OpBuilder &sb, Location sl, Value k, ValueRange h) -> Values {
-                       Value end = arith::SubIOp::create(sb, sl, index(sb, sl, n - 1), k);
-                       Value moved = swap(sb, sl, h[0], index(sb, sl, 0), end);
-                       return {siftDown(sb, sl, moved, index(sb, sl, 0), end)};
-                     })[0];
-  }
-
   /// Appends [batch, cls, box] to `out` at row `count` unless a box kept before for this class
   /// (rows [start, count)) suppresses it. Returns (out, count).
-  static Values keepUnlessSuppressed(OpBuilder &b, Location l, Value out, Value count,
-                                     Value boxes, Value batch, Value cls, Value box, Value start,
-                                     bool centered, Value iouThreshold) {
+  static Values keepUnlessSuppressed(OpBuilder &b, Location l, Value out, Value count, Value boxes,
+                                     Value batch, Value cls, Value box, Value start, bool centered,
+                                     Value iouThreshold) {
     std::array<Value, 4> candidate = corners(b, l, boxes, batch, box, centered);
     Value no = arith::ConstantIntOp::create(b, l, b.getI1Type(), 0);
     Value suppressed = buildLoop(
         b, l, start, count, {no},
         [&](OpBuilder &qb, Location ql, Value row, ValueRange sup) -> Values {
-          Value kept = toIndex(qb, ql, tensor::ExtractOp::create(
-                                           qb, ql, out, ValueRange{row, index(qb, ql, 2)}));
+          Value kept = toIndex(
+              qb, ql, tensor::ExtractOp::create(qb, ql, out, ValueRange{row, index(qb, ql, 2)}));
           std::array<Value, 4> other = corners(qb, ql, boxes, batch, kept, centered);
           return {arith::OrIOp::create(qb, ql, sup[0],
                                        suppresses(qb, ql, other, candidate, iouThreshold))};
         })[0];
     return ifElse(
-        b, l, suppressed, [&](OpBuilder &, Location) -> Values { return {out, count}; },
+        b, l, suppressed,
+        [&](OpBuilder &, Location) -> Values {
+          return {out, count};
+        },
         [&](OpBuilder &ib, Location il) -> Values {
           Value written = out;
           SmallVector<Value> picked = {batch, cls, box};
@@ -519,11 +550,11 @@ struct DetLowering final : LoweringPattern<DetOp> {
                 Value v = tensor::ExtractOp::create(eb, el, matrices, ValueRange{mat, i, j});
                 return {tensor::InsertOp::create(eb, el, widen(eb, el, v), w[0], ValueRange{i, j})};
               })[0];
-          Values state = buildLoop(
-              bb, bl, index(bb, bl, 0), index(bb, bl, m), {a, one},
-              [&](OpBuilder &kb, Location kl, Value k, ValueRange s) -> Values {
-                return eliminate(kb, kl, s[0], s[1], k, m, zero);
-              });
+          Values state =
+              buildLoop(bb, bl, index(bb, bl, 0), index(bb, bl, m), {a, one},
+                        [&](OpBuilder &kb, Location kl, Value k, ValueRange s) -> Values {
+                          return eliminate(kb, kl, s[0], s[1], k, m, zero);
+                        });
           Value det = state[1];
           if (ct != et)
             det = convertScalar(bb, bl, det, et);
@@ -547,21 +578,20 @@ struct DetLowering final : LoweringPattern<DetOp> {
       return math::AbsFOp::create(ob, ol, v);
     };
     Value pivotRow = buildLoop(
-        b, l, k, end, {k},
-        [&](OpBuilder &ib, Location il, Value i, ValueRange best) -> Values {
+        b, l, k, end, {k}, [&](OpBuilder &ib, Location il, Value i, ValueRange best) -> Values {
           Value larger = arith::CmpFOp::create(ib, il, arith::CmpFPredicate::OGT,
                                                magnitude(ib, il, at(ib, il, a, i, k)),
                                                magnitude(ib, il, at(ib, il, a, best[0], k)));
           return {arith::SelectOp::create(ib, il, larger, i, best[0])};
         })[0];
     // Swap rows k and pivotRow (a no-op when equal), negating the determinant if they differ.
-    Value swapped = buildLoop(
-        b, l, index(b, l, 0), end, {a},
-        [&](OpBuilder &jb, Location jl, Value j, ValueRange t) -> Values {
-          Value top = at(jb, jl, t[0], k, j), other = at(jb, jl, t[0], pivotRow, j);
-          Value u = tensor::InsertOp::create(jb, jl, other, t[0], ValueRange{k, j});
-          return {tensor::InsertOp::create(jb, jl, top, u, ValueRange{pivotRow, j})};
-        })[0];
+    Value swapped =
+        buildLoop(b, l, index(b, l, 0), end, {a},
+                  [&](OpBuilder &jb, Location jl, Value j, ValueRange t) -> Values {
+                    Value top = at(jb, jl, t[0], k, j), other = at(jb, jl, t[0], pivotRow, j);
+                    Value u = tensor::InsertOp::create(jb, jl, other, t[0], ValueRange{k, j});
+                    return {tensor::InsertOp::create(jb, jl, top, u, ValueRange{pivotRow, j})};
+                  })[0];
     Value moved = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne, pivotRow, k);
     Value pivot = at(b, l, swapped, k, k);
     Value signedDet = arith::SelectOp::create(b, l, moved, arith::NegFOp::create(b, l, det), det);

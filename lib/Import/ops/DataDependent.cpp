@@ -21,7 +21,7 @@ using namespace mlir::catfish::onnx_import;
 static constexpr int64_t kMaxFoldedNonZeroElements = int64_t(1) << 20;
 
 void mlir::catfish::onnx_import::markBounded(NodeContext &node, Value value, int64_t dim,
-                                              Value size) {
+                                             Value size) {
   node.graph.boundedDims()[value] = {BoundedDim{dim, size, describeNode(node.node())}};
 }
 
@@ -114,8 +114,8 @@ static LogicalResult convertCompress(NodeContext &node) {
   Value indices = node.takeAt(picked->first, 0, 0);
   if (!indices)
     return failure();
-  FailureOr<Value> result =
-      node.create<GatherOp>({data, indices}, {node.named("axis", node.builder().getI64IntegerAttr(axis))});
+  FailureOr<Value> result = node.create<GatherOp>(
+      {data, indices}, {node.named("axis", node.builder().getI64IntegerAttr(axis))});
   if (failed(result))
     return failure();
   if (picked->second)
@@ -179,7 +179,8 @@ static LogicalResult convertNonMaxSuppression(NodeContext &node) {
   Value scoreThreshold = scalar(4, node.constScalar(f32, 0));
   if (!maxOutput || !iouThreshold || !scoreThreshold)
     return failure();
-  if (std::optional<double> iou = getConstantFloatSplat(iouThreshold); iou && !(*iou >= 0 && *iou <= 1))
+  if (std::optional<double> iou = getConstantFloatSplat(iouThreshold);
+      iou && !(*iou >= 0 && *iou <= 1))
     return node.fail("iou_threshold must be in [0, 1], got " + llvm::formatv("{0}", *iou).str());
   int64_t perClass = scoresType.getDimSize(2);
   if (std::optional<SmallVector<int64_t>> limit = getConstantIntValues(maxOutput))
@@ -210,15 +211,74 @@ void mlir::catfish::onnx_import::registerDataDependentConverters(ConverterMap &m
 
 /// ONNX ops computed element by element with numpy broadcasting.
 static bool isElementwiseOnnxOp(StringRef op) {
-  static const llvm::StringSet<> ops{
-      "Abs", "Acos", "Acosh", "Add", "And", "Asin", "Asinh", "Atan", "Atanh", "BitShift",
-      "BitwiseAnd", "BitwiseNot", "BitwiseOr", "BitwiseXor", "Cast", "Ceil", "Celu",
-      "Clip", "Cos", "Cosh", "Div", "Elu", "Equal", "Erf", "Exp", "Floor", "Gelu", "Greater",
-      "GreaterOrEqual", "HardSigmoid", "HardSwish", "Identity", "IsInf", "IsNaN", "LeakyRelu",
-      "Less", "LessOrEqual", "Log", "Max", "Mean", "Min", "Mish", "Mod", "Mul", "Neg", "Not",
-      "Or", "Pow", "PRelu", "Reciprocal", "Relu", "Round", "Selu", "Shrink", "Sigmoid", "Sign",
-      "Sin", "Sinh", "Softplus", "Softsign", "Sqrt", "Sub", "Sum", "Tan", "Tanh",
-      "ThresholdedRelu", "Where", "Xor"};
+  static const llvm::StringSet<> ops{"Abs",
+                                     "Acos",
+                                     "Acosh",
+                                     "Add",
+                                     "And",
+                                     "Asin",
+                                     "Asinh",
+                                     "Atan",
+                                     "Atanh",
+                                     "BitShift",
+                                     "BitwiseAnd",
+                                     "BitwiseNot",
+                                     "BitwiseOr",
+                                     "BitwiseXor",
+                                     "Cast",
+                                     "Ceil",
+                                     "Celu",
+                                     "Clip",
+                                     "Cos",
+                                     "Cosh",
+                                     "Div",
+                                     "Elu",
+                                     "Equal",
+                                     "Erf",
+                                     "Exp",
+                                     "Floor",
+                                     "Gelu",
+                                     "Greater",
+                                     "GreaterOrEqual",
+                                     "HardSigmoid",
+                                     "HardSwish",
+                                     "Identity",
+                                     "IsInf",
+                                     "IsNaN",
+                                     "LeakyRelu",
+                                     "Less",
+                                     "LessOrEqual",
+                                     "Log",
+                                     "Max",
+                                     "Mean",
+                                     "Min",
+                                     "Mish",
+                                     "Mod",
+                                     "Mul",
+                                     "Neg",
+                                     "Not",
+                                     "Or",
+                                     "Pow",
+                                     "PRelu",
+                                     "Reciprocal",
+                                     "Relu",
+                                     "Round",
+                                     "Selu",
+                                     "Shrink",
+                                     "Sigmoid",
+                                     "Sign",
+                                     "Sin",
+                                     "Sinh",
+                                     "Softplus",
+                                     "Softsign",
+                                     "Sqrt",
+                                     "Sub",
+                                     "Sum",
+                                     "Tan",
+                                     "Tanh",
+                                     "ThresholdedRelu",
+                                     "Where",
+                                     "Xor"};
   return ops.contains(op);
 }
 
@@ -246,8 +306,8 @@ LogicalResult mlir::catfish::onnx_import::propagateBoundedDims(NodeContext &node
   auto refuse = [&](const Twine &why) {
     return node.fail("input " + Twine(*first) + " ('" + node.node().input(*first) + "') " +
                      (isShape ? "is a shape whose entry " : "has a dim (") + Twine(example.dim) +
-                     (isShape ? " is" : ") whose size is") +
-                     " known only at run time (made by " + example.origin + "): " + why);
+                     (isShape ? " is" : ") whose size is") + " known only at run time (made by " +
+                     example.origin + "): " + why);
   };
   StringRef op = node.node().op_type();
   bool shapeOnlyToExpand = llvm::all_of(llvm::enumerate(shapeEntries), [&](auto entry) {

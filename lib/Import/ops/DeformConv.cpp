@@ -46,7 +46,8 @@ static LogicalResult convertDeformConv(NodeContext &node) {
   if (offType.getDimSize(0) != n || offType.getDimSize(1) != 2 * offsetGroup * taps)
     return node.fail("offset must be [N, 2 * offset_group * kH * kW, oH, oW] = [" + Twine(n) +
                      ", " + Twine(2 * offsetGroup * taps) + ", oH, oW]");
-  if (mask && (!typeOf(mask).hasStaticShape() || typeOf(mask).getNumElements() != n * offsetGroup * taps * oh * ow))
+  if (mask && (!typeOf(mask).hasStaticShape() ||
+               typeOf(mask).getNumElements() != n * offsetGroup * taps * oh * ow))
     return node.fail("mask must be [N, offset_group * kH * kW, oH, oW]");
   Type et = xType.getElementType();
   auto shape = [&](ArrayRef<int64_t> dims) { return node.constI64(dims); };
@@ -63,8 +64,8 @@ static LogicalResult convertDeformConv(NodeContext &node) {
         }
   Value offsets = reshape(*offset, {n, offsetGroup, taps, 2, oh, ow});
   auto normalized = [&](ArrayRef<double> base, int64_t axis, int64_t size) {
-    Value position = node.make<AddOp>({node.constFloats(et, {taps, oh, ow}, base),
-                                       node.takeAt(offsets, 3, axis)});
+    Value position = node.make<AddOp>(
+        {node.constFloats(et, {taps, oh, ow}, base), node.takeAt(offsets, 3, axis)});
     // align_corners = 1: pixel 0 is -1, pixel size - 1 is 1.
     Value scaled = node.make<MulOp>({position, node.constScalar(et, 2.0 / (size - 1))});
     return node.make<SubOp>({scaled, node.constScalar(et, 1)});
@@ -73,11 +74,11 @@ static LogicalResult convertDeformConv(NodeContext &node) {
   SmallVector<int64_t> pointShape = {n * offsetGroup, taps * oh, ow, 1};
   Value grid = node.make<ConcatOp>({reshape(gridX, pointShape), reshape(gridY, pointShape)},
                                    {node.named("axis", node.builder().getI64IntegerAttr(3))});
-  Value samples = node.make<GridSampleOp>(
-      {reshape(x, {n * offsetGroup, c / offsetGroup, h, w}), grid},
-      {node.named("mode", node.builder().getStringAttr("linear")),
-       node.named("padding_mode", node.builder().getStringAttr("zeros")),
-       node.named("align_corners", node.builder().getBoolAttr(true))});
+  Value samples =
+      node.make<GridSampleOp>({reshape(x, {n * offsetGroup, c / offsetGroup, h, w}), grid},
+                              {node.named("mode", node.builder().getStringAttr("linear")),
+                               node.named("padding_mode", node.builder().getStringAttr("zeros")),
+                               node.named("align_corners", node.builder().getBoolAttr(true))});
   // [N, G, C/G, K, oH*oW], times the mask of each group, tap and position.
   Value columns = reshape(samples, {n, offsetGroup, c / offsetGroup, taps, oh * ow});
   if (mask)

@@ -20,7 +20,7 @@ namespace {
 /// The sample positions along one axis for every region: [R, bins * ratio] coordinates, each
 /// region's start plus its bin size times (bin + (sample + 0.5) / ratio).
 struct AxisSamples {
-  Value low, high;        // i64 neighbour indices, [R, bins * ratio]
+  Value low, high;             // i64 neighbour indices, [R, bins * ratio]
   Value lowWeight, highWeight; // the weights of low and high, zero outside the image
 };
 
@@ -77,11 +77,12 @@ static LogicalResult convertRoiAlign(NodeContext &node) {
   std::string mode = node.attrString("mode", "avg");
   if (mode != "avg" && mode != "max")
     return node.fail("mode must be avg or max, got '" + mode + "'");
-  std::string transform = node.attrString(
-      "coordinate_transformation_mode", node.opset() < 16 ? "output_half_pixel" : "half_pixel");
+  std::string transform = node.attrString("coordinate_transformation_mode",
+                                          node.opset() < 16 ? "output_half_pixel" : "half_pixel");
   if (transform != "half_pixel" && transform != "output_half_pixel")
     return node.fail("coordinate_transformation_mode must be half_pixel or output_half_pixel, "
-                     "got '" + transform + "'");
+                     "got '" +
+                     transform + "'");
   bool halfPixel = transform == "half_pixel";
   Type et = xType.getElementType();
   int64_t regions = roisType.getDimSize(0), channels = xType.getDimSize(1);
@@ -98,8 +99,8 @@ static LogicalResult convertRoiAlign(NodeContext &node) {
   AxisSamples xs = sampleAxis(node, corner(0), corner(2), !halfPixel, outW, ratio, width);
 
   // Each region's image, then its sample rows, then each neighbour's columns.
-  Value images =
-      node.make<GatherOp>({x, *batchIndices}, {node.named("axis", node.builder().getI64IntegerAttr(0))});
+  Value images = node.make<GatherOp>({x, *batchIndices},
+                                     {node.named("axis", node.builder().getI64IntegerAttr(0))});
   int64_t rowsN = outH * ratio, colsN = outW * ratio;
   auto expandTo = [&](Value v, ArrayRef<int64_t> viewShape, ArrayRef<int64_t> shape) {
     return node.make<BroadcastOp>(
@@ -110,27 +111,35 @@ static LogicalResult convertRoiAlign(NodeContext &node) {
         {data, index}, {node.named("axis", node.builder().getI64IntegerAttr(axis))});
   };
   auto rows = [&](Value index) {
-    return gatherAlong(images, expandTo(index, {regions, 1, rowsN, 1}, {regions, channels, rowsN, width}), 2);
+    return gatherAlong(
+        images, expandTo(index, {regions, 1, rowsN, 1}, {regions, channels, rowsN, width}), 2);
   };
   auto columns = [&](Value rowValues, Value index) {
-    return gatherAlong(rowValues, expandTo(index, {regions, 1, 1, colsN}, {regions, channels, rowsN, colsN}), 3);
+    return gatherAlong(
+        rowValues, expandTo(index, {regions, 1, 1, colsN}, {regions, channels, rowsN, colsN}), 3);
   };
-  auto rowWeight = [&](Value w) { return node.reshapeTo(w, {node.constI64({regions, 1, rowsN, 1})}); };
-  auto colWeight = [&](Value w) { return node.reshapeTo(w, {node.constI64({regions, 1, 1, colsN})}); };
+  auto rowWeight = [&](Value w) {
+    return node.reshapeTo(w, {node.constI64({regions, 1, rowsN, 1})});
+  };
+  auto colWeight = [&](Value w) {
+    return node.reshapeTo(w, {node.constI64({regions, 1, 1, colsN})});
+  };
   Value lowRows = rows(ys.low), highRows = rows(ys.high);
   SmallVector<Value, 4> terms;
-  for (auto [rowValues, wy] : {std::pair{lowRows, ys.lowWeight}, std::pair{highRows, ys.highWeight}})
+  for (auto [rowValues, wy] :
+       {std::pair{lowRows, ys.lowWeight}, std::pair{highRows, ys.highWeight}})
     for (auto [index, wx] : {std::pair{xs.low, xs.lowWeight}, std::pair{xs.high, xs.highWeight}})
       terms.push_back(node.make<MulOp>(
           {columns(rowValues, index), node.make<MulOp>({rowWeight(wy), colWeight(wx)})}));
   Value samples;
   if (mode == "avg")
-    samples = node.make<AddOp>({node.make<AddOp>({terms[0], terms[1]}),
-                                node.make<AddOp>({terms[2], terms[3]})});
+    samples = node.make<AddOp>(
+        {node.make<AddOp>({terms[0], terms[1]}), node.make<AddOp>({terms[2], terms[3]})});
   else
-    samples = node.make<MaxOp>({node.make<MaxOp>({terms[0], terms[1]}),
-                                node.make<MaxOp>({terms[2], terms[3]})});
-  Value bins = node.reshapeTo(samples, {node.constI64({regions, channels, outH, ratio, outW, ratio})});
+    samples = node.make<MaxOp>(
+        {node.make<MaxOp>({terms[0], terms[1]}), node.make<MaxOp>({terms[2], terms[3]})});
+  Value bins =
+      node.reshapeTo(samples, {node.constI64({regions, channels, outH, ratio, outW, ratio})});
   Value y = node.reduce(bins, mode == "avg" ? ReduceKind::mean : ReduceKind::max, {3, 5},
                         /*keepdims=*/false);
   return y ? node.setOutput(0, y) : failure();

@@ -24,7 +24,8 @@ static LogicalResult convertTfIdfVectorizer(NodeContext &node) {
     return node.fail("the input must hold integers");
   if ((type.getRank() != 1 && type.getRank() != 2) || !type.hasStaticShape())
     return node.fail("the input must be [C] or [N, C] with a static shape");
-  int64_t minGram = node.attrInt("min_gram_length", 0), maxGram = node.attrInt("max_gram_length", 0);
+  int64_t minGram = node.attrInt("min_gram_length", 0),
+          maxGram = node.attrInt("max_gram_length", 0);
   int64_t maxSkip = node.attrInt("max_skip_count", 0);
   SmallVector<int64_t> counts = node.attrInts("ngram_counts");
   SmallVector<int64_t> indexes = node.attrInts("ngram_indexes");
@@ -65,8 +66,8 @@ static LogicalResult convertTfIdfVectorizer(NodeContext &node) {
   if (llvm::any_of(indexes, [](int64_t i) { return i < 0; }))
     return node.fail("ngram_indexes must not be negative");
   if (!weights.empty() && static_cast<int64_t>(weights.size()) != outputSize)
-    return node.fail("weights has " + Twine(weights.size()) + " entries for " +
-                     Twine(outputSize) + " outputs");
+    return node.fail("weights has " + Twine(weights.size()) + " entries for " + Twine(outputSize) +
+                     " outputs");
 
   // Rows [B, L] (a 1-D input is one row).
   int64_t length = type.getShape().back();
