@@ -556,8 +556,15 @@ LogicalResult GatherElementsOp::inferReturnTypes(MLIRContext *, std::optional<Lo
   if (input.getRank() != indices.getRank())
     return emitOptionalError(loc, "indices rank ", indices.getRank(),
                              " differs from the input rank ", input.getRank());
-  if (failed(normalizeAxis(loc, adaptor.getAxis(), input.getRank())))
+  FailureOr<int64_t> axis = normalizeAxis(loc, adaptor.getAxis(), input.getRank());
+  if (failed(axis))
     return failure();
+  // Off the axis the indices address the input's own positions: they cannot reach past it.
+  for (int64_t d = 0; d < input.getRank(); ++d)
+    if (d != *axis && !input.isDynamicDim(d) && !indices.isDynamicDim(d) &&
+        indices.getDimSize(d) > input.getDimSize(d))
+      return emitOptionalError(loc, "gather_elements indices ", indices, " exceed the input ",
+                               input, " in dim ", d);
   inferred.push_back(indices.clone(input.getElementType()));
   return success();
 }

@@ -46,6 +46,17 @@ FailureOr<Value> NodeContext::requiredInput(size_t i) {
   return fail("input " + Twine(i) + " is required");
 }
 
+FailureOr<SmallVector<Value>> NodeContext::requiredInputs(size_t first, size_t end) {
+  SmallVector<Value> values;
+  for (size_t i = first; i < end; ++i) {
+    FailureOr<Value> v = requiredInput(i);
+    if (failed(v))
+      return failure();
+    values.push_back(*v);
+  }
+  return values;
+}
+
 LogicalResult NodeContext::setOutput(size_t i, Value value) {
   if (!hasOutput(i))
     return success();

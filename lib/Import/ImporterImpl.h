@@ -61,6 +61,8 @@ public:
   Value input(size_t i) const { return i < inputs.size() ? inputs[i] : Value(); }
   /// Fails with a clear message when the i-th input is missing.
   FailureOr<Value> requiredInput(size_t i);
+  /// Inputs [first, end), each required.
+  FailureOr<SmallVector<Value>> requiredInputs(size_t first, size_t end);
   size_t numOutputs() const { return nodeProto.output_size(); }
   bool hasOutput(size_t i) const {
     return static_cast<int>(i) < nodeProto.output_size() && !nodeProto.output(i).empty();
@@ -167,8 +169,9 @@ void markBounded(NodeContext &node, Value value, int64_t dim, Value size);
 
 /// Records, after `node` converted, which dims of its outputs are bounded: those of a
 /// data-dependent op, and those that flow from its inputs through the ops that keep them
-/// (elementwise ops, Cast, Transpose, Squeeze, Unsqueeze, Gather, GatherND, Identity, and
-/// Expand by a Shape of a bounded value, as torch's index broadcasting writes it). Any other op
+/// (elementwise ops, Cast, CastLike, Transpose, Squeeze, Unsqueeze, Gather, GatherElements,
+/// GatherND, Identity, and Expand by a Shape of a bounded value, as torch's index broadcasting
+/// writes it). Any other op
 /// taking a bounded input or such a shape is an error at the node.
 LogicalResult propagateBoundedDims(NodeContext &node);
 
@@ -215,7 +218,8 @@ public:
     return parent ? parent->boundedDims() : bounded;
   }
   /// Shapes of values with bounded dims (Shape's results, holding the bounds): per value, its
-  /// entries (BoundedDim::dim) that are run-time sizes. Only Expand may take them.
+  /// entries (BoundedDim::dim) that are run-time sizes. Only Expand may take them; they cannot
+  /// be graph or subgraph outputs.
   llvm::DenseMap<Value, SmallVector<BoundedDim>> &boundedShapes() {
     return parent ? parent->boundedShapes() : shapes;
   }

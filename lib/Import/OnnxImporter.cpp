@@ -210,6 +210,12 @@ importGraph(MLIRContext &context, onnx::ModelProto &model, ExternalData &externa
   SmallVector<std::pair<int64_t, int64_t>> sizeOf;
   size_t outputCount = results.size();
   for (size_t i = 0; i < outputCount; ++i) {
+    if (auto shape = importer.boundedShapes().find(results[i]);
+        shape != importer.boundedShapes().end())
+      return createStringError("graph output '" + graph.output(i).name() +
+                               "' is the shape of a value whose size is known only at run time "
+                               "(made by " + shape->second.front().origin +
+                               "), which cannot be an output yet");
     SmallVector<BoundedDim> dims = importer.boundedDims().lookup(results[i]);
     if (dims.empty())
       continue;

@@ -64,14 +64,28 @@ Value viewedArgument(Value v) {
 /// such as Pad's run-time value) into the parallel loops that use it, so that each loop maps to
 /// threads on its own.
 void sinkInputLoads(func::FuncOp func) {
+  // What the kernel writes; an op that may write without saying where stops the sinking.
   llvm::DenseSet<Value> written;
-  func.walk([&](MemoryEffectOpInterface op) {
+  bool writesUnknown = false;
+  func.walk([&](Operation *op) {
+    auto effecting = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!effecting) {
+      writesUnknown |= op != func && !op->hasTrait<OpTrait::HasRecursiveMemoryEffects>();
+      return;
+    }
     SmallVector<MemoryEffects::EffectInstance> effects;
-    op.getEffects(effects);
-    for (const MemoryEffects::EffectInstance &effect : effects)
-      if (isa<MemoryEffects::Write>(effect.getEffect()) && effect.getValue())
-        written.insert(viewedArgument(effect.getValue()));
+    effecting.getEffects(effects);
+    for (const MemoryEffects::EffectInstance &effect : effects) {
+      if (!isa<MemoryEffects::Write>(effect.getEffect()))
+        continue;
+      if (Value target = effect.getValue())
+        written.insert(viewedArgument(target));
+      else
+        writesUnknown = true;
+    }
   });
+  if (writesUnknown)
+    return;
   Block &body = func.getBody().front();
   for (auto load : llvm::make_early_inc_range(body.getOps<memref::LoadOp>())) {
     Value source = viewedArgument(load.getMemRef());

@@ -374,3 +374,13 @@ func.func @loop_carried_type_changes(%n: tensor<i64>, %x: tensor<4xf32>) -> tens
   }
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// Off the axis, GatherElements' indices address the input's own positions.
+func.func @gather_elements_indices_too_large(%a: tensor<2x3xf32>, %i: tensor<4x3xi64>) -> tensor<4x3xf32> {
+  // expected-error @+2 {{gather_elements indices 'tensor<4x3xi64>' exceed the input 'tensor<2x3xf32>' in dim 0}}
+  // expected-error @+1 {{'catfish.gather_elements' op failed to infer returned types}}
+  %0 = catfish.gather_elements %a, %i {axis = 1 : i64} : (tensor<2x3xf32>, tensor<4x3xi64>) -> tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}

@@ -22,12 +22,12 @@ POOL = [2, 3, 5, 4, 5, 5, 6, 7, 8, 6, 7, 5, 6, 7, 2, 2, 3]
 COUNTS = [0, 3, 11]
 
 
-def tfidf(shape, dtype=np.int64, seed=0, indexes=None, **attrs):
+def tfidf(shape, dtype=np.int64, seed=0, indexes=None, pool=POOL, counts=COUNTS, **attrs):
     x = np.random.default_rng(seed).integers(2, 9, shape).astype(dtype)
     grams = 3 + 4 + 2
     attrs.setdefault("ngram_indexes", indexes or list(range(grams)))
-    node = helper.make_node("TfIdfVectorizer", ["x"], ["y"], pool_int64s=POOL,
-                            ngram_counts=COUNTS, **attrs)
+    node = helper.make_node("TfIdfVectorizer", ["x"], ["y"], pool_int64s=pool,
+                            ngram_counts=counts, **attrs)
     elem = TensorProto.INT64 if dtype == np.int64 else TensorProto.INT32
     graph = helper.make_graph([node], "tfidf", [helper.make_tensor_value_info("x", elem, shape)],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
@@ -57,6 +57,14 @@ CASES = {
                                        indexes=[0, 1, 0, 2, 2, 3, 1, 4, 4]),
     "tf_short_rows": lambda: tfidf([2, 3], seed=7, mode="TF", min_gram_length=2,
                                    max_gram_length=3, max_skip_count=5),
+    "tfidf_weighted_shared_outputs": lambda: tfidf(
+        [3, 14], seed=8, mode="TFIDF", min_gram_length=1, max_gram_length=2, max_skip_count=2,
+        indexes=[0, 1, 0, 2, 2, 3, 1, 4, 4], weights=WEIGHTS),
+    # A pool value beyond int32 never matches an int32 input (no truncation to 1).
+    "tf_int32_wide_pool": lambda: tfidf([2, 9], dtype=np.int32, seed=9, mode="TF",
+                                        min_gram_length=1, max_gram_length=1,
+                                        max_skip_count=0, pool=[4294967298, 3, 5], counts=[0],
+                                        indexes=[0, 1, 2]),
 }
 
 if __name__ == "__main__":

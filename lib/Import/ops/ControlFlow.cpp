@@ -188,13 +188,10 @@ static LogicalResult convertLoop(NodeContext &node) {
     return node.fail("Loop needs a body graph");
   OpBuilder &b = node.builder();
   Value tripCount = node.input(0), cond = node.input(1);
-  SmallVector<Value> initial;
-  for (size_t i = 2; i < node.numInputs(); ++i) {
-    FailureOr<Value> v = node.requiredInput(i);
-    if (failed(v))
-      return failure();
-    initial.push_back(*v);
-  }
+  FailureOr<SmallVector<Value>> loopInputs = node.requiredInputs(2, node.numInputs());
+  if (failed(loopInputs))
+    return failure();
+  SmallVector<Value> initial = std::move(*loopInputs);
   std::optional<SmallVector<int64_t>> trips =
       tripCount ? getConstantIntValues(tripCount) : std::nullopt;
   std::optional<SmallVector<int64_t>> enter = cond ? getConstantIntValues(cond) : std::nullopt;

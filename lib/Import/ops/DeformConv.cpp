@@ -38,6 +38,21 @@ static LogicalResult convertDeformConv(NodeContext &node) {
     dilations = {1, 1};
   if (strides.size() != 2 || pads.size() != 4 || dilations.size() != 2)
     return node.fail("strides, dilations (2 values) and pads (4 values) must describe 2 dims");
+  if (llvm::any_of(strides, [](int64_t v) { return v < 1; }) ||
+      llvm::any_of(dilations, [](int64_t v) { return v < 1; }))
+    return node.fail("strides and dilations must be positive");
+  if (SmallVector<int64_t> kernel = node.attrInts("kernel_shape");
+      !kernel.empty() && (kernel.size() != 2 || kernel[0] != kh || kernel[1] != kw))
+    return node.fail("kernel_shape must be W's [kH, kW] = [" + Twine(kh) + ", " + Twine(kw) +
+                     "]");
+  for (auto [axis, size, out] : {std::tuple{0, h, oh}, std::tuple{1, w, ow}}) {
+    int64_t span = ((axis ? kw : kh) - 1) * dilations[axis] + 1;
+    int64_t expected = (size + pads[axis] + pads[axis + 2] - span) / strides[axis] + 1;
+    if (out != expected)
+      return node.fail("offset's output dim " + Twine(axis) + " is " + Twine(out) +
+                       ", but the input, kernel, pads, strides and dilations give " +
+                       Twine(expected));
+  }
   if (group < 1 || offsetGroup < 1 || c % group || oc % group || c % offsetGroup ||
       wType.getDimSize(1) * group != c)
     return node.fail("group " + Twine(group) + " and offset_group " + Twine(offsetGroup) +
@@ -46,9 +61,9 @@ static LogicalResult convertDeformConv(NodeContext &node) {
   if (offType.getDimSize(0) != n || offType.getDimSize(1) != 2 * offsetGroup * taps)
     return node.fail("offset must be [N, 2 * offset_group * kH * kW, oH, oW] = [" + Twine(n) +
                      ", " + Twine(2 * offsetGroup * taps) + ", oH, oW]");
-  if (mask && (!typeOf(mask).hasStaticShape() ||
-               typeOf(mask).getNumElements() != n * offsetGroup * taps * oh * ow))
-    return node.fail("mask must be [N, offset_group * kH * kW, oH, oW]");
+  if (mask && typeOf(mask).getShape() != ArrayRef<int64_t>{n, offsetGroup * taps, oh, ow})
+    return node.fail("mask must be [N, offset_group * kH * kW, oH, oW] = [" + Twine(n) + ", " +
+                     Twine(offsetGroup * taps) + ", " + Twine(oh) + ", " + Twine(ow) + "]");
   Type et = xType.getElementType();
   auto shape = [&](ArrayRef<int64_t> dims) { return node.constI64(dims); };
   auto reshape = [&](Value v, ArrayRef<int64_t> dims) { return node.reshapeTo(v, {shape(dims)}); };
@@ -62,20 +77,27 @@ static LogicalResult convertDeformConv(NodeContext &node) {
           baseY.push_back(p * strides[0] - pads[0] + i * dilations[0]);
           baseX.push_back(q * strides[1] - pads[1] + j * dilations[1]);
         }
+  // The input is sampled with a border of one zero pixel, so that every axis has at least 3
+  // pixels to normalize over (a 1-pixel axis has no span); positions move by 1 into it.
+  // Outside the input, samples are zeros either way.
   Value offsets = reshape(*offset, {n, offsetGroup, taps, 2, oh, ow});
   auto normalized = [&](ArrayRef<double> base, int64_t axis, int64_t size) {
     Value position = node.make<AddOp>(
         {node.constFloats(et, {taps, oh, ow}, base), node.takeAt(offsets, 3, axis)});
-    // align_corners = 1: pixel 0 is -1, pixel size - 1 is 1.
-    Value scaled = node.make<MulOp>({position, node.constScalar(et, 2.0 / (size - 1))});
+    // align_corners = 1 over the bordered axis: pixel -1 is -1, pixel size is 1.
+    Value scaled = node.make<MulOp>(
+        {node.make<AddOp>({position, node.constScalar(et, 1)}), node.constScalar(et, 2.0 / (size + 1))});
     return node.make<SubOp>({scaled, node.constScalar(et, 1)});
   };
   Value gridX = normalized(baseX, 1, w), gridY = normalized(baseY, 0, h);
+  Value bordered = node.make<PadOp>(
+      {reshape(x, {n * offsetGroup, c / offsetGroup, h, w}), node.constI64({0, 0, 1, 1, 0, 0, 1, 1})},
+      {node.named("mode", PadModeAttr::get(node.ctx(), PadMode::constant))});
   SmallVector<int64_t> pointShape = {n * offsetGroup, taps * oh, ow, 1};
   Value grid = node.make<ConcatOp>({reshape(gridX, pointShape), reshape(gridY, pointShape)},
                                    {node.named("axis", node.builder().getI64IntegerAttr(3))});
   Value samples =
-      node.make<GridSampleOp>({reshape(x, {n * offsetGroup, c / offsetGroup, h, w}), grid},
+      node.make<GridSampleOp>({bordered, grid},
                               {node.named("mode", node.builder().getStringAttr("linear")),
                                node.named("padding_mode", node.builder().getStringAttr("zeros")),
                                node.named("align_corners", node.builder().getBoolAttr(true))});

@@ -86,13 +86,10 @@ static Value legacyBroadcast(NodeContext &node, Value a, Value b) {
 
 static LogicalResult convertDirect(NodeContext &node) {
   StringRef opName = directOps().lookup(node.node().op_type());
-  SmallVector<Value> operands;
-  for (size_t i = 0; i < node.numInputs(); ++i) {
-    FailureOr<Value> v = node.requiredInput(i);
-    if (failed(v))
-      return failure();
-    operands.push_back(*v);
-  }
+  FailureOr<SmallVector<Value>> inputs = node.requiredInputs(0, node.numInputs());
+  if (failed(inputs))
+    return failure();
+  SmallVector<Value> operands = std::move(*inputs);
   if (node.opset() < 7 && operands.size() == 2) {
     operands[1] = legacyBroadcast(node, operands[0], operands[1]);
     if (!operands[1])

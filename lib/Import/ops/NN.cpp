@@ -465,18 +465,6 @@ static LogicalResult convertHardmax(NodeContext &node) {
   return y ? node.setOutput(0, y) : failure();
 }
 
-/// Inputs 0 to `count` - 1, each required.
-static FailureOr<SmallVector<Value>> requiredInputs(NodeContext &node, size_t count) {
-  SmallVector<Value> inputs;
-  for (size_t i = 0; i < count; ++i) {
-    FailureOr<Value> v = node.requiredInput(i);
-    if (failed(v))
-      return failure();
-    inputs.push_back(*v);
-  }
-  return inputs;
-}
-
 static LogicalResult convertDet(NodeContext &node) {
   return setResult(node, node.create<DetOp>({node.input(0)}));
 }
@@ -485,7 +473,7 @@ static LogicalResult convertDet(NodeContext &node) {
 /// (population variance over every dim but the channels), and the running statistics updated
 /// with `momentum`, as the ONNX reference computes them.
 static LogicalResult convertTrainingBatchNorm(NodeContext &node) {
-  FailureOr<SmallVector<Value>> inputs = requiredInputs(node, 5);
+  FailureOr<SmallVector<Value>> inputs = node.requiredInputs(0, 5);
   if (failed(inputs))
     return failure();
   ArrayRef<Value> in = *inputs;
@@ -539,7 +527,7 @@ static LogicalResult convertBatchNorm(NodeContext &node) {
   // Before opset 9, spatial = 0 normalizes each element with its own statistics: the
   // parameters have the input's dims after the batch, and broadcast against it as they are.
   if (node.opset() < 9 && !node.attrInt("spatial", 1)) {
-    FailureOr<SmallVector<Value>> inputs = requiredInputs(node, 5);
+    FailureOr<SmallVector<Value>> inputs = node.requiredInputs(0, 5);
     if (failed(inputs))
       return failure();
     ArrayRef<Value> in = *inputs;

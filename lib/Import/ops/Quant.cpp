@@ -84,18 +84,6 @@ static LogicalResult convertMatMulInteger(NodeContext &node) {
   return failed(r) ? failure() : node.setOutput(0, *r);
 }
 
-/// The node's first `count` inputs, each of them required.
-static FailureOr<SmallVector<Value>> requiredInputs(NodeContext &node, size_t count) {
-  SmallVector<Value> inputs;
-  for (size_t i = 0; i < count; ++i) {
-    FailureOr<Value> v = node.requiredInput(i);
-    if (failed(v))
-      return failure();
-    inputs.push_back(*v);
-  }
-  return inputs;
-}
-
 /// The axis a QLinearMatMul scale applies along: per tensor for one element, else the rows of
 /// A (`rowwise`) or the columns of B and Y.
 static NamedAttribute matmulQuantAxis(NodeContext &node, Value data, Value scale, bool rowwise) {
@@ -106,7 +94,7 @@ static NamedAttribute matmulQuantAxis(NodeContext &node, Value data, Value scale
 
 /// QLinearMatMul = quantize(matmul(dequantize(A), dequantize(B))).
 static LogicalResult convertQLinearMatMul(NodeContext &node) {
-  FailureOr<SmallVector<Value>> inputs = requiredInputs(node, 8);
+  FailureOr<SmallVector<Value>> inputs = node.requiredInputs(0, 8);
   if (failed(inputs))
     return failure();
   ArrayRef<Value> in = *inputs;
@@ -174,7 +162,7 @@ static LogicalResult convertConvInteger(NodeContext &node) {
 
 /// QLinearConv = quantize(conv(dequantize(x), dequantize(w)) + bias * x_scale * w_scale).
 static LogicalResult convertQLinearConv(NodeContext &node) {
-  FailureOr<SmallVector<Value>> inputs = requiredInputs(node, 8);
+  FailureOr<SmallVector<Value>> inputs = node.requiredInputs(0, 8);
   if (failed(inputs))
     return failure();
   ArrayRef<Value> in = *inputs;
@@ -339,7 +327,7 @@ static LogicalResult convertQLinearConcat(NodeContext &node) {
 /// plus the i32 C, times alpha * a_scale * b_scale; quantized when y_scale is given, else f32.
 /// b_scale may be per output column.
 static LogicalResult convertQGemm(NodeContext &node) {
-  FailureOr<SmallVector<Value>> in = requiredInputs(node, 6);
+  FailureOr<SmallVector<Value>> in = node.requiredInputs(0, 6);
   if (failed(in))
     return failure();
   Value a = (*in)[0], aScale = (*in)[1], b = (*in)[3], bScale = (*in)[4];

@@ -17,8 +17,9 @@ using namespace mlir::catfish::onnx_import;
 
 namespace {
 
-/// The sample positions along one axis for every region: [R, bins * ratio] coordinates, each
-/// region's start plus its bin size times (bin + (sample + 0.5) / ratio).
+/// The bilinear neighbours of the samples along one axis for every region, [R, bins * ratio]:
+/// sample s of bin b sits at the region's start plus its bin size times (b + (s + 0.5) /
+/// ratio).
 struct AxisSamples {
   Value low, high;             // i64 neighbour indices, [R, bins * ratio]
   Value lowWeight, highWeight; // the weights of low and high, zero outside the image
@@ -66,12 +67,23 @@ static LogicalResult convertRoiAlign(NodeContext &node) {
     return node.fail("X must be [N, C, H, W] with a static shape");
   if (roisType.getRank() != 2 || roisType.isDynamicDim(0) || roisType.getDimSize(1) != 4)
     return node.fail("rois must be [num_rois, 4] with a static count");
+  RankedTensorType indexType = typeOf(*batchIndices);
+  if (indexType.getRank() != 1 || indexType.getDimSize(0) != roisType.getDimSize(0))
+    return node.fail("batch_indices must hold one index per region ([" +
+                     Twine(roisType.getDimSize(0)) + "])");
   int64_t ratio = node.attrInt("sampling_ratio", 0);
   if (ratio <= 0)
     return node.fail("sampling_ratio " + Twine(ratio) +
                      " (a sample grid sized from each region at run time) is not supported; "
                      "the model must fix sampling_ratio");
   int64_t outH = node.attrInt("output_height", 1), outW = node.attrInt("output_width", 1);
+  // Samples per region and axis, bounded before any is made (each axis has one coordinate
+  // per sample; a region's grid is their product).
+  constexpr int64_t kMaxSamplesPerAxis = int64_t(1) << 16;
+  if (outH > kMaxSamplesPerAxis || outW > kMaxSamplesPerAxis || ratio > kMaxSamplesPerAxis ||
+      outH * ratio > kMaxSamplesPerAxis || outW * ratio > kMaxSamplesPerAxis)
+    return node.fail("output_height, output_width and sampling_ratio give more than " +
+                     Twine(kMaxSamplesPerAxis) + " samples along an axis");
   if (outH < 1 || outW < 1)
     return node.fail("output_height and output_width must be positive");
   std::string mode = node.attrString("mode", "avg");

@@ -184,9 +184,8 @@ static LogicalResult convertStft(NodeContext &node) {
 /// to bin i + 2. The bin counts must be constants; the rate and edges may be run-time values,
 /// so the filters are elementwise functions of the bins.
 static LogicalResult convertMelWeightMatrix(NodeContext &node) {
-  for (size_t i = 0; i < 5; ++i)
-    if (failed(node.requiredInput(i)))
-      return failure();
+  if (failed(node.requiredInputs(0, 5)))
+    return failure();
   std::optional<SmallVector<int64_t>> melBins = getConstantIntValues(node.input(0));
   std::optional<SmallVector<int64_t>> dftLength = getConstantIntValues(node.input(1));
   if (!melBins || !dftLength || melBins->size() != 1 || dftLength->size() != 1)

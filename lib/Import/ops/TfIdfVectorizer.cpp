@@ -3,13 +3,17 @@
 // The pool's n-grams are constants, so every (n-gram size, skip distance) pair is a static
 // set of windows: the window's t-th items are a slice of the input, compared with the pool's
 // t-th column; a window matches an n-gram where all its items do. Summing the matches over
-// windows and skip distances counts each pool n-gram, and a matmul by a constant 0/1 matrix
-// adds the counts into the output positions `ngram_indexes` names. Counting follows the ONNX
-// reference and onnxruntime: skip distances 1 to max_skip_count + 1, unigrams counted at
-// distance 1 only, n-grams of sizes outside [min_gram_length, max_gram_length] never.
+// windows and skip distances counts each pool n-gram, and a gather (a matmul by a constant 0/1
+// matrix where n-grams share an output) puts the counts at the output positions
+// `ngram_indexes` names. Counting follows the ONNX reference and onnxruntime: skip distances 1
+// to max_skip_count + 1, unigrams counted at distance 1 only, n-grams of sizes outside
+// [min_gram_length, max_gram_length] never; a pool listing an n-gram twice is refused, as
+// onnxruntime refuses it.
 //
 //===----------------------------------------------------------------------===//
 #include "../ImporterImpl.h"
+
+#include <set>
 
 using namespace mlir;
 using namespace mlir::catfish;
@@ -30,6 +34,9 @@ static LogicalResult convertTfIdfVectorizer(NodeContext &node) {
   SmallVector<int64_t> counts = node.attrInts("ngram_counts");
   SmallVector<int64_t> indexes = node.attrInts("ngram_indexes");
   SmallVector<int64_t> pool = node.attrInts("pool_int64s");
+  if (const onnx::AttributeProto *w = node.attr("weights");
+      w && w->type() != onnx::AttributeProto::FLOATS)
+    return node.fail("weights must be a list of floats");
   SmallVector<float> weights = node.attrFloats("weights");
   std::string mode = node.attrString("mode", "");
   if (mode != "TF" && mode != "IDF" && mode != "TFIDF")
@@ -55,24 +62,38 @@ static LogicalResult convertTfIdfVectorizer(NodeContext &node) {
       return node.fail("ngram_counts entry " + Twine(i) + " does not split pool_int64s into " +
                        Twine(n) + "-grams");
     int64_t grams = (end - start) / n;
+    ArrayRef<int64_t> items = ArrayRef<int64_t>(pool).slice(start, end - start);
+    // onnxruntime refuses a pool that lists an n-gram twice (the reference counts it once,
+    // under the later id).
+    std::set<ArrayRef<int64_t>> seen;
+    for (int64_t g = 0; g < grams; ++g)
+      if (!seen.insert(items.slice(g * n, n)).second)
+        return node.fail("pool_int64s lists a " + Twine(n) + "-gram twice");
     if (n >= minGram && n <= maxGram && grams > 0)
-      sizes.push_back({n, id, grams, ArrayRef<int64_t>(pool).slice(start, end - start)});
+      sizes.push_back({n, id, grams, items});
     id += grams;
   }
   if (id > static_cast<int64_t>(indexes.size()))
     return node.fail("ngram_indexes has " + Twine(indexes.size()) + " entries for " + Twine(id) +
                      " n-grams");
+  // Output positions are bounded before the maps over them are made.
+  constexpr int64_t kMaxOutputs = int64_t(1) << 24;
+  if (llvm::any_of(indexes, [](int64_t i) { return i < 0 || i >= kMaxOutputs; }))
+    return node.fail("ngram_indexes must be in [0, " + Twine(kMaxOutputs) + ")");
   int64_t outputSize = *llvm::max_element(indexes) + 1;
-  if (llvm::any_of(indexes, [](int64_t i) { return i < 0; }))
-    return node.fail("ngram_indexes must not be negative");
-  if (!weights.empty() && static_cast<int64_t>(weights.size()) != outputSize)
-    return node.fail("weights has " + Twine(weights.size()) + " entries for " + Twine(outputSize) +
-                     " outputs");
+  // The spec sizes weights as ngram_indexes; output position i takes weights[i].
+  if (!weights.empty() && (weights.size() != indexes.size() ||
+                           outputSize > static_cast<int64_t>(weights.size())))
+    return node.fail("weights has " + Twine(weights.size()) + " entries; it needs one per "
+                     "ngram_indexes entry (" + Twine(indexes.size()) + ") and per output (" +
+                     Twine(outputSize) + ")");
 
   // Rows [B, L] (a 1-D input is one row).
   int64_t length = type.getShape().back();
   int64_t rows = type.getRank() == 2 ? type.getDimSize(0) : 1;
-  Value data = node.reshapeTo(x, {node.constI64({rows, length, 1})});
+  // Compared in i64, as the pool is written (a narrower input type would truncate it).
+  Value data = node.reshapeTo(node.castElements(x, node.builder().getI64Type()),
+                              {node.constI64({rows, length, 1})});
   Type f32 = node.builder().getF32Type();
   auto i64Attr = [&](int64_t v) { return node.builder().getI64IntegerAttr(v); };
   // Per pool n-gram id: its count [B, ids], then spread into the outputs.
@@ -91,7 +112,7 @@ static LogicalResult convertTfIdfVectorizer(NodeContext &node) {
         SmallVector<int64_t> column;
         for (int64_t g = 0; g < size.count; ++g)
           column.push_back(size.items[g * size.n + t]);
-        Value expected = node.castElements(node.constI64(column), type.getElementType());
+        Value expected = node.constI64(column);
         Value items = node.sliceOf(data, {t * distance}, {t * distance + windows}, {1});
         Value equal = node.make<EqualOp>({items, expected});
         match = match ? node.make<AndOp>({match, equal}) : equal;
@@ -110,21 +131,39 @@ static LogicalResult convertTfIdfVectorizer(NodeContext &node) {
     frequencies = node.make<FillOp>({node.constI64({rows, outputSize})},
                                     {node.named("value", node.builder().getF32FloatAttr(0))});
   } else {
-    Value found = perSize.size() == 1
-                      ? perSize.front()
-                      : node.make<ConcatOp>(perSize, {node.named("axis", i64Attr(1))});
-    // [ids, outputs]: 1 where the id counts into the output.
-    SmallVector<double> spread(sizeIds.size() * outputSize, 0.0);
-    for (auto [row, gramId] : llvm::enumerate(sizeIds))
-      spread[row * outputSize + indexes[gramId]] += 1.0;
-    frequencies = node.make<MatMulOp>(
-        {found, node.constFloats(f32, {static_cast<int64_t>(sizeIds.size()), outputSize}, spread)});
+    // Each output takes the count of the n-grams that name it: with one n-gram per output, a
+    // gather of its column (a zero column for outputs no counted n-gram names); with several,
+    // a matmul by a 0/1 [n-grams, outputs] matrix, whose size is bounded.
+    int64_t counted = sizeIds.size();
+    perSize.push_back(node.make<FillOp>({node.constI64({rows, 1})},
+                                        {node.named("value", node.builder().getF32FloatAttr(0))}));
+    Value found = node.make<ConcatOp>(perSize, {node.named("axis", i64Attr(1))});
+    SmallVector<int64_t> source(outputSize, counted);
+    bool shared = false;
+    for (auto [column, gramId] : llvm::enumerate(sizeIds)) {
+      shared |= source[indexes[gramId]] != counted;
+      source[indexes[gramId]] = column;
+    }
+    if (!shared) {
+      frequencies = node.make<GatherOp>({found, node.constI64(source)},
+                                        {node.named("axis", i64Attr(1))});
+    } else {
+      if (counted * outputSize > kMaxOutputs)
+        return node.fail("n-grams sharing output positions need a " + Twine(counted) + " x " +
+                         Twine(outputSize) + " spreading matrix, more than " +
+                         Twine(kMaxOutputs) + " entries");
+      SmallVector<double> spread((counted + 1) * outputSize, 0.0);
+      for (auto [column, gramId] : llvm::enumerate(sizeIds))
+        spread[column * outputSize + indexes[gramId]] += 1.0;
+      frequencies =
+          node.make<MatMulOp>({found, node.constFloats(f32, {counted + 1, outputSize}, spread)});
+    }
   }
   Value y = frequencies;
   if (mode == "IDF")
     y = node.castElements(node.make<GreaterOp>({frequencies, node.constScalar(f32, 0)}), f32);
   if (mode != "TF" && !weights.empty()) {
-    SmallVector<double> w(weights.begin(), weights.end());
+    SmallVector<double> w(weights.begin(), weights.begin() + outputSize);
     y = node.make<MulOp>({y, node.constFloats(f32, {outputSize}, w)});
   }
   if (type.getRank() == 1)

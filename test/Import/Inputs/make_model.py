@@ -614,6 +614,32 @@ def bad_nonzero_shape():
     return b.model([tensor("x", FLOAT, [6])], [tensor("y", FLOAT, None)])
 
 
+def bad_nonzero_shape_output():
+    """The shape of NonZero's positions as a graph output: its entry is a run-time size."""
+    b = Builder(seed=16)
+    b.op("Shape", [b.op("NonZero", ["x"])], "", output="y")
+    return b.model([tensor("x", FLOAT, [6])], [tensor("y", INT64, [2])])
+
+
+def bad_tfidf_duplicate():
+    """A TfIdfVectorizer pool that lists the bigram (5, 6) twice."""
+    b = Builder(seed=17)
+    b.op("TfIdfVectorizer", ["x"], "", output="y", mode="TF", min_gram_length=2,
+         max_gram_length=2, max_skip_count=0, ngram_counts=[0, 0],
+         ngram_indexes=[0, 1, 2], pool_int64s=[5, 6, 7, 8, 5, 6])
+    return b.model([tensor("x", INT64, [8])], [tensor("y", FLOAT, [3])], opset=9)
+
+
+def bad_roi_align_batch_indices():
+    """RoiAlign with 4 regions but 3 batch indices."""
+    b = Builder(seed=18)
+    b.op("RoiAlign", ["x", "rois", "batch"], "", output="y", output_height=2, output_width=2,
+         sampling_ratio=2)
+    inputs = [tensor("x", FLOAT, [1, 2, 8, 8]), tensor("rois", FLOAT, [4, 4]),
+              tensor("batch", INT64, [3])]
+    return b.model(inputs, [tensor("y", FLOAT, [4, 2, 2, 2])])
+
+
 def bad_roi_align_adaptive():
     """RoiAlign as torchvision exports roi_align(sampling_ratio=-1): an adaptive grid."""
     b = Builder(seed=13)
@@ -1034,6 +1060,9 @@ CASES = {
     "bad_roi_align_adaptive": saved(bad_roi_align_adaptive),
     "bad_if_nonzero": saved(bad_if_nonzero),
     "bad_nonzero_shape": saved(bad_nonzero_shape),
+    "bad_nonzero_shape_output": saved(bad_nonzero_shape_output),
+    "bad_tfidf_duplicate": saved(bad_tfidf_duplicate),
+    "bad_roi_align_batch_indices": saved(bad_roi_align_batch_indices),
     "bad_rnn_dynamic_sequence": saved(lambda: recurrent("RNN", seq="seq")),
     "bad_lstm_activation": saved(lambda: recurrent("LSTM", activations=["Sigmoid", "Gelu", "Tanh"])),
     "bad_gru_activation_count": saved(lambda: recurrent("GRU", direction="bidirectional",
