@@ -1,5 +1,6 @@
 //===- OnnxImporter.cpp - model file -> module with func.func @main ------===//
 #include "ImporterImpl.h"
+#include "catfish/Import/OnnxModel.h"
 
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringSet.h"
@@ -57,7 +58,7 @@ constexpr size_t kMaxProtobufBytes = std::numeric_limits<int>::max();
 /// How deep messages may nest (graphs in attributes of If, Loop and Scan nodes, in theirs ...).
 constexpr int kMaxNesting = 256;
 
-static llvm::Expected<onnx::ModelProto> parseModel(ArrayRef<char> bytes) {
+llvm::Expected<onnx::ModelProto> mlir::catfish::parseOnnxModel(ArrayRef<char> bytes) {
   if (bytes.empty())
     return createStringError("the file is empty");
   if (bytes.size() > kMaxProtobufBytes)
@@ -264,7 +265,7 @@ mlir::catfish::importOnnxModelBytes(MLIRContext &context, ArrayRef<char> bytes, 
   auto prefix = [&](llvm::Error err) {
     return createStringError(name + ": " + llvm::toString(std::move(err)));
   };
-  auto model = parseModel(bytes);
+  auto model = parseOnnxModel(bytes);
   if (!model)
     return prefix(model.takeError());
   auto opset = defaultOpset(*model);
@@ -280,15 +281,17 @@ mlir::catfish::importOnnxModelBytes(MLIRContext &context, ArrayRef<char> bytes, 
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::catfish::importOnnxModel(MLIRContext &context, StringRef path,
                                const ImportOptions &options) {
+  SmallString<256> dir(path);
+  llvm::sys::path::remove_filename(dir);
+  if (dir.empty())
+    dir = ".";
+  if (!options.modelBytes.empty())
+    return importOnnxModelBytes(context, options.modelBytes, path, dir, options);
   // Mapped, not read: the parse copies what it keeps.
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
     return createStringError(path + ": cannot read: " + buffer.getError().message());
-  SmallString<256> dir(path);
-  llvm::sys::path::remove_filename(dir);
-  if (dir.empty())
-    dir = ".";
   ArrayRef<char> bytes((*buffer)->getBufferStart(), (*buffer)->getBufferSize());
   return importOnnxModelBytes(context, bytes, path, dir, options);
 }

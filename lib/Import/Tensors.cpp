@@ -1,9 +1,12 @@
 //===- Tensors.cpp - ONNX TensorProto -> ElementsAttr --------------------===//
 #include "ImporterImpl.h"
+#include "catfish/Import/OnnxModel.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringExtras.h"
+
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::catfish::onnx_import;
@@ -221,4 +224,30 @@ mlir::catfish::onnx_import::importTensor(MLIRContext *ctx, onnx::TensorProto &te
   auto owned = std::make_shared<std::vector<char>>(std::move(*bytes));
   ArrayRef<char> view(owned->data(), owned->size());
   return fromOnnxBytes(type, name, view, std::move(owned));
+}
+
+llvm::Expected<std::vector<float>>
+mlir::catfish::readFloatTensor(MLIRContext &context, const onnx::TensorProto &tensor,
+                               StringRef modelDir) {
+  if (tensor.data_type() != onnx::TensorProto::FLOAT)
+    return createStringError("tensor '" + tensor.name() + "' is " +
+                             onnxDataTypeName(tensor.data_type()) + ", not f32");
+  // The importer reads and checks it (dims, sizes, external locations): small tensors come
+  // back as dense attributes, large ones as blobs of the stored bytes.
+  onnx::TensorProto copy = tensor;
+  ExternalData external{modelDir.str()};
+  auto elements = importTensor(&context, copy, external);
+  if (!elements)
+    return elements.takeError();
+  if (auto dense = dyn_cast<DenseElementsAttr>(*elements)) {
+    auto values = dense.getValues<float>();
+    return std::vector<float>(values.begin(), values.end());
+  }
+  auto blob = cast<DenseResourceElementsAttr>(*elements).getRawHandle().getBlob();
+  if (!blob)
+    return createStringError("tensor '" + tensor.name() + "' has no data");
+  ArrayRef<char> bytes = blob->getData();
+  std::vector<float> values(bytes.size() / sizeof(float));
+  std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
+  return values;
 }

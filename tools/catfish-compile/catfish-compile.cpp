@@ -1,5 +1,6 @@
 //===- catfish-compile.cpp - ONNX model -> catfish IR --------------------===//
 #include "catfish/Driver/Compile.h"
+#include "catfish/Quantize/Quantize.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -11,6 +12,7 @@
 #include "llvm/Support/WithColor.h"
 
 #include <cstdlib>
+#include <memory>
 
 using namespace llvm;
 
@@ -26,7 +28,8 @@ cl::opt<std::string> emit(
     cl::desc("Stop after a stage and print its IR instead of writing an artifact: mlir "
              "(import), fused (fusion regions), kernels (outlined kernels), then the target's "
              "stages (cpu: linalg, tiled, bufferized, loops, llvm; cuda: linalg, bufferized, "
-             "gpu, nvvm, and ptx: the PTX of each arch)"),
+             "gpu, nvvm, and ptx: the PTX of each arch); with --quantize, onnx-qdq: the "
+             "quantized model as ONNX"),
     cl::value_desc("stage"), cl::cat(category));
 cl::opt<std::string> target("target",
                             cl::desc("Code generation target: cpu, cuda, or cpu,cuda (one "
@@ -68,6 +71,53 @@ cl::opt<bool> noCleanup("no-cleanup",
                                  "canonicalization"),
                         cl::init(false), cl::cat(category));
 
+cl::OptionCategory quantCategory("catfish-compile quantization options");
+cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("Calibrate and quantize the model before compiling it: int8 (per-channel int8 "
+             "weights, per-tensor int8 activations, as ONNX QDQ)"),
+    cl::value_desc("int8"), cl::cat(quantCategory));
+cl::opt<std::string> calibrationData(
+    "calibration-data",
+    cl::desc("Calibration samples: one folder per sample, one <input>.npy per graph input"),
+    cl::value_desc("DIR"), cl::cat(quantCategory));
+cl::opt<std::string> evaluationData(
+    "evaluation-data",
+    cl::desc("Samples for the accuracy report and target, in the same layout (default: the "
+             "calibration samples)"),
+    cl::value_desc("DIR"), cl::cat(quantCategory));
+cl::opt<std::string> calibrator("calibrator",
+                                cl::desc("Activation ranges: minmax (default), percentile or "
+                                         "entropy, as onnxruntime's calibrators"),
+                                cl::init("minmax"), cl::value_desc("method"),
+                                cl::cat(quantCategory));
+cl::opt<double> calibrationPercentile(
+    "calibration-percentile",
+    cl::desc("--calibrator=percentile keeps this percentage of values (default 99.999)"),
+    cl::init(99.999), cl::value_desc("P"), cl::cat(quantCategory));
+cl::list<std::string> quantizeExclude(
+    "quantize-exclude", cl::desc("Node names or op types to leave in float"),
+    cl::CommaSeparated, cl::value_desc("NAMES"), cl::cat(quantCategory));
+cl::list<std::string> quantizeInclude(
+    "quantize-include",
+    cl::desc("Node names to quantize although a default exclusion (LM head, MoE router) "
+             "applies"),
+    cl::CommaSeparated, cl::value_desc("NAMES"), cl::cat(quantCategory));
+cl::opt<std::string> accuracyReport(
+    "accuracy-report",
+    cl::desc("Write what quantization cost as JSON: each output's SQNR, cosine and top-1 "
+             "agreement, each quantized op's ranges, saturation and SQNRs"),
+    cl::value_desc("FILE.json"), cl::cat(quantCategory));
+cl::list<std::string> accuracyTarget(
+    "accuracy-target",
+    cl::desc("Move the most sensitive ops back to float until every output meets these: "
+             "sqnr=DB, cosine=C, top1=FRACTION"),
+    cl::CommaSeparated, cl::value_desc("BOUNDS"), cl::cat(quantCategory));
+cl::opt<unsigned> maxFallbackTrials(
+    "max-fallback-trials",
+    cl::desc("How many times --accuracy-target may recompile and measure (default 8)"),
+    cl::init(8), cl::value_desc("N"), cl::cat(quantCategory));
+
 int fail(const Twine &message) {
   WithColor::error(errs(), "") << message << "\n";
   return 1;
@@ -78,7 +128,7 @@ int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
-  cl::HideUnrelatedOptions({&category, &getColorCategory()});
+  cl::HideUnrelatedOptions({&category, &quantCategory, &getColorCategory()});
   cl::ParseCommandLineOptions(argc, argv,
                               "catfish-compile: compile an ONNX model ahead of time\n\n"
                               "  catfish-compile model.onnx -o model.catfish\n"
@@ -127,9 +177,89 @@ int main(int argc, char **argv) {
     options.import.frozenInputs[name] = path.str();
   }
 
+  mlir::catfish::QuantizeOptions quant;
+  quant.scheme = quantize;
+  quant.calibrator = calibrator;
+  quant.percentile = calibrationPercentile;
+  quant.calibrationDir = calibrationData;
+  quant.evaluationDir = evaluationData;
+  quant.exclude.assign(quantizeExclude.begin(), quantizeExclude.end());
+  quant.include.assign(quantizeInclude.begin(), quantizeInclude.end());
+  quant.report = !accuracyReport.empty();
+  quant.maxFallbackTrials = maxFallbackTrials;
+  for (StringRef bound : accuracyTarget) {
+    auto [key, text] = bound.split('=');
+    double value;
+    if (text.trim().getAsDouble(value) || !(key == "sqnr" || key == "cosine" || key == "top1"))
+      return fail("--accuracy-target expects sqnr=DB, cosine=C or top1=FRACTION, got '" +
+                  bound + "'");
+    (key == "sqnr" ? quant.minSqnrDb : key == "cosine" ? quant.minCosine : quant.minTop1) = value;
+  }
+  if (quantize.empty()) {
+    cl::Option *quantOnly[] = {&calibrationData,
+                               &evaluationData,
+                               &calibrator,
+                               &calibrationPercentile,
+                               std::addressof(quantizeExclude),
+                               std::addressof(quantizeInclude),
+                               &accuracyReport,
+                               std::addressof(accuracyTarget),
+                               &maxFallbackTrials};
+    for (cl::Option *option : quantOnly)
+      if (option->getNumOccurrences())
+        return fail("--" + option->ArgStr + " needs --quantize");
+    if (emit == "onnx-qdq")
+      return fail("--emit=onnx-qdq needs --quantize");
+  }
+
   mlir::DialectRegistry registry;
   mlir::catfish::registerCompilerDialects(registry);
   mlir::MLIRContext context(registry);
+
+  // Quantization rewrites the model in memory; the compile then reads that model. The report
+  // is kept only once the whole compile succeeded.
+  std::string quantizedModel;
+  std::unique_ptr<ToolOutputFile> report;
+  if (!quantize.empty()) {
+    if (emit == "onnx-qdq" && outputPath == "-")
+      return fail("--emit=onnx-qdq needs an output file: -o MODEL.onnx");
+    auto quantized = mlir::catfish::quantizeModel(context, inputPath, quant, options);
+    if (!quantized)
+      return fail(toString(quantized.takeError()));
+    quantizedModel = std::move(quantized->onnx);
+    options.import.modelBytes = ArrayRef(quantizedModel.data(), quantizedModel.size());
+    if (!accuracyReport.empty()) {
+      std::error_code ec;
+      report = std::make_unique<ToolOutputFile>(accuracyReport, ec, sys::fs::OF_None);
+      if (ec)
+        return fail("cannot write " + accuracyReport + ": " + ec.message());
+      report->os() << quantized->reportJson;
+    }
+    errs() << "quantized " << quantized->quantizedOps << " ops to " << quantize << " ("
+           << quantized->floatOps << " left in float)\n";
+  }
+  auto keepReport = [&] {
+    if (!report)
+      return true;
+    report->os().flush();
+    if (report->os().has_error())
+      return false;
+    report->keep();
+    return true;
+  };
+
+  if (emit == "onnx-qdq") {
+    std::error_code ec;
+    ToolOutputFile output(outputPath, ec, sys::fs::OF_None);
+    if (ec)
+      return fail("cannot write " + outputPath + ": " + ec.message());
+    output.os() << quantizedModel;
+    output.os().flush();
+    if (output.os().has_error() || !keepReport())
+      return fail("cannot write " + outputPath);
+    output.keep();
+    return 0;
+  }
 
   if (emit.empty() || emit == "artifact") {
     if (outputPath == "-")
@@ -139,6 +269,8 @@ int main(int argc, char **argv) {
       return fail(toString(summary.takeError()));
     for (const std::string &warning : summary->warnings)
       WithColor::warning(errs(), "") << warning << "\n";
+    if (!keepReport())
+      return fail("cannot write " + accuracyReport);
     outs() << "wrote " << outputPath << ": " << summary->steps << " kernels, arena "
            << summary->arenaSize << " bytes, weights " << summary->weightsSize << " bytes\n";
     return 0;
@@ -174,7 +306,7 @@ int main(int argc, char **argv) {
     return fail("cannot write " + outputPath + ": " + ec.message());
   output.os() << text;
   output.os().flush();
-  if (output.os().has_error())
+  if (output.os().has_error() || !keepReport())
     return fail("cannot write " + outputPath);
   output.keep();
   return 0;

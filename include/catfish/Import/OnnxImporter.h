@@ -17,6 +17,10 @@ struct ImportOptions {
   /// (`--freeze-input NAME=FILE.pb`): for inputs that ops need at compile time (axes, k,
   /// shapes), as TensorRT needs shape tensors at build time.
   llvm::StringMap<std::string> frozenInputs;
+  /// The model's serialized bytes when it is not to be read from the path (a model rewritten
+  /// in memory, such as the quantizer's): the path still names it in errors and gives the
+  /// directory of its external data files.
+  ArrayRef<char> modelBytes;
 };
 
 /// Opsets of the default ONNX domain that the importer accepts.

@@ -1,0 +1,501 @@
+//===- Quantize.cpp - calibrate, rewrite to QDQ, measure, fall back -------===//
+//
+// 1. Find the ops to quantize (QdqRewrite.cpp) and the activations they read.
+// 2. Compile the float model with those activations as extra outputs, run it on the
+//    calibration samples and keep each activation's statistics (Calibration.cpp), streamed:
+//    one sample's tensors in memory at a time.
+// 3. Rewrite the model to QDQ with the ranges the calibrator picks.
+// 4. For the report or an accuracy target: run the float and the quantized model side by side
+//    on the evaluation samples and compare every output and every quantized op's tensors.
+//    While a target is missed, move the most sensitive ops back to float and measure again.
+//
+//===----------------------------------------------------------------------===//
+#include "QuantizeImpl.h"
+
+#include "catfish/Import/OnnxModel.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::catfish;
+using namespace mlir::catfish::quantize;
+using llvm::createStringError;
+namespace json = llvm::json;
+
+namespace {
+
+constexpr StringLiteral kSchemes[] = {"int8", "fp8", "fp8-block", "int8-weights",
+                                      "int4-weights"};
+constexpr StringLiteral kCalibrators[] = {"minmax", "percentile", "entropy"};
+
+llvm::Error validate(const QuantizeOptions &options) {
+  if (!llvm::is_contained(kSchemes, options.scheme))
+    return createStringError("unknown --quantize=" + options.scheme +
+                             " (expected int8, fp8, fp8-block, int8-weights or int4-weights)");
+  if (options.scheme != "int8")
+    return createStringError("--quantize=" + options.scheme +
+                             " is not built yet; --quantize=int8 is (docs/quantization.md)");
+  if (!llvm::is_contained(kCalibrators, options.calibrator))
+    return createStringError("unknown --calibrator=" + options.calibrator +
+                             " (expected minmax, percentile or entropy)");
+  if (!(options.percentile > 0 && options.percentile <= 100))
+    return createStringError(
+        llvm::formatv("--calibration-percentile must be in (0, 100], got {0}", options.percentile)
+            .str());
+  if (options.calibrationDir.empty())
+    return createStringError("--quantize=" + options.scheme +
+                             " needs --calibration-data DIR (one folder per sample, one "
+                             "<input>.npy per graph input)");
+  if (options.maxFallbackTrials == 0)
+    return createStringError("--max-fallback-trials must be at least 1");
+  return llvm::Error::success();
+}
+
+/// Signal-to-noise ratio in dB; null where it is infinite (no noise) or undefined.
+json::Value decibels(double signal, double noise) {
+  if (noise <= 0 || signal <= 0)
+    return nullptr;
+  return 10.0 * std::log10(signal / noise);
+}
+
+/// A reference tensor against a test tensor, accumulated over samples.
+struct Comparison {
+  double signal = 0, noise = 0, dot = 0, testEnergy = 0, maxError = 0;
+  uint64_t rows = 0, agreeing = 0;
+
+  void add(ArrayRef<double> reference, ArrayRef<double> test, ArrayRef<int64_t> shape) {
+    for (size_t i = 0; i < reference.size(); ++i) {
+      double r = reference[i], t = test[i], e = r - t;
+      signal += r * r;
+      noise += e * e;
+      dot += r * t;
+      testEnergy += t * t;
+      maxError = std::max(maxError, std::fabs(e));
+    }
+    // Argmax agreement along the last axis (classifier scores, language-model logits).
+    if (shape.size() < 2 || shape.back() < 2)
+      return;
+    auto width = static_cast<size_t>(shape.back());
+    for (size_t row = 0; row + width <= reference.size(); row += width) {
+      auto argmax = [&](ArrayRef<double> v) {
+        return std::max_element(v.begin() + row, v.begin() + row + width) - v.begin();
+      };
+      ++rows;
+      agreeing += argmax(reference) == argmax(test);
+    }
+  }
+  json::Value sqnr() const { return decibels(signal, noise); }
+  double sqnrValue() const {
+    if (noise <= 0)
+      return std::numeric_limits<double>::infinity();
+    return signal <= 0 ? -std::numeric_limits<double>::infinity()
+                       : 10.0 * std::log10(signal / noise);
+  }
+  double cosine() const {
+    if (signal == 0 || testEnergy == 0)
+      return signal == testEnergy ? 1.0 : 0.0;
+    return dot / std::sqrt(signal * testEnergy);
+  }
+  std::optional<double> agreement() const {
+    if (rows == 0)
+      return std::nullopt;
+    return static_cast<double>(agreeing) / static_cast<double>(rows);
+  }
+};
+
+/// One quantized activation seen on the evaluation samples.
+struct ActivationError {
+  /// The float tensor against its fake quantization with the op's parameters.
+  double signal = 0, noise = 0;
+  uint64_t saturated = 0, count = 0;
+  /// The quantized model's tensor (before its own quantization) against the float one.
+  Comparison upstream;
+};
+
+struct Evaluation {
+  std::vector<std::string> outputNames;
+  std::vector<Comparison> outputs;
+  std::map<std::string, ActivationError> activations;
+  std::map<std::string, Comparison> opOutputs;
+  std::string quantizedOnnx;
+
+  bool meets(const QuantizeOptions &options) const {
+    for (const Comparison &c : outputs) {
+      if (options.minSqnrDb && c.sqnrValue() < *options.minSqnrDb)
+        return false;
+      if (options.minCosine && c.cosine() < *options.minCosine)
+        return false;
+      if (options.minTop1 && c.agreement() && *c.agreement() < *options.minTop1)
+        return false;
+    }
+    return true;
+  }
+};
+
+/// Everything a quantization run shares.
+struct Session {
+  MLIRContext &context;
+  StringRef path;
+  std::string modelDir;
+  const QuantizeOptions &options;
+  const CompileOptions &compile;
+  onnx::ModelProto model;
+  std::vector<Candidate> candidates;
+  llvm::StringMap<ActivationParams> params;
+  /// The tensors compared between the float and the quantized model.
+  std::vector<std::string> probes;
+  std::unique_ptr<ModelRunner> floatRunner;
+
+  /// The rewritten model for the candidates as they stand.
+  llvm::Expected<std::string> quantizedModel() {
+    onnx::ModelProto copy = model;
+    if (auto error = rewriteToQdq(context, copy, modelDir, candidates, params))
+      return std::move(error);
+    return copy.SerializeAsString();
+  }
+
+  llvm::Expected<Evaluation> evaluate(ArrayRef<std::string> samples) {
+    Evaluation result;
+    auto quantized = quantizedModel();
+    if (!quantized)
+      return quantized.takeError();
+    result.quantizedOnnx = std::move(*quantized);
+    auto parsed = parseOnnxModel(ArrayRef(result.quantizedOnnx.data(),
+                                          result.quantizedOnnx.size()));
+    if (!parsed)
+      return parsed.takeError();
+    std::string probed = withOutputs(*parsed, probes);
+    auto runner = ModelRunner::create(context, path, ArrayRef(probed.data(), probed.size()),
+                                      compile);
+    if (!runner)
+      return runner.takeError();
+    for (const auto &out : model.graph().output())
+      result.outputNames.push_back(out.name());
+    result.outputs.resize(result.outputNames.size());
+    std::vector<double> reference, test;
+    std::vector<int64_t> shape, testShape;
+    // Reads `name` from both models; false if a model lacks it.
+    auto fetch = [&](const std::string &name) -> llvm::Expected<bool> {
+      auto a = floatRunner->findOutput(name), b = (*runner)->findOutput(name);
+      if (!a || !b)
+        return false;
+      if (auto error = floatRunner->output(*a, reference, shape))
+        return std::move(error);
+      if (auto error = (*runner)->output(*b, test, testShape))
+        return std::move(error);
+      if (shape != testShape)
+        return createStringError("tensor '" + name +
+                                 "' has different shapes in the float and quantized models");
+      return true;
+    };
+    for (const std::string &sample : samples) {
+      if (auto error = floatRunner->run(sample))
+        return std::move(error);
+      if (auto error = (*runner)->run(sample))
+        return std::move(error);
+      for (auto [name, comparison] : llvm::zip(result.outputNames, result.outputs)) {
+        auto found = fetch(name);
+        if (!found)
+          return found.takeError();
+        if (*found)
+          comparison.add(reference, test, shape);
+      }
+      for (const Candidate &c : candidates) {
+        if (!c.excluded.empty())
+          continue;
+        auto found = fetch(c.output);
+        if (!found)
+          return found.takeError();
+        if (*found)
+          result.opOutputs[c.output].add(reference, test, shape);
+        for (const std::string &name : c.activations) {
+          auto input = fetch(name);
+          if (!input)
+            return input.takeError();
+          if (!*input)
+            continue;
+          ActivationError &error = result.activations[name];
+          error.upstream.add(reference, test, {});
+          const ActivationParams &p = params.find(name)->second;
+          float low = (-128.0f - static_cast<float>(p.zeroPoint)) * p.scale;
+          float high = (127.0f - static_cast<float>(p.zeroPoint)) * p.scale;
+          for (double x : reference) {
+            double q = std::clamp(std::nearbyint(x / p.scale) + p.zeroPoint, -128.0, 127.0);
+            double e = x - (q - p.zeroPoint) * p.scale;
+            error.signal += x * x;
+            error.noise += e * e;
+            error.saturated += x < low || x > high;
+            ++error.count;
+          }
+        }
+      }
+    }
+    return result;
+  }
+};
+
+/// The calibration passes: ranges, then (percentile, entropy) histograms.
+llvm::Error calibrate(Session &s, ArrayRef<std::string> samples,
+                      ArrayRef<std::string> tensors) {
+  std::map<std::string, TensorStatistics> statistics;
+  std::vector<double> values;
+  std::vector<int64_t> shape;
+  unsigned bins = histogramBins(s.options.calibrator);
+  for (int pass = 0; pass < (bins ? 2 : 1); ++pass) {
+    if (pass == 1)
+      for (auto &[name, stats] : statistics)
+        stats.startHistogram(bins);
+    for (const std::string &sample : samples) {
+      if (auto error = s.floatRunner->run(sample))
+        return error;
+      for (const std::string &name : tensors) {
+        if (auto error = s.floatRunner->output(*s.floatRunner->findOutput(name), values, shape))
+          return error;
+        if (pass == 0)
+          statistics[name].addRange(values);
+        else
+          statistics[name].addToHistogram(values);
+      }
+    }
+  }
+  for (const std::string &name : tensors) {
+    auto [low, high] = statistics[name].range(s.options.calibrator, s.options.percentile);
+    s.params[name] = activationParams(low, high);
+  }
+  return llvm::Error::success();
+}
+
+json::Value numberOrNull(std::optional<double> value) {
+  if (!value || !std::isfinite(*value))
+    return nullptr;
+  return *value;
+}
+
+std::string reportJson(const Session &s, const Evaluation &evaluation, size_t calibrationSamples,
+                       size_t evaluationSamples, json::Object fallback) {
+  json::Array outputs;
+  for (auto [name, c] : llvm::zip(evaluation.outputNames, evaluation.outputs)) {
+    json::Object entry{{"name", name},
+                       {"sqnr_db", c.sqnr()},
+                       {"cosine", c.cosine()},
+                       {"max_abs_error", c.maxError}};
+    if (auto agreement = c.agreement())
+      entry["top1_agreement"] = *agreement;
+    outputs.push_back(std::move(entry));
+  }
+  json::Array ops;
+  for (const Candidate &c : s.candidates) {
+    json::Object op{{"node", c.name},
+                    {"op_type", c.opType},
+                    {"precision", c.excluded.empty() ? "int8" : "f32"}};
+    if (!c.excluded.empty()) {
+      op["reason"] = c.excluded;
+      ops.push_back(std::move(op));
+      continue;
+    }
+    op["scheme"] = c.weight.empty() ? "int8 activations, per tensor (asymmetric)"
+                                    : "int8 weights per output channel (symmetric), int8 "
+                                      "activations per tensor (asymmetric)";
+    op["calibrator"] = s.options.calibrator;
+    json::Array inputs;
+    for (const std::string &name : c.activations) {
+      const ActivationParams &p = s.params.find(name)->second;
+      json::Object input{{"tensor", name},
+                         {"range", json::Array{p.rmin, p.rmax}},
+                         {"scale", p.scale},
+                         {"zero_point", p.zeroPoint}};
+      if (auto it = evaluation.activations.find(name); it != evaluation.activations.end()) {
+        const ActivationError &e = it->second;
+        input["saturated_fraction"] =
+            e.count ? static_cast<double>(e.saturated) / static_cast<double>(e.count) : 0.0;
+        input["quantization_sqnr_db"] = decibels(e.signal, e.noise);
+        input["upstream_sqnr_db"] = e.upstream.sqnr();
+      }
+      inputs.push_back(std::move(input));
+    }
+    op["inputs"] = std::move(inputs);
+    if (!c.weight.empty()) {
+      auto [lo, hi] = std::minmax_element(c.weightScales.begin(), c.weightScales.end());
+      op["weight"] = json::Object{{"tensor", c.weight},
+                                  {"axis", c.weightAxis},
+                                  {"channels", static_cast<int64_t>(c.weightScales.size())},
+                                  {"scale_range", json::Array{*lo, *hi}},
+                                  {"sqnr_db", numberOrNull(c.weightSqnrDb)},
+                                  {"bias_int32", !c.bias.empty()}};
+    }
+    if (auto it = evaluation.opOutputs.find(c.output); it != evaluation.opOutputs.end()) {
+      op["output_sqnr_db"] = it->second.sqnr();
+      op["output_cosine"] = it->second.cosine();
+    }
+    ops.push_back(std::move(op));
+  }
+  size_t quantized = llvm::count_if(s.candidates, [](auto &c) { return c.excluded.empty(); });
+  json::Object report{
+      {"model", llvm::sys::path::filename(s.path)},
+      {"scheme", s.options.scheme},
+      {"calibrator", s.options.calibrator},
+      {"calibration_samples", static_cast<int64_t>(calibrationSamples)},
+      {"evaluation_samples", static_cast<int64_t>(evaluationSamples)},
+      {"evaluation_data", s.options.evaluationDir.empty() ? "the calibration samples"
+                                                          : s.options.evaluationDir},
+      {"quantized_ops", static_cast<int64_t>(quantized)},
+      {"float_ops", static_cast<int64_t>(s.candidates.size() - quantized)},
+      {"outputs", std::move(outputs)},
+      {"ops", std::move(ops)}};
+  if (!fallback.empty())
+    report["fallback"] = std::move(fallback);
+  return llvm::formatv("{0:2}", json::Value(std::move(report))).str() + "\n";
+}
+
+/// How much error an op adds by itself: its weight's and its inputs' quantization SQNR, the
+/// lowest of them (lower is more sensitive).
+double ownSqnr(const Candidate &c, const Evaluation &evaluation) {
+  double worst = c.weightSqnrDb.value_or(std::numeric_limits<double>::infinity());
+  for (const std::string &name : c.activations)
+    if (auto it = evaluation.activations.find(name); it != evaluation.activations.end())
+      if (it->second.noise > 0 && it->second.signal > 0)
+        worst = std::min(worst, 10.0 * std::log10(it->second.signal / it->second.noise));
+  return worst;
+}
+
+} // namespace
+
+llvm::Expected<QuantizedModel> mlir::catfish::quantizeModel(MLIRContext &context, StringRef path,
+                                                           const QuantizeOptions &options,
+                                                           const CompileOptions &compile) {
+  if (auto error = validate(options))
+    return std::move(error);
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return createStringError(path + ": cannot read: " + buffer.getError().message());
+  auto model = parseOnnxModel(ArrayRef((*buffer)->getBufferStart(), (*buffer)->getBufferSize()));
+  if (!model)
+    return createStringError(path + ": " + llvm::toString(model.takeError()));
+  SmallString<256> dir(path);
+  llvm::sys::path::remove_filename(dir);
+  Session s{context, path, dir.empty() ? "." : std::string(dir), options, compile,
+            std::move(*model), {}, {}, {}, nullptr};
+  auto candidates = findCandidates(s.model, options);
+  if (!candidates)
+    return createStringError(path + ": " + llvm::toString(candidates.takeError()));
+  s.candidates = std::move(*candidates);
+
+  auto samples = listSamples(options.calibrationDir, "--calibration-data");
+  if (!samples)
+    return samples.takeError();
+  std::vector<std::string> evaluationSamples = *samples;
+  if (!options.evaluationDir.empty()) {
+    auto listed = listSamples(options.evaluationDir, "--evaluation-data");
+    if (!listed)
+      return listed.takeError();
+    evaluationSamples = std::move(*listed);
+  }
+
+  // The activations to calibrate, then the op outputs the report compares.
+  std::vector<std::string> tensors;
+  for (const Candidate &c : s.candidates)
+    if (c.excluded.empty())
+      for (const std::string &name : c.activations)
+        if (!llvm::is_contained(tensors, name))
+          tensors.push_back(name);
+  s.probes = tensors;
+  for (const Candidate &c : s.candidates)
+    if (c.excluded.empty() && !llvm::is_contained(s.probes, c.output))
+      s.probes.push_back(c.output);
+  std::string probed = withOutputs(s.model, s.probes);
+  auto runner = ModelRunner::create(context, path, ArrayRef(probed.data(), probed.size()), compile);
+  if (!runner)
+    return runner.takeError();
+  s.floatRunner = std::move(*runner);
+
+  // Only f32 activations are quantized; the rest of the op's inputs decide nothing.
+  std::vector<std::string> floatTensors;
+  for (const std::string &name : tensors) {
+    catfish_dtype_t dtype = s.floatRunner->outputInfo(*s.floatRunner->findOutput(name)).dtype;
+    if (dtype == CATFISH_DTYPE_F32) {
+      floatTensors.push_back(name);
+      continue;
+    }
+    for (Candidate &c : s.candidates)
+      if (c.excluded.empty() && llvm::is_contained(c.activations, name))
+        c.excluded = "its input '" + name + "' is " + catfish_dtype_name(dtype) +
+                     ", not f32 (only f32 ops are quantized)";
+  }
+  if (auto error = calibrate(s, *samples, floatTensors))
+    return std::move(error);
+
+  QuantizedModel result;
+  bool target = options.minSqnrDb || options.minCosine || options.minTop1;
+  if (!options.report && !target) {
+    auto quantized = s.quantizedModel();
+    if (!quantized)
+      return quantized.takeError();
+    result.onnx = std::move(*quantized);
+  } else {
+    auto evaluation = s.evaluate(evaluationSamples);
+    if (!evaluation)
+      return evaluation.takeError();
+    json::Object fallback;
+    if (target) {
+      // Greedy: the ops adding the most error by themselves go back to float first, in
+      // batches that double (1, 1, 2, 4, ...), until the target holds.
+      std::vector<Candidate *> ranked;
+      for (Candidate &c : s.candidates)
+        if (c.excluded.empty())
+          ranked.push_back(&c);
+      llvm::stable_sort(ranked, [&](Candidate *a, Candidate *b) {
+        return ownSqnr(*a, *evaluation) < ownSqnr(*b, *evaluation);
+      });
+      json::Array movedBack;
+      unsigned trials = 0;
+      size_t next = 0, batch = 1;
+      while (!evaluation->meets(options) && next < ranked.size() &&
+             trials < options.maxFallbackTrials) {
+        ++trials;
+        for (size_t k = 0; k < batch && next < ranked.size(); ++k, ++next) {
+          Candidate &c = *ranked[next];
+          double own = ownSqnr(c, *evaluation);
+          c.excluded = llvm::formatv("accuracy fallback (trial {0}): its own quantization "
+                                     "SQNR, {1:f1} dB, ranked {2} of {3}",
+                                     trials, own, next + 1, ranked.size())
+                           .str();
+          movedBack.push_back(c.name);
+        }
+        if (trials > 1)
+          batch *= 2;
+        auto retry = s.evaluate(evaluationSamples);
+        if (!retry)
+          return retry.takeError();
+        evaluation = std::move(retry);
+      }
+      bool met = evaluation->meets(options);
+      fallback = json::Object{{"target_met", met},
+                              {"trials", static_cast<int64_t>(trials)},
+                              {"moved_to_float", std::move(movedBack)}};
+      if (options.minSqnrDb)
+        fallback["min_sqnr_db"] = *options.minSqnrDb;
+      if (options.minCosine)
+        fallback["min_cosine"] = *options.minCosine;
+      if (options.minTop1)
+        fallback["min_top1_agreement"] = *options.minTop1;
+      if (!met)
+        fallback["why"] = next == ranked.size()
+                              ? "the target is missed with every candidate op in float"
+                              : "the target is still missed after --max-fallback-trials trials";
+    }
+    result.onnx = std::move(evaluation->quantizedOnnx);
+    result.reportJson =
+        reportJson(s, *evaluation, samples->size(), evaluationSamples.size(), std::move(fallback));
+  }
+  result.quantizedOps = llvm::count_if(s.candidates, [](auto &c) { return c.excluded.empty(); });
+  result.floatOps = s.candidates.size() - result.quantizedOps;
+  return result;
+}

@@ -1,0 +1,147 @@
+//===- QuantizeImpl.h - internals of the quantizer --------------*- C++ -*-===//
+#ifndef CATFISH_LIB_QUANTIZE_QUANTIZEIMPL_H
+#define CATFISH_LIB_QUANTIZE_QUANTIZEIMPL_H
+
+#include "catfish/Quantize/Quantize.h"
+
+#include "catfish/runtime.h"
+
+#include "llvm/ADT/StringMap.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir::catfish::quantize {
+
+//===----------------------------------------------------------------------===//
+// Samples and runs
+//===----------------------------------------------------------------------===//
+
+/// The sample folders of a calibration or evaluation directory, sorted by name. `what` names
+/// the directory's role in errors ("--calibration-data").
+llvm::Expected<std::vector<std::string>> listSamples(StringRef dir, StringRef what);
+
+/// A model compiled for the host CPU and loaded into the runtime, run on samples read from
+/// `.npy` files. Every output is read back as doubles.
+class ModelRunner {
+public:
+  /// Compiles the serialized model `bytes` (named `path`, whose directory holds its external
+  /// data) to a temporary artifact and loads it.
+  static llvm::Expected<std::unique_ptr<ModelRunner>>
+  create(MLIRContext &context, StringRef path, ArrayRef<char> bytes,
+         const CompileOptions &compile);
+  ~ModelRunner();
+  ModelRunner(const ModelRunner &) = delete;
+  ModelRunner &operator=(const ModelRunner &) = delete;
+
+  /// Runs the sample in folder `sampleDir`: one `<input>.npy` per graph input, whose dtype
+  /// and shape must be the input's.
+  llvm::Error run(StringRef sampleDir);
+
+  /// The index of output `name`, if the model has one.
+  std::optional<size_t> findOutput(StringRef name) const;
+  catfish_tensor_info_t outputInfo(size_t index) const;
+  /// Output `index` of the last run, as doubles, and its shape.
+  llvm::Error output(size_t index, std::vector<double> &values,
+                     std::vector<int64_t> &shape) const;
+
+private:
+  ModelRunner() = default;
+  catfish_model_t *model = nullptr;
+  catfish_session_t *session = nullptr;
+};
+
+//===----------------------------------------------------------------------===//
+// Calibration
+//===----------------------------------------------------------------------===//
+
+/// What one tensor looked like over the calibration samples, in two streamed passes: its
+/// range, then (for the histogram calibrators) a histogram over [-t, t], t the largest
+/// magnitude, as onnxruntime's HistogramCollector builds it over all samples at once.
+/// Non-finite values are left out: they would make the scale infinite.
+class TensorStatistics {
+public:
+  void addRange(ArrayRef<double> values);
+  /// Starts the histogram pass with `bins` bins over the range seen.
+  void startHistogram(unsigned bins);
+  void addToHistogram(ArrayRef<double> values);
+  bool empty() const { return !seen; }
+  float min() const { return lowest; }
+  float max() const { return highest; }
+  /// The range the calibrator `calibrator` picks ("minmax", "percentile", "entropy").
+  std::pair<float, float> range(StringRef calibrator, double percentile) const;
+
+private:
+  std::pair<float, float> percentileRange(double percentile) const;
+  std::pair<float, float> entropyRange() const;
+  /// Bin edge `i` of the histogram (numpy's float32 linspace).
+  float edge(size_t i) const;
+
+  bool seen = false;
+  float lowest = 0, highest = 0;
+  /// The histogram's range [lo, hi] and counts.
+  float lo = 0, hi = 0;
+  std::vector<int64_t> counts;
+};
+
+/// Histogram bins each calibrator keeps (onnxruntime's defaults): 0 for minmax.
+unsigned histogramBins(StringRef calibrator);
+
+//===----------------------------------------------------------------------===//
+// Placement and the QDQ rewrite
+//===----------------------------------------------------------------------===//
+
+/// Asymmetric int8 parameters of one activation tensor, as onnxruntime computes them.
+struct ActivationParams {
+  float rmin = 0, rmax = 0;
+  float scale = 1;
+  int32_t zeroPoint = 0;
+};
+ActivationParams activationParams(float rmin, float rmax);
+
+/// An op the quantizer considered: a weighted op (Conv, MatMul, Gemm with a constant weight)
+/// or a residual Add.
+struct Candidate {
+  int node = -1;
+  /// The node's name, or its first output's where it has none.
+  std::string name;
+  std::string opType;
+  std::string output;
+  /// The activation inputs quantized per tensor (one, or two for a residual Add).
+  std::vector<std::string> activations;
+  /// The constant weight, quantized per output channel along `weightAxis`; empty for Add.
+  std::string weight;
+  int64_t weightAxis = 0;
+  /// The f32 bias that becomes int32 at scale s_x * s_w (Conv, Gemm); empty if none.
+  std::string bias;
+  /// Why the op stays in float; empty if it is quantized.
+  std::string excluded;
+  /// Filled by the rewrite: per-channel weight scales and the weight's SQNR in dB (nullopt:
+  /// the weight is exact).
+  std::vector<float> weightScales;
+  std::optional<double> weightSqnrDb;
+};
+
+/// The ops of the top-level graph that the int8 scheme would quantize, in node order, with
+/// the default exclusions (LM head, MoE router) and the user's applied.
+llvm::Expected<std::vector<Candidate>> findCandidates(const onnx::ModelProto &model,
+                                                      const QuantizeOptions &options);
+
+/// `model` with extra graph outputs `names` (those it lacks), serialized.
+std::string withOutputs(const onnx::ModelProto &model, ArrayRef<std::string> names);
+
+/// Rewrites `model` into a QDQ model: weights quantized per channel, biases to int32, each
+/// quantized activation through QuantizeLinear -> DequantizeLinear with `params`. Fills the
+/// candidates' weight fields.
+llvm::Error rewriteToQdq(MLIRContext &context, onnx::ModelProto &model, StringRef modelDir,
+                         std::vector<Candidate> &candidates,
+                         const llvm::StringMap<ActivationParams> &params);
+
+} // namespace mlir::catfish::quantize
+
+#endif // CATFISH_LIB_QUANTIZE_QUANTIZEIMPL_H
