@@ -30,18 +30,25 @@ void TensorStatistics::addRange(ArrayRef<double> values) {
     float x = static_cast<float>(v);
     if (!seen) {
       lowest = highest = x;
+      smallestMagnitude = std::fabs(x);
       seen = true;
     }
     lowest = std::min(lowest, x);
     highest = std::max(highest, x);
+    smallestMagnitude = std::min(smallestMagnitude, std::fabs(x));
   }
 }
 
-void TensorStatistics::startHistogram(unsigned bins) {
-  float threshold = std::max(std::fabs(lowest), std::fabs(highest));
-  // numpy widens an empty range to [-0.5, 0.5].
-  lo = threshold == 0 ? -0.5f : -threshold;
-  hi = threshold == 0 ? 0.5f : threshold;
+void TensorStatistics::startHistogram(unsigned bins, bool ofMagnitudes) {
+  magnitudes = ofMagnitudes;
+  float largest = std::max(std::fabs(lowest), std::fabs(highest));
+  lo = magnitudes ? smallestMagnitude : -largest;
+  hi = largest;
+  // numpy widens an empty range by 0.5 on each side.
+  if (lo == hi) {
+    lo -= 0.5f;
+    hi += 0.5f;
+  }
   counts.assign(bins, 0);
 }
 
@@ -59,7 +66,7 @@ void TensorStatistics::addToHistogram(ArrayRef<double> values) {
   for (double v : values) {
     if (!std::isfinite(v))
       continue;
-    float x = static_cast<float>(v);
+    float x = static_cast<float>(magnitudes ? std::fabs(v) : v);
     if (x < lo || x > hi)
       continue;
     auto index = static_cast<int64_t>((static_cast<double>(x) - lo) * scale);
@@ -83,23 +90,23 @@ std::pair<float, float> TensorStatistics::range(StringRef calibrator, double per
 }
 
 std::pair<float, float> TensorStatistics::percentileRange(double percentile) const {
+  // Symmetric, as onnxruntime's default: the magnitude below which `percentile` percent of
+  // the values lie (the left edge of the bin where the cumulative fraction reaches it, as
+  // numpy.searchsorted finds it), mirrored.
   double total = 0;
   for (int64_t c : counts)
     total += static_cast<double>(c);
   if (total == 0)
     return {lowest, highest};
-  double cut = (100.0 - percentile) / 200.0;
-  // The first bin where the cumulative fraction reaches the bound (numpy.searchsorted).
-  auto search = [&](double bound) {
-    double cumulative = 0;
-    for (size_t i = 0; i < counts.size(); ++i) {
-      cumulative += static_cast<double>(counts[i]) / total;
-      if (cumulative >= bound)
-        return i;
-    }
-    return counts.size();
-  };
-  return {edge(search(cut)), edge(search(1.0 - cut))};
+  double cumulative = 0;
+  size_t index = 0;
+  for (; index < counts.size(); ++index) {
+    cumulative += static_cast<double>(counts[index]) / total;
+    if (cumulative >= percentile / 100.0)
+      break;
+  }
+  float threshold = edge(index);
+  return {-threshold, threshold};
 }
 
 /// onnxruntime's smooth_distribution: zeros become eps, taken from the non-zero bins.

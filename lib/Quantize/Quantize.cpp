@@ -251,7 +251,7 @@ llvm::Error calibrate(Session &s, ArrayRef<std::string> samples,
   for (int pass = 0; pass < (bins ? 2 : 1); ++pass) {
     if (pass == 1)
       for (auto &[name, stats] : statistics)
-        stats.startHistogram(bins);
+        stats.startHistogram(bins, s.options.calibrator == "percentile");
     for (const std::string &sample : samples) {
       if (auto error = s.floatRunner->run(sample))
         return error;

@@ -61,16 +61,16 @@ private:
 //===----------------------------------------------------------------------===//
 
 /// What one tensor looked like over the calibration samples, in two streamed passes: its
-/// range, then (for the histogram calibrators) a histogram over [-t, t], t the largest
-/// magnitude, as onnxruntime's HistogramCollector builds it over all samples at once.
+/// range, then (for the histogram calibrators) the histogram onnxruntime's HistogramCollector
+/// builds over all samples at once: of the values over [-t, t], t the largest magnitude
+/// (entropy), or of the magnitudes over their own range (percentile, symmetric by default).
 /// Non-finite values are left out: they would make the scale infinite.
 class TensorStatistics {
 public:
   void addRange(ArrayRef<double> values);
-  /// Starts the histogram pass with `bins` bins over the range seen.
-  void startHistogram(unsigned bins);
+  /// Starts the histogram pass with `bins` bins, of the magnitudes if `magnitudes`.
+  void startHistogram(unsigned bins, bool magnitudes);
   void addToHistogram(ArrayRef<double> values);
-  bool empty() const { return !seen; }
   float min() const { return lowest; }
   float max() const { return highest; }
   /// The range the calibrator `calibrator` picks ("minmax", "percentile", "entropy").
@@ -83,8 +83,9 @@ private:
   float edge(size_t i) const;
 
   bool seen = false;
-  float lowest = 0, highest = 0;
-  /// The histogram's range [lo, hi] and counts.
+  float lowest = 0, highest = 0, smallestMagnitude = 0;
+  /// The histogram: of magnitudes or values, over [lo, hi].
+  bool magnitudes = false;
   float lo = 0, hi = 0;
   std::vector<int64_t> counts;
 };

@@ -235,7 +235,7 @@ int main(int argc, char **argv) {
         return fail("cannot write " + accuracyReport + ": " + ec.message());
       report->os() << quantized->reportJson;
     }
-    errs() << "quantized " << quantized->quantizedOps << " ops to " << quantize << " ("
+    outs() << "quantized " << quantized->quantizedOps << " ops to " << quantize << " ("
            << quantized->floatOps << " left in float)\n";
   }
   auto keepReport = [&] {
