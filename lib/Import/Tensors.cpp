@@ -227,27 +227,51 @@ mlir::catfish::onnx_import::importTensor(MLIRContext *ctx, onnx::TensorProto &te
 }
 
 llvm::Expected<std::vector<float>>
-mlir::catfish::readFloatTensor(MLIRContext &context, const onnx::TensorProto &tensor,
-                               StringRef modelDir) {
+mlir::catfish::readFloatTensor(const onnx::TensorProto &tensor, StringRef modelDir) {
+  const std::string &name = tensor.name();
   if (tensor.data_type() != onnx::TensorProto::FLOAT)
-    return createStringError("tensor '" + tensor.name() + "' is " +
-                             onnxDataTypeName(tensor.data_type()) + ", not f32");
-  // The importer reads and checks it (dims, sizes, external locations): small tensors come
-  // back as dense attributes, large ones as blobs of the stored bytes.
-  onnx::TensorProto copy = tensor;
-  ExternalData external{modelDir.str()};
-  auto elements = importTensor(&context, copy, external);
-  if (!elements)
-    return elements.takeError();
-  if (auto dense = dyn_cast<DenseElementsAttr>(*elements)) {
-    auto values = dense.getValues<float>();
-    return std::vector<float>(values.begin(), values.end());
+    return createStringError("tensor '" + name + "' is " + onnxDataTypeName(tensor.data_type()) +
+                             ", not f32");
+  // Read into a vector, not an attribute: the context would keep a blob of every weight.
+  uint64_t count = 1;
+  for (int64_t d : tensor.dims()) {
+    if (d < 0 || (d != 0 && count > (uint64_t(1) << 48) / static_cast<uint64_t>(d)))
+      return createStringError("tensor '" + name + "' has an invalid dim " + Twine(d));
+    count *= d;
   }
-  auto blob = cast<DenseResourceElementsAttr>(*elements).getRawHandle().getBlob();
-  if (!blob)
-    return createStringError("tensor '" + tensor.name() + "' has no data");
-  ArrayRef<char> bytes = blob->getData();
-  std::vector<float> values(bytes.size() / sizeof(float));
-  std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
+  std::vector<float> values(count);
+  uint64_t need = count * sizeof(float);
+  auto copyBytes = [&](ArrayRef<char> bytes) -> llvm::Expected<std::vector<float>> {
+    if (bytes.size() != need)
+      return createStringError("tensor '" + name + "' has " + Twine(bytes.size()) +
+                               " bytes of data but needs " + Twine(need));
+    std::memcpy(values.data(), bytes.data(), need);
+    return std::move(values);
+  };
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    std::string location;
+    int64_t offset = 0, length = -1;
+    for (const auto &entry : tensor.external_data()) {
+      if (entry.key() == "location")
+        location = entry.value();
+      else if ((entry.key() == "offset" || entry.key() == "length") &&
+               StringRef(entry.value()).getAsInteger(10, entry.key() == "offset" ? offset
+                                                                                : length))
+        return createStringError("tensor '" + name + "' has a malformed external data " +
+                                 entry.key() + " '" + entry.value() + "'");
+    }
+    ExternalData external{modelDir.str()};
+    std::shared_ptr<void> keepAlive;
+    auto bytes = external.read(location, offset, length < 0 ? need : length, keepAlive);
+    if (!bytes)
+      return createStringError("tensor '" + name + "': " + llvm::toString(bytes.takeError()));
+    return copyBytes(*bytes);
+  }
+  if (tensor.has_raw_data())
+    return copyBytes(ArrayRef(tensor.raw_data().data(), tensor.raw_data().size()));
+  if (static_cast<uint64_t>(tensor.float_data_size()) != count)
+    return createStringError("tensor '" + name + "' has " + Twine(tensor.float_data_size()) +
+                             " values but needs " + Twine(count));
+  llvm::copy(tensor.float_data(), values.begin());
   return values;
 }

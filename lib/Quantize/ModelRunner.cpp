@@ -45,8 +45,7 @@ llvm::Expected<std::vector<std::string>> quantize::listSamples(StringRef dir, St
 }
 
 llvm::Expected<std::unique_ptr<ModelRunner>>
-ModelRunner::create(MLIRContext &context, StringRef path, ArrayRef<char> bytes,
-                    const CompileOptions &compile) {
+ModelRunner::create(StringRef path, ArrayRef<char> bytes, const CompileOptions &compile) {
   // The user's import and fusion choices, for the host CPU.
   CompileOptions options;
   options.import = compile.import;
@@ -58,9 +57,14 @@ ModelRunner::create(MLIRContext &context, StringRef path, ArrayRef<char> bytes,
           llvm::sys::fs::createTemporaryFile("catfish-calibration", "catfish", artifact))
     return createStringError("cannot create a temporary artifact: " + ec.message());
   llvm::FileRemover remove(artifact);
-  auto summary = compileToArtifact(context, path, artifact, options);
-  if (!summary)
-    return summary.takeError();
+  {
+    DialectRegistry registry;
+    registerCompilerDialects(registry);
+    MLIRContext context(registry);
+    auto summary = compileToArtifact(context, path, artifact, options);
+    if (!summary)
+      return summary.takeError();
+  }
   std::unique_ptr<ModelRunner> runner(new ModelRunner());
   catfish_model_options_t modelOptions;
   catfish_model_options_initialize(&modelOptions);

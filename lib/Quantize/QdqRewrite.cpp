@@ -340,8 +340,7 @@ void collectReads(const onnx::NodeProto &node, llvm::StringSet<> &read) {
 
 } // namespace
 
-llvm::Error quantize::rewriteToQdq(MLIRContext &context, onnx::ModelProto &model,
-                                   StringRef modelDir, std::vector<Candidate> &candidates,
+llvm::Error quantize::rewriteToQdq(onnx::ModelProto &model, StringRef modelDir, std::vector<Candidate> &candidates,
                                    const llvm::StringMap<ActivationParams> &params) {
   onnx::GraphProto *graph = model.mutable_graph();
   GraphIndex index(*graph);
@@ -385,7 +384,7 @@ llvm::Error quantize::rewriteToQdq(MLIRContext &context, onnx::ModelProto &model
     const onnx::TensorProto *tensor = index.constants.at(c.weight);
     std::string key = c.weight + "@" + std::to_string(c.weightAxis);
     if (!weightDequantized.count(key)) {
-      auto values = readFloatTensor(context, *tensor, modelDir);
+      auto values = readFloatTensor(*tensor, modelDir);
       if (!values)
         return createStringError("weight '" + c.weight + "' of node " + c.name + ": " +
                                  llvm::toString(values.takeError()));
@@ -415,7 +414,7 @@ llvm::Error quantize::rewriteToQdq(MLIRContext &context, onnx::ModelProto &model
     if (c.bias.empty())
       continue;
     // The bias at scale s_x * s_w per channel, in int32 (what an integer kernel adds).
-    auto bias = readFloatTensor(context, *index.constants.at(c.bias), modelDir);
+    auto bias = readFloatTensor(*index.constants.at(c.bias), modelDir);
     if (!bias)
       return createStringError("bias '" + c.bias + "' of node " + c.name + ": " +
                                llvm::toString(bias.takeError()));

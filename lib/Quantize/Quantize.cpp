@@ -141,7 +141,6 @@ struct Evaluation {
 
 /// Everything a quantization run shares.
 struct Session {
-  MLIRContext &context;
   StringRef path;
   std::string modelDir;
   const QuantizeOptions &options;
@@ -156,7 +155,7 @@ struct Session {
   /// The rewritten model for the candidates as they stand.
   llvm::Expected<std::string> quantizedModel() {
     onnx::ModelProto copy = model;
-    if (auto error = rewriteToQdq(context, copy, modelDir, candidates, params))
+    if (auto error = rewriteToQdq(copy, modelDir, candidates, params))
       return std::move(error);
     return copy.SerializeAsString();
   }
@@ -172,8 +171,7 @@ struct Session {
     if (!parsed)
       return parsed.takeError();
     std::string probed = withOutputs(*parsed, probes);
-    auto runner = ModelRunner::create(context, path, ArrayRef(probed.data(), probed.size()),
-                                      compile);
+    auto runner = ModelRunner::create(path, ArrayRef(probed.data(), probed.size()), compile);
     if (!runner)
       return runner.takeError();
     for (const auto &out : model.graph().output())
@@ -367,7 +365,7 @@ double ownSqnr(const Candidate &c, const Evaluation &evaluation) {
 
 } // namespace
 
-llvm::Expected<QuantizedModel> mlir::catfish::quantizeModel(MLIRContext &context, StringRef path,
+llvm::Expected<QuantizedModel> mlir::catfish::quantizeModel(StringRef path,
                                                            const QuantizeOptions &options,
                                                            const CompileOptions &compile) {
   if (auto error = validate(options))
@@ -381,7 +379,7 @@ llvm::Expected<QuantizedModel> mlir::catfish::quantizeModel(MLIRContext &context
     return createStringError(path + ": " + llvm::toString(model.takeError()));
   SmallString<256> dir(path);
   llvm::sys::path::remove_filename(dir);
-  Session s{context, path, dir.empty() ? "." : std::string(dir), options, compile,
+  Session s{path, dir.empty() ? "." : std::string(dir), options, compile,
             std::move(*model), {}, {}, {}, nullptr};
   auto candidates = findCandidates(s.model, options);
   if (!candidates)
@@ -411,7 +409,7 @@ llvm::Expected<QuantizedModel> mlir::catfish::quantizeModel(MLIRContext &context
     if (c.excluded.empty() && !llvm::is_contained(s.probes, c.output))
       s.probes.push_back(c.output);
   std::string probed = withOutputs(s.model, s.probes);
-  auto runner = ModelRunner::create(context, path, ArrayRef(probed.data(), probed.size()), compile);
+  auto runner = ModelRunner::create(path, ArrayRef(probed.data(), probed.size()), compile);
   if (!runner)
     return runner.takeError();
   s.floatRunner = std::move(*runner);
@@ -435,6 +433,8 @@ llvm::Expected<QuantizedModel> mlir::catfish::quantizeModel(MLIRContext &context
   QuantizedModel result;
   bool target = options.minSqnrDb || options.minCosine || options.minTop1;
   if (!options.report && !target) {
+    // The float model's weights are not needed any more.
+    s.floatRunner.reset();
     auto quantized = s.quantizedModel();
     if (!quantized)
       return quantized.takeError();

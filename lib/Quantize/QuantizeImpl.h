@@ -31,10 +31,10 @@ llvm::Expected<std::vector<std::string>> listSamples(StringRef dir, StringRef wh
 class ModelRunner {
 public:
   /// Compiles the serialized model `bytes` (named `path`, whose directory holds its external
-  /// data) to a temporary artifact and loads it.
+  /// data) to a temporary artifact and loads it. The compile has a context of its own, so
+  /// that its copies of the weights are gone before the artifact's are loaded.
   static llvm::Expected<std::unique_ptr<ModelRunner>>
-  create(MLIRContext &context, StringRef path, ArrayRef<char> bytes,
-         const CompileOptions &compile);
+  create(StringRef path, ArrayRef<char> bytes, const CompileOptions &compile);
   ~ModelRunner();
   ModelRunner(const ModelRunner &) = delete;
   ModelRunner &operator=(const ModelRunner &) = delete;
@@ -139,7 +139,7 @@ std::string withOutputs(const onnx::ModelProto &model, ArrayRef<std::string> nam
 /// Rewrites `model` into a QDQ model: weights quantized per channel, biases to int32, each
 /// quantized activation through QuantizeLinear -> DequantizeLinear with `params`. Fills the
 /// candidates' weight fields.
-llvm::Error rewriteToQdq(MLIRContext &context, onnx::ModelProto &model, StringRef modelDir,
+llvm::Error rewriteToQdq(onnx::ModelProto &model, StringRef modelDir,
                          std::vector<Candidate> &candidates,
                          const llvm::StringMap<ActivationParams> &params);
 

@@ -223,7 +223,7 @@ int main(int argc, char **argv) {
   if (!quantize.empty()) {
     if (emit == "onnx-qdq" && outputPath == "-")
       return fail("--emit=onnx-qdq needs an output file: -o MODEL.onnx");
-    auto quantized = mlir::catfish::quantizeModel(context, inputPath, quant, options);
+    auto quantized = mlir::catfish::quantizeModel(inputPath, quant, options);
     if (!quantized)
       return fail(toString(quantized.takeError()));
     quantizedModel = std::move(quantized->onnx);

@@ -7,7 +7,7 @@
 #ifndef CATFISH_IMPORT_ONNXMODEL_H
 #define CATFISH_IMPORT_ONNXMODEL_H
 
-#include "mlir/IR/MLIRContext.h"
+#include "mlir/Support/LLVM.h"
 #include "llvm/Support/Error.h"
 
 #include <onnx/onnx_pb.h>
@@ -20,9 +20,8 @@ namespace mlir::catfish {
 llvm::Expected<onnx::ModelProto> parseOnnxModel(ArrayRef<char> bytes);
 
 /// The elements of f32 tensor `tensor` (an initializer or a Constant's value), its data inline
-/// or in an external data file in `modelDir`, checked as the importer checks it.
-llvm::Expected<std::vector<float>> readFloatTensor(MLIRContext &context,
-                                                   const onnx::TensorProto &tensor,
+/// or in an external data file in `modelDir` (relative, inside it, mapped only while read).
+llvm::Expected<std::vector<float>> readFloatTensor(const onnx::TensorProto &tensor,
                                                    StringRef modelDir);
 
 } // namespace mlir::catfish

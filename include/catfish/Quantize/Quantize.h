@@ -54,8 +54,7 @@ struct QuantizedModel {
 /// Calibrates and quantizes the model at `path`. `compile` gives the import options (shapes,
 /// frozen inputs) and the fusion options; the calibration and evaluation runs use the host
 /// CPU. Errors name the file, sample or node at fault.
-llvm::Expected<QuantizedModel> quantizeModel(MLIRContext &context, StringRef path,
-                                             const QuantizeOptions &options,
+llvm::Expected<QuantizedModel> quantizeModel(StringRef path, const QuantizeOptions &options,
                                              const CompileOptions &compile);
 
 } // namespace mlir::catfish
