@@ -190,6 +190,19 @@ std::pair<float, float> TensorStatistics::entropyRange() const {
   return bestRange;
 }
 
+void Hessian::add(ArrayRef<double> values) {
+  if (matrix.empty())
+    matrix.assign(k * k, 0.0);
+  for (size_t row = 0; row + k <= values.size(); row += k)
+    for (int64_t i = 0; i < k; ++i) {
+      double xi = values[row + i];
+      if (xi == 0)
+        continue;
+      for (int64_t j = 0; j < k; ++j)
+        matrix[i * k + j] += xi * values[row + j];
+    }
+}
+
 ActivationParams quantize::activationParams(float rmin, float rmax) {
   // onnxruntime's compute_scale_zp for int8 [-128, 127]: the range includes 0, the scale is
   // computed in f64 and stored as f32, the zero point rounds half to even.

@@ -185,6 +185,9 @@ quantize::findCandidates(const onnx::ModelProto &model, const QuantizeOptions &o
     } else {
       continue;
     }
+    // Weight-only schemes rewrite MatMuls alone (into MatMulNBits).
+    if (options.scheme == "int4-weights" && c.opType != "MatMul")
+      continue;
 
     bool included = llvm::is_contained(options.include, c.name);
     if (llvm::is_contained(options.exclude, c.name) ||
@@ -322,8 +325,10 @@ ChannelQuantized quantizeChannels(ArrayRef<float> w, ArrayRef<int64_t> dims, int
   return out;
 }
 
+} // namespace
+
 /// Every name `node` reads, its subgraphs' included.
-void collectReads(const onnx::NodeProto &node, llvm::StringSet<> &read) {
+void quantize::collectReads(const onnx::NodeProto &node, llvm::StringSet<> &read) {
   for (const std::string &in : node.input())
     read.insert(in);
   auto graphReads = [&](const onnx::GraphProto &graph) {
@@ -338,7 +343,6 @@ void collectReads(const onnx::NodeProto &node, llvm::StringSet<> &read) {
   }
 }
 
-} // namespace
 
 llvm::Error quantize::rewriteToQdq(onnx::ModelProto &model, StringRef modelDir, std::vector<Candidate> &candidates,
                                    const llvm::StringMap<ActivationParams> &params) {

@@ -39,9 +39,17 @@ llvm::Error validate(const QuantizeOptions &options) {
   if (!llvm::is_contained(kSchemes, options.scheme))
     return createStringError("unknown --quantize=" + options.scheme +
                              " (expected int8, fp8, fp8-block, int8-weights or int4-weights)");
-  if (options.scheme != "int8")
+  bool weightOnly = options.scheme == "int4-weights";
+  if (options.scheme != "int8" && !weightOnly)
     return createStringError("--quantize=" + options.scheme +
-                             " is not built yet; --quantize=int8 is (docs/quantization.md)");
+                             " is not built yet; int8 and int4-weights are "
+                             "(docs/quantization.md)");
+  if (options.weightMethod != "rtn" && options.weightMethod != "gptq")
+    return createStringError("unknown --weight-method=" + options.weightMethod +
+                             " (expected rtn or gptq)");
+  if (!llvm::is_contained({16, 32, 64, 128, 256}, options.weightBlock))
+    return createStringError("--weight-block must be 16, 32, 64, 128 or 256, got " +
+                             Twine(options.weightBlock));
   if (!llvm::is_contained(kCalibrators, options.calibrator))
     return createStringError("unknown --calibrator=" + options.calibrator +
                              " (expected minmax, percentile or entropy)");
@@ -49,10 +57,15 @@ llvm::Error validate(const QuantizeOptions &options) {
     return createStringError(
         llvm::formatv("--calibration-percentile must be in (0, 100], got {0}", options.percentile)
             .str());
-  if (options.calibrationDir.empty())
+  bool measured = options.report || options.minSqnrDb || options.minCosine || options.minTop1;
+  if (options.calibrationDir.empty() && (!weightOnly || options.weightMethod == "gptq"))
     return createStringError("--quantize=" + options.scheme +
+                             (weightOnly ? " --weight-method=gptq" : "") +
                              " needs --calibration-data DIR (one folder per sample, one "
                              "<input>.npy per graph input)");
+  if (options.calibrationDir.empty() && options.evaluationDir.empty() && measured)
+    return createStringError("the accuracy report and target need --evaluation-data DIR or "
+                             "--calibration-data DIR");
   if (options.maxFallbackTrials == 0)
     return createStringError("--max-fallback-trials must be at least 1");
   return llvm::Error::success();
@@ -148,6 +161,7 @@ struct Session {
   onnx::ModelProto model;
   std::vector<Candidate> candidates;
   llvm::StringMap<ActivationParams> params;
+  std::map<std::string, Hessian> hessians;
   /// The tensors compared between the float and the quantized model.
   std::vector<std::string> probes;
   std::unique_ptr<ModelRunner> floatRunner;
@@ -155,7 +169,9 @@ struct Session {
   /// The rewritten model for the candidates as they stand.
   llvm::Expected<std::string> quantizedModel() {
     onnx::ModelProto copy = model;
-    if (auto error = rewriteToQdq(copy, modelDir, candidates, params))
+    if (auto error = options.scheme == "int4-weights"
+                         ? rewriteToMatMulNBits(copy, modelDir, candidates, options, hessians)
+                         : rewriteToQdq(copy, modelDir, candidates, params))
       return std::move(error);
     return copy.SerializeAsString();
   }
@@ -221,7 +237,10 @@ struct Session {
             continue;
           ActivationError &error = result.activations[name];
           error.upstream.add(reference, test, {});
-          const ActivationParams &p = params.find(name)->second;
+          auto found = params.find(name);
+          if (found == params.end())
+            continue;
+          const ActivationParams &p = found->second;
           float low = (-128.0f - static_cast<float>(p.zeroPoint)) * p.scale;
           float high = (127.0f - static_cast<float>(p.zeroPoint)) * p.scale;
           for (double x : reference) {
@@ -270,6 +289,65 @@ llvm::Error calibrate(Session &s, ArrayRef<std::string> samples,
   return llvm::Error::success();
 }
 
+/// X^T X of each MatMul input over the samples, for GPTQ.
+llvm::Error accumulateHessians(Session &s, ArrayRef<std::string> samples,
+                               ArrayRef<std::string> tensors) {
+  if (s.options.weightMethod != "gptq")
+    return llvm::Error::success();
+  std::vector<double> values;
+  std::vector<int64_t> shape;
+  for (const std::string &sample : samples) {
+    if (auto error = s.floatRunner->run(sample))
+      return error;
+    for (const std::string &name : tensors) {
+      if (auto error = s.floatRunner->output(*s.floatRunner->findOutput(name), values, shape))
+        return error;
+      Hessian &h = s.hessians[name];
+      h.k = shape.empty() ? 1 : shape.back();
+      h.add(values);
+    }
+  }
+  return llvm::Error::success();
+}
+
+/// Compiles the float model with the tensors to calibrate and compare as extra outputs, then
+/// calibrates (int8) or gathers the Hessians GPTQ needs (int4-weights).
+llvm::Error calibrateAll(Session &s, ArrayRef<std::string> samples) {
+  // The activations to calibrate, then the op outputs the report compares.
+  std::vector<std::string> tensors;
+  for (const Candidate &c : s.candidates)
+    if (c.excluded.empty())
+      for (const std::string &name : c.activations)
+        if (!llvm::is_contained(tensors, name))
+          tensors.push_back(name);
+  s.probes = tensors;
+  for (const Candidate &c : s.candidates)
+    if (c.excluded.empty() && !llvm::is_contained(s.probes, c.output))
+      s.probes.push_back(c.output);
+  std::string probed = withOutputs(s.model, s.probes);
+  auto runner = ModelRunner::create(s.path, ArrayRef(probed.data(), probed.size()), s.compile);
+  if (!runner)
+    return runner.takeError();
+  s.floatRunner = std::move(*runner);
+
+  // Only f32 activations are quantized; the rest of the op's inputs decide nothing.
+  std::vector<std::string> floatTensors;
+  for (const std::string &name : tensors) {
+    catfish_dtype_t dtype = s.floatRunner->outputInfo(*s.floatRunner->findOutput(name)).dtype;
+    if (dtype == CATFISH_DTYPE_F32) {
+      floatTensors.push_back(name);
+      continue;
+    }
+    for (Candidate &c : s.candidates)
+      if (c.excluded.empty() && llvm::is_contained(c.activations, name))
+        c.excluded = "its input '" + name + "' is " + catfish_dtype_name(dtype) +
+                     ", not f32 (only f32 ops are quantized)";
+  }
+  if (s.options.scheme == "int4-weights")
+    return accumulateHessians(s, samples, floatTensors);
+  return calibrate(s, samples, floatTensors);
+}
+
 json::Value numberOrNull(std::optional<double> value) {
   if (!value || !std::isfinite(*value))
     return nullptr;
@@ -278,6 +356,7 @@ json::Value numberOrNull(std::optional<double> value) {
 
 std::string reportJson(const Session &s, const Evaluation &evaluation, size_t calibrationSamples,
                        size_t evaluationSamples, json::Object fallback) {
+  bool weightOnly = s.options.scheme == "int4-weights";
   json::Array outputs;
   for (auto [name, c] : llvm::zip(evaluation.outputNames, evaluation.outputs)) {
     json::Object entry{{"name", name},
@@ -292,18 +371,37 @@ std::string reportJson(const Session &s, const Evaluation &evaluation, size_t ca
   for (const Candidate &c : s.candidates) {
     json::Object op{{"node", c.name},
                     {"op_type", c.opType},
-                    {"precision", c.excluded.empty() ? "int8" : "f32"}};
+                    {"precision", !c.excluded.empty() ? "f32"
+                                  : weightOnly        ? "int4"
+                                                      : "int8"}};
     if (!c.excluded.empty()) {
       op["reason"] = c.excluded;
       ops.push_back(std::move(op));
       continue;
     }
-    op["scheme"] = c.weight.empty() ? "int8 activations, per tensor (asymmetric)"
-                                    : "int8 weights per output channel (symmetric), int8 "
-                                      "activations per tensor (asymmetric)";
-    op["calibrator"] = s.options.calibrator;
+    if (weightOnly) {
+      auto [lo, hi] = std::minmax_element(c.weightScales.begin(), c.weightScales.end());
+      op["scheme"] = llvm::formatv("int4 weights in blocks of {0} along K ({1}), f32 "
+                                   "activations (com.microsoft MatMulNBits)",
+                                   s.options.weightBlock,
+                                   s.options.weightSymmetric ? "symmetric" : "asymmetric")
+                         .str();
+      op["weight"] = json::Object{{"tensor", c.weight},
+                                  {"method", c.method.empty() ? s.options.weightMethod : c.method},
+                                  {"blocks", static_cast<int64_t>(c.weightScales.size())},
+                                  {"scale_range", json::Array{*lo, *hi}},
+                                  {"sqnr_db", numberOrNull(c.weightSqnrDb)}};
+      if (auto it = evaluation.activations.find(c.activations.front());
+          it != evaluation.activations.end())
+        op["input_upstream_sqnr_db"] = it->second.upstream.sqnr();
+    } else {
+      op["scheme"] = c.weight.empty() ? "int8 activations, per tensor (asymmetric)"
+                                      : "int8 weights per output channel (symmetric), int8 "
+                                        "activations per tensor (asymmetric)";
+      op["calibrator"] = s.options.calibrator;
+    }
     json::Array inputs;
-    for (const std::string &name : c.activations) {
+    for (const std::string &name : weightOnly ? ArrayRef<std::string>() : ArrayRef(c.activations)) {
       const ActivationParams &p = s.params.find(name)->second;
       json::Object input{{"tensor", name},
                          {"range", json::Array{p.rmin, p.rmax}},
@@ -318,8 +416,9 @@ std::string reportJson(const Session &s, const Evaluation &evaluation, size_t ca
       }
       inputs.push_back(std::move(input));
     }
-    op["inputs"] = std::move(inputs);
-    if (!c.weight.empty()) {
+    if (!weightOnly)
+      op["inputs"] = std::move(inputs);
+    if (!c.weight.empty() && !weightOnly) {
       auto [lo, hi] = std::minmax_element(c.weightScales.begin(), c.weightScales.end());
       op["weight"] = json::Object{{"tensor", c.weight},
                                   {"axis", c.weightAxis},
@@ -380,16 +479,22 @@ llvm::Expected<QuantizedModel> mlir::catfish::quantizeModel(StringRef path,
   SmallString<256> dir(path);
   llvm::sys::path::remove_filename(dir);
   Session s{path, dir.empty() ? "." : std::string(dir), options, compile,
-            std::move(*model), {}, {}, {}, nullptr};
+            std::move(*model), {}, {}, {}, {}, nullptr};
   auto candidates = findCandidates(s.model, options);
   if (!candidates)
     return createStringError(path + ": " + llvm::toString(candidates.takeError()));
   s.candidates = std::move(*candidates);
 
-  auto samples = listSamples(options.calibrationDir, "--calibration-data");
-  if (!samples)
-    return samples.takeError();
-  std::vector<std::string> evaluationSamples = *samples;
+  bool weightOnly = options.scheme == "int4-weights";
+  bool target = options.minSqnrDb || options.minCosine || options.minTop1;
+  std::vector<std::string> samples;
+  if (!options.calibrationDir.empty()) {
+    auto listed = listSamples(options.calibrationDir, "--calibration-data");
+    if (!listed)
+      return listed.takeError();
+    samples = std::move(*listed);
+  }
+  std::vector<std::string> evaluationSamples = samples;
   if (!options.evaluationDir.empty()) {
     auto listed = listSamples(options.evaluationDir, "--evaluation-data");
     if (!listed)
@@ -397,41 +502,13 @@ llvm::Expected<QuantizedModel> mlir::catfish::quantizeModel(StringRef path,
     evaluationSamples = std::move(*listed);
   }
 
-  // The activations to calibrate, then the op outputs the report compares.
-  std::vector<std::string> tensors;
-  for (const Candidate &c : s.candidates)
-    if (c.excluded.empty())
-      for (const std::string &name : c.activations)
-        if (!llvm::is_contained(tensors, name))
-          tensors.push_back(name);
-  s.probes = tensors;
-  for (const Candidate &c : s.candidates)
-    if (c.excluded.empty() && !llvm::is_contained(s.probes, c.output))
-      s.probes.push_back(c.output);
-  std::string probed = withOutputs(s.model, s.probes);
-  auto runner = ModelRunner::create(path, ArrayRef(probed.data(), probed.size()), compile);
-  if (!runner)
-    return runner.takeError();
-  s.floatRunner = std::move(*runner);
-
-  // Only f32 activations are quantized; the rest of the op's inputs decide nothing.
-  std::vector<std::string> floatTensors;
-  for (const std::string &name : tensors) {
-    catfish_dtype_t dtype = s.floatRunner->outputInfo(*s.floatRunner->findOutput(name)).dtype;
-    if (dtype == CATFISH_DTYPE_F32) {
-      floatTensors.push_back(name);
-      continue;
-    }
-    for (Candidate &c : s.candidates)
-      if (c.excluded.empty() && llvm::is_contained(c.activations, name))
-        c.excluded = "its input '" + name + "' is " + catfish_dtype_name(dtype) +
-                     ", not f32 (only f32 ops are quantized)";
+  // Round to nearest needs no run unless the result is measured.
+  if (!weightOnly || options.weightMethod == "gptq" || options.report || target) {
+    if (auto error = calibrateAll(s, samples))
+      return std::move(error);
   }
-  if (auto error = calibrate(s, *samples, floatTensors))
-    return std::move(error);
 
   QuantizedModel result;
-  bool target = options.minSqnrDb || options.minCosine || options.minTop1;
   if (!options.report && !target) {
     // The float model's weights are not needed any more.
     s.floatRunner.reset();
@@ -493,7 +570,7 @@ llvm::Expected<QuantizedModel> mlir::catfish::quantizeModel(StringRef path,
     }
     result.onnx = std::move(evaluation->quantizedOnnx);
     result.reportJson =
-        reportJson(s, *evaluation, samples->size(), evaluationSamples.size(), std::move(fallback));
+        reportJson(s, *evaluation, samples.size(), evaluationSamples.size(), std::move(fallback));
   }
   result.quantizedOps = llvm::count_if(s.candidates, [](auto &c) { return c.excluded.empty(); });
   result.floatOps = s.candidates.size() - result.quantizedOps;

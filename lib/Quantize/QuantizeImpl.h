@@ -7,10 +7,12 @@
 #include "catfish/runtime.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -122,6 +124,8 @@ struct Candidate {
   std::string bias;
   /// Why the op stays in float; empty if it is quantized.
   std::string excluded;
+  /// int4-weights: how the weight was rounded, where it is not the requested method.
+  std::string method;
   /// Filled by the rewrite: per-channel weight scales and the weight's SQNR in dB (nullopt:
   /// the weight is exact).
   std::vector<float> weightScales;
@@ -133,6 +137,9 @@ struct Candidate {
 llvm::Expected<std::vector<Candidate>> findCandidates(const onnx::ModelProto &model,
                                                       const QuantizeOptions &options);
 
+/// Every name `node` reads, its subgraphs' included.
+void collectReads(const onnx::NodeProto &node, llvm::StringSet<> &read);
+
 /// `model` with extra graph outputs `names` (those it lacks), serialized.
 std::string withOutputs(const onnx::ModelProto &model, ArrayRef<std::string> names);
 
@@ -142,6 +149,21 @@ std::string withOutputs(const onnx::ModelProto &model, ArrayRef<std::string> nam
 llvm::Error rewriteToQdq(onnx::ModelProto &model, StringRef modelDir,
                          std::vector<Candidate> &candidates,
                          const llvm::StringMap<ActivationParams> &params);
+
+/// X^T X of a MatMul input over the calibration samples, X its rows of K.
+struct Hessian {
+  int64_t k = 0;
+  std::vector<double> matrix;
+  void add(ArrayRef<double> values);
+};
+
+/// Rewrites each quantized candidate (a MatMul with a constant [K, N] weight) into
+/// com.microsoft MatMulNBits with 4-bit weights in blocks of options.weightBlock along K,
+/// rounded to nearest or by GPTQ with `hessians` (by activation name).
+llvm::Error rewriteToMatMulNBits(onnx::ModelProto &model, StringRef modelDir,
+                                 std::vector<Candidate> &candidates,
+                                 const QuantizeOptions &options,
+                                 const std::map<std::string, Hessian> &hessians);
 
 } // namespace mlir::catfish::quantize
 

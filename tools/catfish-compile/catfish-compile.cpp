@@ -75,8 +75,21 @@ cl::OptionCategory quantCategory("catfish-compile quantization options");
 cl::opt<std::string> quantize(
     "quantize",
     cl::desc("Calibrate and quantize the model before compiling it: int8 (per-channel int8 "
-             "weights, per-tensor int8 activations, as ONNX QDQ)"),
-    cl::value_desc("int8"), cl::cat(quantCategory));
+             "weights, per-tensor int8 activations, as ONNX QDQ) or int4-weights (MatMul "
+             "weights in 4-bit blocks, as com.microsoft MatMulNBits)"),
+    cl::value_desc("int8|int4-weights"), cl::cat(quantCategory));
+cl::opt<int64_t> weightBlock(
+    "weight-block",
+    cl::desc("int4-weights: weights per block along K (16, 32, 64, 128 or 256; default 128)"),
+    cl::init(128), cl::value_desc("N"), cl::cat(quantCategory));
+cl::opt<std::string> weightMethod(
+    "weight-method",
+    cl::desc("int4-weights: rtn (round to nearest, default) or gptq (needs "
+             "--calibration-data)"),
+    cl::init("rtn"), cl::value_desc("rtn|gptq"), cl::cat(quantCategory));
+cl::opt<bool> weightSymmetric("weight-symmetric",
+                              cl::desc("int4-weights: symmetric blocks, no zero points"),
+                              cl::init(false), cl::cat(quantCategory));
 cl::opt<std::string> calibrationData(
     "calibration-data",
     cl::desc("Calibration samples: one folder per sample, one <input>.npy per graph input"),
@@ -187,6 +200,9 @@ int main(int argc, char **argv) {
   quant.include.assign(quantizeInclude.begin(), quantizeInclude.end());
   quant.report = !accuracyReport.empty();
   quant.maxFallbackTrials = maxFallbackTrials;
+  quant.weightBlock = weightBlock;
+  quant.weightMethod = weightMethod;
+  quant.weightSymmetric = weightSymmetric;
   for (StringRef bound : accuracyTarget) {
     auto [key, text] = bound.split('=');
     double value;
@@ -204,7 +220,10 @@ int main(int argc, char **argv) {
                                std::addressof(quantizeInclude),
                                &accuracyReport,
                                std::addressof(accuracyTarget),
-                               &maxFallbackTrials};
+                               &maxFallbackTrials,
+                               &weightBlock,
+                               &weightMethod,
+                               &weightSymmetric};
     for (cl::Option *option : quantOnly)
       if (option->getNumOccurrences())
         return fail("--" + option->ArgStr + " needs --quantize");

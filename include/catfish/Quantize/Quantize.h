@@ -18,13 +18,20 @@ namespace mlir::catfish {
 
 struct QuantizeOptions {
   /// "int8": per-channel symmetric int8 weights, per-tensor asymmetric int8 activations.
+  /// "int4-weights": MatMul weights in 4 bits, in blocks along K (com.microsoft MatMulNBits).
   std::string scheme;
+  /// int4-weights: weights per block (32, 64 or 128), "rtn" (round to nearest) or "gptq"
+  /// (needs calibration data), and symmetric blocks (no zero points).
+  int64_t weightBlock = 128;
+  std::string weightMethod = "rtn";
+  bool weightSymmetric = false;
   /// How activation ranges are chosen: "minmax", "percentile" or "entropy" (onnxruntime's
   /// calibrators of the same names and defaults).
   std::string calibrator = "minmax";
   /// The percentile calibrator keeps this percentage of values (onnxruntime's default).
   double percentile = 99.999;
-  /// One folder per sample, one `<input>.npy` per graph input.
+  /// One folder per sample, one `<input>.npy` per graph input (int4-weights with rtn needs
+  /// none).
   std::string calibrationDir;
   /// Samples for the accuracy report, in the same layout; empty: the calibration samples.
   std::string evaluationDir;

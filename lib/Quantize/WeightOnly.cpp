@@ -1,0 +1,358 @@
+//===- WeightOnly.cpp - 4-bit weights in blocks: RTN and GPTQ --------------===//
+//
+// --quantize=int4-weights rewrites each MatMul with a constant f32 weight [K, N] into
+// com.microsoft MatMulNBits (what onnxruntime's MatMulNBitsQuantizer writes and LLM exports
+// ship): per output column, blocks of `block` weights along K, a scale per block and (unless
+// symmetric) a 4-bit zero point. Round to nearest follows onnxruntime's MLAS quantizer bit for
+// bit; GPTQ quantizes column by column along K and spreads each column's rounding error over
+// the columns not yet quantized, weighted by the inverse Hessian of the calibration inputs.
+//
+//===----------------------------------------------------------------------===//
+#include "QuantizeImpl.h"
+
+#include "catfish/Import/OnnxModel.h"
+
+#include "llvm/ADT/StringSet.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::catfish;
+using namespace mlir::catfish::quantize;
+using llvm::createStringError;
+
+namespace {
+
+/// MLAS's range2scalezp (asymmetric) and range2scale (symmetric) for 4 bits.
+void blockParameters(ArrayRef<float> block, bool symmetric, float &scale, uint8_t &zero) {
+  float low = std::numeric_limits<float>::max(), high = -low;
+  for (float v : block) {
+    low = std::min(low, v);
+    high = std::max(high, v);
+  }
+  if (symmetric) {
+    scale = (std::fabs(high) > std::fabs(low) ? high : low) / -8.0f;
+    zero = 8;
+    return;
+  }
+  low = std::min(low, 0.0f);
+  high = std::max(high, 0.0f);
+  scale = (high - low) / 15.0f;
+  float zeroPoint = scale != 0.0f ? 0.0f - low / scale : low;
+  zero = zeroPoint < 0.0f ? 0 : zeroPoint > 15.0f ? 15 : static_cast<uint8_t>(std::roundf(zeroPoint));
+}
+
+uint8_t quantizeValue(float v, float scale, uint8_t zero) {
+  float reciprocal = scale != 0.0f ? 1.0f / scale : 0.0f;
+  return static_cast<uint8_t>(std::clamp(std::roundf(v * reciprocal + zero), 0.0f, 15.0f));
+}
+
+/// A [N, K] weight (row n: output column n of the MatMul) quantized in blocks along K.
+struct BlockQuantized {
+  int64_t blocks = 0;
+  /// [N, blocks * block] values in [0, 15], padded with the zero point.
+  std::vector<uint8_t> values;
+  std::vector<float> scales;
+  std::vector<uint8_t> zeros;
+  std::optional<double> sqnrDb;
+};
+
+/// Round to nearest, block by block.
+BlockQuantized roundToNearest(ArrayRef<float> rows, int64_t n, int64_t k, int64_t block,
+                              bool symmetric) {
+  BlockQuantized q;
+  q.blocks = (k + block - 1) / block;
+  q.values.assign(n * q.blocks * block, 0);
+  q.scales.resize(n * q.blocks);
+  q.zeros.resize(n * q.blocks);
+  std::vector<float> padded(block);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t b = 0; b < q.blocks; ++b) {
+      for (int64_t i = 0; i < block; ++i) {
+        int64_t col = b * block + i;
+        padded[i] = col < k ? rows[r * k + col] : 0.0f;
+      }
+      float &scale = q.scales[r * q.blocks + b];
+      uint8_t &zero = q.zeros[r * q.blocks + b];
+      blockParameters(padded, symmetric, scale, zero);
+      for (int64_t i = 0; i < block; ++i)
+        q.values[(r * q.blocks + b) * block + i] = quantizeValue(padded[i], scale, zero);
+    }
+  return q;
+}
+
+/// The upper Cholesky factor of the inverse of `h` ([k, k], symmetric positive definite after
+/// GPTQ's dampening), in place; false if it is not positive definite.
+bool inverseCholeskyUpper(std::vector<double> &h, int64_t k) {
+  // h = L L^T (lower L in place).
+  for (int64_t j = 0; j < k; ++j) {
+    double d = h[j * k + j];
+    for (int64_t p = 0; p < j; ++p)
+      d -= h[j * k + p] * h[j * k + p];
+    if (!(d > 0))
+      return false;
+    d = std::sqrt(d);
+    h[j * k + j] = d;
+    for (int64_t i = j + 1; i < k; ++i) {
+      double s = h[i * k + j];
+      for (int64_t p = 0; p < j; ++p)
+        s -= h[i * k + p] * h[j * k + p];
+      h[i * k + j] = s / d;
+    }
+  }
+  // L^-1 (lower), then h^-1 = L^-T L^-1.
+  std::vector<double> inv(k * k, 0.0);
+  for (int64_t j = 0; j < k; ++j) {
+    inv[j * k + j] = 1.0 / h[j * k + j];
+    for (int64_t i = j + 1; i < k; ++i) {
+      double s = 0;
+      for (int64_t p = j; p < i; ++p)
+        s += h[i * k + p] * inv[p * k + j];
+      inv[i * k + j] = -s / h[i * k + i];
+    }
+  }
+  std::vector<double> hinv(k * k, 0.0);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j <= i; ++j) {
+      double s = 0;
+      for (int64_t p = i; p < k; ++p)
+        s += inv[p * k + i] * inv[p * k + j];
+      hinv[i * k + j] = hinv[j * k + i] = s;
+    }
+  // The upper Cholesky factor U of hinv (hinv = U^T U), row by row into h.
+  for (int64_t i = 0; i < k; ++i) {
+    double d = hinv[i * k + i];
+    for (int64_t p = 0; p < i; ++p)
+      d -= h[p * k + i] * h[p * k + i];
+    if (!(d > 0))
+      return false;
+    d = std::sqrt(d);
+    h[i * k + i] = d;
+    for (int64_t j = i + 1; j < k; ++j) {
+      double s = hinv[i * k + j];
+      for (int64_t p = 0; p < i; ++p)
+        s -= h[p * k + i] * h[p * k + j];
+      h[i * k + j] = s / d;
+    }
+    for (int64_t j = 0; j < i; ++j)
+      h[i * k + j] = 0;
+  }
+  return true;
+}
+
+/// GPTQ (Frantar et al., 2022): column by column along K, each block's parameters taken when
+/// the block starts, from the weights as the earlier columns' errors left them.
+std::optional<BlockQuantized> gptq(std::vector<float> rows, int64_t n, int64_t k, int64_t block,
+                                   bool symmetric, std::vector<double> h) {
+  // Inputs that never fire carry no information: their weights go to zero.
+  double mean = 0;
+  for (int64_t i = 0; i < k; ++i)
+    mean += h[i * k + i];
+  mean /= static_cast<double>(k);
+  for (int64_t i = 0; i < k; ++i)
+    if (h[i * k + i] == 0) {
+      h[i * k + i] = 1;
+      for (int64_t r = 0; r < n; ++r)
+        rows[r * k + i] = 0;
+    }
+  for (int64_t i = 0; i < k; ++i)
+    h[i * k + i] += 0.01 * (mean > 0 ? mean : 1.0);
+  if (!inverseCholeskyUpper(h, k))
+    return std::nullopt;
+
+  BlockQuantized q;
+  q.blocks = (k + block - 1) / block;
+  q.values.assign(n * q.blocks * block, 0);
+  q.scales.resize(n * q.blocks);
+  q.zeros.resize(n * q.blocks);
+  std::vector<float> padded(block);
+  for (int64_t c = 0; c < k; ++c) {
+    int64_t b = c / block;
+    if (c % block == 0)
+      for (int64_t r = 0; r < n; ++r) {
+        for (int64_t i = 0; i < block; ++i)
+          padded[i] = b * block + i < k ? rows[r * k + b * block + i] : 0.0f;
+        blockParameters(padded, symmetric, q.scales[r * q.blocks + b], q.zeros[r * q.blocks + b]);
+      }
+    double diagonal = h[c * k + c];
+    for (int64_t r = 0; r < n; ++r) {
+      float scale = q.scales[r * q.blocks + b];
+      uint8_t zero = q.zeros[r * q.blocks + b];
+      float w = rows[r * k + c];
+      uint8_t v = quantizeValue(w, scale, zero);
+      q.values[(r * q.blocks + b) * block + (c - b * block)] = v;
+      double error = (w - (static_cast<float>(v) - zero) * scale) / diagonal;
+      for (int64_t j = c + 1; j < k; ++j)
+        rows[r * k + j] -= static_cast<float>(error * h[c * k + j]);
+    }
+  }
+  return q;
+}
+
+double dequantized(const BlockQuantized &q, int64_t block, int64_t r, int64_t c) {
+  int64_t b = c / block;
+  float scale = q.scales[r * q.blocks + b];
+  return (static_cast<float>(q.values[(r * q.blocks + b) * block + c % block]) -
+          q.zeros[r * q.blocks + b]) *
+         static_cast<double>(scale);
+}
+
+onnx::TensorProto bytesTensor(const std::string &name, int32_t type, ArrayRef<int64_t> dims,
+                              const void *data, size_t size) {
+  onnx::TensorProto tensor;
+  tensor.set_name(name);
+  tensor.set_data_type(type);
+  for (int64_t d : dims)
+    tensor.add_dims(d);
+  tensor.set_raw_data(std::string(static_cast<const char *>(data), size));
+  return tensor;
+}
+
+} // namespace
+
+llvm::Error quantize::rewriteToMatMulNBits(onnx::ModelProto &model, StringRef modelDir,
+                                           std::vector<Candidate> &candidates,
+                                           const QuantizeOptions &options,
+                                           const std::map<std::string, Hessian> &hessians) {
+  onnx::GraphProto *graph = model.mutable_graph();
+  std::map<std::string, const onnx::TensorProto *> constants;
+  for (const auto &init : graph->initializer())
+    constants[init.name()] = &init;
+  for (const auto &node : graph->node())
+    if (node.op_type() == "Constant" && node.output_size() == 1)
+      for (const auto &attr : node.attribute())
+        if (attr.name() == "value" && attr.has_t())
+          constants[node.output(0)] = &attr.t();
+  llvm::StringSet<> used;
+  for (const auto &init : graph->initializer())
+    used.insert(init.name());
+  for (const auto &node : graph->node())
+    for (const std::string &out : node.output())
+      used.insert(out);
+  auto fresh = [&](const std::string &base) {
+    std::string name = base;
+    for (int k = 1; !used.insert(name).second; ++k)
+      name = base + "_" + std::to_string(k);
+    return name;
+  };
+
+  int64_t block = options.weightBlock;
+  std::vector<onnx::TensorProto> initializers;
+  std::set<std::string> replaced;
+  for (Candidate &c : candidates) {
+    if (!c.excluded.empty())
+      continue;
+    const onnx::TensorProto *tensor = constants.at(c.weight);
+    int64_t k = tensor->dims(0), n = tensor->dims(1);
+    auto values = readFloatTensor(*tensor, modelDir);
+    if (!values)
+      return createStringError("weight '" + c.weight + "' of node " + c.name + ": " +
+                               llvm::toString(values.takeError()));
+    // [K, N] -> N rows of K.
+    std::vector<float> rows(n * k);
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        rows[j * k + i] = (*values)[i * n + j];
+    std::optional<BlockQuantized> q;
+    if (options.weightMethod == "gptq") {
+      const Hessian &h = hessians.at(c.activations.front());
+      q = gptq(rows, n, k, block, options.weightSymmetric, h.matrix);
+      if (!q)
+        c.method = "rtn (GPTQ's dampened Hessian was not positive definite)";
+    }
+    if (!q)
+      q = roundToNearest(rows, n, k, block, options.weightSymmetric);
+    double signal = 0, noise = 0;
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t col = 0; col < k; ++col) {
+        double w = rows[r * k + col], e = w - dequantized(*q, block, r, col);
+        signal += w * w;
+        noise += e * e;
+      }
+    if (noise > 0)
+      c.weightSqnrDb = 10.0 * std::log10(signal / noise);
+    c.weightScales = q->scales;
+
+    // Two values a byte, the lower index in the low nibble; zero points likewise per row.
+    // Past K, MLAS leaves bytes zero but for the partner of an odd K's last value, which is
+    // the zero point; an unused zero-point nibble is 8.
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t col = k; col < q->blocks * block; ++col)
+        q->values[r * q->blocks * block + col] =
+            col == k && k % 2 ? q->zeros[r * q->blocks + col / block] : 0;
+    std::vector<uint8_t> packed(n * q->blocks * block / 2);
+    for (size_t i = 0; i < packed.size(); ++i)
+      packed[i] = q->values[2 * i] | (q->values[2 * i + 1] << 4);
+    std::string bName = fresh(c.weight + "_Q4"), sName = fresh(c.weight + "_scales");
+    initializers.push_back(bytesTensor(bName, onnx::TensorProto::UINT8,
+                                       {n, q->blocks, block / 2}, packed.data(), packed.size()));
+    initializers.push_back(bytesTensor(sName, onnx::TensorProto::FLOAT, {n * q->blocks},
+                                       q->scales.data(), q->scales.size() * sizeof(float)));
+    onnx::NodeProto &node = *graph->mutable_node(c.node);
+    std::string a = node.input(0), out = node.output(0), name = node.name();
+    node.Clear();
+    node.set_op_type("MatMulNBits");
+    node.set_domain(std::string(kMicrosoftDomain));
+    node.set_name(name);
+    node.add_input(a);
+    node.add_input(bName);
+    node.add_input(sName);
+    if (!options.weightSymmetric) {
+      int64_t rowBytes = (q->blocks + 1) / 2;
+      std::vector<uint8_t> zeros(n * rowBytes, 0);
+      for (int64_t r = 0; r < n; ++r) {
+        if (q->blocks % 2)
+          zeros[r * rowBytes + rowBytes - 1] = 0x80;
+        for (int64_t b = 0; b < q->blocks; ++b)
+          zeros[r * rowBytes + b / 2] |= q->zeros[r * q->blocks + b] << (4 * (b % 2));
+      }
+      std::string zName = fresh(c.weight + "_zero_points");
+      initializers.push_back(bytesTensor(zName, onnx::TensorProto::UINT8, {n * rowBytes},
+                                         zeros.data(), zeros.size()));
+      node.add_input(zName);
+    }
+    node.add_output(out);
+    for (auto [attr, value] : {std::pair<const char *, int64_t>{"K", k}, {"N", n}, {"bits", 4},
+                               {"block_size", block}}) {
+      onnx::AttributeProto *a = node.add_attribute();
+      a->set_name(attr);
+      a->set_type(onnx::AttributeProto::INT);
+      a->set_i(value);
+    }
+    replaced.insert(c.weight);
+  }
+
+  // The float weights nothing else reads leave the model.
+  llvm::StringSet<> read;
+  for (const auto &node : graph->node())
+    collectReads(node, read);
+  for (const auto &out : graph->output())
+    read.insert(out.name());
+  auto dead = [&](const std::string &name) { return replaced.count(name) && !read.contains(name); };
+  auto *inits = graph->mutable_initializer();
+  inits->erase(std::remove_if(inits->begin(), inits->end(),
+                              [&](const onnx::TensorProto &t) { return dead(t.name()); }),
+               inits->end());
+  auto *nodes = graph->mutable_node();
+  nodes->erase(std::remove_if(nodes->begin(), nodes->end(),
+                              [&](const onnx::NodeProto &node) {
+                                return node.op_type() == "Constant" && node.output_size() == 1 &&
+                                       dead(node.output(0));
+                              }),
+               nodes->end());
+  auto *inputs = graph->mutable_input();
+  inputs->erase(std::remove_if(inputs->begin(), inputs->end(),
+                               [&](const onnx::ValueInfoProto &in) { return dead(in.name()); }),
+                inputs->end());
+  for (onnx::TensorProto &t : initializers)
+    *graph->add_initializer() = std::move(t);
+  if (!replaced.empty() && llvm::none_of(model.opset_import(), [](const auto &entry) {
+        return entry.domain() == kMicrosoftDomain;
+      })) {
+    onnx::OperatorSetIdProto *entry = model.add_opset_import();
+    entry->set_domain(std::string(kMicrosoftDomain));
+    entry->set_version(1);
+  }
+  return llvm::Error::success();
+}
