@@ -136,6 +136,14 @@ std::optional<size_t> ModelRunner::findOutput(StringRef name) const {
   return index;
 }
 
+llvm::Error ModelRunner::output(StringRef name, std::vector<double> &values,
+                                std::vector<int64_t> &shape) const {
+  std::optional<size_t> index = findOutput(name);
+  if (!index)
+    return createStringError("the calibration model has no output '" + name + "'");
+  return output(*index, values, shape);
+}
+
 catfish_tensor_info_t ModelRunner::outputInfo(size_t index) const {
   catfish_tensor_info_t info{};
   catfish_status_free(catfish_model_output_info(model, index, &info));

@@ -170,7 +170,8 @@ quantize::findCandidates(const onnx::ModelProto &model, const QuantizeOptions &o
       c.activations = {input(0)};
       c.weight = input(1);
       c.weightAxis = 0;
-      if (index.floatConstant(input(2), 1))
+      const onnx::TensorProto *bias = index.floatConstant(input(2), 1);
+      if (bias && bias->dims(0) == index.constants.at(c.weight)->dims(0))
         c.bias = input(2);
     } else if (c.opType == "Add" && node.input_size() == 2 && input(0) != input(1) &&
                !index.isConstant(input(0)) && !index.isConstant(input(1))) {
@@ -232,30 +233,6 @@ std::string quantize::withOutputs(const onnx::ModelProto &model, ArrayRef<std::s
 
 namespace {
 
-/// Names not yet used in the graph, made from a base name.
-class FreshNames {
-public:
-  explicit FreshNames(const onnx::GraphProto &graph) {
-    for (const auto &init : graph.initializer())
-      used.insert(init.name());
-    for (const auto &in : graph.input())
-      used.insert(in.name());
-    for (const auto &node : graph.node()) {
-      used.insert(node.name());
-      for (const std::string &out : node.output())
-        used.insert(out);
-    }
-  }
-  std::string operator()(const std::string &base) {
-    std::string name = base;
-    for (int k = 1; !used.insert(name).second; ++k)
-      name = base + "_" + std::to_string(k);
-    return name;
-  }
-
-private:
-  llvm::StringSet<> used;
-};
 
 template <typename T>
 onnx::TensorProto makeTensor(const std::string &name, int32_t dataType,
@@ -328,12 +305,54 @@ ChannelQuantized quantizeChannels(ArrayRef<float> w, ArrayRef<int64_t> dims, int
 } // namespace
 
 /// Every name `node` reads, its subgraphs' included.
+llvm::Expected<std::vector<float>>
+quantize::readQuantizable(const onnx::TensorProto &tensor, StringRef modelDir, const Candidate &c) {
+  auto values = readFloatTensor(tensor, modelDir);
+  if (!values)
+    return createStringError("'" + tensor.name() + "' of node " + c.name + ": " +
+                             llvm::toString(values.takeError()));
+  if (!llvm::all_of(*values, [](float v) { return std::isfinite(v); }))
+    return createStringError("'" + tensor.name() + "' of node " + c.name +
+                             " holds a NaN or an infinity, which has no quantized value "
+                             "(--quantize-exclude=" + c.name + " keeps the op in float)");
+  return values;
+}
+
+FreshNames::FreshNames(const onnx::GraphProto &graph) { collect(graph); }
+
+void FreshNames::collect(const onnx::GraphProto &graph) {
+  for (const auto &init : graph.initializer())
+    used.insert(init.name());
+  for (const auto &in : graph.input())
+    used.insert(in.name());
+  for (const auto &node : graph.node()) {
+    used.insert(node.name());
+    for (const std::string &out : node.output())
+      used.insert(out);
+    for (const auto &attr : node.attribute()) {
+      if (attr.has_g())
+        collect(attr.g());
+      for (const auto &inner : attr.graphs())
+        collect(inner);
+    }
+  }
+}
+
+std::string FreshNames::operator()(const std::string &base) {
+  std::string name = base;
+  for (int k = 1; !used.insert(name).second; ++k)
+    name = base + "_" + std::to_string(k);
+  return name;
+}
+
 void quantize::collectReads(const onnx::NodeProto &node, llvm::StringSet<> &read) {
   for (const std::string &in : node.input())
     read.insert(in);
   auto graphReads = [&](const onnx::GraphProto &graph) {
     for (const onnx::NodeProto &inner : graph.node())
       collectReads(inner, read);
+    for (const auto &out : graph.output())
+      read.insert(out.name());
   };
   for (const auto &attr : node.attribute()) {
     if (attr.has_g())
@@ -342,7 +361,6 @@ void quantize::collectReads(const onnx::NodeProto &node, llvm::StringSet<> &read
       graphReads(graph);
   }
 }
-
 
 llvm::Error quantize::rewriteToQdq(onnx::ModelProto &model, StringRef modelDir, std::vector<Candidate> &candidates,
                                    const llvm::StringMap<ActivationParams> &params) {
@@ -388,10 +406,9 @@ llvm::Error quantize::rewriteToQdq(onnx::ModelProto &model, StringRef modelDir, 
     const onnx::TensorProto *tensor = index.constants.at(c.weight);
     std::string key = c.weight + "@" + std::to_string(c.weightAxis);
     if (!weightDequantized.count(key)) {
-      auto values = readFloatTensor(*tensor, modelDir);
+      auto values = readQuantizable(*tensor, modelDir, c);
       if (!values)
-        return createStringError("weight '" + c.weight + "' of node " + c.name + ": " +
-                                 llvm::toString(values.takeError()));
+        return values.takeError();
       SmallVector<int64_t> dims(tensor->dims().begin(), tensor->dims().end());
       ChannelQuantized q = quantizeChannels(*values, dims, c.weightAxis);
       auto channels = static_cast<int64_t>(q.scales.size());
@@ -418,10 +435,9 @@ llvm::Error quantize::rewriteToQdq(onnx::ModelProto &model, StringRef modelDir, 
     if (c.bias.empty())
       continue;
     // The bias at scale s_x * s_w per channel, in int32 (what an integer kernel adds).
-    auto bias = readFloatTensor(*index.constants.at(c.bias), modelDir);
+    auto bias = readQuantizable(*index.constants.at(c.bias), modelDir, c);
     if (!bias)
-      return createStringError("bias '" + c.bias + "' of node " + c.name + ": " +
-                               llvm::toString(bias.takeError()));
+      return bias.takeError();
     float inputScale = params.find(c.activations.front())->second.scale;
     std::vector<float> scales(bias->size());
     std::vector<int32_t> values(bias->size());
@@ -429,10 +445,9 @@ llvm::Error quantize::rewriteToQdq(onnx::ModelProto &model, StringRef modelDir, 
       scales[k] = inputScale * q.scales[k];
       if (!(scales[k] >= std::numeric_limits<float>::min()))
         scales[k] = 1;
-      float v = std::nearbyint((*bias)[k] / scales[k]);
-      values[k] = v >= 2147483520.0f ? std::numeric_limits<int32_t>::max()
-                  : v <= -2147483648.0f ? std::numeric_limits<int32_t>::min()
-                                       : static_cast<int32_t>(v);
+      // In f64, as onnxruntime divides.
+      double v = std::nearbyint(static_cast<double>((*bias)[k]) / scales[k]);
+      values[k] = static_cast<int32_t>(std::clamp(v, -2147483648.0, 2147483647.0));
     }
     auto n = static_cast<int64_t>(values.size());
     std::string scale = fresh(c.bias + "_scale"), zero = fresh(c.bias + "_zero_point");

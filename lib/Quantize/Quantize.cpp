@@ -14,6 +14,8 @@
 
 #include "catfish/Import/OnnxModel.h"
 
+#include "host_tensor.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -53,6 +55,11 @@ llvm::Error validate(const QuantizeOptions &options) {
   if (!llvm::is_contained(kCalibrators, options.calibrator))
     return createStringError("unknown --calibrator=" + options.calibrator +
                              " (expected minmax, percentile or entropy)");
+  unsigned minBins = options.calibrator == "entropy" ? 128 : 2;
+  if (options.bins && (options.bins < minBins || options.bins > (1u << 20)))
+    return createStringError("--calibration-bins must be in [" + Twine(minBins) +
+                             ", 1048576] for --calibrator=" + options.calibrator + ", got " +
+                             Twine(options.bins));
   if (!(options.percentile > 0 && options.percentile <= 100))
     return createStringError(
         llvm::formatv("--calibration-percentile must be in (0, 100], got {0}", options.percentile)
@@ -73,27 +80,45 @@ llvm::Error validate(const QuantizeOptions &options) {
 
 /// Signal-to-noise ratio in dB; null where it is infinite (no noise) or undefined.
 json::Value decibels(double signal, double noise) {
-  if (noise <= 0 || signal <= 0)
+  double db = 10.0 * std::log10(signal / noise);
+  if (!(noise > 0 && signal > 0) || !std::isfinite(db))
     return nullptr;
-  return 10.0 * std::log10(signal / noise);
+  return db;
+}
+
+/// A number, or null where it is not finite (JSON has no NaN or infinity).
+json::Value finiteOrNull(double value) {
+  if (!std::isfinite(value))
+    return nullptr;
+  return value;
 }
 
 /// A reference tensor against a test tensor, accumulated over samples.
 struct Comparison {
   double signal = 0, noise = 0, dot = 0, testEnergy = 0, maxError = 0;
   uint64_t rows = 0, agreeing = 0;
+  /// Elements where the reference is not finite (masked scores, log-probabilities of zero)
+  /// and the test differs from it: no SQNR can count them, so they are counted apart.
+  uint64_t nonFiniteMismatches = 0;
 
   void add(ArrayRef<double> reference, ArrayRef<double> test, ArrayRef<int64_t> shape) {
     for (size_t i = 0; i < reference.size(); ++i) {
-      double r = reference[i], t = test[i], e = r - t;
+      double r = reference[i], t = test[i];
+      if (!std::isfinite(r) || !std::isfinite(t)) {
+        bool same = r == t || (std::isnan(r) && std::isnan(t));
+        nonFiniteMismatches += !same;
+        continue;
+      }
+      double e = r - t;
       signal += r * r;
       noise += e * e;
       dot += r * t;
       testEnergy += t * t;
       maxError = std::max(maxError, std::fabs(e));
     }
-    // Argmax agreement along the last axis (classifier scores, language-model logits).
-    if (shape.size() < 2 || shape.back() < 2)
+    // Argmax agreement along the last axis (classifier scores, language-model logits; a
+    // rank-1 output is one row).
+    if (shape.empty() || shape.back() < 2)
       return;
     auto width = static_cast<size_t>(shape.back());
     for (size_t row = 0; row + width <= reference.size(); row += width) {
@@ -106,15 +131,20 @@ struct Comparison {
   }
   json::Value sqnr() const { return decibels(signal, noise); }
   double sqnrValue() const {
+    if (nonFiniteMismatches)
+      return -std::numeric_limits<double>::infinity();
     if (noise <= 0)
       return std::numeric_limits<double>::infinity();
     return signal <= 0 ? -std::numeric_limits<double>::infinity()
                        : 10.0 * std::log10(signal / noise);
   }
   double cosine() const {
+    if (nonFiniteMismatches)
+      return 0.0;
     if (signal == 0 || testEnergy == 0)
       return signal == testEnergy ? 1.0 : 0.0;
-    return dot / std::sqrt(signal * testEnergy);
+    double c = dot / std::sqrt(signal * testEnergy);
+    return std::isfinite(c) ? c : 0.0;
   }
   std::optional<double> agreement() const {
     if (rows == 0)
@@ -173,8 +203,12 @@ struct Session {
                          ? rewriteToMatMulNBits(copy, modelDir, candidates, options, hessians)
                          : rewriteToQdq(copy, modelDir, candidates, params))
       return std::move(error);
+    externalData = llvm::any_of(copy.graph().initializer(), [](const onnx::TensorProto &t) {
+      return t.data_location() == onnx::TensorProto::EXTERNAL;
+    });
     return copy.SerializeAsString();
   }
+  bool externalData = false;
 
   llvm::Expected<Evaluation> evaluate(ArrayRef<std::string> samples) {
     Evaluation result;
@@ -264,7 +298,7 @@ llvm::Error calibrate(Session &s, ArrayRef<std::string> samples,
   std::map<std::string, TensorStatistics> statistics;
   std::vector<double> values;
   std::vector<int64_t> shape;
-  unsigned bins = histogramBins(s.options.calibrator);
+  unsigned bins = s.options.bins ? s.options.bins : histogramBins(s.options.calibrator);
   for (int pass = 0; pass < (bins ? 2 : 1); ++pass) {
     if (pass == 1)
       for (auto &[name, stats] : statistics)
@@ -273,7 +307,7 @@ llvm::Error calibrate(Session &s, ArrayRef<std::string> samples,
       if (auto error = s.floatRunner->run(sample))
         return error;
       for (const std::string &name : tensors) {
-        if (auto error = s.floatRunner->output(*s.floatRunner->findOutput(name), values, shape))
+        if (auto error = s.floatRunner->output(name, values, shape))
           return error;
         if (pass == 0)
           statistics[name].addRange(values);
@@ -300,7 +334,7 @@ llvm::Error accumulateHessians(Session &s, ArrayRef<std::string> samples,
     if (auto error = s.floatRunner->run(sample))
       return error;
     for (const std::string &name : tensors) {
-      if (auto error = s.floatRunner->output(*s.floatRunner->findOutput(name), values, shape))
+      if (auto error = s.floatRunner->output(name, values, shape))
         return error;
       Hessian &h = s.hessians[name];
       h.k = shape.empty() ? 1 : shape.back();
@@ -333,7 +367,10 @@ llvm::Error calibrateAll(Session &s, ArrayRef<std::string> samples) {
   // Only f32 activations are quantized; the rest of the op's inputs decide nothing.
   std::vector<std::string> floatTensors;
   for (const std::string &name : tensors) {
-    catfish_dtype_t dtype = s.floatRunner->outputInfo(*s.floatRunner->findOutput(name)).dtype;
+    std::optional<size_t> index = s.floatRunner->findOutput(name);
+    if (!index)
+      return createStringError("the calibration model has no output '" + name + "'");
+    catfish_dtype_t dtype = s.floatRunner->outputInfo(*index).dtype;
     if (dtype == CATFISH_DTYPE_F32) {
       floatTensors.push_back(name);
       continue;
@@ -343,9 +380,29 @@ llvm::Error calibrateAll(Session &s, ArrayRef<std::string> samples) {
         c.excluded = "its input '" + name + "' is " + catfish_dtype_name(dtype) +
                      ", not f32 (only f32 ops are quantized)";
   }
+  // A residual Add joins two tensors of one shape; a broadcast (an attention mask added to
+  // the scores, a bias computed at run time) is not one.
+  auto dims = [&](const std::string &name) {
+    catfish_tensor_info_t info = s.floatRunner->outputInfo(*s.floatRunner->findOutput(name));
+    return std::vector<int64_t>(info.dims, info.dims + info.rank);
+  };
+  for (Candidate &c : s.candidates)
+    if (c.excluded.empty() && c.opType == "Add" &&
+        dims(c.activations[0]) != dims(c.activations[1]))
+      c.excluded = "not a residual Add: its inputs have the shapes " +
+                   ::catfish::tools::shapeText(dims(c.activations[0])) + " and " +
+                   ::catfish::tools::shapeText(dims(c.activations[1])) + " (a broadcast)";
   if (s.options.scheme == "int4-weights")
     return accumulateHessians(s, samples, floatTensors);
   return calibrate(s, samples, floatTensors);
+}
+
+/// [smallest, largest] of the scales; null for a weight without elements.
+json::Value scaleRange(ArrayRef<float> scales) {
+  if (scales.empty())
+    return nullptr;
+  auto [lo, hi] = std::minmax_element(scales.begin(), scales.end());
+  return json::Array{finiteOrNull(*lo), finiteOrNull(*hi)};
 }
 
 json::Value numberOrNull(std::optional<double> value) {
@@ -360,9 +417,11 @@ std::string reportJson(const Session &s, const Evaluation &evaluation, size_t ca
   json::Array outputs;
   for (auto [name, c] : llvm::zip(evaluation.outputNames, evaluation.outputs)) {
     json::Object entry{{"name", name},
-                       {"sqnr_db", c.sqnr()},
+                       {"sqnr_db", c.nonFiniteMismatches ? json::Value(nullptr) : c.sqnr()},
                        {"cosine", c.cosine()},
-                       {"max_abs_error", c.maxError}};
+                       {"max_abs_error", finiteOrNull(c.maxError)}};
+    if (c.nonFiniteMismatches)
+      entry["nonfinite_mismatches"] = static_cast<int64_t>(c.nonFiniteMismatches);
     if (auto agreement = c.agreement())
       entry["top1_agreement"] = *agreement;
     outputs.push_back(std::move(entry));
@@ -380,7 +439,6 @@ std::string reportJson(const Session &s, const Evaluation &evaluation, size_t ca
       continue;
     }
     if (weightOnly) {
-      auto [lo, hi] = std::minmax_element(c.weightScales.begin(), c.weightScales.end());
       op["scheme"] = llvm::formatv("int4 weights in blocks of {0} along K ({1}), f32 "
                                    "activations (com.microsoft MatMulNBits)",
                                    s.options.weightBlock,
@@ -389,7 +447,7 @@ std::string reportJson(const Session &s, const Evaluation &evaluation, size_t ca
       op["weight"] = json::Object{{"tensor", c.weight},
                                   {"method", c.method.empty() ? s.options.weightMethod : c.method},
                                   {"blocks", static_cast<int64_t>(c.weightScales.size())},
-                                  {"scale_range", json::Array{*lo, *hi}},
+                                  {"scale_range", scaleRange(c.weightScales)},
                                   {"sqnr_db", numberOrNull(c.weightSqnrDb)}};
       if (auto it = evaluation.activations.find(c.activations.front());
           it != evaluation.activations.end())
@@ -404,8 +462,8 @@ std::string reportJson(const Session &s, const Evaluation &evaluation, size_t ca
     for (const std::string &name : weightOnly ? ArrayRef<std::string>() : ArrayRef(c.activations)) {
       const ActivationParams &p = s.params.find(name)->second;
       json::Object input{{"tensor", name},
-                         {"range", json::Array{p.rmin, p.rmax}},
-                         {"scale", p.scale},
+                         {"range", json::Array{finiteOrNull(p.rmin), finiteOrNull(p.rmax)}},
+                         {"scale", finiteOrNull(p.scale)},
                          {"zero_point", p.zeroPoint}};
       if (auto it = evaluation.activations.find(name); it != evaluation.activations.end()) {
         const ActivationError &e = it->second;
@@ -419,11 +477,10 @@ std::string reportJson(const Session &s, const Evaluation &evaluation, size_t ca
     if (!weightOnly)
       op["inputs"] = std::move(inputs);
     if (!c.weight.empty() && !weightOnly) {
-      auto [lo, hi] = std::minmax_element(c.weightScales.begin(), c.weightScales.end());
       op["weight"] = json::Object{{"tensor", c.weight},
                                   {"axis", c.weightAxis},
                                   {"channels", static_cast<int64_t>(c.weightScales.size())},
-                                  {"scale_range", json::Array{*lo, *hi}},
+                                  {"scale_range", scaleRange(c.weightScales)},
                                   {"sqnr_db", numberOrNull(c.weightSqnrDb)},
                                   {"bias_int32", !c.bias.empty()}};
     }
@@ -572,6 +629,7 @@ llvm::Expected<QuantizedModel> mlir::catfish::quantizeModel(StringRef path,
     result.reportJson =
         reportJson(s, *evaluation, samples.size(), evaluationSamples.size(), std::move(fallback));
   }
+  result.externalData = s.externalData;
   result.quantizedOps = llvm::count_if(s.candidates, [](auto &c) { return c.excluded.empty(); });
   result.floatOps = s.candidates.size() - result.quantizedOps;
   return result;

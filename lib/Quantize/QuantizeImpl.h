@@ -47,6 +47,9 @@ public:
 
   /// The index of output `name`, if the model has one.
   std::optional<size_t> findOutput(StringRef name) const;
+  /// Output `name` of the last run, as doubles, and its shape.
+  llvm::Error output(StringRef name, std::vector<double> &values,
+                     std::vector<int64_t> &shape) const;
   catfish_tensor_info_t outputInfo(size_t index) const;
   /// Output `index` of the last run, as doubles, and its shape.
   llvm::Error output(size_t index, std::vector<double> &values,
@@ -137,7 +140,23 @@ struct Candidate {
 llvm::Expected<std::vector<Candidate>> findCandidates(const onnx::ModelProto &model,
                                                       const QuantizeOptions &options);
 
-/// Every name `node` reads, its subgraphs' included.
+/// Names not used anywhere in a graph (its subgraphs included), made from a base name.
+class FreshNames {
+public:
+  explicit FreshNames(const onnx::GraphProto &graph);
+  std::string operator()(const std::string &base);
+
+private:
+  void collect(const onnx::GraphProto &graph);
+  llvm::StringSet<> used;
+};
+
+/// The f32 elements of constant `tensor` (a weight or bias of candidate `c`), which must all
+/// be finite: a NaN or infinity has no quantized value.
+llvm::Expected<std::vector<float>> readQuantizable(const onnx::TensorProto &tensor,
+                                                   StringRef modelDir, const Candidate &c);
+
+/// Every name `node` reads, its subgraphs' included (their outputs too).
 void collectReads(const onnx::NodeProto &node, llvm::StringSet<> &read);
 
 /// `model` with extra graph outputs `names` (those it lacks), serialized.

@@ -224,18 +224,7 @@ llvm::Error quantize::rewriteToMatMulNBits(onnx::ModelProto &model, StringRef mo
       for (const auto &attr : node.attribute())
         if (attr.name() == "value" && attr.has_t())
           constants[node.output(0)] = &attr.t();
-  llvm::StringSet<> used;
-  for (const auto &init : graph->initializer())
-    used.insert(init.name());
-  for (const auto &node : graph->node())
-    for (const std::string &out : node.output())
-      used.insert(out);
-  auto fresh = [&](const std::string &base) {
-    std::string name = base;
-    for (int k = 1; !used.insert(name).second; ++k)
-      name = base + "_" + std::to_string(k);
-    return name;
-  };
+  FreshNames fresh(*graph);
 
   int64_t block = options.weightBlock;
   std::vector<onnx::TensorProto> initializers;
@@ -245,10 +234,9 @@ llvm::Error quantize::rewriteToMatMulNBits(onnx::ModelProto &model, StringRef mo
       continue;
     const onnx::TensorProto *tensor = constants.at(c.weight);
     int64_t k = tensor->dims(0), n = tensor->dims(1);
-    auto values = readFloatTensor(*tensor, modelDir);
+    auto values = readQuantizable(*tensor, modelDir, c);
     if (!values)
-      return createStringError("weight '" + c.weight + "' of node " + c.name + ": " +
-                               llvm::toString(values.takeError()));
+      return values.takeError();
     // [K, N] -> N rows of K.
     std::vector<float> rows(n * k);
     for (int64_t i = 0; i < k; ++i)

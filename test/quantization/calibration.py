@@ -98,11 +98,14 @@ def run(cmd):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 
-def compile_quantized(args, model_path, work, calib, evaluation, calibrator, extra=()):
+def compile_quantized(args, model_path, work, calib, evaluation, calibrator, extra=(), tag=""):
     """--emit=onnx-qdq and an artifact of the same quantization; returns (qdq path, artifact,
-    report dict) or raises with catfish-compile's error."""
-    qdq, artifact, report = (os.path.join(work, f"{calibrator}.{ext}")
-                             for ext in ("onnx", "catfish", "json"))
+    report dict) or raises with catfish-compile's error. The QDQ model goes next to the input
+    (where a model with external data must be), named after `work` and `tag`."""
+    stem = os.path.basename(work) + tag + "-" + calibrator
+    qdq = os.path.join(os.path.dirname(model_path), stem + ".onnx")
+    artifact, report = (os.path.join(work, f"{calibrator}{tag}.{ext}")
+                        for ext in ("catfish", "json"))
     common = ["--quantize=int8", f"--calibrator={calibrator}", "--calibration-data", calib,
               "--evaluation-data", evaluation, *extra]
     for cmd in ([model_path, "--emit=onnx-qdq", "-o", qdq, "--accuracy-report", report],
@@ -305,13 +308,12 @@ def check_model(name, args):
             failures += problems
             detail += f", lowest cosine with onnxruntime {lowest:.6f}"
             # Same inputs, same files.
-            again = os.path.join(work, "again")
-            os.makedirs(again, exist_ok=True)
             try:
-                qdq2, _, _ = compile_quantized(args, model_path, again, calib_dir, eval_dir,
-                                               calibrator)
+                qdq2, _, _ = compile_quantized(args, model_path, work, calib_dir, eval_dir,
+                                               calibrator, tag="-again")
+                report2 = os.path.join(work, f"{calibrator}-again.json")
                 same = all(open(a, "rb").read() == open(b, "rb").read() for a, b in (
-                    (qdq, qdq2), (qdq.replace(".onnx", ".json"), qdq2.replace(".onnx", ".json"))))
+                    (qdq, qdq2), (os.path.join(work, f"{calibrator}.json"), report2)))
                 if not same:
                     failures.append(f"{label}: a second run wrote different files")
             except RuntimeError as error:

@@ -8,9 +8,11 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 
@@ -108,6 +110,11 @@ cl::opt<double> calibrationPercentile(
     "calibration-percentile",
     cl::desc("--calibrator=percentile keeps this percentage of values (default 99.999)"),
     cl::init(99.999), cl::value_desc("P"), cl::cat(quantCategory));
+cl::opt<unsigned> calibrationBins(
+    "calibration-bins",
+    cl::desc("Histogram bins of --calibrator=percentile (default 2048) and entropy (default "
+             "128, which leaves the full range: 2048 searches clips as TensorRT does)"),
+    cl::init(0), cl::value_desc("N"), cl::cat(quantCategory));
 cl::list<std::string> quantizeExclude(
     "quantize-exclude", cl::desc("Node names or op types to leave in float"),
     cl::CommaSeparated, cl::value_desc("NAMES"), cl::cat(quantCategory));
@@ -194,6 +201,7 @@ int main(int argc, char **argv) {
   quant.scheme = quantize;
   quant.calibrator = calibrator;
   quant.percentile = calibrationPercentile;
+  quant.bins = calibrationBins;
   quant.calibrationDir = calibrationData;
   quant.evaluationDir = evaluationData;
   quant.exclude.assign(quantizeExclude.begin(), quantizeExclude.end());
@@ -206,7 +214,8 @@ int main(int argc, char **argv) {
   for (StringRef bound : accuracyTarget) {
     auto [key, text] = bound.split('=');
     double value;
-    if (text.trim().getAsDouble(value) || !(key == "sqnr" || key == "cosine" || key == "top1"))
+    if (text.trim().getAsDouble(value) || !std::isfinite(value) ||
+        !(key == "sqnr" || key == "cosine" || key == "top1"))
       return fail("--accuracy-target expects sqnr=DB, cosine=C or top1=FRACTION, got '" +
                   bound + "'");
     (key == "sqnr" ? quant.minSqnrDb : key == "cosine" ? quant.minCosine : quant.minTop1) = value;
@@ -216,6 +225,7 @@ int main(int argc, char **argv) {
                                &evaluationData,
                                &calibrator,
                                &calibrationPercentile,
+                               &calibrationBins,
                                std::addressof(quantizeExclude),
                                std::addressof(quantizeInclude),
                                &accuracyReport,
@@ -242,9 +252,23 @@ int main(int argc, char **argv) {
   if (!quantize.empty()) {
     if (emit == "onnx-qdq" && outputPath == "-")
       return fail("--emit=onnx-qdq needs an output file: -o MODEL.onnx");
+    SmallString<256> inputDir(inputPath), outputDir(outputPath);
+    sys::path::remove_filename(inputDir);
+    sys::path::remove_filename(outputDir);
+    if (inputDir.empty())
+      inputDir = ".";
+    if (outputDir.empty())
+      outputDir = ".";
+    SmallString<256> realInput, realOutput;
+    bool sameDir = !sys::fs::real_path(inputDir, realInput) &&
+                   !sys::fs::real_path(outputDir, realOutput) && realInput == realOutput;
     auto quantized = mlir::catfish::quantizeModel(inputPath, quant, options);
     if (!quantized)
       return fail(toString(quantized.takeError()));
+    if (emit == "onnx-qdq" && quantized->externalData && !sameDir)
+      return fail("--emit=onnx-qdq: " + inputPath + " keeps weights in external data files, "
+                  "which the quantized model still reads at locations relative to the model; "
+                  "write it next to the input (-o " + inputDir + "/NAME.onnx)");
     quantizedModel = std::move(quantized->onnx);
     options.import.modelBytes = ArrayRef(quantizedModel.data(), quantizedModel.size());
     if (!accuracyReport.empty()) {

@@ -30,6 +30,9 @@ struct QuantizeOptions {
   std::string calibrator = "minmax";
   /// The percentile calibrator keeps this percentage of values (onnxruntime's default).
   double percentile = 99.999;
+  /// Histogram bins of the percentile and entropy calibrators; 0: onnxruntime's defaults
+  /// (2048 and 128).
+  unsigned bins = 0;
   /// One folder per sample, one `<input>.npy` per graph input (int4-weights with rtn needs
   /// none).
   std::string calibrationDir;
@@ -50,8 +53,9 @@ struct QuantizeOptions {
 
 struct QuantizedModel {
   /// The quantized model, a serialized ONNX QDQ model. Its external data, if any, stays in
-  /// the input model's files.
+  /// the input model's files (externalData), at locations relative to the input's directory.
   std::string onnx;
+  bool externalData = false;
   /// The accuracy report as JSON; empty unless QuantizeOptions::report.
   std::string reportJson;
   /// How many ops were quantized, and how many candidates were left in float.
