@@ -24,6 +24,7 @@
 
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 using namespace mlir;
 using namespace mlir::catfish;
@@ -578,52 +579,93 @@ llvm::Expected<QuantizedModel> mlir::catfish::quantizeModel(StringRef path,
     if (!evaluation)
       return evaluation.takeError();
     json::Object fallback;
-    if (target) {
-      // Greedy: the ops adding the most error by themselves go back to float first, in
-      // batches that double (1, 1, 2, 4, ...), until the target holds.
+    if (target && !evaluation->meets(options)) {
+      // The ops adding the most error by themselves go back to float first. How many: the
+      // fewest that meet the target, found by bisection (more ops in float, more accuracy),
+      // after a first trial with all of them in float.
       std::vector<Candidate *> ranked;
       for (Candidate &c : s.candidates)
         if (c.excluded.empty())
           ranked.push_back(&c);
-      llvm::stable_sort(ranked, [&](Candidate *a, Candidate *b) {
-        return ownSqnr(*a, *evaluation) < ownSqnr(*b, *evaluation);
-      });
-      json::Array movedBack;
+      std::vector<double> own;
+      for (Candidate *c : ranked)
+        own.push_back(ownSqnr(*c, *evaluation));
+      std::vector<size_t> order(ranked.size());
+      std::iota(order.begin(), order.end(), 0);
+      llvm::stable_sort(order, [&](size_t a, size_t b) { return own[a] < own[b]; });
       unsigned trials = 0;
-      size_t next = 0, batch = 1;
-      while (!evaluation->meets(options) && next < ranked.size() &&
-             trials < options.maxFallbackTrials) {
+      auto trial = [&](size_t count) -> llvm::Expected<Evaluation> {
         ++trials;
-        for (size_t k = 0; k < batch && next < ranked.size(); ++k, ++next) {
-          Candidate &c = *ranked[next];
-          double own = ownSqnr(c, *evaluation);
-          c.excluded = llvm::formatv("accuracy fallback (trial {0}): its own quantization "
-                                     "SQNR, {1:f1} dB, ranked {2} of {3}",
-                                     trials, own, next + 1, ranked.size())
-                           .str();
-          movedBack.push_back(c.name);
+        for (auto [rank, i] : llvm::enumerate(order))
+          ranked[i]->excluded =
+              rank < count ? llvm::formatv("accuracy fallback: its own quantization SQNR, "
+                                           "{0:f1} dB, ranks {1} of {2}",
+                                           own[i], rank + 1, ranked.size())
+                                 .str()
+                           : "";
+        return s.evaluate(evaluationSamples);
+      };
+      size_t failing = 0, meeting = ranked.size();
+      auto all = trial(meeting);
+      if (!all)
+        return all.takeError();
+      bool reachable = all->meets(options);
+      std::optional<Evaluation> best;
+      if (reachable)
+        best = std::move(*all);
+      while (reachable && meeting - failing > 1 && trials < options.maxFallbackTrials) {
+        size_t middle = failing + (meeting - failing) / 2;
+        auto tried = trial(middle);
+        if (!tried)
+          return tried.takeError();
+        if (tried->meets(options)) {
+          meeting = middle;
+          best = std::move(*tried);
+        } else {
+          failing = middle;
         }
-        if (trials > 1)
-          batch *= 2;
-        auto retry = s.evaluate(evaluationSamples);
-        if (!retry)
-          return retry.takeError();
-        evaluation = std::move(retry);
       }
-      bool met = evaluation->meets(options);
-      fallback = json::Object{{"target_met", met},
+      // Leave the candidates as the kept evaluation has them: the fewest ops in float that
+      // met the target, or, where nothing meets it, every op quantized as first measured.
+      size_t moved = reachable ? meeting : 0;
+      for (auto [rank, i] : llvm::enumerate(order))
+        if (rank >= moved)
+          ranked[i]->excluded.clear();
+      if (reachable && trials > 1 && meeting != ranked.size()) {
+        // The last trial may have been a failing one: redo the kept count's names.
+        for (auto [rank, i] : llvm::enumerate(order))
+          if (rank < meeting)
+            ranked[i]->excluded = llvm::formatv("accuracy fallback: its own quantization "
+                                                "SQNR, {0:f1} dB, ranks {1} of {2}",
+                                                own[i], rank + 1, ranked.size())
+                                      .str();
+      }
+      json::Array movedBack;
+      for (size_t rank = 0; rank < moved; ++rank)
+        movedBack.push_back(ranked[order[rank]]->name);
+      if (best)
+        evaluation = std::move(*best);
+      fallback = json::Object{{"target_met", reachable},
                               {"trials", static_cast<int64_t>(trials)},
                               {"moved_to_float", std::move(movedBack)}};
+      if (!reachable)
+        fallback["why"] = "the target is missed even with every candidate op in float (the "
+                          "model is left quantized as first measured)";
+      else if (meeting - failing > 1)
+        fallback["why_not_fewer"] = "--max-fallback-trials ended the search: fewer ops in "
+                                    "float might meet the target too";
+    } else if (target) {
+      fallback = json::Object{{"target_met", true},
+                              {"trials", 0},
+                              {"moved_to_float", json::Array()}};
+    }
+    if (target) {
       if (options.minSqnrDb)
         fallback["min_sqnr_db"] = *options.minSqnrDb;
       if (options.minCosine)
         fallback["min_cosine"] = *options.minCosine;
       if (options.minTop1)
         fallback["min_top1_agreement"] = *options.minTop1;
-      if (!met)
-        fallback["why"] = next == ranked.size()
-                              ? "the target is missed with every candidate op in float"
-                              : "the target is still missed after --max-fallback-trials trials";
     }
     result.onnx = std::move(evaluation->quantizedOnnx);
     result.reportJson =
