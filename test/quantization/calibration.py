@@ -42,9 +42,16 @@ from quantized_models import MAKE_MODEL, make_inputs  # noqa: E402
 
 CALIBRATION_SAMPLES, EVALUATION_SAMPLES = 16, 8
 MIN_COSINE = 0.9999
-METHODS = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
-           "entropy": CalibrationMethod.Entropy}
-BINS = {"percentile": 2048, "entropy": 128}
+# name -> (--calibrator, extra catfish flags, onnxruntime's method, its extra options). The
+# entropy calibrator with onnxruntime's 128 bins has one candidate (the full range); 2048 bins
+# make it search clips as TensorRT does.
+METHODS = {
+    "minmax": ("minmax", (), CalibrationMethod.MinMax, {}),
+    "percentile": ("percentile", (), CalibrationMethod.Percentile, {}),
+    "entropy": ("entropy", (), CalibrationMethod.Entropy, {}),
+    "entropy2048": ("entropy", ("--calibration-bins=2048",), CalibrationMethod.Entropy,
+                    {"num_bins": 2048}),
+}
 
 
 def tiny_lm():
@@ -98,16 +105,17 @@ def run(cmd):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 
-def compile_quantized(args, model_path, work, calib, evaluation, calibrator, extra=(), tag=""):
+def compile_quantized(args, model_path, work, calib, evaluation, method, extra=(), tag=""):
     """--emit=onnx-qdq and an artifact of the same quantization; returns (qdq path, artifact,
     report dict) or raises with catfish-compile's error. The QDQ model goes next to the input
     (where a model with external data must be), named after `work` and `tag`."""
-    stem = os.path.basename(work) + tag + "-" + calibrator
+    calibrator, flags, _, _ = METHODS[method]
+    stem = os.path.basename(work) + tag + "-" + method
     qdq = os.path.join(os.path.dirname(model_path), stem + ".onnx")
-    artifact, report = (os.path.join(work, f"{calibrator}{tag}.{ext}")
+    artifact, report = (os.path.join(work, f"{method}{tag}.{ext}")
                         for ext in ("catfish", "json"))
-    common = ["--quantize=int8", f"--calibrator={calibrator}", "--calibration-data", calib,
-              "--evaluation-data", evaluation, *extra]
+    common = ["--quantize=int8", f"--calibrator={calibrator}", *flags, "--calibration-data",
+              calib, "--evaluation-data", evaluation, *extra]
     for cmd in ([model_path, "--emit=onnx-qdq", "-o", qdq, "--accuracy-report", report],
                 [model_path, "-o", artifact]):
         done = run([os.path.join(args.bin_dir, "catfish-compile"), *cmd, *common])
@@ -136,10 +144,11 @@ def quantized_tensors(model):
     return activations, weights
 
 
-def ort_ranges(model_path, work, samples, calibrator):
-    path = os.path.join(work, f"augmented-{calibrator}.onnx")
-    cal = create_calibrator(model_path, augmented_model_path=path,
-                            calibrate_method=METHODS[calibrator])
+def ort_ranges(model_path, work, samples, method):
+    path = os.path.join(work, f"augmented-{method}.onnx")
+    _, _, ort_method, extra_options = METHODS[method]
+    cal = create_calibrator(model_path, augmented_model_path=path, calibrate_method=ort_method,
+                            extra_options=extra_options)
     cal.collect_data(Reader(samples))
     data = cal.compute_data()
     ranges = {}
