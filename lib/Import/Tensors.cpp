@@ -156,6 +156,28 @@ static llvm::Expected<std::vector<char>> typedFieldBytes(const onnx::TensorProto
   return bytes;
 }
 
+/// The bytes of `tensor`'s external data (`need` of them unless its `length` says otherwise),
+/// kept mapped while `keepAlive` lives.
+static llvm::Expected<ArrayRef<char>> readExternal(const onnx::TensorProto &tensor,
+                                                   ExternalData &external, uint64_t need,
+                                                   std::shared_ptr<void> &keepAlive) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto &entry : tensor.external_data()) {
+    if (entry.key() == "location")
+      location = entry.value();
+    else if (entry.key() == "offset" || entry.key() == "length") {
+      int64_t v;
+      if (StringRef(entry.value()).getAsInteger(10, v))
+        return createStringError("malformed external data " + entry.key() + " '" +
+                                 entry.value() + "'");
+      (entry.key() == "offset" ? offset : length) = v;
+    }
+  }
+  return external.read(location, offset, length < 0 ? static_cast<int64_t>(need) : length,
+                       keepAlive);
+}
+
 llvm::Expected<ElementsAttr>
 mlir::catfish::onnx_import::importTensor(MLIRContext *ctx, onnx::TensorProto &tensor,
                                          ExternalData &external) {
@@ -184,21 +206,8 @@ mlir::catfish::onnx_import::importTensor(MLIRContext *ctx, onnx::TensorProto &te
   };
 
   if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
-    std::string location;
-    int64_t offset = 0, length = -1;
-    for (const auto &entry : tensor.external_data()) {
-      if (entry.key() == "location")
-        location = entry.value();
-      else if (entry.key() == "offset" || entry.key() == "length") {
-        int64_t v;
-        if (StringRef(entry.value()).getAsInteger(10, v))
-          return createStringError("tensor '" + name + "' has a malformed external data " +
-                                   entry.key() + " '" + entry.value() + "'");
-        (entry.key() == "offset" ? offset : length) = v;
-      }
-    }
     std::shared_ptr<void> keepAlive;
-    auto bytes = external.read(location, offset, length < 0 ? need : length, keepAlive);
+    auto bytes = readExternal(tensor, external, need, keepAlive);
     if (!bytes)
       return createStringError("tensor '" + name + "': " + llvm::toString(bytes.takeError()));
     if (bytes->size() != need)
@@ -249,20 +258,9 @@ mlir::catfish::readFloatTensor(const onnx::TensorProto &tensor, StringRef modelD
     return std::move(values);
   };
   if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
-    std::string location;
-    int64_t offset = 0, length = -1;
-    for (const auto &entry : tensor.external_data()) {
-      if (entry.key() == "location")
-        location = entry.value();
-      else if ((entry.key() == "offset" || entry.key() == "length") &&
-               StringRef(entry.value()).getAsInteger(10, entry.key() == "offset" ? offset
-                                                                                : length))
-        return createStringError("tensor '" + name + "' has a malformed external data " +
-                                 entry.key() + " '" + entry.value() + "'");
-    }
     ExternalData external{modelDir.str()};
     std::shared_ptr<void> keepAlive;
-    auto bytes = external.read(location, offset, length < 0 ? need : length, keepAlive);
+    auto bytes = readExternal(tensor, external, need, keepAlive);
     if (!bytes)
       return createStringError("tensor '" + name + "': " + llvm::toString(bytes.takeError()));
     return copyBytes(*bytes);

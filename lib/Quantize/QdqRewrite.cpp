@@ -362,6 +362,33 @@ void quantize::collectReads(const onnx::NodeProto &node, llvm::StringSet<> &read
   }
 }
 
+void quantize::dropReplaced(onnx::GraphProto &graph, const std::set<std::string> &replaced,
+                            std::vector<onnx::TensorProto> &added) {
+  llvm::StringSet<> read;
+  for (const onnx::NodeProto &node : graph.node())
+    collectReads(node, read);
+  for (const auto &out : graph.output())
+    read.insert(out.name());
+  auto dead = [&](const std::string &name) { return replaced.count(name) && !read.contains(name); };
+  auto *nodes = graph.mutable_node();
+  nodes->erase(std::remove_if(nodes->begin(), nodes->end(),
+                              [&](const onnx::NodeProto &node) {
+                                return isDefaultDomain(node) && node.op_type() == "Constant" &&
+                                       node.output_size() == 1 && dead(node.output(0));
+                              }),
+               nodes->end());
+  auto *inits = graph.mutable_initializer();
+  inits->erase(std::remove_if(inits->begin(), inits->end(),
+                              [&](const onnx::TensorProto &t) { return dead(t.name()); }),
+               inits->end());
+  auto *inputs = graph.mutable_input();
+  inputs->erase(std::remove_if(inputs->begin(), inputs->end(),
+                               [&](const onnx::ValueInfoProto &in) { return dead(in.name()); }),
+                inputs->end());
+  for (onnx::TensorProto &t : added)
+    *graph.add_initializer() = std::move(t);
+}
+
 llvm::Error quantize::rewriteToQdq(onnx::ModelProto &model, StringRef modelDir, std::vector<Candidate> &candidates,
                                    const llvm::StringMap<ActivationParams> &params) {
   onnx::GraphProto *graph = model.mutable_graph();
@@ -485,26 +512,9 @@ llvm::Error quantize::rewriteToQdq(onnx::ModelProto &model, StringRef modelDir, 
     for (const auto &[old, replacement] : names)
       if (index.isConstant(old))
         replaced.insert(old);
-  llvm::StringSet<> read;
-  for (const onnx::NodeProto &node : nodes)
-    collectReads(node, read);
-  for (const auto &out : graph->output())
-    read.insert(out.name());
-  auto dead = [&](const std::string &name) { return replaced.count(name) && !read.contains(name); };
   graph->clear_node();
   for (onnx::NodeProto &n : nodes)
-    if (!(isDefaultDomain(n) && n.op_type() == "Constant" && n.output_size() == 1 &&
-          dead(n.output(0))))
-      *graph->add_node() = std::move(n);
-  auto *inits = graph->mutable_initializer();
-  inits->erase(std::remove_if(inits->begin(), inits->end(),
-                              [&](const onnx::TensorProto &t) { return dead(t.name()); }),
-               inits->end());
-  auto *inputs = graph->mutable_input();
-  inputs->erase(std::remove_if(inputs->begin(), inputs->end(),
-                               [&](const onnx::ValueInfoProto &in) { return dead(in.name()); }),
-                inputs->end());
-  for (onnx::TensorProto &t : initializers)
-    *graph->add_initializer() = std::move(t);
+    *graph->add_node() = std::move(n);
+  dropReplaced(*graph, replaced, initializers);
   return llvm::Error::success();
 }

@@ -293,29 +293,42 @@ struct Session {
   }
 };
 
+/// Runs the float model on each sample and hands it each of `tensors`, one at a time.
+llvm::Error forEachTensor(
+    Session &s, ArrayRef<std::string> samples, ArrayRef<std::string> tensors,
+    function_ref<void(const std::string &, ArrayRef<double>, ArrayRef<int64_t>)> use) {
+  std::vector<double> values;
+  std::vector<int64_t> shape;
+  for (const std::string &sample : samples) {
+    if (auto error = s.floatRunner->run(sample))
+      return error;
+    for (const std::string &name : tensors) {
+      if (auto error = s.floatRunner->output(name, values, shape))
+        return error;
+      use(name, values, shape);
+    }
+  }
+  return llvm::Error::success();
+}
+
 /// The calibration passes: ranges, then (percentile, entropy) histograms.
 llvm::Error calibrate(Session &s, ArrayRef<std::string> samples,
                       ArrayRef<std::string> tensors) {
   std::map<std::string, TensorStatistics> statistics;
-  std::vector<double> values;
-  std::vector<int64_t> shape;
   unsigned bins = s.options.bins ? s.options.bins : histogramBins(s.options.calibrator);
   for (int pass = 0; pass < (bins ? 2 : 1); ++pass) {
     if (pass == 1)
       for (auto &[name, stats] : statistics)
         stats.startHistogram(bins, s.options.calibrator == "percentile");
-    for (const std::string &sample : samples) {
-      if (auto error = s.floatRunner->run(sample))
-        return error;
-      for (const std::string &name : tensors) {
-        if (auto error = s.floatRunner->output(name, values, shape))
-          return error;
-        if (pass == 0)
-          statistics[name].addRange(values);
-        else
-          statistics[name].addToHistogram(values);
-      }
-    }
+    if (auto error = forEachTensor(s, samples, tensors,
+                                   [&](const std::string &name, ArrayRef<double> values,
+                                       ArrayRef<int64_t>) {
+                                     if (pass == 0)
+                                       statistics[name].addRange(values);
+                                     else
+                                       statistics[name].addToHistogram(values);
+                                   }))
+      return error;
   }
   for (const std::string &name : tensors) {
     auto [low, high] = statistics[name].range(s.options.calibrator, s.options.percentile);
@@ -329,20 +342,13 @@ llvm::Error accumulateHessians(Session &s, ArrayRef<std::string> samples,
                                ArrayRef<std::string> tensors) {
   if (s.options.weightMethod != "gptq")
     return llvm::Error::success();
-  std::vector<double> values;
-  std::vector<int64_t> shape;
-  for (const std::string &sample : samples) {
-    if (auto error = s.floatRunner->run(sample))
-      return error;
-    for (const std::string &name : tensors) {
-      if (auto error = s.floatRunner->output(name, values, shape))
-        return error;
-      Hessian &h = s.hessians[name];
-      h.k = shape.empty() ? 1 : shape.back();
-      h.add(values);
-    }
-  }
-  return llvm::Error::success();
+  return forEachTensor(s, samples, tensors,
+                       [&](const std::string &name, ArrayRef<double> values,
+                           ArrayRef<int64_t> shape) {
+                         Hessian &h = s.hessians[name];
+                         h.k = shape.empty() ? 1 : shape.back();
+                         h.add(values);
+                       });
 }
 
 /// Compiles the float model with the tensors to calibrate and compare as extra outputs, then

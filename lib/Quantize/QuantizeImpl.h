@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -158,6 +159,11 @@ llvm::Expected<std::vector<float>> readQuantizable(const onnx::TensorProto &tens
 
 /// Every name `node` reads, its subgraphs' included (their outputs too).
 void collectReads(const onnx::NodeProto &node, llvm::StringSet<> &read);
+
+/// Removes the weights in `replaced` that nothing reads any more (initializers, Constant
+/// nodes, graph inputs naming them), then appends `added` to the initializers.
+void dropReplaced(onnx::GraphProto &graph, const std::set<std::string> &replaced,
+                  std::vector<onnx::TensorProto> &added);
 
 /// `model` with extra graph outputs `names` (those it lacks), serialized.
 std::string withOutputs(const onnx::ModelProto &model, ArrayRef<std::string> names);

@@ -82,34 +82,42 @@ BlockQuantized roundToNearest(ArrayRef<float> rows, int64_t n, int64_t k, int64_
   return q;
 }
 
-/// The upper Cholesky factor of the inverse of `h` ([k, k], symmetric positive definite after
-/// GPTQ's dampening), in place; false if it is not positive definite.
-bool inverseCholeskyUpper(std::vector<double> &h, int64_t k) {
-  // h = L L^T (lower L in place).
+/// The lower Cholesky factor L of `a` ([k, k], a = L L^T); false unless positive definite.
+bool choleskyLower(ArrayRef<double> a, int64_t k, std::vector<double> &l) {
+  l.assign(k * k, 0.0);
   for (int64_t j = 0; j < k; ++j) {
-    double d = h[j * k + j];
+    double d = a[j * k + j];
     for (int64_t p = 0; p < j; ++p)
-      d -= h[j * k + p] * h[j * k + p];
+      d -= l[j * k + p] * l[j * k + p];
     if (!(d > 0))
       return false;
     d = std::sqrt(d);
-    h[j * k + j] = d;
+    l[j * k + j] = d;
     for (int64_t i = j + 1; i < k; ++i) {
-      double s = h[i * k + j];
+      double s = a[i * k + j];
       for (int64_t p = 0; p < j; ++p)
-        s -= h[i * k + p] * h[j * k + p];
-      h[i * k + j] = s / d;
+        s -= l[i * k + p] * l[j * k + p];
+      l[i * k + j] = s / d;
     }
   }
+  return true;
+}
+
+/// The upper Cholesky factor U of the inverse of `h` (h^-1 = U^T U) into `h`, as GPTQ uses
+/// it; false unless `h` (dampened) is positive definite.
+bool inverseCholeskyUpper(std::vector<double> &h, int64_t k) {
+  std::vector<double> l;
+  if (!choleskyLower(h, k, l))
+    return false;
   // L^-1 (lower), then h^-1 = L^-T L^-1.
   std::vector<double> inv(k * k, 0.0);
   for (int64_t j = 0; j < k; ++j) {
-    inv[j * k + j] = 1.0 / h[j * k + j];
+    inv[j * k + j] = 1.0 / l[j * k + j];
     for (int64_t i = j + 1; i < k; ++i) {
       double s = 0;
       for (int64_t p = j; p < i; ++p)
-        s += h[i * k + p] * inv[p * k + j];
-      inv[i * k + j] = -s / h[i * k + i];
+        s += l[i * k + p] * inv[p * k + j];
+      inv[i * k + j] = -s / l[i * k + i];
     }
   }
   std::vector<double> hinv(k * k, 0.0);
@@ -120,24 +128,12 @@ bool inverseCholeskyUpper(std::vector<double> &h, int64_t k) {
         s += inv[p * k + i] * inv[p * k + j];
       hinv[i * k + j] = hinv[j * k + i] = s;
     }
-  // The upper Cholesky factor U of hinv (hinv = U^T U), row by row into h.
-  for (int64_t i = 0; i < k; ++i) {
-    double d = hinv[i * k + i];
-    for (int64_t p = 0; p < i; ++p)
-      d -= h[p * k + i] * h[p * k + i];
-    if (!(d > 0))
-      return false;
-    d = std::sqrt(d);
-    h[i * k + i] = d;
-    for (int64_t j = i + 1; j < k; ++j) {
-      double s = hinv[i * k + j];
-      for (int64_t p = 0; p < i; ++p)
-        s -= h[p * k + i] * h[p * k + j];
-      h[i * k + j] = s / d;
-    }
-    for (int64_t j = 0; j < i; ++j)
-      h[i * k + j] = 0;
-  }
+  // U = L'^T for h^-1 = L' L'^T.
+  if (!choleskyLower(hinv, k, l))
+    return false;
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < k; ++j)
+      h[i * k + j] = l[j * k + i];
   return true;
 }
 
@@ -311,30 +307,7 @@ llvm::Error quantize::rewriteToMatMulNBits(onnx::ModelProto &model, StringRef mo
     replaced.insert(c.weight);
   }
 
-  // The float weights nothing else reads leave the model.
-  llvm::StringSet<> read;
-  for (const auto &node : graph->node())
-    collectReads(node, read);
-  for (const auto &out : graph->output())
-    read.insert(out.name());
-  auto dead = [&](const std::string &name) { return replaced.count(name) && !read.contains(name); };
-  auto *inits = graph->mutable_initializer();
-  inits->erase(std::remove_if(inits->begin(), inits->end(),
-                              [&](const onnx::TensorProto &t) { return dead(t.name()); }),
-               inits->end());
-  auto *nodes = graph->mutable_node();
-  nodes->erase(std::remove_if(nodes->begin(), nodes->end(),
-                              [&](const onnx::NodeProto &node) {
-                                return node.op_type() == "Constant" && node.output_size() == 1 &&
-                                       dead(node.output(0));
-                              }),
-               nodes->end());
-  auto *inputs = graph->mutable_input();
-  inputs->erase(std::remove_if(inputs->begin(), inputs->end(),
-                               [&](const onnx::ValueInfoProto &in) { return dead(in.name()); }),
-                inputs->end());
-  for (onnx::TensorProto &t : initializers)
-    *graph->add_initializer() = std::move(t);
+  dropReplaced(*graph, replaced, initializers);
   if (!replaced.empty() && llvm::none_of(model.opset_import(), [](const auto &entry) {
         return entry.domain() == kMicrosoftDomain;
       })) {
