@@ -186,8 +186,11 @@ quantize::findCandidates(const onnx::ModelProto &model, const QuantizeOptions &o
     } else {
       continue;
     }
-    // Weight-only schemes rewrite MatMuls alone (into MatMulNBits).
-    if (options.scheme == "int4-weights" && c.opType != "MatMul")
+    // Weight-only schemes rewrite MatMuls, and Gemms that are one (no transA, alpha 1, a bias
+    // of N or none), into MatMulNBits.
+    if (options.scheme == "int4-weights" && c.opType != "MatMul" &&
+        !(c.opType == "Gemm" && intAttribute(node, "transA", 0) == 0 &&
+          floatAttribute(node, "alpha", 1) == 1 && (input(2).empty() || !c.bias.empty())))
       continue;
 
     bool included = llvm::is_contained(options.include, c.name);

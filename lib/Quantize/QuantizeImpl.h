@@ -182,8 +182,8 @@ struct Hessian {
   void add(ArrayRef<double> values);
 };
 
-/// Rewrites each quantized candidate (a MatMul with a constant [K, N] weight) into
-/// com.microsoft MatMulNBits with 4-bit weights in blocks of options.weightBlock along K,
+/// Rewrites each quantized candidate (a MatMul, or a Gemm that is one, with a constant weight)
+/// into com.microsoft MatMulNBits with 4-bit weights in blocks of options.weightBlock along K,
 /// rounded to nearest or by GPTQ with `hessians` (by activation name).
 llvm::Error rewriteToMatMulNBits(onnx::ModelProto &model, StringRef modelDir,
                                  std::vector<Candidate> &candidates,

@@ -1,6 +1,7 @@
 //===- WeightOnly.cpp - 4-bit weights in blocks: RTN and GPTQ --------------===//
 //
-// --quantize=int4-weights rewrites each MatMul with a constant f32 weight [K, N] into
+// --quantize=int4-weights rewrites each MatMul with a constant f32 weight [K, N] (and each Gemm
+// that is such a MatMul plus a bias) into
 // com.microsoft MatMulNBits (what onnxruntime's MatMulNBitsQuantizer writes and LLM exports
 // ship): per output column, blocks of `block` weights along K, a scale per block and (unless
 // symmetric) a 4-bit zero point. Round to nearest follows onnxruntime's MLAS quantizer bit for
@@ -228,16 +229,16 @@ llvm::Error quantize::rewriteToMatMulNBits(onnx::ModelProto &model, StringRef mo
   for (Candidate &c : candidates) {
     if (!c.excluded.empty())
       continue;
+    // The weight is [K, N] (MatMul, Gemm) or [N, K] (Gemm with transB): N rows of K here.
     const onnx::TensorProto *tensor = constants.at(c.weight);
-    int64_t k = tensor->dims(0), n = tensor->dims(1);
+    int64_t n = tensor->dims(c.weightAxis), k = tensor->dims(1 - c.weightAxis);
     auto values = readQuantizable(*tensor, modelDir, c);
     if (!values)
       return values.takeError();
-    // [K, N] -> N rows of K.
     std::vector<float> rows(n * k);
     for (int64_t i = 0; i < k; ++i)
       for (int64_t j = 0; j < n; ++j)
-        rows[j * k + i] = (*values)[i * n + j];
+        rows[j * k + i] = (*values)[c.weightAxis == 1 ? i * n + j : j * k + i];
     std::optional<BlockQuantized> q;
     if (options.weightMethod == "gptq") {
       const Hessian &h = hessians.at(c.activations.front());
@@ -295,6 +296,12 @@ llvm::Error quantize::rewriteToMatMulNBits(onnx::ModelProto &model, StringRef mo
       initializers.push_back(bytesTensor(zName, onnx::TensorProto::UINT8, {n * rowBytes},
                                          zeros.data(), zeros.size()));
       node.add_input(zName);
+    }
+    // A Gemm's bias is MatMulNBits' input 5.
+    if (!c.bias.empty()) {
+      while (node.input_size() < 5)
+        node.add_input("");
+      node.add_input(c.bias);
     }
     node.add_output(out);
     for (auto [attr, value] : {std::pair<const char *, int64_t>{"K", k}, {"N", n}, {"bits", 4},
