@@ -51,34 +51,50 @@ uint8_t quantizeValue(float v, float scale, uint8_t zero) {
 
 /// A [N, K] weight (row n: output column n of the MatMul) quantized in blocks along K.
 struct BlockQuantized {
-  int64_t blocks = 0;
-  /// [N, blocks * block] values in [0, 15], padded with the zero point.
+  BlockQuantized(int64_t n, int64_t k, int64_t block)
+      : k(k), block(block), blocks((k + block - 1) / block), values(n * blocks * block, 0),
+        scales(n * blocks), zeros(n * blocks) {}
+
+  /// Block `b` of row `r` takes its scale and zero point from `rows` as they are now (past K,
+  /// zeros, as onnxruntime pads).
+  void chooseParameters(ArrayRef<float> rows, int64_t r, int64_t b, bool symmetric) {
+    std::vector<float> padded(block);
+    for (int64_t i = 0; i < block; ++i)
+      padded[i] = b * block + i < k ? rows[r * k + b * block + i] : 0.0f;
+    blockParameters(padded, symmetric, scales[r * blocks + b], zeros[r * blocks + b]);
+  }
+  /// Quantizes `w` as element `c` of row `r`; returns its dequantized value.
+  float set(int64_t r, int64_t c, float w) {
+    int64_t b = c / block;
+    float scale = scales[r * blocks + b];
+    uint8_t zero = zeros[r * blocks + b];
+    uint8_t v = quantizeValue(w, scale, zero);
+    values[(r * blocks + b) * block + c % block] = v;
+    return (static_cast<float>(v) - zero) * scale;
+  }
+  double dequantized(int64_t r, int64_t c) const {
+    int64_t b = c / block;
+    return (static_cast<float>(values[(r * blocks + b) * block + c % block]) -
+            zeros[r * blocks + b]) *
+           static_cast<double>(scales[r * blocks + b]);
+  }
+
+  int64_t k, block, blocks;
+  /// [N, blocks * block] values in [0, 15].
   std::vector<uint8_t> values;
   std::vector<float> scales;
   std::vector<uint8_t> zeros;
-  std::optional<double> sqnrDb;
 };
 
 /// Round to nearest, block by block.
 BlockQuantized roundToNearest(ArrayRef<float> rows, int64_t n, int64_t k, int64_t block,
                               bool symmetric) {
-  BlockQuantized q;
-  q.blocks = (k + block - 1) / block;
-  q.values.assign(n * q.blocks * block, 0);
-  q.scales.resize(n * q.blocks);
-  q.zeros.resize(n * q.blocks);
-  std::vector<float> padded(block);
+  BlockQuantized q(n, k, block);
   for (int64_t r = 0; r < n; ++r)
     for (int64_t b = 0; b < q.blocks; ++b) {
-      for (int64_t i = 0; i < block; ++i) {
-        int64_t col = b * block + i;
-        padded[i] = col < k ? rows[r * k + col] : 0.0f;
-      }
-      float &scale = q.scales[r * q.blocks + b];
-      uint8_t &zero = q.zeros[r * q.blocks + b];
-      blockParameters(padded, symmetric, scale, zero);
-      for (int64_t i = 0; i < block; ++i)
-        q.values[(r * q.blocks + b) * block + i] = quantizeValue(padded[i], scale, zero);
+      q.chooseParameters(rows, r, b, symmetric);
+      for (int64_t c = b * block; c < std::min(k, (b + 1) * block); ++c)
+        q.set(r, c, rows[r * k + c]);
     }
   return q;
 }
@@ -158,41 +174,20 @@ std::optional<BlockQuantized> gptq(std::vector<float> rows, int64_t n, int64_t k
   if (!inverseCholeskyUpper(h, k))
     return std::nullopt;
 
-  BlockQuantized q;
-  q.blocks = (k + block - 1) / block;
-  q.values.assign(n * q.blocks * block, 0);
-  q.scales.resize(n * q.blocks);
-  q.zeros.resize(n * q.blocks);
-  std::vector<float> padded(block);
+  BlockQuantized q(n, k, block);
   for (int64_t c = 0; c < k; ++c) {
-    int64_t b = c / block;
     if (c % block == 0)
-      for (int64_t r = 0; r < n; ++r) {
-        for (int64_t i = 0; i < block; ++i)
-          padded[i] = b * block + i < k ? rows[r * k + b * block + i] : 0.0f;
-        blockParameters(padded, symmetric, q.scales[r * q.blocks + b], q.zeros[r * q.blocks + b]);
-      }
+      for (int64_t r = 0; r < n; ++r)
+        q.chooseParameters(rows, r, c / block, symmetric);
     double diagonal = h[c * k + c];
     for (int64_t r = 0; r < n; ++r) {
-      float scale = q.scales[r * q.blocks + b];
-      uint8_t zero = q.zeros[r * q.blocks + b];
       float w = rows[r * k + c];
-      uint8_t v = quantizeValue(w, scale, zero);
-      q.values[(r * q.blocks + b) * block + (c - b * block)] = v;
-      double error = (w - (static_cast<float>(v) - zero) * scale) / diagonal;
+      double error = (w - q.set(r, c, w)) / diagonal;
       for (int64_t j = c + 1; j < k; ++j)
         rows[r * k + j] -= static_cast<float>(error * h[c * k + j]);
     }
   }
   return q;
-}
-
-double dequantized(const BlockQuantized &q, int64_t block, int64_t r, int64_t c) {
-  int64_t b = c / block;
-  float scale = q.scales[r * q.blocks + b];
-  return (static_cast<float>(q.values[(r * q.blocks + b) * block + c % block]) -
-          q.zeros[r * q.blocks + b]) *
-         static_cast<double>(scale);
 }
 
 onnx::TensorProto bytesTensor(const std::string &name, int32_t type, ArrayRef<int64_t> dims,
@@ -251,7 +246,7 @@ llvm::Error quantize::rewriteToMatMulNBits(onnx::ModelProto &model, StringRef mo
     double signal = 0, noise = 0;
     for (int64_t r = 0; r < n; ++r)
       for (int64_t col = 0; col < k; ++col) {
-        double w = rows[r * k + col], e = w - dequantized(*q, block, r, col);
+        double w = rows[r * k + col], e = w - q->dequantized(r, col);
         signal += w * w;
         noise += e * e;
       }
