@@ -32,16 +32,10 @@ bool isDefaultDomain(const onnx::NodeProto &node) {
   return node.domain().empty() || node.domain() == "ai.onnx";
 }
 
-/// The graph's constants (initializers and Constant nodes' values) and its edges.
+/// The graph's constants and its edges.
 struct GraphIndex {
-  explicit GraphIndex(const onnx::GraphProto &graph) {
-    for (const auto &init : graph.initializer())
-      constants[init.name()] = &init;
+  explicit GraphIndex(const onnx::GraphProto &graph) : constants(constantTensors(graph)) {
     for (auto [i, node] : llvm::enumerate(graph.node())) {
-      if (isDefaultDomain(node) && node.op_type() == "Constant" && node.output_size() == 1)
-        for (const auto &attr : node.attribute())
-          if (attr.name() == "value" && attr.has_t())
-            constants[node.output(0)] = &attr.t();
       for (const std::string &out : node.output())
         producer[out] = i;
       for (const std::string &in : node.input())
@@ -319,6 +313,19 @@ quantize::readQuantizable(const onnx::TensorProto &tensor, StringRef modelDir, c
                              " holds a NaN or an infinity, which has no quantized value "
                              "(--quantize-exclude=" + c.name + " keeps the op in float)");
   return values;
+}
+
+std::map<std::string, const onnx::TensorProto *>
+quantize::constantTensors(const onnx::GraphProto &graph) {
+  std::map<std::string, const onnx::TensorProto *> constants;
+  for (const auto &init : graph.initializer())
+    constants[init.name()] = &init;
+  for (const auto &node : graph.node())
+    if (isDefaultDomain(node) && node.op_type() == "Constant" && node.output_size() == 1)
+      for (const auto &attr : node.attribute())
+        if (attr.name() == "value" && attr.has_t())
+          constants[node.output(0)] = &attr.t();
+  return constants;
 }
 
 FreshNames::FreshNames(const onnx::GraphProto &graph) { collect(graph); }

@@ -183,6 +183,17 @@ struct Evaluation {
   }
 };
 
+/// The activations the quantized candidates read, each once, in node order.
+std::vector<std::string> quantizedActivations(ArrayRef<Candidate> candidates) {
+  std::vector<std::string> names;
+  for (const Candidate &c : candidates)
+    if (c.excluded.empty())
+      for (const std::string &name : c.activations)
+        if (!llvm::is_contained(names, name))
+          names.push_back(name);
+  return names;
+}
+
 /// Everything a quantization run shares.
 struct Session {
   StringRef path;
@@ -244,6 +255,7 @@ struct Session {
                                  "' has different shapes in the float and quantized models");
       return true;
     };
+    std::vector<std::string> activations = quantizedActivations(candidates);
     for (const std::string &sample : samples) {
       if (auto error = floatRunner->run(sample))
         return std::move(error);
@@ -264,28 +276,29 @@ struct Session {
           return found.takeError();
         if (*found)
           result.opOutputs[c.output].add(reference, test, shape);
-        for (const std::string &name : c.activations) {
-          auto input = fetch(name);
-          if (!input)
-            return input.takeError();
-          if (!*input)
-            continue;
-          ActivationError &error = result.activations[name];
-          error.upstream.add(reference, test, {});
-          auto found = params.find(name);
-          if (found == params.end())
-            continue;
-          const ActivationParams &p = found->second;
-          float low = (-128.0f - static_cast<float>(p.zeroPoint)) * p.scale;
-          float high = (127.0f - static_cast<float>(p.zeroPoint)) * p.scale;
-          for (double x : reference) {
-            double q = std::clamp(std::nearbyint(x / p.scale) + p.zeroPoint, -128.0, 127.0);
-            double e = x - (q - p.zeroPoint) * p.scale;
-            error.signal += x * x;
-            error.noise += e * e;
-            error.saturated += x < low || x > high;
-            ++error.count;
-          }
+      }
+      // Each quantized activation once, however many ops read it.
+      for (const std::string &name : activations) {
+        auto input = fetch(name);
+        if (!input)
+          return input.takeError();
+        if (!*input)
+          continue;
+        ActivationError &error = result.activations[name];
+        error.upstream.add(reference, test, {});
+        auto found = params.find(name);
+        if (found == params.end())
+          continue;
+        const ActivationParams &p = found->second;
+        float low = (-128.0f - static_cast<float>(p.zeroPoint)) * p.scale;
+        float high = (127.0f - static_cast<float>(p.zeroPoint)) * p.scale;
+        for (double x : reference) {
+          double q = std::clamp(std::nearbyint(x / p.scale) + p.zeroPoint, -128.0, 127.0);
+          double e = x - (q - p.zeroPoint) * p.scale;
+          error.signal += x * x;
+          error.noise += e * e;
+          error.saturated += x < low || x > high;
+          ++error.count;
         }
       }
     }
@@ -355,12 +368,7 @@ llvm::Error accumulateHessians(Session &s, ArrayRef<std::string> samples,
 /// calibrates (int8) or gathers the Hessians GPTQ needs (int4-weights).
 llvm::Error calibrateAll(Session &s, ArrayRef<std::string> samples) {
   // The activations to calibrate, then the op outputs the report compares.
-  std::vector<std::string> tensors;
-  for (const Candidate &c : s.candidates)
-    if (c.excluded.empty())
-      for (const std::string &name : c.activations)
-        if (!llvm::is_contained(tensors, name))
-          tensors.push_back(name);
+  std::vector<std::string> tensors = quantizedActivations(s.candidates);
   s.probes = tensors;
   for (const Candidate &c : s.candidates)
     if (c.excluded.empty() && !llvm::is_contained(s.probes, c.output))

@@ -141,6 +141,9 @@ struct Candidate {
 llvm::Expected<std::vector<Candidate>> findCandidates(const onnx::ModelProto &model,
                                                       const QuantizeOptions &options);
 
+/// The graph's constants by name: initializers and the values of Constant nodes.
+std::map<std::string, const onnx::TensorProto *> constantTensors(const onnx::GraphProto &graph);
+
 /// Names not used anywhere in a graph (its subgraphs included), made from a base name.
 class FreshNames {
 public:

@@ -208,14 +208,7 @@ llvm::Error quantize::rewriteToMatMulNBits(onnx::ModelProto &model, StringRef mo
                                            const QuantizeOptions &options,
                                            const std::map<std::string, Hessian> &hessians) {
   onnx::GraphProto *graph = model.mutable_graph();
-  std::map<std::string, const onnx::TensorProto *> constants;
-  for (const auto &init : graph->initializer())
-    constants[init.name()] = &init;
-  for (const auto &node : graph->node())
-    if (node.op_type() == "Constant" && node.output_size() == 1)
-      for (const auto &attr : node.attribute())
-        if (attr.name() == "value" && attr.has_t())
-          constants[node.output(0)] = &attr.t();
+  std::map<std::string, const onnx::TensorProto *> constants = constantTensors(*graph);
   FreshNames fresh(*graph);
 
   int64_t block = options.weightBlock;

@@ -291,19 +291,6 @@ int main(int argc, char **argv) {
     return true;
   };
 
-  if (emit == "onnx-qdq") {
-    std::error_code ec;
-    ToolOutputFile output(outputPath, ec, sys::fs::OF_None);
-    if (ec)
-      return fail("cannot write " + outputPath + ": " + ec.message());
-    output.os() << quantizedModel;
-    output.os().flush();
-    if (output.os().has_error() || !keepReport())
-      return fail("cannot write " + outputPath);
-    output.keep();
-    return 0;
-  }
-
   if (emit.empty() || emit == "artifact") {
     if (outputPath == "-")
       return fail("an artifact needs an output file: -o MODEL.catfish");
@@ -319,10 +306,12 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  if (StringRef(target).contains(','))
-    return fail("--emit=" + emit + " takes one --target, got '" + target + "'");
   std::string text;
-  if (emit == "ptx") {
+  if (emit == "onnx-qdq") {
+    text = std::move(quantizedModel);
+  } else if (StringRef(target).contains(',')) {
+    return fail("--emit=" + emit + " takes one --target, got '" + target + "'");
+  } else if (emit == "ptx") {
     auto ptx = mlir::catfish::compileToPtx(context, inputPath, options);
     if (!ptx)
       return fail(toString(ptx.takeError()));
