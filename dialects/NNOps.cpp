@@ -94,6 +94,26 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   return success();
 }
 
+LogicalResult PackedMatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                               Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  RankedTensorType lhs = rankedType(adaptor.getLhs()), packed = rankedType(adaptor.getPacked());
+  if (lhs.getRank() < 2 || packed.getRank() != 3)
+    return emitOptionalError(loc, "packed_matmul takes [..., M, K] by packed [N / P, K, P], got ",
+                             lhs, " and ", packed);
+  if (lhs.getElementType() != packed.getElementType())
+    return emitOptionalError(loc, "packed_matmul operand element types differ: ",
+                             lhs.getElementType(), " vs ", packed.getElementType());
+  if (failed(unifyDims(loc, lhs.getShape().back(), packed.getDimSize(1),
+                       "packed_matmul contraction dims differ")))
+    return failure();
+  SmallVector<int64_t> dims(lhs.getShape().drop_back());
+  dims.push_back(packed.isDynamicDim(0) || packed.isDynamicDim(2)
+                     ? kDyn
+                     : packed.getDimSize(0) * packed.getDimSize(2));
+  inferred.push_back(RankedTensorType::get(dims, lhs.getElementType()));
+  return success();
+}
+
 FailureOr<EinsumLabels> mlir::catfish::resolveEinsum(std::optional<Location> loc,
                                                      StringRef equationText, TypeRange inputTypes) {
   std::string equation;

@@ -39,7 +39,8 @@ bool isInlinableConstant(Value value) {
   if (!constant)
     return false;
   if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue()); dense && dense.isSplat())
-    return llvm::none_of(value.getUsers(), [](Operation *user) { return isa<MatMulOp>(user); });
+    return llvm::none_of(value.getUsers(),
+                         [](Operation *user) { return isa<MatMulOp, PackedMatMulOp>(user); });
   return cast<ShapedType>(constant.getType()).getNumElements() <= kMaxInlineConstantElements;
 }
 
@@ -59,10 +60,10 @@ bool canFuseInto(Operation *producer, Operation *root) {
 /// Contractions whose elementwise consumers (the epilogue: bias, activation, residual) join
 /// their region. Not convolutions yet: the CPU could no longer split a convolution with an
 /// epilogue into tasks (its output grid is cut from a widened one).
-bool isContraction(Operation *op) { return isa<MatMulOp>(op); }
+bool isContraction(Operation *op) { return isa<MatMulOp, PackedMatMulOp>(op); }
 
 FusionKind kindOf(Operation *op) {
-  if (isa<MatMulOp>(op))
+  if (isContraction(op))
     return FusionKind::gemm;
   if (isa<ConvOp, ConvTransposeOp>(op))
     return FusionKind::conv;

@@ -22,6 +22,11 @@ void mlir::catfish::buildFusionPipeline(OpPassManager &pm, const FusionPipelineO
     funcs.addPass(createCatfishMergeMatmuls());
   if (options.raiseAttention)
     funcs.addPass(createCatfishRaiseAttention());
+  if (options.weightPanel > 0) {
+    CatfishPackWeightsOptions pack;
+    pack.panel = options.weightPanel;
+    funcs.addPass(createCatfishPackWeights(pack));
+  }
   funcs.addPass(createCanonicalizerPass());
   CatfishFormFusionsOptions fusion;
   fusion.fuse = options.fuse;

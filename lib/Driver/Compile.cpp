@@ -77,6 +77,10 @@ llvm::Error fuseProgram(ModuleOp program, StringRef path, const CompileOptions &
     // Only the CUDA target has an attention kernel; the CPU would expand it again.
     fusion.raiseAttention = llvm::any_of(llvm::split(options.target, ','),
                                          [](StringRef name) { return name.trim() == "cuda"; });
+    // Weights packed for the CPU micro-kernel, one register block wide. An artifact for both
+    // targets keeps them as they are: cuBLASLt reads the same weights.
+    if (options.target == "cpu")
+      fusion.weightPanel = cpuVectorBits(options.cpu.arch) / 16;
     buildFusionPipeline(pm, fusion);
   });
 }

@@ -18,6 +18,8 @@
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "llvm/TargetParser/X86TargetParser.h"
+
 using namespace mlir;
 using namespace mlir::catfish;
 
@@ -29,7 +31,9 @@ void addTiledStage(OpPassManager &pm, const CpuCodegenOptions &options) {
   tasks.minWork = options.taskMinWork;
   funcs.addPass(createCatfishTileForTasks(tasks));
   funcs.addPass(createCanonicalizerPass());
-  funcs.addPass(createCatfishVectorizeContractions());
+  CatfishVectorizeContractionsOptions registers;
+  registers.vectorBits = cpuVectorBits(options.arch);
+  funcs.addPass(createCatfishVectorizeContractions(registers));
   funcs.addPass(createCanonicalizerPass());
   // Keeps each micro-kernel's accumulator block in registers across the k loop.
   funcs.addPass(createLoopInvariantSubsetHoistingPass());
@@ -83,6 +87,14 @@ void addLLVMStage(OpPassManager &pm) {
 }
 
 } // namespace
+
+int64_t mlir::catfish::cpuVectorBits(StringRef arch) {
+  SmallVector<StringRef> features;
+  llvm::X86::getFeaturesForCPU(arch, features);
+  // The list names the features the CPU adds, not those they imply (x86-64-v4 lists
+  // avx512vl and avx512bw but not avx512f).
+  return llvm::any_of(features, [](StringRef f) { return f.starts_with("avx512"); }) ? 512 : 256;
+}
 
 void mlir::catfish::buildCpuLoweringPipeline(OpPassManager &pm) {
   addLoopsStage(pm);

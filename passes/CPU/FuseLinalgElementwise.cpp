@@ -4,6 +4,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::catfish {
@@ -15,6 +16,19 @@ using namespace mlir;
 
 namespace {
 
+/// Whether `value` is the grid of a packed contraction, or of an epilogue computed on it.
+bool isPanelGrid(Value value) {
+  auto op = value.getDefiningOp<linalg::LinalgOp>();
+  if (!op)
+    return false;
+  if (linalg::isaContractionOpInterface(op))
+    return true;
+  return llvm::any_of(op.getDpsInputs(), [](Value input) {
+    auto producer = input.getDefiningOp<linalg::LinalgOp>();
+    return producer && linalg::isaContractionOpInterface(producer);
+  });
+}
+
 struct FuseLinalgElementwise final
     : catfish::impl::CatfishFuseLinalgElementwiseBase<FuseLinalgElementwise> {
   void runOnOperation() override {
@@ -22,6 +36,15 @@ struct FuseLinalgElementwise final
     linalg::populateElementwiseOpsFusionPatterns(patterns, [](OpOperand *use) {
       auto consumer = dyn_cast<linalg::LinalgOp>(use->getOwner());
       return !consumer || !linalg::isaContractionOpInterface(consumer);
+    });
+    // A contraction computed on a grid of column panels (catfish.packed_matmul) is collapsed
+    // to its result's shape; its epilogue moves onto the grid, so the kernel's root op is
+    // computed where the contraction is and the two split into the same parts.
+    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, [](OpOperand *use) {
+      auto collapse = use->get().getDefiningOp<tensor::CollapseShapeOp>();
+      auto consumer = dyn_cast<linalg::LinalgOp>(use->getOwner());
+      return collapse && consumer && !linalg::isaContractionOpInterface(consumer) &&
+             isPanelGrid(collapse.getSrc());
     });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

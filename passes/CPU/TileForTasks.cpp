@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -210,6 +211,27 @@ void moveCutIntoParts(IRRewriter &rewriter, tensor::ExtractSliceOp cut) {
   rewriter.replaceOp(cut, forall->getResults());
 }
 
+/// A store of a collapsed value (the column-panel grid of a packed contraction, collapsed to
+/// the kernel's output shape) becomes a store of the grid into an expanded view of the
+/// output, so the root computes the stored value and its parts write straight into it.
+void storeUncollapsed(IRRewriter &rewriter, bufferization::MaterializeInDestinationOp store) {
+  auto collapse = store.getSource().getDefiningOp<tensor::CollapseShapeOp>();
+  auto output = dyn_cast<TypedValue<MemRefType>>(store.getDest());
+  if (!collapse || !output || !collapse.getSrcType().hasStaticShape() ||
+      !output.getType().getLayout().isIdentity())
+    return;
+  rewriter.setInsertionPoint(store);
+  Value view =
+      memref::ExpandShapeOp::create(rewriter, store.getLoc(), collapse.getSrcType().getShape(),
+                                    output, collapse.getReassociationIndices());
+  rewriter.modifyOpInPlace(store, [&] {
+    store.getSourceMutable().assign(collapse.getSrc());
+    store.getDestMutable().assign(view);
+  });
+  if (collapse->use_empty())
+    rewriter.eraseOp(collapse);
+}
+
 struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks> {
   using Base::Base;
 
@@ -219,6 +241,8 @@ struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks>
     func.walk([&](bufferization::MaterializeInDestinationOp op) { stores.push_back(op); });
     if (stores.size() != 1)
       return;
+    IRRewriter rewriter(&getContext());
+    storeUncollapsed(rewriter, stores.front());
     // The root computes the stored value, or a widened version of it that a slice cuts (a
     // convolution computed on a grid of whole vectors).
     Value stored = stores.front().getSource();
@@ -256,7 +280,6 @@ struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks>
       return;
     auto [dim, tile] = *choice;
 
-    IRRewriter rewriter(&getContext());
     SmallVector<OpFoldResult> tileSizes(ranges.size(), rewriter.getIndexAttr(0));
     tileSizes[dim] = rewriter.getIndexAttr(tile);
     scf::SCFTilingOptions tiling;

@@ -36,12 +36,14 @@ int64_t pickBlock(int64_t extent, ArrayRef<int64_t> choices) {
   return 0;
 }
 
-/// The tile sizes of the register block for `op`, or failure when `op` is not an f32
-/// contraction with static extents whose result's innermost dimension is its last n
-/// dimension. The last m dimension gets MR rows and the last n dimension NR columns (16 or 8
-/// when they divide it, else its widest divisor from 4 to 15, or the whole extent up to 16);
-/// every other dimension, reductions included, is tiled by 1.
-FailureOr<SmallVector<int64_t>> registerBlock(linalg::LinalgOp op) {
+/// The tile sizes of the register block for `op` with vectors of `vectorBits`, or failure
+/// when `op` is not an f32 contraction with static extents whose result's innermost dimension
+/// is its last n dimension. The last m dimension gets MR rows and the last n dimension NR
+/// columns; every other dimension, reductions included, is tiled by 1. MR x NR is 4 x 16 with
+/// 256-bit vectors (8 of the 16 ymm registers accumulate) and 8 x 32 with 512-bit ones (16 of
+/// the 32 zmm registers), or the largest divisors below: NR whole vectors where they divide
+/// the columns, else the widest divisor from 4 to 15 (or all of them up to 16).
+FailureOr<SmallVector<int64_t>> registerBlock(linalg::LinalgOp op, int64_t vectorBits) {
   if (!linalg::isaContractionOpInterface(op) || !op.hasPureTensorSemantics())
     return failure();
   for (OpOperand &operand : op->getOpOperands())
@@ -58,13 +60,15 @@ FailureOr<SmallVector<int64_t>> registerBlock(linalg::LinalgOp op) {
   auto innermost = dyn_cast<AffineDimExpr>(resultMap.getResults().back());
   if (!innermost || innermost.getPosition() != dims->n.back())
     return failure();
-  // NR: whole vectors (16 or 8) where they divide the columns, else the widest divisor from
-  // 4 to 15 (or all of them up to 16).
+  bool wide = vectorBits >= 512;
   int64_t columns = ranges[dims->n.back()];
-  int64_t nr = pickBlock(columns, {16, 8, 15, 14, 13, 12, 11, 10, 9, 7, 6, 5, 4});
+  int64_t nr = pickBlock(columns, wide ? ArrayRef<int64_t>{32, 16, 8} : ArrayRef<int64_t>{16, 8});
+  if (nr == 0)
+    nr = pickBlock(columns, {15, 14, 13, 12, 11, 10, 9, 7, 6, 5, 4});
   if (nr == 0 && columns <= 16)
     nr = columns;
-  int64_t mr = pickBlock(ranges[dims->m.back()], {4, 2, 1});
+  int64_t mr =
+      pickBlock(ranges[dims->m.back()], wide ? ArrayRef<int64_t>{8, 4, 2, 1} : ArrayRef<int64_t>{4, 2, 1});
   if (nr == 0)
     return failure();
   SmallVector<int64_t> tiles(ranges.size(), 1);
@@ -75,12 +79,14 @@ FailureOr<SmallVector<int64_t>> registerBlock(linalg::LinalgOp op) {
 
 struct VectorizeContractions final
     : catfish::impl::CatfishVectorizeContractionsBase<VectorizeContractions> {
+  using Base::Base;
+
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> candidates;
     getOperation().walk([&](linalg::GenericOp op) { candidates.push_back(op); });
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : candidates) {
-      FailureOr<SmallVector<int64_t>> tiles = registerBlock(op);
+      FailureOr<SmallVector<int64_t>> tiles = registerBlock(op, vectorBits);
       if (failed(tiles))
         continue;
       // Loops: batch, then the columns (n), then the rows (m), the reductions innermost. With

@@ -218,3 +218,21 @@ func.func @scatter_nd_none(%x: tensor<4x3xf32>, %i: tensor<2x1xi64>, %u: tensor<
   %0 = catfish.scatter_nd %x, %i, %u {reduction = #catfish<scatter_reduction none>} : (tensor<4x3xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<4x3xf32>
   return %0 : tensor<4x3xf32>
 }
+
+// -----
+
+// A packed matmul is a contraction on a grid [batch, m, panel, column]: the packed operand is
+// read as [panel, k, column], every map a projected permutation, and the grid collapses to
+// the result's shape.
+// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4)>
+// CHECK-DAG: #[[PACKED:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d2, d4, d3)>
+// CHECK-DAG: #[[GRID:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @packed_matmul
+// CHECK: %[[G:.*]] = linalg.generic {indexing_maps = [#[[LHS]], #[[PACKED]], #[[GRID]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK: } -> tensor<2x4x2x8xf32>
+// CHECK: %[[C:.*]] = tensor.collapse_shape %[[G]] {{\[}}[0], [1], [2, 3]] : tensor<2x4x2x8xf32> into tensor<2x4x16xf32>
+// CHECK: return %[[C]]
+func.func @packed_matmul(%x: tensor<2x4x8xf32>, %w: tensor<2x8x8xf32>) -> tensor<2x4x16xf32> {
+  %y = catfish.packed_matmul %x, %w : (tensor<2x4x8xf32>, tensor<2x8x8xf32>) -> tensor<2x4x16xf32>
+  return %y : tensor<2x4x16xf32>
+}

@@ -545,6 +545,20 @@ def Catfish_MatMulOp : Catfish_InferOp<"matmul"> {
   let results = (outs AnyRankedTensor:$output);
 }
 
+def Catfish_PackedMatMulOp : Catfish_InferOp<"packed_matmul"> {
+  let summary = "Matrix product by a constant right operand stored in column panels";
+  let description = [{
+    `out[..., m, n] = sum over k of lhs[..., m, k] * packed[n / P, k, n % P]`, with P the
+    packed operand's last dim: a [K, N] right operand kept as N / P panels of P adjacent
+    columns, each panel K rows of P contiguous values. The CPU micro-kernel then reads every
+    reduction step's columns from consecutive addresses instead of one row of the whole
+    matrix apart. `catfish-pack-weights` makes it from a matmul by a constant.
+  }];
+  let arguments = (ins TensorOf<[AnyFloat]>:$lhs, TensorOf<[AnyFloat]>:$packed);
+  let results = (outs TensorOf<[AnyFloat]>:$output);
+  let assemblyFormat = "$lhs `,` $packed attr-dict `:` functional-type(operands, results)";
+}
+
 def Catfish_EinsumOp : Catfish_InferOp<"einsum"> {
   let summary = "Einstein summation with an explicit or implicit equation";
   let arguments = (ins Variadic<AnyRankedTensor>:$inputs, StrAttr:$equation);

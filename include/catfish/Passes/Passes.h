@@ -31,11 +31,17 @@ struct FusionPipelineOptions : PassPipelineOptions<FusionPipelineOptions> {
       llvm::cl::desc("Raise attention written out op by op to catfish.attention (for targets "
                      "with an attention kernel)"),
       llvm::cl::init(false)};
+  Option<int64_t> weightPanel{
+      *this, "weight-panel",
+      llvm::cl::desc("Pack constant matmul weights into panels of this many columns "
+                     "(catfish-pack-weights; for the CPU micro-kernel), 0 to keep them as they are"),
+      llvm::cl::init(0)};
 };
 
 /// Folds batch norms into their convolutions (catfish-fold-batch-norm), raises norms written
 /// out op by op (catfish-raise-norms), merges matmuls of one input when fusing
-/// (catfish-merge-matmuls), raises attention (catfish-raise-attention) when asked, then
+/// (catfish-merge-matmuls), raises attention (catfish-raise-attention) when asked, packs
+/// matmul weights (catfish-pack-weights) when a weight panel is given, then
 /// groups every op of @main into catfish.fusion regions (catfish-form-fusions). Composite ops
 /// (`catfish.attention`) keep a region of their own, which each target lowers its way.
 void buildFusionPipeline(OpPassManager &pm, const FusionPipelineOptions &options);
@@ -86,6 +92,10 @@ struct CpuCodegenOptions : PassPipelineOptions<CpuCodegenOptions> {
                        clEnumValN(CpuStage::LLVM, "llvm", "the LLVM dialect"))};
 };
 
+/// The width of the vector registers the CPU code for `arch` uses: 512 where the arch has
+/// AVX-512, else 256.
+int64_t cpuVectorBits(StringRef arch);
+
 /// Lowers the kernel functions of a module filled by catfish-outline-kernels (anchored on that
 /// module) to the LLVM dialect, stage by stage up to `options.stopAfter`. Each kernel function
 /// gets `catfish.max_tasks` when its work splits into parts (artifact_format.h).
@@ -129,6 +139,10 @@ struct CudaCodegenOptions : PassPipelineOptions<CudaCodegenOptions> {
                        clEnumValN(CudaStage::Gpu, "gpu", "launches of gpu.funcs"),
                        clEnumValN(CudaStage::Nvvm, "nvvm", "the NVVM dialect"))};
 };
+
+/// The width of the vector registers the CPU code for `arch` uses: 512 where the arch has
+/// AVX-512, else 256.
+int64_t cpuVectorBits(StringRef arch);
 
 /// Lowers the kernel functions of a module filled by catfish-outline-kernels (anchored on that
 /// module) for CUDA, stage by stage up to `options.stopAfter`: each kernel function keeps its

@@ -131,6 +131,30 @@ def CatfishFoldBatchNorm : Pass<"catfish-fold-batch-norm", "mlir::func::FuncOp">
   let dependentDialects = ["::mlir::catfish::CatfishDialect"];
 }
 
+def CatfishPackWeights : Pass<"catfish-pack-weights", "mlir::func::FuncOp"> {
+  let summary = "Pack the constant f32 weights of matmuls into column panels for the CPU";
+  let description = [{
+    A `catfish.matmul` with a static f32 left operand of rank 2 or more and a constant f32
+    [K, N] right operand (or the transpose of a constant [N, K] one, as a Gemm with transB
+    writes it) becomes a `catfish.packed_matmul` by the weight stored as N / P panels of K
+    rows of P adjacent columns ([N / P, K, P]), P being `panel` or its largest half down to 8
+    that divides N. Weights that anything else reads are left as they are, so no weight is
+    stored twice. The CPU micro-kernel then reads each reduction step's columns from
+    consecutive addresses.
+
+    ```mlir
+    %y = catfish.matmul %x, %w : (tensor<128x768xf32>, tensor<768x3072xf32>) -> ...
+    ```
+    becomes `catfish.packed_matmul %x, %w_packed : (tensor<128x768xf32>,
+    tensor<96x768x32xf32>) -> tensor<128x3072xf32>` with panel=32.
+  }];
+  let options = [
+    Option<"panel", "panel", "int64_t", /*default=*/"16",
+           "Columns per panel (a multiple of 8): the CPU micro-kernel's register block width">,
+  ];
+  let dependentDialects = ["::mlir::catfish::CatfishDialect"];
+}
+
 def CatfishMergeMatmuls : Pass<"catfish-merge-matmuls", "mlir::func::FuncOp"> {
   let summary = "Merge matmuls of one input by constant weights into one matmul";
   let description = [{
@@ -267,9 +291,12 @@ def CatfishFuseLinalgElementwise
   let description = [{
     `linalg-fuse-elementwise-ops`, except that no producer fuses into a contraction: an
     elementwise producer (the im2col copy of a convolution) fused into a matmul would leave
-    a generic that is no longer a contraction, which the micro-kernels cannot take.
+    a generic that is no longer a contraction, which the micro-kernels cannot take. A
+    contraction computed on a grid of column panels ([..., M, N / P, P], from
+    `catfish.packed_matmul`) and collapsed to [..., M, N] takes its epilogue along: the
+    collapse moves after the elementwise consumers, which then run on the grid too.
   }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
 }
 
 def CatfishContractionLoopOrder
@@ -321,6 +348,9 @@ def CatfishTileForTasks : Pass<"catfish-tile-for-tasks", "mlir::func::FuncOp"> {
     multiple of 16 along the result's innermost dimension and of every divisor that a
     `floordiv` or `mod` of the op's (or a fused producer's) indexing maps applies to the loop
     (block-wise quantization scales); a kernel that cannot make two such parts stays whole.
+    A kernel whose stored value is collapsed from a grid (a `catfish.packed_matmul`'s column
+    panels) stores the grid into an expanded view of its output instead, and the op that
+    computes the grid is the root.
   }];
   let options = [
     Option<"minWork", "min-work", "int64_t", /*default=*/"::mlir::catfish::kDefaultTaskMinWork",
@@ -328,7 +358,8 @@ def CatfishTileForTasks : Pass<"catfish-tile-for-tasks", "mlir::func::FuncOp"> {
     Option<"maxParts", "max-parts", "int64_t", /*default=*/"64",
            "Most parts one kernel is split into">,
   ];
-  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def CatfishPartitionTasks : Pass<"catfish-partition-tasks", "mlir::func::FuncOp"> {
@@ -349,13 +380,19 @@ def CatfishVectorizeContractions
   let summary = "Register-block f32 matmul-like contractions into vector.contract steps";
   let description = [{
     Every f32 `linalg.generic` contraction on tensors with static extents whose result's
-    innermost dimension is its last n dimension is tiled into MR x NR result blocks (MR in
-    {4, 2, 1} along the last m dimension; NR along the last n dimension: its widest divisor
-    from 4 to 16, or its whole extent up to 16; every other dimension, reductions included, by 1) with the reduction
-    loops innermost, and each step becomes one `vector.contract` (MR x 1 by 1 x NR). Run
-    `loop-invariant-subset-hoisting` afterwards so the accumulator
-    block stays in registers across the k loop. Other contractions are left as they are.
+    innermost dimension is its last n dimension is tiled into MR x NR result blocks with the
+    reduction loops innermost, and each step becomes one `vector.contract` (MR x 1 by 1 x NR).
+    MR runs along the last m dimension: 4, 2 or 1 with 256-bit vectors, 8, 4, 2 or 1 with
+    512-bit ones, the first that divides it. NR runs along the last n dimension: 16 or 8
+    (256-bit) or 32, 16 or 8 (512-bit) where they divide it, else its widest divisor from 4 to
+    15, or its whole extent up to 16. Every other dimension, reductions included, is tiled by
+    1. Run `loop-invariant-subset-hoisting` afterwards so the accumulator block stays in
+    registers across the k loop. Other contractions are left as they are.
   }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"256",
+           "Width of the target's vector registers (256: AVX2, 512: AVX-512)">,
+  ];
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
     "::mlir::vector::VectorDialect"

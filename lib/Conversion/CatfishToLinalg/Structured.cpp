@@ -80,6 +80,54 @@ struct MatMulLowering final : LoweringPattern<MatMulOp> {
   }
 };
 
+/// The packed contraction on a grid [..., M, N / P, P] of the result (loops: batch..., m,
+/// panel, column, k), so every indexing map stays a projected permutation and the last n
+/// loop walks the panel's contiguous columns; the grid collapses to [..., M, N] for free.
+struct PackedMatMulLowering final : LoweringPattern<PackedMatMulOp> {
+  using LoweringPattern<PackedMatMulOp>::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(PackedMatMulOp op, PatternRewriter &rewriter) const override {
+    auto packed = cast<RankedTensorType>(op.getPacked().getType());
+    auto result = cast<RankedTensorType>(op.getType());
+    if (!result.hasStaticShape() || !packed.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "packed_matmul needs static shapes");
+    int64_t rank = result.getRank(), batch = rank - 2;
+    MLIRContext *context = rewriter.getContext();
+    auto d = [&](int64_t i) { return getAffineDimExpr(i, context); };
+    // Loops: batch..., then m, panel, column and k.
+    int64_t m = batch, panel = batch + 1, column = batch + 2, k = batch + 3;
+    SmallVector<AffineExpr> lhsExprs, gridExprs;
+    for (int64_t i = 0; i < batch; ++i) {
+      lhsExprs.push_back(d(i));
+      gridExprs.push_back(d(i));
+    }
+    lhsExprs.append({d(m), d(k)});
+    gridExprs.append({d(m), d(panel), d(column)});
+    SmallVector<AffineMap> maps = {AffineMap::get(k + 1, 0, lhsExprs, context),
+                                   AffineMap::get(k + 1, 0, {d(panel), d(k), d(column)}, context),
+                                   AffineMap::get(k + 1, 0, gridExprs, context)};
+    SmallVector<int64_t> gridShape(result.getShape().drop_back());
+    gridShape.append({packed.getDimSize(0), packed.getDimSize(2)});
+    Type element = result.getElementType();
+    auto gridType = RankedTensorType::get(gridShape, element);
+    SmallVector<utils::IteratorType> iterators(k, utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+    Location loc = op.getLoc();
+    Value init = buildFilled(rewriter, loc, gridShape, scalarConstant(rewriter, loc, element, 0));
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, gridType, ValueRange{op.getLhs(), op.getPacked()}, init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          linalg::YieldOp::create(b, l, addScalar(b, l, a[2], mulScalar(b, l, a[0], a[1])));
+        });
+    SmallVector<ReassociationIndices> groups;
+    for (int64_t i = 0; i < rank - 1; ++i)
+      groups.push_back({i});
+    groups.push_back({rank - 1, rank});
+    Value collapsed =
+        tensor::CollapseShapeOp::create(rewriter, loc, result, generic.getResult(0), groups);
+    return SmallVector<Value>{collapsed};
+  }
+};
+
 /// Pads the spatial dims (2..) of an NC... tensor by `low` / `high` with `value`.
 Value padSpatial(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> low,
                  ArrayRef<int64_t> high, Value value) {
@@ -596,8 +644,8 @@ template <typename OpTy, PoolKind Kind> struct PoolLowering final : LoweringPatt
 } // namespace
 
 void mlir::catfish::populateStructuredToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<ConvTransposeLowering, RotaryEmbeddingLowering, MatMulLowering, ConvLowering,
-               EinsumLowering, PoolLowering<MaxPoolOp, PoolKind::Max>,
+  patterns.add<ConvTransposeLowering, RotaryEmbeddingLowering, MatMulLowering,
+               PackedMatMulLowering, ConvLowering, EinsumLowering, PoolLowering<MaxPoolOp, PoolKind::Max>,
                PoolLowering<AvgPoolOp, PoolKind::Average>, PoolLowering<LpPoolOp, PoolKind::Lp>>(
       patterns.getContext());
 }

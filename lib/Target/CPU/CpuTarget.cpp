@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 #include "catfish/Target/CPU.h"
 
+#include "catfish/Passes/Passes.h"
+
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -170,6 +172,12 @@ llvm::Expected<std::string> mlir::catfish::emitCpuSharedObject(ModuleOp kernels,
   module->setDataLayout((*machine)->createDataLayout());
   if (auto error = addAbiWrappers(*module, infos))
     return std::move(error);
+  // LLVM splits 512-bit vectors in two on AVX-512 CPUs unless told the code wants them; the
+  // micro-kernels are blocked for the full width (cpuVectorBits).
+  if (cpuVectorBits(arch) == 512)
+    for (llvm::Function &function : *module)
+      if (!function.isDeclaration())
+        function.addFnAttr("prefer-vector-width", "512");
   optimize(*module, **machine);
 
   SmallString<0> object;

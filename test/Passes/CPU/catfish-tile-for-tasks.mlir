@@ -138,3 +138,34 @@ func.func @block_scaled_producer(%in: memref<96x16xi8>, %scale: memref<3x16xf32>
   bufferization.materialize_in_destination %y in restrict writable %out : (tensor<96x16xf32>, memref<96x16xf32>) -> ()
   return
 }
+
+// A packed matmul's grid [m, panel, column], collapsed to the [m, n] output: the grid is
+// stored into an expanded view of the output, and the contraction computing it splits along
+// its panels (n, 8 of 16 per part) straight into that view.
+// CHECK-LABEL: func.func @panel_grid
+// CHECK: %[[F:.*]] = scf.forall (%[[P:.*]]) = (0) to (16) step (2) shared_outs
+// CHECK:   linalg.generic
+// CHECK:   tensor.parallel_insert_slice %{{.*}} into %{{.*}}[0, %[[P]], 0] [16, 2, 8] [1, 1, 1]
+// CHECK-NOT: tensor.collapse_shape
+// CHECK: %[[VIEW:.*]] = memref.expand_shape %arg2 {{\[}}[0], [1, 2]] output_shape [16, 16, 8] : memref<16x128xf32> into memref<16x16x8xf32>
+// CHECK: bufferization.materialize_in_destination %[[F]] in restrict writable %[[VIEW]] : (tensor<16x16x8xf32>, memref<16x16x8xf32>) -> ()
+func.func @panel_grid(%in: memref<16x32xf32>, %w: memref<16x32x8xf32>, %out: memref<16x128xf32>, %task: index, %count: index) {
+  %x = bufferization.to_tensor %in restrict : memref<16x32xf32> to tensor<16x32xf32>
+  %p = bufferization.to_tensor %w restrict : memref<16x32x8xf32> to tensor<16x32x8xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x16x8xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<16x16x8xf32>) -> tensor<16x16x8xf32>
+  %g = linalg.generic {
+      indexing_maps = [affine_map<(m, p, c, k) -> (m, k)>, affine_map<(m, p, c, k) -> (p, k, c)>,
+                       affine_map<(m, p, c, k) -> (m, p, c)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %p : tensor<16x32xf32>, tensor<16x32x8xf32>) outs(%init : tensor<16x16x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %0 = arith.mulf %a, %b : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<16x16x8xf32>
+  %y = tensor.collapse_shape %g [[0], [1, 2]] : tensor<16x16x8xf32> into tensor<16x128xf32>
+  bufferization.materialize_in_destination %y in restrict writable %out : (tensor<16x128xf32>, memref<16x128xf32>) -> ()
+  return
+}

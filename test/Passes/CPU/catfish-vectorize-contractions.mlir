@@ -1,4 +1,5 @@
 // RUN: catfish-opt %s --pass-pipeline='builtin.module(func.func(catfish-vectorize-contractions,canonicalize,loop-invariant-subset-hoisting,canonicalize))' | FileCheck %s
+// RUN: catfish-opt %s --pass-pipeline='builtin.module(func.func(catfish-vectorize-contractions{vector-bits=512},canonicalize,loop-invariant-subset-hoisting,canonicalize))' | FileCheck %s --check-prefix=WIDE
 
 #a = affine_map<(m, n, k) -> (m, k)>
 #b = affine_map<(m, n, k) -> (k, n)>
@@ -16,6 +17,11 @@
 // CHECK:       arith.mulf
 // CHECK:       arith.addf %[[V]]
 // CHECK:     vector.transfer_write %[[ACC]]
+// With 512-bit vectors the block is 8 x 32: the whole result, one k loop.
+// WIDE-LABEL: func.func @matmul
+// WIDE-NOT: step %c16
+// WIDE: scf.for %{{.*}} = %c0 to %c64 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (vector<8x32xf32>)
+// WIDE-LABEL: func.func @odd_columns
 func.func @matmul(%a: tensor<8x64xf32>, %b: tensor<64x32xf32>) -> tensor<8x32xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<8x32xf32>

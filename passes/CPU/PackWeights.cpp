@@ -1,0 +1,140 @@
+//===- PackWeights.cpp - the catfish-pack-weights pass --------------------===//
+//
+// A matmul by a constant [K, N] weight reads, on every reduction step of the CPU
+// micro-kernel, NR adjacent columns of one row: rows one N apart, which for the usual widths
+// (768, 3072: multiples of 4 KiB) fall into the same cache sets and evict each other. Packed
+// at compile time into N / P panels of K rows of P contiguous columns, the micro-kernel
+// streams each panel from consecutive addresses, as onnxruntime packs its weights at load.
+//
+//===----------------------------------------------------------------------===//
+#include "catfish/Dialect/Catfish.h"
+#include "catfish/Passes/Passes.h"
+
+#include "llvm/ADT/MapVector.h"
+
+#include <map>
+
+namespace mlir::catfish {
+#define GEN_PASS_DEF_CATFISHPACKWEIGHTS
+#include "catfish/Passes/Passes.h.inc"
+} // namespace mlir::catfish
+
+using namespace mlir;
+using namespace mlir::catfish;
+
+namespace {
+
+/// The narrowest panel tried when the requested one does not divide the columns.
+constexpr int64_t kMinPanel = 8;
+
+/// A constant f32 weight read as [K, N]: a constant, or the transpose of a [N, K] one (a Gemm
+/// with transB).
+struct Weight {
+  ConstantOp constant;
+  bool transposed = false;
+};
+
+std::optional<Weight> weightOf(Value rhs) {
+  Weight weight;
+  if (auto transpose = rhs.getDefiningOp<TransposeOp>()) {
+    if (transpose.getPerm() != ArrayRef<int64_t>{1, 0})
+      return std::nullopt;
+    rhs = transpose.getInput();
+    weight.transposed = true;
+  }
+  weight.constant = rhs.getDefiningOp<ConstantOp>();
+  auto type = weight.constant ? dyn_cast<RankedTensorType>(weight.constant.getType()) : nullptr;
+  if (!type || type.getRank() != 2 || !type.hasStaticShape() || !type.getElementType().isF32() ||
+      getConstantRawBytes(weight.constant).empty())
+    return std::nullopt;
+  return weight;
+}
+
+/// Whether every use of `value` is the right operand of one of `packed`, looking through
+/// transposes: packing then replaces the weight instead of storing it twice.
+bool onlyFeedsPacked(Value value, const llvm::SmallPtrSetImpl<Operation *> &packed) {
+  return llvm::all_of(value.getUses(), [&](OpOperand &use) {
+    Operation *user = use.getOwner();
+    if (auto transpose = dyn_cast<TransposeOp>(user))
+      return onlyFeedsPacked(transpose.getResult(), packed);
+    return packed.contains(user) && use.getOperandNumber() == 1;
+  });
+}
+
+struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (panel < kMinPanel || panel % kMinPanel != 0) {
+      getOperation().emitError("catfish-pack-weights: panel must be a positive multiple of ")
+          << kMinPanel << ", got " << static_cast<int64_t>(panel);
+      return signalPassFailure();
+    }
+    llvm::MapVector<Operation *, SmallVector<MatMulOp>> byWeight;
+    llvm::SmallPtrSet<Operation *, 16> candidates;
+    getOperation().walk([&](MatMulOp matmul) {
+      auto lhs = cast<RankedTensorType>(matmul.getLhs().getType());
+      std::optional<Weight> weight = weightOf(matmul.getRhs());
+      if (!weight || lhs.getRank() < 2 || !lhs.hasStaticShape() ||
+          !lhs.getElementType().isF32() || panelFor(matmul) == 0)
+        return;
+      byWeight[weight->constant].push_back(matmul);
+      candidates.insert(matmul);
+    });
+    for (auto &[constant, matmuls] : byWeight)
+      if (onlyFeedsPacked(constant->getResult(0), candidates))
+        pack(cast<ConstantOp>(constant), matmuls);
+  }
+
+  /// The widest panel from `panel` down to kMinPanel (halving) that divides the columns of
+  /// `matmul`, or 0.
+  int64_t panelFor(MatMulOp matmul) const {
+    int64_t columns = cast<RankedTensorType>(matmul.getType()).getShape().back();
+    for (int64_t p = panel; p >= kMinPanel; p /= 2)
+      if (columns % p == 0)
+        return p;
+    return 0;
+  }
+
+  /// Replaces each of `matmuls` (all by `constant`, directly or transposed) by a packed
+  /// matmul, with one packed copy per panel width and orientation, and erases the constant.
+  void pack(ConstantOp constant, ArrayRef<MatMulOp> matmuls) {
+    std::map<std::pair<int64_t, bool>, Value> copies;
+    ArrayRef<char> bytes = getConstantRawBytes(constant);
+    const auto *values = reinterpret_cast<const float *>(bytes.data());
+    auto type = cast<RankedTensorType>(constant.getType());
+    for (MatMulOp matmul : matmuls) {
+      bool transposed = weightOf(matmul.getRhs())->transposed;
+      int64_t p = panelFor(matmul);
+      Value &packed = copies[{p, transposed}];
+      OpBuilder builder(constant);
+      if (!packed) {
+        // weight[k, n] (the constant's [k, n], or its [n, k] when transposed) goes to
+        // packed[n / P, k, n % P].
+        int64_t rows = type.getDimSize(0), columns = type.getDimSize(1);
+        int64_t k = transposed ? columns : rows, n = transposed ? rows : columns;
+        std::vector<float> panels(static_cast<size_t>(k * n));
+        for (int64_t j = 0; j < n; ++j)
+          for (int64_t i = 0; i < k; ++i)
+            panels[((j / p) * k + i) * p + j % p] =
+                transposed ? values[j * k + i] : values[i * n + j];
+        auto packedType = RankedTensorType::get({n / p, k, p}, builder.getF32Type());
+        ArrayRef<char> packedBytes(reinterpret_cast<const char *>(panels.data()),
+                                   panels.size() * sizeof(float));
+        packed = ConstantOp::create(builder, constant.getLoc(),
+                                    createWeightsAttr(packedType, packedBytes, "packed_weight"));
+      }
+      builder.setInsertionPoint(matmul);
+      auto product = PackedMatMulOp::create(builder, matmul.getLoc(), matmul.getType(),
+                                            matmul.getLhs(), packed);
+      Operation *transpose = matmul.getRhs().getDefiningOp<TransposeOp>();
+      matmul.replaceAllUsesWith(product.getResult());
+      matmul.erase();
+      if (transpose && transpose->use_empty())
+        transpose->erase();
+    }
+    constant.erase();
+  }
+};
+
+} // namespace

@@ -1,0 +1,72 @@
+// RUN: catfish-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(catfish-pack-weights{panel=8}))' | FileCheck %s
+// RUN: catfish-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(catfish-pack-weights{panel=32}))' | FileCheck %s --check-prefix=WIDE
+// RUN: not catfish-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(catfish-pack-weights{panel=12}))' 2>&1 | FileCheck %s --check-prefix=BAD
+
+// A [2, 16] weight in panels of 8 columns: panel j holds columns 8j..8j+7 of both rows. With
+// panel=32 the widest panel dividing 16 columns is 16.
+// CHECK-LABEL: func.func @panels
+// CHECK: %[[P:.*]] = catfish.constant dense<{{\[}}{{\[}}[0.000000e+00, 1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 5.000000e+00, 6.000000e+00, 7.000000e+00], [1.600000e+01, 1.700000e+01, 1.800000e+01, 1.900000e+01, 2.000000e+01, 2.100000e+01, 2.200000e+01, 2.300000e+01]], {{\[}}[8.000000e+00, 9.000000e+00, 1.000000e+01, 1.100000e+01, 1.200000e+01, 1.300000e+01, 1.400000e+01, 1.500000e+01], [2.400000e+01, 2.500000e+01, 2.600000e+01, 2.700000e+01, 2.800000e+01, 2.900000e+01, 3.000000e+01, 3.100000e+01]]]> : tensor<2x2x8xf32>
+// CHECK: %[[Y:.*]] = catfish.packed_matmul %arg0, %[[P]] : (tensor<1x3x2xf32>, tensor<2x2x8xf32>) -> tensor<1x3x16xf32>
+// CHECK-NOT: catfish.matmul
+// CHECK: return %[[Y]]
+// WIDE-LABEL: func.func @panels
+// WIDE: catfish.packed_matmul %arg0, %{{.*}} : (tensor<1x3x2xf32>, tensor<1x2x16xf32>) -> tensor<1x3x16xf32>
+func.func @panels(%x: tensor<1x3x2xf32>) -> tensor<1x3x16xf32> {
+  %w = catfish.constant dense<[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0],
+                               [16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0, 30.0, 31.0]]> : tensor<2x16xf32>
+  %y = catfish.matmul %x, %w : (tensor<1x3x2xf32>, tensor<2x16xf32>) -> tensor<1x3x16xf32>
+  return %y : tensor<1x3x16xf32>
+}
+
+// -----
+
+// A Gemm with transB: the transpose of an [8, 2] constant is packed from the constant itself
+// (packed[0, k, n] = w[n, k]); the transpose goes too.
+// CHECK-LABEL: func.func @transposed
+// CHECK: %[[P:.*]] = catfish.constant dense<{{\[}}{{\[}}[0.000000e+00, 2.000000e+00, 4.000000e+00, 6.000000e+00, 8.000000e+00, 1.000000e+01, 1.200000e+01, 1.400000e+01], [1.000000e+00, 3.000000e+00, 5.000000e+00, 7.000000e+00, 9.000000e+00, 1.100000e+01, 1.300000e+01, 1.500000e+01]]]> : tensor<1x2x8xf32>
+// CHECK-NOT: catfish.transpose
+// CHECK: catfish.packed_matmul %arg0, %[[P]] : (tensor<4x2xf32>, tensor<1x2x8xf32>) -> tensor<4x8xf32>
+func.func @transposed(%x: tensor<4x2xf32>) -> tensor<4x8xf32> {
+  %w = catfish.constant dense<[[0.0, 1.0], [2.0, 3.0], [4.0, 5.0], [6.0, 7.0], [8.0, 9.0], [10.0, 11.0], [12.0, 13.0], [14.0, 15.0]]> : tensor<8x2xf32>
+  %t = catfish.transpose %w {perm = array<i64: 1, 0>} : (tensor<8x2xf32>) -> tensor<2x8xf32>
+  %y = catfish.matmul %x, %t : (tensor<4x2xf32>, tensor<2x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// One weight read by two matmuls: packed once, both read the copy.
+// CHECK-LABEL: func.func @shared
+// CHECK-COUNT-1: catfish.constant
+// CHECK-COUNT-2: catfish.packed_matmul
+func.func @shared(%x: tensor<4x2xf32>, %z: tensor<3x2xf32>) -> (tensor<4x8xf32>, tensor<3x8xf32>) {
+  %w = catfish.constant dense<[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0]]> : tensor<2x8xf32>
+  %y = catfish.matmul %x, %w : (tensor<4x2xf32>, tensor<2x8xf32>) -> tensor<4x8xf32>
+  %v = catfish.matmul %z, %w : (tensor<3x2xf32>, tensor<2x8xf32>) -> tensor<3x8xf32>
+  return %y, %v : tensor<4x8xf32>, tensor<3x8xf32>
+}
+
+// -----
+
+// Left alone: a weight something else reads too (packing would store it twice), columns no
+// panel divides (12), f16, a matrix-vector product, a weight that is an input, and splats
+// (kept as one value, not a blob).
+// CHECK-LABEL: func.func @left_alone
+// CHECK-NOT: catfish.packed_matmul
+// CHECK-COUNT-5: catfish.matmul
+// CHECK-NOT: catfish.packed_matmul
+func.func @left_alone(%x: tensor<4x2xf32>, %h: tensor<4x2xf16>, %v: tensor<2xf32>, %win: tensor<2x8xf32>)
+    -> (tensor<4x8xf32>, tensor<2x8xf32>, tensor<4x12xf32>, tensor<4x8xf16>, tensor<8xf32>, tensor<4x8xf32>) {
+  %w = catfish.constant dense<2.0> : tensor<2x8xf32>
+  %a = catfish.matmul %x, %w : (tensor<4x2xf32>, tensor<2x8xf32>) -> tensor<4x8xf32>
+  %w12 = catfish.constant dense<2.0> : tensor<2x12xf32>
+  %b = catfish.matmul %x, %w12 : (tensor<4x2xf32>, tensor<2x12xf32>) -> tensor<4x12xf32>
+  %wh = catfish.constant dense<2.0> : tensor<2x8xf16>
+  %c = catfish.matmul %h, %wh : (tensor<4x2xf16>, tensor<2x8xf16>) -> tensor<4x8xf16>
+  %wv = catfish.constant dense<3.0> : tensor<2x8xf32>
+  %d = catfish.matmul %v, %wv : (tensor<2xf32>, tensor<2x8xf32>) -> tensor<8xf32>
+  %e = catfish.matmul %x, %win : (tensor<4x2xf32>, tensor<2x8xf32>) -> tensor<4x8xf32>
+  return %a, %w, %b, %c, %d, %e : tensor<4x8xf32>, tensor<2x8xf32>, tensor<4x12xf32>, tensor<4x8xf16>, tensor<8xf32>, tensor<4x8xf32>
+}
+
+// BAD: catfish-pack-weights: panel must be a positive multiple of 8, got 12
