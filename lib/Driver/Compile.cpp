@@ -15,6 +15,8 @@
 
 #include "llvm/ADT/StringExtras.h"
 
+#include <future>
+
 using namespace mlir;
 using namespace mlir::catfish;
 
@@ -40,6 +42,9 @@ private:
   std::string message;
   ScopedDiagnosticHandler handler;
 };
+
+/// Columns per panel of the matmul weights packed for the CPU (catfish-pack-weights).
+constexpr int64_t kCpuWeightPanel = 32;
 
 /// The stages before a target's own pipeline.
 constexpr size_t kCommonStages = 3;
@@ -77,10 +82,12 @@ llvm::Error fuseProgram(ModuleOp program, StringRef path, const CompileOptions &
     // Only the CUDA target has an attention kernel; the CPU would expand it again.
     fusion.raiseAttention = llvm::any_of(llvm::split(options.target, ','),
                                          [](StringRef name) { return name.trim() == "cuda"; });
-    // Weights packed for the CPU micro-kernel, one register block wide. An artifact for both
-    // targets keeps them as they are: cuBLASLt reads the same weights.
+    // Weights packed for the CPU micro-kernels: 32 columns is one register block with
+    // AVX-512 and two with AVX2 (as fast as panels of 16 there), so every CPU arch of the
+    // artifact reads the same packed weights. An artifact for both targets keeps them as
+    // they are: cuBLASLt reads the same weights.
     if (options.target == "cpu")
-      fusion.weightPanel = cpuVectorBits(options.cpu.arch) / 16;
+      fusion.weightPanel = kCpuWeightPanel;
     buildFusionPipeline(pm, fusion);
   });
 }
@@ -120,6 +127,19 @@ llvm::Error checkCudaArchs(ArrayRef<std::string> archs) {
   return llvm::Error::success();
 }
 
+/// Fails unless `archs` is a list of distinct x86-64 levels or CPU names LLVM knows.
+llvm::Error checkCpuArchs(ArrayRef<std::string> archs) {
+  if (archs.empty())
+    return llvm::createStringError("--target cpu needs at least one CPU --arch (e.g. x86-64-v3)");
+  for (auto [i, arch] : llvm::enumerate(archs)) {
+    if (llvm::is_contained(ArrayRef(archs).take_front(i), arch))
+      return llvm::createStringError("--arch lists " + arch + " twice");
+    if (auto error = checkCpuArch(arch))
+      return error;
+  }
+  return llvm::Error::success();
+}
+
 /// Runs target `target`'s pipeline on `kernels` up to the target stage `stage` (0: its first).
 llvm::Error runTargetStages(ModuleOp kernels, StringRef path, StringRef target, size_t stage,
                             const CompileOptions &options) {
@@ -132,6 +152,7 @@ llvm::Error runTargetStages(ModuleOp kernels, StringRef path, StringRef target, 
   }
   CpuCodegenOptions cpu;
   cpu.copyOptionValuesFrom(options.cpu);
+  cpu.arch = options.cpuArchs.front();
   cpu.stopAfter = static_cast<CpuStage>(stage);
   return runCpuCodegen(kernels, path, cpu);
 }
@@ -220,7 +241,7 @@ mlir::catfish::compileToArtifact(MLIRContext &context, StringRef path, StringRef
     if (auto error = checkCudaArchs(options.cuda.archs))
       return std::move(error);
   if (llvm::is_contained(names, "cpu") || options.cudaEmulation)
-    if (auto error = checkCpuArch(options.cpu.arch))
+    if (auto error = checkCpuArchs(options.cpuArchs))
       return std::move(error);
   auto program = importProgram(context, path, options);
   if (!program)
@@ -240,18 +261,42 @@ mlir::catfish::compileToArtifact(MLIRContext &context, StringRef path, StringRef
                                                                   : kCpuKernelModule);
     if (!kernels)
       return kernels.takeError();
-    setTargets.push_back(static_cast<uint32_t>(targets.size()));
     if (name == "cpu") {
-      if (auto error = runCpuCodegen(*kernels, path, options.cpu))
-        return std::move(error);
-      SmallVector<KernelInfo> infos = collectKernels(*kernels);
-      auto code = emitCpuSharedObject(*kernels, infos, options.cpu.arch);
-      if (!code)
-        return fail(code.takeError());
-      targets.push_back(TargetCode{"cpu", options.cpu.arch, "elf-shared-object", std::move(*code)});
-      kernelSets.push_back(std::move(infos));
+      // One kernel set per arch, each compiled from its own copy of the outlined kernels.
+      // LLVM optimizes and links each arch's code on a thread of its own while the next arch
+      // goes through MLIR.
+      std::vector<std::future<llvm::Expected<std::string>>> links;
+      for (auto [i, arch] : llvm::enumerate(options.cpuArchs)) {
+        OwningOpRef<ModuleOp> copy(i + 1 < options.cpuArchs.size() ? kernels->clone() : nullptr);
+        ModuleOp module = copy ? *copy : *kernels;
+        CpuCodegenOptions cpu;
+        cpu.copyOptionValuesFrom(options.cpu);
+        cpu.arch = arch;
+        if (auto error = runCpuCodegen(module, path, cpu))
+          return std::move(error);
+        SmallVector<KernelInfo> infos = collectKernels(module);
+        auto ir = translateCpuKernels(module, infos, arch);
+        if (!ir)
+          return fail(ir.takeError());
+        links.push_back(std::async(std::launch::async, linkCpuKernels, std::move(*ir)));
+        setTargets.push_back(static_cast<uint32_t>(targets.size()));
+        targets.push_back(TargetCode{"cpu", arch, "elf-shared-object", ""});
+        kernelSets.push_back(std::move(infos));
+      }
+      llvm::Error failure = llvm::Error::success();
+      auto archTargets = llvm::make_range(targets.end() - links.size(), targets.end());
+      for (auto [link, target] : llvm::zip(links, archTargets)) {
+        llvm::Expected<std::string> code = link.get();
+        if (code)
+          target.bytes = std::move(*code);
+        else
+          failure = llvm::joinErrors(std::move(failure), code.takeError());
+      }
+      if (failure)
+        return fail(std::move(failure));
       continue;
     }
+    setTargets.push_back(static_cast<uint32_t>(targets.size()));
     // The emulator compiles its own copy: the CUDA pipeline rewrites the kernels in place.
     OwningOpRef<ModuleOp> emulated(options.cudaEmulation ? kernels->clone() : nullptr);
     if (auto error = runTargetStages(*kernels, path, "cuda",
@@ -273,10 +318,11 @@ mlir::catfish::compileToArtifact(MLIRContext &context, StringRef path, StringRef
         for (const CudaCall &call : info.calls)
           if (call.launch)
             functions.push_back(KernelInfo{call.launch->function, info.kind, info.location});
-      auto code = emitCpuSharedObject(*emulated, functions, options.cpu.arch);
+      auto code = emitCpuSharedObject(*emulated, functions, options.cpuArchs.front());
       if (!code)
         return fail(code.takeError());
-      targets.push_back(TargetCode{::catfish::artifact::kCudaEmulatorTarget, options.cpu.arch,
+      targets.push_back(TargetCode{::catfish::artifact::kCudaEmulatorTarget,
+                                   options.cpuArchs.front(),
                                    "elf-shared-object", std::move(*code)});
     }
     kernelSets.push_back(std::move(infos));

@@ -8,6 +8,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Path.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <algorithm>
 
@@ -52,6 +53,7 @@ ModelRunner::create(StringRef path, ArrayRef<char> bytes, const CompileOptions &
   options.import.modelBytes = bytes;
   options.cleanup = compile.cleanup;
   options.fusion.copyOptionValuesFrom(compile.fusion);
+  options.cpuArchs = {llvm::sys::getHostCPUName().str()};
   SmallString<128> artifact;
   if (std::error_code ec =
           llvm::sys::fs::createTemporaryFile("catfish-calibration", "catfish", artifact))

@@ -143,11 +143,15 @@ catfish_status_t *SharedObject::load(const uint8_t *bytes, uint64_t size, const 
 
 void *SharedObject::symbol(const char *name) const { return dlsym(handle_, name); }
 
+int cpuArchRank(const std::string &arch) {
+  return arch == "x86-64" ? 1 : arch == "x86-64-v2" ? 2 : arch == "x86-64-v3" ? 3
+                                : arch == "x86-64-v4" ? 4 : 0;
+}
+
 bool hostSupportsCpuArch(const std::string &arch, std::string &missing) {
   missing.clear();
 #if defined(__x86_64__)
-  int level = arch == "x86-64" ? 1 : arch == "x86-64-v2" ? 2 : arch == "x86-64-v3" ? 3
-                                   : arch == "x86-64-v4" ? 4 : 0;
+  int level = cpuArchRank(arch);
   if (level == 0)
     return true;
   __builtin_cpu_init();

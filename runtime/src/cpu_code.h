@@ -40,6 +40,10 @@ private:
 /// ELF machine was already checked. On false, `missing` lists the absent CPU features.
 bool hostSupportsCpuArch(const std::string &arch, std::string &missing);
 
+/// How capable code for `arch` is: its x86-64 level (1 for "x86-64" to 4 for "x86-64-v4"), 0
+/// for any other name (a CPU name, whose features this runtime does not check).
+int cpuArchRank(const std::string &arch);
+
 } // namespace catfish::rt
 
 #endif // CATFISH_RUNTIME_SRC_CPU_CODE_H

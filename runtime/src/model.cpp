@@ -295,6 +295,38 @@ catfish_status_t *loadGpuCode(catfish_model_t &model, int ordinal, bool useGraph
   return catfish::rt::cuda::loadModel(model, ordinal, useGraphs, model.gpu);
 }
 
+/// Of the artifact's cpu targets, the one with the most capable code this machine runs
+/// (cpuArchRank; the first of equals), or -1 if it runs none of them.
+int64_t preferredCpuTarget(const fa::Manifest &m) {
+  int64_t best = -1;
+  int bestRank = -1;
+  size_t targetCount = m.targets() ? m.targets()->size() : 0;
+  for (size_t t = 0; t < targetCount; ++t) {
+    const fa::Target &target = *m.targets()->Get(static_cast<flatbuffers::uoffset_t>(t));
+    std::string arch = orEmpty(target.arch()), missing;
+    if (target.name()->string_view() != "cpu" ||
+        !catfish::rt::hostSupportsCpuArch(arch, missing))
+      continue;
+    int rank = catfish::rt::cpuArchRank(arch);
+    if (rank > bestRank) {
+      best = static_cast<int64_t>(t);
+      bestRank = rank;
+    }
+  }
+  return best;
+}
+
+/// "x86-64-v4 code (the artifact has x86-64-v3, x86-64-v4)": CPU target `t` among the cpu
+/// targets of `m`.
+std::string describeCpuCode(const fa::Manifest &m, uint32_t t) {
+  std::string all;
+  for (const fa::Target *target : *m.targets())
+    if (target->name()->string_view() == "cpu")
+      all += (all.empty() ? "" : ", ") + std::string(orEmpty(target->arch()));
+  return std::string(orEmpty(m.targets()->Get(t)->arch())) + " code (the artifact has " + all +
+         ")";
+}
+
 /// Loads the code the steps run on `device`, and the calls of every kernel a step uses.
 catfish_status_t *loadCode(catfish_model_t &model, std::string device, bool useGraphs) {
   const ArtifactFile &file = *model.file;
@@ -320,7 +352,11 @@ catfish_status_t *loadCode(catfish_model_t &model, std::string device, bool useG
   // Each step runs its kernel for the device's target: the CUDA plan on a GPU or the emulator,
   // the CPU code otherwise; a step without one keeps its first kernel, which loading then
   // refuses.
+  // On the CPU, of several CPU codes (x86-64-v3 and x86-64-v4), the best this machine runs.
   const char *wanted = cuda || device == "cuda-emulator" ? "cuda" : "cpu";
+  int64_t preferred = std::string_view(wanted) == "cpu" ? preferredCpuTarget(m) : -1;
+  auto targetOf = [&](uint32_t kernel) { return m.kernels()->Get(kernel)->target(); };
+  auto nameOf = [&](uint32_t kernel) { return m.targets()->Get(targetOf(kernel))->name()->str(); };
   std::vector<bool> kernelUsed(kernelCount), targetUsed(targetCount);
   model.stepKernels.clear();
   for (size_t s = 0; s < stepCount; ++s) {
@@ -328,8 +364,11 @@ catfish_status_t *loadCode(catfish_model_t &model, std::string device, bool useG
     uint32_t kernel = step.kernel();
     if (step.alternatives())
       for (uint32_t candidate : *step.alternatives())
-        if (m.targets()->Get(m.kernels()->Get(kernel)->target())->name()->str() != wanted &&
-            m.targets()->Get(m.kernels()->Get(candidate)->target())->name()->str() == wanted)
+        if (nameOf(kernel) != wanted && nameOf(candidate) == wanted)
+          kernel = candidate;
+    if (preferred >= 0 && targetOf(kernel) != preferred && step.alternatives())
+      for (uint32_t candidate : *step.alternatives())
+        if (targetOf(candidate) == preferred)
           kernel = candidate;
     model.stepKernels.push_back(kernel);
     kernelUsed[kernel] = true;
@@ -349,6 +388,8 @@ catfish_status_t *loadCode(catfish_model_t &model, std::string device, bool useG
     model.device = "cpu";
     if (catfish_status_t *status = loadCpuCode(model, kernelUsed, targetUsed, noGpu))
       return status;
+    if (preferred >= 0)
+      model.cpuDescription = describeCpuCode(m, static_cast<uint32_t>(preferred));
   }
   for (const std::vector<catfish_model_t::Call> &calls : model.calls)
     for (const catfish_model_t::Call &call : calls)
@@ -540,7 +581,8 @@ uint64_t catfish_model_weights_size(const catfish_model_t *model) {
 uint32_t catfish_model_num_threads(const catfish_model_t *model) { return model->numThreads; }
 const char *catfish_model_device(const catfish_model_t *model) { return model->device.c_str(); }
 const char *catfish_model_device_description(const catfish_model_t *model) {
-  return model->gpu ? catfish::rt::cuda::describe(*model->gpu).c_str() : "";
+  return model->gpu ? catfish::rt::cuda::describe(*model->gpu).c_str()
+                    : model->cpuDescription.c_str();
 }
 
 } // extern "C"

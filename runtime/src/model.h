@@ -36,6 +36,9 @@ struct catfish_model_t {
   std::vector<std::vector<Call>> calls;
   /// "cpu", "cuda:N" or "cuda-emulator".
   std::string device;
+  /// Device cpu: which of the artifact's CPU codes the steps run ("x86-64-v4 code (the
+  /// artifact has x86-64-v3, x86-64-v4)"); empty otherwise.
+  std::string cpuDescription;
   /// The plan on the GPU, for a CUDA device.
   catfish::rt::cuda::GpuModelPtr gpu;
   std::vector<catfish_tensor_info_t> inputs;

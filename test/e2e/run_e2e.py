@@ -2,8 +2,9 @@
 """End-to-end numerics: compile generated models to CPU artifacts, run them with catfish-run
 and compare every output with ONNX Runtime (CPU) on the same inputs.
 
-Each model runs with fusion on, with --no-fusion, and with every kernel that has parallel loops
-split into parts run by 3 threads (--task-min-work 1, --threads 3). With --device cuda-emulator
+Each model runs with fusion on, with --no-fusion, with every kernel that has parallel loops
+split into parts run by 3 threads (--task-min-work 1, --threads 3), and compiled for x86-64-v3
+alone (the default artifact runs its x86-64-v4 code on an AVX-512 machine). With --device cuda-emulator
 the models are compiled for --target cuda --cuda-emulation instead and their CUDA plans run on
 the CUDA emulator (the threads variant then splits each launch's blocks over 3 threads), and
 once more as one --target cpu,cuda artifact run on the CPU and on the emulator. With --device cuda
@@ -195,9 +196,13 @@ def check_model(name, args):
         "fusion": ([], []),
         "no fusion": (["--no-fusion"], []),
         "threads": (["--task-min-work", "1"], ["--threads", "3"]),
+        # The default artifact runs its x86-64-v4 code on an AVX-512 machine; this one the
+        # AVX2 code.
+        "x86-64-v3": (["--arch", "x86-64-v3"], []),
     }
     if args.device == "cuda-emulator":
         variants["threads"] = ([], ["--threads", "3"])
+        del variants["x86-64-v3"]  # the emulator's host code is for the first arch already
         target = (["--target", "cuda", "--cuda-emulation"], ["--device", "cuda-emulator"])
         variants = {variant: (compile_flags + target[0], run_flags + target[1])
                     for variant, (compile_flags, run_flags) in variants.items()}

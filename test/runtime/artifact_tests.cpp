@@ -411,6 +411,31 @@ void testVersionsAndTargets() {
   expectLoadError(notElf, CATFISH_STATUS_DATA_LOSS, "not a 64-bit ELF shared object");
 }
 
+/// Of two CPU codes the runtime runs the higher x86-64 level the machine supports: target 0
+/// (x86-64) holds no ELF at all, so loading it would fail; target 1 (x86-64-v2) the kernels.
+void testCpuArchChoice() {
+  ModelDesc d = addModel();
+  d.targets.push_back({"cpu", "x86-64-v2", "elf-shared-object", 2});
+  d.code.push_back(d.code[0]);
+  d.code[0] = std::vector<uint8_t>(256, 7);
+  d.kernels.push_back({"catfish_test_add_f32", "generated", "node 'Add_0'", 1, 4});
+  for (StepDesc &step : d.steps)
+    step.alternatives = {1};
+  std::string path = writeTemp("archs.catfish", buildArtifact(d));
+  catfish_model_t *model = nullptr;
+  catfish_status_t *status = catfish_model_load(path.c_str(), &model);
+  if (status)
+    std::fprintf(stderr, "load: %s\n", catfish_status_message(status));
+  CHECK(status == nullptr);
+  catfish_status_free(status);
+  if (!model)
+    return;
+  CHECK(std::strcmp(catfish_model_device_description(model),
+                    "x86-64-v2 code (the artifact has x86-64, x86-64-v2)") == 0);
+  CHECK(runAndCheck(model, 7, 2));
+  catfish_model_release(model);
+}
+
 void testInconsistentManifests() {
   ModelDesc d = addModel();
   d.arenaSize = (uint64_t(1) << 40) + 64;
@@ -969,7 +994,8 @@ void testDeviceApiOnCpu() {
   if (!model)
     return;
   CHECK(std::strcmp(catfish_model_device(model), "cpu") == 0);
-  CHECK(std::strcmp(catfish_model_device_description(model), "") == 0);
+  CHECK(std::strcmp(catfish_model_device_description(model),
+                    "x86-64 code (the artifact has x86-64)") == 0);
   catfish_session_t *session = nullptr;
   CHECK(catfish_session_create(model, &session) == nullptr);
   auto expect = [](catfish_status_t *status, catfish_status_code_t code, const char *message) {
@@ -1062,6 +1088,7 @@ int main(int argc, char **argv) {
       {"every flipped byte", testEveryFlippedByte},
       {"truncated and foreign files", testTruncatedAndForeignFiles},
       {"versions and targets", testVersionsAndTargets},
+      {"the best CPU code the machine runs", testCpuArchChoice},
       {"inconsistent manifests", testInconsistentManifests},
       {"tensor files", testTensorFiles},
       {"CUDA emulator", testCudaEmulator},

@@ -63,6 +63,7 @@ struct KernelDesc {
 struct StepDesc {
   uint32_t kernel;
   std::vector<uint32_t> args;
+  std::vector<uint32_t> alternatives = {};
 };
 
 /// A whole artifact: manifest fields plus the code blobs (section 1, 2, ...) and the weights.

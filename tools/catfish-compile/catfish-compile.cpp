@@ -40,9 +40,10 @@ cl::opt<std::string> target("target",
                             cl::cat(category));
 cl::opt<std::string> arch("arch",
                           cl::desc("Comma-separated target architectures: sm_XX entries are "
-                                   "CUDA's (default sm_80,sm_90a), another is the CPU's (an "
-                                   "x86-64 level or CPU name, default x86-64-v3, any AVX2 "
-                                   "machine)"),
+                                   "CUDA's (default sm_80,sm_90a), the others the CPU's (x86-64 "
+                                   "levels or CPU names, default x86-64-v3,x86-64-v4: code for "
+                                   "any AVX2 machine and for AVX-512 ones, the runtime runs "
+                                   "the best the machine supports)"),
                           cl::value_desc("list"), cl::cat(category));
 cl::opt<int64_t> taskMinWork(
     "task-min-work",
@@ -163,11 +164,8 @@ int main(int argc, char **argv) {
     SmallVector<std::string> gpuArchs, cpuArchs;
     for (StringRef name : llvm::split(arch, ','))
       (name.trim().starts_with("sm_") ? gpuArchs : cpuArchs).push_back(name.trim().str());
-    if (cpuArchs.size() > 1)
-      return fail("--arch names more than one CPU architecture: " + cpuArchs[0] + ", " +
-                  cpuArchs[1]);
     if (!cpuArchs.empty())
-      options.cpu.arch = cpuArchs[0];
+      options.cpuArchs = cpuArchs;
     if (!gpuArchs.empty() || StringRef(target).contains("cuda"))
       options.cuda.archs = gpuArchs;
   }

@@ -455,8 +455,9 @@ bool benchmark(const catfish::Model &model, catfish::Session &session, const Opt
   for (size_t o = 0; o < model.outputCount(); ++o)
     outBytes += model.output(o).byte_size;
   if (!gpu) {
-    std::printf("benchmark: %" PRIu64 " runs (%" PRIu64 " warm-up), %u threads\n",
-                options.benchmark, warmup, catfish_model_num_threads(model.get()));
+    std::printf("benchmark: %" PRIu64 " runs (%" PRIu64 " warm-up), %u threads, cpu: %s\n",
+                options.benchmark, warmup, catfish_model_num_threads(model.get()),
+                catfish_model_device_description(model.get()));
     std::printf("  latency ms: %s\n", percentiles(latencies).c_str());
   } else {
     std::printf("benchmark: %" PRIu64 " runs (%" PRIu64 " warm-up), %s: %s, CUDA Graph %s\n",

@@ -17,6 +17,11 @@ struct CompileOptions {
   /// Code generation target: "cpu", "cuda", or both ("cpu,cuda": one artifact that runs on
   /// either; compileToStage takes one).
   std::string target = "cpu";
+  /// The CPU archs an artifact holds code for, one shared object each over the same plan and
+  /// weights; the runtime runs the best one the machine supports. The CPU pipeline runs once
+  /// per arch with `cpu.arch` set to it; --emit stages and the CUDA emulator's host code take
+  /// the first.
+  SmallVector<std::string> cpuArchs = {"x86-64-v3", "x86-64-v4"};
   CpuCodegenOptions cpu;
   CudaCodegenOptions cuda;
   /// Target cuda: also put host code for the CUDA emulator in the artifact.

@@ -157,37 +157,51 @@ llvm::Error mlir::catfish::checkCpuArch(StringRef arch) {
   return machine ? llvm::Error::success() : machine.takeError();
 }
 
-llvm::Expected<std::string> mlir::catfish::emitCpuSharedObject(ModuleOp kernels,
-                                                               ArrayRef<KernelInfo> infos,
-                                                               StringRef arch) {
+mlir::catfish::CpuKernelsIR::CpuKernelsIR() = default;
+mlir::catfish::CpuKernelsIR::~CpuKernelsIR() = default;
+
+llvm::Expected<std::unique_ptr<CpuKernelsIR>>
+mlir::catfish::translateCpuKernels(ModuleOp kernels, ArrayRef<KernelInfo> infos, StringRef arch) {
   auto machine = createTargetMachine(arch);
   if (!machine)
     return machine.takeError();
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> module = translateModuleToLLVMIR(kernels, llvmContext,
-                                                                 "catfish_kernels");
-  if (!module)
+  auto ir = std::make_unique<CpuKernelsIR>();
+  ir->machine = std::move(*machine);
+  ir->context = std::make_unique<llvm::LLVMContext>();
+  ir->module = translateModuleToLLVMIR(kernels, *ir->context, "catfish_kernels");
+  if (!ir->module)
     return makeError("translation to LLVM IR failed");
-  module->setTargetTriple(llvm::Triple(kTriple));
-  module->setDataLayout((*machine)->createDataLayout());
-  if (auto error = addAbiWrappers(*module, infos))
+  ir->module->setTargetTriple(llvm::Triple(kTriple));
+  ir->module->setDataLayout(ir->machine->createDataLayout());
+  if (auto error = addAbiWrappers(*ir->module, infos))
     return std::move(error);
   // LLVM splits 512-bit vectors in two on AVX-512 CPUs unless told the code wants them; the
   // micro-kernels are blocked for the full width (cpuVectorBits).
   if (cpuVectorBits(arch) == 512)
-    for (llvm::Function &function : *module)
+    for (llvm::Function &function : *ir->module)
       if (!function.isDeclaration())
         function.addFnAttr("prefer-vector-width", "512");
-  optimize(*module, **machine);
+  return ir;
+}
 
+llvm::Expected<std::string> mlir::catfish::linkCpuKernels(std::unique_ptr<CpuKernelsIR> ir) {
+  optimize(*ir->module, *ir->machine);
   SmallString<0> object;
   {
     llvm::raw_svector_ostream os(object);
     llvm::legacy::PassManager codegen;
-    if ((*machine)->addPassesToEmitFile(codegen, os, nullptr,
-                                        llvm::CodeGenFileType::ObjectFile))
+    if (ir->machine->addPassesToEmitFile(codegen, os, nullptr, llvm::CodeGenFileType::ObjectFile))
       return makeError("the x86-64 backend cannot emit object files");
-    codegen.run(*module);
+    codegen.run(*ir->module);
   }
   return linkSharedObject(object);
+}
+
+llvm::Expected<std::string> mlir::catfish::emitCpuSharedObject(ModuleOp kernels,
+                                                               ArrayRef<KernelInfo> infos,
+                                                               StringRef arch) {
+  auto ir = translateCpuKernels(kernels, infos, arch);
+  if (!ir)
+    return ir.takeError();
+  return linkCpuKernels(std::move(*ir));
 }

@@ -208,7 +208,8 @@ uint32_t catfish_model_num_threads(const catfish_model_t *model);
 /* The device the model's steps run on: "cpu", "cuda:N" or "cuda-emulator". */
 const char *catfish_model_device(const catfish_model_t *model);
 /* For a CUDA device, the GPU and the code it runs ("NVIDIA H200 (sm_90, 132 SMs), code: cubin
- * sm_90a"); "" otherwise. */
+ * sm_90a"); on the CPU, which of the artifact's CPU codes it runs, the best this machine
+ * supports ("x86-64-v4 code (the artifact has x86-64-v3, x86-64-v4)"); "" otherwise. */
 const char *catfish_model_device_description(const catfish_model_t *model);
 
 /*===----------------------------------------------------------------------===*
