@@ -108,14 +108,26 @@ llvm::Error runCpuCodegen(ModuleOp kernels, StringRef path, const CpuCodegenOpti
                      [&](OpPassManager &pm) { buildCpuCodegenPipeline(pm, options); });
 }
 
-/// Fails unless every arch is sm_XX (optionally with the 'a' suffix) of a GPU CUDA 13 builds
-/// for (Turing, sm_75, and newer).
-llvm::Error checkCudaArchs(ArrayRef<std::string> archs) {
+/// Fails unless `archs` of target `target` is not empty, names each arch once and `check`
+/// accepts each; `example` is an arch to suggest.
+llvm::Error checkArchs(ArrayRef<std::string> archs, StringRef target, StringRef example,
+                       function_ref<llvm::Error(StringRef)> check) {
   if (archs.empty())
-    return llvm::createStringError("--target cuda needs at least one --arch (e.g. sm_80)");
+    return llvm::createStringError("--target " + target + " needs at least one --arch (e.g. " +
+                                   example + ")");
   for (auto [i, arch] : llvm::enumerate(archs)) {
     if (llvm::is_contained(ArrayRef(archs).take_front(i), arch))
       return llvm::createStringError("--arch lists " + arch + " twice");
+    if (auto error = check(arch))
+      return error;
+  }
+  return llvm::Error::success();
+}
+
+/// Fails unless every arch is sm_XX (optionally with the 'a' suffix) of a GPU CUDA 13 builds
+/// for (Turing, sm_75, and newer).
+llvm::Error checkCudaArchs(ArrayRef<std::string> archs) {
+  return checkArchs(archs, "cuda", "sm_80", [](StringRef arch) -> llvm::Error {
     StringRef digits = arch;
     unsigned number = 0;
     if (!digits.consume_front("sm_") || !(digits.consume_back("a"), true) ||
@@ -123,21 +135,13 @@ llvm::Error checkCudaArchs(ArrayRef<std::string> archs) {
       return llvm::createStringError("unknown --arch '" + arch +
                                      "' for target cuda (expected sm_75 or newer, such as "
                                      "sm_80, sm_89, sm_90a)");
-  }
-  return llvm::Error::success();
+    return llvm::Error::success();
+  });
 }
 
-/// Fails unless `archs` is a list of distinct x86-64 levels or CPU names LLVM knows.
+/// Fails unless every arch is an x86-64 level or a CPU name LLVM knows.
 llvm::Error checkCpuArchs(ArrayRef<std::string> archs) {
-  if (archs.empty())
-    return llvm::createStringError("--target cpu needs at least one CPU --arch (e.g. x86-64-v3)");
-  for (auto [i, arch] : llvm::enumerate(archs)) {
-    if (llvm::is_contained(ArrayRef(archs).take_front(i), arch))
-      return llvm::createStringError("--arch lists " + arch + " twice");
-    if (auto error = checkCpuArch(arch))
-      return error;
-  }
-  return llvm::Error::success();
+  return checkArchs(archs, "cpu", "x86-64-v3", checkCpuArch);
 }
 
 /// Runs target `target`'s pipeline on `kernels` up to the target stage `stage` (0: its first).

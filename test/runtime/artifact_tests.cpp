@@ -185,18 +185,24 @@ bool runAndCheck(const catfish_model_t *model, int64_t salt, int runs) {
   return ok;
 }
 
+/// Loads `path` (NULL `options`: the defaults); a failure is printed and CHECKed.
+catfish_model_t *loadChecked(const std::string &path, const catfish_model_options_t *options) {
+  catfish_model_t *model = nullptr;
+  catfish_status_t *status = catfish_model_load_with_options(path.c_str(), options, &model);
+  if (status)
+    std::fprintf(stderr, "load: %s\n", catfish_status_message(status));
+  CHECK(status == nullptr);
+  catfish_status_free(status);
+  return model;
+}
+
 void testRun() {
   std::string path = writeTemp("add.catfish", buildArtifact(addModel()));
   for (uint32_t threads : {1u, 2u, 4u, 0u}) {
     catfish_model_options_t options;
     catfish_model_options_initialize(&options);
     options.num_threads = threads;
-    catfish_model_t *model = nullptr;
-    catfish_status_t *status = catfish_model_load_with_options(path.c_str(), &options, &model);
-    if (status)
-      std::fprintf(stderr, "load: %s\n", catfish_status_message(status));
-    CHECK(status == nullptr);
-    catfish_status_free(status);
+    catfish_model_t *model = loadChecked(path, &options);
     if (!model)
       return;
     CHECK(runAndCheck(model, threads, 3));
@@ -421,13 +427,7 @@ void testCpuArchChoice() {
   d.kernels.push_back({"catfish_test_add_f32", "generated", "node 'Add_0'", 1, 4});
   for (StepDesc &step : d.steps)
     step.alternatives = {1};
-  std::string path = writeTemp("archs.catfish", buildArtifact(d));
-  catfish_model_t *model = nullptr;
-  catfish_status_t *status = catfish_model_load(path.c_str(), &model);
-  if (status)
-    std::fprintf(stderr, "load: %s\n", catfish_status_message(status));
-  CHECK(status == nullptr);
-  catfish_status_free(status);
+  catfish_model_t *model = loadChecked(writeTemp("archs.catfish", buildArtifact(d)), nullptr);
   if (!model)
     return;
   CHECK(std::strcmp(catfish_model_device_description(model),
