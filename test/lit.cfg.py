@@ -24,3 +24,16 @@ llvm_config.add_tool_substitutions(
 config.substitutions.append(("%catfish_bin", config.catfish_tools_dir))
 config.substitutions.append(("%catfish_obj", config.catfish_obj_root))
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# The host runs x86-64-v4 code (AVX-512): artifacts then run their v4 code, else their v3 code.
+def _host_has_avx512():
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = next((line for line in cpuinfo if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return all(f in flags for f in ("avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"))
+
+
+if _host_has_avx512():
+    config.available_features.add("x86-64-v4")

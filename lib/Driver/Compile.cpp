@@ -186,9 +186,9 @@ mlir::catfish::compileToStage(MLIRContext &context, StringRef path, StringRef st
     return llvm::createStringError("--target " + options.target + " has no stage '" + stage +
                                    "'");
   size_t last = found - stages.begin();
-  if (options.target == "cuda")
-    if (auto error = checkCudaArchs(options.cuda.archs))
-      return std::move(error);
+  if (auto error = options.target == "cuda" ? checkCudaArchs(options.cuda.archs)
+                                            : checkCpuArchs(options.cpuArchs))
+    return std::move(error);
   auto program = importProgram(context, path, options);
   if (!program || last == 0)
     return program;
@@ -269,35 +269,40 @@ mlir::catfish::compileToArtifact(MLIRContext &context, StringRef path, StringRef
       // One kernel set per arch, each compiled from its own copy of the outlined kernels.
       // LLVM optimizes and links each arch's code on a thread of its own while the next arch
       // goes through MLIR.
+      // Every link started is waited for, whatever fails.
       std::vector<std::future<llvm::Expected<std::string>>> links;
+      llvm::Error failure = llvm::Error::success();
       for (auto [i, arch] : llvm::enumerate(options.cpuArchs)) {
         OwningOpRef<ModuleOp> copy(i + 1 < options.cpuArchs.size() ? kernels->clone() : nullptr);
         ModuleOp module = copy ? *copy : *kernels;
         CpuCodegenOptions cpu;
         cpu.copyOptionValuesFrom(options.cpu);
         cpu.arch = arch;
-        if (auto error = runCpuCodegen(module, path, cpu))
-          return std::move(error);
+        if (auto error = runCpuCodegen(module, path, cpu)) {
+          failure = llvm::joinErrors(std::move(failure), std::move(error));
+          break;
+        }
         SmallVector<KernelInfo> infos = collectKernels(module);
         auto ir = translateCpuKernels(module, infos, arch);
-        if (!ir)
-          return fail(ir.takeError());
+        if (!ir) {
+          failure = llvm::joinErrors(std::move(failure), fail(ir.takeError()));
+          break;
+        }
         links.push_back(std::async(std::launch::async, linkCpuKernels, std::move(*ir)));
         setTargets.push_back(static_cast<uint32_t>(targets.size()));
         targets.push_back(TargetCode{"cpu", arch, "elf-shared-object", ""});
         kernelSets.push_back(std::move(infos));
       }
-      llvm::Error failure = llvm::Error::success();
       auto archTargets = llvm::make_range(targets.end() - links.size(), targets.end());
       for (auto [link, target] : llvm::zip(links, archTargets)) {
         llvm::Expected<std::string> code = link.get();
         if (code)
           target.bytes = std::move(*code);
         else
-          failure = llvm::joinErrors(std::move(failure), code.takeError());
+          failure = llvm::joinErrors(std::move(failure), fail(code.takeError()));
       }
       if (failure)
-        return fail(std::move(failure));
+        return std::move(failure);
       continue;
     }
     setTargets.push_back(static_cast<uint32_t>(targets.size()));

@@ -89,6 +89,8 @@ void addLLVMStage(OpPassManager &pm) {
 } // namespace
 
 int64_t mlir::catfish::cpuVectorBits(StringRef arch) {
+  if (llvm::X86::parseArchX86(arch, /*Only64Bit=*/true) == llvm::X86::CK_None)
+    return 256;
   SmallVector<StringRef> features;
   llvm::X86::getFeaturesForCPU(arch, features);
   // The list names the features the CPU adds, not those they imply (x86-64-v4 lists

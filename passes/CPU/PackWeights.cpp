@@ -1,8 +1,9 @@
 //===- PackWeights.cpp - the catfish-pack-weights pass --------------------===//
 //
 // A matmul by a constant [K, N] weight reads, on every reduction step of the CPU
-// micro-kernel, NR adjacent columns of one row: rows one N apart, which for the usual widths
-// (768, 3072: multiples of 4 KiB) fall into the same cache sets and evict each other. Packed
+// micro-kernel, NR adjacent columns of one row: rows N floats apart, which for the usual widths
+// fall into few cache sets (3072 floats are 12 KiB: every row in the same L1 set; 768 are
+// 3 KiB: every fourth) and evict each other. Packed
 // at compile time into N / P panels of K rows of P contiguous columns, the micro-kernel
 // streams each panel from consecutive addresses, as onnxruntime packs its weights at load.
 //
@@ -11,8 +12,6 @@
 #include "catfish/Passes/Passes.h"
 
 #include "llvm/ADT/MapVector.h"
-
-#include <map>
 
 namespace mlir::catfish {
 #define GEN_PASS_DEF_CATFISHPACKWEIGHTS
@@ -82,8 +81,17 @@ struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
       candidates.insert(matmul);
     });
     for (auto &[constant, matmuls] : byWeight)
-      if (onlyFeedsPacked(constant->getResult(0), candidates))
+      if (onlyFeedsPacked(constant->getResult(0), candidates) && oneLayout(matmuls))
         pack(cast<ConstantOp>(constant), matmuls);
+  }
+
+  /// Whether `matmuls` (all by one constant) read it with one panel width and orientation, so
+  /// one packed copy replaces the constant.
+  bool oneLayout(ArrayRef<MatMulOp> matmuls) const {
+    auto layout = [&](MatMulOp matmul) {
+      return std::make_pair(panelFor(matmul), weightOf(matmul.getRhs())->transposed);
+    };
+    return llvm::all_of(matmuls, [&](MatMulOp m) { return layout(m) == layout(matmuls.front()); });
   }
 
   /// The widest panel from `panel` down to kMinPanel (halving) that divides the columns of
@@ -96,34 +104,30 @@ struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
     return 0;
   }
 
-  /// Replaces each of `matmuls` (all by `constant`, directly or transposed) by a packed
-  /// matmul, with one packed copy per panel width and orientation, and erases the constant.
+  /// Replaces each of `matmuls` (all by `constant`, with one layout) by a packed matmul by
+  /// one packed copy, and erases the constant.
   void pack(ConstantOp constant, ArrayRef<MatMulOp> matmuls) {
-    std::map<std::pair<int64_t, bool>, Value> copies;
     ArrayRef<char> bytes = getConstantRawBytes(constant);
     const auto *values = reinterpret_cast<const float *>(bytes.data());
     auto type = cast<RankedTensorType>(constant.getType());
+    MatMulOp first = matmuls.front();
+    bool transposed = weightOf(first.getRhs())->transposed;
+    int64_t p = panelFor(first);
+    // weight[k, n] (the constant's [k, n], or its [n, k] when transposed) goes to
+    // packed[n / P, k, n % P].
+    int64_t rows = type.getDimSize(0), columns = type.getDimSize(1);
+    int64_t k = transposed ? columns : rows, n = transposed ? rows : columns;
+    std::vector<float> panels(static_cast<size_t>(k * n));
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = 0; i < k; ++i)
+        panels[((j / p) * k + i) * p + j % p] = transposed ? values[j * k + i] : values[i * n + j];
+    OpBuilder builder(constant);
+    auto packedType = RankedTensorType::get({n / p, k, p}, builder.getF32Type());
+    ArrayRef<char> packedBytes(reinterpret_cast<const char *>(panels.data()),
+                               panels.size() * sizeof(float));
+    Value packed = ConstantOp::create(builder, constant.getLoc(),
+                                      createWeightsAttr(packedType, packedBytes, "packed_weight"));
     for (MatMulOp matmul : matmuls) {
-      bool transposed = weightOf(matmul.getRhs())->transposed;
-      int64_t p = panelFor(matmul);
-      Value &packed = copies[{p, transposed}];
-      OpBuilder builder(constant);
-      if (!packed) {
-        // weight[k, n] (the constant's [k, n], or its [n, k] when transposed) goes to
-        // packed[n / P, k, n % P].
-        int64_t rows = type.getDimSize(0), columns = type.getDimSize(1);
-        int64_t k = transposed ? columns : rows, n = transposed ? rows : columns;
-        std::vector<float> panels(static_cast<size_t>(k * n));
-        for (int64_t j = 0; j < n; ++j)
-          for (int64_t i = 0; i < k; ++i)
-            panels[((j / p) * k + i) * p + j % p] =
-                transposed ? values[j * k + i] : values[i * n + j];
-        auto packedType = RankedTensorType::get({n / p, k, p}, builder.getF32Type());
-        ArrayRef<char> packedBytes(reinterpret_cast<const char *>(panels.data()),
-                                   panels.size() * sizeof(float));
-        packed = ConstantOp::create(builder, constant.getLoc(),
-                                    createWeightsAttr(packedType, packedBytes, "packed_weight"));
-      }
       builder.setInsertionPoint(matmul);
       auto product = PackedMatMulOp::create(builder, matmul.getLoc(), matmul.getType(),
                                             matmul.getLhs(), packed);

@@ -56,6 +56,32 @@ func.func @matmul_contraction_mismatch(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>)
 
 // -----
 
+func.func @packed_matmul_contraction_mismatch(%a: tensor<2x3xf32>, %b: tensor<2x4x8xf32>) -> tensor<2x16xf32> {
+  // expected-error @+2 {{packed_matmul contraction dims differ: 3 vs 4}}
+  // expected-error @+1 {{'catfish.packed_matmul' op failed to infer returned types}}
+  %0 = catfish.packed_matmul %a, %b : (tensor<2x3xf32>, tensor<2x4x8xf32>) -> tensor<2x16xf32>
+  return %0 : tensor<2x16xf32>
+}
+
+// -----
+
+func.func @packed_matmul_not_packed(%a: tensor<2x3xf32>, %b: tensor<3x16xf32>) -> tensor<2x16xf32> {
+  // expected-error @+2 {{packed_matmul takes [..., M, K] by packed [N / P, K, P], got 'tensor<2x3xf32>' and 'tensor<3x16xf32>'}}
+  // expected-error @+1 {{'catfish.packed_matmul' op failed to infer returned types}}
+  %0 = catfish.packed_matmul %a, %b : (tensor<2x3xf32>, tensor<3x16xf32>) -> tensor<2x16xf32>
+  return %0 : tensor<2x16xf32>
+}
+
+// -----
+
+func.func @packed_matmul_unranked(%a: tensor<*xf32>, %b: tensor<2x3x8xf32>) -> tensor<2x16xf32> {
+  // expected-error @+1 {{operand #0 must be ranked tensor of floating-point values}}
+  %0 = catfish.packed_matmul %a, %b : (tensor<*xf32>, tensor<2x3x8xf32>) -> tensor<2x16xf32>
+  return %0 : tensor<2x16xf32>
+}
+
+// -----
+
 func.func @einsum_label_sizes_differ(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) -> tensor<2x5xf32> {
   // expected-error @+2 {{einsum label 'j' has sizes 3 and 4}}
   // expected-error @+1 {{'catfish.einsum' op failed to infer returned types}}

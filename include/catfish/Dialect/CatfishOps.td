@@ -554,8 +554,8 @@ def Catfish_PackedMatMulOp : Catfish_InferOp<"packed_matmul"> {
     reduction step's columns from consecutive addresses instead of one row of the whole
     matrix apart. `catfish-pack-weights` makes it from a matmul by a constant.
   }];
-  let arguments = (ins TensorOf<[AnyFloat]>:$lhs, TensorOf<[AnyFloat]>:$packed);
-  let results = (outs TensorOf<[AnyFloat]>:$output);
+  let arguments = (ins RankedTensorOf<[AnyFloat]>:$lhs, RankedTensorOf<[AnyFloat]>:$packed);
+  let results = (outs RankedTensorOf<[AnyFloat]>:$output);
   let assemblyFormat = "$lhs `,` $packed attr-dict `:` functional-type(operands, results)";
 }
 

@@ -19,8 +19,8 @@ struct CompileOptions {
   std::string target = "cpu";
   /// The CPU archs an artifact holds code for, one shared object each over the same plan and
   /// weights; the runtime runs the best one the machine supports. The CPU pipeline runs once
-  /// per arch with `cpu.arch` set to it; --emit stages and the CUDA emulator's host code take
-  /// the first.
+  /// per arch with `cpu.arch` set to it (whatever `cpu.arch` held); --emit stages and the CUDA
+  /// emulator's host code take the first.
   SmallVector<std::string> cpuArchs = {"x86-64-v3", "x86-64-v4"};
   CpuCodegenOptions cpu;
   CudaCodegenOptions cuda;

@@ -93,7 +93,7 @@ struct CpuCodegenOptions : PassPipelineOptions<CpuCodegenOptions> {
 };
 
 /// The width of the vector registers the CPU code for `arch` uses: 512 where the arch has
-/// AVX-512, else 256.
+/// AVX-512, else 256 (also for a name LLVM's x86 CPU table lacks, such as "generic").
 int64_t cpuVectorBits(StringRef arch);
 
 /// Lowers the kernel functions of a module filled by catfish-outline-kernels (anchored on that
@@ -139,10 +139,6 @@ struct CudaCodegenOptions : PassPipelineOptions<CudaCodegenOptions> {
                        clEnumValN(CudaStage::Gpu, "gpu", "launches of gpu.funcs"),
                        clEnumValN(CudaStage::Nvvm, "nvvm", "the NVVM dialect"))};
 };
-
-/// The width of the vector registers the CPU code for `arch` uses: 512 where the arch has
-/// AVX-512, else 256.
-int64_t cpuVectorBits(StringRef arch);
 
 /// Lowers the kernel functions of a module filled by catfish-outline-kernels (anchored on that
 /// module) for CUDA, stage by stage up to `options.stopAfter`: each kernel function keeps its

@@ -138,9 +138,9 @@ def CatfishPackWeights : Pass<"catfish-pack-weights", "mlir::func::FuncOp"> {
     [K, N] right operand (or the transpose of a constant [N, K] one, as a Gemm with transB
     writes it) becomes a `catfish.packed_matmul` by the weight stored as N / P panels of K
     rows of P adjacent columns ([N / P, K, P]), P being `panel` or its largest half down to 8
-    that divides N. Weights that anything else reads are left as they are, so no weight is
-    stored twice. The CPU micro-kernel then reads each reduction step's columns from
-    consecutive addresses.
+    that divides N. Weights that anything else reads, or that matmuls read with different
+    panels or orientations, are left as they are, so no weight is stored twice. The CPU
+    micro-kernel then reads each reduction step's columns from consecutive addresses.
 
     ```mlir
     %y = catfish.matmul %x, %w : (tensor<128x768xf32>, tensor<768x3072xf32>) -> ...

@@ -28,6 +28,8 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Triple.h"
 
+#include <mutex>
+
 using namespace mlir;
 using namespace mlir::catfish;
 
@@ -70,10 +72,14 @@ llvm::Error addAbiWrappers(llvm::Module &module, ArrayRef<KernelInfo> infos) {
 }
 
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(StringRef arch) {
-  LLVMInitializeX86TargetInfo();
-  LLVMInitializeX86Target();
-  LLVMInitializeX86TargetMC();
-  LLVMInitializeX86AsmPrinter();
+  // Once: other compiles' code generation may be running on other threads.
+  static std::once_flag initialized;
+  std::call_once(initialized, [] {
+    LLVMInitializeX86TargetInfo();
+    LLVMInitializeX86Target();
+    LLVMInitializeX86TargetMC();
+    LLVMInitializeX86AsmPrinter();
+  });
   llvm::Triple triple(kTriple);
   std::string error;
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);

@@ -37,8 +37,10 @@ func.func @transposed(%x: tensor<4x2xf32>) -> tensor<4x8xf32> {
 
 // One weight read by two matmuls: packed once, both read the copy.
 // CHECK-LABEL: func.func @shared
-// CHECK-COUNT-1: catfish.constant
-// CHECK-COUNT-2: catfish.packed_matmul
+// CHECK: %[[P:.*]] = catfish.constant {{.*}} : tensor<1x2x8xf32>
+// CHECK-NOT: catfish.constant
+// CHECK: catfish.packed_matmul %arg0, %[[P]]
+// CHECK: catfish.packed_matmul %arg1, %[[P]]
 func.func @shared(%x: tensor<4x2xf32>, %z: tensor<3x2xf32>) -> (tensor<4x8xf32>, tensor<3x8xf32>) {
   %w = catfish.constant dense<[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0]]> : tensor<2x8xf32>
   %y = catfish.matmul %x, %w : (tensor<4x2xf32>, tensor<2x8xf32>) -> tensor<4x8xf32>
@@ -48,25 +50,40 @@ func.func @shared(%x: tensor<4x2xf32>, %z: tensor<3x2xf32>) -> (tensor<4x8xf32>,
 
 // -----
 
-// Left alone: a weight something else reads too (packing would store it twice), columns no
-// panel divides (12), f16, a matrix-vector product, a weight that is an input, and splats
-// (kept as one value, not a blob).
+// Left alone: a weight something else reads too (packing would store it twice), one read both
+// as it is and transposed (two packed layouts), a transpose something else reads, columns no
+// panel divides (12), f16, a matrix-vector product, a weight that is an input, and a splat
+// (one value, not a blob).
 // CHECK-LABEL: func.func @left_alone
 // CHECK-NOT: catfish.packed_matmul
-// CHECK-COUNT-5: catfish.matmul
+// CHECK-COUNT-10: catfish.matmul
 // CHECK-NOT: catfish.packed_matmul
-func.func @left_alone(%x: tensor<4x2xf32>, %h: tensor<4x2xf16>, %v: tensor<2xf32>, %win: tensor<2x8xf32>)
-    -> (tensor<4x8xf32>, tensor<2x8xf32>, tensor<4x12xf32>, tensor<4x8xf16>, tensor<8xf32>, tensor<4x8xf32>) {
-  %w = catfish.constant dense<2.0> : tensor<2x8xf32>
+func.func @left_alone(%x: tensor<4x2xf32>, %x8: tensor<4x8xf32>, %h: tensor<4x2xf16>, %v: tensor<2xf32>, %win: tensor<2x8xf32>)
+    -> (tensor<4x8xf32>, tensor<2x8xf32>, tensor<4x8xf32>, tensor<4x2xf32>, tensor<4x8xf32>, tensor<8x8xf32>,
+        tensor<4x12xf32>, tensor<4x8xf16>, tensor<8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {
+  %w = catfish.constant dense<[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0]]> : tensor<2x8xf32>
   %a = catfish.matmul %x, %w : (tensor<4x2xf32>, tensor<2x8xf32>) -> tensor<4x8xf32>
-  %w12 = catfish.constant dense<2.0> : tensor<2x12xf32>
+  %both = catfish.constant dense<[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0], [16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0], [24.0, 25.0, 26.0, 27.0, 28.0, 29.0, 30.0, 31.0], [32.0, 33.0, 34.0, 35.0, 36.0, 37.0, 38.0, 39.0], [40.0, 41.0, 42.0, 43.0, 44.0, 45.0, 46.0, 47.0], [48.0, 49.0, 50.0, 51.0, 52.0, 53.0, 54.0, 55.0], [56.0, 57.0, 58.0, 59.0, 60.0, 61.0, 62.0, 63.0]]> : tensor<8x8xf32>
+  %bt = catfish.transpose %both {perm = array<i64: 1, 0>} : (tensor<8x8xf32>) -> tensor<8x8xf32>
+  %b1 = catfish.matmul %x8, %both : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %b2 = catfish.matmul %x8, %bt : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %other = catfish.constant dense<[[0.0, 1.0], [2.0, 3.0], [4.0, 5.0], [6.0, 7.0], [8.0, 9.0], [10.0, 11.0], [12.0, 13.0], [14.0, 15.0]]> : tensor<8x2xf32>
+  %ot = catfish.transpose %other {perm = array<i64: 1, 0>} : (tensor<8x2xf32>) -> tensor<2x8xf32>
+  %o = catfish.matmul %x, %ot : (tensor<4x2xf32>, tensor<2x8xf32>) -> tensor<4x8xf32>
+  %w12 = catfish.constant dense<[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0], [12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0]]> : tensor<2x12xf32>
   %b = catfish.matmul %x, %w12 : (tensor<4x2xf32>, tensor<2x12xf32>) -> tensor<4x12xf32>
-  %wh = catfish.constant dense<2.0> : tensor<2x8xf16>
+  %wh = catfish.constant dense<[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0]]> : tensor<2x8xf16>
   %c = catfish.matmul %h, %wh : (tensor<4x2xf16>, tensor<2x8xf16>) -> tensor<4x8xf16>
-  %wv = catfish.constant dense<3.0> : tensor<2x8xf32>
+  %wv = catfish.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0]]> : tensor<2x8xf32>
   %d = catfish.matmul %v, %wv : (tensor<2xf32>, tensor<2x8xf32>) -> tensor<8xf32>
   %e = catfish.matmul %x, %win : (tensor<4x2xf32>, tensor<2x8xf32>) -> tensor<4x8xf32>
-  return %a, %w, %b, %c, %d, %e : tensor<4x8xf32>, tensor<2x8xf32>, tensor<4x12xf32>, tensor<4x8xf16>, tensor<8xf32>, tensor<4x8xf32>
+  %ws = catfish.constant dense<2.0> : tensor<2x8xf32>
+  %f = catfish.matmul %x, %ws : (tensor<4x2xf32>, tensor<2x8xf32>) -> tensor<4x8xf32>
+  %g = catfish.transpose %ot {perm = array<i64: 1, 0>} : (tensor<2x8xf32>) -> tensor<8x2xf32>
+  %gx = catfish.matmul %x8, %g : (tensor<4x8xf32>, tensor<8x2xf32>) -> tensor<4x2xf32>
+  return %a, %w, %b1, %gx, %b2, %both, %b, %c, %d, %e, %f
+      : tensor<4x8xf32>, tensor<2x8xf32>, tensor<4x8xf32>, tensor<4x2xf32>, tensor<4x8xf32>, tensor<8x8xf32>,
+        tensor<4x12xf32>, tensor<4x8xf16>, tensor<8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
 }
 
 // BAD: catfish-pack-weights: panel must be a positive multiple of 8, got 12

@@ -141,7 +141,7 @@ func.func @block_scaled_producer(%in: memref<96x16xi8>, %scale: memref<3x16xf32>
 
 // A packed matmul's grid [m, panel, column], collapsed to the [m, n] output: the grid is
 // stored into an expanded view of the output, and the contraction computing it splits along
-// its panels (n, 8 of 16 per part) straight into that view.
+// its panels (n: 8 parts of 2 panels each) straight into that view.
 // CHECK-LABEL: func.func @panel_grid
 // CHECK: %[[F:.*]] = scf.forall (%[[P:.*]]) = (0) to (16) step (2) shared_outs
 // CHECK:   linalg.generic
