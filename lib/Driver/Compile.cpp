@@ -268,8 +268,7 @@ mlir::catfish::compileToArtifact(MLIRContext &context, StringRef path, StringRef
     if (name == "cpu") {
       // One kernel set per arch, each compiled from its own copy of the outlined kernels.
       // LLVM optimizes and links each arch's code on a thread of its own while the next arch
-      // goes through MLIR.
-      // Every link started is waited for, whatever fails.
+      // goes through MLIR; every link started is waited for, whatever fails.
       std::vector<std::future<llvm::Expected<std::string>>> links;
       llvm::Error failure = llvm::Error::success();
       for (auto [i, arch] : llvm::enumerate(options.cpuArchs)) {

@@ -3,9 +3,9 @@
 // A matmul by a constant [K, N] weight reads, on every reduction step of the CPU
 // micro-kernel, NR adjacent columns of one row: rows N floats apart, which for the usual widths
 // fall into few cache sets (3072 floats are 12 KiB: every row in the same L1 set; 768 are
-// 3 KiB: every fourth) and evict each other. Packed
-// at compile time into N / P panels of K rows of P contiguous columns, the micro-kernel
-// streams each panel from consecutive addresses, as onnxruntime packs its weights at load.
+// 3 KiB: every fourth) and evict each other. Packed at compile time into N / P panels of K
+// rows of P contiguous columns, the micro-kernel streams each panel from consecutive
+// addresses, as onnxruntime packs its weights at load.
 //
 //===----------------------------------------------------------------------===//
 #include "catfish/Dialect/Catfish.h"
@@ -31,6 +31,13 @@ constexpr int64_t kMinPanel = 8;
 struct Weight {
   ConstantOp constant;
   bool transposed = false;
+};
+
+/// A matmul to pack, with the panel width and orientation its weight is packed in.
+struct Use {
+  MatMulOp matmul;
+  int64_t panel;
+  bool transposed;
 };
 
 std::optional<Weight> weightOf(Value rhs) {
@@ -69,29 +76,25 @@ struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
           << kMinPanel << ", got " << static_cast<int64_t>(panel);
       return signalPassFailure();
     }
-    llvm::MapVector<Operation *, SmallVector<MatMulOp>> byWeight;
+    llvm::MapVector<Operation *, SmallVector<Use>> byWeight;
     llvm::SmallPtrSet<Operation *, 16> candidates;
     getOperation().walk([&](MatMulOp matmul) {
       auto lhs = cast<RankedTensorType>(matmul.getLhs().getType());
       std::optional<Weight> weight = weightOf(matmul.getRhs());
+      int64_t p = panelFor(matmul);
       if (!weight || lhs.getRank() < 2 || !lhs.hasStaticShape() ||
-          !lhs.getElementType().isF32() || panelFor(matmul) == 0)
+          !lhs.getElementType().isF32() || p == 0)
         return;
-      byWeight[weight->constant].push_back(matmul);
+      byWeight[weight->constant].push_back({matmul, p, weight->transposed});
       candidates.insert(matmul);
     });
-    for (auto &[constant, matmuls] : byWeight)
-      if (onlyFeedsPacked(constant->getResult(0), candidates) && oneLayout(matmuls))
-        pack(cast<ConstantOp>(constant), matmuls);
-  }
-
-  /// Whether `matmuls` (all by one constant) read it with one panel width and orientation, so
-  /// one packed copy replaces the constant.
-  bool oneLayout(ArrayRef<MatMulOp> matmuls) const {
-    auto layout = [&](MatMulOp matmul) {
-      return std::make_pair(panelFor(matmul), weightOf(matmul.getRhs())->transposed);
-    };
-    return llvm::all_of(matmuls, [&](MatMulOp m) { return layout(m) == layout(matmuls.front()); });
+    // One packed copy replaces the constant when all its matmuls read it in one layout.
+    for (auto &[constant, uses] : byWeight)
+      if (onlyFeedsPacked(constant->getResult(0), candidates) &&
+          llvm::all_of(uses, [&](const Use &use) {
+            return use.panel == uses.front().panel && use.transposed == uses.front().transposed;
+          }))
+        pack(cast<ConstantOp>(constant), uses);
   }
 
   /// The widest panel from `panel` down to kMinPanel (halving) that divides the columns of
@@ -104,15 +107,14 @@ struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
     return 0;
   }
 
-  /// Replaces each of `matmuls` (all by `constant`, with one layout) by a packed matmul by
-  /// one packed copy, and erases the constant.
-  void pack(ConstantOp constant, ArrayRef<MatMulOp> matmuls) {
+  /// Replaces the matmul of each of `uses` (all by `constant`, in one layout) by a packed
+  /// matmul by one packed copy, and erases the constant.
+  void pack(ConstantOp constant, ArrayRef<Use> uses) {
     ArrayRef<char> bytes = getConstantRawBytes(constant);
     const auto *values = reinterpret_cast<const float *>(bytes.data());
     auto type = cast<RankedTensorType>(constant.getType());
-    MatMulOp first = matmuls.front();
-    bool transposed = weightOf(first.getRhs())->transposed;
-    int64_t p = panelFor(first);
+    bool transposed = uses.front().transposed;
+    int64_t p = uses.front().panel;
     // weight[k, n] (the constant's [k, n], or its [n, k] when transposed) goes to
     // packed[n / P, k, n % P].
     int64_t rows = type.getDimSize(0), columns = type.getDimSize(1);
@@ -127,7 +129,8 @@ struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
                                panels.size() * sizeof(float));
     Value packed = ConstantOp::create(builder, constant.getLoc(),
                                       createWeightsAttr(packedType, packedBytes, "packed_weight"));
-    for (MatMulOp matmul : matmuls) {
+    for (Use use : uses) {
+      MatMulOp matmul = use.matmul;
       builder.setInsertionPoint(matmul);
       auto product = PackedMatMulOp::create(builder, matmul.getLoc(), matmul.getType(),
                                             matmul.getLhs(), packed);

@@ -351,12 +351,15 @@ catfish_status_t *loadCode(catfish_model_t &model, std::string device, bool useG
 
   // Each step runs its kernel for the device's target: the CUDA plan on a GPU or the emulator,
   // the CPU code otherwise; a step without one keeps its first kernel, which loading then
-  // refuses.
-  // On the CPU, of several CPU codes (x86-64-v3 and x86-64-v4), the best this machine runs.
+  // refuses. On the CPU, of several CPU codes (x86-64-v3 and x86-64-v4), the best this
+  // machine runs.
   const char *wanted = cuda || device == "cuda-emulator" ? "cuda" : "cpu";
   int64_t preferred = std::string_view(wanted) == "cpu" ? preferredCpuTarget(m) : -1;
-  auto targetOf = [&](uint32_t kernel) { return m.kernels()->Get(kernel)->target(); };
-  auto nameOf = [&](uint32_t kernel) { return m.targets()->Get(targetOf(kernel))->name()->str(); };
+  auto fit = [&](uint32_t kernel) {
+    uint32_t target = m.kernels()->Get(kernel)->target();
+    return (m.targets()->Get(target)->name()->string_view() == wanted) +
+           (static_cast<int64_t>(target) == preferred);
+  };
   std::vector<bool> kernelUsed(kernelCount), targetUsed(targetCount);
   model.stepKernels.clear();
   for (size_t s = 0; s < stepCount; ++s) {
@@ -364,11 +367,7 @@ catfish_status_t *loadCode(catfish_model_t &model, std::string device, bool useG
     uint32_t kernel = step.kernel();
     if (step.alternatives())
       for (uint32_t candidate : *step.alternatives())
-        if (nameOf(kernel) != wanted && nameOf(candidate) == wanted)
-          kernel = candidate;
-    if (preferred >= 0 && targetOf(kernel) != preferred && step.alternatives())
-      for (uint32_t candidate : *step.alternatives())
-        if (targetOf(candidate) == preferred)
+        if (fit(candidate) > fit(kernel))
           kernel = candidate;
     model.stepKernels.push_back(kernel);
     kernelUsed[kernel] = true;
