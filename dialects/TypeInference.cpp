@@ -88,6 +88,12 @@ ElementsAttr catfish::createWeightsAttr(RankedTensorType type, ArrayRef<char> by
       type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, align));
 }
 
+Value catfish::createI64Constant(OpBuilder &builder, Location loc, int64_t value) {
+  auto type = RankedTensorType::get({1}, builder.getI64Type());
+  return ConstantOp::create(builder, loc,
+                            cast<ElementsAttr>(DenseIntElementsAttr::get(type, {value})));
+}
+
 int64_t catfish::broadcastSourceIndex(ArrayRef<int64_t> resultShape,
                                       ArrayRef<int64_t> operandShape, int64_t flat) {
   int64_t offset = 0, stride = 1;

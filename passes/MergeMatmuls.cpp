@@ -33,12 +33,6 @@ ConstantOp weightOf(MatMulOp matmul) {
   return constant;
 }
 
-Value i64Constant(OpBuilder &builder, Location loc, int64_t value) {
-  auto type = RankedTensorType::get({1}, builder.getI64Type());
-  return ConstantOp::create(builder, loc,
-                            cast<ElementsAttr>(DenseIntElementsAttr::get(type, {value})));
-}
-
 struct MergeMatmuls final : catfish::impl::CatfishMergeMatmulsBase<MergeMatmuls> {
   using Base::Base;
 
@@ -106,9 +100,9 @@ struct MergeMatmuls final : catfish::impl::CatfishMergeMatmulsBase<MergeMatmuls>
       int64_t width = cast<RankedTensorType>(matmul.getRhs().getType()).getDimSize(1);
       Location at = matmul.getLoc();
       auto slice = SliceOp::create(builder, at, matmul.getType(), product,
-                                   i64Constant(builder, at, start),
-                                   i64Constant(builder, at, start + width),
-                                   i64Constant(builder, at, axis), Value());
+                                   createI64Constant(builder, at, start),
+                                   createI64Constant(builder, at, start + width),
+                                   createI64Constant(builder, at, axis), Value());
       matmul.replaceAllUsesWith(slice.getResult());
       matmul.erase();
       start += width;

@@ -25,6 +25,9 @@ namespace {
 
 /// The narrowest panel tried when the requested one does not divide the columns.
 constexpr int64_t kMinPanel = 8;
+/// The fewest panels a weight whose columns no panel divides must fill to be padded to whole
+/// panels (GPT-2's 50257-column LM head).
+constexpr int64_t kMinPaddedPanels = 8;
 
 /// A constant f32 weight read as [K, N]: a constant, or the transpose of a [N, K] one (a Gemm
 /// with transB).
@@ -98,13 +101,14 @@ struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
   }
 
   /// The widest panel from `panel` down to kMinPanel (halving) that divides the columns of
-  /// `matmul`, or 0.
+  /// `matmul`; else `panel` itself where the columns are at least kMinPaddedPanels panels (the
+  /// last panel is padded with zero columns, at most 1/kMinPaddedPanels more work); else 0.
   int64_t panelFor(MatMulOp matmul) const {
     int64_t columns = cast<RankedTensorType>(matmul.getType()).getShape().back();
     for (int64_t p = panel; p >= kMinPanel; p /= 2)
       if (columns % p == 0)
         return p;
-    return 0;
+    return columns >= kMinPaddedPanels * panel ? static_cast<int64_t>(panel) : 0;
   }
 
   /// Replaces the matmul of each of `uses` (all by `constant`, in one layout) by a packed
@@ -116,15 +120,16 @@ struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
     bool transposed = uses.front().transposed;
     int64_t p = uses.front().panel;
     // weight[k, n] (the constant's [k, n], or its [n, k] when transposed) goes to
-    // packed[n / P, k, n % P].
+    // packed[n / P, k, n % P]; columns from n to the next multiple of P are zeros.
     int64_t rows = type.getDimSize(0), columns = type.getDimSize(1);
     int64_t k = transposed ? columns : rows, n = transposed ? rows : columns;
-    std::vector<float> panels(static_cast<size_t>(k * n));
+    int64_t padded = llvm::alignTo(n, p);
+    std::vector<float> panels(static_cast<size_t>(k * padded), 0.0f);
     for (int64_t j = 0; j < n; ++j)
       for (int64_t i = 0; i < k; ++i)
         panels[((j / p) * k + i) * p + j % p] = transposed ? values[j * k + i] : values[i * n + j];
     OpBuilder builder(constant);
-    auto packedType = RankedTensorType::get({n / p, k, p}, builder.getF32Type());
+    auto packedType = RankedTensorType::get({padded / p, k, p}, builder.getF32Type());
     ArrayRef<char> packedBytes(reinterpret_cast<const char *>(panels.data()),
                                panels.size() * sizeof(float));
     Value packed = ConstantOp::create(builder, constant.getLoc(),
@@ -132,10 +137,19 @@ struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
     for (Use use : uses) {
       MatMulOp matmul = use.matmul;
       builder.setInsertionPoint(matmul);
-      auto product = PackedMatMulOp::create(builder, matmul.getLoc(), matmul.getType(),
-                                            matmul.getLhs(), packed);
+      Location loc = matmul.getLoc();
+      auto type = cast<RankedTensorType>(matmul.getType());
+      SmallVector<int64_t> shape(type.getShape());
+      shape.back() = padded;
+      Value product = PackedMatMulOp::create(builder, loc, type.clone(shape), matmul.getLhs(),
+                                             packed);
+      // The padded columns are cut off (a copy of the result, small next to the matmul).
+      if (padded != n)
+        product = SliceOp::create(builder, loc, type, product, createI64Constant(builder, loc, 0),
+                                  createI64Constant(builder, loc, n),
+                                  createI64Constant(builder, loc, type.getRank() - 1), Value());
       Operation *transpose = matmul.getRhs().getDefiningOp<TransposeOp>();
-      matmul.replaceAllUsesWith(product.getResult());
+      matmul.replaceAllUsesWith(product);
       matmul.erase();
       if (transpose && transpose->use_empty())
         transpose->erase();

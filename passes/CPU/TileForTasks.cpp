@@ -39,20 +39,30 @@ int64_t iterationCount(ArrayRef<int64_t> ranges) {
   return count;
 }
 
+/// A parallel loop worth splitting, and whether its parts may differ in size (the last one
+/// shorter): true for the loops of a contraction that its register block does not tile (all
+/// but the last m and the last n), whose extents may then be dynamic in a part.
+struct Candidate {
+  unsigned dim;
+  bool ragged;
+};
+
 /// The parallel loops of `op` worth splitting, best first. A contraction splits along batch
 /// dimensions, then along n (each part reads only its columns of the right operand and all of
 /// the left one, which stays in cache), then along m. An op fed by a contraction (bias,
 /// activation) splits the way that contraction would, so the fused contraction and its own
 /// producers (im2col) are cut the same way and no part recomputes another's work. Other ops
 /// split along their first parallel loops.
-SmallVector<unsigned> candidateDims(linalg::LinalgOp op) {
-  SmallVector<unsigned> order;
+SmallVector<Candidate> candidateDims(linalg::LinalgOp op) {
+  SmallVector<Candidate> order;
   if (linalg::isaContractionOpInterface(op)) {
     FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
     if (succeeded(dims)) {
-      order.append(dims->batch.begin(), dims->batch.end());
-      llvm::append_range(order, dims->n);
-      llvm::append_range(order, dims->m);
+      for (unsigned d : dims->batch)
+        order.push_back({d, true});
+      for (ArrayRef<unsigned> group : {ArrayRef<unsigned>(dims->n), ArrayRef<unsigned>(dims->m)})
+        for (unsigned d : group)
+          order.push_back({d, d != group.back()});
       return order;
     }
   }
@@ -63,19 +73,19 @@ SmallVector<unsigned> candidateDims(linalg::LinalgOp op) {
     AffineMap produced =
         producer.getIndexingMapMatchingResult(cast<OpResult>(operand->get()));
     AffineMap consumed = op.getMatchingIndexingMap(operand);
-    for (unsigned d : candidateDims(producer)) {
+    for (Candidate candidate : candidateDims(producer)) {
       std::optional<unsigned> position = produced.getResultPosition(getAffineDimExpr(
-          d, op.getContext()));
+          candidate.dim, op.getContext()));
       if (!position)
         continue;
       if (auto dim = dyn_cast<AffineDimExpr>(consumed.getResult(*position)))
-        order.push_back(dim.getPosition());
+        order.push_back({dim.getPosition(), candidate.ragged});
     }
     return order;
   }
   for (auto [d, iterator] : llvm::enumerate(op.getIteratorTypesArray()))
     if (iterator == utils::IteratorType::parallel)
-      order.push_back(d);
+      order.push_back({static_cast<unsigned>(d), false});
   return order;
 }
 
@@ -135,14 +145,20 @@ SmallVector<int64_t> tileMultiples(linalg::LinalgOp op,
 
 /// The smallest tile that divides `extent`, is a multiple of `minTile` and makes at most
 /// `budget` (and at least two) parts; none if there is no such tile. Tiles that divide the
-/// extent keep every part's shapes static, which the vectorizer needs.
-std::optional<int64_t> chooseTile(int64_t extent, int64_t minTile, int64_t budget) {
+/// extent keep every part's shapes static, which the vectorizer needs. Where `ragged` allows
+/// and no tile divides (1571 column panels), the extent is cut into `budget` parts as equal
+/// as multiples of `minTile` allow, the last one shorter.
+std::optional<int64_t> chooseTile(int64_t extent, int64_t minTile, int64_t budget,
+                                  bool ragged) {
   int64_t parts = std::min(extent / minTile, budget);
   if (parts < 2)
     return std::nullopt;
   for (int64_t tile = llvm::divideCeil(extent, parts); tile <= extent / 2; ++tile)
     if (extent % tile == 0 && tile % minTile == 0)
       return tile;
+  int64_t tile = llvm::alignTo(llvm::divideCeil(extent, parts), minTile);
+  if (ragged && tile < extent)
+    return tile;
   return std::nullopt;
 }
 
@@ -265,13 +281,13 @@ struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks>
     DenseMap<Operation *, SmallVector<int64_t>> known;
     SmallVector<int64_t> multiples = tileMultiples(root, known);
     std::optional<std::pair<unsigned, int64_t>> choice;
-    for (unsigned d : candidateDims(root)) {
+    for (auto [d, ragged] : candidateDims(root)) {
       if (cut && isCutDim(root, cut, d))
         continue;
       // Parts along the result's contiguous dimension keep whole vectors and cache lines.
       int64_t minTile = innermost && innermost.getPosition() == d ? kMinContiguousTile : 1;
       minTile = std::lcm(minTile, multiples[d]);
-      if (std::optional<int64_t> tile = chooseTile(ranges[d], minTile, budget)) {
+      if (std::optional<int64_t> tile = chooseTile(ranges[d], minTile, budget, ragged)) {
         choice = {d, *tile};
         break;
       }

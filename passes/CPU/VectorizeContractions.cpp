@@ -36,14 +36,34 @@ int64_t pickBlock(int64_t extent, ArrayRef<int64_t> choices) {
   return 0;
 }
 
-/// The tile sizes of the register block for `op` with vectors of `vectorBits`, or failure
-/// when `op` is not an f32 contraction with static extents whose result's innermost dimension
-/// is its last n dimension. The last m dimension gets MR rows and the last n dimension NR
-/// columns; every other dimension, reductions included, is tiled by 1. MR x NR is 4 x 16 with
-/// 256-bit vectors (8 of the 16 ymm registers accumulate) and 8 x 32 with 512-bit ones (16 of
-/// the 32 zmm registers), or the largest divisors below: NR whole vectors where they divide
-/// the columns, else the widest divisor from 4 to 15 (or all of them up to 16).
-FailureOr<SmallVector<int64_t>> registerBlock(linalg::LinalgOp op, int64_t vectorBits) {
+/// The widest register blocks first: columns in whole vectors, rows by the accumulators left.
+ArrayRef<int64_t> columnBlocks(bool wide) {
+  static constexpr int64_t kWide[] = {32, 16, 8}, kNarrow[] = {16, 8};
+  return wide ? ArrayRef<int64_t>(kWide) : ArrayRef<int64_t>(kNarrow);
+}
+ArrayRef<int64_t> rowBlocks(bool wide) {
+  static constexpr int64_t kWide[] = {8, 4, 2, 1}, kNarrow[] = {4, 2, 1};
+  return wide ? ArrayRef<int64_t>(kWide) : ArrayRef<int64_t>(kNarrow);
+}
+
+/// Where to cut `extent` so that its first part is whole blocks of the widest of `blocks` that
+/// fits, the rest cut again later: 0 where that block divides `extent` or none fits.
+int64_t splitPoint(int64_t extent, ArrayRef<int64_t> blocks) {
+  for (int64_t block : blocks)
+    if (block <= extent)
+      return extent % block ? extent / block * block : 0;
+  return 0;
+}
+
+/// The row (last m) and column (last n) dimensions of `op` and its loop ranges, or failure
+/// when `op` is not an f32 contraction whose rows, columns and reductions have static extents
+/// (other loops, tiled by 1, may be dynamic: a shorter last task) and whose result's innermost
+/// dimension is its last n dimension.
+struct BlockDims {
+  unsigned rows, columns;
+  SmallVector<int64_t> ranges;
+};
+FailureOr<BlockDims> blockDims(linalg::LinalgOp op) {
   if (!linalg::isaContractionOpInterface(op) || !op.hasPureTensorSemantics())
     return failure();
   for (OpOperand &operand : op->getOpOperands())
@@ -53,28 +73,51 @@ FailureOr<SmallVector<int64_t>> registerBlock(linalg::LinalgOp op, int64_t vecto
   if (failed(dims) || dims->m.empty() || dims->n.empty() || dims->k.empty())
     return failure();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (llvm::any_of(ranges, ShapedType::isDynamic))
+  if (ShapedType::isDynamic(ranges[dims->m.back()]) ||
+      ShapedType::isDynamic(ranges[dims->n.back()]) ||
+      llvm::any_of(dims->k, [&](unsigned d) { return ShapedType::isDynamic(ranges[d]); }))
     return failure();
   // The NR columns must be contiguous in the result.
   AffineMap resultMap = op.getIndexingMapMatchingResult(op->getResult(0));
   auto innermost = dyn_cast<AffineDimExpr>(resultMap.getResults().back());
   if (!innermost || innermost.getPosition() != dims->n.back())
     return failure();
-  bool wide = vectorBits >= 512;
-  int64_t columns = ranges[dims->n.back()];
-  int64_t nr = pickBlock(columns, wide ? ArrayRef<int64_t>{32, 16, 8} : ArrayRef<int64_t>{16, 8});
+  return BlockDims{dims->m.back(), dims->n.back(), std::move(ranges)};
+}
+
+/// The tile sizes of the register block: the rows get MR and the columns NR, every other
+/// dimension, reductions included, 1. MR x NR is 4 x 16 with 256-bit vectors (8 of the 16 ymm
+/// registers accumulate) and 8 x 32 with 512-bit ones (16 of the 32 zmm registers), or the
+/// widest block that fits: extents were cut first (`cutRaggedExtent`) so that it divides them.
+/// Fewer than 8 columns are one block.
+SmallVector<int64_t> registerBlock(const BlockDims &dims, bool wide) {
+  int64_t columns = dims.ranges[dims.columns];
+  int64_t nr = pickBlock(columns, columnBlocks(wide));
   if (nr == 0)
-    nr = pickBlock(columns, {15, 14, 13, 12, 11, 10, 9, 7, 6, 5, 4});
-  if (nr == 0 && columns <= 16)
     nr = columns;
-  int64_t mr =
-      pickBlock(ranges[dims->m.back()], wide ? ArrayRef<int64_t>{8, 4, 2, 1} : ArrayRef<int64_t>{4, 2, 1});
-  if (nr == 0)
-    return failure();
-  SmallVector<int64_t> tiles(ranges.size(), 1);
-  tiles[dims->m.back()] = mr;
-  tiles[dims->n.back()] = nr;
+  SmallVector<int64_t> tiles(dims.ranges.size(), 1);
+  tiles[dims.rows] = pickBlock(dims.ranges[dims.rows], rowBlocks(wide));
+  tiles[dims.columns] = nr;
   return tiles;
+}
+
+/// Cuts `op` along its columns, else its rows, where `splitPoint` says, and queues both parts;
+/// false where neither needs a cut.
+bool cutRaggedExtent(RewriterBase &rewriter, linalg::GenericOp op, const BlockDims &dims,
+                     bool wide, SmallVectorImpl<linalg::GenericOp> &worklist) {
+  for (auto [dim, blocks] : {std::pair(dims.columns, columnBlocks(wide)),
+                             std::pair(dims.rows, rowBlocks(wide))}) {
+    int64_t at = splitPoint(dims.ranges[dim], blocks);
+    if (at == 0)
+      continue;
+    rewriter.setInsertionPoint(op);
+    auto [first, second] = linalg::splitOp(rewriter, cast<TilingInterface>(op.getOperation()),
+                                           dim, rewriter.getIndexAttr(at));
+    worklist.push_back(cast<linalg::GenericOp>(first.getOperation()));
+    worklist.push_back(cast<linalg::GenericOp>(second.getOperation()));
+    return true;
+  }
+  return false;
 }
 
 struct VectorizeContractions final
@@ -82,13 +125,21 @@ struct VectorizeContractions final
   using Base::Base;
 
   void runOnOperation() override {
-    SmallVector<linalg::GenericOp> candidates;
-    getOperation().walk([&](linalg::GenericOp op) { candidates.push_back(op); });
+    SmallVector<linalg::GenericOp> worklist;
+    getOperation().walk([&](linalg::GenericOp op) { worklist.push_back(op); });
     IRRewriter rewriter(&getContext());
-    for (linalg::GenericOp op : candidates) {
-      FailureOr<SmallVector<int64_t>> tiles = registerBlock(op, vectorBits);
-      if (failed(tiles))
+    bool wide = vectorBits >= 512;
+    while (!worklist.empty()) {
+      linalg::GenericOp op = worklist.pop_back_val();
+      FailureOr<BlockDims> blocked = blockDims(op);
+      if (failed(blocked))
         continue;
+      // An extent that the widest fitting block does not divide is cut in two, whole blocks
+      // and the rest, and each part comes back here: 50257 columns become 50240 in 32-wide
+      // blocks, 16 and 1, rather than 50257 scalar columns.
+      if (cutRaggedExtent(rewriter, op, *blocked, wide, worklist))
+        continue;
+      SmallVector<int64_t> tiles = registerBlock(*blocked, wide);
       // Loops: batch, then the columns (n), then the rows (m), the reductions innermost. With
       // the rows inside the columns, one NR-wide panel of the right operand (weights of a
       // matmul, im2col columns of a convolution) stays in cache while every row block of the
@@ -101,7 +152,7 @@ struct VectorizeContractions final
         llvm::append_range(order, group);
 
       scf::SCFTilingOptions options;
-      options.setTileSizes(getAsIndexOpFoldResult(&getContext(), *tiles))
+      options.setTileSizes(getAsIndexOpFoldResult(&getContext(), tiles))
           .setInterchange(order);
       rewriter.setInsertionPoint(op);
       FailureOr<scf::SCFTilingResult> tiled =

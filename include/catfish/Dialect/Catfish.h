@@ -61,6 +61,9 @@ ArrayRef<char> getConstantRawBytes(Value value);
 /// the importer stores weights, or as a dense attribute when small.
 ElementsAttr createWeightsAttr(RankedTensorType type, ArrayRef<char> bytes, StringRef name);
 
+/// A catfish.constant holding the 1-D i64 tensor [value] (a slice bound or axis).
+Value createI64Constant(OpBuilder &builder, Location loc, int64_t value);
+
 /// One dim of a resolved slice: elements start, start + step, ... (size of them).
 struct SliceDim {
   int64_t start, step, size;

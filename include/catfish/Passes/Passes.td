@@ -383,10 +383,11 @@ def CatfishVectorizeContractions
     innermost dimension is its last n dimension is tiled into MR x NR result blocks with the
     reduction loops innermost, and each step becomes one `vector.contract` (MR x 1 by 1 x NR).
     MR runs along the last m dimension: 4, 2 or 1 with 256-bit vectors, 8, 4, 2 or 1 with
-    512-bit ones, the first that divides it. NR runs along the last n dimension: 16 or 8
-    (256-bit) or 32, 16 or 8 (512-bit) where they divide it, else its widest divisor from 4 to
-    15, or its whole extent up to 16. Every other dimension, reductions included, is tiled by
-    1. Run `loop-invariant-subset-hoisting` afterwards so the accumulator block stays in
+    512-bit ones. NR runs along the last n dimension: 16 or 8 (256-bit) or 32, 16 or 8
+    (512-bit). An extent that the widest block fitting in it does not divide is first cut
+    (`linalg::splitOp`) into whole blocks and a remainder, which is cut the same way: 50257
+    columns become 50240 + 16 + 1, 7 rows 4 + 2 + 1. A remainder of fewer than 8 columns is
+    one block of its width. Every other dimension, reductions included, is tiled by 1. Run `loop-invariant-subset-hoisting` afterwards so the accumulator block stays in
     registers across the k loop. Other contractions are left as they are.
   }];
   let options = [

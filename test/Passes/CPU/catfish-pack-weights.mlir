@@ -50,6 +50,25 @@ func.func @shared(%x: tensor<4x2xf32>, %z: tensor<3x2xf32>) -> (tensor<4x8xf32>,
 
 // -----
 
+// 66 columns, which no panel divides, fill at least 8 panels of 8: packed in 9 panels, the
+// last one padded with zero columns, and the padded product sliced back to 66 columns. With
+// panel=32 they fill fewer than 8 panels of 32: left alone.
+// CHECK-LABEL: func.func @padded
+// CHECK: %[[P:.*]] = catfish.constant dense<{{.*}}, {{\[}}[6.400000e+01, 6.500000e+01, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]]]> : tensor<9x1x8xf32>
+// CHECK: %[[Y:.*]] = catfish.packed_matmul %arg0, %[[P]] : (tensor<3x1xf32>, tensor<9x1x8xf32>) -> tensor<3x72xf32>
+// CHECK: %[[S:.*]] = catfish.slice %[[Y]], %{{.*}}, %{{.*}}, %{{.*}} : {{.*}} -> tensor<3x66xf32>
+// CHECK: return %[[S]]
+// WIDE-LABEL: func.func @padded
+// WIDE-NOT: catfish.packed_matmul
+// WIDE: catfish.matmul
+func.func @padded(%x: tensor<3x1xf32>) -> tensor<3x66xf32> {
+  %w = catfish.constant dense<[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0, 30.0, 31.0, 32.0, 33.0, 34.0, 35.0, 36.0, 37.0, 38.0, 39.0, 40.0, 41.0, 42.0, 43.0, 44.0, 45.0, 46.0, 47.0, 48.0, 49.0, 50.0, 51.0, 52.0, 53.0, 54.0, 55.0, 56.0, 57.0, 58.0, 59.0, 60.0, 61.0, 62.0, 63.0, 64.0, 65.0]]> : tensor<1x66xf32>
+  %y = catfish.matmul %x, %w : (tensor<3x1xf32>, tensor<1x66xf32>) -> tensor<3x66xf32>
+  return %y : tensor<3x66xf32>
+}
+
+// -----
+
 // Left alone: a weight something else reads too (packing would store it twice), one read both
 // as it is and transposed (two packed layouts), a transpose something else reads, columns no
 // panel divides (12), f16, a matrix-vector product, a weight that is an input, and a splat

@@ -36,10 +36,23 @@ func.func @matmul(%a: tensor<8x64xf32>, %b: tensor<64x32xf32>) -> tensor<8x32xf3
   return %r : tensor<8x32xf32>
 }
 
-// n = 17: no divisor from 4 to 16 and wider than 16: left alone.
+// n = 17: cut into 16 columns in whole vectors and 1, each with its own k loop, the second
+// writing after the first into the same result.
 // CHECK-LABEL: func.func @odd_columns
-// CHECK-NOT: vector.
-// CHECK: linalg.generic
+// CHECK: tensor.extract_slice %{{.*}}[0, 0] [64, 16] [1, 1] : tensor<64x17xf32> to tensor<64x16xf32>
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}}) -> (vector<4x16xf32>)
+// CHECK: %[[FIRST:.*]] = tensor.insert_slice %{{.*}}[0, 0] [8, 16] [1, 1] : tensor<8x16xf32> into tensor<8x17xf32>
+// CHECK: tensor.extract_slice %{{.*}}[0, 16] [64, 1] [1, 1] : tensor<64x17xf32> to tensor<64x1xf32>
+// CHECK: tensor.extract_slice %[[FIRST]][0, 16] [8, 1] [1, 1]
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}}) -> (vector<4x1xf32>)
+// CHECK: tensor.insert_slice %{{.*}} into %[[FIRST]][0, 16] [8, 1] [1, 1]
+// CHECK-NOT: linalg.generic
+// CHECK: return
+// (The WIDE label of @odd_columns is above, where it ends @matmul's checks.)
+// WIDE: -> (vector<8x16xf32>)
+// WIDE: -> (vector<8x1xf32>)
+// WIDE-NOT: linalg.generic
+// WIDE: return
 func.func @odd_columns(%a: tensor<8x64xf32>, %b: tensor<64x17xf32>) -> tensor<8x17xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<8x17xf32>
@@ -67,4 +80,23 @@ func.func @half(%a: tensor<8x64xf16>, %b: tensor<64x32xf16>, %init: tensor<8x32x
     linalg.yield %s : f16
   } -> tensor<8x32xf16>
   return %r : tensor<8x32xf16>
+}
+
+// 7 rows and 40 columns with 512-bit vectors: rows 4 + 2 + 1 and columns 32 + 8, six blocks.
+// WIDE-LABEL: func.func @ragged_rows
+// WIDE-COUNT-6: iter_args(%{{.*}}) -> (vector<{{[421]}}x{{(32|8)}}xf32>)
+// WIDE-NOT: linalg.generic
+// WIDE: return
+func.func @ragged_rows(%a: tensor<7x64xf32>, %b: tensor<64x40xf32>) -> tensor<7x40xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<7x40xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<7x40xf32>) -> tensor<7x40xf32>
+  %r = linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : tensor<7x64xf32>, tensor<64x40xf32>) outs(%init : tensor<7x40xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<7x40xf32>
+  return %r : tensor<7x40xf32>
 }
