@@ -19,6 +19,9 @@ namespace {
 struct ApproximateMath final : catfish::impl::CatfishApproximateMathBase<ApproximateMath> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
+    // powf by a constant exponent first: x^2 and x^3 as products, x^0.5 as sqrt, ... (GELU's
+    // tanh form cubes its input).
+    populateMathAlgebraicSimplificationPatterns(patterns);
     populateMathPolynomialApproximationPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

@@ -248,6 +248,46 @@ void storeUncollapsed(IRRewriter &rewriter, bufferization::MaterializeInDestinat
     rewriter.eraseOp(collapse);
 }
 
+/// Whether `expand` only inserts unit dims: each reassociation group of its result has at most
+/// one dim that is not 1.
+bool insertsUnitDimsOnly(tensor::ExpandShapeOp expand) {
+  ArrayRef<int64_t> shape = expand.getResultType().getShape();
+  return expand.getResultType().hasStaticShape() &&
+         llvm::all_of(expand.getReassociationIndices(), [&](ReassociationIndicesRef group) {
+           return llvm::count_if(group, [&](int64_t d) { return shape[d] != 1; }) <= 1;
+         });
+}
+
+/// A generic op that reads an input through a tensor.expand_shape adding unit dims (a
+/// reduction kept as [.., rows, 1] for broadcasting, as softmax and norms do) reads the
+/// source instead, its indexing map dropping the unit dims. Tiling then fuses the producer of
+/// the source into each part (it cannot fuse through the reshape), so every part reduces its
+/// own rows instead of every task reducing all of them before the parallel loop.
+void readThroughUnitExpands(IRRewriter &rewriter, func::FuncOp func) {
+  func.walk([&](linalg::GenericOp op) {
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      auto expand = input->get().getDefiningOp<tensor::ExpandShapeOp>();
+      if (!expand || !insertsUnitDimsOnly(expand))
+        continue;
+      ArrayRef<int64_t> shape = expand.getResultType().getShape();
+      AffineMap map = op.getMatchingIndexingMap(input);
+      SmallVector<AffineExpr> results;
+      for (ReassociationIndicesRef group : expand.getReassociationIndices()) {
+        const int64_t *kept =
+            llvm::find_if(group, [&](int64_t d) { return shape[d] != 1; });
+        results.push_back(map.getResult(kept == group.end() ? group.front() : *kept));
+      }
+      SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+      maps[input->getOperandNumber()] =
+          AffineMap::get(map.getNumDims(), map.getNumSymbols(), results, op.getContext());
+      rewriter.modifyOpInPlace(op, [&] {
+        input->set(expand.getSrc());
+        op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+      });
+    }
+  });
+}
+
 struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks> {
   using Base::Base;
 
@@ -259,6 +299,7 @@ struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks>
       return;
     IRRewriter rewriter(&getContext());
     storeUncollapsed(rewriter, stores.front());
+    readThroughUnitExpands(rewriter, func);
     // The root computes the stored value, or a widened version of it that a slice cuts (a
     // convolution computed on a grid of whole vectors).
     Value stored = stores.front().getSource();
@@ -272,7 +313,14 @@ struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks>
     SmallVector<int64_t> ranges = root.getStaticLoopRanges();
     if (llvm::any_of(ranges, ShapedType::isDynamic))
       return;
+    // The parts share the root's work and its contraction's (an epilogue's root has far fewer
+    // iterations than the matmul fused into it, which would otherwise get too few parts).
     int64_t work = iterationCount(ranges);
+    for (Value input : root.getDpsInputs())
+      if (auto producer = input.getDefiningOp<linalg::LinalgOp>();
+          producer && linalg::isaContractionOpInterface(producer) &&
+          llvm::none_of(producer.getStaticLoopRanges(), ShapedType::isDynamic))
+        work = std::max(work, iterationCount(producer.getStaticLoopRanges()));
     int64_t budget = std::min<int64_t>(maxParts, work / std::max<int64_t>(minWork, 1));
     AffineMap resultMap = root.getIndexingMapMatchingResult(root->getResult(0));
     auto innermost = resultMap.getNumResults() == 0

@@ -325,9 +325,10 @@ def CatfishCopiesToLinalg : Pass<"catfish-copies-to-linalg", "mlir::ModuleOp"> {
 def CatfishApproximateMath : Pass<"catfish-approximate-math", "mlir::ModuleOp"> {
   let summary = "Replace f32 transcendental math ops by polynomial approximations";
   let description = [{
-    Applies MLIR's math polynomial approximations (`tanh`, `exp`, `log`, `erf`, ...), so
-    the loops vectorize instead of calling libm element by element. Ops without an
-    approximation (and f64) are left for `convert-math-to-libm`.
+    Applies MLIR's math algebraic simplifications (`powf` by a constant exponent such as 2, 3
+    or 0.5 becomes multiplications or a square root) and polynomial approximations (`tanh`,
+    `exp`, `log`, `erf`, ...), so the loops vectorize instead of calling libm element by
+    element. Ops without an approximation (and f64) are left for `convert-math-to-libm`.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",

@@ -3,6 +3,8 @@
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
 
+// CHECK-DAG: #[[ROW:map[0-9]*]] = affine_map<(d0, d1) -> (d0)>
+
 // A row softmax-like kernel: the row sums (a reduction) are fused into the forall, so each
 // part reduces only its own rows. 64 rows in at most 8 parts: 8 rows per part.
 // CHECK-LABEL: func.func @rows
@@ -31,6 +33,60 @@ func.func @rows(%in: memref<64x32xf32>, %out: memref<64x32xf32>, %task: index, %
     linalg.yield %d : f32
   } -> tensor<64x32xf32>
   bufferization.materialize_in_destination %y in restrict writable %out : (tensor<64x32xf32>, memref<64x32xf32>) -> ()
+  return
+}
+
+// The row sums kept as [64, 1] (tensor.expand_shape), as softmax and norms broadcast them:
+// the consumer reads the sums directly, so they are still fused into the forall.
+// CHECK-LABEL: func.func @kept_dims
+// CHECK-NOT: tensor.expand_shape
+// CHECK: scf.forall (%[[I:.*]]) = (0) to (64) step (8) shared_outs
+// CHECK:   linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK:   linalg.generic {indexing_maps = [#{{[a-z0-9]*}}, #[[ROW]], #{{[a-z0-9]*}}], iterator_types = ["parallel", "parallel"]}
+// CHECK:   tensor.parallel_insert_slice
+func.func @kept_dims(%in: memref<64x32xf32>, %out: memref<64x32xf32>, %task: index, %count: index) {
+  %x = bufferization.to_tensor %in restrict : memref<64x32xf32> to tensor<64x32xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<64xf32>) -> tensor<64xf32>
+  %sum = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<64x32xf32>) outs(%init : tensor<64xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<64xf32>
+  %kept = tensor.expand_shape %sum [[0, 1]] output_shape [64, 1] : tensor<64xf32> into tensor<64x1xf32>
+  %e2 = tensor.empty() : tensor<64x32xf32>
+  %y = linalg.generic {indexing_maps = [#id, affine_map<(d0, d1) -> (d0, 0)>, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %kept : tensor<64x32xf32>, tensor<64x1xf32>) outs(%e2 : tensor<64x32xf32>) {
+  ^bb0(%a: f32, %s: f32, %o: f32):
+    %d = arith.divf %a, %s : f32
+    linalg.yield %d : f32
+  } -> tensor<64x32xf32>
+  bufferization.materialize_in_destination %y in restrict writable %out : (tensor<64x32xf32>, memref<64x32xf32>) -> ()
+  return
+}
+
+// A matmul with a bias epilogue as the root: the parts are counted from the matmul's work
+// (16 x 16 x 32 iterations: the 8 parts max-parts allows), not from the epilogue's 256
+// iterations (4 parts).
+// CHECK-LABEL: func.func @epilogue_root
+// CHECK: scf.forall (%{{.*}}) = (0) to (16) step (2) shared_outs
+func.func @epilogue_root(%a: memref<16x32xf32>, %b: memref<32x16xf32>, %bias: memref<16xf32>, %out: memref<16x16xf32>, %task: index, %count: index) {
+  %x = bufferization.to_tensor %a restrict : memref<16x32xf32> to tensor<16x32xf32>
+  %w = bufferization.to_tensor %b restrict : memref<32x16xf32> to tensor<32x16xf32>
+  %c = bufferization.to_tensor %bias restrict : memref<16xf32> to tensor<16xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x16xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %p = linalg.matmul ins(%x, %w : tensor<16x32xf32>, tensor<32x16xf32>) outs(%init : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %y = linalg.generic {indexing_maps = [#id, affine_map<(d0, d1) -> (d1)>, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%p, %c : tensor<16x16xf32>, tensor<16xf32>) outs(%e : tensor<16x16xf32>) {
+  ^bb0(%v: f32, %s: f32, %o: f32):
+    %r = arith.addf %v, %s : f32
+    linalg.yield %r : f32
+  } -> tensor<16x16xf32>
+  bufferization.materialize_in_destination %y in restrict writable %out : (tensor<16x16xf32>, memref<16x16xf32>) -> ()
   return
 }
 
