@@ -31,11 +31,15 @@ void addTiledStage(OpPassManager &pm, const CpuCodegenOptions &options) {
   tasks.minWork = options.taskMinWork;
   funcs.addPass(createCatfishTileForTasks(tasks));
   funcs.addPass(createCanonicalizerPass());
+  // A producer that two ops of a part read (softmax's row max) was fused once per reader.
+  funcs.addPass(createCSEPass());
   CatfishVectorizeContractionsOptions registers;
   registers.vectorBits = cpuVectorBits(options.arch);
   funcs.addPass(createCatfishVectorizeContractions(registers));
+  funcs.addPass(createCatfishSplitRowReductions());
   funcs.addPass(createCanonicalizerPass());
-  // Keeps each micro-kernel's accumulator block in registers across the k loop.
+  // Keeps each micro-kernel's accumulator block (and each row's partial results) in
+  // registers across the reduction loop.
   funcs.addPass(createLoopInvariantSubsetHoistingPass());
   funcs.addPass(createCatfishContractionLoopOrder());
   funcs.addPass(createCanonicalizerPass());

@@ -299,6 +299,33 @@ def CatfishFuseLinalgElementwise
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
 }
 
+def CatfishSplitRowReductions
+    : Pass<"catfish-split-row-reductions", "mlir::func::FuncOp"> {
+  let summary = "Split reductions along contiguous rows into vector-wide partial results";
+  let description = [{
+    A `linalg.generic` on tensors (not a contraction) whose one reduction loop is its
+    innermost, with a static extent that is a multiple of `lanes` and at least 2 x `lanes`,
+    and is the innermost dim of every input it indexes (softmax's max and sum, a norm's mean
+    and variance), is split by `linalg::splitReduction` into `lanes` partial results per row:
+    each step of the reduction then updates one vector of `lanes` independent values from
+    contiguous elements (the split op is tiled into such steps and vectorized here; run
+    `loop-invariant-subset-hoisting` afterwards to keep the vector in a register), and a
+    second generic adds the lanes. Kept as one loop, the row's running value was a chain of
+    dependent adds (no reassociation is allowed), and `catfish-contraction-loop-order` would
+    move it outside the row loop, where each vector lane reads another row; left to LLVM's
+    loop vectorizer, the split loops tripled the time LLVM spends on these kernels. Bodies
+    whose combiner has no neutral element are left alone.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", /*default=*/"16",
+           "Partial results per row (the f32 lanes of the widest vector)">,
+  ];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
+  ];
+}
+
 def CatfishContractionLoopOrder
     : Pass<"catfish-contraction-loop-order", "mlir::func::FuncOp"> {
   let summary = "Move a contraction's reduction loop before its innermost parallel loop";
