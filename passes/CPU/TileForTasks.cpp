@@ -280,6 +280,9 @@ void readThroughUnitExpands(IRRewriter &rewriter, func::FuncOp func) {
       SmallVector<AffineMap> maps = op.getIndexingMapsArray();
       maps[input->getOperandNumber()] =
           AffineMap::get(map.getNumDims(), map.getNumSymbols(), results, op.getContext());
+      // A loop that only the dropped unit dims indexed would have no extent left.
+      if (!inversePermutation(concatAffineMaps(maps, op.getContext())))
+        continue;
       rewriter.modifyOpInPlace(op, [&] {
         input->set(expand.getSrc());
         op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
@@ -316,11 +319,16 @@ struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks>
     // The parts share the root's work and its contraction's (an epilogue's root has far fewer
     // iterations than the matmul fused into it, which would otherwise get too few parts).
     int64_t work = iterationCount(ranges);
-    for (Value input : root.getDpsInputs())
-      if (auto producer = input.getDefiningOp<linalg::LinalgOp>();
-          producer && linalg::isaContractionOpInterface(producer) &&
-          llvm::none_of(producer.getStaticLoopRanges(), ShapedType::isDynamic))
-        work = std::max(work, iterationCount(producer.getStaticLoopRanges()));
+    for (Value input : root.getDpsInputs()) {
+      auto producer = input.getDefiningOp<linalg::LinalgOp>();
+      // (A depthwise convolution's loops are not a function of its shapes: no ranges.)
+      if (!producer || !linalg::isaContractionOpInterface(producer) ||
+          !producer.getShapesToLoopsMap())
+        continue;
+      SmallVector<int64_t> producerRanges = producer.getStaticLoopRanges();
+      if (llvm::none_of(producerRanges, ShapedType::isDynamic))
+        work = std::max(work, iterationCount(producerRanges));
+    }
     int64_t budget = std::min<int64_t>(maxParts, work / std::max<int64_t>(minWork, 1));
     AffineMap resultMap = root.getIndexingMapMatchingResult(root->getResult(0));
     auto innermost = resultMap.getNumResults() == 0

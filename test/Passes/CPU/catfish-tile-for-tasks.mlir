@@ -67,6 +67,27 @@ func.func @kept_dims(%in: memref<64x32xf32>, %out: memref<64x32xf32>, %task: ind
   return
 }
 
+// A reduction over a unit dim that only the expanded input indexes keeps reading the expanded
+// value: dropping the dim would leave its loop without an extent.
+// CHECK-LABEL: func.func @unit_reduction
+// CHECK: tensor.expand_shape
+// CHECK: linalg.generic
+func.func @unit_reduction(%in: memref<64xf32>, %out: memref<64xf32>, %task: index, %count: index) {
+  %x = bufferization.to_tensor %in restrict : memref<64xf32> to tensor<64xf32>
+  %kept = tensor.expand_shape %x [[0, 1]] output_shape [64, 1] : tensor<64xf32> into tensor<64x1xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<64xf32>) -> tensor<64xf32>
+  %y = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%kept : tensor<64x1xf32>) outs(%init : tensor<64xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<64xf32>
+  bufferization.materialize_in_destination %y in restrict writable %out : (tensor<64xf32>, memref<64xf32>) -> ()
+  return
+}
+
 // A matmul with a bias epilogue as the root: the parts are counted from the matmul's work
 // (16 x 16 x 32 iterations: the 8 parts max-parts allows), not from the epilogue's 256
 // iterations (4 parts).
