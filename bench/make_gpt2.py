@@ -14,9 +14,10 @@ As that exporter writes it:
 - GELU is gelu_new, the tanh form written out op by op;
 - the LM head is tied to the token embedding; the exporter folds its transpose into an
   initializer of its own ([768, 50257]).
-About 163 M stored parameters (~650 MB in one external data file next to the model).
+About 163 M stored parameters (~650 MB), written as bench/import_bert.py writes BERT-base:
+DIR/model.onnx and its external data DIR/model.onnx.data, streamed tensor by tensor.
 
-    .venv/bin/python bench/make_gpt2.py build/bench/gpt2/model.onnx
+    .venv/bin/python bench/make_gpt2.py build/bench/gpt2
 """
 import argparse
 import sys
@@ -24,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
+
+from import_bert import DATA_NAME, MODEL_NAME, GraphBuilder
 
 LAYERS, HIDDEN, HEADS, INNER = 12, 768, 12, 3072
 VOCAB, POSITIONS = 50257, 1024
@@ -32,40 +35,12 @@ HEAD_DIM = HIDDEN // HEADS
 LN_EPSILON = 1e-5
 
 
-class Builder:
-    def __init__(self):
-        self.nodes, self.inits = [], []
-        self.rng = np.random.default_rng(0)
-
-    def node(self, op, inputs, name, output=None, **attrs):
-        output = output or f"{name}_output_0"
-        self.nodes.append(helper.make_node(op, inputs, [output], name=name, **attrs))
-        return output
-
-    def constant(self, name, value):
-        return self.node("Constant", [], name, value=numpy_helper.from_array(np.asarray(value),
-                                                                            f"{name}_value"))
-
-    def init(self, name, array):
-        self.inits.append(numpy_helper.from_array(array, name))
-        return name
-
-    def random(self, name, shape, scale=0.02, mean=0.0):
-        data = self.rng.standard_normal(shape, dtype=np.float32) * np.float32(scale)
-        return self.init(name, data + np.float32(mean))
-
-    def dims(self, x, name, indices):
-        """Shape -> Gather -> Unsqueeze per index: the 1-D pieces of an exported shape."""
-        shape = self.node("Shape", [x], f"{name}/Shape")
-        axes = self.constant(f"{name}/axes", np.array([0], np.int64))
-        pieces = []
-        for i in indices:
-            index = self.constant(f"{name}/index_{i}", np.array(i, np.int64))
-            dim = self.node("Gather", [shape, index], f"{name}/Gather_{i}", axis=0)
-            pieces.append(self.node("Unsqueeze", [dim, axes], f"{name}/Unsqueeze_{i}"))
-        return pieces
+class Builder(GraphBuilder):
+    """import_bert's builder (nodes, constants, streamed initializers, exported shape pieces)
+    with the shapes of GPT-2's Conv1D and attention."""
 
     def reshape(self, x, name, leading, tail):
+        """Reshape x to [*leading, *tail]; `leading` are 1-D pieces from `dims`."""
         shape = self.node("Concat", [*leading, self.constant(f"{name}/tail",
                                                                np.array(tail, np.int64))],
                           f"{name}/Concat", axis=0)
@@ -149,11 +124,10 @@ def block(b, h, index):
     return b.node("Add", [h, m], f"{name}/Add_1")
 
 
-def build():
-    b = Builder()
-    b.init("attn.bias", np.tril(np.ones((POSITIONS, POSITIONS), bool))[None, None])
-    wte_data = b.rng.standard_normal((VOCAB, HIDDEN), dtype=np.float32) * np.float32(0.02)
-    wte = b.init("transformer.wte.weight", wte_data)
+def build(b, rng):
+    b.initializer("attn.bias", np.tril(np.ones((POSITIONS, POSITIONS), bool))[None, None])
+    wte_data = rng.standard_normal((VOCAB, HIDDEN), dtype=np.float32) * np.float32(0.02)
+    wte = b.initializer("transformer.wte.weight", wte_data)
     seq = b.node("Gather", [b.node("Shape", ["input_ids"], "/pos/Shape"),
                             b.constant("/pos/index", np.array(1, np.int64))],
                  "/pos/Gather", axis=0)
@@ -167,13 +141,13 @@ def build():
     for i in range(LAYERS):
         h = block(b, h, i)
     h = b.layer_norm(h, "transformer.ln_f")
-    lm_head = b.init("onnx::MatMul_lm_head", np.ascontiguousarray(wte_data.T))
+    lm_head = b.initializer("onnx::MatMul_lm_head", np.ascontiguousarray(wte_data.T))
     b.node("MatMul", [h, lm_head], "/lm_head/MatMul", output="logits")
     graph = helper.make_graph(
         b.nodes, "main_graph",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT,
-                                       ["batch", "sequence", VOCAB])], b.inits)
+                                       ["batch", "sequence", VOCAB])], b.initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
                               producer_name="catfish-bench")
     model.ir_version = 8  # onnxruntime 1.22 reads IR versions up to 10
@@ -182,14 +156,15 @@ def build():
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("output")
+    parser.add_argument("dir")
     args = parser.parse_args()
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    model = build()
-    onnx.save(model, output, save_as_external_data=True, all_tensors_to_one_file=True,
-              location=output.name + ".data")
-    onnx.checker.check_model(str(output), full_check=True)
+    out = Path(args.dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    with open(out / DATA_NAME, "wb") as data_file:
+        model = build(Builder(data_file, rng), rng)
+    onnx.save(model, out / MODEL_NAME)
+    onnx.checker.check_model(str(out / MODEL_NAME), full_check=True)
     return 0
 
 
