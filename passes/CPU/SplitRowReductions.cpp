@@ -75,25 +75,20 @@ struct SplitRowReductions final
       // A body whose combiner has no neutral element is left as it is.
       if (failed(split))
         continue;
-      if (failed(vectorizeSteps(rewriter, split->splitLinalgOp, /*whole=*/{
-                                    split->splitLinalgOp.getNumLoops() - 1})) ||
-          failed(vectorizeSteps(rewriter, split->resultCombiningLinalgOp, /*whole=*/{
-                                    split->resultCombiningLinalgOp.getNumLoops() - 1})))
+      if (failed(vectorizeSteps(rewriter, split->splitLinalgOp)) ||
+          failed(vectorizeSteps(rewriter, split->resultCombiningLinalgOp)))
         return signalPassFailure();
     }
   }
 
-  /// Tiles `op` into steps that cover the loops in `whole` entirely and every other loop by
-  /// 1, the reductions innermost, and vectorizes each step. For the split op a step is one
-  /// vector of lanes, which loop-invariant-subset-hoisting keeps in a register across the
-  /// reduction; for the op adding the lanes, one row's vector reduced at once. No loop is
-  /// left for LLVM's vectorizer to version or to read across rows.
-  LogicalResult vectorizeSteps(RewriterBase &rewriter, linalg::LinalgOp op,
-                               ArrayRef<unsigned> whole) {
+  /// Tiles `op` into steps that cover its innermost loop (the lanes) entirely and every other
+  /// loop by 1, the reductions innermost, and vectorizes each step. For the split op a step is
+  /// one vector of lanes, which loop-invariant-subset-hoisting keeps in a register across the
+  /// reduction; for the op adding the lanes, one row's vector reduced at once. No loop is left
+  /// for LLVM's vectorizer to version or to read across rows.
+  LogicalResult vectorizeSteps(RewriterBase &rewriter, linalg::LinalgOp op) {
     SmallVector<int64_t> tiles(op.getNumLoops(), 1);
-    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-    for (unsigned d : whole)
-      tiles[d] = ranges[d];
+    tiles.back() = op.getStaticLoopRanges().back();
     SmallVector<int64_t> order;
     for (auto [d, iterator] : llvm::enumerate(op.getIteratorTypesArray()))
       if (iterator == utils::IteratorType::parallel)
