@@ -186,6 +186,14 @@ quantize::findCandidates(const onnx::ModelProto &model, const QuantizeOptions &o
         !(c.opType == "Gemm" && intAttribute(node, "transA", 0) == 0 &&
           floatAttribute(node, "alpha", 1) == 1 && (input(2).empty() || !c.bias.empty())))
       continue;
+    // FP8 quantizes the inputs of weighted ops (GEMMs take FP8, elementwise adds gain
+    // nothing); blocks run along a GEMM's K, the last axis of an activation that is not
+    // transposed.
+    if (StringRef(options.scheme).starts_with("fp8") && c.weight.empty())
+      continue;
+    if (options.scheme == "fp8-block" &&
+        (c.opType == "Conv" || intAttribute(node, "transA", 0) != 0))
+      continue;
 
     bool included = llvm::is_contained(options.include, c.name);
     if (llvm::is_contained(options.exclude, c.name) ||
@@ -228,39 +236,36 @@ std::string quantize::withOutputs(const onnx::ModelProto &model, ArrayRef<std::s
   return copy.SerializeAsString();
 }
 
-namespace {
-
-
-template <typename T>
-onnx::TensorProto makeTensor(const std::string &name, int32_t dataType,
-                             ArrayRef<int64_t> dims, ArrayRef<T> values) {
+onnx::TensorProto quantize::makeTensor(const std::string &name, int32_t dataType,
+                                       ArrayRef<int64_t> dims, const void *data, size_t size) {
   onnx::TensorProto tensor;
   tensor.set_name(name);
   tensor.set_data_type(dataType);
   for (int64_t d : dims)
     tensor.add_dims(d);
-  tensor.set_raw_data(std::string(reinterpret_cast<const char *>(values.data()),
-                                  values.size() * sizeof(T)));
+  tensor.set_raw_data(std::string(static_cast<const char *>(data), size));
   return tensor;
 }
 
-onnx::NodeProto makeNode(const std::string &opType, const std::string &name,
-                         ArrayRef<std::string> inputs, const std::string &output,
-                         std::optional<int64_t> axis = std::nullopt) {
+onnx::NodeProto quantize::makeNode(const std::string &opType, const std::string &name,
+                                   ArrayRef<std::string> inputs, const std::string &output,
+                                   ArrayRef<std::pair<StringRef, int64_t>> ints) {
   onnx::NodeProto node;
   node.set_op_type(opType);
   node.set_name(name);
   for (const std::string &in : inputs)
     node.add_input(in);
   node.add_output(output);
-  if (axis) {
+  for (auto [attrName, value] : ints) {
     onnx::AttributeProto *attr = node.add_attribute();
-    attr->set_name("axis");
+    attr->set_name(attrName.str());
     attr->set_type(onnx::AttributeProto::INT);
-    attr->set_i(*axis);
+    attr->set_i(value);
   }
   return node;
 }
+
+namespace {
 
 /// int8 per channel along `axis`, symmetric in [-127, 127] as onnxruntime quantizes weights.
 struct ChannelQuantized {
@@ -404,12 +409,7 @@ llvm::Error quantize::rewriteToQdq(onnx::ModelProto &model, StringRef modelDir, 
   onnx::GraphProto *graph = model.mutable_graph();
   GraphIndex index(*graph);
   FreshNames fresh(*graph);
-  std::vector<onnx::TensorProto> initializers;
-  std::vector<onnx::NodeProto> weightNodes;
-  // Per original node, the Q/DQ pairs to place before it.
-  std::map<size_t, std::vector<onnx::NodeProto>> before;
-  // Rewired inputs: node -> (old name -> new name).
-  std::map<size_t, std::map<std::string, std::string>> rewired;
+  QdqEdits edits;
   std::map<std::string, std::string> activationDequantized, weightDequantized;
   std::map<std::string, ChannelQuantized> weights;
 
@@ -424,19 +424,19 @@ llvm::Error quantize::rewriteToQdq(onnx::ModelProto &model, StringRef modelDir, 
         std::string scale = fresh(name + "_scale"), zero = fresh(name + "_zero_point");
         std::string quantized = fresh(name + "_quantized");
         std::string dequantized = fresh(name + "_dequantized");
-        initializers.push_back(
+        edits.initializers.push_back(
             makeTensor<float>(scale, onnx::TensorProto::FLOAT, {}, ArrayRef<float>(p.scale)));
         auto zp = static_cast<int8_t>(p.zeroPoint);
-        initializers.push_back(
+        edits.initializers.push_back(
             makeTensor<int8_t>(zero, onnx::TensorProto::INT8, {}, ArrayRef<int8_t>(zp)));
-        before[node].push_back(makeNode("QuantizeLinear", fresh(name + "_QuantizeLinear"),
+        edits.before[node].push_back(makeNode("QuantizeLinear", fresh(name + "_QuantizeLinear"),
                                         {name, scale, zero}, quantized));
-        before[node].push_back(makeNode("DequantizeLinear",
+        edits.before[node].push_back(makeNode("DequantizeLinear",
                                         fresh(name + "_DequantizeLinear"),
                                         {quantized, scale, zero}, dequantized));
         found = activationDequantized.emplace(name, dequantized).first;
       }
-      rewired[node][name] = found->second;
+      edits.rewired[node][name] = found->second;
     }
     if (c.weight.empty())
       continue;
@@ -452,22 +452,23 @@ llvm::Error quantize::rewriteToQdq(onnx::ModelProto &model, StringRef modelDir, 
       std::string scale = fresh(c.weight + "_scale"), zero = fresh(c.weight + "_zero_point");
       std::string quantized = fresh(c.weight + "_quantized");
       std::string dequantized = fresh(c.weight + "_dequantized");
-      initializers.push_back(
+      edits.initializers.push_back(
           makeTensor<int8_t>(quantized, onnx::TensorProto::INT8, dims, ArrayRef(q.values)));
-      initializers.push_back(
+      edits.initializers.push_back(
           makeTensor<float>(scale, onnx::TensorProto::FLOAT, {channels}, ArrayRef(q.scales)));
       std::vector<int8_t> zeros(channels, 0);
-      initializers.push_back(
+      edits.initializers.push_back(
           makeTensor<int8_t>(zero, onnx::TensorProto::INT8, {channels}, ArrayRef(zeros)));
-      weightNodes.push_back(makeNode("DequantizeLinear", fresh(c.weight + "_DequantizeLinear"),
-                                     {quantized, scale, zero}, dequantized, c.weightAxis));
+      edits.weightNodes.push_back(makeNode("DequantizeLinear", fresh(c.weight + "_DequantizeLinear"),
+                                     {quantized, scale, zero}, dequantized,
+                                     {{"axis", c.weightAxis}}));
       weightDequantized[key] = dequantized;
       weights[key] = std::move(q);
     }
     const ChannelQuantized &q = weights[key];
     c.weightScales = q.scales;
     c.weightSqnrDb = q.sqnrDb;
-    rewired[node][c.weight] = weightDequantized[key];
+    edits.rewired[node][c.weight] = weightDequantized[key];
 
     if (c.bias.empty())
       continue;
@@ -490,41 +491,47 @@ llvm::Error quantize::rewriteToQdq(onnx::ModelProto &model, StringRef modelDir, 
     std::string scale = fresh(c.bias + "_scale"), zero = fresh(c.bias + "_zero_point");
     std::string quantized = fresh(c.bias + "_quantized");
     std::string dequantized = fresh(c.bias + "_dequantized");
-    initializers.push_back(
+    edits.initializers.push_back(
         makeTensor<int32_t>(quantized, onnx::TensorProto::INT32, {n}, ArrayRef(values)));
-    initializers.push_back(
+    edits.initializers.push_back(
         makeTensor<float>(scale, onnx::TensorProto::FLOAT, {n}, ArrayRef(scales)));
     std::vector<int32_t> zeros(n, 0);
-    initializers.push_back(
+    edits.initializers.push_back(
         makeTensor<int32_t>(zero, onnx::TensorProto::INT32, {n}, ArrayRef(zeros)));
-    weightNodes.push_back(makeNode("DequantizeLinear", fresh(c.bias + "_DequantizeLinear"),
-                                   {quantized, scale, zero}, dequantized, 0));
-    rewired[node][c.bias] = dequantized;
+    edits.weightNodes.push_back(makeNode("DequantizeLinear", fresh(c.bias + "_DequantizeLinear"),
+                                   {quantized, scale, zero}, dequantized, {{"axis", 0}}));
+    edits.rewired[node][c.bias] = dequantized;
   }
 
+  edits.apply(*graph);
+  return llvm::Error::success();
+}
+
+void QdqEdits::apply(onnx::GraphProto &graph) {
+  // The constants rewired here, found before the node list changes.
+  std::map<std::string, const onnx::TensorProto *> constants = constantTensors(graph);
+  std::set<std::string> replaced;
+  for (const auto &[node, names] : rewired)
+    for (const auto &[old, replacement] : names)
+      if (constants.count(old))
+        replaced.insert(old);
   // The new node list: weight dequantizations first, each activation's Q/DQ before its first
   // quantized consumer (the graph is in topological order, so its producer is earlier).
   std::vector<onnx::NodeProto> nodes = std::move(weightNodes);
-  for (int i = 0; i < graph->node_size(); ++i) {
+  for (int i = 0; i < graph.node_size(); ++i) {
     auto k = static_cast<size_t>(i);
     for (onnx::NodeProto &n : before[k])
       nodes.push_back(std::move(n));
-    onnx::NodeProto node = graph->node(i);
+    onnx::NodeProto node = graph.node(i);
     for (auto &in : *node.mutable_input())
       if (auto it = rewired[k].find(in); it != rewired[k].end())
         in = it->second;
     nodes.push_back(std::move(node));
   }
+  graph.clear_node();
+  for (onnx::NodeProto &n : nodes)
+    *graph.add_node() = std::move(n);
   // The float weights and biases replaced here leave the model unless something else still
   // reads them (another op, a graph output, a subgraph).
-  std::set<std::string> replaced;
-  for (const auto &[node, names] : rewired)
-    for (const auto &[old, replacement] : names)
-      if (index.isConstant(old))
-        replaced.insert(old);
-  graph->clear_node();
-  for (onnx::NodeProto &n : nodes)
-    *graph->add_node() = std::move(n);
-  dropReplaced(*graph, replaced, initializers);
-  return llvm::Error::success();
+  dropReplaced(graph, replaced, initializers);
 }

@@ -38,15 +38,21 @@ constexpr StringLiteral kSchemes[] = {"int8", "fp8", "fp8-block", "int8-weights"
                                       "int4-weights"};
 constexpr StringLiteral kCalibrators[] = {"minmax", "percentile", "entropy"};
 
+/// Whether the scheme takes activation statistics (or GPTQ's Hessians) from the samples;
+/// static weights with run-time activation scales take none.
+bool needsCalibration(const QuantizeOptions &options) {
+  return options.scheme == "int8" || options.scheme == "fp8" ||
+         (options.scheme == "int4-weights" && options.weightMethod == "gptq");
+}
+
 llvm::Error validate(const QuantizeOptions &options) {
   if (!llvm::is_contained(kSchemes, options.scheme))
     return createStringError("unknown --quantize=" + options.scheme +
                              " (expected int8, fp8, fp8-block, int8-weights or int4-weights)");
   bool weightOnly = options.scheme == "int4-weights";
-  if (options.scheme != "int8" && !weightOnly)
-    return createStringError("--quantize=" + options.scheme +
-                             " is not built yet; int8 and int4-weights are "
-                             "(docs/quantization.md)");
+  if (options.scheme == "int8-weights")
+    return createStringError("--quantize=int8-weights is not built yet; int8, fp8, fp8-block "
+                             "and int4-weights are (docs/quantization.md)");
   if (options.weightMethod != "rtn" && options.weightMethod != "gptq")
     return createStringError("unknown --weight-method=" + options.weightMethod +
                              " (expected rtn or gptq)");
@@ -66,7 +72,7 @@ llvm::Error validate(const QuantizeOptions &options) {
         llvm::formatv("--calibration-percentile must be in (0, 100], got {0}", options.percentile)
             .str());
   bool measured = options.report || options.minSqnrDb || options.minCosine || options.minTop1;
-  if (options.calibrationDir.empty() && (!weightOnly || options.weightMethod == "gptq"))
+  if (options.calibrationDir.empty() && needsCalibration(options))
     return createStringError("--quantize=" + options.scheme +
                              (weightOnly ? " --weight-method=gptq" : "") +
                              " needs --calibration-data DIR (one folder per sample, one "
@@ -163,6 +169,50 @@ struct ActivationError {
   Comparison upstream;
 };
 
+/// Quantizes `x` (of shape `shape`) as `scheme` quantizes an activation with parameters `p`
+/// (none where the scheme has no static ones) and adds the error to `e`.
+void addQuantizationError(StringRef scheme, const ActivationParams *p, ArrayRef<double> x,
+                          ArrayRef<int64_t> shape, ActivationError &e) {
+  auto add = [&](double value, double quantized, bool saturated) {
+    double error = value - quantized;
+    e.signal += value * value;
+    e.noise += error * error;
+    e.saturated += saturated;
+    ++e.count;
+  };
+  if (scheme == "fp8-block") {
+    // Tiles of 128 along the last axis, each scaled by its own largest magnitude (in f32, as
+    // the model computes it).
+    auto k = static_cast<size_t>(shape.empty() ? 1 : shape.back());
+    for (size_t row = 0; k && row < x.size(); row += k)
+      for (size_t tile = row; tile < row + k; tile += kFp8Block) {
+        size_t end = std::min(tile + kFp8Block, row + k);
+        float amax = 0;
+        for (size_t i = tile; i < end; ++i)
+          amax = std::max(amax, std::fabs(static_cast<float>(x[i])));
+        float scale = std::max(amax, kFp8TileFloor) / kE4M3Max;
+        for (size_t i = tile; i < end; ++i)
+          add(x[i], roundToE4M3(static_cast<float>(x[i]) / scale) * scale, false);
+      }
+    return;
+  }
+  if (!p)
+    return;
+  if (scheme == "fp8") {
+    for (double value : x) {
+      float scaled = static_cast<float>(value) / p->scale;
+      add(value, roundToE4M3(scaled) * p->scale, std::fabs(scaled) > kE4M3Max);
+    }
+    return;
+  }
+  float low = (-128.0f - static_cast<float>(p->zeroPoint)) * p->scale;
+  float high = (127.0f - static_cast<float>(p->zeroPoint)) * p->scale;
+  for (double value : x) {
+    double q = std::clamp(std::nearbyint(value / p->scale) + p->zeroPoint, -128.0, 127.0);
+    add(value, (q - p->zeroPoint) * p->scale, value < low || value > high);
+  }
+}
+
 struct Evaluation {
   std::vector<std::string> outputNames;
   std::vector<Comparison> outputs;
@@ -211,9 +261,14 @@ struct Session {
   /// The rewritten model for the candidates as they stand.
   llvm::Expected<std::string> quantizedModel() {
     onnx::ModelProto copy = model;
-    if (auto error = options.scheme == "int4-weights"
-                         ? rewriteToMatMulNBits(copy, modelDir, candidates, options, hessians)
-                         : rewriteToQdq(copy, modelDir, candidates, params))
+    llvm::Error error = llvm::Error::success();
+    if (options.scheme == "int4-weights")
+      error = rewriteToMatMulNBits(copy, modelDir, candidates, options, hessians);
+    else if (options.scheme == "int8")
+      error = rewriteToQdq(copy, modelDir, candidates, params);
+    else
+      error = rewriteToFp8(copy, modelDir, candidates, params, options.scheme == "fp8-block");
+    if (error)
       return std::move(error);
     externalData = llvm::any_of(copy.graph().initializer(), [](const onnx::TensorProto &t) {
       return t.data_location() == onnx::TensorProto::EXTERNAL;
@@ -287,19 +342,8 @@ struct Session {
         ActivationError &error = result.activations[name];
         error.upstream.add(reference, test, {});
         auto found = params.find(name);
-        if (found == params.end())
-          continue;
-        const ActivationParams &p = found->second;
-        float low = (-128.0f - static_cast<float>(p.zeroPoint)) * p.scale;
-        float high = (127.0f - static_cast<float>(p.zeroPoint)) * p.scale;
-        for (double x : reference) {
-          double q = std::clamp(std::nearbyint(x / p.scale) + p.zeroPoint, -128.0, 127.0);
-          double e = x - (q - p.zeroPoint) * p.scale;
-          error.signal += x * x;
-          error.noise += e * e;
-          error.saturated += x < low || x > high;
-          ++error.count;
-        }
+        addQuantizationError(options.scheme, found == params.end() ? nullptr : &found->second,
+                             reference, shape, error);
       }
     }
     return result;
@@ -345,7 +389,8 @@ llvm::Error calibrate(Session &s, ArrayRef<std::string> samples,
   }
   for (const std::string &name : tensors) {
     auto [low, high] = statistics[name].range(s.options.calibrator, s.options.percentile);
-    s.params[name] = activationParams(low, high);
+    s.params[name] = s.options.scheme == "fp8" ? fp8ActivationParams(low, high)
+                                               : activationParams(low, high);
   }
   return llvm::Error::success();
 }
@@ -409,6 +454,8 @@ llvm::Error calibrateAll(Session &s, ArrayRef<std::string> samples) {
                    ::catfish::tools::shapeText(dims(c.activations[1])) + " (a broadcast)";
   if (s.options.scheme == "int4-weights")
     return accumulateHessians(s, samples, floatTensors);
+  if (s.options.scheme == "fp8-block")
+    return llvm::Error::success();
   return calibrate(s, samples, floatTensors);
 }
 
@@ -426,9 +473,91 @@ json::Value numberOrNull(std::optional<double> value) {
   return *value;
 }
 
+/// The accuracy report's entry for a quantized activation input.
+json::Object inputReport(const Session &s, const std::string &name,
+                         const Evaluation &evaluation) {
+  json::Object input{{"tensor", name}};
+  if (s.options.scheme == "fp8-block") {
+    input["scale"] = "per 1x128 tile along K, from the tile's largest magnitude at run time";
+  } else {
+    const ActivationParams &p = s.params.find(name)->second;
+    input["range"] = json::Array{finiteOrNull(p.rmin), finiteOrNull(p.rmax)};
+    input["scale"] = finiteOrNull(p.scale);
+    input["zero_point"] = p.zeroPoint;
+  }
+  if (auto it = evaluation.activations.find(name); it != evaluation.activations.end()) {
+    const ActivationError &e = it->second;
+    input["saturated_fraction"] =
+        e.count ? static_cast<double>(e.saturated) / static_cast<double>(e.count) : 0.0;
+    input["quantization_sqnr_db"] = decibels(e.signal, e.noise);
+    input["upstream_sqnr_db"] = e.upstream.sqnr();
+  }
+  return input;
+}
+
+/// The accuracy report's entry for a candidate op.
+json::Object opReport(const Session &s, const Candidate &c, const Evaluation &evaluation) {
+  StringRef scheme = s.options.scheme;
+  bool weightOnly = scheme == "int4-weights";
+  bool fp8 = scheme.starts_with("fp8");
+  json::Object op{{"node", c.name},
+                  {"op_type", c.opType},
+                  {"precision", !c.excluded.empty() ? "f32"
+                                : weightOnly        ? "int4"
+                                : fp8               ? "fp8"
+                                                    : "int8"}};
+  if (!c.excluded.empty()) {
+    op["reason"] = c.excluded;
+    return op;
+  }
+  json::Object weight{{"tensor", c.weight},
+                      {"scale_range", scaleRange(c.weightScales)},
+                      {"sqnr_db", numberOrNull(c.weightSqnrDb)}};
+  if (weightOnly) {
+    op["scheme"] = llvm::formatv("int4 weights in blocks of {0} along K ({1}), f32 "
+                                 "activations (com.microsoft MatMulNBits)",
+                                 s.options.weightBlock,
+                                 s.options.weightSymmetric ? "symmetric" : "asymmetric")
+                       .str();
+    weight["method"] = c.method.empty() ? s.options.weightMethod : c.method;
+    weight["blocks"] = static_cast<int64_t>(c.weightScales.size());
+    op["weight"] = std::move(weight);
+    if (auto it = evaluation.activations.find(c.activations.front());
+        it != evaluation.activations.end())
+      op["input_upstream_sqnr_db"] = it->second.upstream.sqnr();
+  } else {
+    if (scheme == "fp8") {
+      op["scheme"] = "fp8 E4M3 weights per tensor, fp8 E4M3 activations per tensor";
+      op["calibrator"] = s.options.calibrator;
+    } else if (scheme == "fp8-block") {
+      op["scheme"] = "fp8 E4M3 weights per 128x128 block, fp8 E4M3 activations per 1x128 "
+                     "tile along K (scales computed at run time)";
+      op["calibrator"] = "none: activation scales are computed at run time";
+    } else {
+      op["scheme"] = c.weight.empty() ? "int8 activations, per tensor (asymmetric)"
+                                      : "int8 weights per output channel (symmetric), int8 "
+                                        "activations per tensor (asymmetric)";
+      op["calibrator"] = s.options.calibrator;
+      weight["axis"] = c.weightAxis;
+      weight["channels"] = static_cast<int64_t>(c.weightScales.size());
+      weight["bias_int32"] = !c.bias.empty();
+    }
+    json::Array inputs;
+    for (const std::string &name : c.activations)
+      inputs.push_back(inputReport(s, name, evaluation));
+    op["inputs"] = std::move(inputs);
+    if (!c.weight.empty())
+      op["weight"] = std::move(weight);
+  }
+  if (auto it = evaluation.opOutputs.find(c.output); it != evaluation.opOutputs.end()) {
+    op["output_sqnr_db"] = it->second.sqnr();
+    op["output_cosine"] = it->second.cosine();
+  }
+  return op;
+}
+
 std::string reportJson(const Session &s, const Evaluation &evaluation, size_t calibrationSamples,
                        size_t evaluationSamples, json::Object fallback) {
-  bool weightOnly = s.options.scheme == "int4-weights";
   json::Array outputs;
   for (auto [name, c] : llvm::zip(evaluation.outputNames, evaluation.outputs)) {
     json::Object entry{{"name", name},
@@ -442,74 +571,15 @@ std::string reportJson(const Session &s, const Evaluation &evaluation, size_t ca
     outputs.push_back(std::move(entry));
   }
   json::Array ops;
-  for (const Candidate &c : s.candidates) {
-    json::Object op{{"node", c.name},
-                    {"op_type", c.opType},
-                    {"precision", !c.excluded.empty() ? "f32"
-                                  : weightOnly        ? "int4"
-                                                      : "int8"}};
-    if (!c.excluded.empty()) {
-      op["reason"] = c.excluded;
-      ops.push_back(std::move(op));
-      continue;
-    }
-    if (weightOnly) {
-      op["scheme"] = llvm::formatv("int4 weights in blocks of {0} along K ({1}), f32 "
-                                   "activations (com.microsoft MatMulNBits)",
-                                   s.options.weightBlock,
-                                   s.options.weightSymmetric ? "symmetric" : "asymmetric")
-                         .str();
-      op["weight"] = json::Object{{"tensor", c.weight},
-                                  {"method", c.method.empty() ? s.options.weightMethod : c.method},
-                                  {"blocks", static_cast<int64_t>(c.weightScales.size())},
-                                  {"scale_range", scaleRange(c.weightScales)},
-                                  {"sqnr_db", numberOrNull(c.weightSqnrDb)}};
-      if (auto it = evaluation.activations.find(c.activations.front());
-          it != evaluation.activations.end())
-        op["input_upstream_sqnr_db"] = it->second.upstream.sqnr();
-    } else {
-      op["scheme"] = c.weight.empty() ? "int8 activations, per tensor (asymmetric)"
-                                      : "int8 weights per output channel (symmetric), int8 "
-                                        "activations per tensor (asymmetric)";
-      op["calibrator"] = s.options.calibrator;
-    }
-    json::Array inputs;
-    for (const std::string &name : weightOnly ? ArrayRef<std::string>() : ArrayRef(c.activations)) {
-      const ActivationParams &p = s.params.find(name)->second;
-      json::Object input{{"tensor", name},
-                         {"range", json::Array{finiteOrNull(p.rmin), finiteOrNull(p.rmax)}},
-                         {"scale", finiteOrNull(p.scale)},
-                         {"zero_point", p.zeroPoint}};
-      if (auto it = evaluation.activations.find(name); it != evaluation.activations.end()) {
-        const ActivationError &e = it->second;
-        input["saturated_fraction"] =
-            e.count ? static_cast<double>(e.saturated) / static_cast<double>(e.count) : 0.0;
-        input["quantization_sqnr_db"] = decibels(e.signal, e.noise);
-        input["upstream_sqnr_db"] = e.upstream.sqnr();
-      }
-      inputs.push_back(std::move(input));
-    }
-    if (!weightOnly)
-      op["inputs"] = std::move(inputs);
-    if (!c.weight.empty() && !weightOnly) {
-      op["weight"] = json::Object{{"tensor", c.weight},
-                                  {"axis", c.weightAxis},
-                                  {"channels", static_cast<int64_t>(c.weightScales.size())},
-                                  {"scale_range", scaleRange(c.weightScales)},
-                                  {"sqnr_db", numberOrNull(c.weightSqnrDb)},
-                                  {"bias_int32", !c.bias.empty()}};
-    }
-    if (auto it = evaluation.opOutputs.find(c.output); it != evaluation.opOutputs.end()) {
-      op["output_sqnr_db"] = it->second.sqnr();
-      op["output_cosine"] = it->second.cosine();
-    }
-    ops.push_back(std::move(op));
-  }
+  for (const Candidate &c : s.candidates)
+    ops.push_back(opReport(s, c, evaluation));
   size_t quantized = llvm::count_if(s.candidates, [](auto &c) { return c.excluded.empty(); });
   json::Object report{
       {"model", llvm::sys::path::filename(s.path)},
       {"scheme", s.options.scheme},
-      {"calibrator", s.options.calibrator},
+      {"calibrator", s.options.scheme == "int8" || s.options.scheme == "fp8"
+                         ? s.options.calibrator
+                         : "none"},
       {"calibration_samples", static_cast<int64_t>(calibrationSamples)},
       {"evaluation_samples", static_cast<int64_t>(evaluationSamples)},
       {"evaluation_data", s.options.evaluationDir.empty() ? "the calibration samples"
@@ -557,7 +627,6 @@ llvm::Expected<QuantizedModel> mlir::catfish::quantizeModel(StringRef path,
     return createStringError(path + ": " + llvm::toString(candidates.takeError()));
   s.candidates = std::move(*candidates);
 
-  bool weightOnly = options.scheme == "int4-weights";
   bool target = options.minSqnrDb || options.minCosine || options.minTop1;
   std::vector<std::string> samples;
   if (!options.calibrationDir.empty()) {
@@ -574,8 +643,8 @@ llvm::Expected<QuantizedModel> mlir::catfish::quantizeModel(StringRef path,
     evaluationSamples = std::move(*listed);
   }
 
-  // Round to nearest needs no run unless the result is measured.
-  if (!weightOnly || options.weightMethod == "gptq" || options.report || target) {
+  // Round to nearest and run-time scales need no run unless the result is measured.
+  if (needsCalibration(options) || options.report || target) {
     if (auto error = calibrateAll(s, samples))
       return std::move(error);
   }

@@ -171,12 +171,77 @@ void dropReplaced(onnx::GraphProto &graph, const std::set<std::string> &replaced
 /// `model` with extra graph outputs `names` (those it lacks), serialized.
 std::string withOutputs(const onnx::ModelProto &model, ArrayRef<std::string> names);
 
+/// A tensor named `name` of ONNX type `dataType` holding `size` bytes at `data` as raw data.
+onnx::TensorProto makeTensor(const std::string &name, int32_t dataType, ArrayRef<int64_t> dims,
+                             const void *data, size_t size);
+template <typename T>
+onnx::TensorProto makeTensor(const std::string &name, int32_t dataType, ArrayRef<int64_t> dims,
+                             ArrayRef<T> values) {
+  return makeTensor(name, dataType, dims, values.data(), values.size() * sizeof(T));
+}
+
+/// A default-domain node with one output and integer attributes `ints`.
+onnx::NodeProto makeNode(const std::string &opType, const std::string &name,
+                         ArrayRef<std::string> inputs, const std::string &output,
+                         ArrayRef<std::pair<StringRef, int64_t>> ints = {});
+
+/// What a QDQ rewrite adds to a graph: new initializers, weight dequantizations (placed
+/// first), nodes to place before original nodes, and inputs of original nodes to rewire.
+struct QdqEdits {
+  std::vector<onnx::TensorProto> initializers;
+  std::vector<onnx::NodeProto> weightNodes;
+  /// Per original node index, the nodes that compute its rewired inputs.
+  std::map<size_t, std::vector<onnx::NodeProto>> before;
+  /// Per original node index: old input name -> new one.
+  std::map<size_t, std::map<std::string, std::string>> rewired;
+
+  /// Rebuilds `graph`'s node list with the edits; the constants replaced everywhere leave
+  /// the model unless something else still reads them.
+  void apply(onnx::GraphProto &graph);
+};
+
 /// Rewrites `model` into a QDQ model: weights quantized per channel, biases to int32, each
 /// quantized activation through QuantizeLinear -> DequantizeLinear with `params`. Fills the
 /// candidates' weight fields.
 llvm::Error rewriteToQdq(onnx::ModelProto &model, StringRef modelDir,
                          std::vector<Candidate> &candidates,
                          const llvm::StringMap<ActivationParams> &params);
+
+//===----------------------------------------------------------------------===//
+// FP8
+//===----------------------------------------------------------------------===//
+
+/// TensorProto.FLOAT8E4M3FN (the vendored onnx-ml.proto's enum predates it).
+constexpr int32_t kFloat8E4M3FN = 17;
+/// The largest finite FP8 E4M3FN value.
+constexpr float kE4M3Max = 448.0f;
+/// The width of a DeepSeek-style activation tile and weight block along K (and N).
+constexpr int64_t kFp8Block = 128;
+/// The smallest tile maximum a run-time tile scale divides by: an all-zero tile gets a tiny
+/// scale, never a zero one (0 / 0 would be NaN).
+constexpr float kFp8TileFloor = 1e-12f;
+
+/// `x` rounded to the nearest FP8 E4M3FN value (ties to even), saturated to +-448; NaN stays.
+float roundToE4M3(float x);
+
+/// Per-tensor FP8 parameters of an activation: scale = max |x| / 448 (1 for a range narrower
+/// than the smallest normal f32), zero point 0.
+ActivationParams fp8ActivationParams(float rmin, float rmax);
+
+/// Rewrites `model` into an FP8 E4M3 QDQ model: per tensor (weights and activations, the
+/// activation scales from `params`; opset 19) or, with `blocked`, DeepSeek-V3's fine-grained
+/// scaling (weights per 128x128 block, activations per 1x128 tile along K with scales computed
+/// at run time; opset 21). Raises the model's opset as needed. Fills the candidates' weight
+/// fields.
+llvm::Error rewriteToFp8(onnx::ModelProto &model, StringRef modelDir,
+                         std::vector<Candidate> &candidates,
+                         const llvm::StringMap<ActivationParams> &params, bool blocked);
+
+/// Raises the default-domain opset of `model` to `target` (no change if it is there already),
+/// rewriting the node forms whose meaning changed between opset 13 and 21 (Reduce* axes
+/// becoming an input, Split's num_outputs, DFT's axis, RoiAlign's and GridSample's modes);
+/// `why` names what needs the opset in errors. The IR version rises with it.
+llvm::Error upgradeOpset(onnx::ModelProto &model, int64_t target, StringRef why);
 
 /// X^T X of a MatMul input over the calibration samples, X its rows of K.
 struct Hessian {

@@ -190,17 +190,6 @@ std::optional<BlockQuantized> gptq(std::vector<float> rows, int64_t n, int64_t k
   return q;
 }
 
-onnx::TensorProto bytesTensor(const std::string &name, int32_t type, ArrayRef<int64_t> dims,
-                              const void *data, size_t size) {
-  onnx::TensorProto tensor;
-  tensor.set_name(name);
-  tensor.set_data_type(type);
-  for (int64_t d : dims)
-    tensor.add_dims(d);
-  tensor.set_raw_data(std::string(static_cast<const char *>(data), size));
-  return tensor;
-}
-
 } // namespace
 
 llvm::Error quantize::rewriteToMatMulNBits(onnx::ModelProto &model, StringRef modelDir,
@@ -258,9 +247,9 @@ llvm::Error quantize::rewriteToMatMulNBits(onnx::ModelProto &model, StringRef mo
     for (size_t i = 0; i < packed.size(); ++i)
       packed[i] = q->values[2 * i] | (q->values[2 * i + 1] << 4);
     std::string bName = fresh(c.weight + "_Q4"), sName = fresh(c.weight + "_scales");
-    initializers.push_back(bytesTensor(bName, onnx::TensorProto::UINT8,
+    initializers.push_back(makeTensor(bName, onnx::TensorProto::UINT8,
                                        {n, q->blocks, block / 2}, packed.data(), packed.size()));
-    initializers.push_back(bytesTensor(sName, onnx::TensorProto::FLOAT, {n * q->blocks},
+    initializers.push_back(makeTensor(sName, onnx::TensorProto::FLOAT, {n * q->blocks},
                                        q->scales.data(), q->scales.size() * sizeof(float)));
     onnx::NodeProto &node = *graph->mutable_node(c.node);
     std::string a = node.input(0), out = node.output(0), name = node.name();
@@ -281,7 +270,7 @@ llvm::Error quantize::rewriteToMatMulNBits(onnx::ModelProto &model, StringRef mo
           zeros[r * rowBytes + b / 2] |= q->zeros[r * q->blocks + b] << (4 * (b % 2));
       }
       std::string zName = fresh(c.weight + "_zero_points");
-      initializers.push_back(bytesTensor(zName, onnx::TensorProto::UINT8, {n * rowBytes},
+      initializers.push_back(makeTensor(zName, onnx::TensorProto::UINT8, {n * rowBytes},
                                          zeros.data(), zeros.size()));
       node.add_input(zName);
     }

@@ -78,9 +78,11 @@ cl::OptionCategory quantCategory("catfish-compile quantization options");
 cl::opt<std::string> quantize(
     "quantize",
     cl::desc("Calibrate and quantize the model before compiling it: int8 (per-channel int8 "
-             "weights, per-tensor int8 activations, as ONNX QDQ) or int4-weights (MatMul "
+             "weights, per-tensor int8 activations, as ONNX QDQ), fp8 (E4M3 weights and "
+             "activations per tensor), fp8-block (E4M3 weights per 128x128 block, "
+             "activations per 1x128 tile scaled at run time) or int4-weights (MatMul "
              "weights in 4-bit blocks, as com.microsoft MatMulNBits)"),
-    cl::value_desc("int8|int4-weights"), cl::cat(quantCategory));
+    cl::value_desc("int8|fp8|fp8-block|int4-weights"), cl::cat(quantCategory));
 cl::opt<int64_t> weightBlock(
     "weight-block",
     cl::desc("int4-weights: weights per block along K (16, 32, 64, 128 or 256; default 128)"),
