@@ -1,8 +1,10 @@
-//===- Calibration.cpp - activation ranges: minmax, percentile, entropy ---===//
+//===- Calibration.cpp - activation ranges: minmax, percentile, entropy, mse ===//
 //
 // The calibrators follow onnxruntime.quantization's (calibrate.py) so that a model calibrated
 // here gets the ranges onnxruntime would give it: MinMax exactly, Percentile (2048 bins,
 // 99.999) and Entropy (128 bins, KL divergence over 128 quantized bins) to within a bin.
+// MSE (onnxruntime has none; TensorRT Model Optimizer's "mse" is the same idea) picks the
+// symmetric clip whose quantization has the least squared error over the histogram.
 //
 //===----------------------------------------------------------------------===//
 #include "QuantizeImpl.h"
@@ -20,6 +22,8 @@ unsigned quantize::histogramBins(StringRef calibrator) {
     return 2048;
   if (calibrator == "entropy")
     return 128;
+  if (calibrator == "mse")
+    return 2048;
   return 0;
 }
 
@@ -79,12 +83,15 @@ void TensorStatistics::addToHistogram(ArrayRef<double> values) {
   }
 }
 
-std::pair<float, float> TensorStatistics::range(StringRef calibrator, double percentile) const {
+std::pair<float, float> TensorStatistics::range(StringRef calibrator, double percentile,
+                                                bool fp8) const {
   std::pair<float, float> picked = {lowest, highest};
   if (calibrator == "percentile")
     picked = percentileRange(percentile);
   else if (calibrator == "entropy")
     picked = entropyRange();
+  else if (calibrator == "mse")
+    picked = mseRange(fp8);
   // Never wider than what was seen.
   return {std::max(picked.first, lowest), std::min(picked.second, highest)};
 }
@@ -188,6 +195,39 @@ std::pair<float, float> TensorStatistics::entropyRange() const {
     }
   }
   return bestRange;
+}
+
+std::pair<float, float> TensorStatistics::mseRange(bool fp8) const {
+  // Clips [-t, t] (cut to what was seen) for t at every bin edge right of zero; each bin's
+  // values are taken at its center. Ties keep the narrower clip.
+  size_t bins = counts.size(), zeroBin = bins / 2;
+  std::pair<float, float> bestRange = {lowest, highest};
+  double best = std::numeric_limits<double>::infinity();
+  for (size_t i = 1; i + zeroBin <= bins; ++i) {
+    float t = edge(zeroBin + i);
+    float low = std::max(-t, lowest), high = std::min(t, highest);
+    ActivationParams p = fp8 ? fp8ActivationParams(low, high) : activationParams(low, high);
+    double error = 0;
+    for (size_t b = 0; b < bins && error < best; ++b) {
+      if (counts[b] == 0)
+        continue;
+      double center = (static_cast<double>(edge(b)) + edge(b + 1)) / 2;
+      double e = center - fakeQuantize(p, center, fp8);
+      error += static_cast<double>(counts[b]) * e * e;
+    }
+    if (error < best) {
+      best = error;
+      bestRange = {low, high};
+    }
+  }
+  return bestRange;
+}
+
+double quantize::fakeQuantize(const ActivationParams &p, double x, bool fp8) {
+  if (fp8)
+    return roundToE4M3(static_cast<float>(x) / p.scale) * p.scale;
+  double q = std::clamp(std::nearbyint(x / p.scale) + p.zeroPoint, -128.0, 127.0);
+  return (q - p.zeroPoint) * p.scale;
 }
 
 void Hessian::add(ArrayRef<double> values) {

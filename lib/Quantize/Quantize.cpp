@@ -36,7 +36,7 @@ namespace {
 
 constexpr StringLiteral kSchemes[] = {"int8", "fp8", "fp8-block", "int8-weights",
                                       "int4-weights"};
-constexpr StringLiteral kCalibrators[] = {"minmax", "percentile", "entropy"};
+constexpr StringLiteral kCalibrators[] = {"minmax", "percentile", "entropy", "mse"};
 
 /// Whether the scheme takes activation statistics (or GPTQ's Hessians) from the samples;
 /// static weights with run-time activation scales take none.
@@ -61,7 +61,7 @@ llvm::Error validate(const QuantizeOptions &options) {
                              Twine(options.weightBlock));
   if (!llvm::is_contained(kCalibrators, options.calibrator))
     return createStringError("unknown --calibrator=" + options.calibrator +
-                             " (expected minmax, percentile or entropy)");
+                             " (expected minmax, percentile, entropy or mse)");
   unsigned minBins = options.calibrator == "entropy" ? 128 : 2;
   if (options.bins && (options.bins < minBins || options.bins > (1u << 20)))
     return createStringError("--calibration-bins must be in [" + Twine(minBins) +
@@ -198,19 +198,11 @@ void addQuantizationError(StringRef scheme, const ActivationParams *p, ArrayRef<
   }
   if (!p)
     return;
-  if (scheme == "fp8") {
-    for (double value : x) {
-      float scaled = static_cast<float>(value) / p->scale;
-      add(value, roundToE4M3(scaled) * p->scale, std::fabs(scaled) > kE4M3Max);
-    }
-    return;
-  }
-  float low = (-128.0f - static_cast<float>(p->zeroPoint)) * p->scale;
-  float high = (127.0f - static_cast<float>(p->zeroPoint)) * p->scale;
-  for (double value : x) {
-    double q = std::clamp(std::nearbyint(value / p->scale) + p->zeroPoint, -128.0, 127.0);
-    add(value, (q - p->zeroPoint) * p->scale, value < low || value > high);
-  }
+  bool fp8 = scheme == "fp8";
+  float low = fp8 ? -kE4M3Max * p->scale : (-128.0f - static_cast<float>(p->zeroPoint)) * p->scale;
+  float high = fp8 ? kE4M3Max * p->scale : (127.0f - static_cast<float>(p->zeroPoint)) * p->scale;
+  for (double value : x)
+    add(value, fakeQuantize(*p, value, fp8), value < low || value > high);
 }
 
 struct Evaluation {
@@ -388,7 +380,8 @@ llvm::Error calibrate(Session &s, ArrayRef<std::string> samples,
       return error;
   }
   for (const std::string &name : tensors) {
-    auto [low, high] = statistics[name].range(s.options.calibrator, s.options.percentile);
+    auto [low, high] =
+        statistics[name].range(s.options.calibrator, s.options.percentile, s.options.scheme == "fp8");
     s.params[name] = s.options.scheme == "fp8" ? fp8ActivationParams(low, high)
                                                : activationParams(low, high);
   }

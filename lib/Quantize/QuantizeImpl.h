@@ -79,12 +79,14 @@ public:
   void addToHistogram(ArrayRef<double> values);
   float min() const { return lowest; }
   float max() const { return highest; }
-  /// The range the calibrator `calibrator` picks ("minmax", "percentile", "entropy").
-  std::pair<float, float> range(StringRef calibrator, double percentile) const;
+  /// The range the calibrator `calibrator` picks ("minmax", "percentile", "entropy", "mse");
+  /// "mse" measures the error of `paramsOf`'s parameters, in int8 or (`fp8`) E4M3.
+  std::pair<float, float> range(StringRef calibrator, double percentile, bool fp8) const;
 
 private:
   std::pair<float, float> percentileRange(double percentile) const;
   std::pair<float, float> entropyRange() const;
+  std::pair<float, float> mseRange(bool fp8) const;
   /// Bin edge `i` of the histogram (numpy's float32 linspace).
   float edge(size_t i) const;
 
@@ -96,7 +98,7 @@ private:
   std::vector<int64_t> counts;
 };
 
-/// Histogram bins each calibrator keeps (onnxruntime's defaults): 0 for minmax.
+/// Histogram bins each calibrator keeps (onnxruntime's defaults; 2048 for mse): 0 for minmax.
 unsigned histogramBins(StringRef calibrator);
 
 //===----------------------------------------------------------------------===//
@@ -110,6 +112,9 @@ struct ActivationParams {
   int32_t zeroPoint = 0;
 };
 ActivationParams activationParams(float rmin, float rmax);
+
+/// `x` quantized with `p` and dequantized: asymmetric int8, or (`fp8`) E4M3 with p.scale.
+double fakeQuantize(const ActivationParams &p, double x, bool fp8);
 
 /// An op the quantizer considered: a weighted op (Conv, MatMul, Gemm with a constant weight)
 /// or a residual Add.

@@ -106,7 +106,8 @@ cl::opt<std::string> evaluationData(
     cl::value_desc("DIR"), cl::cat(quantCategory));
 cl::opt<std::string> calibrator("calibrator",
                                 cl::desc("Activation ranges: minmax (default), percentile or "
-                                         "entropy, as onnxruntime's calibrators"),
+                                         "entropy, as onnxruntime's calibrators, or mse (the "
+                                         "clip with the least quantization error)"),
                                 cl::init("minmax"), cl::value_desc("method"),
                                 cl::cat(quantCategory));
 cl::opt<double> calibrationPercentile(
@@ -115,8 +116,9 @@ cl::opt<double> calibrationPercentile(
     cl::init(99.999), cl::value_desc("P"), cl::cat(quantCategory));
 cl::opt<unsigned> calibrationBins(
     "calibration-bins",
-    cl::desc("Histogram bins of --calibrator=percentile (default 2048) and entropy (default "
-             "128, which leaves the full range: 2048 searches clips as TensorRT does)"),
+    cl::desc("Histogram bins of --calibrator=percentile and mse (default 2048) and entropy "
+             "(default 128, which leaves the full range: 2048 searches clips as TensorRT "
+             "does)"),
     cl::init(0), cl::value_desc("N"), cl::cat(quantCategory));
 cl::list<std::string> quantizeExclude(
     "quantize-exclude", cl::desc("Node names or op types to leave in float"),

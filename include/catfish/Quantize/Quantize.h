@@ -18,6 +18,8 @@ namespace mlir::catfish {
 
 struct QuantizeOptions {
   /// "int8": per-channel symmetric int8 weights, per-tensor asymmetric int8 activations.
+  /// "fp8": E4M3 weights and activations per tensor. "fp8-block": E4M3 weights per 128x128
+  /// block, activations per 1x128 tile along K scaled at run time.
   /// "int4-weights": MatMul weights in 4 bits, in blocks along K (com.microsoft MatMulNBits).
   std::string scheme;
   /// int4-weights: weights per block (32, 64 or 128), "rtn" (round to nearest) or "gptq"
@@ -26,7 +28,8 @@ struct QuantizeOptions {
   std::string weightMethod = "rtn";
   bool weightSymmetric = false;
   /// How activation ranges are chosen: "minmax", "percentile" or "entropy" (onnxruntime's
-  /// calibrators of the same names and defaults).
+  /// calibrators of the same names and defaults), or "mse" (the symmetric clip with the
+  /// least quantization error over the histogram).
   std::string calibrator = "minmax";
   /// The percentile calibrator keeps this percentage of values (onnxruntime's default).
   double percentile = 99.999;
