@@ -186,10 +186,14 @@ quantize::findCandidates(const onnx::ModelProto &model, const QuantizeOptions &o
         !(c.opType == "Gemm" && intAttribute(node, "transA", 0) == 0 &&
           floatAttribute(node, "alpha", 1) == 1 && (input(2).empty() || !c.bias.empty())))
       continue;
+    // int8-weights rewrites only the weight of a MatMul or Gemm.
+    if (options.scheme == "int8-weights" && c.opType == "Conv")
+      continue;
     // FP8 quantizes the inputs of weighted ops (GEMMs take FP8, elementwise adds gain
     // nothing); blocks run along a GEMM's K, the last axis of an activation that is not
     // transposed.
-    if (StringRef(options.scheme).starts_with("fp8") && c.weight.empty())
+    if ((StringRef(options.scheme).starts_with("fp8") || options.scheme == "int8-weights") &&
+        c.weight.empty())
       continue;
     if (options.scheme == "fp8-block" &&
         (c.opType == "Conv" || intAttribute(node, "transA", 0) != 0))

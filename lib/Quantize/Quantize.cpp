@@ -42,17 +42,14 @@ constexpr StringLiteral kCalibrators[] = {"minmax", "percentile", "entropy", "ms
 /// static weights with run-time activation scales take none.
 bool needsCalibration(const QuantizeOptions &options) {
   return options.scheme == "int8" || options.scheme == "fp8" ||
-         (options.scheme == "int4-weights" && options.weightMethod == "gptq");
+         (isWeightOnly(options.scheme) && options.weightMethod == "gptq");
 }
 
 llvm::Error validate(const QuantizeOptions &options) {
   if (!llvm::is_contained(kSchemes, options.scheme))
     return createStringError("unknown --quantize=" + options.scheme +
                              " (expected int8, fp8, fp8-block, int8-weights or int4-weights)");
-  bool weightOnly = options.scheme == "int4-weights";
-  if (options.scheme == "int8-weights")
-    return createStringError("--quantize=int8-weights is not built yet; int8, fp8, fp8-block "
-                             "and int4-weights are (docs/quantization.md)");
+  bool weightOnly = isWeightOnly(options.scheme);
   if (options.weightMethod != "rtn" && options.weightMethod != "gptq")
     return createStringError("unknown --weight-method=" + options.weightMethod +
                              " (expected rtn or gptq)");
@@ -254,8 +251,8 @@ struct Session {
   llvm::Expected<std::string> quantizedModel() {
     onnx::ModelProto copy = model;
     llvm::Error error = llvm::Error::success();
-    if (options.scheme == "int4-weights")
-      error = rewriteToMatMulNBits(copy, modelDir, candidates, options, hessians);
+    if (isWeightOnly(options.scheme))
+      error = rewriteWeightOnly(copy, modelDir, candidates, options, hessians);
     else if (options.scheme == "int8")
       error = rewriteToQdq(copy, modelDir, candidates, params);
     else
@@ -403,7 +400,7 @@ llvm::Error accumulateHessians(Session &s, ArrayRef<std::string> samples,
 }
 
 /// Compiles the float model with the tensors to calibrate and compare as extra outputs, then
-/// calibrates (int8) or gathers the Hessians GPTQ needs (int4-weights).
+/// calibrates (int8, fp8) or gathers the Hessians GPTQ needs (weight-only schemes).
 llvm::Error calibrateAll(Session &s, ArrayRef<std::string> samples) {
   // The activations to calibrate, then the op outputs the report compares.
   std::vector<std::string> tensors = quantizedActivations(s.candidates);
@@ -445,7 +442,7 @@ llvm::Error calibrateAll(Session &s, ArrayRef<std::string> samples) {
       c.excluded = "not a residual Add: its inputs have the shapes " +
                    ::catfish::tools::shapeText(dims(c.activations[0])) + " and " +
                    ::catfish::tools::shapeText(dims(c.activations[1])) + " (a broadcast)";
-  if (s.options.scheme == "int4-weights")
+  if (isWeightOnly(s.options.scheme))
     return accumulateHessians(s, samples, floatTensors);
   if (s.options.scheme == "fp8-block")
     return llvm::Error::success();
@@ -491,12 +488,12 @@ json::Object inputReport(const Session &s, const std::string &name,
 /// The accuracy report's entry for a candidate op.
 json::Object opReport(const Session &s, const Candidate &c, const Evaluation &evaluation) {
   StringRef scheme = s.options.scheme;
-  bool weightOnly = scheme == "int4-weights";
+  bool weightOnly = isWeightOnly(scheme);
   bool fp8 = scheme.starts_with("fp8");
   json::Object op{{"node", c.name},
                   {"op_type", c.opType},
                   {"precision", !c.excluded.empty() ? "f32"
-                                : weightOnly        ? "int4"
+                                : weightOnly        ? scheme.take_front(4)
                                 : fp8               ? "fp8"
                                                     : "int8"}};
   if (!c.excluded.empty()) {
@@ -507,10 +504,13 @@ json::Object opReport(const Session &s, const Candidate &c, const Evaluation &ev
                       {"scale_range", scaleRange(c.weightScales)},
                       {"sqnr_db", numberOrNull(c.weightSqnrDb)}};
   if (weightOnly) {
-    op["scheme"] = llvm::formatv("int4 weights in blocks of {0} along K ({1}), f32 "
-                                 "activations (com.microsoft MatMulNBits)",
-                                 s.options.weightBlock,
-                                 s.options.weightSymmetric ? "symmetric" : "asymmetric")
+    op["scheme"] = llvm::formatv("{0} weights in blocks of {1} along K ({2}), f32 "
+                                 "activations ({3})",
+                                 scheme.take_front(4), s.options.weightBlock,
+                                 s.options.weightSymmetric ? "symmetric" : "asymmetric",
+                                 scheme == "int4-weights"
+                                     ? "com.microsoft MatMulNBits"
+                                     : "DequantizeLinear blocked along K, then the float op")
                        .str();
     weight["method"] = c.method.empty() ? s.options.weightMethod : c.method;
     weight["blocks"] = static_cast<int64_t>(c.weightScales.size());

@@ -255,13 +255,18 @@ struct Hessian {
   void add(ArrayRef<double> values);
 };
 
-/// Rewrites each quantized candidate (a MatMul, or a Gemm that is one, with a constant weight)
-/// into com.microsoft MatMulNBits with 4-bit weights in blocks of options.weightBlock along K,
-/// rounded to nearest or by GPTQ with `hessians` (by activation name).
-llvm::Error rewriteToMatMulNBits(onnx::ModelProto &model, StringRef modelDir,
-                                 std::vector<Candidate> &candidates,
-                                 const QuantizeOptions &options,
-                                 const std::map<std::string, Hessian> &hessians);
+/// Whether `scheme` quantizes weights only (int4-weights, int8-weights).
+inline bool isWeightOnly(StringRef scheme) {
+  return scheme == "int4-weights" || scheme == "int8-weights";
+}
+
+/// Quantizes the weight of each quantized candidate (a MatMul or Gemm with a constant weight)
+/// in blocks of options.weightBlock along K, rounded to nearest or by GPTQ with `hessians`
+/// (by activation name): int4-weights rewrites the op into com.microsoft MatMulNBits,
+/// int8-weights feeds it from a DequantizeLinear blocked along K (opset 21).
+llvm::Error rewriteWeightOnly(onnx::ModelProto &model, StringRef modelDir,
+                              std::vector<Candidate> &candidates, const QuantizeOptions &options,
+                              const std::map<std::string, Hessian> &hessians);
 
 } // namespace mlir::catfish::quantize
 

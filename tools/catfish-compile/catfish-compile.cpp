@@ -80,20 +80,21 @@ cl::opt<std::string> quantize(
     cl::desc("Calibrate and quantize the model before compiling it: int8 (per-channel int8 "
              "weights, per-tensor int8 activations, as ONNX QDQ), fp8 (E4M3 weights and "
              "activations per tensor), fp8-block (E4M3 weights per 128x128 block, "
-             "activations per 1x128 tile scaled at run time) or int4-weights (MatMul "
+             "activations per 1x128 tile scaled at run time), int8-weights (MatMul and Gemm "
+             "weights in 8-bit blocks, as blocked DequantizeLinear) or int4-weights (MatMul "
              "weights in 4-bit blocks, as com.microsoft MatMulNBits)"),
-    cl::value_desc("int8|fp8|fp8-block|int4-weights"), cl::cat(quantCategory));
+    cl::value_desc("int8|fp8|fp8-block|int8-weights|int4-weights"), cl::cat(quantCategory));
 cl::opt<int64_t> weightBlock(
     "weight-block",
-    cl::desc("int4-weights: weights per block along K (16, 32, 64, 128 or 256; default 128)"),
+    cl::desc("int4-weights, int8-weights: weights per block along K (16, 32, 64, 128 or 256; default 128)"),
     cl::init(128), cl::value_desc("N"), cl::cat(quantCategory));
 cl::opt<std::string> weightMethod(
     "weight-method",
-    cl::desc("int4-weights: rtn (round to nearest, default) or gptq (needs "
+    cl::desc("int4-weights, int8-weights: rtn (round to nearest, default) or gptq (needs "
              "--calibration-data)"),
     cl::init("rtn"), cl::value_desc("rtn|gptq"), cl::cat(quantCategory));
 cl::opt<bool> weightSymmetric("weight-symmetric",
-                              cl::desc("int4-weights: symmetric blocks, no zero points"),
+                              cl::desc("int4-weights, int8-weights: symmetric blocks, no zero points"),
                               cl::init(false), cl::cat(quantCategory));
 cl::opt<std::string> calibrationData(
     "calibration-data",
