@@ -49,6 +49,29 @@ def matmul_nbits(model):
             for n in model.graph.node if n.op_type == "MatMulNBits"}
 
 
+def matches_onnxruntime(label, model_path, artifact, inputs, work, args):
+    """onnxruntime runs the model at `model_path`; Catfish's artifact of it matches (max abs
+    error within 1e-4 of the largest output: both dequantize the same weights exactly and
+    multiply in f32)."""
+    session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    expected = session.run(None, inputs)
+    cmd = [os.path.join(args.bin_dir, "catfish-run"), artifact, "--output-dir",
+           os.path.join(work, "out")]
+    for n, v in inputs.items():
+        np.save(os.path.join(work, f"{n}.npy"), v)
+        cmd += ["--input", f"{n}={os.path.join(work, n + '.npy')}"]
+    done = run(cmd)
+    if done.returncode:
+        return [f"{label}: catfish-run failed: {done.stderr.strip()}"]
+    failures = []
+    for output, want in zip(session.get_outputs(), expected):
+        got = np.load(os.path.join(work, "out", output.name + ".npy"))
+        error = float(np.abs(got - want).max())
+        if not error <= 1e-4 * float(np.abs(want).max()) + 1e-6:
+            failures.append(f"{label}: {output.name} differs from onnxruntime by {error:.3g}")
+    return failures
+
+
 def check_rtn(name, path, work, args):
     failures = []
     inputs = make_inputs(onnx.load(path), 1000)
@@ -79,23 +102,7 @@ def check_rtn(name, path, work, args):
                         np.array_equal(a, b) for a, b in zip(tensors, ref_tensors)):
                     failures.append(f"{label}: MatMulNBits for {output} differs from "
                                     f"MatMulNBitsQuantizer's")
-            # onnxruntime runs our model; Catfish's artifact matches it.
-            expected = ort.InferenceSession(ours, providers=["CPUExecutionProvider"]).run(None, inputs)
-            cmd = [os.path.join(args.bin_dir, "catfish-run"), artifact, "--output-dir",
-                   os.path.join(work, "out")]
-            for n, v in inputs.items():
-                np.save(os.path.join(work, f"{n}.npy"), v)
-                cmd += ["--input", f"{n}={os.path.join(work, n + '.npy')}"]
-            done = run(cmd)
-            if done.returncode:
-                failures.append(f"{label}: catfish-run failed: {done.stderr.strip()}")
-                continue
-            for output, want in zip(quantizer.model.model.graph.output, expected):
-                got_value = np.load(os.path.join(work, "out", output.name + ".npy"))
-                error = float(np.abs(got_value - want).max())
-                limit = 1e-4 * float(np.abs(want).max()) + 1e-6
-                if not error <= limit:
-                    failures.append(f"{label}: {output.name} differs from onnxruntime by {error:.3g}")
+            failures += matches_onnxruntime(label, ours, artifact, inputs, work, args)
         print(f"{label}: {'FAIL' if len(failures) > before else 'ok'}", flush=True)
     return failures
 
@@ -190,20 +197,7 @@ def check_int8(name, path, work, args):
                 # GPTQ moves weights to cancel earlier columns' errors; rounding moves them a step at most.
                 if method == "rtn" and not (np.abs(w - source) <= step * 1.0001 + 1e-12).all():
                     failures.append(f"{label}: {node.input[0]} is more than one step off the float weight")
-            expected = ort.InferenceSession(ours, providers=["CPUExecutionProvider"]).run(None, inputs)
-            cmd = [os.path.join(args.bin_dir, "catfish-run"), artifact, "--output-dir",
-                   os.path.join(work, "out")]
-            for n, v in inputs.items():
-                np.save(os.path.join(work, f"{n}.npy"), v)
-                cmd += ["--input", f"{n}={os.path.join(work, n + '.npy')}"]
-            done = run(cmd)
-            if done.returncode:
-                failures.append(f"{label}: catfish-run failed: {done.stderr.strip()}")
-                break
-            for output, want in zip(model.graph.output, expected):
-                got = np.load(os.path.join(work, "out", output.name + ".npy"))
-                if not float(np.abs(got - want).max()) <= 1e-4 * float(np.abs(want).max()) + 1e-6:
-                    failures.append(f"{label}: {output.name} differs from onnxruntime")
+            failures += matches_onnxruntime(label, ours, artifact, inputs, work, args)
         if len(sqnr) == 2:
             for output, db in sqnr[8].items():
                 if not db >= sqnr[4][output] + 18:
