@@ -151,6 +151,12 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *, std::optional<Location>
   return success();
 }
 
+bool catfish::isBufferView(Operation *op) {
+  auto reshape = dyn_cast<ReshapeOp>(op);
+  return reshape && rankedType(reshape.getInput()).hasStaticShape() &&
+         rankedType(reshape.getOutput()).hasStaticShape();
+}
+
 OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
   auto type = cast<RankedTensorType>(getType());
   if (getInput().getType() == type && type.hasStaticShape())

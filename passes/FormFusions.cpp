@@ -179,6 +179,9 @@ struct FormFusions final : catfish::impl::CatfishFormFusionsBase<FormFusions> {
       groups[root].push_back(&op);
     }
     for (auto &[root, members] : groups) {
+      // A reshape nothing took in stays a view: its result shares its input's buffer.
+      if (members.size() == 1 && isBufferView(root))
+        continue;
       std::reverse(members.begin(), members.end());
       buildFusion(members);
     }

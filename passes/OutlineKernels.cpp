@@ -105,7 +105,7 @@ struct OutlineKernels final : catfish::impl::CatfishOutlineKernelsBase<OutlineKe
     builder.setInsertionPointToEnd(kernels.getBody());
     unsigned count = 0;
     for (Operation &op : main.getBody().front().without_terminator()) {
-      if (isa<ConstantOp>(op))
+      if (isa<ConstantOp>(op) || isBufferView(&op))
         continue;
       auto fusion = dyn_cast<FusionOp>(op);
       if (!fusion) {

@@ -152,10 +152,30 @@ struct PlannedBuffer {
   std::optional<uint32_t> inPlaceOf;
 };
 
-/// Whether an op after `fusion` (or the function's return) reads `value`.
+/// Whether an op after `fusion` (or the function's return) reads `value`'s bytes, directly or
+/// through a view sharing them.
 bool lastUseLater(Value value, FusionOp fusion) {
-  return llvm::any_of(value.getUsers(), [&](Operation *user) {
-    return user != fusion && (isa<func::ReturnOp>(user) || fusion->isBeforeInBlock(user));
+  while (Operation *producer = value.getDefiningOp()) {
+    if (!isBufferView(producer))
+      break;
+    value = producer->getOperand(0);
+  }
+  SmallVector<Value> sharing = {value};
+  while (!sharing.empty()) {
+    for (Operation *user : sharing.pop_back_val().getUsers()) {
+      if (isBufferView(user))
+        sharing.push_back(user->getResult(0));
+      else if (user != fusion && (isa<func::ReturnOp>(user) || fusion->isBeforeInBlock(user)))
+        return true;
+    }
+  }
+  return false;
+}
+
+/// Whether every use of `constant` is the dims operand of a view, which reads no data.
+bool onlyViewDims(ConstantOp constant) {
+  return !constant->use_empty() && llvm::all_of(constant->getUses(), [](OpOperand &use) {
+    return isBufferView(use.getOwner()) && use.getOperandNumber() == 1;
   });
 }
 
@@ -307,6 +327,8 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<TargetKernels> kernelSet
   uint64_t weightsSize = 0;
   for (Operation &op : main.getBody().front().without_terminator()) {
     if (auto constant = dyn_cast<ConstantOp>(op)) {
+      if (onlyViewDims(constant))
+        continue;
       PlannedBuffer buffer{fb::BufferKind::Weight};
       buffer.weight = constant.getValue();
       if (auto error = addBuffer(constant.getResult(), buffer))
@@ -314,6 +336,10 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<TargetKernels> kernelSet
       PlannedBuffer &placed = buffers.back();
       placed.offset = alignTo(weightsSize, format::kWeightAlignment);
       weightsSize = placed.offset + placed.size;
+      continue;
+    }
+    if (isBufferView(&op)) {
+      bufferOf[op.getResult(0)] = bufferOf.lookup(op.getOperand(0));
       continue;
     }
     auto fusion = cast<FusionOp>(op);

@@ -33,6 +33,34 @@ func.func @main(%x: tensor<4x4xf32>, %w: tensor<4x4xf32>) -> tensor<4x4xf32> {
 
 // -----
 
+// A reshape outside the regions is a view of its input's buffer: no kernel computes it, and
+// the kernels are numbered without it.
+// CHECK-LABEL: func.func @main
+// CHECK: %[[A:.*]] = catfish.fusion generated
+// CHECK: %[[V:.*]] = catfish.reshape %[[A]]
+// CHECK: catfish.fusion gemm(%[[V]], %arg1)
+// CHECK-LABEL: module @kernels
+// CHECK: func.func @catfish_kernel_0(%{{.*}}: memref<2x8xf32>, %{{.*}}: memref<2x8xf32>
+// CHECK: func.func @catfish_kernel_1(%{{.*}}: memref<4x4xf32>, %{{.*}}: memref<4x4xf32>, %{{.*}}: memref<4x4xf32>
+// CHECK-NOT: catfish_kernel_2
+func.func @main(%x: tensor<2x8xf32>, %w: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %a = catfish.fusion generated(%x) : (tensor<2x8xf32>) -> tensor<2x8xf32> {
+  ^bb0(%arg: tensor<2x8xf32>):
+    %e = catfish.exp %arg : (tensor<2x8xf32>) -> tensor<2x8xf32>
+    catfish.yield %e : tensor<2x8xf32>
+  }
+  %shape = catfish.constant dense<[4, 4]> : tensor<2xi64>
+  %v = catfish.reshape %a, %shape : (tensor<2x8xf32>, tensor<2xi64>) -> tensor<4x4xf32>
+  %m = catfish.fusion gemm(%v, %w) : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32> {
+  ^bb0(%p: tensor<4x4xf32>, %q: tensor<4x4xf32>):
+    %r = catfish.matmul %p, %q : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    catfish.yield %r : tensor<4x4xf32>
+  }
+  return %m : tensor<4x4xf32>
+}
+
+// -----
+
 // A tensor without elements is passed as memref<0xT> and never read or written.
 // CHECK-LABEL: module @kernels
 // CHECK: func.func @catfish_kernel_0(%{{.*}}: memref<0xf32>, %{{.*}}: memref<0xf32>, %{{.*}}: index, %{{.*}}: index)

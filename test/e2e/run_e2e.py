@@ -29,8 +29,8 @@ import onnxruntime as ort
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_MODEL = os.path.join(HERE, "..", "Import", "Inputs", "make_model.py")
 
-MODELS = ["mlp", "cnn", "bert_layer", "gpt2_block", "llama_block", "moe_block", "topk", "attention",
-          "norms", "half_mlp", "bf16_mlp"]
+MODELS = ["mlp", "views", "cnn", "bert_layer", "gpt2_block", "llama_block", "moe_block", "topk",
+          "attention", "norms", "half_mlp", "bf16_mlp"]
 # The CUDA plans (emulator, GPU) run these: the CPU's list and two kernel-level models.
 CUDA_MODELS = ["elementwise", "reductions"] + MODELS
 

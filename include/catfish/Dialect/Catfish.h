@@ -64,6 +64,11 @@ ElementsAttr createWeightsAttr(RankedTensorType type, ArrayRef<char> bytes, Stri
 /// A catfish.constant holding the 1-D i64 tensor [value] (a slice bound or axis).
 Value createI64Constant(OpBuilder &builder, Location loc, int64_t value);
 
+/// Whether `op` is a reshape between static shapes: its result has its input's bytes in the
+/// same order, so outside a fusion region it is a view that no kernel computes (the artifact
+/// gives both one buffer).
+bool isBufferView(Operation *op);
+
 /// One dim of a resolved slice: elements start, start + step, ... (size of them).
 struct SliceDim {
   int64_t start, step, size;

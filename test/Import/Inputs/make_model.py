@@ -223,6 +223,34 @@ def reductions():
                     tensor("argmax", INT64, [6]), tensor("argmin", INT64, [1500])])
 
 
+def views():
+    """Reshapes that no region takes share their input's buffer. The Add reads `a` last among
+    the ops reading it directly, but a view of `a` is read after the Add, so the Add must not
+    compute in place over `a`; the Neg is the last reader of a view of `t`, but `t` is read
+    after it, so it must not compute in place over the view either. A view feeds a MatMul,
+    and one output is a view of the graph input."""
+    b = Builder(seed=4)
+    a = b.op("Exp", ["x"], "/exp")
+    v = b.op("Reshape", [a, b.const([16])], "/view")
+    peak = b.op("ReduceMax", [v], "/peak", axes=[0], keepdims=1)
+    b.op("Add", [a, peak], "/add", output="y")
+    flat = b.op("Reshape", ["x", b.const([16])], "/flat", output="flat")
+    waves = flat
+    for _ in range(4):
+        waves = b.op("Sin", [waves], "/sin")
+    b.op("Mul", [v, waves], "/mul", output="z")
+    t = b.op("Tanh", ["x"], "/tanh")
+    square = b.op("Reshape", [t, b.const([4, 4])], "/square")
+    b.op("Neg", [square], "/neg", output="n")
+    b.op("MatMul", [square, b.weight("w", [4, 4], scale=1.0)], "/matmul", output="m")
+    b.op("Sub", [t, b.op("Cos", [b.op("Cos", [b.op("Cos", ["x"], "/cos")], "/cos")], "/cos")],
+         "/sub", output="d")
+    return b.model([tensor("x", FLOAT, [2, 8])],
+                   [tensor("y", FLOAT, [2, 8]), tensor("flat", FLOAT, [16]),
+                    tensor("z", FLOAT, [16]), tensor("n", FLOAT, [4, 4]),
+                    tensor("m", FLOAT, [4, 4]), tensor("d", FLOAT, [2, 8])])
+
+
 def gemm():
     b = Builder(seed=2)
     weight, bias = b.weight("fc.weight", [6, 8]), b.weight("fc.bias", [6])
@@ -1020,6 +1048,7 @@ def saved(build):
 CASES = {
     "mlp": saved(mlp),
     "gemm": saved(gemm),
+    "views": saved(views),
     "elementwise": saved(elementwise),
     "reductions": saved(reductions),
     "cnn": saved(cnn),
