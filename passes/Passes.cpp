@@ -22,6 +22,9 @@ void mlir::catfish::buildFusionPipeline(OpPassManager &pm, const FusionPipelineO
     funcs.addPass(createCatfishMergeMatmuls());
   if (options.raiseAttention)
     funcs.addPass(createCatfishRaiseAttention());
+  // Elementwise ops after a product's reshape join its epilogue only once they run before it.
+  if (options.fuse)
+    funcs.addPass(createCatfishSinkReshapes());
   if (options.weightPanel > 0) {
     CatfishPackWeightsOptions pack;
     pack.panel = options.weightPanel;

@@ -174,6 +174,27 @@ def CatfishMergeMatmuls : Pass<"catfish-merge-matmuls", "mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::catfish::CatfishDialect"];
 }
 
+def CatfishSinkReshapes : Pass<"catfish-sink-reshapes", "mlir::func::FuncOp"> {
+  let summary = "Move reshapes that add leading unit dims below the elementwise ops they feed";
+  let description = [{
+    An elementwise op whose result has the shape of an operand `reshape(t)`, the reshape only
+    adding leading unit dims, runs on `t`'s shape instead: operands of lower rank are kept
+    (broadcasting aligns trailing dims), operands of the result's rank lose the unit dims
+    (through a reshape, which is a view), and the reshape moves after the op. Repeated, the
+    reshape passes a whole elementwise chain, so the chain joins the fusion region of the
+    product before it as its epilogue, and a reshape back to the product's shape cancels.
+    torch.onnx writes GPT-2's Conv1D this way:
+
+    ```mlir
+    %m = catfish.matmul %x, %w : (tensor<128x768xf32>, tensor<768x768xf32>) -> tensor<128x768xf32>
+    %u = catfish.reshape %m, %shape : (tensor<128x768xf32>, tensor<3xi64>) -> tensor<1x128x768xf32>
+    %y = catfish.add %u, %residual : (tensor<1x128x768xf32>, tensor<1x128x768xf32>) -> tensor<1x128x768xf32>
+    ```
+    becomes an add of `%m` and a [128, 768] view of `%residual`, reshaped to [1, 128, 768].
+  }];
+  let dependentDialects = ["::mlir::catfish::CatfishDialect"];
+}
+
 def CatfishFormFusions : Pass<"catfish-form-fusions", "mlir::func::FuncOp"> {
   let summary = "Group ops into catfish.fusion regions, one per kernel";
   let description = [{
