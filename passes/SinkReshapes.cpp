@@ -44,8 +44,8 @@ int64_t addedUnitDims(ReshapeOp reshape) {
 
 /// `value` reshaped to the static `dims`.
 Value reshapeTo(PatternRewriter &rewriter, Location loc, Value value, ArrayRef<int64_t> dims) {
-  auto shapeType = RankedTensorType::get({static_cast<int64_t>(dims.size())},
-                                         rewriter.getI64Type());
+  auto shapeType =
+      RankedTensorType::get({static_cast<int64_t>(dims.size())}, rewriter.getI64Type());
   Value shape = ConstantOp::create(rewriter, loc, DenseIntElementsAttr::get(shapeType, dims));
   auto type = RankedTensorType::get(dims, cast<RankedTensorType>(value.getType()).getElementType());
   return ReshapeOp::create(rewriter, loc, type, value, shape);
@@ -90,16 +90,16 @@ struct SinkUnitReshape final : RewritePattern {
                  reshape && addedUnitDims(reshape) == extra) {
         operands.push_back(reshape.getInput());
       } else {
-        operands.push_back(reshapeTo(rewriter, op->getLoc(), operand,
-                                     type.getShape().drop_front(extra)));
+        operands.push_back(
+            reshapeTo(rewriter, op->getLoc(), operand, type.getShape().drop_front(extra)));
       }
     }
     OperationState state(op->getLoc(), op->getName(), operands,
                          RankedTensorType::get(narrow, resultType.getElementType()),
                          op->getAttrs());
     Operation *narrowed = rewriter.create(state);
-    rewriter.replaceOp(op, reshapeTo(rewriter, op->getLoc(), narrowed->getResult(0),
-                                     resultType.getShape()));
+    rewriter.replaceOp(
+        op, reshapeTo(rewriter, op->getLoc(), narrowed->getResult(0), resultType.getShape()));
     return success();
   }
 };

@@ -51,7 +51,8 @@ ActivationParams quantize::fp8ActivationParams(float rmin, float rmax) {
   ActivationParams p;
   p.rmin = rmin;
   p.rmax = rmax;
-  double amax = std::max(std::fabs(static_cast<double>(rmin)), std::fabs(static_cast<double>(rmax)));
+  double amax =
+      std::max(std::fabs(static_cast<double>(rmin)), std::fabs(static_cast<double>(rmax)));
   double scale = amax / kE4M3Max;
   p.scale = scale < std::numeric_limits<float>::min() ? 1.0f : static_cast<float>(scale);
   return p;

@@ -21,9 +21,9 @@ using llvm::createStringError;
 namespace {
 
 /// The reductions whose `axes` became an input at opset 18 (ReduceSum's did at 13).
-constexpr StringLiteral kAxesBecameInput[] = {
-    "ReduceMax", "ReduceMin",       "ReduceMean",     "ReduceProd",     "ReduceL1",
-    "ReduceL2",  "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"};
+constexpr StringLiteral kAxesBecameInput[] = {"ReduceMax",    "ReduceMin",       "ReduceMean",
+                                              "ReduceProd",   "ReduceL1",        "ReduceL2",
+                                              "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"};
 
 onnx::AttributeProto *findAttribute(onnx::NodeProto &node, StringRef name) {
   for (onnx::AttributeProto &attr : *node.mutable_attribute())
@@ -55,8 +55,7 @@ void addAttribute(onnx::NodeProto &node, StringRef name, StringRef value) {
 
 class Upgrader {
 public:
-  Upgrader(onnx::GraphProto &top, int64_t from, StringRef why)
-      : fresh(top), from(from), why(why) {}
+  Upgrader(onnx::GraphProto &top, int64_t from, StringRef why) : fresh(top), from(from), why(why) {}
 
   llvm::Error upgrade(onnx::GraphProto &graph) {
     for (onnx::NodeProto &node : *graph.mutable_node()) {
@@ -83,8 +82,8 @@ private:
                      ArrayRef<int64_t> values, StringRef what) {
     std::string base = (node.name().empty() ? node.output(0) : node.name()) + "_" + what.str();
     std::string name = fresh(base);
-    *graph.add_initializer() = makeTensor(name, onnx::TensorProto::INT64,
-                                          {static_cast<int64_t>(values.size())}, values);
+    *graph.add_initializer() =
+        makeTensor(name, onnx::TensorProto::INT64, {static_cast<int64_t>(values.size())}, values);
     while (node.input_size() < index)
       node.add_input("");
     if (node.input_size() == index)
@@ -94,11 +93,10 @@ private:
   }
 
   llvm::Error refuse(const onnx::NodeProto &node, const Twine &reason) {
-    return createStringError(
-        why + ", and the model has opset " + Twine(from) + ": node '" +
-        (node.name().empty() ? node.output(0) : node.name()) + "' (" + node.op_type() +
-        ") cannot be raised: " + reason +
-        "; convert the model first (onnx.version_converter.convert_version)");
+    return createStringError(why + ", and the model has opset " + Twine(from) + ": node '" +
+                             (node.name().empty() ? node.output(0) : node.name()) + "' (" +
+                             node.op_type() + ") cannot be raised: " + reason +
+                             "; convert the model first (onnx.version_converter.convert_version)");
   }
 
   llvm::Error upgradeNode(onnx::GraphProto &graph, onnx::NodeProto &node) {
@@ -125,7 +123,7 @@ private:
         addAttribute(node, "coordinate_transformation_mode", "output_half_pixel");
     } else if (from < 20 && op == "GridSample") {
       if (onnx::AttributeProto *mode = findAttribute(node, "mode"))
-        mode->set_s(mode->s() == "bilinear" ? "linear"
+        mode->set_s(mode->s() == "bilinear"  ? "linear"
                     : mode->s() == "bicubic" ? "cubic"
                                              : mode->s());
     } else if (from < 21 && op == "GroupNormalization") {

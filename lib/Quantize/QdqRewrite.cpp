@@ -463,9 +463,10 @@ llvm::Error quantize::rewriteToQdq(onnx::ModelProto &model, StringRef modelDir, 
       std::vector<int8_t> zeros(channels, 0);
       edits.initializers.push_back(
           makeTensor<int8_t>(zero, onnx::TensorProto::INT8, {channels}, ArrayRef(zeros)));
-      edits.weightNodes.push_back(makeNode("DequantizeLinear", fresh(c.weight + "_DequantizeLinear"),
-                                     {quantized, scale, zero}, dequantized,
-                                     {{"axis", c.weightAxis}}));
+      edits.weightNodes.push_back(makeNode("DequantizeLinear",
+                                           fresh(c.weight + "_DequantizeLinear"),
+                                           {quantized, scale, zero}, dequantized,
+                                           {{"axis", c.weightAxis}}));
       weightDequantized[key] = dequantized;
       weights[key] = std::move(q);
     }

@@ -378,7 +378,8 @@ llvm::Error calibrate(Session &s, ArrayRef<std::string> samples,
   }
   for (const std::string &name : tensors) {
     auto [low, high] =
-        statistics[name].range(s.options.calibrator, s.options.percentile, s.options.scheme == "fp8");
+        statistics[name].range(s.options.calibrator, s.options.percentile,
+                               s.options.scheme == "fp8");
     s.params[name] = s.options.scheme == "fp8" ? fp8ActivationParams(low, high)
                                                : activationParams(low, high);
   }

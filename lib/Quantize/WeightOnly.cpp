@@ -5,9 +5,10 @@
 // com.microsoft MatMulNBits (what onnxruntime's MatMulNBitsQuantizer writes and LLM exports
 // ship): per output column, blocks of `block` weights along K, a scale per block and (unless
 // symmetric) a 4-bit zero point. --quantize=int8-weights quantizes the same way in 8 bits and
-// feeds the MatMul or Gemm from a DequantizeLinear blocked along K (opset 21). Round to nearest follows onnxruntime's MLAS quantizer bit for
-// bit; GPTQ quantizes column by column along K and spreads each column's rounding error over
-// the columns not yet quantized, weighted by the inverse Hessian of the calibration inputs.
+// feeds the MatMul or Gemm from a DequantizeLinear blocked along K (opset 21). Round to
+// nearest follows onnxruntime's MLAS quantizer bit for bit; GPTQ quantizes column by column
+// along K and spreads each column's rounding error over the columns not yet quantized,
+// weighted by the inverse Hessian of the calibration inputs.
 //
 //===----------------------------------------------------------------------===//
 #include "QuantizeImpl.h"

@@ -86,16 +86,17 @@ cl::opt<std::string> quantize(
     cl::value_desc("int8|fp8|fp8-block|int8-weights|int4-weights"), cl::cat(quantCategory));
 cl::opt<int64_t> weightBlock(
     "weight-block",
-    cl::desc("int4-weights, int8-weights: weights per block along K (16, 32, 64, 128 or 256; default 128)"),
+    cl::desc("int4-weights, int8-weights: weights per block along K (16, 32, 64, 128 or 256; "
+             "default 128)"),
     cl::init(128), cl::value_desc("N"), cl::cat(quantCategory));
 cl::opt<std::string> weightMethod(
     "weight-method",
     cl::desc("int4-weights, int8-weights: rtn (round to nearest, default) or gptq (needs "
              "--calibration-data)"),
     cl::init("rtn"), cl::value_desc("rtn|gptq"), cl::cat(quantCategory));
-cl::opt<bool> weightSymmetric("weight-symmetric",
-                              cl::desc("int4-weights, int8-weights: symmetric blocks, no zero points"),
-                              cl::init(false), cl::cat(quantCategory));
+cl::opt<bool> weightSymmetric(
+    "weight-symmetric", cl::desc("int4-weights, int8-weights: symmetric blocks, no zero points"),
+    cl::init(false), cl::cat(quantCategory));
 cl::opt<std::string> calibrationData(
     "calibration-data",
     cl::desc("Calibration samples: one folder per sample, one <input>.npy per graph input"),
