@@ -63,36 +63,41 @@ struct SinkUnitReshape final : RewritePattern {
     auto resultType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
     if (!resultType || !resultType.hasStaticShape())
       return failure();
-    int64_t added = 0;
-    for (Value operand : op->getOperands())
-      if (auto reshape = operand.getDefiningOp<ReshapeOp>())
-        if (cast<RankedTensorType>(reshape.getType()).getShape() == resultType.getShape())
-          if ((added = addedUnitDims(reshape)))
-            break;
-    if (!added)
+    auto reshaped = llvm::find_if(op->getOperands(), [&](Value operand) {
+      auto reshape = operand.getDefiningOp<ReshapeOp>();
+      return reshape && reshape.getType().getShape() == resultType.getShape() &&
+             addedUnitDims(reshape);
+    });
+    if (reshaped == op->getOperands().end())
       return rewriter.notifyMatchFailure(op, "no operand gains only leading unit dims");
+    int64_t added = addedUnitDims((*reshaped).getDefiningOp<ReshapeOp>());
 
     // Broadcasting aligns trailing dims, and the result's leading `added` dims are 1: an
     // operand of lower rank broadcasts alike against the narrower shape; one of the result's
-    // rank loses those unit dims (the reshaped operand gives back its input).
+    // rank loses those unit dims (the reshaped operand gives back its input). Every operand is
+    // checked before anything is created.
     ArrayRef<int64_t> narrow = resultType.getShape().drop_front(added);
+    auto extraDims = [&](Value operand) {
+      return cast<RankedTensorType>(operand.getType()).getRank() -
+             static_cast<int64_t>(narrow.size());
+    };
+    if (!llvm::all_of(op->getOperands(), [&](Value operand) {
+          auto type = dyn_cast<RankedTensorType>(operand.getType());
+          return type && type.hasStaticShape() &&
+                 allOnes(type.getShape().take_front(std::max<int64_t>(extraDims(operand), 0)));
+        }))
+      return rewriter.notifyMatchFailure(op, "an operand is dynamic or wider than the result");
     SmallVector<Value> operands;
     for (Value operand : op->getOperands()) {
-      auto type = dyn_cast<RankedTensorType>(operand.getType());
-      if (!type || !type.hasStaticShape())
-        return failure();
-      int64_t extra = type.getRank() - static_cast<int64_t>(narrow.size());
-      if (extra <= 0) {
+      int64_t extra = extraDims(operand);
+      auto reshape = operand.getDefiningOp<ReshapeOp>();
+      ArrayRef<int64_t> shape = cast<RankedTensorType>(operand.getType()).getShape();
+      if (extra <= 0)
         operands.push_back(operand);
-      } else if (!allOnes(type.getShape().take_front(extra))) {
-        return failure();
-      } else if (auto reshape = operand.getDefiningOp<ReshapeOp>();
-                 reshape && addedUnitDims(reshape) == extra) {
+      else if (reshape && addedUnitDims(reshape) == extra)
         operands.push_back(reshape.getInput());
-      } else {
-        operands.push_back(
-            reshapeTo(rewriter, op->getLoc(), operand, type.getShape().drop_front(extra)));
-      }
+      else
+        operands.push_back(reshapeTo(rewriter, op->getLoc(), operand, shape.drop_front(extra)));
     }
     OperationState state(op->getLoc(), op->getName(), operands,
                          RankedTensorType::get(narrow, resultType.getElementType()),

@@ -123,8 +123,10 @@ Fp8Weight perBlock(ArrayRef<float> w, int64_t rows, int64_t cols, int64_t kAxis)
     int64_t r = static_cast<int64_t>(i) / cols, c = static_cast<int64_t>(i) % cols;
     return (r / kFp8Block) * blockCols + c / kFp8Block;
   };
-  for (size_t i = 0; i < w.size(); ++i)
-    amax[blockOf(i)] = std::max(amax[blockOf(i)], std::fabs(w[i]));
+  for (size_t i = 0; i < w.size(); ++i) {
+    float &block = amax[blockOf(i)];
+    block = std::max(block, std::fabs(w[i]));
+  }
   std::vector<float> scales(amax.size());
   for (size_t b = 0; b < amax.size(); ++b)
     scales[b] = blockScale(amax[b]);
@@ -176,8 +178,7 @@ public:
                                   const ActivationParams &p) {
     std::string scale = f32(x + "_scale", p.scale);
     uint8_t zero = 0;
-    std::string zeroPoint = constant(x + "_zero_point", kFloat8E4M3FN, {},
-                                     &zero, 1);
+    std::string zeroPoint = constant(x + "_zero_point", kFloat8E4M3FN, {}, &zero, 1);
     std::string q = node(nodes, "QuantizeLinear", x + "_quantized", {x, scale, zeroPoint});
     return node(nodes, "DequantizeLinear", x + "_dequantized", {q, scale, zeroPoint});
   }
@@ -212,8 +213,8 @@ public:
   /// The E4M3 weight, its scales and its DequantizeLinear (blocked along `kAxis` if set).
   std::string weight(const std::string &name, ArrayRef<int64_t> dims, const Fp8Weight &q,
                      std::optional<int64_t> kAxis) {
-    std::string bytes = constant(name + "_quantized", kFloat8E4M3FN, dims,
-                                 q.bytes.data(), q.bytes.size());
+    std::string bytes =
+        constant(name + "_quantized", kFloat8E4M3FN, dims, q.bytes.data(), q.bytes.size());
     SmallVector<int64_t> scaleDims;
     if (kAxis) {
       scaleDims.assign(dims.begin(), dims.end());
@@ -281,6 +282,8 @@ llvm::Error quantize::rewriteToFp8(onnx::ModelProto &model, StringRef modelDir,
       Fp8Weight q = blocked ? perBlock(*values, dims[0], dims[1], kAxis) : perTensor(*values);
       std::string dequantized =
           build.weight(c.weight, dims, q, blocked ? std::optional(kAxis) : std::nullopt);
+      // The initializer holds the bytes now; only the scales and the error are kept.
+      q.bytes = {};
       existing = weights.emplace(weightKey, std::pair(dequantized, std::move(q))).first;
     }
     const Fp8Weight &q = existing->second.second;

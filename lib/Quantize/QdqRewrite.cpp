@@ -433,11 +433,12 @@ llvm::Error quantize::rewriteToQdq(onnx::ModelProto &model, StringRef modelDir, 
         auto zp = static_cast<int8_t>(p.zeroPoint);
         edits.initializers.push_back(
             makeTensor<int8_t>(zero, onnx::TensorProto::INT8, {}, ArrayRef<int8_t>(zp)));
-        edits.before[node].push_back(makeNode("QuantizeLinear", fresh(name + "_QuantizeLinear"),
-                                        {name, scale, zero}, quantized));
+        edits.before[node].push_back(makeNode("QuantizeLinear",
+                                              fresh(name + "_QuantizeLinear"),
+                                              {name, scale, zero}, quantized));
         edits.before[node].push_back(makeNode("DequantizeLinear",
-                                        fresh(name + "_DequantizeLinear"),
-                                        {quantized, scale, zero}, dequantized));
+                                              fresh(name + "_DequantizeLinear"),
+                                              {quantized, scale, zero}, dequantized));
         found = activationDequantized.emplace(name, dequantized).first;
       }
       edits.rewired[node][name] = found->second;
@@ -503,8 +504,9 @@ llvm::Error quantize::rewriteToQdq(onnx::ModelProto &model, StringRef modelDir, 
     std::vector<int32_t> zeros(n, 0);
     edits.initializers.push_back(
         makeTensor<int32_t>(zero, onnx::TensorProto::INT32, {n}, ArrayRef(zeros)));
-    edits.weightNodes.push_back(makeNode("DequantizeLinear", fresh(c.bias + "_DequantizeLinear"),
-                                   {quantized, scale, zero}, dequantized, {{"axis", 0}}));
+    edits.weightNodes.push_back(makeNode("DequantizeLinear",
+                                         fresh(c.bias + "_DequantizeLinear"),
+                                         {quantized, scale, zero}, dequantized, {{"axis", 0}}));
     edits.rewired[node][c.bias] = dequantized;
   }
 

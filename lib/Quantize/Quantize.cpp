@@ -38,10 +38,13 @@ constexpr StringLiteral kSchemes[] = {"int8", "fp8", "fp8-block", "int8-weights"
                                       "int4-weights"};
 constexpr StringLiteral kCalibrators[] = {"minmax", "percentile", "entropy", "mse"};
 
-/// Whether the scheme takes activation statistics (or GPTQ's Hessians) from the samples;
-/// static weights with run-time activation scales take none.
+/// Whether the scheme's activation scales come from calibrated ranges (fp8-block's are
+/// computed at run time, weight-only schemes have none).
+bool calibratesActivations(StringRef scheme) { return scheme == "int8" || scheme == "fp8"; }
+
+/// Whether the scheme takes activation statistics (or GPTQ's Hessians) from the samples.
 bool needsCalibration(const QuantizeOptions &options) {
-  return options.scheme == "int8" || options.scheme == "fp8" ||
+  return calibratesActivations(options.scheme) ||
          (isWeightOnly(options.scheme) && options.weightMethod == "gptq");
 }
 
@@ -571,9 +574,7 @@ std::string reportJson(const Session &s, const Evaluation &evaluation, size_t ca
   json::Object report{
       {"model", llvm::sys::path::filename(s.path)},
       {"scheme", s.options.scheme},
-      {"calibrator", s.options.scheme == "int8" || s.options.scheme == "fp8"
-                         ? s.options.calibrator
-                         : "none"},
+      {"calibrator", calibratesActivations(s.options.scheme) ? s.options.calibrator : "none"},
       {"calibration_samples", static_cast<int64_t>(calibrationSamples)},
       {"evaluation_samples", static_cast<int64_t>(evaluationSamples)},
       {"evaluation_data", s.options.evaluationDir.empty() ? "the calibration samples"

@@ -80,7 +80,7 @@ public:
   float min() const { return lowest; }
   float max() const { return highest; }
   /// The range the calibrator `calibrator` picks ("minmax", "percentile", "entropy", "mse");
-  /// "mse" measures the error of `paramsOf`'s parameters, in int8 or (`fp8`) E4M3.
+  /// "mse" measures the error of quantizing to int8 or (`fp8`) E4M3.
   std::pair<float, float> range(StringRef calibrator, double percentile, bool fp8) const;
 
 private:

@@ -230,14 +230,7 @@ void emitMatMulNBits(onnx::GraphProto &graph, FreshNames &fresh, const Candidate
   initializers.push_back(makeTensor(sName, onnx::TensorProto::FLOAT, {n * q.blocks},
                                     q.scales.data(), q.scales.size() * sizeof(float)));
   onnx::NodeProto &node = *graph.mutable_node(c.node);
-  std::string a = node.input(0), out = node.output(0), name = node.name();
-  node.Clear();
-  node.set_op_type("MatMulNBits");
-  node.set_domain(std::string(kMicrosoftDomain));
-  node.set_name(name);
-  node.add_input(a);
-  node.add_input(bName);
-  node.add_input(sName);
+  std::vector<std::string> inputs = {node.input(0), bName, sName};
   if (!q.symmetric) {
     int64_t rowBytes = (q.blocks + 1) / 2;
     std::vector<uint8_t> zeros(n * rowBytes, 0);
@@ -247,25 +240,18 @@ void emitMatMulNBits(onnx::GraphProto &graph, FreshNames &fresh, const Candidate
       for (int64_t b = 0; b < q.blocks; ++b)
         zeros[r * rowBytes + b / 2] |= q.zeros[r * q.blocks + b] << (4 * (b % 2));
     }
-    std::string zName = fresh(c.weight + "_zero_points");
-    initializers.push_back(
-        makeTensor(zName, onnx::TensorProto::UINT8, {n * rowBytes}, zeros.data(), zeros.size()));
-    node.add_input(zName);
+    inputs.push_back(fresh(c.weight + "_zero_points"));
+    initializers.push_back(makeTensor(inputs.back(), onnx::TensorProto::UINT8, {n * rowBytes},
+                                      zeros.data(), zeros.size()));
   }
   // A Gemm's bias is MatMulNBits' input 5.
   if (!c.bias.empty()) {
-    while (node.input_size() < 5)
-      node.add_input("");
-    node.add_input(c.bias);
+    inputs.resize(5);
+    inputs.push_back(c.bias);
   }
-  node.add_output(out);
-  for (auto [attr, value] : {std::pair<const char *, int64_t>{"K", k}, {"N", n}, {"bits", 4},
-                             {"block_size", block}}) {
-    onnx::AttributeProto *attribute = node.add_attribute();
-    attribute->set_name(attr);
-    attribute->set_type(onnx::AttributeProto::INT);
-    attribute->set_i(value);
-  }
+  node = makeNode("MatMulNBits", node.name(), inputs, node.output(0),
+                  {{"K", k}, {"N", n}, {"bits", 4}, {"block_size", block}});
+  node.set_domain(std::string(kMicrosoftDomain));
 }
 
 /// Feeds candidate `c` its weight from a DequantizeLinear blocked along K of the 8-bit weight
@@ -317,8 +303,8 @@ llvm::Error quantize::rewriteWeightOnly(onnx::ModelProto &model, StringRef model
                                         std::vector<Candidate> &candidates,
                                         const QuantizeOptions &options,
                                         const std::map<std::string, Hessian> &hessians) {
-  bool nBits = options.scheme == "int4-weights";
-  if (!nBits)
+  bool matMulNBits = options.scheme == "int4-weights";
+  if (!matMulNBits)
     if (auto error = upgradeOpset(model, 21,
                                   "--quantize=int8-weights writes blocked DequantizeLinear "
                                   "(opset 21)"))
@@ -327,7 +313,7 @@ llvm::Error quantize::rewriteWeightOnly(onnx::ModelProto &model, StringRef model
   std::map<std::string, const onnx::TensorProto *> constants = constantTensors(*graph);
   FreshNames fresh(*graph);
 
-  BlockFormat format{options.weightBlock, nBits ? 4 : 8, options.weightSymmetric};
+  BlockFormat format{options.weightBlock, matMulNBits ? 4 : 8, options.weightSymmetric};
   std::vector<onnx::TensorProto> initializers;
   QdqEdits edits;
   std::set<std::string> replaced;
@@ -363,7 +349,7 @@ llvm::Error quantize::rewriteWeightOnly(onnx::ModelProto &model, StringRef model
     if (noise > 0)
       c.weightSqnrDb = 10.0 * std::log10(signal / noise);
     c.weightScales = q->scales;
-    if (nBits) {
+    if (matMulNBits) {
       emitMatMulNBits(*graph, fresh, c, *q, n, initializers);
       replaced.insert(c.weight);
     } else {
@@ -371,7 +357,7 @@ llvm::Error quantize::rewriteWeightOnly(onnx::ModelProto &model, StringRef model
     }
   }
 
-  if (!nBits) {
+  if (!matMulNBits) {
     edits.apply(*graph);
     return llvm::Error::success();
   }
