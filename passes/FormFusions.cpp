@@ -130,65 +130,73 @@ void buildFusion(ArrayRef<Operation *> members) {
     op->erase();
 }
 
+/// Groups the ops of `block` into regions; the bodies of loops in it get regions of their own.
+LogicalResult formFusions(Block &block, bool fuse) {
+  for (Operation &op : block) {
+    // catfish.if is what the importer could not select between: branches of different or
+    // dynamic types.
+    if (isa<IfOp>(op))
+      return op.emitError()
+             << "an If whose condition is known only at run time and whose branches give "
+                "results of different or dynamic types is not supported by code generation "
+                "yet (one whose branches' results have the same static types is computed "
+                "as both branches and a select)";
+    if (auto loop = dyn_cast<LoopOp>(op))
+      if (failed(formFusions(loop.getBody().front(), fuse)))
+        return failure();
+  }
+  // Walk consumers before producers: a producer joins the region of its users when all of
+  // them are in one region whose root accepts it.
+  llvm::DenseMap<Operation *, Operation *> rootOf;
+  llvm::MapVector<Operation *, SmallVector<Operation *>> groups;
+  // Roots whose region holds a contraction: it is the region's first op, nothing joins
+  // before it.
+  llvm::SmallPtrSet<Operation *, 16> closed;
+  for (Operation &op : llvm::reverse(block.without_terminator())) {
+    if (!isa<CatfishDialect>(op.getDialect()) || isa<ConstantOp, LoopOp>(op))
+      continue;
+    Operation *root = nullptr;
+    if (fuse && op.getNumResults() == 1 && !op.use_empty()) {
+      for (Operation *user : op.getUsers()) {
+        Operation *userRoot = rootOf.lookup(user);
+        if (!userRoot || (root && root != userRoot)) {
+          root = nullptr;
+          break;
+        }
+        root = userRoot;
+      }
+      bool epilogue = root && isContraction(&op) && !closed.contains(root) &&
+                      llvm::all_of(groups[root], isElementwise);
+      if (root && (closed.contains(root) || (!epilogue && !canFuseInto(&op, root))))
+        root = nullptr;
+      if (epilogue && root)
+        closed.insert(root);
+    }
+    if (!root)
+      root = &op;
+    rootOf[&op] = root;
+    groups[root].push_back(&op);
+  }
+  for (auto &[root, members] : groups) {
+    // A reshape nothing took in stays a view: its result shares its input's buffer.
+    if (members.size() == 1 && isBufferView(root))
+      continue;
+    std::reverse(members.begin(), members.end());
+    buildFusion(members);
+  }
+  // Constants now only used inside regions (their copies) are dead.
+  for (Operation &op : llvm::make_early_inc_range(block))
+    if (isa<ConstantOp>(op) && op.use_empty())
+      op.erase();
+  return success();
+}
+
 struct FormFusions final : catfish::impl::CatfishFormFusionsBase<FormFusions> {
   using Base::Base;
 
   void runOnOperation() override {
-    Block &block = getOperation().getBody().front();
-    // catfish.if and catfish.loop are what the importer could not inline or unroll (nested
-    // ones sit inside a top-level one).
-    auto controlFlow = llvm::find_if(block, [](Operation &op) { return isa<IfOp, LoopOp>(op); });
-    if (controlFlow != block.end()) {
-      controlFlow->emitError()
-          << "control flow whose condition or trip count is known only at run time is not "
-             "supported by code generation yet (a Loop with a constant trip count and a Scan "
-             "over a static sequence are unrolled, an If is inlined when its condition is "
-             "constant or its branches' results have one static type)";
-      return signalPassFailure();
-    }
-    // Walk consumers before producers: a producer joins the region of its users when all of
-    // them are in one region whose root accepts it.
-    llvm::DenseMap<Operation *, Operation *> rootOf;
-    llvm::MapVector<Operation *, SmallVector<Operation *>> groups;
-    // Roots whose region holds a contraction: it is the region's first op, nothing joins
-    // before it.
-    llvm::SmallPtrSet<Operation *, 16> closed;
-    for (Operation &op : llvm::reverse(block.without_terminator())) {
-      if (!isa<CatfishDialect>(op.getDialect()) || isa<ConstantOp>(op))
-        continue;
-      Operation *root = nullptr;
-      if (fuse && op.getNumResults() == 1 && !op.use_empty()) {
-        for (Operation *user : op.getUsers()) {
-          Operation *userRoot = rootOf.lookup(user);
-          if (!userRoot || (root && root != userRoot)) {
-            root = nullptr;
-            break;
-          }
-          root = userRoot;
-        }
-        bool epilogue = root && isContraction(&op) && !closed.contains(root) &&
-                        llvm::all_of(groups[root], isElementwise);
-        if (root && (closed.contains(root) || (!epilogue && !canFuseInto(&op, root))))
-          root = nullptr;
-        if (epilogue && root)
-          closed.insert(root);
-      }
-      if (!root)
-        root = &op;
-      rootOf[&op] = root;
-      groups[root].push_back(&op);
-    }
-    for (auto &[root, members] : groups) {
-      // A reshape nothing took in stays a view: its result shares its input's buffer.
-      if (members.size() == 1 && isBufferView(root))
-        continue;
-      std::reverse(members.begin(), members.end());
-      buildFusion(members);
-    }
-    // Constants now only used inside regions (their copies) are dead.
-    for (Operation &op : llvm::make_early_inc_range(block))
-      if (isa<ConstantOp>(op) && op.use_empty())
-        op.erase();
+    if (failed(formFusions(getOperation().getBody().front(), fuse)))
+      signalPassFailure();
   }
 };
 

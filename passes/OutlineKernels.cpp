@@ -2,7 +2,7 @@
 //
 // Each catfish.fusion region of @main becomes one kernel function in a nested module, which
 // a target's code generation pipeline then lowers. @main keeps its regions: the memory plan
-// reads them, and kernel i is region i.
+// reads them, and kernel i is region i in program order (a loop's body at the loop's place).
 //
 //===----------------------------------------------------------------------===//
 #include "catfish/Dialect/Catfish.h"
@@ -104,20 +104,30 @@ struct OutlineKernels final : catfish::impl::CatfishOutlineKernelsBase<OutlineKe
     auto kernels = ModuleOp::create(builder, program.getLoc(), StringRef(moduleName));
     builder.setInsertionPointToEnd(kernels.getBody());
     unsigned count = 0;
-    for (Operation &op : main.getBody().front().without_terminator()) {
+    if (failed(outlineBlock(main.getBody().front(), builder, count)))
+      signalPassFailure();
+  }
+
+  /// Outlines the regions of `block` in order, a loop's body at the loop's place.
+  LogicalResult outlineBlock(Block &block, OpBuilder &builder, unsigned &count) {
+    for (Operation &op : block.without_terminator()) {
       if (isa<ConstantOp>(op) || isBufferView(&op))
         continue;
-      auto fusion = dyn_cast<FusionOp>(op);
-      if (!fusion) {
-        op.emitError() << "'" << op.getName()
-                       << "' is outside a fusion region; code generation needs every op in "
-                          "one (run catfish-form-fusions)";
-        return signalPassFailure();
+      if (auto loop = dyn_cast<LoopOp>(op)) {
+        if (failed(outlineBlock(loop.getBody().front(), builder, count)))
+          return failure();
+        continue;
       }
+      auto fusion = dyn_cast<FusionOp>(op);
+      if (!fusion)
+        return op.emitError() << "'" << op.getName()
+                              << "' is outside a fusion region; code generation needs every "
+                                 "op in one (run catfish-form-fusions)";
       if (failed(checkStaticShapes(fusion)))
-        return signalPassFailure();
+        return failure();
       outline(fusion, ("catfish_kernel_" + Twine(count++)).str(), builder);
     }
+    return success();
   }
 };
 

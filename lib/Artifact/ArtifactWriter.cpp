@@ -152,20 +152,26 @@ struct PlannedBuffer {
   std::optional<uint32_t> inPlaceOf;
 };
 
-/// Whether an op after `fusion` (or the function's return) reads `value`'s bytes, directly or
-/// through a view sharing them.
+/// Whether an op after `fusion` (or its block's terminator) reads `value`'s bytes, directly or
+/// through a view sharing them. A value from outside the fusion's block, or a loop's carried
+/// value, counts as read later: a loop body runs again.
 bool lastUseLater(Value value, FusionOp fusion) {
   while (Operation *producer = value.getDefiningOp()) {
     if (!isBufferView(producer))
       break;
     value = producer->getOperand(0);
   }
+  Block *block = fusion->getBlock();
+  if (isa<BlockArgument>(value) || value.getParentBlock() != block)
+    return true;
   SmallVector<Value> sharing = {value};
   while (!sharing.empty()) {
     for (Operation *user : sharing.pop_back_val().getUsers()) {
+      // A use inside a loop counts at the loop's place.
+      Operation *ancestor = block->findAncestorOpInBlock(*user);
       if (isBufferView(user))
         sharing.push_back(user->getResult(0));
-      else if (user != fusion && (isa<func::ReturnOp>(user) || fusion->isBeforeInBlock(user)))
+      else if (ancestor != fusion && fusion->isBeforeInBlock(ancestor))
         return true;
     }
   }
@@ -242,6 +248,214 @@ uint64_t planArena(MutableArrayRef<PlannedBuffer> buffers) {
   return alignTo(total, format::kArenaAlignment);
 }
 
+struct PlannedStep {
+  uint32_t kernel = 0;
+  std::vector<uint32_t> args;
+  fb::Control control = fb::Control::None;
+  uint32_t target = 0;
+};
+
+/// The steps and buffers of a program: one step per fusion region in program order, and the
+/// control steps of each loop around its body's steps.
+class Planner {
+public:
+  explicit Planner(ArrayRef<TargetKernels> kernelSets) : kernelSets(kernelSets) {}
+
+  llvm::Error addBuffer(Value value, PlannedBuffer buffer) {
+    auto size = byteSize(cast<RankedTensorType>(value.getType()));
+    if (failed(size))
+      return makeError("tensor of type " + llvm::formatv("{0}", value.getType()).str() +
+                       " has no static size that fits in memory");
+    buffer.size = *size;
+    bufferOf[value] = buffers.size();
+    buffers.push_back(buffer);
+    return llvm::Error::success();
+  }
+
+  llvm::Error emitBlock(Block &block) {
+    for (Operation &op : block.without_terminator()) {
+      if (auto constant = dyn_cast<ConstantOp>(op)) {
+        if (onlyViewDims(constant))
+          continue;
+        PlannedBuffer buffer{fb::BufferKind::Weight};
+        buffer.weight = constant.getValue();
+        if (auto error = addBuffer(constant.getResult(), buffer))
+          return error;
+        PlannedBuffer &placed = buffers.back();
+        placed.offset = alignTo(weightsSize, format::kWeightAlignment);
+        weightsSize = placed.offset + placed.size;
+        continue;
+      }
+      if (isBufferView(&op)) {
+        bufferOf[op.getResult(0)] = bufferOf.lookup(op.getOperand(0));
+        continue;
+      }
+      if (auto loop = dyn_cast<LoopOp>(op)) {
+        if (auto error = emitLoop(loop))
+          return error;
+        continue;
+      }
+      auto fusion = dyn_cast<FusionOp>(op);
+      if (!fusion)
+        return makeError("internal error: '" + op.getName().getStringRef() +
+                         "' is outside a fusion region");
+      if (auto error = emitFusion(fusion))
+        return error;
+    }
+    return llvm::Error::success();
+  }
+
+  /// Loops' arena buffers that a loop body reads but that were made before the loop live until
+  /// the loop ends: the next iteration reads them again.
+  void extendAcrossLoops() {
+    // Inner loops close first, so a buffer extended to an inner loop's end is then seen by
+    // the loops around it.
+    for (auto [first, last] : loops)
+      for (PlannedBuffer &buffer : buffers)
+        if (buffer.kind == fb::BufferKind::Arena && buffer.firstStep < first &&
+            buffer.lastStep >= first && buffer.lastStep <= last)
+          buffer.lastStep = last;
+  }
+
+  std::vector<PlannedBuffer> buffers;
+  llvm::DenseMap<Value, uint32_t> bufferOf;
+  std::vector<PlannedStep> steps;
+  uint64_t weightsSize = 0;
+  size_t kernelCount = 0;
+
+private:
+  /// The buffer of `value`, read by the step about to be added.
+  uint32_t use(Value value) {
+    uint32_t id = bufferOf.lookup(value);
+    buffers[id].lastStep = std::max<int64_t>(buffers[id].lastStep, steps.size());
+    return id;
+  }
+
+  /// A new arena buffer of `bytes`, live from the step about to be added.
+  uint32_t scratch(uint64_t bytes) {
+    PlannedBuffer buffer{fb::BufferKind::Arena};
+    buffer.size = bytes;
+    buffer.firstStep = buffer.lastStep = steps.size();
+    buffers.push_back(buffer);
+    return buffers.size() - 1;
+  }
+
+  void addControl(fb::Control control, std::vector<uint32_t> args, uint32_t target = 0) {
+    for (uint32_t id : args)
+      buffers[id].lastStep = std::max<int64_t>(buffers[id].lastStep, steps.size());
+    steps.push_back({0, std::move(args), control, target});
+  }
+
+  llvm::Error emitFusion(FusionOp fusion) {
+    int64_t index = steps.size();
+    PlannedStep step{static_cast<uint32_t>(kernelCount), {}};
+    for (Value input : fusion.getInputs())
+      step.args.push_back(use(input));
+    std::optional<unsigned> inPlace = inPlaceInput(fusion);
+    for (Value result : fusion.getResults()) {
+      PlannedBuffer buffer{fb::BufferKind::Arena};
+      buffer.firstStep = buffer.lastStep = index;
+      // In place over an arena input that no later step reads (its last use is this one).
+      if (inPlace) {
+        uint32_t id = bufferOf.lookup(fusion.getInputs()[*inPlace]);
+        if (buffers[id].kind == fb::BufferKind::Arena &&
+            !lastUseLater(fusion.getInputs()[*inPlace], fusion))
+          buffer.inPlaceOf = buffers[id].inPlaceOf.value_or(id);
+      }
+      if (auto error = addBuffer(result, buffer))
+        return error;
+      step.args.push_back(bufferOf.lookup(result));
+    }
+    for (const TargetKernels &set : kernelSets) {
+      if (kernelCount >= set.kernels.size())
+        continue;
+      // A CPU kernel ignores the arguments after its results: only one set may add scratch.
+      if (!set.kernels[kernelCount].scratchBytes.empty() &&
+          step.args.size() != fusion.getInputs().size() + fusion.getNumResults())
+        return makeError("internal error: two targets' kernels " + Twine(kernelCount) +
+                         " take scratch buffers");
+      for (uint64_t bytes : set.kernels[kernelCount].scratchBytes)
+        step.args.push_back(scratch(bytes));
+    }
+    ++kernelCount;
+    steps.push_back(std::move(step));
+    return llvm::Error::success();
+  }
+
+  /// The loop's carried values live in one buffer each (the body's arguments and the loop's
+  /// results): the initial values are copied in, each iteration's yields copied over them.
+  llvm::Error emitLoop(LoopOp loop) {
+    Block &body = loop.getBody().front();
+    auto yield = cast<YieldOp>(body.getTerminator());
+    size_t carried = loop.getInitial().size();
+    std::vector<uint32_t> carriedBuffers;
+    for (auto [k, initial] : llvm::enumerate(loop.getInitial())) {
+      uint32_t source = use(initial);
+      uint32_t id = scratch(buffers[source].size);
+      bufferOf[body.getArgument(2 + k)] = bufferOf[loop.getResult(k)] = id;
+      carriedBuffers.push_back(id);
+      addControl(fb::Control::Copy, {source, id});
+    }
+    int64_t first = steps.size();
+    uint32_t iteration = scratch(8), condition = scratch(1);
+    bufferOf[body.getArgument(0)] = iteration;
+    bufferOf[body.getArgument(1)] = condition;
+    std::vector<uint32_t> scanBuffers;
+    for (Value result : loop.getResults().drop_front(carried)) {
+      PlannedBuffer buffer{fb::BufferKind::Arena};
+      buffer.firstStep = buffer.lastStep = first;
+      if (auto error = addBuffer(result, buffer))
+        return error;
+      scanBuffers.push_back(bufferOf.lookup(result));
+    }
+    std::vector<uint32_t> begin = {iteration, condition};
+    if (loop.getCondition())
+      begin.push_back(use(loop.getCondition()));
+    addControl(fb::Control::LoopBegin, begin);
+    size_t test = steps.size();
+    std::vector<uint32_t> testArgs = {iteration, condition};
+    if (loop.getTripCount())
+      testArgs.push_back(use(loop.getTripCount()));
+    addControl(fb::Control::LoopTest, testArgs);
+    if (auto error = emitBlock(body))
+      return error;
+    ValueRange yielded = yield.getValues();
+    for (auto [j, scan] : llvm::enumerate(yielded.drop_front(1 + carried)))
+      addControl(fb::Control::CopyToSlice, {use(scan), scanBuffers[j], iteration});
+    // The yields replace the carried values (and the condition, which only a loop with an
+    // initial condition reads) all at once: a yield that is itself a carried value (or the
+    // condition) is saved first, as its buffer may be overwritten before it is read.
+    std::vector<std::pair<uint32_t, uint32_t>> copies;
+    if (loop.getCondition())
+      copies.push_back({bufferOf.lookup(yielded[0]), condition});
+    for (size_t k = 0; k < carried; ++k)
+      copies.push_back({bufferOf.lookup(yielded[1 + k]), carriedBuffers[k]});
+    llvm::erase_if(copies, [](auto copy) { return copy.first == copy.second; });
+    for (auto &[source, destination] : copies)
+      if (llvm::any_of(copies, [&](auto other) { return other.second == source; })) {
+        uint32_t saved = scratch(buffers[source].size);
+        addControl(fb::Control::Copy, {source, saved});
+        source = saved;
+      }
+    for (auto [source, destination] : copies)
+      addControl(fb::Control::Copy, {source, destination});
+    addControl(fb::Control::LoopNext, {iteration}, test);
+    steps[test].target = steps.size();
+    int64_t last = steps.size() - 1;
+    for (uint32_t id : carriedBuffers)
+      buffers[id].lastStep = std::max(buffers[id].lastStep, last);
+    for (uint32_t id : scanBuffers)
+      buffers[id].lastStep = std::max(buffers[id].lastStep, last);
+    buffers[iteration].lastStep = buffers[condition].lastStep = last;
+    loops.push_back({first, last});
+    return llvm::Error::success();
+  }
+
+  ArrayRef<TargetKernels> kernelSets;
+  /// [first, last] steps of each loop, inner loops first.
+  std::vector<std::pair<int64_t, int64_t>> loops;
+};
+
 std::string sha256OfFile(StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
@@ -300,98 +514,28 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<TargetKernels> kernelSet
   if (!main)
     return makeError("the program has no @main function");
 
-  // Buffers: inputs, weights, step results.
-  std::vector<PlannedBuffer> buffers;
-  llvm::DenseMap<Value, uint32_t> bufferOf;
-  auto addBuffer = [&](Value value, PlannedBuffer buffer) -> llvm::Error {
-    auto size = byteSize(cast<RankedTensorType>(value.getType()));
-    if (failed(size))
-      return makeError("tensor of type " + llvm::formatv("{0}", value.getType()).str() +
-                       " has no static size that fits in memory");
-    buffer.size = *size;
-    bufferOf[value] = buffers.size();
-    buffers.push_back(buffer);
-    return llvm::Error::success();
-  };
+  Planner plan(kernelSets);
   for (auto [i, arg] : llvm::enumerate(main.getArguments())) {
     PlannedBuffer buffer{fb::BufferKind::Input};
     buffer.inputIndex = i;
-    if (auto error = addBuffer(arg, buffer))
+    if (auto error = plan.addBuffer(arg, buffer))
       return std::move(error);
   }
-  struct Step {
-    uint32_t kernel;
-    std::vector<uint32_t> args;
-  };
-  std::vector<Step> steps;
-  uint64_t weightsSize = 0;
-  for (Operation &op : main.getBody().front().without_terminator()) {
-    if (auto constant = dyn_cast<ConstantOp>(op)) {
-      if (onlyViewDims(constant))
-        continue;
-      PlannedBuffer buffer{fb::BufferKind::Weight};
-      buffer.weight = constant.getValue();
-      if (auto error = addBuffer(constant.getResult(), buffer))
-        return std::move(error);
-      PlannedBuffer &placed = buffers.back();
-      placed.offset = alignTo(weightsSize, format::kWeightAlignment);
-      weightsSize = placed.offset + placed.size;
-      continue;
-    }
-    if (isBufferView(&op)) {
-      bufferOf[op.getResult(0)] = bufferOf.lookup(op.getOperand(0));
-      continue;
-    }
-    auto fusion = cast<FusionOp>(op);
-    int64_t index = steps.size();
-    Step step{static_cast<uint32_t>(index), {}};
-    for (Value input : fusion.getInputs()) {
-      uint32_t id = bufferOf.lookup(input);
-      PlannedBuffer &buffer = buffers[id];
-      buffer.lastStep = std::max(buffer.lastStep, index);
-      step.args.push_back(id);
-    }
-    std::optional<unsigned> inPlace = inPlaceInput(fusion);
-    for (Value result : fusion.getResults()) {
-      PlannedBuffer buffer{fb::BufferKind::Arena};
-      buffer.firstStep = buffer.lastStep = index;
-      // In place over an arena input that no later step reads (its last use is this one).
-      if (inPlace) {
-        uint32_t id = bufferOf.lookup(fusion.getInputs()[*inPlace]);
-        if (buffers[id].kind == fb::BufferKind::Arena &&
-            !lastUseLater(fusion.getInputs()[*inPlace], fusion))
-          buffer.inPlaceOf = buffers[id].inPlaceOf.value_or(id);
-      }
-      if (auto error = addBuffer(result, buffer))
-        return std::move(error);
-      step.args.push_back(bufferOf.lookup(result));
-    }
-    for (const TargetKernels &set : kernelSets) {
-      if (static_cast<size_t>(index) >= set.kernels.size())
-        continue;
-      // A CPU kernel ignores the arguments after its results: only one set may add scratch.
-      if (!set.kernels[index].scratchBytes.empty() &&
-          step.args.size() != fusion.getInputs().size() + fusion.getNumResults())
-        return makeError("internal error: two targets' kernels " + Twine(index) +
-                         " take scratch buffers");
-      for (uint64_t bytes : set.kernels[index].scratchBytes) {
-        PlannedBuffer scratch{fb::BufferKind::Arena};
-        scratch.size = bytes;
-        scratch.firstStep = scratch.lastStep = index;
-        step.args.push_back(buffers.size());
-        buffers.push_back(scratch);
-      }
-    }
-    steps.push_back(std::move(step));
-  }
+  if (auto error = plan.emitBlock(main.getBody().front()))
+    return std::move(error);
   for (const TargetKernels &set : kernelSets)
-    if (steps.size() != set.kernels.size())
-      return makeError("internal error: " + Twine(steps.size()) + " steps for " +
+    if (plan.kernelCount != set.kernels.size())
+      return makeError("internal error: " + Twine(plan.kernelCount) + " fusion regions for " +
                        Twine(set.kernels.size()) + " kernels");
+  std::vector<PlannedBuffer> &buffers = plan.buffers;
+  llvm::DenseMap<Value, uint32_t> &bufferOf = plan.bufferOf;
+  const std::vector<PlannedStep> &steps = plan.steps;
+  uint64_t weightsSize = plan.weightsSize;
   auto returnOp = cast<func::ReturnOp>(main.getBody().front().getTerminator());
   int64_t lastStep = steps.size();
   for (Value output : returnOp.getOperands())
-    buffers[bufferOf.lookup(output)].lastStep = lastStep;
+    buffers[plan.bufferOf.lookup(output)].lastStep = lastStep;
+  plan.extendAcrossLoops();
   uint64_t arenaSize = planArena(buffers);
 
   // The manifest.
@@ -491,13 +635,17 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<TargetKernels> kernelSet
     }
   }
   std::vector<flatbuffers::Offset<fb::Step>> stepTable;
-  for (const Step &step : steps) {
-    // Kernel i of set s is kernel s * steps + i of the table.
+  bool hasControl = false;
+  for (const PlannedStep &step : steps) {
+    // Kernel i of set s is kernel s * kernelCount + i of the table.
     std::vector<uint32_t> alternatives;
-    for (size_t s = 1; s < kernelSets.size(); ++s)
-      alternatives.push_back(static_cast<uint32_t>(s * steps.size() + step.kernel));
+    if (step.control == fb::Control::None)
+      for (size_t s = 1; s < kernelSets.size(); ++s)
+        alternatives.push_back(static_cast<uint32_t>(s * plan.kernelCount + step.kernel));
+    hasControl = hasControl || step.control != fb::Control::None;
     stepTable.push_back(fb::CreateStepDirect(fbb, step.kernel, &step.args,
-                                             alternatives.empty() ? nullptr : &alternatives));
+                                             alternatives.empty() ? nullptr : &alternatives,
+                                             step.control, step.target));
   }
   std::string version = "catfish " CATFISH_VERSION " (LLVM/MLIR 22)";
   std::string sha = sha256OfFile(modelPath);
@@ -561,8 +709,9 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<TargetKernels> kernelSet
 
     format::FileHeader header{};
     std::memcpy(header.magic, format::kMagic, sizeof(header.magic));
-    header.formatVersion =
-        boundedDims.empty() ? format::kFirstFormatVersion : format::kDataDependentDimsFormatVersion;
+    header.formatVersion = hasControl              ? format::kControlStepsFormatVersion
+                           : !boundedDims.empty() ? format::kDataDependentDimsFormatVersion
+                                                  : format::kFirstFormatVersion;
     header.sectionCount = sectionCount;
     header.fileSize = fileSize;
     XXH64_state_t state;

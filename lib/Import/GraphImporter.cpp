@@ -313,11 +313,18 @@ LogicalResult GraphImporter::importInitializers(onnx::GraphProto &graph) {
   for (onnx::TensorProto &tensor : *graph.mutable_initializer()) {
     if (values.count(tensor.name()))
       return setError("initializer '" + tensor.name() + "' is defined twice");
-    auto attr = importTensor(ctx, tensor, external);
-    if (!attr)
-      return setError(llvm::toString(attr.takeError()));
+    GraphImporter *root = this;
+    while (root->parent)
+      root = root->parent;
+    ElementsAttr &attr = root->initializers[&tensor];
+    if (!attr) {
+      auto imported = importTensor(ctx, tensor, external);
+      if (!imported)
+        return setError(llvm::toString(imported.takeError()));
+      attr = *imported;
+    }
     auto loc = NameLoc::get(builder.getStringAttr(tensor.name()));
-    bind(tensor.name(), ConstantOp::create(builder, loc, *attr));
+    bind(tensor.name(), ConstantOp::create(builder, loc, attr));
   }
   return success();
 }

@@ -239,6 +239,9 @@ private:
   GraphImporter *parent;
   llvm::StringMap<Value> values;
   llvm::DenseMap<Value, SmallVector<BoundedDim>> bounded, shapes;
+  /// Initializers already imported (their raw data is moved out): a subgraph imported more
+  /// than once (an unrolled loop, an attempt undone) reuses them.
+  llvm::DenseMap<const onnx::TensorProto *, ElementsAttr> initializers;
 };
 
 /// "node 'NAME' (OP)" for messages; unnamed nodes are named by their first output.

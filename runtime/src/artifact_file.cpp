@@ -30,6 +30,86 @@ using rt::makeStatusCat;
 
 namespace {
 
+/// What is wrong with control step `index` (its kind is set), or "".
+std::string controlStepProblem(const Manifest &m, size_t index) {
+  const Step &step = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(index));
+  size_t stepCount = m.steps()->size(), bufferCount = m.buffers() ? m.buffers()->size() : 0;
+  size_t minArgs = 0, maxArgs = 0;
+  switch (step.control()) {
+  case Control::Copy:
+    minArgs = maxArgs = 2;
+    break;
+  case Control::CopyToSlice:
+    minArgs = maxArgs = 3;
+    break;
+  case Control::LoopBegin:
+  case Control::LoopTest:
+    minArgs = 2;
+    maxArgs = 3;
+    break;
+  case Control::LoopNext:
+    minArgs = maxArgs = 1;
+    break;
+  default:
+    return "has an unknown control kind " + std::to_string(static_cast<int>(step.control()));
+  }
+  size_t argCount = step.args() ? step.args()->size() : 0;
+  if (argCount < minArgs || argCount > maxArgs)
+    return "takes " + std::to_string(minArgs) +
+           (maxArgs > minArgs ? " or " + std::to_string(maxArgs) : std::string()) +
+           " buffers, not " + std::to_string(argCount);
+  std::vector<const Buffer *> args;
+  for (uint32_t id : *step.args()) {
+    if (id >= bufferCount)
+      return "uses buffer " + std::to_string(id) + " but there are " +
+             std::to_string(bufferCount);
+    args.push_back(m.buffers()->Get(id));
+  }
+  auto problemWith = [&](size_t position, const char *what, bool written, uint64_t size) {
+    const Buffer &b = *args[position];
+    if (written && b.kind() != BufferKind::Arena)
+      return std::string("writes its ") + what + " into a buffer that is not in the arena";
+    if (size && b.size() != size)
+      return std::string("has a ") + what + " of " + std::to_string(b.size()) +
+             " bytes, not " + std::to_string(size);
+    return std::string();
+  };
+  std::string problem;
+  switch (step.control()) {
+  case Control::Copy:
+    problem = problemWith(1, "destination", true, args[0]->size());
+    break;
+  case Control::CopyToSlice:
+    problem = problemWith(1, "destination", true, 0);
+    if (problem.empty())
+      problem = problemWith(2, "iteration", false, 8);
+    if (problem.empty() && args[0]->size() && args[1]->size() % args[0]->size())
+      problem = "copies slices of " + std::to_string(args[0]->size()) + " bytes into " +
+                std::to_string(args[1]->size());
+    break;
+  case Control::LoopBegin:
+  case Control::LoopTest: {
+    bool begin = step.control() == Control::LoopBegin;
+    problem = problemWith(0, "iteration", begin, 8);
+    if (problem.empty())
+      problem = problemWith(1, "condition", begin, 1);
+    if (problem.empty() && argCount == 3)
+      problem = problemWith(2, begin ? "initial condition" : "trip count", false, begin ? 1 : 8);
+    if (problem.empty() && !begin && (step.target() <= index || step.target() > stepCount))
+      problem = "leaves the loop for step " + std::to_string(step.target()) +
+                ", which does not follow it";
+    break;
+  }
+  default:
+    problem = problemWith(0, "iteration", true, 8);
+    if (problem.empty() && step.target() >= index)
+      problem = "repeats from step " + std::to_string(step.target()) +
+                ", which does not precede it";
+    break;
+  }
+  return problem;
+}
+
 /// a + b <= limit, without overflow.
 bool fitsWithin(uint64_t offset, uint64_t size, uint64_t limit) {
   return size <= limit && offset <= limit - size;
@@ -514,6 +594,15 @@ catfish_status_t *ArtifactFile::verifyManifest() {
   size_t stepCount = m.steps() ? m.steps()->size() : 0;
   for (size_t i = 0; i < stepCount; ++i) {
     const Step &s = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    if (s.control() != Control::None) {
+      if (header_.formatVersion < kControlStepsFormatVersion)
+        return bad("step ", i, " is a control step, which format version ",
+                   header_.formatVersion, " cannot describe");
+      std::string problem = controlStepProblem(m, i);
+      if (!problem.empty())
+        return bad("step ", i, " (", EnumNameControl(s.control()), ") ", problem);
+      continue;
+    }
     if (s.kernel() >= kernelCount)
       return bad("step ", i, " uses kernel ", s.kernel(), " but there are ", kernelCount);
     size_t argCount = s.args() ? s.args()->size() : 0;

@@ -274,6 +274,8 @@ bool hasTargetCode(const fa::Manifest &m, const char *name) {
   size_t stepCount = m.steps() ? m.steps()->size() : 0;
   for (size_t s = 0; s < stepCount; ++s) {
     const fa::Step &step = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s));
+    if (step.control() != fa::Control::None)
+      continue;
     auto is = [&](uint32_t kernel) {
       return m.targets()->Get(m.kernels()->Get(kernel)->target())->name()->string_view() == name;
     };
@@ -364,6 +366,15 @@ catfish_status_t *loadCode(catfish_model_t &model, std::string device, bool useG
   model.stepKernels.clear();
   for (size_t s = 0; s < stepCount; ++s) {
     const fa::Step &step = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s));
+    if (step.control() != fa::Control::None) {
+      if (cuda)
+        return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, file.path(),
+                             ": the plan has loops whose trip count or condition is known only "
+                             "at run time, which the CUDA backend does not run yet (the CPU and "
+                             "the cuda-emulator device do)");
+      model.stepKernels.push_back(0);
+      continue;
+    }
     uint32_t kernel = step.kernel();
     if (step.alternatives())
       for (uint32_t candidate : *step.alternatives())

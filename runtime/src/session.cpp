@@ -74,6 +74,15 @@ struct catfish_session_t {
     uint32_t kernel;
   };
   std::vector<BoundCall> calls;
+  /// Per step in order: the calls that run it, or its control (the addresses of its args).
+  struct BoundStep {
+    size_t firstCall, endCall;
+    fa::Control control;
+    uint32_t target;
+    std::vector<uint8_t *> buffers;
+    std::vector<uint64_t> sizes;
+  };
+  std::vector<BoundStep> steps;
   std::vector<std::unique_ptr<catfish::rt::EmulatedCall>> emulatedCalls;
   std::vector<const void *> outputData;
   /// Outputs of packed dtypes (I4, U4, F4E2M1): the kernels' buffer of one byte per element,
@@ -166,6 +175,16 @@ catfish_status_t *createSession(const catfish_model_t *model, catfish_session_t 
   size_t stepCount = m.steps() ? m.steps()->size() : 0;
   for (size_t s = 0; s < stepCount; ++s) {
     const fa::Step &step = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s));
+    catfish_session_t::BoundStep bound{session->calls.size(), session->calls.size(),
+                                       step.control(), step.target(), {}, {}};
+    if (step.control() != fa::Control::None) {
+      for (uint32_t buffer : *step.args()) {
+        bound.buffers.push_back(bufferAddress(buffer));
+        bound.sizes.push_back(m.buffers()->Get(buffer)->size());
+      }
+      session->steps.push_back(std::move(bound));
+      continue;
+    }
     uint32_t kernel = model->stepKernels[s];
     for (const catfish_model_t::Call &call : model->calls[kernel]) {
       int64_t tasks = std::min(call.maxTasks, model->maxStepTasks);
@@ -192,6 +211,8 @@ catfish_status_t *createSession(const catfish_model_t *model, catfish_session_t 
       session->calls.push_back({call.fn, tasks, session->argTable.size(), nullptr, kernel});
       session->argTable.insert(session->argTable.end(), args.begin(), args.end());
     }
+    bound.endCall = session->calls.size();
+    session->steps.push_back(std::move(bound));
   }
   for (size_t o = 0; o < model->outputs.size(); ++o) {
     const fa::TensorInfo &info = *m.outputs()->Get(static_cast<flatbuffers::uoffset_t>(o));
@@ -257,6 +278,71 @@ catfish_status_t *setInput(catfish_session_t *session, size_t index, const void 
   return nullptr;
 }
 
+/// Runs one kernel call of a step.
+catfish_status_t *runCall(catfish_session_t &session, const catfish_session_t::BoundCall &call) {
+  void *const *args = session.argTable.data() + call.argOffset;
+  if (call.tasks <= 1)
+    call.fn(args, 0, 1);
+  else
+    session.pool.run(call.fn, args, call.tasks);
+  if (!call.emulated || !call.emulated->failed.load())
+    return nullptr;
+  const fa::Kernel &kernel = *session.model->file->manifest().kernels()->Get(call.kernel);
+  std::string error = call.emulated->error;
+  call.emulated->failed = false;
+  return makeStatusCat(CATFISH_STATUS_INTERNAL, "the CUDA emulator stopped in kernel ",
+                       call.kernel, " (", kernel.symbol()->string_view(),
+                       kernel.location() && kernel.location()->size()
+                           ? " from " + kernel.location()->str()
+                           : std::string(),
+                       "): ", error);
+}
+
+int64_t loadI64(const uint8_t *address) {
+  int64_t value;
+  std::memcpy(&value, address, sizeof(value));
+  return value;
+}
+
+void storeI64(uint8_t *address, int64_t value) { std::memcpy(address, &value, sizeof(value)); }
+
+/// Runs control step `next` (its sizes were verified at load) and moves `next` to the step
+/// that runs after it.
+catfish_status_t *runControl(const catfish_session_t::BoundStep &step, size_t &next) {
+  const std::vector<uint8_t *> &b = step.buffers;
+  size_t current = next++;
+  switch (step.control) {
+  case fa::Control::Copy:
+    std::memmove(b[1], b[0], step.sizes[0]);
+    break;
+  case fa::Control::CopyToSlice: {
+    int64_t iteration = loadI64(b[2]);
+    uint64_t size = step.sizes[0];
+    if (iteration < 0 || (size && static_cast<uint64_t>(iteration) >= step.sizes[1] / size))
+      return makeStatusCat(CATFISH_STATUS_INTERNAL, "step ", current, ": loop iteration ",
+                           iteration, " is past the ", size ? step.sizes[1] / size : 0,
+                           " its scan output holds");
+    std::memcpy(b[1] + iteration * size, b[0], size);
+    break;
+  }
+  case fa::Control::LoopBegin:
+    storeI64(b[0], 0);
+    *b[1] = b.size() < 3 || *b[2] != 0;
+    break;
+  case fa::Control::LoopTest:
+    if (*b[1] == 0 || (b.size() == 3 && loadI64(b[0]) >= loadI64(b[2])))
+      next = step.target;
+    break;
+  case fa::Control::LoopNext:
+    storeI64(b[0], loadI64(b[0]) + 1);
+    next = step.target;
+    break;
+  default:
+    break;
+  }
+  return nullptr;
+}
+
 catfish_status_t *run(catfish_session_t *session, bool wait) {
   if (!session)
     return makeStatus(CATFISH_STATUS_INVALID_ARGUMENT,
@@ -274,23 +360,17 @@ catfish_status_t *run(catfish_session_t *session, bool wait) {
     return nullptr;
   }
   const fa::Manifest &m = model.file->manifest();
-  for (const catfish_session_t::BoundCall &call : session->calls) {
-    void *const *args = session->argTable.data() + call.argOffset;
-    if (call.tasks <= 1)
-      call.fn(args, 0, 1);
-    else
-      session->pool.run(call.fn, args, call.tasks);
-    if (call.emulated && call.emulated->failed.load()) {
-      const fa::Kernel &kernel = *m.kernels()->Get(call.kernel);
-      std::string error = call.emulated->error;
-      call.emulated->failed = false;
-      return makeStatusCat(CATFISH_STATUS_INTERNAL, "the CUDA emulator stopped in kernel ",
-                           call.kernel, " (", kernel.symbol()->string_view(),
-                           kernel.location() && kernel.location()->size()
-                               ? " from " + kernel.location()->str()
-                               : std::string(),
-                           "): ", error);
+  for (size_t next = 0; next < session->steps.size();) {
+    const catfish_session_t::BoundStep &step = session->steps[next];
+    if (step.control != fa::Control::None) {
+      if (catfish_status_t *status = runControl(step, next))
+        return status;
+      continue;
     }
+    for (size_t c = step.firstCall; c < step.endCall; ++c)
+      if (catfish_status_t *status = runCall(*session, session->calls[c]))
+        return status;
+    ++next;
   }
   for (catfish_session_t::PackedOutput &output : session->packedOutputs)
     packNibbles(output.unpacked, output.count, output.packed.data());

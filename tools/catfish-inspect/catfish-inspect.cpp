@@ -146,11 +146,17 @@ int inspect(const std::string &path, bool allSteps) {
   std::printf("steps: %zu\n", steps);
   for (size_t s = 0; s < shown; ++s) {
     const fa::Step &step = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s));
-    const fa::Kernel &k = *m.kernels()->Get(step.kernel());
     std::string args;
     if (step.args())
       for (uint32_t buffer : *step.args())
         args += (args.empty() ? "" : " ") + bufferText(m, buffer);
+    if (step.control() != fa::Control::None) {
+      bool jumps = step.control() == fa::Control::LoopTest || step.control() == fa::Control::LoopNext;
+      std::printf("  %zu %s %s%s\n", s, fa::EnumNameControl(step.control()), args.c_str(),
+                  jumps ? (" -> step " + std::to_string(step.target())).c_str() : "");
+      continue;
+    }
+    const fa::Kernel &k = *m.kernels()->Get(step.kernel());
     std::printf("  %zu %s [%s, target %u, max_tasks %u]%s%s (%s)\n", s, k.symbol()->c_str(),
                 text(k.kind()), k.target(), k.max_tasks(), args.empty() ? "" : " ", args.c_str(),
                 text(k.location()));

@@ -216,6 +216,8 @@ def CatfishFormFusions : Pass<"catfish-form-fusions", "mlir::func::FuncOp"> {
 
     Splat constants and constants of at most 64 elements are copied into the regions that
     use them; other constants (weights) become region inputs. With `fuse=false` every op is wrapped alone.
+    The body of a `catfish.loop` gets regions of its own (a region never crosses the loop's
+    boundary); a `catfish.if` left by the importer is refused.
 
     ```mlir
     %s = catfish.add %a, %b : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
@@ -242,7 +244,8 @@ def CatfishOutlineKernels : Pass<"catfish-outline-kernels", "mlir::ModuleOp"> {
   let summary = "Outline every catfish.fusion region of @main into a kernel function";
   let description = [{
     Adds a nested `builtin.module @<module-name>` holding, for each `catfish.fusion` region
-    of `@main` in program order, `func.func @catfish_kernel_<i>(inputs..., results..., task,
+    of `@main` in program order (the regions of a `catfish.loop` body at the loop's place),
+    `func.func @catfish_kernel_<i>(inputs..., results..., task,
     task_count)`: buffers as memrefs, the task index and count (artifact_format.h) as `index`.
     The body reads the inputs as tensors (`bufferization.to_tensor restrict`) and writes
     each yielded value into its result memref (`materialize_in_destination`). Each kernel

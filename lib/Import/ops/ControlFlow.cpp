@@ -5,8 +5,10 @@
 // selects each result. A Loop whose trip count
 // is a constant (and whose condition, where the body computes one, folds to a constant each
 // iteration) and a Scan over a static sequence are unrolled at import: the body is imported
-// once per iteration, so shapes and constants flow through it and fold. Other Ifs and Loops
-// import as catfish.if / catfish.loop, which no target executes yet.
+// once per iteration, so shapes and constants flow through it and fold. Other Loops import as
+// catfish.loop, which the execution plan runs (its scan outputs need a constant trip count,
+// their bound; the iterations run are their size); other Ifs as catfish.if, which no target
+// executes yet.
 //
 //===----------------------------------------------------------------------===//
 #include "../ImporterImpl.h"
@@ -21,6 +23,42 @@ static onnx::GraphProto *graphAttr(NodeContext &node, StringRef name) {
   const onnx::AttributeProto *a = node.attr(name);
   return a && a->has_g() ? const_cast<onnx::GraphProto *>(&a->g()) : nullptr;
 }
+
+/// Undoes what the importer added to the current block after this point, for an attempt that
+/// did not work out (ops with outside uses stay).
+class ImportMark {
+public:
+  explicit ImportMark(NodeContext &node) : node(node) {
+    OpBuilder &b = node.builder();
+    block = b.getInsertionBlock();
+    atStart = b.getInsertionPoint() == block->begin();
+    if (!atStart)
+      before = std::prev(b.getInsertionPoint());
+  }
+
+  void rollback() {
+    Block::iterator first = atStart ? block->begin() : std::next(before);
+    SmallVector<Operation *> imported;
+    for (Operation &op : llvm::make_range(first, node.builder().getInsertionPoint()))
+      imported.push_back(&op);
+    for (Operation *op : llvm::reverse(imported)) {
+      if (!op->use_empty())
+        continue;
+      // A later op could reuse the address of an erased result.
+      for (Value result : op->getResults()) {
+        node.graph.boundedDims().erase(result);
+        node.graph.boundedShapes().erase(result);
+      }
+      op->erase();
+    }
+  }
+
+private:
+  NodeContext &node;
+  Block *block;
+  bool atStart;
+  Block::iterator before;
+};
 
 /// Imports `graph` into the single block of `region` and terminates it with a yield.
 static FailureOr<SmallVector<Value>> importRegion(NodeContext &node, Region &region,
@@ -62,9 +100,7 @@ static LogicalResult convertIf(NodeContext &node) {
   // branches are computed in place and each result selected (ONNX graphs have no side
   // effects, so computing the branch not taken changes nothing but the work done).
   if (typeOf(*cond).hasStaticShape() && typeOf(*cond).getNumElements() == 1) {
-    Block *block = b.getInsertionBlock();
-    bool atStart = b.getInsertionPoint() == block->begin();
-    Block::iterator before = atStart ? block->end() : std::prev(b.getInsertionPoint());
+    ImportMark mark(node);
     auto thenOut = node.graph.importSubgraph(*thenGraph, {});
     auto elseOut = succeeded(thenOut) ? node.graph.importSubgraph(*elseGraph, {})
                                       : FailureOr<SmallVector<Value>>(failure());
@@ -84,20 +120,7 @@ static LogicalResult convertIf(NodeContext &node) {
       return success();
     }
     // The branches disagree: drop what was imported and keep them as regions.
-    Block::iterator first = atStart ? block->begin() : std::next(before);
-    SmallVector<Operation *> imported;
-    for (Operation &op : llvm::make_range(first, b.getInsertionPoint()))
-      imported.push_back(&op);
-    for (Operation *op : llvm::reverse(imported)) {
-      if (!op->use_empty())
-        continue;
-      // A later op could reuse the address of an erased result.
-      for (Value result : op->getResults()) {
-        node.graph.boundedDims().erase(result);
-        node.graph.boundedShapes().erase(result);
-      }
-      op->erase();
-    }
+    mark.rollback();
   }
   // Result types are the then-branch's; the verifier checks the else branch agrees.
   OperationState state(node.loc(), IfOp::getOperationName());
@@ -139,9 +162,10 @@ static Value stack(NodeContext &node, ArrayRef<Value> parts, int64_t axis) {
   return node.make<ConcatOp>(pieces, {node.named("axis", node.builder().getI64IntegerAttr(axis))});
 }
 
-/// Unrolls a Loop with a constant trip count into the enclosing graph.
-static LogicalResult unrollLoop(NodeContext &node, onnx::GraphProto &body, int64_t trips,
-                                SmallVector<Value> carried) {
+/// Unrolls a Loop with a constant trip count into the enclosing graph; false when the body's
+/// condition is computed at run time, so the loop cannot be unrolled (nothing is then set).
+static FailureOr<bool> unrollLoop(NodeContext &node, onnx::GraphProto &body, int64_t trips,
+                                  SmallVector<Value> carried) {
   OpBuilder &b = node.builder();
   size_t numCarried = carried.size();
   if (trips == 0 && static_cast<size_t>(body.output_size()) > numCarried + 1)
@@ -164,8 +188,7 @@ static LogicalResult unrollLoop(NodeContext &node, onnx::GraphProto &body, int64
       scans[k].push_back(v);
     std::optional<SmallVector<int64_t>> go = getConstantIntValues((*outputs)[0]);
     if (!go || go->size() != 1)
-      return node.fail("the Loop body's condition is computed at run time, so the loop cannot "
-                       "be unrolled, and loops with run-time conditions are not supported yet");
+      return false;
     if (!(*go)[0])
       break;
   }
@@ -179,7 +202,7 @@ static LogicalResult unrollLoop(NodeContext &node, onnx::GraphProto &body, int64
     if (!stacked || failed(node.setOutput(numCarried + k, stacked)))
       return failure();
   }
-  return success();
+  return true;
 }
 
 static LogicalResult convertLoop(NodeContext &node) {
@@ -195,11 +218,28 @@ static LogicalResult convertLoop(NodeContext &node) {
   std::optional<SmallVector<int64_t>> trips =
       tripCount ? getConstantIntValues(tripCount) : std::nullopt;
   std::optional<SmallVector<int64_t>> enter = cond ? getConstantIntValues(cond) : std::nullopt;
-  if (trips && trips->size() == 1 && (*trips)[0] <= kMaxUnrolledIterations &&
-      (!cond || (enter && enter->size() == 1))) {
-    int64_t count = cond && !(*enter)[0] ? 0 : std::max<int64_t>((*trips)[0], 0);
-    return unrollLoop(node, *body, count, initial);
+  std::optional<int64_t> bound;
+  if (trips && trips->size() == 1)
+    bound = std::max<int64_t>((*trips)[0], 0);
+  if (bound && *bound <= kMaxUnrolledIterations && (!cond || (enter && enter->size() == 1))) {
+    ImportMark mark(node);
+    FailureOr<bool> unrolled = unrollLoop(node, *body, cond && !(*enter)[0] ? 0 : *bound, initial);
+    if (failed(unrolled) || *unrolled)
+      return unrolled;
+    mark.rollback();
   }
+  size_t numCarried = initial.size();
+  if (static_cast<size_t>(body->output_size()) < numCarried + 1)
+    return node.fail("Loop body must produce the condition and every carried value");
+  size_t numScans = body->output_size() - 1 - numCarried;
+  // Scan outputs are planned at their bound, the trip count, and sized at run time by a hidden
+  // carried count of the iterations run.
+  if (numScans && !bound)
+    return node.fail("the Loop has scan outputs and a trip count known only at run time, so "
+                     "their size has no bound to plan them with (make the trip count a "
+                     "constant, or fix the inputs it is computed from with --freeze-input)");
+  if (numScans)
+    initial.push_back(node.constI64({0}, /*scalar=*/true));
   SmallVector<Type> argTypes = {RankedTensorType::get({}, b.getI64Type()),
                                 RankedTensorType::get({}, b.getI1Type())};
   llvm::append_range(argTypes, ValueRange(initial).getTypes());
@@ -213,15 +253,28 @@ static LogicalResult convertLoop(NodeContext &node) {
                      b.getDenseI32ArrayAttr({tripCount ? 1 : 0, cond ? 1 : 0,
                                              static_cast<int32_t>(initial.size())}));
   Region *region = state.addRegion();
-  auto outputs = importRegion(node, *region, *body, argTypes);
-  if (failed(outputs))
-    return failure();
-  if (outputs->size() < initial.size() + 1)
-    return node.fail("Loop body must produce the condition and every carried value");
+  SmallVector<Value> outputs;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    Block *block = b.createBlock(region, {}, argTypes,
+                                 SmallVector<Location>(argTypes.size(), node.loc()));
+    auto imported = node.graph.importSubgraph(
+        *body, block->getArguments().take_front(2 + numCarried));
+    if (failed(imported))
+      return failure();
+    outputs = std::move(*imported);
+    if (numScans) {
+      Value iterations = node.make<AddOp>({block->getArgument(0), node.constI64({1}, true)});
+      if (!iterations)
+        return failure();
+      outputs.insert(outputs.begin() + 1 + numCarried, iterations);
+    }
+    YieldOp::create(b, node.loc(), outputs);
+  }
   SmallVector<Type> resultTypes(ValueRange(initial).getTypes());
-  for (Value scan : ArrayRef<Value>(*outputs).drop_front(1 + initial.size())) {
+  for (Value scan : ArrayRef<Value>(outputs).drop_front(1 + initial.size())) {
     auto t = cast<RankedTensorType>(scan.getType());
-    SmallVector<int64_t> dims = {ShapedType::kDynamic};
+    SmallVector<int64_t> dims = {*bound};
     llvm::append_range(dims, t.getShape());
     resultTypes.push_back(RankedTensorType::get(dims, t.getElementType()));
   }
@@ -229,8 +282,13 @@ static LogicalResult convertLoop(NodeContext &node) {
   Operation *op = b.create(state);
   if (failed(verify(op)))
     return node.fail("the Loop body does not match its carried values");
-  for (auto [i, v] : llvm::enumerate(op->getResults()))
-    (void)node.setOutput(i, v);
+  for (size_t i = 0; i < numCarried; ++i)
+    (void)node.setOutput(i, op->getResult(i));
+  for (size_t k = 0; k < numScans; ++k) {
+    Value scan = op->getResult(numCarried + 1 + k);
+    markBounded(node, scan, 0, op->getResult(numCarried));
+    (void)node.setOutput(numCarried + k, scan);
+  }
   return success();
 }
 

@@ -14,11 +14,13 @@ namespace catfish::artifact {
 /// The first 8 bytes of every artifact.
 inline constexpr char kMagic[8] = {'C', 'A', 'T', 'F', 'I', 'S', 'H', '\0'};
 /// Bumped on every change an older runtime cannot read. Writers write the lowest version that
-/// describes the artifact: 2 only for outputs with data-dependent dims (TensorInfo.
-/// data_dependent_dims), which a version-1 runtime would return padded, as if static.
-inline constexpr uint32_t kFormatVersion = 2;
+/// describes the artifact: 2 for outputs with data-dependent dims (TensorInfo.
+/// data_dependent_dims), which a version-1 runtime would return padded, as if static; 3 for
+/// control steps (Step.control), which a version-2 runtime would run as kernels.
+inline constexpr uint32_t kFormatVersion = 3;
 inline constexpr uint32_t kFirstFormatVersion = 1;
 inline constexpr uint32_t kDataDependentDimsFormatVersion = 2;
+inline constexpr uint32_t kControlStepsFormatVersion = 3;
 /// Every section starts at a multiple of this.
 inline constexpr uint64_t kSectionAlignment = 64;
 /// The weights section starts at a multiple of this, so it can be mapped page by page.
