@@ -734,6 +734,6 @@ mlir::catfish::writeArtifact(ModuleOp program, ArrayRef<TargetKernels> kernelSet
   summary.arenaSize = arenaSize;
   summary.weightsSize = weightsSize;
   summary.fileSize = fileSize;
-  summary.steps = steps.size();
+  summary.kernels = plan.kernelCount;
   return summary;
 }

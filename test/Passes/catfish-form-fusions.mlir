@@ -213,3 +213,32 @@ func.func @splat_gemm_operand(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
   %y = catfish.add %p, %x : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }
+
+// -----
+
+// A loop body gets regions of its own: the producer outside the loop stays apart from the
+// body's ops that read it (a region never crosses the loop's boundary), and the body's
+// elementwise chain is one region.
+// CHECK-LABEL: func.func @loop_body
+// CHECK: %[[D:.*]] = catfish.fusion generated(%arg1)
+// CHECK: catfish.loop(%arg0 : tensor<i64>) iter_args(%arg1 : tensor<2xf32>)
+// CHECK-NEXT: ^bb0(%{{.*}}: tensor<i64>, %[[C:.*]]: tensor<i1>, %[[V:.*]]: tensor<2xf32>):
+// CHECK-NEXT: %[[N:.*]] = catfish.fusion generated(%[[V]], %[[D]])
+// CHECK: catfish.add
+// CHECK-NEXT: catfish.relu
+// CHECK-NEXT: catfish.yield
+// CHECK: catfish.yield %[[C]], %[[N]]
+// NOFUSE-LABEL: func.func @loop_body
+// NOFUSE: catfish.fusion generated
+// NOFUSE: catfish.loop
+// NOFUSE-COUNT-2: catfish.fusion generated
+func.func @loop_body(%n: tensor<i64>, %x: tensor<2xf32>) -> tensor<2xf32> {
+  %d = catfish.neg %x : (tensor<2xf32>) -> tensor<2xf32>
+  %r = catfish.loop(%n : tensor<i64>) iter_args(%x : tensor<2xf32>) -> (tensor<2xf32>) {
+  ^bb0(%i: tensor<i64>, %c: tensor<i1>, %v: tensor<2xf32>):
+    %s = catfish.add %v, %d : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+    %t = catfish.relu %s : (tensor<2xf32>) -> tensor<2xf32>
+    catfish.yield %c, %t : tensor<i1>, tensor<2xf32>
+  }
+  return %r : tensor<2xf32>
+}

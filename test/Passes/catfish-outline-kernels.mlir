@@ -106,3 +106,39 @@ module {
     return
   }
 }
+
+// -----
+
+// The regions of a loop body are numbered at the loop's place: the region before the loop is
+// kernel 0, the body's is kernel 1, the one after it kernel 2.
+// CHECK-LABEL: func.func @main
+// CHECK: catfish.loop
+// CHECK-LABEL: module @kernels
+// CHECK: func.func @catfish_kernel_0
+// CHECK: catfish.neg
+// CHECK: func.func @catfish_kernel_1
+// CHECK: catfish.add
+// CHECK: func.func @catfish_kernel_2
+// CHECK: catfish.exp
+func.func @main(%n: tensor<i64>, %x: tensor<2xf32>) -> tensor<2xf32> {
+  %d = catfish.fusion generated(%x) : (tensor<2xf32>) -> tensor<2xf32> {
+  ^bb0(%a: tensor<2xf32>):
+    %e = catfish.neg %a : (tensor<2xf32>) -> tensor<2xf32>
+    catfish.yield %e : tensor<2xf32>
+  }
+  %r = catfish.loop(%n : tensor<i64>) iter_args(%d : tensor<2xf32>) -> (tensor<2xf32>) {
+  ^bb0(%i: tensor<i64>, %c: tensor<i1>, %v: tensor<2xf32>):
+    %s = catfish.fusion generated(%v) : (tensor<2xf32>) -> tensor<2xf32> {
+    ^bb0(%a: tensor<2xf32>):
+      %e = catfish.add %a, %a : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+      catfish.yield %e : tensor<2xf32>
+    }
+    catfish.yield %c, %s : tensor<i1>, tensor<2xf32>
+  }
+  %o = catfish.fusion generated(%r) : (tensor<2xf32>) -> tensor<2xf32> {
+  ^bb0(%a: tensor<2xf32>):
+    %e = catfish.exp %a : (tensor<2xf32>) -> tensor<2xf32>
+    catfish.yield %e : tensor<2xf32>
+  }
+  return %o : tensor<2xf32>
+}

@@ -305,7 +305,7 @@ int main(int argc, char **argv) {
       WithColor::warning(errs(), "") << warning << "\n";
     if (!keepReport())
       return fail("cannot write " + accuracyReport);
-    outs() << "wrote " << outputPath << ": " << summary->steps << " kernels, arena "
+    outs() << "wrote " << outputPath << ": " << summary->kernels << " kernels, arena "
            << summary->arenaSize << " bytes, weights " << summary->weightsSize << " bytes\n";
     return 0;
   }

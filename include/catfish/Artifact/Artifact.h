@@ -20,7 +20,7 @@ struct ArtifactSummary {
   uint64_t arenaSize = 0;
   uint64_t weightsSize = 0;
   uint64_t fileSize = 0;
-  size_t steps = 0;
+  size_t kernels = 0;
   /// What the compile found worth telling (spills, launch limits), each naming its region.
   std::vector<std::string> warnings;
 };
@@ -32,8 +32,9 @@ struct TargetKernels {
   uint32_t target;
 };
 
-/// Plans memory for `program`'s @main (one step per catfish.fusion, in order; arena offsets
-/// from buffer liveness, weights 64-byte aligned) and writes the artifact to `outputPath`
+/// Plans memory for `program`'s @main (one step per catfish.fusion, in order, and the control
+/// steps of each catfish.loop around its body's; arena offsets from buffer liveness, weights
+/// 64-byte aligned) and writes the artifact to `outputPath`
 /// (docs/artifact-format.md). Each step runs the first set's kernel, the other sets' kernels
 /// are its alternatives; scratch buffers come from the one set that has them. Weights stream
 /// from the constants' blobs (mapped from the model), never copied as a whole. The file

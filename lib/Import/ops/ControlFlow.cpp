@@ -13,7 +13,6 @@
 //===----------------------------------------------------------------------===//
 #include "../ImporterImpl.h"
 
-#include "mlir/IR/Verifier.h"
 
 using namespace mlir;
 using namespace mlir::catfish;
@@ -279,8 +278,9 @@ static LogicalResult convertLoop(NodeContext &node) {
     resultTypes.push_back(RankedTensorType::get(dims, t.getElementType()));
   }
   state.addTypes(resultTypes);
-  Operation *op = b.create(state);
-  if (failed(verify(op)))
+  auto op = cast<LoopOp>(b.create(state));
+  // Only the op's own checks: it may sit in the body of a loop still being built.
+  if (failed(op.verify()))
     return node.fail("the Loop body does not match its carried values");
   for (size_t i = 0; i < numCarried; ++i)
     (void)node.setOutput(i, op->getResult(i));
