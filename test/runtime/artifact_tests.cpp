@@ -822,6 +822,99 @@ void testDataDependentRefusals() {
 }
 
 /// Artifacts and input files for tool_tests.cmake.
+/// c = a + trips * b by a loop of control steps around the add kernel: the carried sum starts
+/// as a, each iteration adds b into a temporary that is copied back. The trip count is a
+/// weight (after the add model's f32 weights).
+ModelDesc loopModel(int64_t trips) {
+  ModelDesc d = addModel();
+  d.formatVersion = kControlStepsFormatVersion;
+  uint64_t tripOffset = (d.weights.size() + 63) / 64 * 64;
+  d.weights.resize(tripOffset + 8);
+  std::memcpy(d.weights.data() + tripOffset, &trips, sizeof(trips));
+  d.weightsSize = d.weights.size();
+  // Buffers: 0 a, 1 b, 2 w (unused), 3 carried sum (the output), 4 temporary, 5 iteration,
+  // 6 condition, 7 trip count.
+  d.buffers = {{BufferKind::Input, 0, kBytes, 0},
+               {BufferKind::Input, 0, kBytes, 1},
+               {BufferKind::Weight, 0, kBytes},
+               {BufferKind::Arena, 0, kBytes},
+               {BufferKind::Arena, kAlignedBytes, kBytes},
+               {BufferKind::Arena, 2 * kAlignedBytes, 8},
+               {BufferKind::Arena, 2 * kAlignedBytes + 64, 1},
+               {BufferKind::Weight, tripOffset, 8}};
+  d.outputs = {{"c", DType::F32, {kLength}, 3}};
+  d.arenaSize = 2 * kAlignedBytes + 128;
+  d.steps = {{0, {0, 3}, {}, Control::Copy},
+             {0, {5, 6}, {}, Control::LoopBegin},
+             {0, {5, 6, 7}, {}, Control::LoopTest, 6},
+             {0, {3, 1, 4}},
+             {0, {4, 3}, {}, Control::Copy},
+             {0, {5}, {}, Control::LoopNext, 2}};
+  return d;
+}
+
+void testControlSteps() {
+  for (int64_t trips : {0, 1, 3}) {
+    catfish_model_t *model =
+        loadChecked(writeTemp("loop.catfish", buildArtifact(loopModel(trips))), nullptr);
+    if (!model)
+      continue;
+    catfish_session_t *session = nullptr;
+    CHECK(catfish_session_create(model, &session) == nullptr);
+    std::vector<float> a = inputValues(1), b = inputValues(2);
+    const void *data = nullptr;
+    size_t size = 0;
+    CHECK(catfish_session_set_input(session, 0, a.data(), kBytes) == nullptr);
+    CHECK(catfish_session_set_input(session, 1, b.data(), kBytes) == nullptr);
+    CHECK(catfish_session_run(session) == nullptr);
+    CHECK(catfish_session_output(session, 0, &data, &size) == nullptr);
+    bool right = size == kBytes;
+    for (int64_t i = 0; right && i < kLength; ++i) {
+      float want = a[i];
+      for (int64_t t = 0; t < trips; ++t)
+        want += b[i];
+      right = static_cast<const float *>(data)[i] == want;
+    }
+    CHECK(right);
+    catfish_session_release(session);
+    catfish_model_release(model);
+  }
+
+  ModelDesc d = loopModel(2);
+  d.formatVersion = kDataDependentDimsFormatVersion;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS,
+                  "step 0 is a control step, which format version 2 cannot describe");
+  d = loopModel(2);
+  d.steps[0].args = {0, 5};
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS,
+                  "step 0 (Copy) has a destination of 8 bytes, not 4012");
+  d = loopModel(2);
+  d.steps[4].args = {4, 2};
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS,
+                  "step 4 (Copy) writes its destination into a buffer that is not in the arena");
+  d = loopModel(2);
+  d.steps[2].target = 1;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS,
+                  "step 2 (LoopTest) leaves the loop for step 1, which does not follow it");
+  d = loopModel(2);
+  d.steps[5].target = 6;
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS,
+                  "step 5 (LoopNext) repeats from step 6, which does not precede it");
+  d = loopModel(2);
+  d.steps[2].args = {5, 6, 7, 7};
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "step 2 (LoopTest) takes 2 or 3 buffers, not 4");
+  d = loopModel(2);
+  d.steps[2].args = {5, 6, 1};
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS,
+                  "step 2 (LoopTest) has a trip count of 4012 bytes, not 8");
+  d = loopModel(2);
+  d.steps[1].control = static_cast<Control>(77);
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "step 1 (");
+  d = loopModel(2);
+  d.steps[1].args = {5, 6, 99};
+  expectLoadError(d, CATFISH_STATUS_DATA_LOSS, "step 1 (LoopBegin) uses buffer 99 but there are 8");
+}
+
 int writeExamples(const std::string &dir) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
@@ -1096,6 +1189,7 @@ int main(int argc, char **argv) {
       {"data-dependent outputs", testDataDependentOutputs},
       {"data-dependent size out of range", testDataDependentSizeOutOfRange},
       {"data-dependent dims refused", testDataDependentRefusals},
+      {"control steps", testControlSteps},
   };
   for (const Test &test : tests) {
     int before = failures;

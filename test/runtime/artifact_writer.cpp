@@ -88,7 +88,8 @@ std::vector<uint8_t> buildManifest(const ModelDesc &desc) {
   std::vector<flatbuffers::Offset<Step>> steps;
   for (const StepDesc &s : desc.steps)
     steps.push_back(CreateStepDirect(fbb, s.kernel, &s.args,
-                                     s.alternatives.empty() ? nullptr : &s.alternatives));
+                                     s.alternatives.empty() ? nullptr : &s.alternatives,
+                                     s.control, s.target));
   auto manifest = CreateManifestDirect(
       fbb, desc.compilerVersion.c_str(), desc.modelSha256.c_str(), desc.modelName.c_str(),
       &inputs, &outputs, &buffers, &targets, &kernels, &steps, desc.arenaSize, desc.weightsSize);

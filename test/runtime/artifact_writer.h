@@ -64,6 +64,8 @@ struct StepDesc {
   uint32_t kernel;
   std::vector<uint32_t> args;
   std::vector<uint32_t> alternatives = {};
+  Control control = Control::None;
+  uint32_t target = 0;
 };
 
 /// A whole artifact: manifest fields plus the code blobs (section 1, 2, ...) and the weights.
