@@ -143,6 +143,8 @@ static LogicalResult convertIf(NodeContext &node) {
 
 /// Iterations beyond which a Loop or Scan is not unrolled.
 static constexpr int64_t kMaxUnrolledIterations = 4096;
+/// The largest trip count that a Loop's scan outputs are planned for (their bound).
+static constexpr int64_t kMaxScanIterations = int64_t(1) << 20;
 
 /// `v` with a dim of size 1 inserted at `axis`.
 static Value unsqueezeAt(NodeContext &node, Value v, int64_t axis) {
@@ -237,6 +239,10 @@ static LogicalResult convertLoop(NodeContext &node) {
     return node.fail("the Loop has scan outputs and a trip count known only at run time, so "
                      "their size has no bound to plan them with (make the trip count a "
                      "constant, or fix the inputs it is computed from with --freeze-input)");
+  if (numScans && *bound > kMaxScanIterations)
+    return node.fail("the Loop has scan outputs and a trip count of " + Twine(*bound) +
+                     ", too many iterations to plan them for (at most " +
+                     Twine(kMaxScanIterations) + ")");
   if (numScans)
     initial.push_back(node.constI64({0}, /*scalar=*/true));
   SmallVector<Type> argTypes = {RankedTensorType::get({}, b.getI64Type()),
