@@ -244,7 +244,34 @@ def bert_inputs():
 
 
 # name -> (module factory, inputs, exporter[, dynamic dims: input -> {axis: name}])
-MODELS = {}
+class Iterative(nn.Module):
+    """Loops as scripted PyTorch code writes them: a recurrence run `steps` times (an input),
+    and Newton's square root iterated while its error is above a tolerance (at most 50 times).
+    Exported from torch.jit.script (TorchScript exporter only: torch.export cannot trace loops
+    that depend on the data), they are ONNX Loops whose trip count or condition is known only at
+    run time."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.Linear(8, 8)
+
+    def forward(self, x, steps):
+        h = x
+        for _ in range(int(steps)):
+            h = torch.tanh(self.cell(h) + x)
+        a = x * x + 1.0
+        y = a
+        i = 0
+        while bool((y * y - a).abs().max() > 1e-4) and i < 50:
+            y = 0.5 * (y + a / y)
+            i += 1
+        return h, y
+
+
+MODELS = {
+    "iterative_ts": (lambda: torch.jit.script(Iterative()),
+                     lambda: {"x": seeded((2, 8), np.float32), "steps": np.array(3, np.int64)}, "ts"),
+}
 for exporter in ("ts", "dynamo"):
     MODELS[f"lstm_tagger_{exporter}"] = (LstmTagger, lambda: {"tokens": seeded((2, 9), np.int64, 50)}, exporter)
     MODELS[f"gru_encoder_{exporter}"] = (GruEncoder, lambda: {"features": seeded((6, 2, 12), np.float32),

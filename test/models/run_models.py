@@ -37,7 +37,7 @@ def check(name, args):
     # compiling for a serving shape does.
     shape_args = []
     for n, value in feeds.items():
-        shape_args += ["--shape", f"{n}={'x'.join(str(d) for d in value.shape) or '1'}"]
+        shape_args += ["--shape", f"{n}={'x'.join(str(d) for d in value.shape)}"]
     failures = []
     variants = VARIANTS if args.device == "cpu" else VARIANTS[:1]
     for variant, flags in variants:
