@@ -645,7 +645,9 @@ LogicalResult RangeOp::inferReturnTypes(MLIRContext *, std::optional<Location> l
       return emitOptionalError(loc, "range start, limit and delta must be scalars of one type");
   int64_t count = kDyn;
   DenseElementsAttr s, l, d;
-  if (matchPattern(adaptor.getStart(), m_Constant(&s)) &&
+  if (std::optional<int64_t> bound = adaptor.getBound()) {
+    count = *bound;
+  } else if (matchPattern(adaptor.getStart(), m_Constant(&s)) &&
       matchPattern(adaptor.getLimit(), m_Constant(&l)) &&
       matchPattern(adaptor.getDelta(), m_Constant(&d))) {
     auto asDouble = [](DenseElementsAttr a) {
@@ -670,7 +672,7 @@ OpFoldResult RangeOp::fold(FoldAdaptor adaptor) {
   auto type = cast<RankedTensorType>(getType());
   auto start = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getStart());
   auto delta = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getDelta());
-  if (!start || !delta || !isSmallStatic(type))
+  if (!start || !delta || !isSmallStatic(type) || getBound())
     return {};
   APInt value = *start.getValues<APInt>().begin();
   APInt step = *delta.getValues<APInt>().begin();

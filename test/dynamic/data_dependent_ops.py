@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Outputs whose size depends on the data (NonZero, Compress, Unique, NonMaxSuppression) against
+"""Outputs whose size depends on the data (NonZero, Compress, Unique, NonMaxSuppression, TopK with
+a run-time k, Range over bounds computed from the data) against
 onnxruntime: each output must come back with onnxruntime's run-time shape and values, also when
 the data selects nothing or everything, and when such a value goes on through the ops that take
 it (Transpose, GatherND, Gather, Cast, elementwise ops, Squeeze, Unsqueeze) as torch.nonzero,
@@ -188,6 +189,40 @@ def unique_nan():
                              counts.astype(np.int64)]
 
 
+def routed_ranges(logits, expert, float_range=False):
+    """Token routing as MoE layers write it: each token's expert (ArgMax), the tokens per
+    expert (one-hot by Equal, summed) and their offsets (CumSum); then Range over one expert's
+    slots, from its offset to the next, and Range(0, its count). Their lengths are known only
+    at run time, bounded by the token count. `float_range`: the count cast to float and a float
+    step, as arange over float bounds does."""
+    experts = logits.shape[1]
+    nodes = [helper.make_node("ArgMax", ["logits"], ["choice"], axis=1, keepdims=1),
+             helper.make_node("Equal", ["choice", "ids"], ["hot"]),
+             helper.make_node("Cast", ["hot"], ["hot_i64"], to=TensorProto.INT64),
+             helper.make_node("ReduceSum", ["hot_i64", "axis0"], ["counts"], keepdims=0),
+             helper.make_node("CumSum", ["counts", "zero"], ["ends"]),
+             helper.make_node("Sub", ["ends", "counts"], ["begins"]),
+             helper.make_node("Gather", ["begins", "which"], ["begin"]),
+             helper.make_node("Gather", ["ends", "which"], ["end"]),
+             helper.make_node("Gather", ["counts", "which"], ["count"]),
+             helper.make_node("Range", ["begin", "end", "one"], ["slots"])]
+    constants = {"ids": np.arange(experts, dtype=np.int64)[None, :],
+                 "axis0": np.array([0], np.int64), "zero": np.array(0, np.int64),
+                 "which": np.array(expert, np.int64), "one": np.array(1, np.int64)}
+    outputs = ["counts", "slots"]
+    if float_range:
+        nodes += [helper.make_node("Cast", ["count"], ["count_f"], to=TensorProto.FLOAT),
+                  helper.make_node("Range", ["half", "count_f", "step"], ["positions"])]
+        constants.update(half=np.array(0.5, np.float32), step=np.array(0.75, np.float32))
+        outputs.append("positions")
+    else:
+        nodes += [helper.make_node("Range", ["zero", "count", "one"], ["positions"]),
+                  helper.make_node("Mul", ["positions", "two"], ["doubled"])]
+        constants["two"] = np.array(2, np.int64)
+        outputs += ["positions", "doubled"]
+    return model_of(nodes, {"logits": logits}, outputs, constants)
+
+
 CASES = {
     "nonzero_1d": lambda: nonzero(sparse((37,), 0.3, 1)),
     "nonzero_3d": lambda: nonzero(sparse((3, 4, 5), 0.4, 2)),
@@ -244,6 +279,11 @@ CASES = {
         rng(34).standard_normal((12, 2)).astype(np.float32), 5, axis=0, largest=0),
     "topk_runtime_k_zero": lambda: topk_runtime_k(rng(35).standard_normal((2, 6)).astype(np.float32), 0),
     "topk_runtime_k_all": lambda: topk_runtime_k(rng(36).standard_normal((2, 6)).astype(np.float32), 6),
+    "routed_ranges": lambda: routed_ranges(rng(41).standard_normal((9, 4)).astype(np.float32), 2),
+    "routed_ranges_empty": lambda: routed_ranges(
+        np.tile(np.array([[1, 0, 0, 0]], np.float32), (5, 1)), 3),
+    "routed_ranges_float": lambda: routed_ranges(
+        rng(42).standard_normal((11, 3)).astype(np.float32), 1, float_range=True),
 }
 
 if __name__ == "__main__":

@@ -377,7 +377,13 @@ def Catfish_FillOp : Catfish_InferOp<"fill"> {
 
 def Catfish_RangeOp : Catfish_InferOp<"range"> {
   let summary = "[start, start + delta, ...) up to limit, from three scalars";
-  let arguments = (ins AnyRankedTensor:$start, AnyRankedTensor:$limit, AnyRankedTensor:$delta);
+  let description = [{
+    With `bound` (start, limit and delta known only at run time) the output has `bound`
+    elements: the first max(0, ceil((limit - start) / delta)), at most `bound`, are the range,
+    the rest zero. Without it, they must be constants for the output to have a static length.
+  }];
+  let arguments = (ins AnyRankedTensor:$start, AnyRankedTensor:$limit, AnyRankedTensor:$delta,
+                       OptionalAttr<I64Attr>:$bound);
   let results = (outs AnyRankedTensor:$output);
   let hasFolder = 1;
 }

@@ -262,19 +262,41 @@ struct FillLowering final : LoweringPattern<FillOp> {
   }
 };
 
-/// Element i of a range is start + i * delta (its length is static by now).
+/// Element i of a range is start + i * delta (its length is static by now). A bounded range
+/// (start, limit and delta known only at run time) is zero from its run-time length on. The
+/// scalars are inputs of the loop, so every target reads them where it computes an element.
 struct RangeLowering final : LoweringPattern<RangeOp> {
   using LoweringPattern::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(RangeOp op, PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value start = scalarOf(rewriter, loc, op.getStart());
-    Value delta = scalarOf(rewriter, loc, op.getDelta());
+    SmallVector<Value> scalars = {op.getStart(), op.getDelta(), op.getLimit()};
+    SmallVector<AffineMap> maps;
+    for (Value scalar : scalars) {
+      int64_t rank = cast<RankedTensorType>(scalar.getType()).getRank();
+      maps.push_back(AffineMap::get(1, 0,
+                                    SmallVector<AffineExpr>(rank, rewriter.getAffineConstantExpr(0)),
+                                    rewriter.getContext()));
+    }
+    bool bounded = op.getBound().has_value();
     return SmallVector<Value>{buildParallelGeneric(
-        rewriter, loc, op.getType(), {}, {}, [&](OpBuilder &b, Location l, ValueRange) {
+        rewriter, op.getLoc(), op.getType(), scalars, maps,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value start = args[0], delta = args[1];
           Value i =
               arith::IndexCastOp::create(b, l, b.getI64Type(), linalg::IndexOp::create(b, l, 0));
           Value step = convertScalar(b, l, i, start.getType());
-          return addScalar(b, l, start, mulScalar(b, l, step, delta));
+          Value value = addScalar(b, l, start, mulScalar(b, l, step, delta));
+          if (!bounded)
+            return value;
+          // The length, max(0, ceil((limit - start) / delta)), in f64 like the importer's.
+          Type f64 = b.getF64Type();
+          Value span = arith::SubFOp::create(b, l, convertScalar(b, l, args[2], f64),
+                                             convertScalar(b, l, start, f64));
+          Value steps = math::CeilOp::create(
+              b, l, arith::DivFOp::create(b, l, span, convertScalar(b, l, delta, f64)));
+          Value inside = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT,
+                                               convertScalar(b, l, i, f64), steps);
+          Value zero = arith::ConstantOp::create(b, l, b.getZeroAttr(value.getType()));
+          return Value(arith::SelectOp::create(b, l, inside, value, zero));
         })};
   }
 };

@@ -198,7 +198,190 @@ static LogicalResult convertNonMaxSuppression(NodeContext &node) {
   return node.setOutput(0, (*results)[0]);
 }
 
+namespace {
+/// The closed interval [lo, hi] holding every element of a value.
+struct Interval {
+  double lo, hi;
+};
+} // namespace
+
+/// Nesting of ops through which valueBounds looks.
+static constexpr int kMaxBoundsDepth = 64;
+
+/// An interval holding every element of `v` as far as the ops computing it tell (constants,
+/// booleans, counts and indices, sums and partial sums of bounded values, arithmetic, and the
+/// ops that move elements), or nothing where it stems from the model's inputs.
+static std::optional<Interval> valueBounds(Value v, int depth = 0) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type || depth > kMaxBoundsDepth)
+    return std::nullopt;
+  if (type.getElementType().isInteger(1))
+    return Interval{0, 1};
+  Operation *op = v.getDefiningOp();
+  if (!op)
+    return std::nullopt;
+  auto of = [&](Value operand) { return valueBounds(operand, depth + 1); };
+  auto unite = [&](ValueRange operands) -> std::optional<Interval> {
+    std::optional<Interval> all;
+    for (Value operand : operands) {
+      std::optional<Interval> one = of(operand);
+      if (!one)
+        return std::nullopt;
+      all = all ? Interval{std::min(all->lo, one->lo), std::max(all->hi, one->hi)} : *one;
+    }
+    return all;
+  };
+  if (auto constant = dyn_cast<ConstantOp>(op)) {
+    auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+    if (!dense || dense.getNumElements() == 0 || dense.getNumElements() > (int64_t(1) << 16))
+      return std::nullopt;
+    Interval r{INFINITY, -INFINITY};
+    auto widen = [&](double x) { r = {std::min(r.lo, x), std::max(r.hi, x)}; };
+    if (isa<FloatType>(dense.getElementType()))
+      for (const APFloat &x : dense.getValues<APFloat>())
+        widen(x.convertToDouble());
+    else if (dense.getElementType().isUnsignedInteger())
+      for (const APInt &x : dense.getValues<APInt>())
+        widen(static_cast<double>(x.getZExtValue()));
+    else
+      for (const APInt &x : dense.getValues<APInt>())
+        widen(static_cast<double>(x.getSExtValue()));
+    if (!std::isfinite(r.lo) || !std::isfinite(r.hi))
+      return std::nullopt;
+    return r;
+  }
+  if (isa<CastOp, GatherOp, GatherElementsOp, GatherNdOp, SliceOp, ReshapeOp, TransposeOp,
+          BroadcastOp, TileOp, ReverseOp, SplitOp>(op))
+    return of(op->getOperand(0));
+  if (auto topK = dyn_cast<TopKOp>(op))
+    return v == topK->getResult(0) ? of(op->getOperand(0)) : std::nullopt;
+  if (isa<ConcatOp>(op))
+    return unite(op->getOperands());
+  if (isa<SelectOp>(op))
+    return unite(op->getOperands().drop_front());
+  if (isa<ArgMaxOp, ArgMinOp>(op)) {
+    auto input = cast<RankedTensorType>(op->getOperand(0).getType());
+    int64_t axis = op->getAttrOfType<IntegerAttr>("axis").getInt();
+    axis = axis < 0 ? axis + input.getRank() : axis;
+    if (axis < 0 || axis >= input.getRank() || input.isDynamicDim(axis))
+      return std::nullopt;
+    return Interval{0, static_cast<double>(input.getDimSize(axis) - 1)};
+  }
+  if (auto nonZero = dyn_cast<NonZeroOp>(op)) {
+    auto input = cast<RankedTensorType>(op->getOperand(0).getType());
+    if (!input.hasStaticShape() || v != nonZero.getCount())
+      return std::nullopt;
+    return Interval{0, static_cast<double>(input.getNumElements())};
+  }
+  if (auto oneHot = dyn_cast<OneHotOp>(op))
+    return of(op->getOperand(2));
+  if (isa<NegOp>(op))
+    if (auto x = of(op->getOperand(0)))
+      return Interval{-x->hi, -x->lo};
+  if (isa<ReluOp>(op))
+    if (auto x = of(op->getOperand(0)))
+      return Interval{std::max(0.0, x->lo), std::max(0.0, x->hi)};
+  if (isa<AbsOp>(op))
+    if (auto x = of(op->getOperand(0)))
+      return Interval{x->lo <= 0 && x->hi >= 0 ? 0 : std::min(std::abs(x->lo), std::abs(x->hi)),
+                      std::max(std::abs(x->lo), std::abs(x->hi))};
+  if (isa<AddOp, SubOp, MulOp, MinOp, MaxOp>(op) && op->getNumOperands() == 2) {
+    std::optional<Interval> a = of(op->getOperand(0)), b = of(op->getOperand(1));
+    if (!a || !b)
+      return std::nullopt;
+    if (isa<AddOp>(op))
+      return Interval{a->lo + b->lo, a->hi + b->hi};
+    if (isa<SubOp>(op))
+      return Interval{a->lo - b->hi, a->hi - b->lo};
+    if (isa<MinOp>(op))
+      return Interval{std::min(a->lo, b->lo), std::min(a->hi, b->hi)};
+    if (isa<MaxOp>(op))
+      return Interval{std::max(a->lo, b->lo), std::max(a->hi, b->hi)};
+    double products[] = {a->lo * b->lo, a->lo * b->hi, a->hi * b->lo, a->hi * b->hi};
+    return Interval{*std::min_element(products, products + 4),
+                    *std::max_element(products, products + 4)};
+  }
+  auto input = dyn_cast<RankedTensorType>(op->getNumOperands() ? op->getOperand(0).getType()
+                                                                : Type());
+  if (auto reduce = dyn_cast<ReduceOp>(op)) {
+    std::optional<Interval> x = of(reduce.getInput());
+    if (!x || !input || !input.hasStaticShape() || !type.hasStaticShape())
+      return std::nullopt;
+    if (reduce.getKind() == ReduceKind::max || reduce.getKind() == ReduceKind::min ||
+        reduce.getKind() == ReduceKind::mean)
+      return x;
+    if (reduce.getKind() != ReduceKind::sum || type.getNumElements() == 0)
+      return std::nullopt;
+    double n = static_cast<double>(input.getNumElements() / type.getNumElements());
+    return Interval{std::min(x->lo, n * x->lo), std::max(x->hi, n * x->hi)};
+  }
+  if (auto cumSum = dyn_cast<CumSumOp>(op)) {
+    std::optional<Interval> x = of(op->getOperand(0));
+    int64_t axis = cumSum.getAxis();
+    axis = axis < 0 ? axis + input.getRank() : axis;
+    if (!x || axis < 0 || axis >= input.getRank() || input.isDynamicDim(axis))
+      return std::nullopt;
+    double n = static_cast<double>(input.getDimSize(axis));
+    return Interval{std::min({0.0, x->lo, n * x->lo}), std::max({0.0, x->hi, n * x->hi})};
+  }
+  return std::nullopt;
+}
+
+/// The longest a range may be: no bound past this is planned.
+static constexpr double kMaxRangeBound = double(int64_t(1) << 24);
+
+/// Range. Constant start, limit and delta give a static length (the op folds where small);
+/// where start or limit are known only at run time, the output is planned at the longest
+/// length their bounds allow (valueBounds; delta must be a constant) and gets a bounded dim.
+static LogicalResult convertRange(NodeContext &node) {
+  Value start = node.input(0), limit = node.input(1), delta = node.input(2);
+  if (!start || !limit || !delta)
+    return node.fail("Range needs start, limit and delta");
+  if (matchPattern(start, m_Constant()) && matchPattern(limit, m_Constant()) &&
+      matchPattern(delta, m_Constant()))
+    return setResult(node, node.create<RangeOp>({start, limit, delta}));
+  std::optional<Interval> step = valueBounds(delta);
+  if (!matchPattern(delta, m_Constant()) || !step || step->lo != step->hi || step->lo == 0)
+    return node.fail("Range with a delta known only at run time (or zero) is not supported: "
+                     "its length cannot be bounded");
+  std::optional<Interval> from = valueBounds(start), to = valueBounds(limit);
+  if (!from || !to)
+    return node.fail(Twine("Range whose ") + (from ? "limit" : "start") +
+                     " is known only at run time needs a bound on its length, and none follows "
+                     "from how it is computed (it depends on the model's inputs; fix them with "
+                     "--freeze-input)");
+  double d = step->lo;
+  double span = d > 0 ? to->hi - from->lo : from->hi - to->lo;
+  double bound = std::max(0.0, std::ceil(span / std::abs(d)));
+  if (!(bound <= kMaxRangeBound))
+    return node.fail("Range of up to " + llvm::formatv("{0}", bound).str() +
+                     " elements is too long to plan for (at most " +
+                     Twine(static_cast<int64_t>(kMaxRangeBound)) + ")");
+  OpBuilder &b = node.builder();
+  auto count = static_cast<int64_t>(bound);
+  FailureOr<Value> range =
+      node.create<RangeOp>({start, limit, delta}, {node.named("bound", b.getI64IntegerAttr(count))});
+  if (failed(range))
+    return failure();
+  // The run-time length, max(0, ceil((limit - start) / delta)) at most the bound, as the
+  // kernel computes it.
+  Type f64 = b.getF64Type();
+  Value steps = node.make<CeilOp>({node.make<DivOp>(
+      {node.make<SubOp>({node.castElements(limit, f64), node.castElements(start, f64)}),
+       node.castElements(delta, f64)})});
+  Value length = node.castElements(
+      node.make<MinOp>({node.make<MaxOp>({steps, node.constScalar(f64, 0)}),
+                        node.constScalar(f64, bound)}),
+      b.getI64Type());
+  Value size = node.reshapeTo(length, {node.constI64({})});
+  if (!size)
+    return failure();
+  markBounded(node, *range, 0, size);
+  return node.setOutput(0, *range);
+}
+
 void mlir::catfish::onnx_import::registerDataDependentConverters(ConverterMap &map) {
+  map["Range"] = convertRange;
   map["NonZero"] = convertNonZero;
   map["Compress"] = convertCompress;
   map["Unique"] = convertUnique;

@@ -403,10 +403,6 @@ static LogicalResult convertConstantOfShape(NodeContext &node) {
   return setResult(node, node.create<FillOp>({*shape}, {node.named("value", value)}));
 }
 
-static LogicalResult convertRange(NodeContext &node) {
-  return setResult(node, node.create<RangeOp>({node.input(0), node.input(1), node.input(2)}));
-}
-
 static LogicalResult convertOneHot(NodeContext &node) {
   return setResult(node, node.create<OneHotOp>(
                              {node.input(0), node.input(1), node.input(2)},
@@ -830,7 +826,6 @@ void mlir::catfish::onnx_import::registerTensorConverters(ConverterMap &map) {
   map["Tile"] = convertTile;
   map["Pad"] = convertPad;
   map["ConstantOfShape"] = convertConstantOfShape;
-  map["Range"] = convertRange;
   map["OneHot"] = convertOneHot;
   map["Trilu"] = convertTrilu;
   map["CumSum"] = convertCumSum;

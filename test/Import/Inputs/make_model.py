@@ -998,6 +998,15 @@ def bad_resize_runtime_scales():
     return raw_model([node], inputs, [tensor("y", FLOAT, None)], opset=19)
 
 
+def bad_range_runtime_limit():
+    """Range up to a graph input: its length has no bound at compile time."""
+    node = helper.make_node("Range", ["start", "limit", "delta"], ["y"], name="/Range")
+    start = numpy_helper.from_array(np.array(0, np.int64), "start")
+    delta = numpy_helper.from_array(np.array(1, np.int64), "delta")
+    inputs = [tensor("limit", INT64, [])]
+    return raw_model([node], inputs, [tensor("y", INT64, None)], initializers=[start, delta])
+
+
 def bad_training_dropout():
     """Dropout whose training_mode is a graph input: it may drop at random."""
     node = helper.make_node("Dropout", ["x", "", "training"], ["y"], name="/Dropout")
@@ -1114,6 +1123,7 @@ CASES = {
     "bad_missing_attribute": saved(lambda: unary_model("Cast")),
     "bad_reshape_mismatch": saved(bad_reshape_mismatch),
     "bad_resize_runtime_scales": saved(bad_resize_runtime_scales),
+    "bad_range_runtime_limit": saved(bad_range_runtime_limit),
     "bad_training_dropout": saved(bad_training_dropout),
 }
 
