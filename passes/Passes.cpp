@@ -14,6 +14,7 @@ void mlir::catfish::buildImportCleanupPipeline(OpPassManager &pm) {
 
 void mlir::catfish::buildFusionPipeline(OpPassManager &pm, const FusionPipelineOptions &options) {
   OpPassManager &funcs = pm.nest<func::FuncOp>();
+  funcs.addPass(createCatfishHoistLoopInvariants());
   funcs.addPass(createCatfishFoldConstantQuantize());
   funcs.addPass(createCatfishFoldBatchNorm());
   funcs.addPass(createCatfishRaiseNorms());

@@ -5,7 +5,8 @@ Each case is one node with seeded random inputs (weights as graph inputs or init
 covering every direction, both layouts, biases, initial states, sequence lengths (including a
 zero and a full length), peepholes, input_forget, linear_before_reset, the cell clip, every
 activation function with its alpha and beta, f64 (against the ONNX reference implementation:
-onnxruntime computes these ops in f32 only), and outputs left out. Catfish compiles and runs it (with fusion and without on the CPU; with fusion as a CUDA plan on the emulator) and
+onnxruntime computes these ops in f32 only), and outputs left out; sequences of 5 steps, which
+are unrolled, and of 24 to 40, which run as a loop over time in the plan. Catfish compiles and runs it (with fusion and without on the CPU; with fusion as a CUDA plan on the emulator) and
 every output must match onnxruntime within rtol 1e-4, atol 1e-5. One exception: onnxruntime
 leaves the last state of a length-0 batch entry unwritten; the reference there is the initial
 state, as no step ran.
@@ -29,7 +30,7 @@ SEQ, BATCH, INPUT, HIDDEN = 5, 3, 4, 6
 
 def recurrent_case(op, direction="forward", bias=True, initial=False, lens=None, layout=0,
                    peephole=False, outputs=("Y", "Y_h", "Y_c"), dtype=np.float32,
-                   weights_constant=False, seed=0, **attrs):
+                   weights_constant=False, seq=SEQ, seed=0, **attrs):
     """(model, feeds, expected outputs) for one recurrent node. onnxruntime computes only
     layout 0, so a layout 1 node's reference is its layout 0 twin on the transposed inputs,
     with the outputs transposed back."""
@@ -37,7 +38,7 @@ def recurrent_case(op, direction="forward", bias=True, initial=False, lens=None,
     dirs = 2 if direction == "bidirectional" else 1
     g = GATES[op]
     tensors = {
-        "X": rng.uniform(-1, 1, (SEQ, BATCH, INPUT)),
+        "X": rng.uniform(-1, 1, (seq, BATCH, INPUT)),
         "W": rng.uniform(-0.6, 0.6, (dirs, g * HIDDEN, INPUT)),
         "R": rng.uniform(-0.6, 0.6, (dirs, g * HIDDEN, HIDDEN)),
     }
@@ -188,6 +189,14 @@ case("lstm_input_forget", recurrent_case, "LSTM", input_forget=1, peephole=True)
 case("lstm_activations", recurrent_case, "LSTM",
      activations=["HardSigmoid", "Elu", "Softsign"], activation_alpha=[0.25, 0.9, 0.0],
      activation_beta=[0.45, 0.0, 0.0])
+# Longer than kMaxUnrolledSteps (16): a loop over time in the plan.
+case("lstm_long_bidirectional_lens", recurrent_case, "LSTM", direction="bidirectional",
+     initial=True, peephole=True, lens=[24, 9, 0], seq=24)
+case("gru_long_reverse", recurrent_case, "GRU", direction="reverse", linear_before_reset=1,
+     seq=20)
+case("rnn_long_layout1", recurrent_case, "RNN", direction="bidirectional", layout=1,
+     outputs=("Y", "Y_h"), seq=40)
+case("lstm_long_state_only", recurrent_case, "LSTM", outputs=("Y_h", "Y_c"), seq=17)
 case("reverse_sequence_time0", reverse_sequence_case, 0)
 case("reverse_sequence_time1", reverse_sequence_case, 1)
 case("scan_axes_directions", scan_case)

@@ -174,6 +174,26 @@ def CatfishMergeMatmuls : Pass<"catfish-merge-matmuls", "mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::catfish::CatfishDialect"];
 }
 
+def CatfishHoistLoopInvariants : Pass<"catfish-hoist-loop-invariants", "mlir::func::FuncOp"> {
+  let summary = "Move the ops of a loop body that do not change between iterations before it";
+  let description = [{
+    An op of a `catfish.loop` body whose operands all come from outside the body, and which
+    has no side effects, moves before the loop, together with the ops that then qualify in
+    turn; inner loops are done first. Such an op (a slice of a weight, a cast of an outer
+    value) would otherwise be a kernel run once per iteration.
+
+    ```mlir
+    %r = catfish.loop(%n : tensor<i64>) iter_args(%h : tensor<2x4xf32>) -> (tensor<2x4xf32>) {
+    ^bb0(%i: tensor<i64>, %c: tensor<i1>, %v: tensor<2x4xf32>):
+      %wt = catfish.transpose %w {perm = array<i64: 1, 0>} : (tensor<4x4xf32>) -> tensor<4x4xf32>
+      %m = catfish.matmul %v, %wt : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
+      catfish.yield %c, %m : tensor<i1>, tensor<2x4xf32>
+    }
+    ```
+    computes `%wt` before the loop.
+  }];
+}
+
 def CatfishSinkReshapes : Pass<"catfish-sink-reshapes", "mlir::func::FuncOp"> {
   let summary = "Move reshapes that add leading unit dims below the elementwise ops they feed";
   let description = [{

@@ -1,9 +1,12 @@
 //===- Recurrent.cpp - ONNX RNN, GRU, LSTM and ReverseSequence -----------===//
 //
-// The recurrent ops are unrolled over the sequence at import. The input projections of all
-// steps are one matmul; each step is then a matmul by the recurrent weights and the cell's
-// gates, which fusion turns into one GEMM region with its elementwise epilogue. The sequence
-// length must therefore be static (it is the unroll count); the batch may be dynamic.
+// The input projections of all steps of a recurrent op are one matmul; each step is then a
+// matmul by the recurrent weights and the cell's gates, which fusion turns into one GEMM region
+// with its elementwise epilogue. Sequences of up to kMaxUnrolledSteps steps are unrolled at
+// import (fusion then sees across steps); longer ones with a static batch become a catfish.loop
+// over time, whose body is one step and which the execution plan runs, so the artifact and the
+// compile time no longer grow with the sequence. The sequence length must be static; the batch
+// may be dynamic where the sequence is unrolled.
 //
 // sequence_lens masks each batch entry past its length: the state stays, Y is zero there. The
 // reverse direction with sequence_lens runs forward over the input reversed within each entry's
@@ -102,6 +105,9 @@ private:
   /// Runs one direction; returns Y [seq, batch, H] (null if not asked for) and the last state.
   LogicalResult runDirection(const Direction &dir, Value xw, Value lens, Value &y, Value &hLast,
                              Value &cLast);
+  /// runDirection as a catfish.loop over time.
+  LogicalResult loopDirection(const Direction &dir, Value xw, Value lens, Value &y, Value &hLast,
+                              Value &cLast);
   /// One cell step: the new hidden (and cell) state from the step's input projection.
   void step(const Direction &dir, Value xt, Value h, Value c, Value &hNext, Value &cNext);
 
@@ -275,9 +281,101 @@ void RecurrentImporter::step(const Direction &dir, Value xt, Value h, Value c, V
   hNext = node.make<MulOp>({o, activate(dir.activations[2], cNext)});
 }
 
+/// Sequences of up to this many steps are unrolled at import.
+static constexpr int64_t kMaxUnrolledSteps = 16;
+
+LogicalResult RecurrentImporter::loopDirection(const Direction &dir, Value xw, Value lens,
+                                               Value &y, Value &hLast, Value &cLast) {
+  OpBuilder &b = node.builder();
+  Location loc = node.loc();
+  int64_t seq = typeOf(xw).getDimSize(0);
+  bool masked = static_cast<bool>(lens);
+  if (masked && dir.reverse)
+    xw = reverseSequence(node, xw, lens, 0, 1);
+  if (!xw)
+    return failure();
+  auto stateType = RankedTensorType::get({typeOf(xw).getDimSize(1), hidden}, et);
+  Value zeroState = ConstantOp::create(b, loc, DenseElementsAttr::get(stateType, b.getZeroAttr(et)));
+  SmallVector<Value> initial = {dir.h0 ? dir.h0 : zeroState};
+  if (kind == CellKind::Lstm)
+    initial.push_back(dir.c0 ? dir.c0 : zeroState);
+  Value lens64 = masked ? node.make<ReshapeOp>({node.castElements(lens, b.getI64Type()),
+                                                 node.constI64({-1, 1})})
+                        : Value();
+  Value trips = node.constI64({seq}, /*scalar=*/true);
+  if ((masked && !lens64) || !trips)
+    return failure();
+  bool wantY = node.hasOutput(0);
+  OperationState state(loc, LoopOp::getOperationName());
+  state.addOperands(trips);
+  state.addOperands(initial);
+  state.addAttribute("operandSegmentSizes",
+                     b.getDenseI32ArrayAttr({1, 0, static_cast<int32_t>(initial.size())}));
+  Region *region = state.addRegion();
+  {
+    OpBuilder::InsertionGuard guard(b);
+    SmallVector<Type> argTypes = {RankedTensorType::get({}, b.getI64Type()),
+                                  RankedTensorType::get({}, b.getI1Type())};
+    llvm::append_range(argTypes, ValueRange(initial).getTypes());
+    Block *block = b.createBlock(region, {}, argTypes, SmallVector<Location>(argTypes.size(), loc));
+    // Without masks the reverse direction walks the sequence backwards in place.
+    Value t = block->getArgument(0);
+    if (dir.reverse && !masked)
+      t = node.make<SubOp>({node.constI64({seq - 1}, true), t});
+    Value h = block->getArgument(2);
+    Value c = kind == CellKind::Lstm ? block->getArgument(3) : Value();
+    Value hNext, cNext;
+    step(dir, node.make<GatherOp>({xw, t}, {node.named("axis", b.getI64IntegerAttr(0))}), h, c,
+         hNext, cNext);
+    if (!hNext || (kind == CellKind::Lstm && !cNext))
+      return failure();
+    Value yt = hNext;
+    if (masked) {
+      Value live = node.make<LessOp>({t, lens64});
+      yt = node.make<SelectOp>({live, hNext, node.constScalar(et, 0.0)});
+      hNext = node.make<SelectOp>({live, hNext, h});
+      if (kind == CellKind::Lstm)
+        cNext = node.make<SelectOp>({live, cNext, c});
+    }
+    SmallVector<Value> yields = {block->getArgument(1), hNext};
+    if (kind == CellKind::Lstm)
+      yields.push_back(cNext);
+    if (wantY)
+      yields.push_back(yt);
+    if (llvm::any_of(yields, [](Value v) { return !v; }))
+      return failure();
+    YieldOp::create(b, loc, yields);
+  }
+  SmallVector<Type> resultTypes(ValueRange(initial).getTypes());
+  if (wantY)
+    resultTypes.push_back(RankedTensorType::get({seq, stateType.getDimSize(0), hidden}, et));
+  state.addTypes(resultTypes);
+  auto loop = cast<LoopOp>(b.create(state));
+  if (failed(loop.verify()))
+    return node.fail("internal error: the loop over time does not verify");
+  hLast = loop.getResult(0);
+  cLast = kind == CellKind::Lstm ? loop.getResult(1) : Value();
+  if (!wantY)
+    return success();
+  y = loop.getResults().back();
+  if (dir.reverse && !masked) {
+    SmallVector<int64_t> backwards;
+    for (int64_t t = seq - 1; t >= 0; --t)
+      backwards.push_back(t);
+    y = node.make<GatherOp>({y, node.constI64(backwards)},
+                            {node.named("axis", b.getI64IntegerAttr(0))});
+  }
+  if (masked && dir.reverse)
+    y = reverseSequence(node, y, lens, 0, 1);
+  return success(static_cast<bool>(y));
+}
+
 LogicalResult RecurrentImporter::runDirection(const Direction &dir, Value xw, Value lens,
                                               Value &y, Value &hLast, Value &cLast) {
   int64_t seq = typeOf(xw).getDimSize(0);
+  RankedTensorType xwType = typeOf(xw);
+  if (seq > kMaxUnrolledSteps && xwType.hasStaticShape())
+    return loopDirection(dir, xw, lens, y, hLast, cLast);
   bool masked = static_cast<bool>(lens);
   if (masked && dir.reverse)
     xw = reverseSequence(node, xw, lens, 0, 1);
@@ -370,16 +468,17 @@ LogicalResult RecurrentImporter::run() {
   RankedTensorType xType = typeOf(x), rType = typeOf(*r);
   if (xType.getDimSize(0) == 0)
     return node.fail("the sequence length (dim " + Twine(layout) + " of X) is 0");
-  // Each step is a few kernels of the plan: past this the artifact and its compile time grow
-  // out of proportion (a loop in the plan is the way past it, not built yet).
+  // Unrolled, each step is a few kernels of the plan: past this the artifact and its compile
+  // time grow out of proportion (a static batch runs the sequence as a loop instead).
   constexpr int64_t kMaxSteps = 4096;
-  if (xType.getDimSize(0) > kMaxSteps)
-    return node.fail("the sequence has " + Twine(xType.getDimSize(0)) + " steps; at most " +
-                     Twine(kMaxSteps) + " are unrolled");
+  if (xType.getDimSize(0) > kMaxSteps && xType.isDynamicDim(1))
+    return node.fail("the sequence has " + Twine(xType.getDimSize(0)) + " steps and the batch "
+                     "is dynamic; at most " + Twine(kMaxSteps) + " steps are unrolled (fix the "
+                     "batch with --shape to run the sequence as a loop)");
   if (xType.isDynamicDim(0))
     return node.fail("the sequence length (dim " + Twine(layout) +
-                     " of X) must be static: the sequence is unrolled at compile time (fix it "
-                     "with --shape)");
+                     " of X) must be static: it is the trip count of the loop over time or the "
+                     "unroll count (fix it with --shape)");
   hidden = node.attrInt("hidden_size", rType.getDimSize(2));
   if (ShapedType::isDynamic(hidden) || hidden <= 0)
     return node.fail("hidden_size must be given or R's last dim static");
