@@ -367,12 +367,7 @@ catfish_status_t *loadCode(catfish_model_t &model, std::string device, bool useG
   for (size_t s = 0; s < stepCount; ++s) {
     const fa::Step &step = *m.steps()->Get(static_cast<flatbuffers::uoffset_t>(s));
     if (step.control() != fa::Control::None) {
-      if (cuda)
-        return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, file.path(),
-                             ": the plan has loops whose trip count or condition is known only "
-                             "at run time, which the CUDA backend does not run yet (the CPU and "
-                             "the cuda-emulator device do)");
-      model.stepKernels.push_back(0);
+      model.stepKernels.push_back(catfish_model_t::kNoKernel);
       continue;
     }
     uint32_t kernel = step.kernel();

@@ -30,8 +30,17 @@ struct catfish_model_t {
     /// Set for a library matrix product run by the emulator.
     std::shared_ptr<const catfish::rt::EmulatedMatmul> matmul;
   };
-  /// Per step, the kernel it runs on this device (Step.kernel or one of its alternatives).
+  /// Per step, the kernel it runs on this device (Step.kernel or one of its alternatives);
+  /// kNoKernel for a control step.
   std::vector<uint32_t> stepKernels;
+  static constexpr uint32_t kNoKernel = UINT32_MAX;
+  /// The kernel of the first step that runs one; kNoKernel if none does.
+  uint32_t firstKernel() const {
+    for (uint32_t k : stepKernels)
+      if (k != kNoKernel)
+        return k;
+    return kNoKernel;
+  }
   /// Per kernel index, the calls that run it, in order; empty for kernels no step uses.
   std::vector<std::vector<Call>> calls;
   /// "cpu", "cuda:N" or "cuda-emulator".

@@ -291,6 +291,44 @@ std::vector<uint8_t> axpwArtifact(const std::string &function = "catfish_test_ax
   return buildArtifact(d);
 }
 
+/// h <- 2h + w, `trips` times from h = x, by a loop of control steps around the axpw launch
+/// (the carried h is the output; each iteration writes a temporary copied back over it).
+std::vector<uint8_t> loopArtifact(int64_t trips) {
+  using namespace catfish::artifact;
+  using namespace catfish::artifact::testing;
+  ModelDesc d;
+  d.formatVersion = kControlStepsFormatVersion;
+  d.compilerVersion = "catfish-test 0.1";
+  d.modelSha256 = std::string(64, 'f');
+  d.modelName = "loop";
+  d.inputs = {{"x", DType::F32, {kLength}, 0}};
+  d.outputs = {{"y", DType::F32, {kLength}, 2}};
+  // Buffers: 0 x, 1 w, 2 h, 3 temporary, 4 iteration, 5 condition, 6 trip count.
+  d.buffers = {{BufferKind::Input, 0, kBytes, 0},      {BufferKind::Weight, 0, kBytes},
+               {BufferKind::Arena, 0, kBytes},         {BufferKind::Arena, kBytes, kBytes},
+               {BufferKind::Arena, 2 * kBytes, 8},     {BufferKind::Arena, 2 * kBytes + 64, 1},
+               {BufferKind::Weight, kBytes, 8}};
+  d.targets = {{"cuda", "sm_80 sm_90a ptx:compute_80", "fatbin", 1}};
+  LaunchDesc launch{"catfish_test_axpw", {2, 1, 1}, {128, 1, 1}, {0, 1, 2}};
+  d.kernels = {{"catfish_kernel_0", "generated", "node 'Axpw'", 0, 1, {launch}}};
+  d.steps = {{0, {0, 2}, {}, Control::Copy},
+             {0, {4, 5}, {}, Control::LoopBegin},
+             {0, {4, 5, 6}, {}, Control::LoopTest, 6},
+             {0, {2, 1, 3}},
+             {0, {3, 2}, {}, Control::Copy},
+             {0, {4}, {}, Control::LoopNext, 2}};
+  d.arenaSize = 2 * kBytes + 128;
+  d.code = {{0x50, 0xed, 0x55, 0xba}};
+  d.weights.resize(kBytes + 8);
+  for (int64_t i = 0; i < kLength; ++i) {
+    float w = weight(i);
+    std::memcpy(d.weights.data() + i * sizeof(float), &w, sizeof(float));
+  }
+  std::memcpy(d.weights.data() + kBytes, &trips, sizeof(trips));
+  d.weightsSize = d.weights.size();
+  return buildArtifact(d);
+}
+
 std::string writeArtifact(const std::vector<uint8_t> &bytes, const char *name) {
   std::string path = std::string("/tmp/catfish-cuda-backend-") + std::to_string(getpid()) + "-" +
                      name + ".catfish";
@@ -400,6 +438,44 @@ void testFakeDriverRuns(const std::string &path, int graphs) {
   catfish_model_release(l.model);
   fake.free(boundX);
   fake.free(boundY);
+}
+
+/// A plan with a loop runs step by step from the host, never as a CUDA Graph (even when graphs
+/// are on): the body's launch runs once per iteration, the iteration number and the carried
+/// value go through the device.
+void testFakeDriverLoop() {
+  for (int64_t trips : {0, 1, 3}) {
+    std::string path = writeArtifact(loopArtifact(trips), "loop");
+    Counters before = fake.read();
+    Loaded l = load(path, "cuda", 1);
+    if (l.status)
+      std::fprintf(stderr, "load: %s\n", catfish_status_message(l.status));
+    CHECK(l.status == nullptr && l.model);
+    unlink(path.c_str());
+    if (!l.model)
+      continue;
+    catfish_session_t *session = nullptr;
+    CHECK(catfish_session_create(l.model, &session) == nullptr);
+    std::vector<float> x(kLength), want(kLength);
+    for (int64_t i = 0; i < kLength; ++i) {
+      x[i] = want[i] = float(i);
+      for (int64_t t = 0; t < trips; ++t)
+        want[i] = 2 * want[i] + weight(i);
+    }
+    CHECK(catfish_session_set_input(session, 0, x.data(), kBytes) == nullptr);
+    for (int run = 0; run < 2; ++run) {
+      CHECK(catfish_session_run(session) == nullptr);
+      const void *data = nullptr;
+      size_t size = 0;
+      CHECK(catfish_session_output(session, 0, &data, &size) == nullptr && size == kBytes);
+      CHECK(data && std::memcmp(data, want.data(), kBytes) == 0);
+    }
+    Counters after = fake.read();
+    CHECK(after.captures == before.captures && after.graphLaunches == before.graphLaunches);
+    CHECK(after.launches - before.launches == 2 * trips);
+    catfish_session_release(session);
+    catfish_model_release(l.model);
+  }
 }
 
 /// Two sessions of one model share its one weights upload; each has its own arena and inputs,
@@ -558,6 +634,7 @@ int main() {
   unlink(nonzero.c_str());
   testFakeDriverRefusals(path);
   unlink(path.c_str());
+  testFakeDriverLoop();
   std::printf("%s: the backend on the fake driver\n", failures == before ? "PASS" : "FAIL");
 
   const CublasLt *lt = nullptr;

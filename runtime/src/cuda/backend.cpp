@@ -175,7 +175,7 @@ catfish_status_t *openDevice(const catfish_model_t &model, GpuModel &gpu) {
 
   // The steps' kernels are all of one cuda target (checked by the caller).
   const fa::Manifest &m = model.file->manifest();
-  uint32_t target = m.kernels()->Get(model.stepKernels.front())->target();
+  uint32_t target = m.kernels()->Get(model.firstKernel())->target();
   std::string images = m.targets()->Get(target)->arch() ? m.targets()->Get(target)->arch()->str()
                                                         : "";
   std::string image = pickImage(images, major, minor);
@@ -194,7 +194,7 @@ catfish_status_t *openDevice(const catfish_model_t &model, GpuModel &gpu) {
 catfish_status_t *loadModule(const catfish_model_t &model, GpuModel &gpu) {
   const Driver &driver = *gpu.driver;
   const fa::Manifest &m = model.file->manifest();
-  uint32_t target = m.kernels()->Get(model.stepKernels.front())->target();
+  uint32_t target = m.kernels()->Get(model.firstKernel())->target();
   const uint8_t *fatbin = model.file->sectionData(m.targets()->Get(target)->section());
   char log[4096] = {};
   CUjit_option options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
@@ -231,7 +231,7 @@ catfish_status_t *prepareCalls(const catfish_model_t &model, GpuModel &gpu) {
   std::map<std::string, cublasLtMatmulAlgo_t> algorithms;
   std::vector<bool> done(m.kernels()->size());
   for (uint32_t k : model.stepKernels) {
-    if (done[k])
+    if (k == catfish_model_t::kNoKernel || done[k])
       continue;
     done[k] = true;
     const fa::Kernel &kernel = *m.kernels()->Get(k);
@@ -317,7 +317,7 @@ catfish_status_t *loadModel(const catfish_model_t &model, int ordinal, bool useG
   if (catfish_status_t *status = openDriver(gpu->driver))
     return withPrefix(status, strCat(model.file->path(), ": device cuda:", ordinal,
                                      " is not available: "));
-  if (model.stepKernels.empty())
+  if (model.firstKernel() == catfish_model_t::kNoKernel)
     return makeStatusCat(CATFISH_STATUS_UNSUPPORTED, model.file->path(),
                          ": the artifact has no steps to run on a GPU");
   if (catfish_status_t *status = openDevice(model, *gpu))
@@ -363,6 +363,22 @@ struct GpuSession {
     uint32_t kernel = 0, step = 0;
   };
   std::vector<BoundCall> calls;
+  /// Per step in order: its calls in `calls`, or its control with its buffers' manifest
+  /// indices, device addresses and sizes.
+  struct BoundStep {
+    size_t firstCall = 0, endCall = 0;
+    fa::Control control = fa::Control::None;
+    uint32_t target = 0;
+    std::vector<uint32_t> buffers;
+    std::vector<CUdeviceptr> addresses;
+    std::vector<uint64_t> sizes;
+  };
+  std::vector<BoundStep> steps;
+  /// The plan has control steps: it runs step by step from the host, never as a CUDA Graph.
+  bool hasControl = false;
+  /// Per buffer, the host's copy of a loop's iteration number (the host counts, the body's
+  /// kernels read the device copy).
+  std::vector<int64_t> iterations;
   bool bindingsChanged = true;
 
   CUgraph graph = nullptr;
@@ -442,8 +458,25 @@ void bindBuffers(GpuSession &session) {
           session.boundOutputs[o];
 
   session.calls.clear();
+  session.steps.clear();
+  session.hasControl = false;
+  session.iterations.assign(m.buffers()->size(), 0);
   for (flatbuffers::uoffset_t s = 0; s < m.steps()->size(); ++s) {
     const fa::Step &step = *m.steps()->Get(s);
+    GpuSession::BoundStep boundStep;
+    boundStep.firstCall = boundStep.endCall = session.calls.size();
+    if (step.control() != fa::Control::None) {
+      boundStep.control = step.control();
+      boundStep.target = step.target();
+      for (uint32_t buffer : *step.args()) {
+        boundStep.buffers.push_back(buffer);
+        boundStep.addresses.push_back(session.addresses[buffer]);
+        boundStep.sizes.push_back(m.buffers()->Get(buffer)->size());
+      }
+      session.steps.push_back(std::move(boundStep));
+      session.hasControl = true;
+      continue;
+    }
     uint32_t k = session.model->stepKernels[s];
     auto address = [&](uint32_t position) { return session.addresses[step.args()->Get(position)]; };
     for (const GpuModel::Call &call : gpu.calls[k]) {
@@ -463,6 +496,8 @@ void bindBuffers(GpuSession &session) {
       }
       session.calls.push_back(std::move(bound));
     }
+    boundStep.endCall = session.calls.size();
+    session.steps.push_back(std::move(boundStep));
   }
   // Pointers into `values` are taken once the vector of calls stops moving.
   for (GpuSession::BoundCall &call : session.calls)
@@ -471,12 +506,11 @@ void bindBuffers(GpuSession &session) {
   session.bindingsChanged = false;
 }
 
-/// Puts the plan on the session's stream: every launch and matmul in order, then the copies of
-/// bound outputs that the plan cannot write in place.
-catfish_status_t *enqueuePlan(GpuSession &session) {
+/// Puts one call of a step on the session's stream.
+catfish_status_t *enqueueCall(GpuSession &session, const GpuSession::BoundCall &call) {
   const Driver &driver = *session.gpu->driver;
   const fa::Manifest &m = session.model->file->manifest();
-  for (const GpuSession::BoundCall &call : session.calls) {
+  {
     auto where = [&] {
       return "step " + std::to_string(call.step) + ", " + kernelLabel(m, call.kernel);
     };
@@ -486,7 +520,7 @@ catfish_status_t *enqueuePlan(GpuSession &session) {
           l->dynamicSharedBytes, session.stream, const_cast<void **>(call.params.data()), nullptr);
       if (result != CUDA_SUCCESS)
         return driverError(driver, result, where() + ": launching " + l->name);
-      continue;
+      return nullptr;
     }
     const GpuModel::Matmul &mm = *call.matmul;
     const CublasLt &lt = *session.gpu->lt;
@@ -499,6 +533,94 @@ catfish_status_t *enqueuePlan(GpuSession &session) {
     if (status != CUBLAS_STATUS_SUCCESS)
       return makeStatusCat(CATFISH_STATUS_INTERNAL, where(), ": cublasLtMatmul: ",
                            statusText(lt, status));
+  }
+  return nullptr;
+}
+
+/// Runs control step `next` of the plan from the host and moves `next` to the step that runs
+/// after it. The host keeps each loop's iteration number and uploads it for the body's
+/// kernels; a loop test reads the condition and the trip count back, waiting for the stream.
+catfish_status_t *runControl(GpuSession &session, size_t &next) {
+  const Driver &driver = *session.gpu->driver;
+  const GpuSession::BoundStep &step = session.steps[next];
+  std::string where = "step " + std::to_string(next) + " (" + fa::EnumNameControl(step.control) +
+                      ")";
+  const std::vector<CUdeviceptr> &at = step.addresses;
+  ++next;
+  auto upload = [&](uint32_t buffer) {
+    return driver.cuMemcpyHtoDAsync(at[0], &session.iterations[buffer], sizeof(int64_t),
+                                    session.stream);
+  };
+  switch (step.control) {
+  case fa::Control::Copy:
+    CATFISH_CU_CHECK(driver,
+                     driver.cuMemcpyDtoDAsync(at[1], at[0], step.sizes[0], session.stream), where);
+    break;
+  case fa::Control::CopyToSlice: {
+    int64_t iteration = session.iterations[step.buffers[2]];
+    uint64_t size = step.sizes[0];
+    if (iteration < 0 || (size && uint64_t(iteration) >= step.sizes[1] / size))
+      return makeStatusCat(CATFISH_STATUS_INTERNAL, where, ": loop iteration ", iteration,
+                           " is past the ", size ? step.sizes[1] / size : 0,
+                           " its scan output holds");
+    CATFISH_CU_CHECK(driver,
+                     driver.cuMemcpyDtoDAsync(at[1] + uint64_t(iteration) * size, at[0], size,
+                                              session.stream),
+                     where);
+    break;
+  }
+  case fa::Control::LoopBegin: {
+    session.iterations[step.buffers[0]] = 0;
+    CATFISH_CU_CHECK(driver, upload(step.buffers[0]), where);
+    static const uint8_t kTrue = 1;
+    CATFISH_CU_CHECK(driver,
+                     at.size() == 3
+                         ? driver.cuMemcpyDtoDAsync(at[1], at[2], 1, session.stream)
+                         : driver.cuMemcpyHtoDAsync(at[1], &kTrue, 1, session.stream),
+                     where);
+    break;
+  }
+  case fa::Control::LoopTest: {
+    uint8_t condition = 0;
+    int64_t trips = 0;
+    CATFISH_CU_CHECK(driver, driver.cuMemcpyDtoHAsync(&condition, at[1], 1, session.stream),
+                     where);
+    if (at.size() == 3)
+      CATFISH_CU_CHECK(driver,
+                       driver.cuMemcpyDtoHAsync(&trips, at[2], sizeof(trips), session.stream),
+                       where);
+    CATFISH_CU_CHECK(driver, driver.cuStreamSynchronize(session.stream), where);
+    if (!condition || (at.size() == 3 && session.iterations[step.buffers[0]] >= trips))
+      next = step.target;
+    break;
+  }
+  case fa::Control::LoopNext:
+    ++session.iterations[step.buffers[0]];
+    CATFISH_CU_CHECK(driver, upload(step.buffers[0]), where);
+    next = step.target;
+    break;
+  default:
+    break;
+  }
+  return nullptr;
+}
+
+/// Puts the plan on the session's stream: every step in order (a loop's steps as often as it
+/// runs), then the copies of bound outputs that the plan cannot write in place.
+catfish_status_t *enqueuePlan(GpuSession &session) {
+  const Driver &driver = *session.gpu->driver;
+  const fa::Manifest &m = session.model->file->manifest();
+  for (size_t next = 0; next < session.steps.size();) {
+    const GpuSession::BoundStep &step = session.steps[next];
+    if (step.control != fa::Control::None) {
+      if (catfish_status_t *status = runControl(session, next))
+        return status;
+      continue;
+    }
+    for (size_t c = step.firstCall; c < step.endCall; ++c)
+      if (catfish_status_t *status = enqueueCall(session, session.calls[c]))
+        return status;
+    ++next;
   }
   for (size_t o = 0; o < session.boundOutputs.size(); ++o) {
     if (!session.boundOutputs[o] || !session.copyBoundOutput[o])
@@ -693,7 +815,7 @@ catfish_status_t *run(GpuSession &session, bool waitForIt) {
     bindBuffers(session);
   }
   CATFISH_CU_CHECK(driver, driver.cuEventRecord(session.started, session.stream), "cuEventRecord");
-  if (session.gpu->useGraphs) {
+  if (session.gpu->useGraphs && !session.hasControl) {
     if (!session.graphExec)
       if (catfish_status_t *status = captureGraph(session)) {
         session.dropGraph();
