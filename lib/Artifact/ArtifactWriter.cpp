@@ -332,7 +332,7 @@ private:
   }
 
   /// A new arena buffer of `bytes`, live from the step about to be added.
-  uint32_t scratch(uint64_t bytes) {
+  uint32_t newArenaBuffer(uint64_t bytes) {
     PlannedBuffer buffer{fb::BufferKind::Arena};
     buffer.size = bytes;
     buffer.firstStep = buffer.lastStep = steps.size();
@@ -375,7 +375,7 @@ private:
         return makeError("internal error: two targets' kernels " + Twine(kernelCount) +
                          " take scratch buffers");
       for (uint64_t bytes : set.kernels[kernelCount].scratchBytes)
-        step.args.push_back(scratch(bytes));
+        step.args.push_back(newArenaBuffer(bytes));
     }
     ++kernelCount;
     steps.push_back(std::move(step));
@@ -391,13 +391,13 @@ private:
     std::vector<uint32_t> carriedBuffers;
     for (auto [k, initial] : llvm::enumerate(loop.getInitial())) {
       uint32_t source = use(initial);
-      uint32_t id = scratch(buffers[source].size);
+      uint32_t id = newArenaBuffer(buffers[source].size);
       bufferOf[body.getArgument(2 + k)] = bufferOf[loop.getResult(k)] = id;
       carriedBuffers.push_back(id);
       addControl(fb::Control::Copy, {source, id});
     }
     int64_t first = steps.size();
-    uint32_t iteration = scratch(8), condition = scratch(1);
+    uint32_t iteration = newArenaBuffer(8), condition = newArenaBuffer(1);
     bufferOf[body.getArgument(0)] = iteration;
     bufferOf[body.getArgument(1)] = condition;
     std::vector<uint32_t> scanBuffers;
@@ -433,7 +433,7 @@ private:
     llvm::erase_if(copies, [](auto copy) { return copy.first == copy.second; });
     for (auto &[source, destination] : copies)
       if (llvm::any_of(copies, [&](auto other) { return other.second == source; })) {
-        uint32_t saved = scratch(buffers[source].size);
+        uint32_t saved = newArenaBuffer(buffers[source].size);
         addControl(fb::Control::Copy, {source, saved});
         source = saved;
       }
