@@ -10,7 +10,8 @@
 # and xxHash headers with the generated manifest header (the runtime builds without flatc), and
 # the ONNX node tests of the pinned onnx (test/requirements.txt), so the GPU runs the same tests
 # as the CUDA emulator's figures. The checks: the runtime built standalone and its tests, the
-# e2e models against onnxruntime on the GPU (test/e2e/run_e2e.py --device cuda), the ONNX node
+# e2e models against onnxruntime on the GPU (test/e2e/run_e2e.py --device cuda), loops run by
+# the plan (test/control/control_flow.py --device cuda), the ONNX node
 # tests on the GPU (test/conformance/run_node_tests.py --device cuda), and the benchmarks against
 # PyTorch eager and torch.compile (bench/gpu_bench.py). Results go to $OUT (what the device tool
 # brings back) or build/gpu-check: results.md (dated, naming the GPU) and a log per step.
@@ -119,6 +120,8 @@ if [ "$dry" = 1 ]; then
   step first-device-call refused_here
   step e2e "$python" test/e2e/run_e2e.py --bin-dir "$bin" --work-dir "$work/e2e" \
     --device cuda-emulator --models mlp,bert_layer
+  step control "$python" test/control/control_flow.py --bin-dir "$bin" \
+    --work-dir "$work/control" --device cuda-emulator --cases recurrence
   step node-tests "$python" test/conformance/run_node_tests.py --execute --device cuda-emulator \
     --node-dir "$work/node/node" --compiler "$bin/catfish-compile" --jobs "$(nproc)" \
     --filter '^test_(add|softmax|matmul|conv)' --output "$out/conformance-cuda.md"
@@ -127,6 +130,8 @@ if [ "$dry" = 1 ]; then
 else
   nvidia-smi > "$out/nvidia-smi.log" 2>&1
   step e2e "$python" test/e2e/run_e2e.py --bin-dir "$bin" --work-dir "$work/e2e" --device cuda
+  step control "$python" test/control/control_flow.py --bin-dir "$bin" \
+    --work-dir "$work/control" --device cuda
   step node-tests "$python" test/conformance/run_node_tests.py --execute --device cuda \
     --node-dir "$work/node/node" --compiler "$bin/catfish-compile" --jobs "$(nproc)" \
     --output "$out/conformance-cuda.md"

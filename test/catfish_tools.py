@@ -7,6 +7,8 @@ import subprocess
 DEVICES = {
     "cpu": (["--target", "cpu"], []),
     "cuda-emulator": (["--target", "cuda", "--cuda-emulation"], ["--device", "cuda-emulator"]),
+    # A GPU (scripts/gpu-check.sh).
+    "cuda": (["--target", "cuda"], ["--device", "cuda:0"]),
 }
 VARIANTS = (("fusion", []), ("no fusion", ["--no-fusion"]))
 
