@@ -56,7 +56,7 @@ def check(name, args):
     samples(feeds, calib)
     shapes = []
     for n, value in feeds.items():
-        shapes += ["--shape", f"{n}={'x'.join(str(d) for d in value.shape) or '1'}"]
+        shapes += ["--shape", f"{n}={'x'.join(str(d) for d in value.shape)}"]
     failures, lines = [], []
     for scheme, flags in SCHEMES.items():
         label = f"{name} ({scheme})"
