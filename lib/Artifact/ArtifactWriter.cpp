@@ -324,12 +324,14 @@ public:
   size_t kernelCount = 0;
 
 private:
-  /// The buffer of `value`, read by the step about to be added.
-  uint32_t use(Value value) {
-    uint32_t id = bufferOf.lookup(value);
+  /// Buffer `id`, read or written by the step about to be added.
+  uint32_t touch(uint32_t id) {
     buffers[id].lastStep = std::max<int64_t>(buffers[id].lastStep, steps.size());
     return id;
   }
+
+  /// The buffer of `value`, read by the step about to be added.
+  uint32_t use(Value value) { return touch(bufferOf.lookup(value)); }
 
   /// A new arena buffer of `bytes`, live from the step about to be added.
   uint32_t newArenaBuffer(uint64_t bytes) {
@@ -342,7 +344,7 @@ private:
 
   void addControl(fb::Control control, std::vector<uint32_t> args, uint32_t target = 0) {
     for (uint32_t id : args)
-      buffers[id].lastStep = std::max<int64_t>(buffers[id].lastStep, steps.size());
+      touch(id);
     steps.push_back({0, std::move(args), control, target});
   }
 

@@ -273,7 +273,7 @@ static std::optional<Interval> valueBounds(Value v, int depth = 0) {
       return std::nullopt;
     return Interval{0, static_cast<double>(input.getNumElements())};
   }
-  if (auto oneHot = dyn_cast<OneHotOp>(op))
+  if (isa<OneHotOp>(op))
     return of(op->getOperand(2));
   if (isa<NegOp>(op))
     if (auto x = of(op->getOperand(0)))
@@ -301,8 +301,8 @@ static std::optional<Interval> valueBounds(Value v, int depth = 0) {
     return Interval{*std::min_element(products, products + 4),
                     *std::max_element(products, products + 4)};
   }
-  auto input = dyn_cast<RankedTensorType>(op->getNumOperands() ? op->getOperand(0).getType()
-                                                                : Type());
+  auto input = dyn_cast_if_present<RankedTensorType>(
+      op->getNumOperands() ? op->getOperand(0).getType() : Type());
   if (auto reduce = dyn_cast<ReduceOp>(op)) {
     std::optional<Interval> x = of(reduce.getInput());
     if (!x || !input || !input.hasStaticShape() || !type.hasStaticShape())
@@ -317,9 +317,11 @@ static std::optional<Interval> valueBounds(Value v, int depth = 0) {
   }
   if (auto cumSum = dyn_cast<CumSumOp>(op)) {
     std::optional<Interval> x = of(op->getOperand(0));
+    if (!x || !input)
+      return std::nullopt;
     int64_t axis = cumSum.getAxis();
     axis = axis < 0 ? axis + input.getRank() : axis;
-    if (!x || axis < 0 || axis >= input.getRank() || input.isDynamicDim(axis))
+    if (axis < 0 || axis >= input.getRank() || input.isDynamicDim(axis))
       return std::nullopt;
     double n = static_cast<double>(input.getDimSize(axis));
     return Interval{std::min({0.0, x->lo, n * x->lo}), std::max({0.0, x->hi, n * x->hi})};
