@@ -110,6 +110,9 @@ private:
                               Value &cLast);
   /// One cell step: the new hidden (and cell) state from the step's input projection.
   void step(const Direction &dir, Value xt, Value h, Value c, Value &hNext, Value &cNext);
+  /// A step's results where `live` (t < sequence_lens, per batch entry): elsewhere Y is zero
+  /// and the states (null: zero) stay.
+  void mask(Value live, Value h, Value c, Value &y, Value &hNext, Value &cNext);
 
   NodeContext &node;
   CellKind kind;
@@ -330,13 +333,8 @@ LogicalResult RecurrentImporter::loopDirection(const Direction &dir, Value xw, V
     if (!hNext || (kind == CellKind::Lstm && !cNext))
       return failure();
     Value yt = hNext;
-    if (masked) {
-      Value live = node.make<LessOp>({t, lens64});
-      yt = node.make<SelectOp>({live, hNext, node.constScalar(et, 0.0)});
-      hNext = node.make<SelectOp>({live, hNext, h});
-      if (kind == CellKind::Lstm)
-        cNext = node.make<SelectOp>({live, cNext, c});
-    }
+    if (masked)
+      mask(node.make<LessOp>({t, lens64}), h, c, yt, hNext, cNext);
     SmallVector<Value> yields = {block->getArgument(1), hNext};
     if (kind == CellKind::Lstm)
       yields.push_back(cNext);
@@ -370,6 +368,15 @@ LogicalResult RecurrentImporter::loopDirection(const Direction &dir, Value xw, V
   return success(static_cast<bool>(y));
 }
 
+void RecurrentImporter::mask(Value live, Value h, Value c, Value &y, Value &hNext,
+                             Value &cNext) {
+  Value zero = node.constScalar(et, 0.0);
+  y = node.make<SelectOp>({live, hNext, zero});
+  hNext = node.make<SelectOp>({live, hNext, h ? h : zero});
+  if (kind == CellKind::Lstm)
+    cNext = node.make<SelectOp>({live, cNext, c ? c : zero});
+}
+
 LogicalResult RecurrentImporter::runDirection(const Direction &dir, Value xw, Value lens,
                                               Value &y, Value &hLast, Value &cLast) {
   int64_t seq = typeOf(xw).getDimSize(0);
@@ -393,13 +400,9 @@ LogicalResult RecurrentImporter::runDirection(const Direction &dir, Value xw, Va
     if (!hNext || (kind == CellKind::Lstm && !cNext))
       return failure();
     if (masked) {
-      Value live = node.make<LessOp>({node.constI64({t}, true), lens64});
-      Value zero = node.constScalar(et, 0.0);
-      if (wantY)
-        ys[t] = node.make<SelectOp>({live, hNext, zero});
-      h = node.make<SelectOp>({live, hNext, h ? h : zero});
-      if (kind == CellKind::Lstm)
-        c = node.make<SelectOp>({live, cNext, c ? c : zero});
+      mask(node.make<LessOp>({node.constI64({t}, true), lens64}), h, c, ys[t], hNext, cNext);
+      h = hNext;
+      c = cNext;
     } else {
       ys[t] = hNext;
       h = hNext;
