@@ -303,6 +303,37 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> lo
   return success();
 }
 
+LogicalResult PackedConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                             Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  RankedTensorType input = rankedType(adaptor.getInput());
+  RankedTensorType packed = rankedType(adaptor.getPacked());
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || packed.getRank() != spatial + 3)
+    return emitOptionalError(loc, "packed_conv takes [N, C, spatial...] by packed [F / P, C, ",
+                             "kernel..., P], got ", input, " and ", packed);
+  if (failed(verifyWindowAttrs(loc, spatial, adaptor.getStrides(), adaptor.getPads(),
+                               adaptor.getDilations())) ||
+      failed(unifyDims(loc, input.getDimSize(1), packed.getDimSize(1),
+                       "packed_conv input channels")))
+    return failure();
+  int64_t f = packed.isDynamicDim(0) || packed.isDynamicDim(spatial + 2)
+                  ? kDyn
+                  : packed.getDimSize(0) * packed.getDimSize(spatial + 2);
+  if (Value bias = adaptor.getBias()) {
+    RankedTensorType b = rankedType(bias);
+    if (b.getRank() != 1 || failed(unifyDims(loc, b.getDimSize(0), f, "packed_conv bias length")))
+      return emitOptionalError(loc, "packed_conv bias must be 1-D with ", f, " entries, got ", b);
+  }
+  SmallVector<int64_t> dims = {input.getDimSize(0), f};
+  for (int64_t i = 0; i < spatial; ++i)
+    dims.push_back(windowOutput(input.getDimSize(i + 2), packed.getDimSize(i + 2),
+                                adaptor.getStrides()[i], adaptor.getPads()[i],
+                                adaptor.getPads()[i + spatial], adaptor.getDilations()[i],
+                                false));
+  inferred.push_back(RankedTensorType::get(dims, input.getElementType()));
+  return success();
+}
+
 LogicalResult ConvTransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                                 Adaptor adaptor,
                                                 SmallVectorImpl<Type> &inferred) {

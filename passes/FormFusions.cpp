@@ -65,7 +65,7 @@ bool isContraction(Operation *op) { return isa<MatMulOp, PackedMatMulOp>(op); }
 FusionKind kindOf(Operation *op) {
   if (isContraction(op))
     return FusionKind::gemm;
-  if (isa<ConvOp, ConvTransposeOp>(op))
+  if (isa<ConvOp, PackedConvOp, ConvTransposeOp>(op))
     return FusionKind::conv;
   if (isa<AttentionOp>(op))
     return FusionKind::attention;

@@ -7,6 +7,10 @@
 // rows of P contiguous columns, the micro-kernel streams each panel from consecutive
 // addresses, as onnxruntime packs its weights at load.
 //
+// A convolution whose output rows are shorter than a panel (ResNet's 14x14 and 7x7 stages)
+// is packed the same way, by output channel: the CPU then computes it with the output
+// channels as the register block's columns instead of the few output columns.
+//
 //===----------------------------------------------------------------------===//
 #include "catfish/Dialect/Catfish.h"
 #include "catfish/Passes/Passes.h"
@@ -36,9 +40,10 @@ struct Weight {
   bool transposed = false;
 };
 
-/// A matmul to pack, with the panel width and orientation its weight is packed in.
+/// A matmul or convolution to pack, with the panel width and orientation its weight is
+/// packed in.
 struct Use {
-  MatMulOp matmul;
+  Operation *op;
   int64_t panel;
   bool transposed;
 };
@@ -84,36 +89,68 @@ struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
     getOperation().walk([&](MatMulOp matmul) {
       auto lhs = cast<RankedTensorType>(matmul.getLhs().getType());
       std::optional<Weight> weight = weightOf(matmul.getRhs());
-      int64_t p = panelFor(matmul);
+      int64_t p = panelFor(cast<RankedTensorType>(matmul.getType()).getShape().back());
       if (!weight || lhs.getRank() < 2 || !lhs.hasStaticShape() ||
           !lhs.getElementType().isF32() || p == 0)
         return;
       byWeight[weight->constant].push_back({matmul, p, weight->transposed});
       candidates.insert(matmul);
     });
-    // One packed copy replaces the constant when all its matmuls read it in one layout.
+    getOperation().walk([&](ConvOp conv) {
+      if (std::optional<int64_t> p = convPanel(conv)) {
+        byWeight[conv.getWeight().getDefiningOp()].push_back({conv, *p, false});
+        candidates.insert(conv);
+      }
+    });
+    // One packed copy replaces the constant when all its users read it in one layout.
     for (auto &[constant, uses] : byWeight)
       if (onlyFeedsPacked(constant->getResult(0), candidates) &&
           llvm::all_of(uses, [&](const Use &use) {
-            return use.panel == uses.front().panel && use.transposed == uses.front().transposed;
-          }))
-        pack(cast<ConstantOp>(constant), uses);
+            return use.op->getName() == uses.front().op->getName() &&
+                   use.panel == uses.front().panel && use.transposed == uses.front().transposed;
+          })) {
+        if (isa<ConvOp>(uses.front().op))
+          packConvs(cast<ConstantOp>(constant), uses);
+        else
+          packMatmuls(cast<ConstantOp>(constant), uses);
+      }
   }
 
-  /// The widest panel from `panel` down to kMinPanel (halving) that divides the columns of
-  /// `matmul`; else `panel` itself where the columns are at least kMinPaddedPanels panels (the
-  /// last panel is padded with zero columns, at most 1/kMinPaddedPanels more work); else 0.
-  int64_t panelFor(MatMulOp matmul) const {
-    int64_t columns = cast<RankedTensorType>(matmul.getType()).getShape().back();
+  /// The widest panel from `panel` down to kMinPanel (halving) that divides `columns`; else
+  /// `panel` itself where the columns are at least kMinPaddedPanels panels (the last panel is
+  /// padded with zero columns, at most 1/kMinPaddedPanels more work); else 0.
+  int64_t panelFor(int64_t columns) const {
     for (int64_t p = panel; p >= kMinPanel; p /= 2)
       if (columns % p == 0)
         return p;
     return columns >= kMinPaddedPanels * panel ? static_cast<int64_t>(panel) : 0;
   }
 
+  /// The panel `conv`'s weight is packed in, or none: a convolution without groups by a
+  /// constant f32 weight whose output channels a panel divides, with static shapes, and
+  /// whose output rows, rounded up to whole 8-wide vectors, are narrower than a panel (as
+  /// columns of the micro-kernel they would leave its register block part empty).
+  std::optional<int64_t> convPanel(ConvOp conv) const {
+    auto input = cast<RankedTensorType>(conv.getInput().getType());
+    RankedTensorType result = conv.getType();
+    auto constant = conv.getWeight().getDefiningOp<ConstantOp>();
+    if (conv.getGroups() != 1 || !constant || !input.hasStaticShape() ||
+        !result.hasStaticShape() || !input.getElementType().isF32() ||
+        getConstantRawBytes(constant).empty() ||
+        llvm::alignTo(result.getShape().back(), kMinPanel) >= static_cast<uint64_t>(panel))
+      return std::nullopt;
+    if (conv.getBias() && !cast<RankedTensorType>(conv.getBias().getType()).hasStaticShape())
+      return std::nullopt;
+    int64_t channels = result.getDimSize(1);
+    for (int64_t p = panel; p >= kMinPanel; p /= 2)
+      if (channels % p == 0)
+        return p;
+    return std::nullopt;
+  }
+
   /// Replaces the matmul of each of `uses` (all by `constant`, in one layout) by a packed
   /// matmul by one packed copy, and erases the constant.
-  void pack(ConstantOp constant, ArrayRef<Use> uses) {
+  void packMatmuls(ConstantOp constant, ArrayRef<Use> uses) {
     ArrayRef<char> bytes = getConstantRawBytes(constant);
     const auto *values = reinterpret_cast<const float *>(bytes.data());
     auto type = cast<RankedTensorType>(constant.getType());
@@ -135,7 +172,7 @@ struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
     Value packed = ConstantOp::create(builder, constant.getLoc(),
                                       createWeightsAttr(packedType, packedBytes, "packed_weight"));
     for (Use use : uses) {
-      MatMulOp matmul = use.matmul;
+      auto matmul = cast<MatMulOp>(use.op);
       builder.setInsertionPoint(matmul);
       Location loc = matmul.getLoc();
       auto type = cast<RankedTensorType>(matmul.getType());
@@ -153,6 +190,41 @@ struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
       matmul.erase();
       if (transpose && transpose->use_empty())
         transpose->erase();
+    }
+    constant.erase();
+  }
+
+  /// Replaces each convolution of `uses` (all by `constant`, [F, C, k...]) by a packed
+  /// convolution by one copy packed as [F / P, C, k..., P], and erases the constant.
+  void packConvs(ConstantOp constant, ArrayRef<Use> uses) {
+    ArrayRef<char> bytes = getConstantRawBytes(constant);
+    const auto *values = reinterpret_cast<const float *>(bytes.data());
+    auto type = cast<RankedTensorType>(constant.getType());
+    int64_t p = uses.front().panel, channels = type.getDimSize(0);
+    int64_t inner = type.getNumElements() / channels;
+    // weight[f, i] (i: c and k... flattened) goes to packed[f / P, i, f % P].
+    std::vector<float> panels(static_cast<size_t>(type.getNumElements()));
+    for (int64_t f = 0; f < channels; ++f)
+      for (int64_t i = 0; i < inner; ++i)
+        panels[((f / p) * inner + i) * p + f % p] = values[f * inner + i];
+    SmallVector<int64_t> shape = {channels / p};
+    llvm::append_range(shape, type.getShape().drop_front());
+    shape.push_back(p);
+    OpBuilder builder(constant);
+    auto packedType = RankedTensorType::get(shape, builder.getF32Type());
+    ArrayRef<char> packedBytes(reinterpret_cast<const char *>(panels.data()),
+                               panels.size() * sizeof(float));
+    Value packed = ConstantOp::create(builder, constant.getLoc(),
+                                      createWeightsAttr(packedType, packedBytes, "packed_weight"));
+    for (Use use : uses) {
+      auto conv = cast<ConvOp>(use.op);
+      builder.setInsertionPoint(conv);
+      Value product = PackedConvOp::create(builder, conv.getLoc(), conv.getType(),
+                                           conv.getInput(), packed, conv.getBias(),
+                                           conv.getStrides(), conv.getPads(),
+                                           conv.getDilations());
+      conv.replaceAllUsesWith(product);
+      conv.erase();
     }
     constant.erase();
   }

@@ -11,10 +11,12 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir::catfish {
 #define GEN_PASS_DEF_CATFISHPARTITIONTASKS
@@ -26,11 +28,30 @@ using namespace mlir::catfish;
 
 namespace {
 
-/// Ops that may stay outside the forall: every task runs them, so they must be cheap and
-/// write nothing the tasks share (pure ops such as constants and views, allocations).
+/// Whether `value` is (a view of) memory that `func` allocates, which each task has its own
+/// copy of.
+bool isTaskLocal(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (isa<memref::AllocOp, memref::AllocaOp>(def))
+      return true;
+    auto view = dyn_cast<ViewLikeOpInterface>(def);
+    if (!view)
+      return false;
+    value = view.getViewSource();
+  }
+  return false;
+}
+
+/// Ops that may stay outside the forall: every task runs them, so they must write nothing the
+/// tasks share: pure ops such as constants and views, allocations, and structured ops that
+/// only write memory the kernel allocates (a producer that every part reads whole, such as
+/// an im2col copy, computed once per task: TileForTasks.cpp).
 bool isSetUp(Operation &op) {
   if (op.getNumRegions() == 0 && isMemoryEffectFree(&op))
     return true;
+  if (auto structured = dyn_cast<linalg::LinalgOp>(op))
+    return structured.hasPureBufferSemantics() &&
+           llvm::all_of(structured.getDpsInits(), isTaskLocal);
   return isa<memref::AllocOp, memref::AllocaOp, memref::DeallocOp, memref::AssumeAlignmentOp,
              func::ReturnOp>(op);
 }

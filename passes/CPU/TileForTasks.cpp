@@ -169,6 +169,12 @@ bool isZeroOffsetUnitStrideSlice(tensor::ExtractSliceOp slice) {
          slice.getType().hasStaticShape();
 }
 
+/// Whether `slice` takes all of its static source.
+bool isWholeSlice(tensor::ExtractSliceOp slice) {
+  return isZeroOffsetUnitStrideSlice(slice) && slice.getSourceType().hasStaticShape() &&
+         slice.getType().getShape() == slice.getSourceType().getShape();
+}
+
 /// Whether loop `d` of `root` indexes a result dim that `cut` shortens.
 bool isCutDim(linalg::LinalgOp root, tensor::ExtractSliceOp cut, unsigned d) {
   AffineMap map = root.getIndexingMapMatchingResult(root->getResult(0));
@@ -358,6 +364,16 @@ struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks>
     tiling.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp).setTileSizes(tileSizes);
     scf::SCFTileAndFuseOptions options;
     options.setTilingOptions(tiling);
+    // A producer whose whole result every part reads (a convolution's im2col when the parts
+    // split its output channels) stays before the loop: each task computes it once
+    // (PartitionTasks.cpp) instead of each part again.
+    options.setFusionControlFn(
+        [](tensor::ExtractSliceOp slice, OpResult,
+           bool) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+          if (isWholeSlice(slice))
+            return std::nullopt;
+          return scf::SCFTileAndFuseOptions::ControlFnResult{};
+        });
     rewriter.setInsertionPoint(root);
     auto tiled = scf::tileConsumerAndFuseProducersUsingSCF(
         rewriter, cast<TilingInterface>(root.getOperation()), options);

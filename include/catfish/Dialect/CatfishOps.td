@@ -579,6 +579,22 @@ def Catfish_ConvOp : Catfish_InferOp<"conv"> {
   let results = (outs AnyRankedTensor:$output);
 }
 
+def Catfish_PackedConvOp : Catfish_InferOp<"packed_conv"> {
+  let summary = "Convolution without groups by constant weights stored in output-channel panels";
+  let description = [{
+    A `catfish.conv` with one group whose [F, C, k...] weight is kept as F / P panels of P
+    output channels: `packed[f / P, c, k..., f % P] = weight[f, c, k...]`, with P the packed
+    operand's last dim. The CPU computes it as a contraction whose columns are the output
+    channels (whole P-wide register blocks and consecutive weight reads) and whose rows are
+    the output positions, for small output grids whose rows are too short for a register
+    block. `catfish-pack-weights` makes it from a convolution by a constant weight.
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$input, RankedTensorOf<[F32]>:$packed,
+                       Optional<RankedTensorOf<[F32]>>:$bias, DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$pads, DenseI64ArrayAttr:$dilations);
+  let results = (outs RankedTensorOf<[F32]>:$output);
+}
+
 def Catfish_ConvTransposeOp : Catfish_InferOp<"conv_transpose"> {
   let summary = "N-d grouped transposed convolution with explicit padding";
   let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$weight,

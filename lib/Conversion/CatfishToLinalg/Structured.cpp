@@ -187,54 +187,79 @@ SmallVector<int64_t> vectorFriendlyGrid(ArrayRef<int64_t> outputDims) {
   return grid;
 }
 
-/// A convolution without groups as a contraction the CPU micro-kernels handle: the windows
-/// are copied out first (im2col, kept in [N, C, K..., O...] order so no reshape separates
-/// the ops and both fuse into each task), then out[n, f, o...] = bias[f] + sum over c, k...
-/// of w[f, c, k...] * cols[n, c, k..., o...]. A 1x1 convolution with unit strides reads the
-/// (padded) input directly. The output grid's innermost dim is widened to whole vectors
-/// (vectorFriendlyGrid) and the extra columns cut off at the end.
+/// The operand a convolution without groups contracts its weights with, on the output grid
+/// `grid` (vectorFriendlyGrid of the output dims): the input padded (the innermost dim
+/// further, so the grid's extra columns read zeros) and, unless the convolution is pointwise
+/// with unit strides, its windows copied out (im2col), kept in [N, C, K..., O...] order so no
+/// reshape separates the copy from the contraction and both fuse into each task.
+struct ConvColumns {
+  Value value;
+  bool pointwise;
+
+  /// The operand's indexing map in a contraction whose loops `n`, `c`, `k` (the first
+  /// kernel dim) and `o` (the first output dim) are dims of `numDims`.
+  AffineMap map(int64_t numDims, int64_t n, int64_t c, int64_t k, int64_t o,
+                int64_t spatial) const {
+    MLIRContext *context = value.getContext();
+    SmallVector<AffineExpr> exprs = {getAffineDimExpr(n, context), getAffineDimExpr(c, context)};
+    for (int64_t i = 0; !pointwise && i < spatial; ++i)
+      exprs.push_back(getAffineDimExpr(k + i, context));
+    for (int64_t i = 0; i < spatial; ++i)
+      exprs.push_back(getAffineDimExpr(o + i, context));
+    return AffineMap::get(numDims, 0, exprs, context);
+  }
+};
+ConvColumns convColumns(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> kernel,
+                        ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
+                        ArrayRef<int64_t> dilations, ArrayRef<int64_t> grid,
+                        int64_t outputColumns) {
+  MLIRContext *context = b.getContext();
+  int64_t spatial = kernel.size();
+  Type element = cast<RankedTensorType>(input.getType()).getElementType();
+  SmallVector<int64_t> high(pads.drop_front(spatial));
+  high.back() += (grid.back() - outputColumns) * strides.back();
+  Value padded = padSpatial(b, loc, input, pads.take_front(spatial), high,
+                            scalarConstant(b, loc, element, 0));
+  bool pointwise = llvm::all_of(kernel, [](int64_t k) { return k == 1; }) &&
+                   llvm::all_of(strides, [](int64_t s) { return s == 1; });
+  if (pointwise)
+    return {padded, true};
+  auto paddedType = cast<RankedTensorType>(padded.getType());
+  // cols[n, c, k..., o...] = padded[n, c, o * stride + k * dilation].
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, context); };
+  SmallVector<int64_t> shape = {paddedType.getDimSize(0), paddedType.getDimSize(1)};
+  llvm::append_range(shape, kernel);
+  llvm::append_range(shape, grid);
+  SmallVector<AffineExpr> read = {d(0), d(1)};
+  for (int64_t i = 0; i < spatial; ++i)
+    read.push_back(d(2 + spatial + i) * strides[i] + d(2 + i) * dilations[i]);
+  auto colsType = RankedTensorType::get(shape, element);
+  Value cols = buildParallelGeneric(b, loc, colsType, padded,
+                                    AffineMap::get(colsType.getRank(), 0, read, context),
+                                    [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  return {cols, false};
+}
+
+/// A convolution without groups as a contraction the CPU micro-kernels handle:
+/// out[n, f, o...] = bias[f] + sum over c, k... of w[f, c, k...] * cols[n, c, k..., o...]
+/// (convColumns), the output channels its rows and the output grid's innermost dim its
+/// columns, widened to whole vectors (vectorFriendlyGrid) and cut off at the end.
 Value lowerConvAsContraction(OpBuilder &b, Location loc, ConvOp op) {
   MLIRContext *context = b.getContext();
   auto weight = cast<RankedTensorType>(op.getWeight().getType());
   RankedTensorType result = op.getType();
   Type element = result.getElementType();
   int64_t rank = result.getRank(), spatial = rank - 2;
-  ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations(), pads = op.getPads();
   auto d = [&](int64_t i) { return getAffineDimExpr(i, context); };
 
   SmallVector<int64_t> grid = vectorFriendlyGrid(result.getShape().drop_front(2));
-  SmallVector<int64_t> high(pads.drop_front(spatial));
-  high.back() += (grid.back() - result.getDimSize(rank - 1)) * strides.back();
-  Value padded = padSpatial(b, loc, op.getInput(), pads.take_front(spatial), high,
-                            scalarConstant(b, loc, element, 0));
-  auto input = cast<RankedTensorType>(padded.getType());
-  bool pointwise =
-      llvm::all_of(weight.getShape().drop_front(2), [](int64_t k) { return k == 1; }) &&
-      llvm::all_of(strides, [](int64_t s) { return s == 1; });
+  ConvColumns cols = convColumns(b, loc, op.getInput(), weight.getShape().drop_front(2),
+                                 op.getStrides(), op.getPads(), op.getDilations(), grid,
+                                 result.getShape().back());
 
   // Contraction dims: (n, f, o..., c, k...).
   int64_t numDims = 3 + 2 * spatial;
   int64_t oDim = 2, cDim = 2 + spatial, kDim = 3 + spatial;
-  SmallVector<AffineExpr> colsExprs = {d(0), d(cDim)};
-  Value cols = padded;
-  if (!pointwise) {
-    // cols[n, c, k..., o...] = padded[n, c, o * stride + k * dilation].
-    SmallVector<int64_t> shape = {input.getDimSize(0), input.getDimSize(1)};
-    for (int64_t i = 0; i < spatial; ++i)
-      shape.push_back(weight.getDimSize(i + 2));
-    llvm::append_range(shape, grid);
-    SmallVector<AffineExpr> read = {d(0), d(1)};
-    for (int64_t i = 0; i < spatial; ++i)
-      read.push_back(d(2 + spatial + i) * strides[i] + d(2 + i) * dilations[i]);
-    auto colsType = RankedTensorType::get(shape, element);
-    cols = buildParallelGeneric(b, loc, colsType, padded,
-                                AffineMap::get(colsType.getRank(), 0, read, context),
-                                [](OpBuilder &, Location, ValueRange a) { return a[0]; });
-    for (int64_t i = 0; i < spatial; ++i)
-      colsExprs.push_back(d(kDim + i));
-  }
-  for (int64_t i = 0; i < spatial; ++i)
-    colsExprs.push_back(d(oDim + i));
   SmallVector<AffineExpr> wExprs = {d(1), d(cDim)};
   SmallVector<AffineExpr> outExprs = {d(0), d(1)};
   for (int64_t i = 0; i < spatial; ++i) {
@@ -247,13 +272,13 @@ Value lowerConvAsContraction(OpBuilder &b, Location loc, ConvOp op) {
   Value init = accumulatorInit(b, loc, gridType, op.getBias(),
                                AffineMap::get(rank, 0, {d(1)}, context));
   SmallVector<AffineMap> maps = {AffineMap::get(numDims, 0, wExprs, context),
-                                 AffineMap::get(numDims, 0, colsExprs, context),
+                                 cols.map(numDims, 0, cDim, kDim, oDim, spatial),
                                  AffineMap::get(numDims, 0, outExprs, context)};
   SmallVector<utils::IteratorType> iterators(2 + spatial, utils::IteratorType::parallel);
   iterators.append(1 + spatial, utils::IteratorType::reduction);
   auto generic =
-      linalg::GenericOp::create(b, loc, gridType, ValueRange{op.getWeight(), cols}, init, maps,
-                                iterators, [&](OpBuilder &nb, Location l, ValueRange a) {
+      linalg::GenericOp::create(b, loc, gridType, ValueRange{op.getWeight(), cols.value}, init,
+                                maps, iterators, [&](OpBuilder &nb, Location l, ValueRange a) {
                                   Value product =
                                       mulScalar(nb, l, widenTo(nb, l, a[0], element), a[1]);
                                   linalg::YieldOp::create(nb, l, addScalar(nb, l, a[2], product));
@@ -263,6 +288,95 @@ Value lowerConvAsContraction(OpBuilder &b, Location loc, ConvOp op) {
   return extractSlice(b, loc, result, generic.getResult(0), SmallVector<int64_t>(rank, 0),
                       SmallVector<int64_t>(rank, 1));
 }
+
+/// A convolution by packed weights [F / P, C, k..., P] as a contraction whose columns are the
+/// output channels: grid[n, o..., f / P, f % P] = bias[f] + sum over c, k... of
+/// cols[n, c, k..., o...] * packed[f / P, c, k..., f % P], the output grid's innermost dim
+/// its rows (widened to whole row blocks). A second loop writes the grid back in
+/// [N, F / P, P, O...] order, which the widened rows are cut from and which collapses to the
+/// result [N, F, O...] for free.
+struct PackedConvLowering final : LoweringPattern<PackedConvOp> {
+  using LoweringPattern<PackedConvOp>::LoweringPattern;
+  FailureOr<SmallVector<Value>> lower(PackedConvOp op, PatternRewriter &rewriter) const override {
+    auto packed = cast<RankedTensorType>(op.getPacked().getType());
+    RankedTensorType result = op.getType();
+    if (!result.hasStaticShape() || !packed.hasStaticShape() ||
+        !cast<RankedTensorType>(op.getInput().getType()).hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "packed_conv needs static shapes");
+    MLIRContext *context = rewriter.getContext();
+    Location loc = op.getLoc();
+    Type element = result.getElementType();
+    int64_t rank = result.getRank(), spatial = rank - 2;
+    int64_t panels = packed.getDimSize(0), panel = packed.getDimSize(spatial + 2);
+    auto d = [&](int64_t i) { return getAffineDimExpr(i, context); };
+
+    SmallVector<int64_t> grid = vectorFriendlyGrid(result.getShape().drop_front(2));
+    ConvColumns cols =
+        convColumns(rewriter, loc, op.getInput(), packed.getShape().slice(2, spatial),
+                    op.getStrides(), op.getPads(), op.getDilations(), grid,
+                    result.getShape().back());
+
+    // Contraction dims: (n, o..., fp, fc, c, k...).
+    int64_t fpDim = 1 + spatial, fcDim = 2 + spatial, cDim = 3 + spatial, kDim = 4 + spatial;
+    int64_t numDims = kDim + spatial;
+    SmallVector<AffineExpr> packedExprs = {d(fpDim), d(cDim)};
+    SmallVector<AffineExpr> gridExprs = {d(0)};
+    for (int64_t i = 0; i < spatial; ++i) {
+      packedExprs.push_back(d(kDim + i));
+      gridExprs.push_back(d(1 + i));
+    }
+    packedExprs.push_back(d(fcDim));
+    gridExprs.append({d(fpDim), d(fcDim)});
+    SmallVector<int64_t> gridShape = {result.getDimSize(0)};
+    llvm::append_range(gridShape, grid);
+    gridShape.append({panels, panel});
+    auto gridType = RankedTensorType::get(gridShape, element);
+    Value init;
+    if (Value bias = op.getBias()) {
+      Value panelled = reshapeTo(rewriter, loc, bias,
+                                 RankedTensorType::get({panels, panel}, element));
+      init = accumulatorInit(rewriter, loc, gridType, panelled,
+                             AffineMap::get(spatial + 3, 0, {d(spatial + 1), d(spatial + 2)},
+                                            context));
+    } else {
+      init = accumulatorInit(rewriter, loc, gridType, Value(), AffineMap());
+    }
+    SmallVector<AffineMap> maps = {cols.map(numDims, 0, cDim, kDim, 1, spatial),
+                                   AffineMap::get(numDims, 0, packedExprs, context),
+                                   AffineMap::get(numDims, 0, gridExprs, context)};
+    SmallVector<utils::IteratorType> iterators(3 + spatial, utils::IteratorType::parallel);
+    iterators.append(1 + spatial, utils::IteratorType::reduction);
+    auto contraction = linalg::GenericOp::create(
+        rewriter, loc, gridType, ValueRange{cols.value, op.getPacked()}, init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          linalg::YieldOp::create(b, l, addScalar(b, l, a[2], mulScalar(b, l, a[0], a[1])));
+        });
+
+    // The grid in [N, F / P, P, O...] order: loops (n, fp, fc, o...).
+    SmallVector<int64_t> panelledShape = {result.getDimSize(0), panels, panel};
+    llvm::append_range(panelledShape, grid);
+    SmallVector<AffineExpr> readExprs = {d(0)};
+    for (int64_t i = 0; i < spatial; ++i)
+      readExprs.push_back(d(3 + i));
+    readExprs.append({d(1), d(2)});
+    Value panelled = buildParallelGeneric(
+        rewriter, loc, RankedTensorType::get(panelledShape, element), contraction.getResult(0),
+        AffineMap::get(rank + 1, 0, readExprs, context),
+        [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    SmallVector<int64_t> exactShape = {result.getDimSize(0), panels, panel};
+    llvm::append_range(exactShape, result.getShape().drop_front(2));
+    auto exactType = RankedTensorType::get(exactShape, element);
+    if (exactShape != panelledShape)
+      panelled = extractSlice(rewriter, loc, exactType, panelled,
+                              SmallVector<int64_t>(rank + 1, 0), SmallVector<int64_t>(rank + 1, 1));
+    SmallVector<ReassociationIndices> groups = {{0}, {1, 2}};
+    for (int64_t i = 0; i < spatial; ++i)
+      groups.push_back({3 + i});
+    Value collapsed =
+        tensor::CollapseShapeOp::create(rewriter, loc, result, panelled, groups);
+    return SmallVector<Value>{collapsed};
+  }
+};
 
 /// RotaryEmbedding: each output element of the first rotary_dim features of a head is
 /// cos * x1 - sin * x2 (the first of its pair) or sin * x1 + cos * x2 (the second), the pair
@@ -645,7 +759,7 @@ template <typename OpTy, PoolKind Kind> struct PoolLowering final : LoweringPatt
 
 void mlir::catfish::populateStructuredToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ConvTransposeLowering, RotaryEmbeddingLowering, MatMulLowering,
-               PackedMatMulLowering, ConvLowering, EinsumLowering, PoolLowering<MaxPoolOp, PoolKind::Max>,
+               PackedMatMulLowering, ConvLowering, PackedConvLowering, EinsumLowering, PoolLowering<MaxPoolOp, PoolKind::Max>,
                PoolLowering<AvgPoolOp, PoolKind::Average>, PoolLowering<LpPoolOp, PoolKind::Lp>>(
       patterns.getContext());
 }

@@ -105,4 +105,43 @@ func.func @left_alone(%x: tensor<4x2xf32>, %x8: tensor<4x8xf32>, %h: tensor<4x2x
         tensor<4x12xf32>, tensor<4x8xf16>, tensor<8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
 }
 
+// -----
+
+// A convolution whose output rows (3, rounded up to 8) are narrower than a panel: with
+// panel=32 its [16, 1, 1, 2] weight is packed by output channel into one panel of 16
+// (packed[0, 0, 0, k, f] = w[f, 0, 0, k]). With panel=8 the rows fill a panel: left alone.
+// CHECK-LABEL: func.func @conv
+// CHECK-NOT: catfish.packed_conv
+// CHECK: catfish.conv
+// WIDE-LABEL: func.func @conv
+// WIDE: %[[P:.*]] = catfish.constant dense<{{\[}}{{\[}}{{\[}}{{\[}}[0.000000e+00, 2.000000e+00, 4.000000e+00, 6.000000e+00, 8.000000e+00, 1.000000e+01, 1.200000e+01, 1.400000e+01, 1.600000e+01, 1.800000e+01, 2.000000e+01, 2.200000e+01, 2.400000e+01, 2.600000e+01, 2.800000e+01, 3.000000e+01], [1.000000e+00, 3.000000e+00, 5.000000e+00, 7.000000e+00, 9.000000e+00, 1.100000e+01, 1.300000e+01, 1.500000e+01, 1.700000e+01, 1.900000e+01, 2.100000e+01, 2.300000e+01, 2.500000e+01, 2.700000e+01, 2.900000e+01, 3.100000e+01]]]]]> : tensor<1x1x1x2x16xf32>
+// WIDE: %[[Y:.*]] = catfish.packed_conv %arg0, %[[P]], %arg1 {dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x1x3x4xf32>, tensor<1x1x1x2x16xf32>, tensor<16xf32>) -> tensor<1x16x3x3xf32>
+// WIDE-NOT: catfish.conv
+// WIDE: return %[[Y]]
+func.func @conv(%x: tensor<1x1x3x4xf32>, %b: tensor<16xf32>) -> tensor<1x16x3x3xf32> {
+  %w = catfish.constant dense<[[[[0.0, 1.0]]], [[[2.0, 3.0]]], [[[4.0, 5.0]]], [[[6.0, 7.0]]], [[[8.0, 9.0]]], [[[10.0, 11.0]]], [[[12.0, 13.0]]], [[[14.0, 15.0]]], [[[16.0, 17.0]]], [[[18.0, 19.0]]], [[[20.0, 21.0]]], [[[22.0, 23.0]]], [[[24.0, 25.0]]], [[[26.0, 27.0]]], [[[28.0, 29.0]]], [[[30.0, 31.0]]]]> : tensor<16x1x1x2xf32>
+  %y = catfish.conv %x, %w, %b {dilations = array<i64: 1, 1>, groups = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x1x3x4xf32>, tensor<16x1x1x2xf32>, tensor<16xf32>) -> tensor<1x16x3x3xf32>
+  return %y : tensor<1x16x3x3xf32>
+}
+
+// -----
+
+// Convolutions left alone with panel=32: output rows of 32 (a whole panel), groups, a weight
+// that is an input, output channels no panel divides (12).
+// WIDE-LABEL: func.func @conv_left_alone
+// WIDE-NOT: catfish.packed_conv
+// WIDE-COUNT-4: catfish.conv
+// WIDE-NOT: catfish.packed_conv
+func.func @conv_left_alone(%wide: tensor<1x2x1x32xf32>, %x: tensor<1x2x3x4xf32>, %win: tensor<8x2x1x1xf32>)
+    -> (tensor<1x8x1x32xf32>, tensor<1x8x3x4xf32>, tensor<1x8x3x4xf32>, tensor<1x12x3x4xf32>) {
+  %w = catfish.constant dense<[[[[1.0]], [[2.0]]], [[[3.0]], [[4.0]]], [[[5.0]], [[6.0]]], [[[7.0]], [[8.0]]], [[[9.0]], [[10.0]]], [[[11.0]], [[12.0]]], [[[13.0]], [[14.0]]], [[[15.0]], [[16.0]]]]> : tensor<8x2x1x1xf32>
+  %wg = catfish.constant dense<[[[[1.0]]], [[[2.0]]], [[[3.0]]], [[[4.0]]], [[[5.0]]], [[[6.0]]], [[[7.0]]], [[[8.0]]]]> : tensor<8x1x1x1xf32>
+  %w12 = catfish.constant dense<[[[[1.0]], [[2.0]]], [[[3.0]], [[4.0]]], [[[5.0]], [[6.0]]], [[[7.0]], [[8.0]]], [[[9.0]], [[10.0]]], [[[11.0]], [[12.0]]], [[[13.0]], [[14.0]]], [[[15.0]], [[16.0]]], [[[17.0]], [[18.0]]], [[[19.0]], [[20.0]]], [[[21.0]], [[22.0]]], [[[23.0]], [[24.0]]]]> : tensor<12x2x1x1xf32>
+  %a = catfish.conv %wide, %w {dilations = array<i64: 1, 1>, groups = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x1x32xf32>, tensor<8x2x1x1xf32>) -> tensor<1x8x1x32xf32>
+  %b = catfish.conv %x, %wg {dilations = array<i64: 1, 1>, groups = 2 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x3x4xf32>, tensor<8x1x1x1xf32>) -> tensor<1x8x3x4xf32>
+  %c = catfish.conv %x, %win {dilations = array<i64: 1, 1>, groups = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x3x4xf32>, tensor<8x2x1x1xf32>) -> tensor<1x8x3x4xf32>
+  %d = catfish.conv %x, %w12 {dilations = array<i64: 1, 1>, groups = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x3x4xf32>, tensor<12x2x1x1xf32>) -> tensor<1x12x3x4xf32>
+  return %a, %b, %c, %d : tensor<1x8x1x32xf32>, tensor<1x8x3x4xf32>, tensor<1x8x3x4xf32>, tensor<1x12x3x4xf32>
+}
+
 // BAD: catfish-pack-weights: panel must be a positive multiple of 8, got 12

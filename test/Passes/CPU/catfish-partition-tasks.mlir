@@ -43,6 +43,52 @@ func.func @work_outside(%in: memref<40xf32>, %out: memref<40xf32>, %task: index,
 
 // -----
 
+// A structured op before the forall that writes only memory the kernel allocates (an im2col
+// copy every part reads whole) runs once per task, each into its own buffer: the kernel
+// still splits into tasks, and the copy stays before their loop.
+// CHECK-LABEL: func.func @task_local_setup
+// CHECK-SAME: attributes {catfish.max_tasks = 10 : i64}
+// CHECK: %[[BUF:.*]] = memref.alloc() : memref<40xf32>
+// CHECK: linalg.generic {{.*}} ins(%arg0 : memref<40xf32>) outs(%[[BUF]] : memref<40xf32>)
+// CHECK: scf.for
+// CHECK-NOT: scf.forall
+func.func @task_local_setup(%in: memref<40xf32>, %out: memref<40xf32>, %task: index, %count: index) {
+  %buf = memref.alloc() : memref<40xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%in : memref<40xf32>) outs(%buf : memref<40xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %n = arith.negf %x : f32
+    linalg.yield %n : f32
+  }
+  scf.forall (%i) = (0) to (40) step (4) {
+    %a = memref.subview %buf[%i] [4] [1] : memref<40xf32> to memref<4xf32, strided<[1], offset: ?>>
+    %b = memref.subview %out[%i] [4] [1] : memref<40xf32> to memref<4xf32, strided<[1], offset: ?>>
+    memref.copy %a, %b : memref<4xf32, strided<[1], offset: ?>> to memref<4xf32, strided<[1], offset: ?>>
+  }
+  memref.dealloc %buf : memref<40xf32>
+  return
+}
+
+// -----
+
+// A structured op before the forall that writes the kernel's output (memory the tasks
+// share) keeps the kernel one task.
+// CHECK-LABEL: func.func @shared_setup
+// CHECK-NOT: catfish.max_tasks
+// CHECK: scf.forall
+func.func @shared_setup(%in: memref<40xf32>, %out: memref<40xf32>, %task: index, %count: index) {
+  %one = arith.constant 1.0 : f32
+  linalg.fill ins(%one : f32) outs(%out : memref<40xf32>)
+  scf.forall (%i) = (0) to (40) step (4) {
+    %a = memref.subview %in[%i] [4] [1] : memref<40xf32> to memref<4xf32, strided<[1], offset: ?>>
+    %b = memref.subview %out[%i] [4] [1] : memref<40xf32> to memref<4xf32, strided<[1], offset: ?>>
+    memref.copy %a, %b : memref<4xf32, strided<[1], offset: ?>> to memref<4xf32, strided<[1], offset: ?>>
+  }
+  return
+}
+
+// -----
+
 // Without the task arguments nothing changes.
 // CHECK-LABEL: func.func @no_task_args
 // CHECK: scf.forall

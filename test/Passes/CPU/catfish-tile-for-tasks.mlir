@@ -246,3 +246,31 @@ func.func @panel_grid(%in: memref<16x32xf32>, %w: memref<16x32x8xf32>, %out: mem
   bufferization.materialize_in_destination %y in restrict writable %out : (tensor<16x128xf32>, memref<16x128xf32>) -> ()
   return
 }
+
+// The parts split the product's columns, so each reads the whole left operand: its producer
+// (an im2col copy in a convolution, here a negation) stays before the forall, computed once
+// per task rather than once per part. The bias fill, sliced by the parts, is fused.
+// CHECK-LABEL: func.func @whole_producer
+// CHECK: %[[NEG:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<16x32xf32>)
+// CHECK: scf.forall (%[[J:.*]]) = (0) to (64) step (16) shared_outs
+// CHECK:   linalg.fill
+// CHECK:   linalg.matmul ins(%[[NEG]], %{{.*}} : tensor<16x32xf32>, tensor<32x16xf32>)
+// CHECK-NOT: arith.negf
+// CHECK: bufferization.materialize_in_destination
+func.func @whole_producer(%a: memref<16x32xf32>, %b: memref<32x64xf32>, %out: memref<16x64xf32>, %task: index, %count: index) {
+  %x = bufferization.to_tensor %a restrict : memref<16x32xf32> to tensor<16x32xf32>
+  %w = bufferization.to_tensor %b restrict : memref<32x64xf32> to tensor<32x64xf32>
+  %ex = tensor.empty() : tensor<16x32xf32>
+  %neg = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<16x32xf32>) outs(%ex : tensor<16x32xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %n = arith.negf %v : f32
+    linalg.yield %n : f32
+  } -> tensor<16x32xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x64xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %p = linalg.matmul ins(%neg, %w : tensor<16x32xf32>, tensor<32x64xf32>) outs(%init : tensor<16x64xf32>) -> tensor<16x64xf32>
+  bufferization.materialize_in_destination %p in restrict writable %out : (tensor<16x64xf32>, memref<16x64xf32>) -> ()
+  return
+}
