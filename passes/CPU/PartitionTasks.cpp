@@ -43,14 +43,15 @@ bool isTaskLocal(Value value) {
 }
 
 /// Ops that may stay outside the forall: every task runs them, so they must write nothing the
-/// tasks share: pure ops such as constants and views, allocations, and structured ops that
-/// only write memory the kernel allocates (a producer that every part reads whole, such as
-/// an im2col copy, computed once per task: TileForTasks.cpp).
+/// tasks share: pure ops such as constants and views, allocations, and loops without
+/// reductions (copies and elementwise ops, not products) that only write memory the kernel
+/// allocates: a producer that every part reads whole, such as an im2col copy, computed once
+/// per task (TileForTasks.cpp).
 bool isSetUp(Operation &op) {
   if (op.getNumRegions() == 0 && isMemoryEffectFree(&op))
     return true;
   if (auto structured = dyn_cast<linalg::LinalgOp>(op))
-    return structured.hasPureBufferSemantics() &&
+    return structured.hasPureBufferSemantics() && structured.getNumReductionLoops() == 0 &&
            llvm::all_of(structured.getDpsInits(), isTaskLocal);
   return isa<memref::AllocOp, memref::AllocaOp, memref::DeallocOp, memref::AssumeAlignmentOp,
              func::ReturnOp>(op);

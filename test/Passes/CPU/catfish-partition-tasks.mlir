@@ -89,6 +89,26 @@ func.func @shared_setup(%in: memref<40xf32>, %out: memref<40xf32>, %task: index,
 
 // -----
 
+// A product before the forall, even into memory the kernel allocates, would be computed by
+// every task: the kernel stays one task.
+// CHECK-LABEL: func.func @local_product
+// CHECK-NOT: catfish.max_tasks
+// CHECK: scf.forall
+func.func @local_product(%in: memref<40x8xf32>, %w: memref<8x1xf32>, %out: memref<40xf32>, %task: index, %count: index) {
+  %buf = memref.alloc() : memref<40x1xf32>
+  linalg.matmul ins(%in, %w : memref<40x8xf32>, memref<8x1xf32>) outs(%buf : memref<40x1xf32>)
+  %flat = memref.collapse_shape %buf [[0, 1]] : memref<40x1xf32> into memref<40xf32>
+  scf.forall (%i) = (0) to (40) step (4) {
+    %a = memref.subview %flat[%i] [4] [1] : memref<40xf32> to memref<4xf32, strided<[1], offset: ?>>
+    %b = memref.subview %out[%i] [4] [1] : memref<40xf32> to memref<4xf32, strided<[1], offset: ?>>
+    memref.copy %a, %b : memref<4xf32, strided<[1], offset: ?>> to memref<4xf32, strided<[1], offset: ?>>
+  }
+  memref.dealloc %buf : memref<40x1xf32>
+  return
+}
+
+// -----
+
 // Without the task arguments nothing changes.
 // CHECK-LABEL: func.func @no_task_args
 // CHECK: scf.forall
