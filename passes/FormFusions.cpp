@@ -58,15 +58,16 @@ bool canFuseInto(Operation *producer, Operation *root) {
 }
 
 /// Contractions whose elementwise consumers (the epilogue: bias, activation, residual) join
-/// their region. Not convolutions yet: the CPU could no longer split a convolution with an
-/// epilogue into tasks (its output grid is cut from a widened one).
-bool isContraction(Operation *op) { return isa<MatMulOp, PackedMatMulOp>(op); }
+/// their region: matmuls and the CPU's packed convolutions. Not other convolutions yet: the
+/// CPU could no longer split them into tasks with an epilogue (their output grid is cut from
+/// a widened one), and the CUDA target's im2col GEMMs take none.
+bool isContraction(Operation *op) { return isa<MatMulOp, PackedMatMulOp, PackedConvOp>(op); }
 
 FusionKind kindOf(Operation *op) {
-  if (isContraction(op))
-    return FusionKind::gemm;
   if (isa<ConvOp, PackedConvOp, ConvTransposeOp>(op))
     return FusionKind::conv;
+  if (isContraction(op))
+    return FusionKind::gemm;
   if (isa<AttentionOp>(op))
     return FusionKind::attention;
   return FusionKind::generated;

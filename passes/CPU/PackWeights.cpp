@@ -7,9 +7,11 @@
 // rows of P contiguous columns, the micro-kernel streams each panel from consecutive
 // addresses, as onnxruntime packs its weights at load.
 //
-// A convolution whose output rows are shorter than a panel (ResNet's 14x14 and 7x7 stages)
-// is packed the same way, by output channel: the CPU then computes it with the output
-// channels as the register block's columns instead of the few output columns.
+// A convolution's weight [F, C, k...] is packed the same way, by output channel: the CPU
+// then computes it with the output channels as the register block's columns and the output
+// positions, flattened, as its rows (ResNet's 7x7 outputs are 49 rows, where their 7 columns
+// would fill a fifth of a 32-column block), and its epilogue fuses into the loop that writes
+// the result.
 //
 //===----------------------------------------------------------------------===//
 #include "catfish/Dialect/Catfish.h"
@@ -127,17 +129,14 @@ struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
   }
 
   /// The panel `conv`'s weight is packed in, or none: a convolution without groups by a
-  /// constant f32 weight whose output channels a panel divides, with static shapes, and
-  /// whose output rows, rounded up to whole 8-wide vectors, are narrower than a panel (as
-  /// columns of the micro-kernel they would leave its register block part empty).
+  /// constant f32 weight whose output channels a panel divides, with static shapes.
   std::optional<int64_t> convPanel(ConvOp conv) const {
     auto input = cast<RankedTensorType>(conv.getInput().getType());
     RankedTensorType result = conv.getType();
     auto constant = conv.getWeight().getDefiningOp<ConstantOp>();
     if (conv.getGroups() != 1 || !constant || !input.hasStaticShape() ||
         !result.hasStaticShape() || !input.getElementType().isF32() ||
-        getConstantRawBytes(constant).empty() ||
-        llvm::alignTo(result.getShape().back(), kMinPanel) >= static_cast<uint64_t>(panel))
+        getConstantRawBytes(constant).empty())
       return std::nullopt;
     if (conv.getBias() && !cast<RankedTensorType>(conv.getBias().getType()).hasStaticShape())
       return std::nullopt;

@@ -78,7 +78,14 @@ SmallVector<Candidate> candidateDims(linalg::LinalgOp op) {
           candidate.dim, op.getContext()));
       if (!position)
         continue;
-      if (auto dim = dyn_cast<AffineDimExpr>(consumed.getResult(*position)))
+      // A packed convolution's result reads its grid's panel and column as `f floordiv P`
+      // and `f mod P`: both split along f (in whole panels: tileMultiples).
+      AffineExpr read = consumed.getResult(*position);
+      if (auto binary = dyn_cast<AffineBinaryOpExpr>(read);
+          binary && (binary.getKind() == AffineExprKind::FloorDiv ||
+                     binary.getKind() == AffineExprKind::Mod))
+        read = binary.getLHS();
+      if (auto dim = dyn_cast<AffineDimExpr>(read))
         order.push_back({dim.getPosition(), candidate.ragged});
     }
     return order;

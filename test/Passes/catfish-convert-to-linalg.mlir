@@ -239,28 +239,28 @@ func.func @packed_matmul(%x: tensor<2x4x8xf32>, %w: tensor<2x8x8xf32>) -> tensor
 
 // -----
 
-// A packed convolution (3x3, 7x7 outputs) is a contraction on the grid [n, oh, ow, f / P,
-// f % P]: the windows copied out in [n, c, kh, kw, oh, ow] order with the rows widened to 8,
-// read by the loops (n, oh, ow, fp, fc, c, kh, kw), the packed weight as [fp, c, kh, kw, fc],
-// the bias folded into the accumulator's start. A second loop writes the grid in
-// [n, fp, fc, oh, ow] order, the widened row is cut off, and (fp, fc) collapse to F.
-// CHECK-DAG: #[[COLS:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d5, d6, d7, d1, d2)>
-// CHECK-DAG: #[[PACKED:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d3, d5, d6, d7, d4)>
-// CHECK-DAG: #[[GRID:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3, d4)>
-// CHECK-DAG: #[[BACK:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3, d4, d1, d2)>
+// A packed convolution (3x3, 7x7 outputs) is a contraction on the grid [n, p, f / P, f % P]
+// with the output positions flattened: the windows copied out in [n, c, kh, kw, oh, ow]
+// order and viewed as [n, c, kh, kw, 49], read by the loops (n, p, fp, fc, c, kh, kw), the
+// packed weight as [fp, c, kh, kw, fc], the bias folded into the accumulator's start. A
+// second loop writes the result from the grid, reading panel and column as f floordiv 8
+// and f mod 8.
+// CHECK-DAG: #[[COLS:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d4, d5, d6, d1)>
+// CHECK-DAG: #[[PACKED:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d2, d4, d5, d6, d3)>
+// CHECK-DAG: #[[GRID:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3)>
+// CHECK-DAG: #[[BACK:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2 * 7 + d3, d1 floordiv 8, d1 mod 8)>
 // CHECK-LABEL: func.func @packed_conv
-// CHECK: %[[PAD:.*]] = tensor.pad %arg0 low[0, 0, 1, 1] high[0, 0, 1, 2]
-// CHECK: %[[COLSV:.*]] = linalg.generic {{.*}} ins(%[[PAD]] : tensor<1x3x9x10xf32>)
-// CHECK: } -> tensor<1x3x3x3x7x8xf32>
+// CHECK: %[[PAD:.*]] = tensor.pad %arg0 low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK: %[[COLSV:.*]] = linalg.generic {{.*}} ins(%[[PAD]] : tensor<1x3x9x9xf32>)
+// CHECK: } -> tensor<1x3x3x3x7x7xf32>
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[COLSV]] {{\[}}[0], [1], [2], [3], [4, 5]] : tensor<1x3x3x3x7x7xf32> into tensor<1x3x3x3x49xf32>
 // CHECK: %[[BIAS:.*]] = tensor.expand_shape %arg2 {{\[}}[0, 1]] output_shape [2, 8] : tensor<16xf32> into tensor<2x8xf32>
 // CHECK: %[[INIT:.*]] = linalg.generic {{.*}} ins(%[[BIAS]] : tensor<2x8xf32>)
-// CHECK: } -> tensor<1x7x8x2x8xf32>
-// CHECK: %[[G:.*]] = linalg.generic {indexing_maps = [#[[COLS]], #[[PACKED]], #[[GRID]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[COLSV]], %arg1 : tensor<1x3x3x3x7x8xf32>, tensor<2x3x3x3x8xf32>) outs(%[[INIT]] : tensor<1x7x8x2x8xf32>)
-// CHECK: %[[T:.*]] = linalg.generic {indexing_maps = [#[[BACK]], {{.*}}]{{.*}} ins(%[[G]] : tensor<1x7x8x2x8xf32>)
-// CHECK: } -> tensor<1x2x8x7x8xf32>
-// CHECK: %[[S:.*]] = tensor.extract_slice %[[T]][0, 0, 0, 0, 0] [1, 2, 8, 7, 7] [1, 1, 1, 1, 1] : tensor<1x2x8x7x8xf32> to tensor<1x2x8x7x7xf32>
-// CHECK: %[[C:.*]] = tensor.collapse_shape %[[S]] {{\[}}[0], [1, 2], [3], [4]] : tensor<1x2x8x7x7xf32> into tensor<1x16x7x7xf32>
-// CHECK: return %[[C]]
+// CHECK: } -> tensor<1x49x2x8xf32>
+// CHECK: %[[G:.*]] = linalg.generic {indexing_maps = [#[[COLS]], #[[PACKED]], #[[GRID]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[FLAT]], %arg1 : tensor<1x3x3x3x49xf32>, tensor<2x3x3x3x8xf32>) outs(%[[INIT]] : tensor<1x49x2x8xf32>)
+// CHECK: %[[OUT:.*]] = linalg.generic {indexing_maps = [#[[BACK]], {{.*}}]{{.*}} ins(%[[G]] : tensor<1x49x2x8xf32>)
+// CHECK: } -> tensor<1x16x7x7xf32>
+// CHECK: return %[[OUT]]
 func.func @packed_conv(%x: tensor<1x3x7x7xf32>, %w: tensor<2x3x3x3x8xf32>, %b: tensor<16xf32>) -> tensor<1x16x7x7xf32> {
   %y = catfish.packed_conv %x, %w, %b {dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x3x7x7xf32>, tensor<2x3x3x3x8xf32>, tensor<16xf32>) -> tensor<1x16x7x7xf32>
   return %y : tensor<1x16x7x7xf32>

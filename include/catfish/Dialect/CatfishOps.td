@@ -586,8 +586,9 @@ def Catfish_PackedConvOp : Catfish_InferOp<"packed_conv"> {
     output channels: `packed[f / P, c, k..., f % P] = weight[f, c, k...]`, with P the packed
     operand's last dim. The CPU computes it as a contraction whose columns are the output
     channels (whole P-wide register blocks and consecutive weight reads) and whose rows are
-    the output positions, for small output grids whose rows are too short for a register
-    block. `catfish-pack-weights` makes it from a convolution by a constant weight.
+    the output positions, flattened (a 7x7 output is 49 rows, where its 7 columns would fill
+    a fraction of a register block). `catfish-pack-weights` makes it from a convolution by a
+    constant weight.
   }];
   let arguments = (ins RankedTensorOf<[F32]>:$input, RankedTensorOf<[F32]>:$packed,
                        Optional<RankedTensorOf<[F32]>>:$bias, DenseI64ArrayAttr:$strides,

@@ -132,7 +132,7 @@ def CatfishFoldBatchNorm : Pass<"catfish-fold-batch-norm", "mlir::func::FuncOp">
 }
 
 def CatfishPackWeights : Pass<"catfish-pack-weights", "mlir::func::FuncOp"> {
-  let summary = "Pack the constant f32 weights of matmuls and narrow convolutions into panels for the CPU";
+  let summary = "Pack the constant f32 weights of matmuls and convolutions into panels for the CPU";
   let description = [{
     A `catfish.matmul` with a static f32 left operand of rank 2 or more and a constant f32
     [K, N] right operand (or the transpose of a constant [N, K] one, as a Gemm with transB
@@ -149,11 +149,10 @@ def CatfishPackWeights : Pass<"catfish-pack-weights", "mlir::func::FuncOp"> {
     tensor<96x768x32xf32>) -> tensor<128x3072xf32>` with panel=32.
 
     A `catfish.conv` without groups by a constant f32 [F, C, k...] weight, with static
-    shapes, whose output rows (its innermost dim, rounded up to a multiple of 8) are narrower
-    than `panel` becomes a `catfish.packed_conv` by the weight stored as [F / P, C, k..., P],
-    P being `panel` or its largest half down to 8 that divides F: the CPU then computes it
-    with the output channels as the micro-kernel's columns, where the output rows would fill
-    only part of a register block (ResNet's 14x14 and 7x7 stages).
+    shapes, becomes a `catfish.packed_conv` by the weight stored as [F / P, C, k..., P], P
+    being `panel` or its largest half down to 8 that divides F: the CPU then computes it with
+    the output channels as the micro-kernel's columns and the flattened output positions as
+    its rows, and its epilogue joins its region.
   }];
   let options = [
     Option<"panel", "panel", "int64_t", /*default=*/"16",

@@ -290,11 +290,11 @@ Value lowerConvAsContraction(OpBuilder &b, Location loc, ConvOp op) {
 }
 
 /// A convolution by packed weights [F / P, C, k..., P] as a contraction whose columns are the
-/// output channels: grid[n, o..., f / P, f % P] = bias[f] + sum over c, k... of
-/// cols[n, c, k..., o...] * packed[f / P, c, k..., f % P], the output grid's innermost dim
-/// its rows (widened to whole row blocks). A second loop writes the grid back in
-/// [N, F / P, P, O...] order, which the widened rows are cut from and which collapses to the
-/// result [N, F, O...] for free.
+/// output channels and whose rows are the output positions, flattened (49 rows for a 7x7
+/// output: whole 8-row register blocks but one): grid[n, p, f / P, f % P] = bias[f] + sum
+/// over c, k... of cols[n, c, k..., p] * packed[f / P, c, k..., f % P], cols being
+/// convColumns' operand with its output dims collapsed (a view). A second loop writes the
+/// result [N, F, O...] from the grid; an epilogue (activation, residual add) fuses into it.
 struct PackedConvLowering final : LoweringPattern<PackedConvOp> {
   using LoweringPattern<PackedConvOp>::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(PackedConvOp op, PatternRewriter &rewriter) const override {
@@ -308,73 +308,69 @@ struct PackedConvLowering final : LoweringPattern<PackedConvOp> {
     Type element = result.getElementType();
     int64_t rank = result.getRank(), spatial = rank - 2;
     int64_t panels = packed.getDimSize(0), panel = packed.getDimSize(spatial + 2);
+    ArrayRef<int64_t> outputDims = result.getShape().drop_front(2);
+    int64_t positions = ShapedType::getNumElements(outputDims);
     auto d = [&](int64_t i) { return getAffineDimExpr(i, context); };
 
-    SmallVector<int64_t> grid = vectorFriendlyGrid(result.getShape().drop_front(2));
     ConvColumns cols =
         convColumns(rewriter, loc, op.getInput(), packed.getShape().slice(2, spatial),
-                    op.getStrides(), op.getPads(), op.getDilations(), grid,
-                    result.getShape().back());
+                    op.getStrides(), op.getPads(), op.getDilations(), outputDims,
+                    outputDims.back());
+    auto colsType = cast<RankedTensorType>(cols.value.getType());
+    SmallVector<ReassociationIndices> flatten;
+    int64_t firstOutput = colsType.getRank() - spatial;
+    for (int64_t i = 0; i < firstOutput; ++i)
+      flatten.push_back({i});
+    flatten.emplace_back();
+    for (int64_t i = 0; i < spatial; ++i)
+      flatten.back().push_back(firstOutput + i);
+    SmallVector<int64_t> flatShape(colsType.getShape().take_front(firstOutput));
+    flatShape.push_back(positions);
+    Value flat = tensor::CollapseShapeOp::create(
+        rewriter, loc, RankedTensorType::get(flatShape, element), cols.value, flatten);
 
-    // Contraction dims: (n, o..., fp, fc, c, k...).
-    int64_t fpDim = 1 + spatial, fcDim = 2 + spatial, cDim = 3 + spatial, kDim = 4 + spatial;
-    int64_t numDims = kDim + spatial;
-    SmallVector<AffineExpr> packedExprs = {d(fpDim), d(cDim)};
-    SmallVector<AffineExpr> gridExprs = {d(0)};
+    // Contraction dims: (n, p, fp, fc, c, k...).
+    int64_t cDim = 4, kDim = 5, numDims = kDim + spatial;
+    SmallVector<AffineExpr> colsExprs = {d(0), d(cDim)};
+    SmallVector<AffineExpr> packedExprs = {d(2), d(cDim)};
     for (int64_t i = 0; i < spatial; ++i) {
+      if (!cols.pointwise)
+        colsExprs.push_back(d(kDim + i));
       packedExprs.push_back(d(kDim + i));
-      gridExprs.push_back(d(1 + i));
     }
-    packedExprs.push_back(d(fcDim));
-    gridExprs.append({d(fpDim), d(fcDim)});
-    SmallVector<int64_t> gridShape = {result.getDimSize(0)};
-    llvm::append_range(gridShape, grid);
-    gridShape.append({panels, panel});
-    auto gridType = RankedTensorType::get(gridShape, element);
+    colsExprs.push_back(d(1));
+    packedExprs.push_back(d(3));
+    auto gridType =
+        RankedTensorType::get({result.getDimSize(0), positions, panels, panel}, element);
     Value init;
     if (Value bias = op.getBias()) {
       Value panelled = reshapeTo(rewriter, loc, bias,
                                  RankedTensorType::get({panels, panel}, element));
       init = accumulatorInit(rewriter, loc, gridType, panelled,
-                             AffineMap::get(spatial + 3, 0, {d(spatial + 1), d(spatial + 2)},
-                                            context));
+                             AffineMap::get(4, 0, {d(2), d(3)}, context));
     } else {
       init = accumulatorInit(rewriter, loc, gridType, Value(), AffineMap());
     }
-    SmallVector<AffineMap> maps = {cols.map(numDims, 0, cDim, kDim, 1, spatial),
+    SmallVector<AffineMap> maps = {AffineMap::get(numDims, 0, colsExprs, context),
                                    AffineMap::get(numDims, 0, packedExprs, context),
-                                   AffineMap::get(numDims, 0, gridExprs, context)};
-    SmallVector<utils::IteratorType> iterators(3 + spatial, utils::IteratorType::parallel);
+                                   AffineMap::get(numDims, 0, {d(0), d(1), d(2), d(3)}, context)};
+    SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
     iterators.append(1 + spatial, utils::IteratorType::reduction);
     auto contraction = linalg::GenericOp::create(
-        rewriter, loc, gridType, ValueRange{cols.value, op.getPacked()}, init, maps, iterators,
+        rewriter, loc, gridType, ValueRange{flat, op.getPacked()}, init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange a) {
           linalg::YieldOp::create(b, l, addScalar(b, l, a[2], mulScalar(b, l, a[0], a[1])));
         });
 
-    // The grid in [N, F / P, P, O...] order: loops (n, fp, fc, o...).
-    SmallVector<int64_t> panelledShape = {result.getDimSize(0), panels, panel};
-    llvm::append_range(panelledShape, grid);
-    SmallVector<AffineExpr> readExprs = {d(0)};
+    // out[n, f, o...] = grid[n, o... flattened, f floordiv P, f mod P].
+    AffineExpr position = getAffineConstantExpr(0, context);
     for (int64_t i = 0; i < spatial; ++i)
-      readExprs.push_back(d(3 + i));
-    readExprs.append({d(1), d(2)});
-    Value panelled = buildParallelGeneric(
-        rewriter, loc, RankedTensorType::get(panelledShape, element), contraction.getResult(0),
-        AffineMap::get(rank + 1, 0, readExprs, context),
-        [](OpBuilder &, Location, ValueRange a) { return a[0]; });
-    SmallVector<int64_t> exactShape = {result.getDimSize(0), panels, panel};
-    llvm::append_range(exactShape, result.getShape().drop_front(2));
-    auto exactType = RankedTensorType::get(exactShape, element);
-    if (exactShape != panelledShape)
-      panelled = extractSlice(rewriter, loc, exactType, panelled,
-                              SmallVector<int64_t>(rank + 1, 0), SmallVector<int64_t>(rank + 1, 1));
-    SmallVector<ReassociationIndices> groups = {{0}, {1, 2}};
-    for (int64_t i = 0; i < spatial; ++i)
-      groups.push_back({3 + i});
-    Value collapsed =
-        tensor::CollapseShapeOp::create(rewriter, loc, result, panelled, groups);
-    return SmallVector<Value>{collapsed};
+      position = position * outputDims[i] + d(2 + i);
+    AffineMap read = AffineMap::get(rank, 0,
+                                    {d(0), position, d(1).floorDiv(panel), d(1) % panel}, context);
+    Value out = buildParallelGeneric(rewriter, loc, result, contraction.getResult(0), read,
+                                     [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    return SmallVector<Value>{out};
   }
 };
 

@@ -107,12 +107,11 @@ func.func @left_alone(%x: tensor<4x2xf32>, %x8: tensor<4x8xf32>, %h: tensor<4x2x
 
 // -----
 
-// A convolution whose output rows (3, rounded up to 8) are narrower than a panel: with
-// panel=32 its [16, 1, 1, 2] weight is packed by output channel into one panel of 16
-// (packed[0, 0, 0, k, f] = w[f, 0, 0, k]). With panel=8 the rows fill a panel: left alone.
+// A convolution's [16, 1, 1, 2] weight packed by output channel: in panels of 8 with
+// panel=8, in one panel of 16 with panel=32 (packed[0, 0, 0, k, f] = w[f, 0, 0, k]).
 // CHECK-LABEL: func.func @conv
-// CHECK-NOT: catfish.packed_conv
-// CHECK: catfish.conv
+// CHECK: %[[P:.*]] = catfish.constant {{.*}} : tensor<2x1x1x2x8xf32>
+// CHECK: catfish.packed_conv %arg0, %[[P]], %arg1 {{.*}} : (tensor<1x1x3x4xf32>, tensor<2x1x1x2x8xf32>, tensor<16xf32>) -> tensor<1x16x3x3xf32>
 // WIDE-LABEL: func.func @conv
 // WIDE: %[[P:.*]] = catfish.constant dense<{{\[}}{{\[}}{{\[}}{{\[}}[0.000000e+00, 2.000000e+00, 4.000000e+00, 6.000000e+00, 8.000000e+00, 1.000000e+01, 1.200000e+01, 1.400000e+01, 1.600000e+01, 1.800000e+01, 2.000000e+01, 2.200000e+01, 2.400000e+01, 2.600000e+01, 2.800000e+01, 3.000000e+01], [1.000000e+00, 3.000000e+00, 5.000000e+00, 7.000000e+00, 9.000000e+00, 1.100000e+01, 1.300000e+01, 1.500000e+01, 1.700000e+01, 1.900000e+01, 2.100000e+01, 2.300000e+01, 2.500000e+01, 2.700000e+01, 2.900000e+01, 3.100000e+01]]]]]> : tensor<1x1x1x2x16xf32>
 // WIDE: %[[Y:.*]] = catfish.packed_conv %arg0, %[[P]], %arg1 {dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x1x3x4xf32>, tensor<1x1x1x2x16xf32>, tensor<16xf32>) -> tensor<1x16x3x3xf32>
@@ -126,11 +125,12 @@ func.func @conv(%x: tensor<1x1x3x4xf32>, %b: tensor<16xf32>) -> tensor<1x16x3x3x
 
 // -----
 
-// Convolutions left alone with panel=32: output rows of 32 (a whole panel), groups, a weight
-// that is an input, output channels no panel divides (12).
+// Convolutions left alone: groups, a weight that is an input, output channels no panel
+// divides (12). The first one is packed.
 // WIDE-LABEL: func.func @conv_left_alone
+// WIDE: catfish.packed_conv %arg0
 // WIDE-NOT: catfish.packed_conv
-// WIDE-COUNT-4: catfish.conv
+// WIDE-COUNT-3: catfish.conv
 // WIDE-NOT: catfish.packed_conv
 func.func @conv_left_alone(%wide: tensor<1x2x1x32xf32>, %x: tensor<1x2x3x4xf32>, %win: tensor<8x2x1x1xf32>)
     -> (tensor<1x8x1x32xf32>, tensor<1x8x3x4xf32>, tensor<1x8x3x4xf32>, tensor<1x12x3x4xf32>) {
