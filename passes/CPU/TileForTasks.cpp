@@ -47,9 +47,24 @@ struct Candidate {
   bool ragged;
 };
 
+/// The number of elements of the input of `op` that `dims` index, or 0.
+int64_t operandSizeWith(linalg::LinalgOp op, ArrayRef<unsigned> dims) {
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    auto type = dyn_cast<RankedTensorType>(input->get().getType());
+    if (type && type.hasStaticShape() && llvm::all_of(dims, [&](unsigned d) {
+          return map.getResultPosition(getAffineDimExpr(d, op.getContext())).has_value();
+        }))
+      return type.getNumElements();
+  }
+  return 0;
+}
+
 /// The parallel loops of `op` worth splitting, best first. A contraction splits along batch
 /// dimensions, then along n (each part reads only its columns of the right operand and all of
-/// the left one, which stays in cache), then along m. An op fed by a contraction (bias,
+/// the left one, which stays in cache), then along m; or along m first where the right
+/// operand is the smaller one (an early convolution's weights, next to its im2col copy,
+/// which each part then copies only its rows of). An op fed by a contraction (bias,
 /// activation) splits the way that contraction would, so the fused contraction and its own
 /// producers (im2col) are cut the same way and no part recomputes another's work. Other ops
 /// split along their first parallel loops.
@@ -60,7 +75,11 @@ SmallVector<Candidate> candidateDims(linalg::LinalgOp op) {
     if (succeeded(dims)) {
       for (unsigned d : dims->batch)
         order.push_back({d, true});
-      for (ArrayRef<unsigned> group : {ArrayRef<unsigned>(dims->n), ArrayRef<unsigned>(dims->m)})
+      SmallVector<ArrayRef<unsigned>> groups = {dims->n, dims->m};
+      int64_t right = operandSizeWith(op, dims->n), left = operandSizeWith(op, dims->m);
+      if (right > 0 && right < left)
+        std::swap(groups[0], groups[1]);
+      for (ArrayRef<unsigned> group : groups)
         for (unsigned d : group)
           order.push_back({d, d != group.back()});
       return order;

@@ -289,12 +289,18 @@ Value lowerConvAsContraction(OpBuilder &b, Location loc, ConvOp op) {
                       SmallVector<int64_t>(rank, 1));
 }
 
+/// Output rows narrower than this are flattened with the dims before them into the rows of
+/// a packed convolution's contraction: a 7x7 output is 49 rows (six whole 8-row register
+/// blocks and one row), where 7 columns would be blocks of 4, 2 and 1 rows.
+constexpr int64_t kMinUnflattenedRow = 16;
+
 /// A convolution by packed weights [F / P, C, k..., P] as a contraction whose columns are the
-/// output channels and whose rows are the output positions, flattened (49 rows for a 7x7
-/// output: whole 8-row register blocks but one): grid[n, p, f / P, f % P] = bias[f] + sum
-/// over c, k... of cols[n, c, k..., p] * packed[f / P, c, k..., f % P], cols being
-/// convColumns' operand with its output dims collapsed (a view). A second loop writes the
-/// result [N, F, O...] from the grid; an epilogue (activation, residual add) fuses into it.
+/// output channels and whose rows are the output positions: grid[n, o..., f / P, f % P] =
+/// bias[f] + sum over c, k... of cols[n, c, k..., o...] * packed[f / P, c, k..., f % P], cols
+/// being convColumns' operand. Output rows narrower than kMinUnflattenedRow are flattened
+/// with the other output dims into one (cols viewed as [n, c, k..., positions]). A second
+/// loop writes the result [N, F, O...] from the grid; an epilogue (activation, residual add)
+/// fuses into it.
 struct PackedConvLowering final : LoweringPattern<PackedConvOp> {
   using LoweringPattern<PackedConvOp>::LoweringPattern;
   FailureOr<SmallVector<Value>> lower(PackedConvOp op, PatternRewriter &rewriter) const override {
@@ -309,66 +315,87 @@ struct PackedConvLowering final : LoweringPattern<PackedConvOp> {
     int64_t rank = result.getRank(), spatial = rank - 2;
     int64_t panels = packed.getDimSize(0), panel = packed.getDimSize(spatial + 2);
     ArrayRef<int64_t> outputDims = result.getShape().drop_front(2);
-    int64_t positions = ShapedType::getNumElements(outputDims);
     auto d = [&](int64_t i) { return getAffineDimExpr(i, context); };
 
     ConvColumns cols =
         convColumns(rewriter, loc, op.getInput(), packed.getShape().slice(2, spatial),
                     op.getStrides(), op.getPads(), op.getDilations(), outputDims,
                     outputDims.back());
-    auto colsType = cast<RankedTensorType>(cols.value.getType());
-    SmallVector<ReassociationIndices> flatten;
-    int64_t firstOutput = colsType.getRank() - spatial;
-    for (int64_t i = 0; i < firstOutput; ++i)
-      flatten.push_back({i});
-    flatten.emplace_back();
-    for (int64_t i = 0; i < spatial; ++i)
-      flatten.back().push_back(firstOutput + i);
-    SmallVector<int64_t> flatShape(colsType.getShape().take_front(firstOutput));
-    flatShape.push_back(positions);
-    Value flat = tensor::CollapseShapeOp::create(
-        rewriter, loc, RankedTensorType::get(flatShape, element), cols.value, flatten);
+    SmallVector<int64_t> rows(outputDims);
+    Value lhs = cols.value;
+    if (outputDims.back() < kMinUnflattenedRow && spatial > 1) {
+      auto colsType = cast<RankedTensorType>(lhs.getType());
+      int64_t firstOutput = colsType.getRank() - spatial;
+      SmallVector<ReassociationIndices> flatten;
+      for (int64_t i = 0; i < firstOutput; ++i)
+        flatten.push_back({i});
+      flatten.emplace_back();
+      for (int64_t i = 0; i < spatial; ++i)
+        flatten.back().push_back(firstOutput + i);
+      rows = {ShapedType::getNumElements(outputDims)};
+      SmallVector<int64_t> flatShape(colsType.getShape().take_front(firstOutput));
+      flatShape.push_back(rows.front());
+      lhs = tensor::CollapseShapeOp::create(
+          rewriter, loc, RankedTensorType::get(flatShape, element), lhs, flatten);
+    }
+    int64_t numRows = rows.size();
 
-    // Contraction dims: (n, p, fp, fc, c, k...).
-    int64_t cDim = 4, kDim = 5, numDims = kDim + spatial;
+    // Contraction dims: (n, rows..., fp, fc, c, k...).
+    int64_t fpDim = 1 + numRows, fcDim = fpDim + 1, cDim = fcDim + 1, kDim = cDim + 1;
+    int64_t numDims = kDim + spatial;
     SmallVector<AffineExpr> colsExprs = {d(0), d(cDim)};
-    SmallVector<AffineExpr> packedExprs = {d(2), d(cDim)};
+    SmallVector<AffineExpr> packedExprs = {d(fpDim), d(cDim)};
     for (int64_t i = 0; i < spatial; ++i) {
       if (!cols.pointwise)
         colsExprs.push_back(d(kDim + i));
       packedExprs.push_back(d(kDim + i));
     }
-    colsExprs.push_back(d(1));
-    packedExprs.push_back(d(3));
-    auto gridType =
-        RankedTensorType::get({result.getDimSize(0), positions, panels, panel}, element);
+    SmallVector<AffineExpr> gridExprs = {d(0)};
+    for (int64_t i = 0; i < numRows; ++i) {
+      colsExprs.push_back(d(1 + i));
+      gridExprs.push_back(d(1 + i));
+    }
+    packedExprs.push_back(d(fcDim));
+    gridExprs.append({d(fpDim), d(fcDim)});
+    SmallVector<int64_t> gridShape = {result.getDimSize(0)};
+    llvm::append_range(gridShape, rows);
+    gridShape.append({panels, panel});
+    auto gridType = RankedTensorType::get(gridShape, element);
     Value init;
     if (Value bias = op.getBias()) {
       Value panelled = reshapeTo(rewriter, loc, bias,
                                  RankedTensorType::get({panels, panel}, element));
       init = accumulatorInit(rewriter, loc, gridType, panelled,
-                             AffineMap::get(4, 0, {d(2), d(3)}, context));
+                             AffineMap::get(fcDim + 1, 0, {d(fpDim), d(fcDim)}, context));
     } else {
       init = accumulatorInit(rewriter, loc, gridType, Value(), AffineMap());
     }
     SmallVector<AffineMap> maps = {AffineMap::get(numDims, 0, colsExprs, context),
                                    AffineMap::get(numDims, 0, packedExprs, context),
-                                   AffineMap::get(numDims, 0, {d(0), d(1), d(2), d(3)}, context)};
-    SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
+                                   AffineMap::get(numDims, 0, gridExprs, context)};
+    SmallVector<utils::IteratorType> iterators(fcDim + 1, utils::IteratorType::parallel);
     iterators.append(1 + spatial, utils::IteratorType::reduction);
     auto contraction = linalg::GenericOp::create(
-        rewriter, loc, gridType, ValueRange{flat, op.getPacked()}, init, maps, iterators,
+        rewriter, loc, gridType, ValueRange{lhs, op.getPacked()}, init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange a) {
           linalg::YieldOp::create(b, l, addScalar(b, l, a[2], mulScalar(b, l, a[0], a[1])));
         });
 
-    // out[n, f, o...] = grid[n, o... flattened, f floordiv P, f mod P].
-    AffineExpr position = getAffineConstantExpr(0, context);
-    for (int64_t i = 0; i < spatial; ++i)
-      position = position * outputDims[i] + d(2 + i);
-    AffineMap read = AffineMap::get(rank, 0,
-                                    {d(0), position, d(1).floorDiv(panel), d(1) % panel}, context);
-    Value out = buildParallelGeneric(rewriter, loc, result, contraction.getResult(0), read,
+    // out[n, f, o...] = grid[n, rows..., f floordiv P, f mod P], the rows being o... or their
+    // row-major position.
+    SmallVector<AffineExpr> read = {d(0)};
+    if (numRows == 1 && spatial > 1) {
+      AffineExpr position = getAffineConstantExpr(0, context);
+      for (int64_t i = 0; i < spatial; ++i)
+        position = position * outputDims[i] + d(2 + i);
+      read.push_back(position);
+    } else {
+      for (int64_t i = 0; i < spatial; ++i)
+        read.push_back(d(2 + i));
+    }
+    read.append({d(1).floorDiv(panel), d(1) % panel});
+    Value out = buildParallelGeneric(rewriter, loc, result, contraction.getResult(0),
+                                     AffineMap::get(rank, 0, read, context),
                                      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
     return SmallVector<Value>{out};
   }
