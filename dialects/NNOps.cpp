@@ -267,6 +267,30 @@ static LogicalResult verifyWindowAttrs(std::optional<Location> loc, int64_t spat
   return success();
 }
 
+/// A convolution's result type: [N, `channels`, outputs...], each output dim the window
+/// output of the input's spatial dim by the kernel dim `kernel[i]`, after checking that `bias`
+/// (if any) is 1-D with `channels` entries.
+template <typename Adaptor>
+static LogicalResult inferConvResult(std::optional<Location> loc, StringRef name,
+                                     Adaptor adaptor, RankedTensorType input, int64_t channels,
+                                     ArrayRef<int64_t> kernel, SmallVectorImpl<Type> &inferred) {
+  if (Value bias = adaptor.getBias()) {
+    RankedTensorType b = rankedType(bias);
+    if (b.getRank() != 1 ||
+        failed(unifyDims(loc, b.getDimSize(0), channels, name + " bias length")))
+      return emitOptionalError(loc, name, " bias must be 1-D with ", channels, " entries, got ",
+                               b);
+  }
+  int64_t spatial = input.getRank() - 2;
+  SmallVector<int64_t> dims = {input.getDimSize(0), channels};
+  for (int64_t i = 0; i < spatial; ++i)
+    dims.push_back(windowOutput(input.getDimSize(i + 2), kernel[i], adaptor.getStrides()[i],
+                                adaptor.getPads()[i], adaptor.getPads()[i + spatial],
+                                adaptor.getDilations()[i], false));
+  inferred.push_back(RankedTensorType::get(dims, input.getElementType()));
+  return success();
+}
+
 LogicalResult ConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                        Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
   RankedTensorType input = rankedType(adaptor.getInput());
@@ -288,19 +312,8 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> lo
   if (!ShapedType::isDynamic(m) && m % groups != 0)
     return emitOptionalError(loc, "conv output channels ", m, " are not divisible by ",
                              groups, " groups");
-  if (Value bias = adaptor.getBias()) {
-    RankedTensorType b = rankedType(bias);
-    if (b.getRank() != 1 || failed(unifyDims(loc, b.getDimSize(0), m, "conv bias length")))
-      return emitOptionalError(loc, "conv bias must be 1-D with ", m, " entries, got ", b);
-  }
-  SmallVector<int64_t> dims = {input.getDimSize(0), m};
-  for (int64_t i = 0; i < spatial; ++i)
-    dims.push_back(windowOutput(input.getDimSize(i + 2), weight.getDimSize(i + 2),
-                                adaptor.getStrides()[i], adaptor.getPads()[i],
-                                adaptor.getPads()[i + spatial], adaptor.getDilations()[i],
-                                false));
-  inferred.push_back(RankedTensorType::get(dims, input.getElementType()));
-  return success();
+  return inferConvResult(loc, "conv", adaptor, input, m, weight.getShape().drop_front(2),
+                         inferred);
 }
 
 LogicalResult PackedConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
@@ -319,19 +332,8 @@ LogicalResult PackedConvOp::inferReturnTypes(MLIRContext *, std::optional<Locati
   int64_t f = packed.isDynamicDim(0) || packed.isDynamicDim(spatial + 2)
                   ? kDyn
                   : packed.getDimSize(0) * packed.getDimSize(spatial + 2);
-  if (Value bias = adaptor.getBias()) {
-    RankedTensorType b = rankedType(bias);
-    if (b.getRank() != 1 || failed(unifyDims(loc, b.getDimSize(0), f, "packed_conv bias length")))
-      return emitOptionalError(loc, "packed_conv bias must be 1-D with ", f, " entries, got ", b);
-  }
-  SmallVector<int64_t> dims = {input.getDimSize(0), f};
-  for (int64_t i = 0; i < spatial; ++i)
-    dims.push_back(windowOutput(input.getDimSize(i + 2), packed.getDimSize(i + 2),
-                                adaptor.getStrides()[i], adaptor.getPads()[i],
-                                adaptor.getPads()[i + spatial], adaptor.getDilations()[i],
-                                false));
-  inferred.push_back(RankedTensorType::get(dims, input.getElementType()));
-  return success();
+  return inferConvResult(loc, "packed_conv", adaptor, input, f,
+                         packed.getShape().slice(2, spatial), inferred);
 }
 
 LogicalResult ConvTransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,

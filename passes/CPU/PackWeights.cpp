@@ -66,8 +66,19 @@ std::optional<Weight> weightOf(Value rhs) {
   return weight;
 }
 
-/// Whether every use of `value` is the right operand of one of `packed`, looking through
-/// transposes: packing then replaces the weight instead of storing it twice.
+/// A constant of `shape` holding `values`, the packed copy of `original`, created before it.
+Value packedConstant(OpBuilder &builder, ConstantOp original, ArrayRef<int64_t> shape,
+                     ArrayRef<float> values) {
+  auto type = RankedTensorType::get(shape, builder.getF32Type());
+  ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()),
+                       values.size() * sizeof(float));
+  return ConstantOp::create(builder, original.getLoc(),
+                            createWeightsAttr(type, bytes, "packed_weight"));
+}
+
+/// Whether every use of `value` is the weight (operand 1: a matmul's right operand, a
+/// convolution's weight) of one of `packed`, looking through transposes: packing then replaces
+/// the weight instead of storing it twice.
 bool onlyFeedsPacked(Value value, const llvm::SmallPtrSetImpl<Operation *> &packed) {
   return llvm::all_of(value.getUses(), [&](OpOperand &use) {
     Operation *user = use.getOwner();
@@ -165,11 +176,7 @@ struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
       for (int64_t i = 0; i < k; ++i)
         panels[((j / p) * k + i) * p + j % p] = transposed ? values[j * k + i] : values[i * n + j];
     OpBuilder builder(constant);
-    auto packedType = RankedTensorType::get({padded / p, k, p}, builder.getF32Type());
-    ArrayRef<char> packedBytes(reinterpret_cast<const char *>(panels.data()),
-                               panels.size() * sizeof(float));
-    Value packed = ConstantOp::create(builder, constant.getLoc(),
-                                      createWeightsAttr(packedType, packedBytes, "packed_weight"));
+    Value packed = packedConstant(builder, constant, {padded / p, k, p}, panels);
     for (Use use : uses) {
       auto matmul = cast<MatMulOp>(use.op);
       builder.setInsertionPoint(matmul);
@@ -210,11 +217,7 @@ struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
     llvm::append_range(shape, type.getShape().drop_front());
     shape.push_back(p);
     OpBuilder builder(constant);
-    auto packedType = RankedTensorType::get(shape, builder.getF32Type());
-    ArrayRef<char> packedBytes(reinterpret_cast<const char *>(panels.data()),
-                               panels.size() * sizeof(float));
-    Value packed = ConstantOp::create(builder, constant.getLoc(),
-                                      createWeightsAttr(packedType, packedBytes, "packed_weight"));
+    Value packed = packedConstant(builder, constant, shape, panels);
     for (Use use : uses) {
       auto conv = cast<ConvOp>(use.op);
       builder.setInsertionPoint(conv);
