@@ -47,24 +47,37 @@ struct Candidate {
   bool ragged;
 };
 
-/// The number of elements of the input of `op` that `dims` index, or 0.
-int64_t operandSizeWith(linalg::LinalgOp op, ArrayRef<unsigned> dims) {
+/// The input of `op` that `dims` index, if it has a static shape.
+std::optional<TypedValue<RankedTensorType>> operandWith(linalg::LinalgOp op,
+                                                        ArrayRef<unsigned> dims) {
   for (OpOperand *input : op.getDpsInputOperands()) {
     AffineMap map = op.getMatchingIndexingMap(input);
-    auto type = dyn_cast<RankedTensorType>(input->get().getType());
-    if (type && type.hasStaticShape() && llvm::all_of(dims, [&](unsigned d) {
+    auto value = dyn_cast<TypedValue<RankedTensorType>>(input->get());
+    if (value && value.getType().hasStaticShape() && llvm::all_of(dims, [&](unsigned d) {
           return map.getResultPosition(getAffineDimExpr(d, op.getContext())).has_value();
         }))
-      return type.getNumElements();
+      return value;
   }
-  return 0;
+  return std::nullopt;
+}
+
+/// Whether the parts of contraction `op` split along its rows (m) before its columns: where
+/// the right operand is the smaller one and an input of the kernel (a convolution's packed
+/// weights next to its input or im2col copy, which then splits with the rows), which every
+/// part then reads whole. A right operand that the kernel computes (an unpacked
+/// convolution's im2col copy) would then be computed whole.
+bool rowsFirst(linalg::LinalgOp op, const linalg::ContractionDimensions &dims) {
+  std::optional<TypedValue<RankedTensorType>> left = operandWith(op, dims.m);
+  std::optional<TypedValue<RankedTensorType>> right = operandWith(op, dims.n);
+  return left && right && !right->getDefiningOp<linalg::LinalgOp>() &&
+         right->getType().getNumElements() < left->getType().getNumElements();
 }
 
 /// The parallel loops of `op` worth splitting, best first. A contraction splits along batch
 /// dimensions, then along n (each part reads only its columns of the right operand and all of
-/// the left one, which stays in cache), then along m; or along m first where the right
-/// operand is the smaller one (an early convolution's weights, next to its im2col copy,
-/// which each part then copies only its rows of). An op fed by a contraction (bias,
+/// the left one, which stays in cache), then along m; or along m first where rowsFirst says
+/// (an early convolution's weights next to its im2col copy, which each part then copies only
+/// its rows of). An op fed by a contraction (bias,
 /// activation) splits the way that contraction would, so the fused contraction and its own
 /// producers (im2col) are cut the same way and no part recomputes another's work. Other ops
 /// split along their first parallel loops.
@@ -76,8 +89,7 @@ SmallVector<Candidate> candidateDims(linalg::LinalgOp op) {
       for (unsigned d : dims->batch)
         order.push_back({d, true});
       SmallVector<ArrayRef<unsigned>> groups = {dims->n, dims->m};
-      int64_t right = operandSizeWith(op, dims->n), left = operandSizeWith(op, dims->m);
-      if (right > 0 && right < left)
+      if (rowsFirst(op, *dims))
         std::swap(groups[0], groups[1]);
       for (ArrayRef<unsigned> group : groups)
         for (unsigned d : group)

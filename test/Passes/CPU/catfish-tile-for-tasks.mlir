@@ -274,3 +274,29 @@ func.func @whole_producer(%a: memref<16x32xf32>, %b: memref<32x64xf32>, %out: me
   bufferization.materialize_in_destination %p in restrict writable %out : (tensor<16x64xf32>, memref<16x64xf32>) -> ()
   return
 }
+
+// The right operand, an input of the kernel, is smaller than the left one that the kernel
+// computes (an early convolution's weights next to its im2col copy): the parts split the
+// rows, and the left operand's producer is fused, each part computing only its rows.
+// CHECK-LABEL: func.func @rows_first
+// CHECK: scf.forall (%[[I:.*]]) = (0) to (64) step (8) shared_outs
+// CHECK:   %[[X:.*]] = tensor.extract_slice %{{.*}}[%[[I]], 0] [8, 16] [1, 1]
+// CHECK:   %[[NEG:.*]] = linalg.generic {{.*}} ins(%[[X]] : tensor<8x16xf32>)
+// CHECK:   linalg.matmul ins(%[[NEG]], %{{.*}} : tensor<8x16xf32>, tensor<16x8xf32>)
+func.func @rows_first(%a: memref<64x16xf32>, %b: memref<16x8xf32>, %out: memref<64x8xf32>, %task: index, %count: index) {
+  %x = bufferization.to_tensor %a restrict : memref<64x16xf32> to tensor<64x16xf32>
+  %w = bufferization.to_tensor %b restrict : memref<16x8xf32> to tensor<16x8xf32>
+  %ex = tensor.empty() : tensor<64x16xf32>
+  %neg = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<64x16xf32>) outs(%ex : tensor<64x16xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %n = arith.negf %v : f32
+    linalg.yield %n : f32
+  } -> tensor<64x16xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x8xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<64x8xf32>) -> tensor<64x8xf32>
+  %p = linalg.matmul ins(%neg, %w : tensor<64x16xf32>, tensor<16x8xf32>) outs(%init : tensor<64x8xf32>) -> tensor<64x8xf32>
+  bufferization.materialize_in_destination %p in restrict writable %out : (tensor<64x8xf32>, memref<64x8xf32>) -> ()
+  return
+}
