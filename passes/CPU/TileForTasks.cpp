@@ -402,13 +402,15 @@ struct TileForTasks final : catfish::impl::CatfishTileForTasksBase<TileForTasks>
     tiling.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp).setTileSizes(tileSizes);
     scf::SCFTileAndFuseOptions options;
     options.setTilingOptions(tiling);
-    // A producer whose whole result every part reads (a convolution's im2col when the parts
-    // split its output channels) stays before the loop: each task computes it once
-    // (PartitionTasks.cpp) instead of each part again.
+    // A producer without reductions whose whole result every part reads (a convolution's
+    // im2col when the parts split its output channels) stays before the loop: each task
+    // computes it once (PartitionTasks.cpp) instead of each part again. A reduction read
+    // whole is still fused: before the loop it would make the kernel one task.
     options.setFusionControlFn(
-        [](tensor::ExtractSliceOp slice, OpResult,
+        [](tensor::ExtractSliceOp slice, OpResult producer,
            bool) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
-          if (isWholeSlice(slice))
+          auto structured = dyn_cast<linalg::LinalgOp>(producer.getOwner());
+          if (isWholeSlice(slice) && (!structured || structured.getNumReductionLoops() == 0))
             return std::nullopt;
           return scf::SCFTileAndFuseOptions::ControlFnResult{};
         });

@@ -300,3 +300,32 @@ func.func @rows_first(%a: memref<64x16xf32>, %b: memref<16x8xf32>, %out: memref<
   bufferization.materialize_in_destination %p in restrict writable %out : (tensor<64x8xf32>, memref<64x8xf32>) -> ()
   return
 }
+
+// A reduction that every part reads whole (the sum of the one row, broadcast over the
+// columns that the parts split) is still fused into each part: left before the loop it
+// would make the kernel one task.
+// CHECK-LABEL: func.func @whole_reduction
+// CHECK: scf.forall (%{{.*}}) = (0) to (256) step (64) shared_outs
+// CHECK:   linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK:   linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+func.func @whole_reduction(%in: memref<1x256xf32>, %out: memref<1x256xf32>, %task: index, %count: index) {
+  %x = bufferization.to_tensor %in restrict : memref<1x256xf32> to tensor<1x256xf32>
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<1xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e0 : tensor<1xf32>) -> tensor<1xf32>
+  %sum = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<1x256xf32>) outs(%init : tensor<1xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<1xf32>
+  %e = tensor.empty() : tensor<1x256xf32>
+  %y = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %sum : tensor<1x256xf32>, tensor<1xf32>) outs(%e : tensor<1x256xf32>) {
+  ^bb0(%a: f32, %s: f32, %o: f32):
+    %d = arith.divf %a, %s : f32
+    linalg.yield %d : f32
+  } -> tensor<1x256xf32>
+  bufferization.materialize_in_destination %y in restrict writable %out : (tensor<1x256xf32>, memref<1x256xf32>) -> ()
+  return
+}
