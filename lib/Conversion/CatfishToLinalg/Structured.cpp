@@ -188,8 +188,9 @@ SmallVector<int64_t> vectorFriendlyGrid(ArrayRef<int64_t> outputDims) {
 }
 
 /// The operand a convolution without groups contracts its weights with, on the output grid
-/// `grid` (vectorFriendlyGrid of the output dims): the input padded (the innermost dim
-/// further, so the grid's extra columns read zeros) and, unless the convolution is pointwise
+/// `grid` (the output dims, or their vectorFriendlyGrid): the input padded (the innermost dim
+/// further where the grid is wider, so its extra columns read zeros) and, unless the
+/// convolution is pointwise
 /// with unit strides, its windows copied out (im2col), kept in [N, C, K..., O...] order so no
 /// reshape separates the copy from the contraction and both fuse into each task.
 struct ConvColumns {
