@@ -129,13 +129,20 @@ struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
       }
   }
 
-  /// The widest panel from `panel` down to kMinPanel (halving) that divides `columns`; else
-  /// `panel` itself where the columns are at least kMinPaddedPanels panels (the last panel is
-  /// padded with zero columns, at most 1/kMinPaddedPanels more work); else 0.
-  int64_t panelFor(int64_t columns) const {
+  /// The widest panel from `panel` down to kMinPanel (halving) that divides `columns`, or 0.
+  int64_t dividingPanel(int64_t columns) const {
     for (int64_t p = panel; p >= kMinPanel; p /= 2)
       if (columns % p == 0)
         return p;
+    return 0;
+  }
+
+  /// dividingPanel of `columns`; else `panel` itself where the columns are at least
+  /// kMinPaddedPanels panels (the last panel is padded with zero columns, at most
+  /// 1/kMinPaddedPanels more work); else 0.
+  int64_t panelFor(int64_t columns) const {
+    if (int64_t p = dividingPanel(columns))
+      return p;
     return columns >= kMinPaddedPanels * panel ? static_cast<int64_t>(panel) : 0;
   }
 
@@ -151,10 +158,8 @@ struct PackWeights final : catfish::impl::CatfishPackWeightsBase<PackWeights> {
       return std::nullopt;
     if (conv.getBias() && !cast<RankedTensorType>(conv.getBias().getType()).hasStaticShape())
       return std::nullopt;
-    int64_t channels = result.getDimSize(1);
-    for (int64_t p = panel; p >= kMinPanel; p /= 2)
-      if (channels % p == 0)
-        return p;
+    if (int64_t p = dividingPanel(result.getDimSize(1)))
+      return p;
     return std::nullopt;
   }
 

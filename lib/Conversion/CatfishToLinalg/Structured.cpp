@@ -190,22 +190,23 @@ SmallVector<int64_t> vectorFriendlyGrid(ArrayRef<int64_t> outputDims) {
 /// The operand a convolution without groups contracts its weights with, on the output grid
 /// `grid` (the output dims, or their vectorFriendlyGrid): the input padded (the innermost dim
 /// further where the grid is wider, so its extra columns read zeros) and, unless the
-/// convolution is pointwise
-/// with unit strides, its windows copied out (im2col), kept in [N, C, K..., O...] order so no
-/// reshape separates the copy from the contraction and both fuse into each task.
+/// convolution is pointwise with unit strides, its windows copied out (im2col), kept in
+/// [N, C, K..., O...] order so no reshape separates the copy from the contraction and both
+/// fuse into each task.
 struct ConvColumns {
   Value value;
   bool pointwise;
 
-  /// The operand's indexing map in a contraction whose loops `n`, `c`, `k` (the first
-  /// kernel dim) and `o` (the first output dim) are dims of `numDims`.
-  AffineMap map(int64_t numDims, int64_t n, int64_t c, int64_t k, int64_t o,
-                int64_t spatial) const {
+  /// The indexing map of the operand, or of a view of it whose output dims are `outputs`
+  /// dims (one where they are flattened), in a contraction whose loops `n`, `c`, `k` (the
+  /// first of `spatial` kernel dims) and `o` (the first output dim) are dims of `numDims`.
+  AffineMap map(int64_t numDims, int64_t n, int64_t c, int64_t k, int64_t o, int64_t spatial,
+                int64_t outputs) const {
     MLIRContext *context = value.getContext();
     SmallVector<AffineExpr> exprs = {getAffineDimExpr(n, context), getAffineDimExpr(c, context)};
     for (int64_t i = 0; !pointwise && i < spatial; ++i)
       exprs.push_back(getAffineDimExpr(k + i, context));
-    for (int64_t i = 0; i < spatial; ++i)
+    for (int64_t i = 0; i < outputs; ++i)
       exprs.push_back(getAffineDimExpr(o + i, context));
     return AffineMap::get(numDims, 0, exprs, context);
   }
@@ -273,7 +274,7 @@ Value lowerConvAsContraction(OpBuilder &b, Location loc, ConvOp op) {
   Value init = accumulatorInit(b, loc, gridType, op.getBias(),
                                AffineMap::get(rank, 0, {d(1)}, context));
   SmallVector<AffineMap> maps = {AffineMap::get(numDims, 0, wExprs, context),
-                                 cols.map(numDims, 0, cDim, kDim, oDim, spatial),
+                                 cols.map(numDims, 0, cDim, kDim, oDim, spatial, spatial),
                                  AffineMap::get(numDims, 0, outExprs, context)};
   SmallVector<utils::IteratorType> iterators(2 + spatial, utils::IteratorType::parallel);
   iterators.append(1 + spatial, utils::IteratorType::reduction);
@@ -324,7 +325,8 @@ struct PackedConvLowering final : LoweringPattern<PackedConvOp> {
                     outputDims.back());
     SmallVector<int64_t> rows(outputDims);
     Value lhs = cols.value;
-    if (outputDims.back() < kMinUnflattenedRow && spatial > 1) {
+    bool flattened = outputDims.back() < kMinUnflattenedRow && spatial > 1;
+    if (flattened) {
       auto colsType = cast<RankedTensorType>(lhs.getType());
       int64_t firstOutput = colsType.getRank() - spatial;
       SmallVector<ReassociationIndices> flatten;
@@ -344,18 +346,12 @@ struct PackedConvLowering final : LoweringPattern<PackedConvOp> {
     // Contraction dims: (n, rows..., fp, fc, c, k...).
     int64_t fpDim = 1 + numRows, fcDim = fpDim + 1, cDim = fcDim + 1, kDim = cDim + 1;
     int64_t numDims = kDim + spatial;
-    SmallVector<AffineExpr> colsExprs = {d(0), d(cDim)};
     SmallVector<AffineExpr> packedExprs = {d(fpDim), d(cDim)};
-    for (int64_t i = 0; i < spatial; ++i) {
-      if (!cols.pointwise)
-        colsExprs.push_back(d(kDim + i));
+    for (int64_t i = 0; i < spatial; ++i)
       packedExprs.push_back(d(kDim + i));
-    }
     SmallVector<AffineExpr> gridExprs = {d(0)};
-    for (int64_t i = 0; i < numRows; ++i) {
-      colsExprs.push_back(d(1 + i));
+    for (int64_t i = 0; i < numRows; ++i)
       gridExprs.push_back(d(1 + i));
-    }
     packedExprs.push_back(d(fcDim));
     gridExprs.append({d(fpDim), d(fcDim)});
     SmallVector<int64_t> gridShape = {result.getDimSize(0)};
@@ -371,7 +367,7 @@ struct PackedConvLowering final : LoweringPattern<PackedConvOp> {
     } else {
       init = accumulatorInit(rewriter, loc, gridType, Value(), AffineMap());
     }
-    SmallVector<AffineMap> maps = {AffineMap::get(numDims, 0, colsExprs, context),
+    SmallVector<AffineMap> maps = {cols.map(numDims, 0, cDim, kDim, 1, spatial, numRows),
                                    AffineMap::get(numDims, 0, packedExprs, context),
                                    AffineMap::get(numDims, 0, gridExprs, context)};
     SmallVector<utils::IteratorType> iterators(fcDim + 1, utils::IteratorType::parallel);
@@ -385,7 +381,7 @@ struct PackedConvLowering final : LoweringPattern<PackedConvOp> {
     // out[n, f, o...] = grid[n, rows..., f floordiv P, f mod P], the rows being o... or their
     // row-major position.
     SmallVector<AffineExpr> read = {d(0)};
-    if (numRows == 1 && spatial > 1) {
+    if (flattened) {
       AffineExpr position = getAffineConstantExpr(0, context);
       for (int64_t i = 0; i < spatial; ++i)
         position = position * outputDims[i] + d(2 + i);
